@@ -1,0 +1,48 @@
+// Package kernels is the numeric op set the engine needs, with several
+// implementations (backends) behind one registry.
+//
+// All matrices are row-major float32 with a leading dimension (the distance
+// between the starts of two rows) and unit strides inside a row, the same
+// conventions as row-major BLAS. Callers never know which backend runs.
+package kernels
+
+// Backend is one implementation of the op set.
+//
+// Gemv, Gemm, Axpy and Dot follow BLAS semantics exactly, including
+// "beta == 0 means the output is overwritten, never read" so that stale NaNs
+// in a reused buffer do not leak into results. Slices must be at least as
+// long as the shapes need; nothing beyond the shapes is read or written.
+type Backend interface {
+	// Name is the registry name, e.g. "generic" or "avx512".
+	Name() string
+
+	// Gemv computes y = alpha*A*x + beta*y (trans false; A is m×n, x has n
+	// elements, y has m) or y = alpha*Aᵀ*x + beta*y (trans true; x has m
+	// elements, y has n).
+	Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32)
+
+	// Gemm computes C = alpha*op(A)*op(B) + beta*C where op(A) is m×k,
+	// op(B) is k×n and C is m×n.
+	Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+	// Axpy computes y += alpha*x over len(x) elements.
+	Axpy(alpha float32, x, y []float32)
+
+	// Dot returns the sum of x[i]*y[i] over len(x) elements.
+	Dot(x, y []float32) float32
+
+	// AddTanh is the forward activation: h[i] = tanh(a[i] + col[i] + bias[i])
+	// over len(h) elements, where col is the input's column of U. h may
+	// alias a.
+	AddTanh(h, a, col, bias []float32)
+
+	// TanhGrad is the backward activation: dr[i] = (1 - h[i]²) * dh[i]
+	// over len(dr) elements. dr may alias dh.
+	TanhGrad(dr, h, dh []float32)
+
+	// SoftmaxXent turns one row of logits into the gradient of the
+	// cross-entropy loss with respect to them: with p = softmax(logits+bias)
+	// it writes d = p - onehot(target) and returns -log p[target] in nats.
+	// d may alias logits.
+	SoftmaxXent(d, logits, bias []float32, target int) float32
+}

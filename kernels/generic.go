@@ -1,0 +1,183 @@
+package kernels
+
+import "math"
+
+// Generic is the pure-Go backend: it runs on every platform and is the
+// readable specification of every op. Other backends embed it to inherit the
+// ops they do not accelerate.
+type Generic struct{}
+
+func init() { Register(Generic{}, 0, func() bool { return true }) }
+
+// Name implements Backend.
+func (Generic) Name() string { return "generic" }
+
+// Gemv implements Backend.
+func (g Generic) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if !trans {
+		for i := 0; i < m; i++ {
+			s := alpha * dot(a[i*lda:i*lda+n], x[:n])
+			if beta != 0 {
+				s += beta * y[i]
+			}
+			y[i] = s
+		}
+		return
+	}
+	scale(beta, y[:n])
+	for i := 0; i < m; i++ {
+		axpy(alpha*x[i], a[i*lda:i*lda+n], y[:n])
+	}
+}
+
+// Gemm implements Backend.
+func (g Generic) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	switch {
+	case !transA && !transB:
+		// C[i,:] = beta*C[i,:] + sum_l alpha*A[i,l]*B[l,:]
+		for i := 0; i < m; i++ {
+			ci := c[i*ldc : i*ldc+n]
+			scale(beta, ci)
+			for l, ail := range a[i*lda : i*lda+k] {
+				axpy(alpha*ail, b[l*ldb:l*ldb+n], ci)
+			}
+		}
+	case !transA && transB:
+		// C[i,j] = beta*C[i,j] + alpha * A[i,:]·B[j,:]
+		for i := 0; i < m; i++ {
+			ai := a[i*lda : i*lda+k]
+			ci := c[i*ldc : i*ldc+n]
+			for j := range ci {
+				s := alpha * dot(ai, b[j*ldb:j*ldb+k])
+				if beta != 0 {
+					s += beta * ci[j]
+				}
+				ci[j] = s
+			}
+		}
+	case transA && !transB:
+		// C[i,:] = beta*C[i,:] + sum_l alpha*A[l,i]*B[l,:]
+		for i := 0; i < m; i++ {
+			scale(beta, c[i*ldc:i*ldc+n])
+		}
+		for l := 0; l < k; l++ {
+			bl := b[l*ldb : l*ldb+n]
+			for i, ali := range a[l*lda : l*lda+m] {
+				axpy(alpha*ali, bl, c[i*ldc:i*ldc+n])
+			}
+		}
+	default:
+		// C[i,j] = beta*C[i,j] + alpha * sum_l A[l,i]*B[j,l]
+		for i := 0; i < m; i++ {
+			ci := c[i*ldc : i*ldc+n]
+			for j := range ci {
+				var s float32
+				bj := b[j*ldb : j*ldb+k]
+				for l, blj := range bj {
+					s += a[l*lda+i] * blj
+				}
+				s *= alpha
+				if beta != 0 {
+					s += beta * ci[j]
+				}
+				ci[j] = s
+			}
+		}
+	}
+}
+
+// Axpy implements Backend.
+func (Generic) Axpy(alpha float32, x, y []float32) { axpy(alpha, x, y[:len(x)]) }
+
+// Dot implements Backend.
+func (Generic) Dot(x, y []float32) float32 { return dot(x, y[:len(x)]) }
+
+// AddTanh implements Backend.
+func (Generic) AddTanh(h, a, col, bias []float32) {
+	a, col, bias = a[:len(h)], col[:len(h)], bias[:len(h)]
+	for i := range h {
+		h[i] = float32(math.Tanh(float64(a[i] + col[i] + bias[i])))
+	}
+}
+
+// TanhGrad implements Backend.
+func (Generic) TanhGrad(dr, h, dh []float32) {
+	h, dh = h[:len(dr)], dh[:len(dr)]
+	for i := range dr {
+		dr[i] = (1 - h[i]*h[i]) * dh[i]
+	}
+}
+
+// SoftmaxXent implements Backend.
+func (Generic) SoftmaxXent(d, logits, bias []float32, target int) float32 {
+	logits, bias = logits[:len(d)], bias[:len(d)]
+	maxv := float32(math.Inf(-1))
+	for i := range d {
+		if v := logits[i] + bias[i]; v > maxv {
+			maxv = v
+		}
+	}
+	// -log p[target] = log(sum) - (z[target] - max); z[target] is read
+	// before d (which may alias logits) is written, and the log is taken
+	// before normalising so a tiny probability does not underflow to log(0).
+	zt := logits[target] + bias[target] - maxv
+	var sum float64
+	for i := range d {
+		e := float32(math.Exp(float64(logits[i] + bias[i] - maxv)))
+		d[i] = e
+		sum += float64(e)
+	}
+	loss := float32(math.Log(sum)) - zt
+	inv := float32(1 / sum)
+	for i := range d {
+		d[i] *= inv
+	}
+	d[target]--
+	return loss
+}
+
+// dot is a four-way unrolled float32 dot product; the independent
+// accumulators let the CPU overlap the additions.
+func dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func axpy(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		y[i] += alpha * x[i]
+		y[i+1] += alpha * x[i+1]
+		y[i+2] += alpha * x[i+2]
+		y[i+3] += alpha * x[i+3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+// scale sets y = beta*y, writing zeros outright when beta is 0 (BLAS
+// semantics: the old contents are never read).
+func scale(beta float32, y []float32) {
+	switch beta {
+	case 1:
+	case 0:
+		clear(y)
+	default:
+		for i := range y {
+			y[i] *= beta
+		}
+	}
+}
