@@ -1,0 +1,127 @@
+package engine
+
+import "charrnn/kernels"
+
+// Workspace holds every activation buffer of a training step over B streams
+// and windows of T characters. It is allocated once and reused, so a step
+// allocates nothing. Rows are time-major: row t*B+s is stream s at time t.
+type Workspace struct {
+	T, B, H, Vocab int
+
+	// Inputs and Targets are the window's ids: Targets[i] is the character
+	// that follows Inputs[i].
+	Inputs, Targets []int32
+
+	// hs holds (T+1)·B rows of H: block 0 is the state carried in from the
+	// previous window, block t+1 is h_t.
+	hs []float32
+	// logits holds T·B rows of Vocab: o_t, turned in place into dO = y - onehot.
+	logits []float32
+	// dh holds T·B rows of H: ∂loss/∂h_t, turned in place into
+	// dr_t = (1 - h_t²) ∘ dh_t.
+	dh []float32
+}
+
+// NewWorkspace allocates the buffers for a model of hidden size h over a
+// vocabulary of vocab symbols, for b streams and windows of t characters.
+func NewWorkspace(h, vocab, t, b int) *Workspace {
+	return &Workspace{
+		T: t, B: b, H: h, Vocab: vocab,
+		Inputs:  make([]int32, t*b),
+		Targets: make([]int32, t*b),
+		hs:      make([]float32, (t+1)*b*h),
+		logits:  make([]float32, t*b*vocab),
+		dh:      make([]float32, t*b*h),
+	}
+}
+
+// State returns stream s's hidden state carried into the next window.
+func (ws *Workspace) State(s int) []float32 { return ws.hs[s*ws.H : (s+1)*ws.H] }
+
+// block returns the B rows of hs at time t (t = -1 is the carried state).
+func (ws *Workspace) block(t int) []float32 {
+	n := ws.B * ws.H
+	return ws.hs[(t+1)*n : (t+2)*n]
+}
+
+// Forward runs the window through the model and returns the summed
+// cross-entropy loss in nats. It leaves dO (the loss's gradient with respect
+// to the logits) in place for Backward.
+func Forward(k kernels.Backend, m *Model, ws *Workspace) float64 {
+	H, B, T, V := ws.H, ws.B, ws.T, ws.Vocab
+	p := &m.P
+	for t := 0; t < T; t++ {
+		prev, cur := ws.block(t-1), ws.block(t)
+		// a = W·h_{t-1} for all streams at once ...
+		if B == 1 {
+			k.Gemv(false, H, H, 1, p.W, H, prev, 0, cur)
+		} else {
+			k.Gemm(false, true, B, H, H, 1, prev, H, p.W, H, 0, cur, H)
+		}
+		// ... then h_t = tanh(a + U[:, x_t] + b), the input a row lookup.
+		for s := 0; s < B; s++ {
+			x := int(ws.Inputs[t*B+s])
+			h := cur[s*H : (s+1)*H]
+			k.AddTanh(h, h, p.U[x*H:(x+1)*H], p.B)
+		}
+	}
+	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
+	k.Gemm(false, true, T*B, V, H, 1, ws.hs[B*H:], H, p.V, H, 0, ws.logits, V)
+	var loss float64
+	for i, target := range ws.Targets {
+		row := ws.logits[i*V : (i+1)*V]
+		loss += float64(k.SoftmaxXent(row, row, p.C, int(target)))
+	}
+	return loss
+}
+
+// Backward adds the gradients of the window's loss into g, by
+// back-propagation through time over the activations Forward left. The loss
+// is summed over time and averaged over streams, so B = 1 is exactly the
+// notebook's gradient.
+func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
+	H, B, T, V := ws.H, ws.B, ws.T, ws.Vocab
+	p := &m.P
+	n := T * B
+	scale := 1 / float32(B)
+	dO, hsOut := ws.logits, ws.hs[B*H:]
+
+	// Output layer, window-wide: dV += dOᵀ·Hs, dc += Σ dO, dh = dO·V.
+	k.Gemm(true, false, V, H, n, scale, dO, V, hsOut, H, 1, g.V, H)
+	for i := 0; i < n; i++ {
+		k.Axpy(scale, dO[i*V:(i+1)*V], g.C)
+	}
+	k.Gemm(false, false, n, H, V, scale, dO, V, p.V, H, 0, ws.dh, H)
+
+	// Through time: only the recurrence is per step.
+	for t := T - 1; t >= 0; t-- {
+		dr := ws.dh[t*B*H : (t+1)*B*H]
+		k.TanhGrad(dr, ws.block(t), dr)
+		if t == 0 {
+			break // truncated BPTT: nothing flows into the carried state
+		}
+		// dh_{t-1} += Wᵀ·dr_t
+		prev := ws.dh[(t-1)*B*H : t*B*H]
+		if B == 1 {
+			k.Gemv(true, H, H, 1, p.W, H, dr, 1, prev)
+		} else {
+			k.Gemm(false, false, B, H, H, 1, dr, H, p.W, H, 1, prev, H)
+		}
+	}
+
+	// dW += dRᵀ·H_prev as one GEMM; db and dU are row adds of dr.
+	k.Gemm(true, false, H, H, n, 1, ws.dh, H, ws.hs[:n*H], H, 1, g.W, H)
+	for i, x := range ws.Inputs {
+		dr := ws.dh[i*H : (i+1)*H]
+		k.Axpy(1, dr, g.B)
+		k.Axpy(1, dr, g.U[int(x)*H:(int(x)+1)*H])
+	}
+}
+
+// Carry moves the last hidden states into the slot the next window starts
+// from, so state flows across windows.
+func (ws *Workspace) Carry() { copy(ws.block(-1), ws.block(ws.T-1)) }
+
+// ResetState zeroes stream s's carried state (a stream that wrapped around
+// the corpus starts afresh).
+func (ws *Workspace) ResetState(s int) { clear(ws.State(s)) }
