@@ -13,7 +13,7 @@ import (
 // equations, one stream and one timestep at a time, with no kernels: the
 // plain reference the engine's gradients are checked against.
 type ref64 struct {
-	H, V          int
+	H, V           int
 	U, W, Vo, b, c []float64 // U is H×Vocab here, as in the equations
 }
 

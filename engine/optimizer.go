@@ -49,7 +49,7 @@ func DefaultLR(name string) float32 {
 // sgd is the notebook's update: p -= lr·g.
 type sgd struct{}
 
-func (sgd) Name() string        { return "sgd" }
+func (sgd) Name() string       { return "sgd" }
 func (sgd) State() [][]float32 { return nil }
 func (sgd) Update(p, g []float32, lr float32, _ int64) {
 	g = g[:len(p)]
@@ -61,7 +61,7 @@ func (sgd) Update(p, g []float32, lr float32, _ int64) {
 // adagrad is min-char-rnn's: mem += g², p -= lr·g/√(mem + 1e-8).
 type adagrad struct{ mem []float32 }
 
-func (o *adagrad) Name() string        { return "adagrad" }
+func (o *adagrad) Name() string       { return "adagrad" }
 func (o *adagrad) State() [][]float32 { return [][]float32{o.mem} }
 func (o *adagrad) Update(p, g []float32, lr float32, _ int64) {
 	g, mem := g[:len(p)], o.mem[:len(p)]
@@ -74,7 +74,7 @@ func (o *adagrad) Update(p, g []float32, lr float32, _ int64) {
 // adam is Kingma & Ba's, with bias correction (β1 0.9, β2 0.999, ε 1e-8).
 type adam struct{ m, v []float32 }
 
-func (o *adam) Name() string        { return "adam" }
+func (o *adam) Name() string       { return "adam" }
 func (o *adam) State() [][]float32 { return [][]float32{o.m, o.v} }
 func (o *adam) Update(p, g []float32, lr float32, step int64) {
 	const b1, b2, eps = 0.9, 0.999, 1e-8
