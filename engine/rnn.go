@@ -75,10 +75,10 @@ func Forward(k kernels.Backend, m *Model, ws *Workspace) float64 {
 	return loss
 }
 
-// Backward adds the gradients of the window's loss into g, by
-// back-propagation through time over the activations Forward left. The loss
-// is summed over time and averaged over streams, so B = 1 is exactly the
-// notebook's gradient.
+// Backward writes the gradients of the window's loss into g (overwriting
+// what was there), by back-propagation through time over the activations
+// Forward left. The loss is summed over time and averaged over streams, so
+// B = 1 is exactly the notebook's gradient.
 func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 	H, B, T, V := ws.H, ws.B, ws.T, ws.Vocab
 	p := &m.P
@@ -86,8 +86,15 @@ func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 	scale := 1 / float32(B)
 	dO, hsOut := ws.logits, ws.hs[B*H:]
 
-	// Output layer, window-wide: dV += dOᵀ·Hs, dc += Σ dO, dh = dO·V.
-	k.Gemm(true, false, V, H, n, scale, dO, V, hsOut, H, 1, g.V, H)
+	// dV and dW are each one GEMM that overwrites them (beta 0); the row
+	// sums into dU, db and dc accumulate, so only those small parts are
+	// cleared, not the whole slab.
+	clear(g.U)
+	clear(g.B)
+	clear(g.C)
+
+	// Output layer, window-wide: dV = dOᵀ·Hs, dc = Σ dO, dh = dO·V.
+	k.Gemm(true, false, V, H, n, scale, dO, V, hsOut, H, 0, g.V, H)
 	for i := 0; i < n; i++ {
 		k.Axpy(scale, dO[i*V:(i+1)*V], g.C)
 	}
@@ -109,8 +116,8 @@ func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 		}
 	}
 
-	// dW += dRᵀ·H_prev as one GEMM; db and dU are row adds of dr.
-	k.Gemm(true, false, H, H, n, 1, ws.dh, H, ws.hs[:n*H], H, 1, g.W, H)
+	// dW = dRᵀ·H_prev as one GEMM; db and dU are row adds of dr.
+	k.Gemm(true, false, H, H, n, 1, ws.dh, H, ws.hs[:n*H], H, 0, g.W, H)
 	for i, x := range ws.Inputs {
 		dr := ws.dh[i*H : (i+1)*H]
 		k.Axpy(1, dr, g.B)

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests run the built binary as a user would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "charrnn-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "charrnn")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("building charrnn: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func charrnn(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CHARRNN_BACKEND=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// fixture is a directory with a small corpus and a trained checkpoint.
+type fixture struct {
+	dir, corpus, ckpt string
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "text.txt")
+	text := strings.Repeat("the cat sat on the mat. the dog ate the log.\n", 40)
+	if err := os.WriteFile(corpus, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := charrnn(t, dir, "train", "-data", corpus, "-hidden", "16", "-seq", "8", "-batch", "2", "-steps", "30", "-checkpoint", "m.ckpt", "-sample-every", "0", "-report-every", "10")
+	if r.code != 0 {
+		t.Fatalf("training the fixture failed (%d): %s", r.code, r.stderr)
+	}
+	return fixture{dir, corpus, filepath.Join(dir, "m.ckpt")}
+}
+
+func TestTrainSampleEval(t *testing.T) {
+	f := newFixture(t)
+	if _, err := os.Stat(filepath.Join(f.dir, "m.sample.txt")); err != nil {
+		t.Fatalf("train left no sample file: %v", err)
+	}
+	r := charrnn(t, f.dir, "sample", "-checkpoint", f.ckpt, "-n", "50", "-prime", "the ", "-seed", "3")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "the ") || len(r.stdout) != len("the ")+50+1 {
+		t.Fatalf("sample: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	again := charrnn(t, f.dir, "sample", "-checkpoint", f.ckpt, "-n", "50", "-prime", "the ", "-seed", "3")
+	if again.stdout != r.stdout {
+		t.Fatal("same seed gave a different sample")
+	}
+	r = charrnn(t, f.dir, "eval", "-checkpoint", f.ckpt, "-data", f.corpus, "-json")
+	var ev struct {
+		Chars       int64   `json:"chars"`
+		LossNats    float64 `json:"loss_nats"`
+		BitsPerChar float64 `json:"bits_per_char"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &ev) != nil {
+		t.Fatalf("eval -json: code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if ev.Chars != 45*40-1 || !(ev.LossNats > 0) || ev.BitsPerChar < ev.LossNats {
+		t.Fatalf("eval -json: %+v", ev)
+	}
+	// Resume continues the step counter up to the new total.
+	r = charrnn(t, f.dir, "train", "-data", f.corpus, "-checkpoint", "m.ckpt", "-resume", "-steps", "40", "-sample-every", "0")
+	if r.code != 0 || !strings.Contains(r.stderr, "resuming") || !strings.Contains(r.stderr, "trained 40 steps") {
+		t.Fatalf("resume: code %d, stderr %s", r.code, r.stderr)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	f := newFixture(t)
+	short := filepath.Join(f.dir, "short.txt")
+	os.WriteFile(short, []byte("abc"), 0o644)
+	empty := filepath.Join(f.dir, "empty.txt")
+	os.WriteFile(empty, nil, 0o644)
+	emptyDir := filepath.Join(f.dir, "nothing")
+	os.Mkdir(emptyDir, 0o755)
+	ckData, _ := os.ReadFile(f.ckpt)
+	truncated := filepath.Join(f.dir, "truncated.ckpt")
+	os.WriteFile(truncated, ckData[:len(ckData)/2], 0o644)
+	corrupted := filepath.Join(f.dir, "corrupted.ckpt")
+	bad := bytes.Clone(ckData)
+	bad[len(bad)/2] ^= 0x10
+	os.WriteFile(corrupted, bad, 0o644)
+	foreign := filepath.Join(f.dir, "foreign.ckpt")
+	os.WriteFile(foreign, []byte("#!/bin/sh\necho not a checkpoint\n"), 0o644)
+
+	train := func(extra ...string) []string {
+		return append([]string{"train", "-data", f.corpus, "-checkpoint", "new.ckpt", "-steps", "1"}, extra...)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string // a fragment of the one error line
+	}{
+		{"no command", []string{}, "usage"},
+		{"unknown command", []string{"fly"}, "unknown command"},
+		{"unknown flag", train("-wings"), "flag provided but not defined"},
+		{"missing data", []string{"train", "-data", filepath.Join(f.dir, "missing.txt"), "-checkpoint", "new.ckpt"}, "missing.txt"},
+		{"empty corpus", []string{"train", "-data", empty, "-checkpoint", "new.ckpt"}, "empty"},
+		{"directory without files", []string{"train", "-data", emptyDir, "-checkpoint", "new.ckpt"}, "nothing"},
+		{"corpus shorter than seq+1", []string{"train", "-data", short, "-checkpoint", "new.ckpt", "-seq", "8"}, "needs at least 9"},
+		{"zero hidden", train("-hidden", "0"), "-hidden"},
+		{"negative seq", train("-seq", "-3"), "-seq"},
+		{"zero batch", train("-batch", "0"), "-batch"},
+		{"zero lr", train("-lr", "0"), "-lr"},
+		{"negative lr", train("-lr", "-1"), "-lr"},
+		{"unknown optimizer", train("-optimizer", "rmsprop9"), "unknown optimizer"},
+		{"unknown backend", train("-backend", "quantum"), "unknown backend"},
+		{"existing checkpoint without -resume", []string{"train", "-data", f.corpus, "-checkpoint", f.ckpt}, "-resume"},
+		{"resume truncated", []string{"train", "-data", f.corpus, "-checkpoint", truncated, "-resume"}, "truncated"},
+		{"prime outside vocabulary", []string{"sample", "-checkpoint", f.ckpt, "-prime", "the Zebra"}, `"Z"`},
+		{"zero temperature", []string{"sample", "-checkpoint", f.ckpt, "-temperature", "0"}, "temperature"},
+		{"missing checkpoint", []string{"sample", "-checkpoint", filepath.Join(f.dir, "none.ckpt")}, "none.ckpt"},
+		{"truncated checkpoint", []string{"sample", "-checkpoint", truncated}, "truncated"},
+		{"corrupted checkpoint", []string{"eval", "-checkpoint", corrupted, "-data", f.corpus}, "checksum"},
+		{"foreign checkpoint", []string{"sample", "-checkpoint", foreign}, "not a charrnn checkpoint"},
+		{"eval text with unknown characters", []string{"eval", "-checkpoint", f.ckpt, "-data", foreign}, "vocabulary"},
+	}
+	before := hashFiles(t, f.dir)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := charrnn(t, f.dir, c.args...)
+			if r.code != 2 {
+				t.Fatalf("exit status %d, want 2; stderr: %s", r.code, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if c.name != "no command" && len(lines) != 1 {
+				t.Fatalf("want one line on stderr, got %d:\n%s", len(lines), r.stderr)
+			}
+			if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
+				t.Fatalf("panic trace on stderr:\n%s", r.stderr)
+			}
+			if !strings.Contains(r.stderr, c.want) {
+				t.Fatalf("stderr %q does not mention %q", r.stderr, c.want)
+			}
+		})
+	}
+	if after := hashFiles(t, f.dir); !maps.Equal(before, after) {
+		t.Fatalf("bad input changed files:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+func hashFiles(t *testing.T, dir string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = sha256.Sum256(b)
+	}
+	return out
+}

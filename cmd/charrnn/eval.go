@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"charrnn/engine"
+)
+
+func runEval(args []string) error {
+	flags := newFlagSet("eval", "-checkpoint FILE -data PATHS [-json]")
+	checkpoint := flags.String("checkpoint", "charrnn.ckpt", "checkpoint to evaluate")
+	data := flags.String("data", "", "text to evaluate on: files, directories and globs, comma-separated (default: the Go standard library)")
+	asJSON := flags.Bool("json", false, "print one JSON object")
+	backend := flags.String("backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
+	if err := flags.parse(args); err != nil {
+		return err
+	}
+	ck, err := engine.LoadCheckpoint(*checkpoint)
+	if err != nil {
+		return badInput(err)
+	}
+	vocab, err := engine.NewByteVocab(ck.Header.Vocab)
+	if err != nil {
+		return badInputf("checkpoint %s: %v", *checkpoint, err)
+	}
+	k, err := chooseBackend(*backend)
+	if err != nil {
+		return err
+	}
+	corpus, err := engine.OpenCorpus(*data)
+	if err != nil {
+		return badInput(err)
+	}
+	defer corpus.Close()
+	ev, err := engine.Evaluate(k, ck.Model(), vocab, corpus)
+	if err != nil {
+		return badInput(err)
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{
+			"chars":         ev.Chars,
+			"loss_nats":     ev.LossNats,
+			"bits_per_char": ev.BitsPerChar(),
+			"perplexity":    ev.Perplexity(),
+			"backend":       k.Name(),
+		})
+	}
+	fmt.Printf("loss %.4f nats/char  %.4f bits/char  perplexity %.3f  (%d characters, backend %s)\n",
+		ev.LossNats, ev.BitsPerChar(), ev.Perplexity(), ev.Chars, k.Name())
+	return nil
+}

@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// A checkpoint file is
+//
+//	magic "CHARRNN\x00" | version uint32 | header length uint32 | header (JSON)
+//	| sections (float32, little-endian, in the header's order) | CRC-32C uint32
+//
+// all integers little-endian, the CRC over every byte before it. The JSON
+// header makes the format easy to extend; the version says when a reader
+// must refuse it.
+const (
+	checkpointMagic = "CHARRNN\x00"
+	// CheckpointVersion is the format this build writes and the newest it reads.
+	CheckpointVersion = 1
+	maxHeaderBytes    = 64 << 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Checkpoint is everything needed to sample from a model or to resume
+// training it exactly.
+type Checkpoint struct {
+	Header Header
+	// Sections holds the float slabs named in Header.Sections, in order:
+	// "params" always, then the optimizer's state and the carried hidden
+	// states when saved by the trainer.
+	Sections map[string][]float32
+}
+
+// Header is the checkpoint's JSON part.
+type Header struct {
+	Hidden    int     `json:"hidden"`
+	VocabKind string  `json:"vocab_kind"`
+	Vocab     []int32 `json:"vocab"` // byte values or code points, in id order
+
+	Seq       int     `json:"seq"`
+	Batch     int     `json:"batch"`
+	Optimizer string  `json:"optimizer"`
+	LR        float32 `json:"lr"`
+	ClipMode  string  `json:"clip_mode"`
+	Clip      float32 `json:"clip"`
+	Seed      uint64  `json:"seed"`
+	Data      string  `json:"data"`
+
+	Step      int64   `json:"step"`
+	CharsSeen int64   `json:"chars_seen"`
+	Cursors   []int64 `json:"cursors"`
+	Loss      float64 `json:"loss"` // the smoothed training loss (nats/char) when saved
+
+	Sections []Section `json:"sections"`
+}
+
+// Section names one float slab and its length.
+type Section struct {
+	Name   string `json:"name"`
+	Floats int    `json:"floats"`
+}
+
+// Model returns the model the checkpoint holds, sharing its parameter slab.
+func (c *Checkpoint) Model() *Model {
+	return &Model{Hidden: c.Header.Hidden, Vocab: len(c.Header.Vocab), P: TensorsOver(c.Sections["params"], c.Header.Hidden, len(c.Header.Vocab))}
+}
+
+// Save writes the checkpoint to path atomically: to a temporary file in the
+// same directory, synced, then renamed over path. A failure at any point
+// leaves whatever was at path untouched.
+func (c *Checkpoint) Save(path string) (err error) {
+	data, err := c.encode()
+	if err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			err = fmt.Errorf("save checkpoint %s: %w", path, err)
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// Make the rename itself durable.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func (c *Checkpoint) encode() ([]byte, error) {
+	h := c.Header
+	h.Sections = h.Sections[:0:0]
+	names := []string{"params"}
+	for _, n := range slices.Sorted(maps.Keys(c.Sections)) {
+		if n != "params" {
+			names = append(names, n)
+		}
+	}
+	for _, n := range names {
+		s, ok := c.Sections[n]
+		if !ok {
+			return nil, fmt.Errorf("no %s section", n)
+		}
+		h.Sections = append(h.Sections, Section{Name: n, Floats: len(s)})
+	}
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	size := len(checkpointMagic) + 8 + len(hdr) + 4
+	for _, s := range h.Sections {
+		size += 4 * s.Floats
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, checkpointMagic...)
+	buf = binary.LittleEndian.AppendUint32(buf, CheckpointVersion)
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(hdr)))
+	buf = append(buf, hdr...)
+	for _, n := range names {
+		for _, v := range c.Sections[n] {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		}
+	}
+	return binary.LittleEndian.AppendUint32(buf, crc32c(buf)), nil
+}
+
+// ErrNotCheckpoint is wrapped by LoadCheckpoint when the file is not a
+// charrnn checkpoint at all.
+var ErrNotCheckpoint = errors.New("not a charrnn checkpoint")
+
+// LoadCheckpoint reads and verifies a checkpoint: magic, version, checksum,
+// header and section sizes, and that every parameter is finite. Nothing is
+// returned unless all of it holds.
+func LoadCheckpoint(path string) (*Checkpoint, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
+	c, err := DecodeCheckpoint(data)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// DecodeCheckpoint verifies and decodes a checkpoint held in memory.
+func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
+	const fixed = len(checkpointMagic) + 4 + 4
+	if len(data) < len(checkpointMagic) || string(data[:len(checkpointMagic)]) != checkpointMagic {
+		return nil, ErrNotCheckpoint
+	}
+	if len(data) < fixed+4 {
+		return nil, fmt.Errorf("file is truncated (%d bytes)", len(data))
+	}
+	version := binary.LittleEndian.Uint32(data[8:])
+	if version > CheckpointVersion {
+		return nil, fmt.Errorf("format version %d is newer than this charrnn reads (%d); upgrade charrnn", version, CheckpointVersion)
+	}
+	if version == 0 {
+		return nil, fmt.Errorf("invalid format version 0")
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32c(body) != sum {
+		return nil, fmt.Errorf("checksum mismatch: the file is truncated or corrupted")
+	}
+	hlen := binary.LittleEndian.Uint32(data[12:])
+	if hlen > maxHeaderBytes || int(hlen) > len(body)-fixed {
+		return nil, fmt.Errorf("header length %d does not fit the file", hlen)
+	}
+	var h Header
+	dec := json.NewDecoder(bytes.NewReader(body[fixed : fixed+int(hlen)]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("header: trailing data")
+	}
+	if err := h.validate(); err != nil {
+		return nil, err
+	}
+	rest := body[fixed+int(hlen):]
+	c := &Checkpoint{Header: h, Sections: map[string][]float32{}}
+	for _, s := range h.Sections {
+		if s.Floats < 0 || s.Floats > len(rest)/4 {
+			return nil, fmt.Errorf("section %q: %d floats do not fit the file", s.Name, s.Floats)
+		}
+		if _, dup := c.Sections[s.Name]; dup {
+			return nil, fmt.Errorf("section %q appears twice", s.Name)
+		}
+		v := make([]float32, s.Floats)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(rest[4*i:]))
+		}
+		rest = rest[4*s.Floats:]
+		c.Sections[s.Name] = v
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last section", len(rest))
+	}
+	params, ok := c.Sections["params"]
+	if !ok {
+		return nil, fmt.Errorf("no params section")
+	}
+	if want := ParamCount(h.Hidden, len(h.Vocab)); len(params) != want {
+		return nil, fmt.Errorf("params section has %d floats, a model with hidden %d and vocabulary %d has %d", len(params), h.Hidden, len(h.Vocab), want)
+	}
+	for i, v := range params {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("parameter %d is not finite (%v)", i, v)
+		}
+	}
+	return c, nil
+}
+
+// validate checks the header's own consistency.
+func (h *Header) validate() error {
+	switch {
+	case h.Hidden <= 0 || h.Hidden > 1<<16:
+		return fmt.Errorf("header: hidden size %d out of range", h.Hidden)
+	case len(h.Vocab) == 0:
+		return fmt.Errorf("header: empty vocabulary")
+	case h.VocabKind != "bytes" && h.VocabKind != "runes":
+		return fmt.Errorf("header: unknown vocabulary kind %q", h.VocabKind)
+	case h.Seq < 0 || h.Batch < 0 || h.Step < 0 || h.CharsSeen < 0:
+		return fmt.Errorf("header: negative seq, batch, step or chars seen")
+	}
+	return nil
+}
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
