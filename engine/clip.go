@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+
+	"charrnn/kernels"
 )
 
 // Clip bounds gradients before the update, against exploding gradients.
@@ -11,9 +13,6 @@ type Clip struct {
 	Limit float32 // the bound; the notebook uses 5
 }
 
-// ClipModes lists the accepted modes.
-var ClipModes = []string{"value", "norm", "none"}
-
 // Validate reports a clear error for an unusable setting.
 func (c Clip) Validate() error {
 	switch c.Mode {
@@ -21,33 +20,32 @@ func (c Clip) Validate() error {
 		return nil
 	case "value", "norm":
 		if !(c.Limit > 0) || math.IsInf(float64(c.Limit), 0) {
-			return fmt.Errorf("clip limit must be a positive number, got %v", c.Limit)
+			return fmt.Errorf("-clip must be a positive number, got %v", c.Limit)
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown clip mode %q (want value, norm or none)", c.Mode)
+	return fmt.Errorf("unknown -clip-mode %q (want value, norm or none)", c.Mode)
 }
 
-// Apply clips g in place and returns the gradient's L2 norm before clipping.
-func (c Clip) Apply(g []float32) float64 {
-	var sq float64
-	for _, v := range g {
-		sq += float64(v) * float64(v)
-	}
-	norm := math.Sqrt(sq)
+// Conditioning is what the optimizer does to each gradient element before
+// using it: g' = clamp(Scale·g, ±Limit). Folding the clipping into the
+// update pass saves a pass over the whole gradient slab.
+type Conditioning struct {
+	Scale, Limit float32
+	Norm         float64 // the gradient's L2 norm before clipping
+}
+
+// Conditioning measures g and returns how to clip it.
+func (c Clip) Conditioning(k kernels.Backend, g []float32) Conditioning {
+	norm := math.Sqrt(k.SumSquares(g))
+	cond := Conditioning{Scale: 1, Limit: float32(math.Inf(1)), Norm: norm}
 	switch c.Mode {
 	case "value":
-		lim := c.Limit
-		for i, v := range g {
-			g[i] = min(max(v, -lim), lim)
-		}
+		cond.Limit = c.Limit
 	case "norm":
 		if norm > float64(c.Limit) {
-			s := float32(float64(c.Limit) / norm)
-			for i := range g {
-				g[i] *= s
-			}
+			cond.Scale = float32(float64(c.Limit) / norm)
 		}
 	}
-	return norm
+	return cond
 }

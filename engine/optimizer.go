@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"charrnn/kernels"
 )
 
 // Optimizer updates a flat parameter slab from a matching gradient slab.
 type Optimizer interface {
 	Name() string
-	// Update applies update number step (1, 2, ...) with learning rate lr.
-	Update(params, grads []float32, lr float32, step int64)
-	// State is the optimizer's own slabs (each as long as params), saved in
+	// Update applies update number step (1, 2, ...) with learning rate lr to
+	// p, from the gradient g conditioned by c (see Clip).
+	Update(k kernels.Backend, p, g []float32, lr float32, step int64, c Conditioning)
+	// State is the optimizer's own slabs (each as long as p), saved in
 	// checkpoints so training resumes exactly.
 	State() [][]float32
 }
@@ -51,11 +54,8 @@ type sgd struct{}
 
 func (sgd) Name() string       { return "sgd" }
 func (sgd) State() [][]float32 { return nil }
-func (sgd) Update(p, g []float32, lr float32, _ int64) {
-	g = g[:len(p)]
-	for i := range p {
-		p[i] -= lr * g[i]
-	}
+func (sgd) Update(k kernels.Backend, p, g []float32, lr float32, _ int64, c Conditioning) {
+	k.SGDUpdate(p, g, lr, c.Scale, c.Limit)
 }
 
 // adagrad is min-char-rnn's: mem += g², p -= lr·g/√(mem + 1e-8).
@@ -63,12 +63,8 @@ type adagrad struct{ mem []float32 }
 
 func (o *adagrad) Name() string       { return "adagrad" }
 func (o *adagrad) State() [][]float32 { return [][]float32{o.mem} }
-func (o *adagrad) Update(p, g []float32, lr float32, _ int64) {
-	g, mem := g[:len(p)], o.mem[:len(p)]
-	for i := range p {
-		mem[i] += g[i] * g[i]
-		p[i] -= lr * g[i] / float32(math.Sqrt(float64(mem[i]+1e-8)))
-	}
+func (o *adagrad) Update(k kernels.Backend, p, g []float32, lr float32, _ int64, c Conditioning) {
+	k.AdagradUpdate(p, g, o.mem, lr, c.Scale, c.Limit)
 }
 
 // adam is Kingma & Ba's, with bias correction (β1 0.9, β2 0.999, ε 1e-8).
@@ -76,17 +72,12 @@ type adam struct{ m, v []float32 }
 
 func (o *adam) Name() string       { return "adam" }
 func (o *adam) State() [][]float32 { return [][]float32{o.m, o.v} }
-func (o *adam) Update(p, g []float32, lr float32, step int64) {
+func (o *adam) Update(k kernels.Backend, p, g []float32, lr float32, step int64, c Conditioning) {
 	const b1, b2, eps = 0.9, 0.999, 1e-8
-	// Fold both bias corrections into the step size.
+	// Fold both bias corrections into the step size and epsilon:
+	// lr·m̂/(√v̂+ε) = (lr·√c2/c1)·m/(√v + ε·√c2).
 	c1 := 1 - math.Pow(b1, float64(step))
 	c2 := 1 - math.Pow(b2, float64(step))
 	alpha := float32(float64(lr) * math.Sqrt(c2) / c1)
-	epsHat := float32(eps * math.Sqrt(c2))
-	g, m, v := g[:len(p)], o.m[:len(p)], o.v[:len(p)]
-	for i := range p {
-		m[i] = b1*m[i] + (1-b1)*g[i]
-		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
-		p[i] -= alpha * m[i] / (float32(math.Sqrt(float64(v[i]))) + epsHat)
-	}
+	k.AdamUpdate(p, g, o.m, o.v, alpha, b1, b2, float32(eps*math.Sqrt(c2)), c.Scale, c.Limit)
 }

@@ -110,12 +110,16 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	loss := Forward(t.k, t.Model, t.ws)
 	Backward(t.k, t.Model, t.ws, &t.grads)
 	t.ws.Carry()
-	norm := t.Config.Clip.Apply(t.grads.Slab)
-	t.Step++
-	t.opt.Update(t.Model.P.Slab, t.grads.Slab, t.Config.LR, t.Step)
 	n := int64(t.Config.Seq * t.Config.Batch)
+	cond := t.Config.Clip.Conditioning(t.k, t.grads.Slab)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(cond.Norm) || math.IsInf(cond.Norm, 0) {
+		// Never let a non-finite value into the parameters (or a checkpoint).
+		return StepResult{}, fmt.Errorf("step %d: loss or gradient is not finite (loss %v, gradient norm %v); try a lower -lr or -clip-mode norm", t.Step+1, loss/float64(n), cond.Norm)
+	}
+	t.Step++
+	t.opt.Update(t.k, t.Model.P.Slab, t.grads.Slab, t.Config.LR, t.Step, cond)
 	t.CharsSeen += n
-	return StepResult{Loss: loss / float64(n), GradNorm: norm}, nil
+	return StepResult{Loss: loss / float64(n), GradNorm: cond.Norm}, nil
 }
 
 // loadWindow reads the next T+1 ids of every stream into the workspace. A

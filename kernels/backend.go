@@ -45,4 +45,25 @@ type Backend interface {
 	// it writes d = p - onehot(target) and returns -log p[target] in nats.
 	// d may alias logits.
 	SoftmaxXent(d, logits, bias []float32, target int) float32
+
+	// SumSquares returns the sum of x[i]² (for the gradient's norm).
+	SumSquares(x []float32) float64
+
+	// The optimizer updates are one fused pass over the flat parameter
+	// slab p and gradient slab g (and the optimizer's state). Each first
+	// conditions the gradient, g' = clamp(scale*g[i], -limit, limit) (scale
+	// rescales to a norm, limit clips each element; +Inf clips nothing),
+	// then applies its rule. g is read, never written.
+
+	// SGDUpdate: p -= lr·g'.
+	SGDUpdate(p, g []float32, lr, scale, limit float32)
+	// AdagradUpdate: mem += g'², p -= lr·g'/√(mem + 1e-8).
+	AdagradUpdate(p, g, mem []float32, lr, scale, limit float32)
+	// AdamUpdate: m = β1·m + (1-β1)·g', v = β2·v + (1-β2)·g'²,
+	// p -= alpha·m/(√v + eps); the caller folds bias correction into alpha
+	// and eps.
+	AdamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32)
 }
+
+// AdagradEpsilon is the constant under AdagradUpdate's square root.
+const AdagradEpsilon = 1e-8

@@ -390,3 +390,99 @@ func unchanged(t *testing.T, what string, want []float32, g *guarded) {
 	}
 	g.check(t, what)
 }
+
+func TestSumSquares(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, n := range append(sizes, 100003) {
+			x := newGuarded(rng, n)
+			var want float64
+			for _, v := range x.data {
+				want += float64(v) * float64(v)
+			}
+			if got := b.SumSquares(x.data); !(math.Abs(got-want) <= tolerance(n, want)) {
+				t.Fatalf("SumSquares n=%d = %v, want %v", n, got, want)
+			}
+			x.check(t, "SumSquares")
+		}
+	})
+}
+
+// updateCase is one optimizer update's inputs, with the conditioning
+// parameters chosen so that some elements are clipped and some are not.
+type updateCase struct {
+	n            int
+	scale, limit float32
+}
+
+func updateCases() []updateCase {
+	var cases []updateCase
+	for _, n := range sizes {
+		cases = append(cases,
+			updateCase{n, 1, float32(math.Inf(1))},
+			updateCase{n, 0.5, 0.3},
+			updateCase{n, 2, 1})
+	}
+	return cases
+}
+
+func conditioned(g, scale, limit float32) float64 {
+	return math.Min(math.Max(float64(g)*float64(scale), -float64(limit)), float64(limit))
+}
+
+func TestOptimizerUpdates(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for _, c := range updateCases() {
+			name := fmt.Sprintf("n=%d scale=%v limit=%v", c.n, c.scale, c.limit)
+			p, g := newGuarded(rng, c.n), newGuarded(rng, c.n)
+			s1, s2 := newGuarded(rng, c.n), newGuarded(rng, c.n)
+			for i := range s2.data {
+				s1.data[i] = float32(math.Abs(float64(s1.data[i]))) // Adagrad's memory is a sum of squares
+				s2.data[i] = s1.data[i] * s1.data[i]                // so is Adam's v
+			}
+			pIn, gIn, s1In, s2In := clone(p.data), clone(g.data), clone(s1.data), clone(s2.data)
+			near := func(what string, got float32, want float64) {
+				t.Helper()
+				if d := math.Abs(float64(got) - want); !(d <= 4e-7*(1+math.Abs(want))) {
+					t.Fatalf("%s %s: got %v, want %v", what, name, got, want)
+				}
+			}
+
+			b.SGDUpdate(p.data, g.data, 0.1, c.scale, c.limit)
+			for i := range pIn {
+				near("SGDUpdate p", p.data[i], float64(pIn[i])-0.1*conditioned(gIn[i], c.scale, c.limit))
+			}
+			p.check(t, "SGDUpdate")
+			unchanged(t, "SGDUpdate g", gIn, g)
+
+			copy(p.data, pIn)
+			b.AdagradUpdate(p.data, g.data, s1.data, 0.1, c.scale, c.limit)
+			for i := range pIn {
+				gi := conditioned(gIn[i], c.scale, c.limit)
+				mem := float64(s1In[i]) + gi*gi
+				near("AdagradUpdate mem", s1.data[i], mem)
+				near("AdagradUpdate p", p.data[i], float64(pIn[i])-0.1*gi/math.Sqrt(mem+AdagradEpsilon))
+			}
+			p.check(t, "AdagradUpdate p")
+			s1.check(t, "AdagradUpdate mem")
+			unchanged(t, "AdagradUpdate g", gIn, g)
+
+			copy(p.data, pIn)
+			copy(s1.data, s1In)
+			b.AdamUpdate(p.data, g.data, s1.data, s2.data, 0.01, 0.9, 0.999, 1e-8, c.scale, c.limit)
+			for i := range pIn {
+				gi := conditioned(gIn[i], c.scale, c.limit)
+				m := 0.9*float64(s1In[i]) + 0.1*gi
+				v := 0.999*float64(s2In[i]) + 0.001*gi*gi
+				near("AdamUpdate m", s1.data[i], m)
+				near("AdamUpdate v", s2.data[i], v)
+				near("AdamUpdate p", p.data[i], float64(pIn[i])-0.01*m/(math.Sqrt(v)+1e-8))
+			}
+			p.check(t, "AdamUpdate p")
+			s1.check(t, "AdamUpdate m")
+			s2.check(t, "AdamUpdate v")
+			unchanged(t, "AdamUpdate g", gIn, g)
+		}
+	})
+}

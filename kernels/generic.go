@@ -136,6 +136,49 @@ func (Generic) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 	return loss
 }
 
+// SumSquares implements Backend.
+func (Generic) SumSquares(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+// SGDUpdate implements Backend.
+func (Generic) SGDUpdate(p, g []float32, lr, scale, limit float32) {
+	g = g[:len(p)]
+	for i := range p {
+		p[i] -= lr * condition(g[i], scale, limit)
+	}
+}
+
+// AdagradUpdate implements Backend.
+func (Generic) AdagradUpdate(p, g, mem []float32, lr, scale, limit float32) {
+	g, mem = g[:len(p)], mem[:len(p)]
+	for i := range p {
+		gi := condition(g[i], scale, limit)
+		mem[i] += gi * gi
+		p[i] -= lr * gi / float32(math.Sqrt(float64(mem[i]+AdagradEpsilon)))
+	}
+}
+
+// AdamUpdate implements Backend.
+func (Generic) AdamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := condition(g[i], scale, limit)
+		m[i] = beta1*m[i] + (1-beta1)*gi
+		v[i] = beta2*v[i] + (1-beta2)*gi*gi
+		p[i] -= alpha * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
+	}
+}
+
+// condition is the gradient conditioning every update starts with.
+func condition(g, scale, limit float32) float32 {
+	return min(max(g*scale, -limit), limit)
+}
+
 // dot is a four-way unrolled float32 dot product; the independent
 // accumulators let the CPU overlap the additions.
 func dot(x, y []float32) float32 {

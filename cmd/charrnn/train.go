@@ -87,14 +87,15 @@ func runTrain(args []string) error {
 		return badInput(err)
 	}
 	defer corpus.Close()
-	var vocab *engine.Vocab
-	if resumeFrom != nil {
-		vocab, err = engine.NewByteVocab(resumeFrom.Header.Vocab)
-	} else {
-		vocab, err = engine.BuildByteVocab(corpus)
-	}
+	vocab, err := engine.BuildByteVocab(corpus)
 	if err != nil {
 		return badInput(err)
+	}
+	if resumeFrom != nil {
+		// Continue with the checkpoint's vocabulary, which must cover the data.
+		if vocab, err = resumeVocab(resumeFrom, vocab); err != nil {
+			return badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
+		}
 	}
 	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
@@ -118,6 +119,25 @@ func runTrain(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return trainLoop(ctx, tr, &f, dataName)
+}
+
+// resumeVocab returns the checkpoint's vocabulary after checking that it
+// has every symbol of the corpus's.
+func resumeVocab(ck *engine.Checkpoint, corpusVocab *engine.Vocab) (*engine.Vocab, error) {
+	vocab, err := engine.NewByteVocab(ck.Header.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	var missing []byte
+	for _, sym := range corpusVocab.Symbols {
+		if _, ok := vocab.ID(sym); !ok {
+			missing = append(missing, byte(sym))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("the data has %d characters the checkpoint's vocabulary lacks: %q", len(missing), missing)
+	}
+	return vocab, nil
 }
 
 // checkTrainFlags validates everything that can be checked before reading
@@ -199,7 +219,7 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 		}
 		res, err := tr.TrainStep()
 		if err != nil {
-			return badInput(err)
+			return err
 		}
 		if smoothed == 0 {
 			smoothed = res.Loss
