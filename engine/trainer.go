@@ -104,12 +104,17 @@ func (t *Trainer) Backend() kernels.Backend { return t.k }
 
 // TrainStep runs one step and returns its loss and gradient norm.
 func (t *Trainer) TrainStep() (StepResult, error) {
+	defer enter(phaseNone)
+	enter(phaseData)
 	if err := t.loadWindow(); err != nil {
 		return StepResult{}, err
 	}
+	enter(phaseForward)
 	loss := Forward(t.k, t.Model, t.ws)
+	enter(phaseBackward)
 	Backward(t.k, t.Model, t.ws, &t.grads)
 	t.ws.Carry()
+	enter(phaseUpdate)
 	n := int64(t.Config.Seq * t.Config.Batch)
 	cond := t.Config.Clip.Conditioning(t.k, t.grads.Slab)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(cond.Norm) || math.IsInf(cond.Norm, 0) {

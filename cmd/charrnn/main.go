@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"train":  {runTrain, "train a model on text, saving checkpoints"},
 	"sample": {runSample, "generate text from a checkpoint"},
 	"eval":   {runEval, "measure a checkpoint's loss on text"},
+	"bench":  {runBench, "measure training and sampling speed on each backend"},
 }
 
 func main() {

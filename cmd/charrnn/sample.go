@@ -17,6 +17,8 @@ func runSample(args []string) error {
 	greedy := flags.Bool("greedy", false, "always take the most likely character")
 	seed := flags.Uint64("seed", 0, "random seed (default: a new one each run)")
 	backend := flags.String("backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
+	var prof profiling
+	prof.register(flags)
 	if err := flags.parse(args); err != nil {
 		return err
 	}
@@ -46,6 +48,10 @@ func runSample(args []string) error {
 		return err
 	}
 
+	stopProfiling, err := prof.start()
+	if err != nil {
+		return err
+	}
 	s := engine.NewSampler(k, ck.Model(), *seed)
 	s.Temperature, s.Greedy = *temperature, *greedy
 	s.Prime(primeIDs)
@@ -57,5 +63,8 @@ func runSample(args []string) error {
 		out.WriteString(vocab.Decode(one))
 	})
 	out.WriteString("\n")
-	return out.Flush()
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	return stopProfiling()
 }

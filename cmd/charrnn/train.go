@@ -48,6 +48,8 @@ func runTrain(args []string) error {
 	flags.Int64Var(&f.sampleEvery, "sample-every", 1000, "print a sample every N steps (0: never)")
 	flags.IntVar(&f.sampleLen, "sample-len", 200, "characters per sample")
 	flags.Int64Var(&f.reportEvery, "report-every", 100, "report loss and speed every N steps")
+	var prof profiling
+	prof.register(flags)
 	if err := flags.parse(args); err != nil {
 		return err
 	}
@@ -116,9 +118,17 @@ func runTrain(args []string) error {
 		fmt.Fprintf(os.Stderr, "charrnn: resuming %s at step %d\n", f.checkpoint, tr.Step)
 	}
 
+	stopProfiling, err := prof.start()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return trainLoop(ctx, tr, &f, dataName)
+	err = trainLoop(ctx, tr, &f, dataName)
+	if perr := stopProfiling(); err == nil {
+		err = perr
+	}
+	return err
 }
 
 // resumeVocab returns the checkpoint's vocabulary after checking that it

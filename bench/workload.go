@@ -1,0 +1,139 @@
+// Package bench measures charrnn's throughput: the standard workloads of
+// DESIGN.md on every kernel backend, and the machine's limits they are
+// judged against. `charrnn bench` and `go test -bench` both use it.
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"charrnn/engine"
+	"charrnn/kernels"
+)
+
+// Workload is one model shape to measure.
+type Workload struct {
+	Name                       string
+	Hidden, Seq, Batch, Vocab int
+	// SampleOnly workloads measure generation, not training.
+	SampleOnly bool
+}
+
+// Standard is DESIGN.md's table of standard workloads.
+var Standard = []Workload{
+	{Name: "tiny", Hidden: 100, Seq: 25, Batch: 1, Vocab: 65},
+	{Name: "h512b1", Hidden: 512, Seq: 100, Batch: 1, Vocab: 65},
+	{Name: "h512b32", Hidden: 512, Seq: 100, Batch: 32, Vocab: 65},
+	{Name: "sample512", Hidden: 512, Batch: 1, Vocab: 65, SampleOnly: true},
+}
+
+// TrainFLOPsPerChar counts a training step's multiply-adds per character
+// (two flops each): forward W·h and V·h, backward dV, dh = Vᵀ·dO, Wᵀ·dr and
+// dW. Element-wise work is not counted.
+func TrainFLOPsPerChar(h, v int) float64 { return float64(6*h*h + 6*h*v) }
+
+// SampleFLOPsPerChar counts one generated character's: W·h and V·h.
+func SampleFLOPsPerChar(h, v int) float64 { return float64(2*h*h + 2*h*v) }
+
+// Data is a synthetic corpus: random symbols from a vocabulary of the
+// workload's size, so every system and backend does the same work.
+type Data struct {
+	Corpus *engine.Corpus
+	Vocab  *engine.Vocab
+	dir    string
+}
+
+// NewData writes size random bytes drawn from vocab symbols to a temporary
+// file and opens it as a corpus.
+func NewData(vocab, size int) (*Data, error) {
+	if vocab < 2 || vocab > 256 {
+		return nil, fmt.Errorf("-vocab must be between 2 and 256, got %d", vocab)
+	}
+	dir, err := os.MkdirTemp("", "charrnn-bench")
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	text := make([]byte, size)
+	for i := range text {
+		text[i] = byte(' ' + rng.IntN(vocab)) // printable for vocab ≤ 95
+	}
+	copy(text, allSymbols(vocab)) // every symbol occurs, so the vocabulary is the full size
+	path := filepath.Join(dir, "synthetic.txt")
+	if err := os.WriteFile(path, text, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c, err := engine.OpenCorpus(path)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	v, err := engine.BuildByteVocab(c)
+	if err != nil {
+		c.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Data{Corpus: c, Vocab: v, dir: dir}, nil
+}
+
+func allSymbols(vocab int) []byte {
+	b := make([]byte, vocab)
+	for i := range b {
+		b[i] = byte(' ' + i)
+	}
+	return b
+}
+
+// Close removes the synthetic corpus.
+func (d *Data) Close() error {
+	d.Corpus.Close()
+	return os.RemoveAll(d.dir)
+}
+
+// NewTrainer makes a trainer for the workload on this data, with
+// min-char-rnn's Adagrad, as the PyTorch and numpy comparisons use.
+func (d *Data) NewTrainer(k kernels.Backend, w Workload) (*engine.Trainer, error) {
+	cfg := engine.TrainConfig{
+		Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch,
+		Optimizer: "adagrad", LR: 0.1,
+		Clip: engine.Clip{Mode: "value", Limit: 5}, Seed: 1,
+	}
+	return engine.NewTrainer(cfg, k, d.Corpus, d.Vocab)
+}
+
+// MeasureTrain trains for about d after a short warm-up and returns
+// characters per second.
+func MeasureTrain(tr *engine.Trainer, d time.Duration) (float64, error) {
+	for i := 0; i < 3; i++ {
+		if _, err := tr.TrainStep(); err != nil {
+			return 0, err
+		}
+	}
+	start, chars := time.Now(), tr.CharsSeen
+	for time.Since(start) < d {
+		if _, err := tr.TrainStep(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(tr.CharsSeen-chars) / time.Since(start).Seconds(), nil
+}
+
+// MeasureSample generates for about d and returns characters per second.
+func MeasureSample(s *engine.Sampler, d time.Duration) float64 {
+	s.Reset()
+	const chunk = 64
+	var n int
+	start := time.Now()
+	for time.Since(start) < d {
+		for i := 0; i < chunk; i++ {
+			s.Feed(s.Next())
+		}
+		n += chunk
+	}
+	return float64(n) / time.Since(start).Seconds()
+}

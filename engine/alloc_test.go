@@ -1,0 +1,34 @@
+package engine
+
+import (
+	"testing"
+
+	"charrnn/kernels"
+)
+
+// A training step and a sampled character allocate nothing: every buffer is
+// made once, up front.
+func TestNoAllocationsPerStep(t *testing.T) {
+	corpus, vocab := writeCorpus(t, pairsText(20000, 8)+"0123456789")
+	for _, k := range kernels.Supported() {
+		for _, b := range []int{1, 3} {
+			cfg := TrainConfig{Hidden: 32, Seq: 16, Batch: b, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 1}
+			tr, err := NewTrainer(cfg, k, corpus, vocab)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.TrainStep() // warm up
+			if n := testing.AllocsPerRun(50, func() {
+				if _, err := tr.TrainStep(); err != nil {
+					t.Fatal(err)
+				}
+			}); n != 0 {
+				t.Errorf("%s B=%d: %v allocations per training step, want 0", k.Name(), b, n)
+			}
+			s := NewSampler(k, tr.Model, 1)
+			if n := testing.AllocsPerRun(200, func() { s.Feed(s.Next()) }); n != 0 {
+				t.Errorf("%s: %v allocations per sampled character, want 0", k.Name(), n)
+			}
+		}
+	}
+}
