@@ -196,3 +196,43 @@ func hashFiles(t *testing.T, dir string) map[string][32]byte {
 	}
 	return out
 }
+
+func TestInterruptSavesCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	cmd := exec.Command(binary, "train", "-data", f.corpus, "-hidden", "16", "-seq", "8", "-checkpoint", "run.ckpt",
+		"-report-every", "1", "-sample-every", "0", "-save-every", "0")
+	cmd.Dir = f.dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until training is under way, then interrupt it.
+	buf := make([]byte, 4096)
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), "step 3 ") {
+		n, err := stderr.Read(buf)
+		if err != nil {
+			t.Fatalf("training ended before it was interrupted: %v\n%s", err, seen.String())
+		}
+		seen.Write(buf[:n])
+	}
+	cmd.Process.Signal(os.Interrupt)
+	go func() {
+		for {
+			if _, err := stderr.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit after interrupt: %v, want status 130", err)
+	}
+	r := charrnn(t, f.dir, "sample", "-checkpoint", "run.ckpt", "-n", "10", "-seed", "1")
+	if r.code != 0 {
+		t.Fatalf("checkpoint saved on interrupt does not load: %s", r.stderr)
+	}
+}
