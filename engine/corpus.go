@@ -19,9 +19,15 @@ const (
 	corpusSmallFile = 64 << 10
 	// Small files are packed into arena blocks of at most this size.
 	corpusArenaMaxBlock = 16 << 20
+)
+
+// Variables rather than constants so that tests can take the other paths.
+var (
 	// Past this many bytes of small files, the rest are mapped too, so that a
 	// corpus of millions of small files does not have to fit in the heap.
-	corpusArenaBudget = 1 << 30
+	corpusArenaBudget int64 = 1 << 30
+	// Whether large files are mapped; if not, they stay open for pread.
+	corpusMapFiles = corpusCanMmap
 )
 
 var errCorpusClosed = errors.New("corpus is closed")
@@ -229,7 +235,7 @@ func (c *Corpus) add(path string) error {
 			return fmt.Errorf("corpus: read %s: %w", path, err)
 		}
 		seg.data = buf
-	case corpusCanMmap:
+	case corpusMapFiles:
 		data, err := corpusMmap(f, size)
 		if err != nil {
 			return fmt.Errorf("corpus: map %s: %w", path, err)
