@@ -44,6 +44,7 @@ type Corpus struct {
 	segs   []corpusSegment // the non-empty files, in stream order
 	arenas [][]byte        // the small files' bytes, packed
 	arena  int64           // bytes held in arenas
+	mapped int64           // bytes held in mappings
 	files  int             // files in the corpus, empty ones included
 	size   int64
 	closed bool
@@ -241,6 +242,7 @@ func (c *Corpus) add(path string) error {
 			return fmt.Errorf("corpus: map %s: %w", path, err)
 		}
 		seg.data, seg.mapped = data, true
+		c.mapped += size
 	default:
 		seg.file, keep = f, true
 	}

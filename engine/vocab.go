@@ -152,14 +152,21 @@ func (v *Vocab) Decode(ids []int32) string {
 	return string(buf)
 }
 
-// vocabScanChunk is the unit of work of the vocabulary scan: big enough that
-// handing it out costs nothing, small enough that released pages stay few.
-const vocabScanChunk = 4 << 20
+const (
+	// vocabScanChunk is the unit of work of the vocabulary scan: big enough
+	// that handing it out costs nothing, small enough that the pages a chunk
+	// holds resident stay few.
+	vocabScanChunk = 4 << 20
+	// Past this many mapped bytes the scan releases each chunk's pages once
+	// done. Below it, keeping them saves the trainer faulting them back in
+	// and the scan the cost of madvise.
+	vocabReleaseAbove = 1 << 30
+)
 
 // BuildByteVocab streams the corpus once and returns the byte values that
 // occur in it, in byte order. Mapped files are scanned in place in chunks, in
-// parallel, and each chunk's pages are released once scanned, so the resident
-// set stays small however big the corpus is.
+// parallel; in a large corpus each chunk's pages are released once scanned,
+// so the resident set stays small however big the corpus is.
 func BuildByteVocab(c *Corpus) (*Vocab, error) {
 	if c.closed {
 		return nil, errCorpusClosed
@@ -171,6 +178,7 @@ func BuildByteVocab(c *Corpus) (*Vocab, error) {
 		off, n  int64
 	}
 	var items []work
+	release := c.mapped > vocabReleaseAbove
 	for _, a := range c.arenas {
 		for off := 0; off < len(a); off += vocabScanChunk {
 			items = append(items, work{data: a[off:min(off+vocabScanChunk, len(a))]})
@@ -181,7 +189,7 @@ func BuildByteVocab(c *Corpus) (*Vocab, error) {
 		switch {
 		case s.mapped:
 			for off := int64(0); off < s.size; off += vocabScanChunk {
-				items = append(items, work{data: s.data[off:min(off+vocabScanChunk, s.size)], release: true})
+				items = append(items, work{data: s.data[off:min(off+vocabScanChunk, s.size)], release: release})
 			}
 		case s.file != nil:
 			for off := int64(0); off < s.size; off += vocabScanChunk {
