@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,10 @@ func TestCorpusLargeSparse(t *testing.T) {
 	}
 	if testing.Short() {
 		t.Skip("streams a 3 GiB sparse file; skipped with -short")
+	}
+	if largeCorpusRaceBuild() {
+		t.Skip("race instrumentation of every byte load makes a 3 GiB scan take minutes; " +
+			"the scan's concurrency is checked under -race by the smaller vocab tests")
 	}
 	path := filepath.Join(t.TempDir(), "sparse.txt")
 	f, err := os.Create(path)
@@ -113,6 +118,19 @@ func largeCorpusChild(t *testing.T, path string) {
 		}
 	}
 	t.Logf("VmHWM after: %s", procStatus(t, "VmHWM"))
+}
+
+func largeCorpusRaceBuild() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
 }
 
 // procStatus returns one field of /proc/self/status, e.g. "VmHWM" -> "12345 kB".

@@ -352,3 +352,25 @@ func BenchmarkBuildByteVocab(b *testing.B) {
 	}
 	b.ReportMetric(float64(c.Size())*float64(n)/b.Elapsed().Seconds()/1e6, "MB/s")
 }
+
+func TestBuildByteVocabChunkEdges(t *testing.T) {
+	// Several scan chunks in one mapped file, bytes only at chunk edges, and
+	// a small file beside it.
+	data := make([]byte, 2*vocabScanChunk+100)
+	for i := range data {
+		data[i] = 'a'
+	}
+	data[vocabScanChunk-1] = 'Q'
+	data[vocabScanChunk] = 'R'
+	data[len(data)-1] = 'Z'
+	dir := writeTree(t, t.TempDir(), map[string]string{"big": string(data), "small": "\n"})
+	withCorpusMode(t, func(t *testing.T) {
+		v, err := BuildByteVocab(openCorpus(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int32{'\n', 'Q', 'R', 'Z', 'a'}; !slices.Equal(v.Symbols, want) {
+			t.Errorf("vocab %q, want %q", v.Symbols, want)
+		}
+	})
+}
