@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestBuildByteVocabByteOrder(t *testing.T) {
@@ -371,6 +373,64 @@ func TestBuildByteVocabChunkEdges(t *testing.T) {
 		}
 		if want := []int32{'\n', 'Q', 'R', 'Z', 'a'}; !slices.Equal(v.Symbols, want) {
 			t.Errorf("vocab %q, want %q", v.Symbols, want)
+		}
+	})
+}
+
+// FuzzVocabEncode checks, for any text, that a vocabulary of its own bytes
+// round-trips it, and that one missing byte is named in Encode's error.
+func FuzzVocabEncode(f *testing.F) {
+	for _, s := range []string{"hello", "é\x00\xff", "日本語", "\xc3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if text == "" {
+			return
+		}
+		var present [256]bool
+		for i := 0; i < len(text); i++ {
+			present[text[i]] = true
+		}
+		var syms []int32
+		for b, ok := range present {
+			if ok {
+				syms = append(syms, int32(b))
+			}
+		}
+		v, err := NewByteVocab(syms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := v.Encode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Decode(ids); got != text {
+			t.Fatalf("round trip %q -> %q", text, got)
+		}
+		if len(syms) < 2 {
+			return
+		}
+		missing := byte(syms[len(syms)/2])
+		v, err = NewByteVocab(slices.DeleteFunc(slices.Clone(syms), func(s int32) bool { return s == int32(missing) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Encode(text)
+		if err == nil {
+			t.Fatalf("Encode accepted %q without byte %#x", text, missing)
+		}
+		// The first character named is the one holding the byte's first
+		// occurrence, characters being decoded from the start of the text.
+		i, n := 0, 0
+		for first := strings.IndexByte(text, missing); ; i += n {
+			_, n = utf8.DecodeRuneInString(text[i:])
+			if i+n > first {
+				break
+			}
+		}
+		if want := strconv.Quote(text[i : i+n]); !strings.Contains(err.Error(), want) {
+			t.Fatalf("Encode(%q) without %#x: error %q does not name %s", text, missing, err, want)
 		}
 	})
 }
