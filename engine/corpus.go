@@ -32,6 +32,8 @@ var (
 
 var errCorpusClosed = errors.New("corpus is closed")
 
+var _ io.ReaderAt = (*Corpus)(nil)
+
 // Corpus is the training text: one or many files, memory-mapped, read as one
 // logical byte stream (files joined in the order given; directories walked in
 // lexical order).

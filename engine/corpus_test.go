@@ -167,9 +167,6 @@ func TestCorpusLiteralPathWithGlobCharacters(t *testing.T) {
 }
 
 func TestCorpusDefaultIsGoroot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reads ~100 MB of Go sources; skipped with -short")
-	}
 	c := openCorpus(t, "")
 	t.Logf("default corpus: %s", c.Describe())
 	if c.Files() <= 1000 {
@@ -360,5 +357,25 @@ func TestCorpusFormat(t *testing.T) {
 		if got := corpusFormatBytes(n); got != want {
 			t.Errorf("corpusFormatBytes(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestCorpusSymlinks(t *testing.T) {
+	base := t.TempDir()
+	real := writeTree(t, filepath.Join(base, "real"), map[string]string{"a.txt": "A", "sub/b.txt": "B"})
+	other := writeTree(t, filepath.Join(base, "other"), map[string]string{"c.txt": "C"})
+	links := []struct{ target, name string }{
+		{filepath.Join(other, "c.txt"), filepath.Join(real, "c-link.txt")}, // a file: included
+		{other, filepath.Join(real, "dir-link")},                           // a directory: not followed
+		{real, filepath.Join(base, "root-link")},                           // the root itself: followed
+	}
+	for _, l := range links {
+		if err := os.Symlink(l.target, l.name); err != nil {
+			t.Skipf("symlinks unavailable: %v", err)
+		}
+	}
+	c := openCorpus(t, filepath.Join(base, "root-link"))
+	if got, want := string(corpusBytes(t, c)), "ACB"; got != want {
+		t.Errorf("stream %q, want %q", got, want)
 	}
 }
