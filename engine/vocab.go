@@ -153,15 +153,21 @@ func (v *Vocab) Decode(ids []int32) string {
 }
 
 const (
-	// vocabScanChunk is the unit of work of the vocabulary scan: big enough
-	// that handing it out costs nothing, small enough that the pages a chunk
-	// holds resident stay few.
+	// vocabScanChunk is the unit of work of the vocabulary scan over bytes in
+	// memory or read: big enough that handing it out costs nothing, small
+	// enough to spread a few files over the cores.
 	vocabScanChunk = 4 << 20
-	// Past this many mapped bytes the scan releases each chunk's pages once
-	// done. Below it, keeping them saves the trainer faulting them back in
-	// and the scan the cost of madvise.
-	vocabReleaseAbove = 1 << 30
+	// vocabMapChunk is the unit over mapped files. Releasing a chunk's pages
+	// flushes the TLBs of every core running the process; per 32 MiB rather
+	// than per 4 MiB, a 3 GiB scan on 2 cores measured 2-2.5x faster, and the
+	// pages resident at once stay bounded by workers × 32 MiB.
+	vocabMapChunk = 32 << 20
 )
+
+// Past this many mapped bytes the scan releases each chunk's pages once done.
+// Below it, keeping them saves the trainer faulting them back in and the scan
+// the cost of madvise. (A variable so that tests can take both paths.)
+var vocabReleaseAbove int64 = 1 << 30
 
 // BuildByteVocab streams the corpus once and returns the byte values that
 // occur in it, in byte order. Mapped files are scanned in place in chunks, in
@@ -188,8 +194,8 @@ func BuildByteVocab(c *Corpus) (*Vocab, error) {
 		s := &c.segs[i]
 		switch {
 		case s.mapped:
-			for off := int64(0); off < s.size; off += vocabScanChunk {
-				items = append(items, work{data: s.data[off:min(off+vocabScanChunk, s.size)], release: release})
+			for off := int64(0); off < s.size; off += vocabMapChunk {
+				items = append(items, work{data: s.data[off:min(off+vocabMapChunk, s.size)], release: release})
 			}
 		case s.file != nil:
 			for off := int64(0); off < s.size; off += vocabScanChunk {

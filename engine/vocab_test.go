@@ -356,23 +356,39 @@ func BenchmarkBuildByteVocab(b *testing.B) {
 }
 
 func TestBuildByteVocabChunkEdges(t *testing.T) {
-	// Several scan chunks in one mapped file, bytes only at chunk edges, and
-	// a small file beside it.
-	data := make([]byte, 2*vocabScanChunk+100)
+	// Several scan chunks in one file, bytes only at chunk edges, and a small
+	// file beside it; with the pages of mapped chunks kept and released.
+	data := make([]byte, 2*vocabMapChunk+100)
 	for i := range data {
 		data[i] = 'a'
 	}
 	data[vocabScanChunk-1] = 'Q'
 	data[vocabScanChunk] = 'R'
+	data[vocabMapChunk-1] = 'S'
+	data[vocabMapChunk] = 'T'
 	data[len(data)-1] = 'Z'
 	dir := writeTree(t, t.TempDir(), map[string]string{"big": string(data), "small": "\n"})
+	want := []int32{'\n', 'Q', 'R', 'S', 'T', 'Z', 'a'}
 	withCorpusMode(t, func(t *testing.T) {
-		v, err := BuildByteVocab(openCorpus(t, dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := []int32{'\n', 'Q', 'R', 'Z', 'a'}; !slices.Equal(v.Symbols, want) {
-			t.Errorf("vocab %q, want %q", v.Symbols, want)
+		for _, release := range []bool{false, true} {
+			saved := vocabReleaseAbove
+			if release {
+				vocabReleaseAbove = 0
+			}
+			c := openCorpus(t, dir)
+			v, err := BuildByteVocab(c)
+			vocabReleaseAbove = saved
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(v.Symbols, want) {
+				t.Errorf("release %v: vocab %q, want %q", release, v.Symbols, want)
+			}
+			// Released pages read back intact.
+			ids := make([]int32, 2)
+			if err := v.NewTokenStream(c).Window(int64(vocabMapChunk-1), ids); err != nil || v.Decode(ids) != "ST" {
+				t.Errorf("release %v: window after the scan = %q, %v", release, v.Decode(ids), err)
+			}
 		}
 	})
 }
