@@ -209,15 +209,16 @@ func BuildByteVocab(c *Corpus) (*Vocab, error) {
 	sets := make([][256]bool, workers)
 	errs := make([]error, workers)
 	var next atomic.Int64
-	var failed atomic.Bool
+	var stop atomic.Bool // on an error, or once every byte value is seen
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			set := &sets[w]
+			var set [256]bool // on this goroutine's stack: no false sharing
+			defer func() { sets[w] = set }()
 			var buf []byte
-			for !failed.Load() {
+			for !stop.Load() {
 				k := next.Add(1) - 1
 				if k >= int64(len(items)) {
 					return
@@ -231,16 +232,17 @@ func BuildByteVocab(c *Corpus) (*Vocab, error) {
 					data = buf[:it.n]
 					if _, err := it.seg.readAt(data, it.off); err != nil {
 						errs[w] = err
-						failed.Store(true)
+						stop.Store(true)
 						return
 					}
 				}
-				vocabMarkBytes(set, data)
+				vocabMarkBytes(&set, data)
 				if it.release {
 					corpusReleasePages(data)
 				}
-				if vocabAllSeen(set) {
-					return // every byte value occurs: nothing left to learn
+				if vocabAllSeen(&set) {
+					stop.Store(true) // nothing left to learn
+					return
 				}
 			}
 		}()
