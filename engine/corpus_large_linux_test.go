@@ -16,9 +16,9 @@ import (
 )
 
 const (
-	largeCorpusSize  = 3 << 30
-	largeCorpusEnv   = "CHARRNN_TEST_LARGE_CORPUS" // set in the child: the file to open
-	largeCorpusRSSOK = 512 << 20
+	largeCorpusSize  int64 = 3 << 30
+	largeCorpusEnv         = "CHARRNN_TEST_LARGE_CORPUS" // set in the child: the file to open
+	largeCorpusRSSOK       = 512 << 20
 )
 
 // The few non-zero bytes of the sparse file, at far offsets.
@@ -38,6 +38,9 @@ func TestCorpusLargeSparse(t *testing.T) {
 	}
 	if testing.Short() {
 		t.Skip("streams a 3 GiB sparse file; skipped with -short")
+	}
+	if strconv.IntSize < 64 {
+		t.Skip("a 3 GiB mapping does not fit a 32-bit address space")
 	}
 	if largeCorpusRaceBuild() {
 		t.Skip("race instrumentation of every byte load makes a 3 GiB scan take minutes; " +
