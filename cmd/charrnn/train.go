@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -202,16 +203,12 @@ func adoptCheckpointConfig(flags *commandFlags, f *trainFlags, h engine.Header) 
 // saves its checkpoint and returns errInterrupted (exit status 130).
 func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName string) error {
 	start := time.Now()
+	rep := newReporter(os.Stderr)
 	last, lastChars := start, tr.CharsSeen
 	var lossSum float64
 	var lossN int
 	smoothed := 0.0
-	save := func() error {
-		if err := tr.Checkpoint(dataName, smoothed).Save(f.checkpoint); err != nil {
-			return err
-		}
-		return nil
-	}
+	save := func() error { return tr.Checkpoint(dataName, smoothed).Save(f.checkpoint) }
 	sampler := engine.NewSampler(tr.Backend(), tr.Model, f.seed)
 	for {
 		if f.steps > 0 && tr.Step >= f.steps {
@@ -239,10 +236,15 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 		lossN++
 		if tr.Step%f.reportEvery == 0 {
 			now := time.Now()
-			rate := float64(tr.CharsSeen-lastChars) / now.Sub(last).Seconds()
 			mean := lossSum / float64(lossN)
-			fmt.Fprintf(os.Stderr, "step %d  loss %.4f nats/char  %.3f bits/char  %.0f chars/s  grad norm %.3g\n",
-				tr.Step, mean, mean/ln2, rate, res.GradNorm)
+			rep.report(record{
+				Step: tr.Step, Chars: tr.CharsSeen,
+				Loss: mean, BitsPerChar: mean / math.Ln2,
+				LR:          float64(tr.Config.LR),
+				CharsPerSec: float64(tr.CharsSeen-lastChars) / now.Sub(last).Seconds(),
+				GradNorm:    res.GradNorm,
+				Seconds:     now.Sub(start).Seconds(),
+			})
 			last, lastChars, lossSum, lossN = now, tr.CharsSeen, 0, 0
 		}
 		if f.sampleEvery > 0 && tr.Step%f.sampleEvery == 0 {
@@ -267,8 +269,6 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 		tr.Step, tr.CharsSeen, time.Since(start).Round(time.Second), f.checkpoint, samplePath)
 	return nil
 }
-
-const ln2 = 0.6931471805599453
 
 // sampleText draws n symbols from the zero state.
 func sampleText(s *engine.Sampler, v *engine.Vocab, n int) string {

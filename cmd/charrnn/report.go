@@ -1,0 +1,31 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+// record is one progress report of a training run.
+type record struct {
+	Step        int64   `json:"step"`
+	Chars       int64   `json:"chars"`         // characters trained on so far
+	Loss        float64 `json:"loss"`          // mean training loss since the last report, nats/char
+	BitsPerChar float64 `json:"bits_per_char"` // the same in bits
+	LR          float64 `json:"lr"`
+	CharsPerSec float64 `json:"chars_per_sec"`
+	GradNorm    float64 `json:"grad_norm"` // the last step's, before clipping
+	Seconds     float64 `json:"seconds"`   // since the run started
+}
+
+// reporter shows training progress.
+type reporter struct {
+	w io.Writer
+}
+
+func newReporter(w io.Writer) *reporter { return &reporter{w: w} }
+
+// report prints one plain line per record.
+func (r *reporter) report(rec record) {
+	fmt.Fprintf(r.w, "step %d  loss %.4f nats/char  %.3f bits/char  %.0f chars/s  grad norm %.3g\n",
+		rec.Step, rec.Loss, rec.BitsPerChar, rec.CharsPerSec, rec.GradNorm)
+}
