@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progressBar is the one-line progress display on a terminal: a bar with ETA
+// towards -steps, else towards -time, else a spinner, with the latest
+// record's step, loss, bits/char and speed in front of it.
+type progressBar struct {
+	bar   *progressbar.ProgressBar
+	width int // terminal columns
+
+	kind      barKind
+	startStep int64
+	start     time.Time
+	total     int64 // the bar's maximum: steps, or milliseconds for -time
+	pos       int64
+}
+
+type barKind int
+
+const (
+	barSteps   barKind = iota // total = the steps left to -steps
+	barTime                   // total = -time, in milliseconds
+	barSpinner                // open-ended
+)
+
+// Room the bar needs besides the description: percentage, a bar of at least
+// ten cells, rate and [elapsed:ETA].
+const barFixedWidth = 48
+
+func newProgressBar(w io.Writer, width int, startStep, steps int64, duration time.Duration) *progressBar {
+	b := &progressBar{width: width, startStep: startStep, start: time.Now()}
+	opts := []progressbar.Option{
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionUseANSICodes(true), // erase to end of line: no leftovers when the line shrinks
+		progressbar.OptionThrottle(100 * time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		// No spinner goroutine: everything is drawn from the training loop,
+		// so clearing the line for a sample cannot race with a redraw.
+		progressbar.OptionSetSpinnerChangeInterval(0),
+	}
+	switch {
+	case steps > 0:
+		b.kind, b.total = barSteps, max(steps-startStep, 1)
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString("step"))
+	case duration > 0:
+		b.kind, b.total = barTime, max(duration.Milliseconds(), 1)
+	default:
+		b.kind, b.total = barSpinner, -1
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString("step"),
+			progressbar.OptionSetElapsedTime(true))
+	}
+	opts = append(opts, progressbar.OptionSetDescription(b.fit(fmt.Sprintf("step %d ", startStep))))
+	b.bar = progressbar.NewOptions64(b.total, opts...)
+	return b
+}
+
+// progress moves the bar to step (or to the time elapsed). The library
+// redraws at most every 100 ms.
+func (b *progressBar) progress(step int64) {
+	pos := step - b.startStep
+	if b.kind == barTime {
+		pos = time.Since(b.start).Milliseconds()
+	}
+	if b.total > 0 {
+		pos = min(pos, b.total)
+	}
+	if pos != b.pos {
+		b.pos = pos
+		b.bar.Set64(pos)
+	}
+}
+
+// describe puts a record in front of the bar.
+func (b *progressBar) describe(rec record, valLoss *float64) {
+	b.bar.Describe(b.fit(barDescriptions(rec, valLoss)...))
+}
+
+// barDescriptions says what the bar shows of a record, longest first.
+func barDescriptions(rec record, valLoss *float64) []string {
+	val := ""
+	if valLoss != nil {
+		val = fmt.Sprintf("val %.4f", *valLoss)
+	}
+	rate := siCount(rec.CharsPerSec)
+	return []string{
+		fmt.Sprintf("step %d  loss %.4f  %.3f bits/char  %s chars/s  %s", rec.Step, rec.Loss, rec.BitsPerChar, rate, val),
+		fmt.Sprintf("step %d loss %.4f %.2f b/c %s c/s %s", rec.Step, rec.Loss, rec.BitsPerChar, rate, val),
+	}
+}
+
+// fit returns the first description that leaves the bar room on the line,
+// else the last one cut short: a line that wraps cannot be redrawn in place.
+func (b *progressBar) fit(descs ...string) string {
+	room := max(b.width-barFixedWidth, 10)
+	for _, d := range descs {
+		d = strings.TrimSpace(d) + " "
+		if len([]rune(d)) <= room {
+			return d
+		}
+	}
+	r := []rune(strings.TrimSpace(descs[len(descs)-1]))
+	return string(r[:room-1]) + " "
+}
+
+// clear erases the bar, leaving the cursor at the start of its line.
+func (b *progressBar) clear() { b.bar.Clear() }
+
+// redraw draws the bar again after clear (at the next step, if the library
+// drew it less than 100 ms ago).
+func (b *progressBar) redraw() { b.bar.RenderBlank() }
+
+// siCount writes a rate compactly: 950, 52.1k, 1.23M.
+func siCount(x float64) string {
+	switch {
+	case x >= 999.5e6:
+		return fmt.Sprintf("%.3gG", x/1e9)
+	case x >= 999.5e3:
+		return fmt.Sprintf("%.3gM", x/1e6)
+	case x >= 999.5:
+		return fmt.Sprintf("%.3gk", x/1e3)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// terminalWidth returns w's width in columns, or 80 if it cannot tell.
+func terminalWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+			return cols
+		}
+	}
+	return 80
+}
