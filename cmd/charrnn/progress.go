@@ -22,8 +22,12 @@ type progressBar struct {
 	startStep int64
 	start     time.Time
 	total     int64 // the bar's maximum: steps, or milliseconds for -time
-	pos       int64
+	drawn     time.Time
 }
+
+// redrawEvery is how often the bar moves between reports: often enough to
+// look alive, rarely enough to cost nothing next to a training step.
+const redrawEvery = 100 * time.Millisecond
 
 type barKind int
 
@@ -34,15 +38,14 @@ const (
 )
 
 // Room the bar needs besides the description: percentage, a bar of at least
-// ten cells, rate and [elapsed:ETA].
-const barFixedWidth = 48
+// ten cells and [elapsed:ETA]. (The library narrows the bar to fit.)
+const barFixedWidth = 34
 
 func newProgressBar(w io.Writer, width int, startStep, steps int64, duration time.Duration) *progressBar {
 	b := &progressBar{width: width, startStep: startStep, start: time.Now()}
 	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionUseANSICodes(true), // erase to end of line: no leftovers when the line shrinks
-		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionSetWidth(30),
 		// No spinner goroutine: everything is drawn from the training loop,
 		// so clearing the line for a sample cannot race with a redraw.
@@ -51,33 +54,35 @@ func newProgressBar(w io.Writer, width int, startStep, steps int64, duration tim
 	switch {
 	case steps > 0:
 		b.kind, b.total = barSteps, max(steps-startStep, 1)
-		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString("step"))
 	case duration > 0:
 		b.kind, b.total = barTime, max(duration.Milliseconds(), 1)
 	default:
 		b.kind, b.total = barSpinner, -1
-		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString("step"),
-			progressbar.OptionSetElapsedTime(true))
+		opts = append(opts, progressbar.OptionSetElapsedTime(true))
 	}
 	opts = append(opts, progressbar.OptionSetDescription(b.fit(fmt.Sprintf("step %d ", startStep))))
 	b.bar = progressbar.NewOptions64(b.total, opts...)
 	return b
 }
 
-// progress moves the bar to step (or to the time elapsed). The library
-// redraws at most every 100 ms.
+// progress moves the bar to step (or to the time elapsed), redrawing it at
+// most every redrawEvery. (The library's own throttle would also hold back
+// the redraws for a new description or after a sample.)
 func (b *progressBar) progress(step int64) {
+	now := time.Now()
+	if now.Sub(b.drawn) < redrawEvery {
+		return
+	}
+	b.drawn = now
 	pos := step - b.startStep
 	if b.kind == barTime {
-		pos = time.Since(b.start).Milliseconds()
+		pos = now.Sub(b.start).Milliseconds()
 	}
 	if b.total > 0 {
 		pos = min(pos, b.total)
 	}
-	if pos != b.pos {
-		b.pos = pos
-		b.bar.Set64(pos)
-	}
+	b.bar.Set64(pos) // draws only if the percentage changed
+	b.bar.RenderBlank()
 }
 
 // describe puts a record in front of the bar.
@@ -92,9 +97,14 @@ func barDescriptions(rec record, valLoss *float64) []string {
 		val = fmt.Sprintf("val %.4f", *valLoss)
 	}
 	rate := siCount(rec.CharsPerSec)
+	short := fmt.Sprintf("step %d loss %.3f %s c/s", rec.Step, rec.Loss, rate)
+	if valLoss != nil {
+		short = fmt.Sprintf("step %d loss %.3f val %.3f %s c/s", rec.Step, rec.Loss, *valLoss, rate)
+	}
 	return []string{
 		fmt.Sprintf("step %d  loss %.4f  %.3f bits/char  %s chars/s  %s", rec.Step, rec.Loss, rec.BitsPerChar, rate, val),
 		fmt.Sprintf("step %d loss %.4f %.2f b/c %s c/s %s", rec.Step, rec.Loss, rec.BitsPerChar, rate, val),
+		short,
 	}
 }
 
@@ -115,8 +125,7 @@ func (b *progressBar) fit(descs ...string) string {
 // clear erases the bar, leaving the cursor at the start of its line.
 func (b *progressBar) clear() { b.bar.Clear() }
 
-// redraw draws the bar again after clear (at the next step, if the library
-// drew it less than 100 ms ago).
+// redraw draws the bar again after clear.
 func (b *progressBar) redraw() { b.bar.RenderBlank() }
 
 // siCount writes a rate compactly: 950, 52.1k, 1.23M.

@@ -26,6 +26,7 @@ type record struct {
 type reportConfig struct {
 	stderr, stdout io.Writer
 	terminal       bool // stderr is a terminal: draw a progress bar, not lines
+	width          int  // the terminal's columns (0: ask it)
 
 	// The run's bounds, for the bar's total and ETA.
 	startStep, steps int64
@@ -70,7 +71,11 @@ func newReporter(cfg reportConfig) (*reporter, error) {
 		r.points = cfg.history
 	}
 	if cfg.terminal {
-		r.bar = newProgressBar(cfg.stderr, terminalWidth(cfg.stderr), cfg.startStep, cfg.steps, cfg.duration)
+		width := cfg.width
+		if width == 0 {
+			width = terminalWidth(cfg.stderr)
+		}
+		r.bar = newProgressBar(cfg.stderr, width, cfg.startStep, cfg.steps, cfg.duration)
 	}
 	return r, nil
 }
