@@ -22,6 +22,7 @@ type progressBar struct {
 	startStep int64
 	start     time.Time
 	total     int64 // the bar's maximum: steps, or milliseconds for -time
+	step      int64 // the latest step
 	drawn     time.Time
 }
 
@@ -38,8 +39,12 @@ const (
 )
 
 // Room the bar needs besides the description: percentage, a bar of at least
-// ten cells and [elapsed:ETA]. (The library narrows the bar to fit.)
-const barFixedWidth = 34
+// ten cells and [elapsed:ETA] (the library narrows the bar to fit); the
+// spinner needs itself and [elapsed].
+const (
+	barFixedWidth     = 34
+	spinnerFixedWidth = 14
+)
 
 func newProgressBar(w io.Writer, width int, startStep, steps int64, duration time.Duration) *progressBar {
 	b := &progressBar{width: width, startStep: startStep, start: time.Now()}
@@ -69,24 +74,30 @@ func newProgressBar(w io.Writer, width int, startStep, steps int64, duration tim
 // most every redrawEvery. (The library's own throttle would also hold back
 // the redraws for a new description or after a sample.)
 func (b *progressBar) progress(step int64) {
-	now := time.Now()
-	if now.Sub(b.drawn) < redrawEvery {
-		return
+	b.step = step
+	if now := time.Now(); now.Sub(b.drawn) >= redrawEvery {
+		b.drawn = now
+		b.move()
+		b.bar.RenderBlank()
 	}
-	b.drawn = now
-	pos := step - b.startStep
+}
+
+// move sets the library's bar to the latest position; it draws only if the
+// percentage changed.
+func (b *progressBar) move() {
+	pos := b.step - b.startStep
 	if b.kind == barTime {
-		pos = now.Sub(b.start).Milliseconds()
+		pos = time.Since(b.start).Milliseconds()
 	}
 	if b.total > 0 {
 		pos = min(pos, b.total)
 	}
-	b.bar.Set64(pos) // draws only if the percentage changed
-	b.bar.RenderBlank()
+	b.bar.Set64(pos)
 }
 
-// describe puts a record in front of the bar.
+// describe puts a record in front of the bar and redraws it.
 func (b *progressBar) describe(rec record, valLoss *float64) {
+	b.move()
 	b.bar.Describe(b.fit(barDescriptions(rec, valLoss)...))
 }
 
@@ -111,7 +122,11 @@ func barDescriptions(rec record, valLoss *float64) []string {
 // fit returns the first description that leaves the bar room on the line,
 // else the last one cut short: a line that wraps cannot be redrawn in place.
 func (b *progressBar) fit(descs ...string) string {
-	room := max(b.width-barFixedWidth, 10)
+	fixed := barFixedWidth
+	if b.kind == barSpinner {
+		fixed = spinnerFixedWidth
+	}
+	room := max(b.width-fixed, 10)
 	for _, d := range descs {
 		d = strings.TrimSpace(d) + " "
 		if len([]rune(d)) <= room {

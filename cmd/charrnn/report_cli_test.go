@@ -2,13 +2,19 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"image/png"
+	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/creack/pty"
 )
 
 // Progress, -log and -plot as a user sees them, through the binary. The
@@ -79,6 +85,62 @@ func TestTrainLogAndPlot(t *testing.T) {
 	checkPNG(t, filepath.Join(f.dir, "run.png"))
 	if entries, _ := filepath.Glob(filepath.Join(f.dir, "*.tmp*")); len(entries) > 0 {
 		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+// TestTrainProgressBarOnTerminal runs training with stderr on a
+// pseudo-terminal, as a user at a terminal would, and stdout on a pipe.
+func TestTrainProgressBarOnTerminal(t *testing.T) {
+	f := newFixture(t)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	const cols = 100
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: cols}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "train", "-data", f.corpus, "-hidden", "16", "-seq", "8", "-batch", "2", "-steps", "300",
+		"-checkpoint", "tty.ckpt", "-report-every", "50", "-sample-every", "100", "-sample-len", "20", "-log", "tty.jsonl")
+	cmd.Dir = f.dir
+	cmd.Env = append(os.Environ(), "CHARRNN_BACKEND=", "TERM=xterm")
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	var screen bytes.Buffer
+	io.Copy(&screen, ptmx) // ends with EIO once the child has exited
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("train on a terminal: %v\n%s", err, screen.String())
+	}
+	out := screen.String()
+	t.Logf("terminal output: %q", out)
+	for _, want := range []string{"\r", "\x1b[0K", "%", "|", "bits/char", "chars/s", "trained 300 steps"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output lacks %q:\n%q", want, out)
+		}
+	}
+	// The bar replaces the plain lines; closing leaves just the last one.
+	if n := strings.Count(out, "nats/char"); n != 1 || !strings.Contains(out, "step 300  loss ") {
+		t.Errorf("want one plain line, the last, got %d:\n%q", n, out)
+	}
+	// No line drawn may be wider than the terminal: a wrapped bar cannot be
+	// redrawn in place.
+	ansi := regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+	for _, seg := range strings.FieldsFunc(out, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if n := len([]rune(ansi.ReplaceAllString(seg, ""))); n > cols && !strings.HasPrefix(seg, "charrnn: backend") {
+			t.Errorf("a %d-column line on a %d-column terminal: %q", n, cols, seg)
+		}
+	}
+	// Samples go to stdout whole; the bar stays on stderr.
+	if n := strings.Count(stdout.String(), "--- sample at step "); n != 4 || strings.ContainsAny(stdout.String(), "\r\x1b") {
+		t.Errorf("stdout: %q", stdout.String())
+	}
+	if recs := readRecords(t, filepath.Join(f.dir, "tty.jsonl")); len(recs) != 6 {
+		t.Errorf("log has %d records, want 6", len(recs))
 	}
 }
 
