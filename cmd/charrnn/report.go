@@ -91,29 +91,31 @@ func (r *reporter) progress(step int64) {
 // report shows rec and records it in the log and the curves.
 func (r *reporter) report(rec record) {
 	r.last = &rec
+	// The record's JSON is what the log holds and what the plot and the
+	// bar's validation loss are read from.
 	line, err := json.Marshal(rec)
-	if err != nil {
-		r.fail(fmt.Errorf("report at step %d: %w", rec.Step, err))
-	}
 	var p point
 	if err == nil {
-		// The record's own JSON is the one source of the plotted values.
-		if err := json.Unmarshal(line, &p); err != nil {
-			panic(err) // our own output
-		}
+		err = json.Unmarshal(line, &p)
+	}
+	if err != nil { // a non-finite number: show the record, skip log and plot
+		r.fail(fmt.Errorf("report at step %d: %w", rec.Step, err))
 	}
 	if r.bar != nil {
 		r.bar.describe(rec, p.ValLoss)
 	} else {
 		fmt.Fprintln(r.stderr, plainLine(rec))
 	}
-	if r.log != nil && err == nil {
+	if err != nil {
+		return
+	}
+	if r.log != nil {
 		if err := r.log.write(line); err != nil {
 			r.fail(err)
 			r.log = nil
 		}
 	}
-	if r.plotPath != "" && err == nil {
+	if r.plotPath != "" {
 		r.points = addPoint(r.points, p)
 	}
 }
@@ -136,7 +138,7 @@ func (r *reporter) sample(step int64, text string) {
 }
 
 // saved is called after each checkpoint save: the log is made durable up to
-// the checkpoint and the plot is redrawn.
+// the checkpoint and the plot is redrawn (once there is a record to draw).
 func (r *reporter) saved() {
 	if r.log != nil {
 		if err := r.log.sync(); err != nil {
@@ -144,7 +146,7 @@ func (r *reporter) saved() {
 			r.log = nil
 		}
 	}
-	if r.plotPath != "" {
+	if r.plotPath != "" && len(r.points) > 0 {
 		if err := drawPlotFile(r.plotPath, r.points); err != nil {
 			r.fail(err)
 			r.plotPath = ""

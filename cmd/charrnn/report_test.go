@@ -163,6 +163,26 @@ func TestReportWritesEachRecordAtOnce(t *testing.T) {
 	}
 }
 
+func TestPlotRedrawnAtSaves(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.png")
+	var out bytes.Buffer
+	rep, err := newReporter(reportConfig{stderr: &out, stdout: &out, plotPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.saved() // a save before the first report: nothing to draw yet
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("plot drawn without records")
+	}
+	rep.report(testRecord(10))
+	rep.report(testRecord(20))
+	rep.saved()
+	checkPNG(t, path)
+	if err := rep.close(); err != nil || strings.Contains(out.String(), "charrnn:") {
+		t.Fatalf("close: %v; output %q", err, out.String())
+	}
+}
+
 func TestCurves(t *testing.T) {
 	lines := []string{
 		`{"step":100,"loss":3,"val_loss":3.1}`,
