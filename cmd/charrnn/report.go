@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,8 +34,7 @@ type reportConfig struct {
 	duration         time.Duration
 
 	logPath, plotPath string
-	appendLog         bool    // -resume: add to the log rather than replace it
-	history           []point // curves drawn before this run (from the log, on -resume)
+	appendLog         bool // -resume: add to the log, and plot what it holds already
 }
 
 // reporter is the one place a training run's progress goes: it shows each
@@ -66,9 +66,9 @@ func newReporter(cfg reportConfig) (*reporter, error) {
 			fmt.Fprintf(cfg.stderr, "charrnn: dropped an incomplete last line of %s\n", cfg.logPath)
 		}
 		r.log = l
-	}
-	if cfg.plotPath != "" {
-		r.points = cfg.history
+		if cfg.appendLog && cfg.plotPath != "" {
+			r.points = plotHistory(cfg.stderr, cfg.logPath)
+		}
 	}
 	if cfg.terminal {
 		width := cfg.width
@@ -78,6 +78,20 @@ func newReporter(cfg reportConfig) (*reporter, error) {
 		r.bar = newProgressBar(cfg.stderr, width, cfg.startStep, cfg.steps, cfg.duration)
 	}
 	return r, nil
+}
+
+// plotHistory returns the curves of the earlier runs in the log a resumed
+// run appends to, for the plot to start from.
+func plotHistory(stderr io.Writer, logPath string) []point {
+	points, err := readLog(logPath)
+	switch {
+	case errors.Is(err, errNoRecords):
+		return nil
+	case err != nil:
+		fmt.Fprintf(stderr, "charrnn: -plot draws only this run: %v\n", err)
+		return nil
+	}
+	return points
 }
 
 // progress moves the bar to step; called after every step, it costs next to

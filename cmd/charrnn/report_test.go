@@ -183,6 +183,26 @@ func TestPlotRedrawnAtSaves(t *testing.T) {
 	}
 }
 
+func TestResumedPlotStartsFromTheLog(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "run.jsonl")
+	os.WriteFile(logPath, []byte(`{"step":10,"loss":2}`+"\n"+`{"step":20,"loss":1.9}`+"\n"+`{"step":30,"lo`), 0o644)
+	var out bytes.Buffer
+	rep, err := newReporter(reportConfig{stderr: &out, stdout: &out, logPath: logPath, appendLog: true,
+		plotPath: filepath.Join(dir, "run.png")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.report(testRecord(30))
+	if len(rep.points) != 3 || rep.points[0].Step != 10 || rep.points[2].Step != 30 {
+		t.Errorf("curve after resume: %+v", rep.points)
+	}
+	if got := out.String(); got != "charrnn: dropped an incomplete last line of "+logPath+"\n"+plainLine(testRecord(30))+"\n" {
+		t.Errorf("output %q", got)
+	}
+	rep.close()
+}
+
 func TestCurves(t *testing.T) {
 	lines := []string{
 		`{"step":100,"loss":3,"val_loss":3.1}`,

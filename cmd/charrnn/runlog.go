@@ -110,6 +110,8 @@ type point struct {
 	ValLoss *float64 `json:"val_loss"`
 }
 
+var errNoRecords = errors.New("no records")
+
 // readLog reads every record of a -log file, in order.
 func readLog(path string) ([]point, error) {
 	f, err := os.Open(path)
@@ -135,7 +137,7 @@ func readLog(path string) ([]point, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(points) == 0 {
-		return nil, fmt.Errorf("%s has no records", path)
+		return nil, fmt.Errorf("%s: %w", path, errNoRecords)
 	}
 	return points, nil
 }

@@ -126,7 +126,6 @@ func runTrain(args []string) error {
 		stderr: os.Stderr, stdout: os.Stdout, terminal: stderrIsTerminal(),
 		startStep: tr.Step, steps: f.steps, duration: f.duration,
 		logPath: f.logPath, plotPath: f.plotPath, appendLog: f.resume,
-		history: plotHistory(&f),
 	})
 	if err != nil {
 		return err
@@ -144,23 +143,6 @@ func runTrain(args []string) error {
 		err = perr
 	}
 	return err
-}
-
-// plotHistory returns the curves of the earlier runs in the log that a
-// resumed run appends to, for -plot to draw before this run's.
-func plotHistory(f *trainFlags) []point {
-	if !f.resume || f.logPath == "" || f.plotPath == "" {
-		return nil
-	}
-	points, err := readLog(f.logPath)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "charrnn: -plot draws only this run: %v\n", err)
-		return nil
-	}
-	return points
 }
 
 // resumeVocab returns the checkpoint's vocabulary after checking that it
