@@ -25,8 +25,8 @@ import (
 func runPlot(args []string) error {
 	var logPath, out string
 	flags := newFlagSet("plot", "-log FILE.jsonl [-o FILE.png]")
-	flags.StringVar(&logPath, "log", "", "the log written by train -log")
-	flags.StringVar(&out, "o", "", "image to write: .png, .svg or .pdf (default: the log's name with .png)")
+	flags.StringVar(&logPath, "log", "", "the `FILE` written by train -log")
+	flags.StringVar(&out, "o", "", "image `FILE` to write: .png, .svg or .pdf (default: the log's name with .png)")
 	if err := flags.parse(args); err != nil {
 		return err
 	}

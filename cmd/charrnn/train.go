@@ -50,8 +50,8 @@ func runTrain(args []string) error {
 	flags.Int64Var(&f.sampleEvery, "sample-every", 1000, "print a sample every N steps (0: never)")
 	flags.IntVar(&f.sampleLen, "sample-len", 200, "characters per sample")
 	flags.Int64Var(&f.reportEvery, "report-every", 100, "report loss and speed every N steps")
-	flags.StringVar(&f.logPath, "log", "", "append each report as a JSON line to this file (replaced unless -resume)")
-	flags.StringVar(&f.plotPath, "plot", "", "draw the loss curves to this .png (.svg, .pdf) at each save and at the end")
+	flags.StringVar(&f.logPath, "log", "", "append each report as a JSON line to `FILE` (replaced unless -resume)")
+	flags.StringVar(&f.plotPath, "plot", "", "draw the loss curves to `FILE` (.png, .svg or .pdf) at each save and at the end")
 	var prof profiling
 	prof.register(flags)
 	if err := flags.parse(args); err != nil {
