@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"sample": {runSample, "generate text from a checkpoint"},
 	"eval":   {runEval, "measure a checkpoint's loss on text"},
 	"bench":  {runBench, "measure training and sampling speed on each backend"},
+	"plot":   {runPlot, "draw the loss curves of a train -log file"},
 }
 
 func main() {

@@ -25,6 +25,7 @@ type trainFlags struct {
 	duration                                       time.Duration
 	seed                                           uint64
 	resume, force                                  bool
+	logPath, plotPath                              string // -log, -plot
 }
 
 func runTrain(args []string) error {
@@ -49,6 +50,8 @@ func runTrain(args []string) error {
 	flags.Int64Var(&f.sampleEvery, "sample-every", 1000, "print a sample every N steps (0: never)")
 	flags.IntVar(&f.sampleLen, "sample-len", 200, "characters per sample")
 	flags.Int64Var(&f.reportEvery, "report-every", 100, "report loss and speed every N steps")
+	flags.StringVar(&f.logPath, "log", "", "append each report as a JSON line to `FILE` (replaced unless -resume)")
+	flags.StringVar(&f.plotPath, "plot", "", "draw the loss curves to `FILE` (.png, .svg or .pdf) at each save and at the end")
 	var prof profiling
 	prof.register(flags)
 	if err := flags.parse(args); err != nil {
@@ -119,13 +122,23 @@ func runTrain(args []string) error {
 		fmt.Fprintf(os.Stderr, "charrnn: resuming %s at step %d\n", f.checkpoint, tr.Step)
 	}
 
+	rep, err := newReporter(reportConfig{
+		stderr: os.Stderr, stdout: os.Stdout, terminal: stderrIsTerminal(),
+		startStep: tr.Step, steps: f.steps, duration: f.duration,
+		logPath: f.logPath, plotPath: f.plotPath, appendLog: f.resume,
+	})
+	if err != nil {
+		return err
+	}
+	defer rep.close()
+
 	stopProfiling, err := prof.start()
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = trainLoop(ctx, tr, &f, dataName)
+	err = trainLoop(ctx, tr, &f, dataName, rep)
 	if perr := stopProfiling(); err == nil {
 		err = perr
 	}
@@ -176,6 +189,16 @@ func checkTrainFlags(f *trainFlags, cfg engine.TrainConfig) error {
 	if info, err := os.Stat(filepath.Dir(f.checkpoint)); err != nil || !info.IsDir() {
 		return badInputf("-checkpoint %s: directory %s does not exist", f.checkpoint, filepath.Dir(f.checkpoint))
 	}
+	if f.logPath != "" {
+		if err := checkOutputDir("-log", f.logPath); err != nil {
+			return err
+		}
+	}
+	if f.plotPath != "" {
+		if err := checkPlotPath("-plot", f.plotPath); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -201,14 +224,19 @@ func adoptCheckpointConfig(flags *commandFlags, f *trainFlags, h engine.Header) 
 // trainLoop runs steps until -steps or -time is reached or a signal
 // arrives, reporting, sampling and saving along the way. An interrupted run
 // saves its checkpoint and returns errInterrupted (exit status 130).
-func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName string) error {
+func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName string, rep *reporter) error {
 	start := time.Now()
-	rep := newReporter(os.Stderr)
 	last, lastChars := start, tr.CharsSeen
 	var lossSum float64
 	var lossN int
 	smoothed := 0.0
-	save := func() error { return tr.Checkpoint(dataName, smoothed).Save(f.checkpoint) }
+	save := func() error {
+		if err := tr.Checkpoint(dataName, smoothed).Save(f.checkpoint); err != nil {
+			return err
+		}
+		rep.saved()
+		return nil
+	}
 	sampler := engine.NewSampler(tr.Backend(), tr.Model, f.seed)
 	for {
 		if f.steps > 0 && tr.Step >= f.steps {
@@ -221,6 +249,7 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 			if err := save(); err != nil {
 				return err
 			}
+			rep.close()
 			fmt.Fprintf(os.Stderr, "charrnn: interrupted at step %d; checkpoint saved to %s\n", tr.Step, f.checkpoint)
 			return errInterrupted
 		}
@@ -232,6 +261,7 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 			smoothed = res.Loss
 		}
 		smoothed = 0.99*smoothed + 0.01*res.Loss
+		rep.progress(tr.Step)
 		lossSum += res.Loss
 		lossN++
 		if tr.Step%f.reportEvery == 0 {
@@ -248,7 +278,7 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 			last, lastChars, lossSum, lossN = now, tr.CharsSeen, 0, 0
 		}
 		if f.sampleEvery > 0 && tr.Step%f.sampleEvery == 0 {
-			fmt.Printf("--- sample at step %d ---\n%s\n---\n", tr.Step, sampleText(sampler, tr.Vocab, f.sampleLen))
+			rep.sample(tr.Step, sampleText(sampler, tr.Vocab, f.sampleLen))
 		}
 		if f.saveEvery > 0 && tr.Step%f.saveEvery == 0 {
 			if err := save(); err != nil {
@@ -264,10 +294,11 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 	if err := os.WriteFile(samplePath, []byte(text+"\n"), 0o644); err != nil {
 		return fmt.Errorf("write sample: %w", err)
 	}
-	fmt.Printf("--- sample at step %d ---\n%s\n---\n", tr.Step, text)
+	rep.sample(tr.Step, text)
+	reportErr := rep.close()
 	fmt.Fprintf(os.Stderr, "charrnn: trained %d steps (%d characters) in %s; checkpoint %s, sample %s\n",
 		tr.Step, tr.CharsSeen, time.Since(start).Round(time.Second), f.checkpoint, samplePath)
-	return nil
+	return reportErr
 }
 
 // sampleText draws n symbols from the zero state.
