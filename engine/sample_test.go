@@ -304,3 +304,20 @@ func TestBeamEdgeCases(t *testing.T) {
 		t.Fatal("negative length accepted")
 	}
 }
+
+func TestTrainerInitFrom(t *testing.T) {
+	corpus, vocab := writeCorpus(t, pairsText(2000, 1))
+	cfg := TrainConfig{Hidden: 8, Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}, Seed: 1}
+	tr, err := NewTrainer(cfg, kernels.Best(), corpus, vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := NewModel(8, vocab.Size(), 99)
+	if err := tr.InitFrom(m); err != nil || !slices.Equal(tr.Model.P.Slab, m.P.Slab) {
+		t.Fatalf("InitFrom: %v", err)
+	}
+	other, _ := NewModel(9, vocab.Size(), 99)
+	if err := tr.InitFrom(other); err == nil {
+		t.Fatal("InitFrom accepted a model of another shape")
+	}
+}
