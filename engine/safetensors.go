@@ -151,6 +151,9 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 	if len(data) < 8 {
 		return nil, nil, fmt.Errorf("%w: %d bytes, shorter than the header length", ErrNotSafetensors, len(data))
 	}
+	if bytes.HasPrefix(data, []byte(checkpointMagic)) {
+		return nil, nil, fmt.Errorf("%w: it is a charrnn checkpoint (write one with 'charrnn export')", ErrNotSafetensors)
+	}
 	n := binary.LittleEndian.Uint64(data)
 	if n < 2 || n > maxSafetensorsHeader || n > uint64(len(data)-8) {
 		return nil, nil, fmt.Errorf("%w: header length %d does not fit the file (%d bytes)", ErrNotSafetensors, n, len(data))

@@ -135,6 +135,9 @@ func TestSafetensorsRejectsMalformed(t *testing.T) {
 			}
 		})
 	}
+	if _, _, err := DecodeSafetensors([]byte(checkpointMagic + "\x01\x00\x00\x00")); !errors.Is(err, ErrNotSafetensors) || !strings.Contains(err.Error(), "checkpoint") {
+		t.Fatalf("checkpoint given as safetensors: %v", err)
+	}
 	if _, _, err := DecodeSafetensors([]byte("PK\x03\x04 not this")); !errors.Is(err, ErrNotSafetensors) {
 		t.Fatalf("foreign file: %v", err)
 	}

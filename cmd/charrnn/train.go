@@ -19,6 +19,7 @@ import (
 // trainFlags are train's flags, named per the command-line contract.
 type trainFlags struct {
 	data, checkpoint, optimizer, clipMode, backend string
+	initFrom                                       string
 	hidden, seq, batch, sampleLen                  int
 	steps, saveEvery, sampleEvery, reportEvery     int64
 	lr, clip                                       float64
@@ -44,6 +45,7 @@ func runTrain(args []string) error {
 	flags.Int64Var(&f.saveEvery, "save-every", 1000, "save a checkpoint every N steps (0: only at the end)")
 	flags.BoolVar(&f.resume, "resume", false, "continue training the model in -checkpoint")
 	flags.BoolVar(&f.force, "force", false, "start afresh even if -checkpoint exists, replacing it")
+	flags.StringVar(&f.initFrom, "init-from", "", "start from the weights (and vocabulary) of a file written by 'charrnn export'")
 	flags.Uint64Var(&f.seed, "seed", 1, "random seed for initialisation and samples")
 	flags.StringVar(&f.backend, "backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
 	flags.Int64Var(&f.sampleEvery, "sample-every", 1000, "print a sample every N steps (0: never)")
@@ -56,6 +58,21 @@ func runTrain(args []string) error {
 	}
 
 	var resumeFrom *engine.Checkpoint
+	var initModel *engine.Model
+	var initVocab *engine.Vocab
+	if f.initFrom != "" {
+		if f.resume {
+			return badInputf("-init-from starts a new run from exported weights; it cannot be combined with -resume")
+		}
+		m, v, err := engine.LoadSafetensors(f.initFrom)
+		if err != nil {
+			return badInputf("-init-from: %v", err)
+		}
+		if flags.isSet("hidden") && f.hidden != m.Hidden {
+			return badInputf("-init-from %s has hidden size %d, but -hidden is %d", f.initFrom, m.Hidden, f.hidden)
+		}
+		f.hidden, initModel, initVocab = m.Hidden, m, v
+	}
 	if f.resume {
 		ck, err := engine.LoadCheckpoint(f.checkpoint)
 		if err != nil {
@@ -100,9 +117,22 @@ func runTrain(args []string) error {
 			return badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
 		}
 	}
+	if initVocab != nil {
+		// Continue with the export's vocabulary, which must cover the data.
+		if err := vocabCovers(initVocab, vocab); err != nil {
+			return badInput(fmt.Errorf("-init-from %s: %w", f.initFrom, err))
+		}
+		vocab = initVocab
+	}
 	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		return badInput(err)
+	}
+	if initModel != nil {
+		if err := tr.InitFrom(initModel); err != nil {
+			return badInput(fmt.Errorf("-init-from %s: %w", f.initFrom, err))
+		}
+		fmt.Fprintf(os.Stderr, "charrnn: starting from the weights in %s\n", f.initFrom)
 	}
 	if resumeFrom != nil {
 		if err := tr.Restore(resumeFrom); err != nil {
@@ -139,6 +169,14 @@ func resumeVocab(ck *engine.Checkpoint, corpusVocab *engine.Vocab) (*engine.Voca
 	if err != nil {
 		return nil, err
 	}
+	if err := vocabCovers(vocab, corpusVocab); err != nil {
+		return nil, err
+	}
+	return vocab, nil
+}
+
+// vocabCovers reports, naming them, the data's symbols that vocab lacks.
+func vocabCovers(vocab, corpusVocab *engine.Vocab) error {
 	var missing []byte
 	for _, sym := range corpusVocab.Symbols {
 		if _, ok := vocab.ID(sym); !ok {
@@ -146,9 +184,9 @@ func resumeVocab(ck *engine.Checkpoint, corpusVocab *engine.Vocab) (*engine.Voca
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("the data has %d characters the checkpoint's vocabulary lacks: %q", len(missing), missing)
+		return fmt.Errorf("the data has %d characters the model's vocabulary lacks: %q", len(missing), missing)
 	}
-	return vocab, nil
+	return nil
 }
 
 // checkTrainFlags validates everything that can be checked before reading
