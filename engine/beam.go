@@ -11,6 +11,10 @@ import (
 // floats of state and width × Vocab candidates per step.
 const MaxBeam = 10000
 
+// maxBeamSteps bounds length × width, the back-pointers the search keeps
+// (8 bytes each) to recover the best sequence at the end.
+const maxBeamSteps = 1 << 26
+
 // ValidateBeam reports a clear error for an unusable beam width.
 func ValidateBeam(width int) error {
 	if width < 1 || width > MaxBeam {
@@ -35,6 +39,9 @@ func BeamSearch(k kernels.Backend, m *Model, prime []int32, n, width int) ([]int
 	}
 	if n < 0 {
 		return nil, 0, fmt.Errorf("beam search: negative length %d", n)
+	}
+	if int64(n)*int64(width) > maxBeamSteps {
+		return nil, 0, fmt.Errorf("beam search of %d characters with width %d would keep %d back-pointers, more than %d; shorten it or narrow the beam", n, width, int64(n)*int64(width), maxBeamSteps)
 	}
 	if n == 0 {
 		return []int32{}, 0, nil

@@ -303,6 +303,9 @@ func TestBeamEdgeCases(t *testing.T) {
 	if _, _, err := BeamSearch(k, m, nil, -1, 3); err == nil {
 		t.Fatal("negative length accepted")
 	}
+	if _, _, err := BeamSearch(k, m, nil, maxBeamSteps, 2); err == nil {
+		t.Fatal("a search too long to keep its back-pointers was accepted")
+	}
 }
 
 func TestTrainerInitFrom(t *testing.T) {

@@ -68,20 +68,29 @@ func describeHistory(w io.Writer, h engine.Header) error {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return err
 	}
-	hist, ok := fields["history"]
-	if !ok || string(hist) == "null" {
+	for _, line := range historyLines(fields["history"]) {
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// historyLines formats a history field: a list of records one per line
+// under a count, anything else as it is; nothing when absent.
+func historyLines(hist json.RawMessage) []string {
+	if len(hist) == 0 || string(hist) == "null" {
 		return nil
 	}
 	var records []json.RawMessage
 	if json.Unmarshal(hist, &records) != nil {
-		_, err := fmt.Fprintf(w, "history     %s\n", hist)
-		return err
+		return []string{fmt.Sprintf("history     %s", hist)}
 	}
-	fmt.Fprintf(w, "history     %d records\n", len(records))
+	lines := []string{fmt.Sprintf("history     %d records", len(records))}
 	for _, r := range records {
-		fmt.Fprintf(w, "  %s\n", r)
+		lines = append(lines, "  "+string(r))
 	}
-	return nil
+	return lines
 }
 
 // escapeSymbols shows the vocabulary as one quoted string, each symbol

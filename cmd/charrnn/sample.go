@@ -83,7 +83,7 @@ func runSample(args []string) error {
 	if flags.isSet("beam") {
 		ids, logProb, err := engine.BeamSearch(k, ck.Model(), primeIDs, *n, *beam)
 		if err != nil {
-			return err
+			return badInput(err) // its errors are all about -n and -beam
 		}
 		for _, id := range ids {
 			writeSymbol(out, vocab, id)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +194,7 @@ func TestSamplingBadInput(t *testing.T) {
 		{"huge beam", sample("-beam", "10001"), "-beam"},
 		{"negative n", sample("-n", "-1"), "-n"},
 		{"negative n with beam", sample("-n", "-1", "-beam", "2"), "-n"},
+		{"beam search too long", sample("-n", "100000000", "-beam", "10"), "back-pointers"},
 		{"inspect missing", []string{"inspect", "-checkpoint", "none.ckpt"}, "none.ckpt"},
 		{"inspect truncated", []string{"inspect", "-checkpoint", "truncated.ckpt"}, "truncated"},
 		{"inspect foreign", []string{"inspect", "-checkpoint", "foreign.safetensors"}, "not a charrnn checkpoint"},
@@ -229,5 +231,22 @@ func TestSamplingBadInput(t *testing.T) {
 	}
 	if after := hashFiles(t, f.dir); !maps.Equal(before, after) {
 		t.Fatalf("bad input changed files:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+func TestHistoryLines(t *testing.T) {
+	if got := historyLines(nil); got != nil {
+		t.Fatalf("no history: %q", got)
+	}
+	if got := historyLines(json.RawMessage("null")); got != nil {
+		t.Fatalf("null history: %q", got)
+	}
+	got := historyLines(json.RawMessage(`[{"step":100,"loss":2.5},{"step":200,"loss":2.1}]`))
+	want := []string{"history     2 records", `  {"step":100,"loss":2.5}`, `  {"step":200,"loss":2.1}`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("history lines %q, want %q", got, want)
+	}
+	if got := historyLines(json.RawMessage(`{"runs":3}`)); len(got) != 1 || !strings.Contains(got[0], `{"runs":3}`) {
+		t.Fatalf("non-list history: %q", got)
 	}
 }
