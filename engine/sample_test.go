@@ -324,3 +324,27 @@ func TestTrainerInitFrom(t *testing.T) {
 		t.Fatal("InitFrom accepted a model of another shape")
 	}
 }
+
+// BenchmarkSample measures generation speed per sampling mode on the
+// sample512 workload's shape (H=512, vocabulary 65).
+func BenchmarkSample(b *testing.B) {
+	m, _ := NewModel(512, 65, 1)
+	for _, k := range kernels.Supported() {
+		for _, mode := range []struct {
+			name   string
+			greedy bool
+			topK   int
+			topP   float64
+		}{{"plain", false, 0, 0}, {"greedy", true, 0, 0}, {"topk5", false, 5, 0}, {"topp0.9", false, 0, 0.9}} {
+			b.Run("backend="+k.Name()+"/mode="+mode.name+"/H=512", func(b *testing.B) {
+				s := NewSampler(k, m, 1)
+				s.Greedy, s.TopK, s.TopP = mode.greedy, mode.topK, mode.topP
+				b.ReportAllocs()
+				for b.Loop() {
+					s.Feed(s.Next())
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chars/s")
+			})
+		}
+	}
+}
