@@ -32,7 +32,11 @@ func describeCheckpoint(w io.Writer, path string, ck *engine.Checkpoint) error {
 	fmt.Fprintf(w, "checkpoint  %s\n", path)
 	fmt.Fprintf(w, "config      hidden %d  seq %d  batch %d  optimizer %s  lr %g  clip %s %g  seed %d\n",
 		H, h.Seq, h.Batch, h.Optimizer, h.LR, h.ClipMode, h.Clip, h.Seed)
-	fmt.Fprintf(w, "data        %s\n", h.Data)
+	data := h.Data
+	if data == "" {
+		data = "(not recorded)"
+	}
+	fmt.Fprintf(w, "data        %s\n", data)
 	fmt.Fprintf(w, "vocabulary  %d %s: %s\n", V, h.VocabKind, escapeSymbols(h.VocabKind, h.Vocab))
 	fmt.Fprintf(w, "parameters  %d\n", engine.ParamCount(H, V))
 	for _, t := range []struct {
