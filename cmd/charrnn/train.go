@@ -57,22 +57,11 @@ func runTrain(args []string) error {
 		return err
 	}
 
-	var resumeFrom *engine.Checkpoint
-	var initModel *engine.Model
-	var initVocab *engine.Vocab
-	if f.initFrom != "" {
-		if f.resume {
-			return badInputf("-init-from starts a new run from exported weights; it cannot be combined with -resume")
-		}
-		m, v, err := engine.LoadSafetensors(f.initFrom)
-		if err != nil {
-			return badInputf("-init-from: %v", err)
-		}
-		if flags.isSet("hidden") && f.hidden != m.Hidden {
-			return badInputf("-init-from %s has hidden size %d, but -hidden is %d", f.initFrom, m.Hidden, f.hidden)
-		}
-		f.hidden, initModel, initVocab = m.Hidden, m, v
+	startFrom, err := loadInitFrom(flags, &f)
+	if err != nil {
+		return err
 	}
+	var resumeFrom *engine.Checkpoint
 	if f.resume {
 		ck, err := engine.LoadCheckpoint(f.checkpoint)
 		if err != nil {
@@ -117,22 +106,19 @@ func runTrain(args []string) error {
 			return badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
 		}
 	}
-	if initVocab != nil {
-		// Continue with the export's vocabulary, which must cover the data.
-		if err := vocabCovers(initVocab, vocab); err != nil {
-			return badInput(fmt.Errorf("-init-from %s: %w", f.initFrom, err))
+	if startFrom != nil {
+		if vocab, err = startFrom.vocabFor(vocab); err != nil {
+			return err
 		}
-		vocab = initVocab
 	}
 	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		return badInput(err)
 	}
-	if initModel != nil {
-		if err := tr.InitFrom(initModel); err != nil {
-			return badInput(fmt.Errorf("-init-from %s: %w", f.initFrom, err))
+	if startFrom != nil {
+		if err := startFrom.apply(tr); err != nil {
+			return err
 		}
-		fmt.Fprintf(os.Stderr, "charrnn: starting from the weights in %s\n", f.initFrom)
 	}
 	if resumeFrom != nil {
 		if err := tr.Restore(resumeFrom); err != nil {
@@ -169,14 +155,6 @@ func resumeVocab(ck *engine.Checkpoint, corpusVocab *engine.Vocab) (*engine.Voca
 	if err != nil {
 		return nil, err
 	}
-	if err := vocabCovers(vocab, corpusVocab); err != nil {
-		return nil, err
-	}
-	return vocab, nil
-}
-
-// vocabCovers reports, naming them, the data's symbols that vocab lacks.
-func vocabCovers(vocab, corpusVocab *engine.Vocab) error {
 	var missing []byte
 	for _, sym := range corpusVocab.Symbols {
 		if _, ok := vocab.ID(sym); !ok {
@@ -184,9 +162,9 @@ func vocabCovers(vocab, corpusVocab *engine.Vocab) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the data has %d characters the model's vocabulary lacks: %q", len(missing), missing)
+		return nil, fmt.Errorf("the data has %d characters the checkpoint's vocabulary lacks: %q", len(missing), missing)
 	}
-	return nil
+	return vocab, nil
 }
 
 // checkTrainFlags validates everything that can be checked before reading
