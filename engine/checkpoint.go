@@ -11,7 +11,6 @@ import (
 	"maps"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 )
 
@@ -79,39 +78,13 @@ func (c *Checkpoint) Model() *Model {
 // Save writes the checkpoint to path atomically: to a temporary file in the
 // same directory, synced, then renamed over path. A failure at any point
 // leaves whatever was at path untouched.
-func (c *Checkpoint) Save(path string) (err error) {
+func (c *Checkpoint) Save(path string) error {
 	data, err := c.encode()
+	if err == nil {
+		err = writeFileAtomic(path, data)
+	}
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("save checkpoint %s: %w", path, err)
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Sampler generates text one symbol at a time. It owns its state and
-// buffers, so drawing a symbol allocates nothing.
+// buffers, so drawing a symbol allocates nothing, whatever the settings.
 type Sampler struct {
 	k kernels.Backend
 	m *Model
@@ -18,10 +18,19 @@ type Sampler struct {
 	// above 1 flatter. Greedy takes the most likely symbol instead.
 	Temperature float64
 	Greedy      bool
+	// TopK, when positive, keeps only the K most likely symbols (all of
+	// them when K is at least the vocabulary size).
+	TopK int
+	// TopP, when below 1, keeps only the nucleus: the smallest set of the
+	// most likely symbols whose probabilities (after the temperature) sum
+	// to at least TopP. 0 or 1 keeps everything. With TopK too, the nucleus
+	// is cut to at most K symbols.
+	TopP float64
 
 	h, next []float32 // the hidden state and the buffer the next one is built in
 	logits  []float32 // o = V·h + c for the current state
 	probs   []float64
+	order   []int32 // symbol ids, heap-ordered by probs while truncating
 	rng     *rand.Rand
 }
 
@@ -34,6 +43,7 @@ func NewSampler(k kernels.Backend, m *Model, seed uint64) *Sampler {
 		next:   make([]float32, m.Hidden),
 		logits: make([]float32, m.Vocab),
 		probs:  make([]float64, m.Vocab),
+		order:  make([]int32, m.Vocab),
 		rng:    rand.New(rand.NewPCG(seed, 0x5a3b1e)),
 	}
 	s.Reset()
@@ -69,25 +79,29 @@ func (s *Sampler) Prime(ids []int32) {
 // it back (call Feed for that).
 func (s *Sampler) Next() int32 {
 	if s.Greedy {
-		best := 0
-		for i, v := range s.logits {
-			if v > s.logits[best] {
-				best = i
-			}
-		}
-		return int32(best)
+		return int32(argmax(s.logits))
 	}
 	// A numerically stable softmax: subtract the maximum before exp.
-	maxv := math.Inf(-1)
-	for _, v := range s.logits {
-		maxv = math.Max(maxv, float64(v))
-	}
+	maxv := float64(s.logits[argmax(s.logits)])
 	var sum float64
 	for i, v := range s.logits {
 		e := math.Exp((float64(v) - maxv) / s.Temperature)
 		s.probs[i] = e
 		sum += e
 	}
+	n := len(s.probs)
+	k := n
+	if s.TopK > 0 && s.TopK < n {
+		k = s.TopK
+	}
+	if k == n && !(s.TopP > 0 && s.TopP < 1) {
+		return s.draw(sum)
+	}
+	return s.drawTruncated(sum, k)
+}
+
+// draw picks symbol i with probability probs[i]/sum.
+func (s *Sampler) draw(sum float64) int32 {
 	u := s.rng.Float64() * sum
 	for i, p := range s.probs {
 		u -= p
@@ -96,6 +110,76 @@ func (s *Sampler) Next() int32 {
 		}
 	}
 	return int32(len(s.probs) - 1) // u landed on the rounding remainder
+}
+
+// drawTruncated keeps the k most likely symbols, fewer if the nucleus TopP
+// is reached first, and draws among them in proportion to their
+// probabilities. It pops symbols off a max-heap of the ids, so it costs
+// O(Vocab + kept·log Vocab) and no allocation; the popped ids collect at
+// the end of order, most likely last.
+func (s *Sampler) drawTruncated(sum float64, k int) int32 {
+	order, probs := s.order, s.probs
+	for i := range order {
+		order[i] = int32(i)
+	}
+	n := len(order)
+	for i := n/2 - 1; i >= 0; i-- {
+		siftDown(order, probs, i, n)
+	}
+	nucleus := math.Inf(1)
+	if s.TopP > 0 && s.TopP < 1 {
+		nucleus = s.TopP * sum
+	}
+	var kept float64
+	for kept < nucleus && n > len(order)-k {
+		n--
+		order[0], order[n] = order[n], order[0]
+		kept += probs[order[n]]
+		siftDown(order, probs, 0, n)
+	}
+	u := s.rng.Float64() * kept
+	for i := len(order) - 1; i > n; i-- {
+		u -= probs[order[i]]
+		if u < 0 {
+			return order[i]
+		}
+	}
+	return order[n] // the least likely kept symbol, or the rounding remainder
+}
+
+// siftDown restores the max-heap property of order[:n] (keyed by score,
+// ties broken towards the lower id) below position i.
+func siftDown(order []int32, score []float64, i, n int) {
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && heapBefore(score, order[c+1], order[c]) {
+			c++
+		}
+		if !heapBefore(score, order[c], order[i]) {
+			return
+		}
+		order[i], order[c] = order[c], order[i]
+		i = c
+	}
+}
+
+// heapBefore orders by descending score, then ascending id.
+func heapBefore(score []float64, a, b int32) bool {
+	return score[a] > score[b] || (score[a] == score[b] && a < b)
+}
+
+// argmax is the index of the largest value, the first one on a tie.
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }
 
 // Generate draws n symbols, feeding each back in, and calls emit with each.
@@ -111,6 +195,23 @@ func (s *Sampler) Generate(n int, emit func(id int32)) {
 func ValidateTemperature(t float64) error {
 	if !(t > 0) || math.IsInf(t, 0) {
 		return fmt.Errorf("temperature must be a positive number, got %v", t)
+	}
+	return nil
+}
+
+// ValidateTopK reports a clear error for an unusable top-k. A K larger than
+// the vocabulary is not an error: it keeps every symbol.
+func ValidateTopK(k int) error {
+	if k < 1 {
+		return fmt.Errorf("top-k must be at least 1, got %d", k)
+	}
+	return nil
+}
+
+// ValidateTopP reports a clear error for an unusable top-p.
+func ValidateTopP(p float64) error {
+	if !(p > 0 && p <= 1) {
+		return fmt.Errorf("top-p must be in (0, 1], got %v", p)
 	}
 	return nil
 }

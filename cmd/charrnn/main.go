@@ -4,6 +4,8 @@
 //	charrnn train   -data PATHS -hidden H -seq T -batch B -steps N ...
 //	charrnn sample  -checkpoint FILE -n N -prime TEXT ...
 //	charrnn eval    -checkpoint FILE -data PATHS [-json]
+//	charrnn inspect -checkpoint FILE
+//	charrnn export  -checkpoint FILE -o FILE.safetensors
 //
 // Run "charrnn COMMAND -h" for a command's flags.
 package main
@@ -32,11 +34,13 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"train":  {runTrain, "train a model on text, saving checkpoints"},
-	"sample": {runSample, "generate text from a checkpoint"},
-	"eval":   {runEval, "measure a checkpoint's loss on text"},
-	"bench":  {runBench, "measure training and sampling speed on each backend"},
-	"plot":   {runPlot, "draw the loss curves of a train -log file"},
+	"train":   {runTrain, "train a model on text, saving checkpoints"},
+	"sample":  {runSample, "generate text from a checkpoint"},
+	"eval":    {runEval, "measure a checkpoint's loss on text"},
+	"bench":   {runBench, "measure training and sampling speed on each backend"},
+	"plot":    {runPlot, "draw the loss curves of a train -log file"},
+	"inspect": {runInspect, "describe a checkpoint: configuration, vocabulary, shapes, progress"},
+	"export":  {runExport, "write a checkpoint's model as safetensors"},
 }
 
 func main() {

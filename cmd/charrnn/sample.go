@@ -2,11 +2,18 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"charrnn/engine"
 )
+
+// streamFlushEvery is how often sampled text is flushed to stdout: often
+// enough that a reader sees it appear as it is generated, seldom enough
+// that writes cost nothing next to the model.
+const streamFlushEvery = 40 * time.Millisecond
 
 func runSample(args []string) error {
 	flags := newFlagSet("sample", "-checkpoint FILE [flags]")
@@ -14,12 +21,18 @@ func runSample(args []string) error {
 	n := flags.Int("n", 500, "characters to generate")
 	prime := flags.String("prime", "", "text to feed through the model before generating")
 	temperature := flags.Float64("temperature", 1, "softmax temperature: below 1 sharper, above 1 more varied")
+	topK := flags.Int("top-k", 0, "draw only from the K most likely characters (K above the vocabulary size keeps all; default: no limit)")
+	topP := flags.Float64("top-p", 1, "draw only from the nucleus: the fewest most likely characters whose probabilities sum to at least P, 0 < P ≤ 1")
 	greedy := flags.Bool("greedy", false, "always take the most likely character")
+	beam := flags.Int("beam", 0, fmt.Sprintf("beam search of width K (1 to %d) for the most likely continuation of -n characters; deterministic, not a sample", engine.MaxBeam))
 	seed := flags.Uint64("seed", 0, "random seed (default: a new one each run)")
 	backend := flags.String("backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
 	var prof profiling
 	prof.register(flags)
 	if err := flags.parse(args); err != nil {
+		return err
+	}
+	if err := checkSampleFlags(flags); err != nil {
 		return err
 	}
 	if *n < 0 {
@@ -28,6 +41,19 @@ func runSample(args []string) error {
 	if err := engine.ValidateTemperature(*temperature); err != nil {
 		return badInputf("-temperature: %v", err)
 	}
+	if flags.isSet("top-k") {
+		if err := engine.ValidateTopK(*topK); err != nil {
+			return badInputf("-top-k: %v", err)
+		}
+	}
+	if err := engine.ValidateTopP(*topP); err != nil {
+		return badInputf("-top-p: %v", err)
+	}
+	if flags.isSet("beam") {
+		if err := engine.ValidateBeam(*beam); err != nil {
+			return badInputf("-beam: %v", err)
+		}
+	}
 	if !flags.isSet("seed") {
 		*seed = uint64(time.Now().UnixNano())
 	}
@@ -35,7 +61,7 @@ func runSample(args []string) error {
 	if err != nil {
 		return badInput(err)
 	}
-	vocab, err := engine.NewByteVocab(ck.Header.Vocab)
+	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
 	if err != nil {
 		return badInputf("checkpoint %s: %v", *checkpoint, err)
 	}
@@ -52,19 +78,76 @@ func runSample(args []string) error {
 	if err != nil {
 		return err
 	}
-	s := engine.NewSampler(k, ck.Model(), *seed)
-	s.Temperature, s.Greedy = *temperature, *greedy
-	s.Prime(primeIDs)
 	out := bufio.NewWriter(os.Stdout)
 	out.WriteString(*prime)
-	one := make([]int32, 1)
-	s.Generate(*n, func(id int32) {
-		one[0] = id
-		out.WriteString(vocab.Decode(one))
-	})
+	if flags.isSet("beam") {
+		ids, logProb, err := engine.BeamSearch(k, ck.Model(), primeIDs, *n, *beam)
+		if err != nil {
+			return badInput(err) // its errors are all about -n and -beam
+		}
+		for _, id := range ids {
+			writeSymbol(out, vocab, id)
+		}
+		perChar := 0.0
+		if *n > 0 {
+			perChar = -logProb / float64(*n)
+		}
+		fmt.Fprintf(os.Stderr, "charrnn: beam %d: log-probability %.4f nats (%.4f nats/char)\n", *beam, logProb, perChar)
+	} else {
+		s := engine.NewSampler(k, ck.Model(), *seed)
+		s.Temperature, s.Greedy, s.TopK, s.TopP = *temperature, *greedy, *topK, *topP
+		s.Prime(primeIDs)
+		// Stream: flush what is buffered whenever streamFlushEvery has
+		// passed, so text appears as it is generated.
+		last := time.Now()
+		var werr error
+		s.Generate(*n, func(id int32) {
+			writeSymbol(out, vocab, id)
+			if now := time.Now(); now.Sub(last) >= streamFlushEvery && werr == nil {
+				werr = out.Flush()
+				last = now
+			}
+		})
+		if werr != nil {
+			return werr
+		}
+	}
 	out.WriteString("\n")
 	if err := out.Flush(); err != nil {
 		return err
 	}
 	return stopProfiling()
+}
+
+// checkSampleFlags rejects flags that do nothing in the chosen mode: -greedy
+// and -beam choose deterministically, so the settings of random draws
+// (-temperature, -top-k, -top-p, -seed) would be silently ignored.
+func checkSampleFlags(flags *commandFlags) error {
+	random := []string{"temperature", "top-k", "top-p", "seed"}
+	for _, mode := range []string{"beam", "greedy"} {
+		if !flags.isSet(mode) {
+			continue
+		}
+		var clash []string
+		for _, name := range append(random, "greedy") {
+			if name != mode && flags.isSet(name) {
+				clash = append(clash, "-"+name)
+			}
+		}
+		if len(clash) > 0 {
+			return badInputf("-%s chooses deterministically, so it cannot be combined with %s", mode, strings.Join(clash, ", "))
+		}
+	}
+	return nil
+}
+
+// writeSymbol writes one symbol's text: a byte of a byte vocabulary, or a
+// code point's UTF-8.
+func writeSymbol(w *bufio.Writer, v *engine.Vocab, id int32) {
+	sym := v.Symbols[id]
+	if v.Kind == engine.VocabBytes {
+		w.WriteByte(byte(sym))
+	} else {
+		w.WriteRune(rune(sym))
+	}
 }

@@ -19,6 +19,7 @@ import (
 // trainFlags are train's flags, named per the command-line contract.
 type trainFlags struct {
 	data, checkpoint, optimizer, clipMode, backend string
+	initFrom                                       string
 	hidden, seq, batch, sampleLen                  int
 	steps, saveEvery, sampleEvery, reportEvery     int64
 	lr, clip                                       float64
@@ -45,6 +46,7 @@ func runTrain(args []string) error {
 	flags.Int64Var(&f.saveEvery, "save-every", 1000, "save a checkpoint every N steps (0: only at the end)")
 	flags.BoolVar(&f.resume, "resume", false, "continue training the model in -checkpoint")
 	flags.BoolVar(&f.force, "force", false, "start afresh even if -checkpoint exists, replacing it")
+	flags.StringVar(&f.initFrom, "init-from", "", "start from the weights (and vocabulary) of a file written by 'charrnn export'")
 	flags.Uint64Var(&f.seed, "seed", 1, "random seed for initialisation and samples")
 	flags.StringVar(&f.backend, "backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
 	flags.Int64Var(&f.sampleEvery, "sample-every", 1000, "print a sample every N steps (0: never)")
@@ -58,6 +60,10 @@ func runTrain(args []string) error {
 		return err
 	}
 
+	startFrom, err := loadInitFrom(flags, &f)
+	if err != nil {
+		return err
+	}
 	var resumeFrom *engine.Checkpoint
 	if f.resume {
 		ck, err := engine.LoadCheckpoint(f.checkpoint)
@@ -103,9 +109,19 @@ func runTrain(args []string) error {
 			return badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
 		}
 	}
+	if startFrom != nil {
+		if vocab, err = startFrom.vocabFor(vocab); err != nil {
+			return err
+		}
+	}
 	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		return badInput(err)
+	}
+	if startFrom != nil {
+		if err := startFrom.apply(tr); err != nil {
+			return err
+		}
 	}
 	if resumeFrom != nil {
 		if err := tr.Restore(resumeFrom); err != nil {

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"charrnn/engine"
+)
+
+func runExport(args []string) error {
+	flags := newFlagSet("export", "-checkpoint FILE -o FILE.safetensors")
+	checkpoint := flags.String("checkpoint", "charrnn.ckpt", "checkpoint to export")
+	out := flags.String("o", "", "safetensors file to write (default: the checkpoint's name with .safetensors)")
+	if err := flags.parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = strings.TrimSuffix(*checkpoint, filepath.Ext(*checkpoint)) + ".safetensors"
+	}
+	if same(*out, *checkpoint) {
+		return badInputf("-o %s is the checkpoint itself", *out)
+	}
+	if info, err := os.Stat(filepath.Dir(*out)); err != nil || !info.IsDir() {
+		return badInputf("-o %s: directory %s does not exist", *out, filepath.Dir(*out))
+	}
+	ck, err := engine.LoadCheckpoint(*checkpoint)
+	if err != nil {
+		return badInput(err)
+	}
+	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
+	if err != nil {
+		return badInputf("checkpoint %s: %v", *checkpoint, err)
+	}
+	m := ck.Model()
+	if err := engine.ExportSafetensors(*out, m, vocab); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "charrnn: exported %s (step %d, hidden %d, vocabulary %d) to %s\n", *checkpoint, ck.Header.Step, m.Hidden, m.Vocab, *out)
+	return nil
+}
+
+// same reports whether two paths name the same file (or, when neither
+// exists yet, the same cleaned path).
+func same(a, b string) bool {
+	ia, errA := os.Stat(a)
+	ib, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(ia, ib)
+	}
+	absA, _ := filepath.Abs(a)
+	absB, _ := filepath.Abs(b)
+	return absA == absB
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"charrnn/engine"
+)
+
+func runInspect(args []string) error {
+	flags := newFlagSet("inspect", "-checkpoint FILE")
+	checkpoint := flags.String("checkpoint", "charrnn.ckpt", "checkpoint to describe")
+	if err := flags.parse(args); err != nil {
+		return err
+	}
+	ck, err := engine.LoadCheckpoint(*checkpoint)
+	if err != nil {
+		return badInput(err)
+	}
+	return describeCheckpoint(os.Stdout, *checkpoint, ck)
+}
+
+// describeCheckpoint prints what a checkpoint holds, for people.
+func describeCheckpoint(w io.Writer, path string, ck *engine.Checkpoint) error {
+	h := ck.Header
+	H, V := h.Hidden, len(h.Vocab)
+	fmt.Fprintf(w, "checkpoint  %s\n", path)
+	fmt.Fprintf(w, "config      hidden %d  seq %d  batch %d  optimizer %s  lr %g  clip %s %g  seed %d\n",
+		H, h.Seq, h.Batch, h.Optimizer, h.LR, h.ClipMode, h.Clip, h.Seed)
+	data := h.Data
+	if data == "" {
+		data = "(not recorded)"
+	}
+	fmt.Fprintf(w, "data        %s\n", data)
+	fmt.Fprintf(w, "vocabulary  %d %s: %s\n", V, h.VocabKind, escapeSymbols(h.VocabKind, h.Vocab))
+	fmt.Fprintf(w, "parameters  %d\n", engine.ParamCount(H, V))
+	for _, t := range []struct {
+		name, shape, what string
+	}{
+		{"U", fmt.Sprintf("%d×%d", H, V), "input to hidden (stored transposed, Vocab×H)"},
+		{"W", fmt.Sprintf("%d×%d", H, H), "hidden to hidden"},
+		{"V", fmt.Sprintf("%d×%d", V, H), "hidden to output"},
+		{"b", fmt.Sprintf("%d", H), "hidden bias"},
+		{"c", fmt.Sprintf("%d", V), "output bias"},
+	} {
+		fmt.Fprintf(w, "  %s  %-11s %s\n", t.name, t.shape, t.what)
+	}
+	var sections []string
+	for _, s := range h.Sections {
+		sections = append(sections, fmt.Sprintf("%s %d", s.Name, s.Floats))
+	}
+	fmt.Fprintf(w, "sections    %s (floats)\n", strings.Join(sections, ", "))
+	fmt.Fprintf(w, "progress    step %d  chars seen %d  smoothed loss %.4f nats/char (%.4f bits/char)\n",
+		h.Step, h.CharsSeen, h.Loss, h.Loss/math.Ln2)
+	return describeHistory(w, h)
+}
+
+// describeHistory prints the header's training history, one record per
+// line, when the checkpoint has one. It reads the header generically, so
+// it works with whatever the history's records hold.
+func describeHistory(w io.Writer, h engine.Header) error {
+	raw, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return err
+	}
+	for _, line := range historyLines(fields["history"]) {
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// historyLines formats a history field: a list of records one per line
+// under a count, anything else as it is; nothing when absent.
+func historyLines(hist json.RawMessage) []string {
+	if len(hist) == 0 || string(hist) == "null" {
+		return nil
+	}
+	var records []json.RawMessage
+	if json.Unmarshal(hist, &records) != nil {
+		return []string{fmt.Sprintf("history     %s", hist)}
+	}
+	lines := []string{fmt.Sprintf("history     %d records", len(records))}
+	for _, r := range records {
+		lines = append(lines, "  "+string(r))
+	}
+	return lines
+}
+
+// escapeSymbols shows the vocabulary as one quoted string, each symbol
+// escaped on its own (so that bytes of a multi-byte character, which a
+// byte vocabulary holds separately, are not shown joined up).
+func escapeSymbols(kind string, symbols []int32) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, s := range symbols {
+		var one string
+		if kind == engine.VocabBytes {
+			one = string([]byte{byte(s)})
+		} else {
+			one = string(rune(s))
+		}
+		q := strconv.Quote(one)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
