@@ -35,7 +35,7 @@ func runSample(args []string) error {
 	if err != nil {
 		return badInput(err)
 	}
-	vocab, err := engine.NewByteVocab(ck.Header.Vocab)
+	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
 	if err != nil {
 		return badInputf("checkpoint %s: %v", *checkpoint, err)
 	}
