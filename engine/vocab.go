@@ -310,6 +310,7 @@ type TokenStream struct {
 	runes   *runeTable // set for a rune vocabulary
 	err     error      // set when the vocab's kind cannot stream
 	buf     []byte     // staging for files read rather than mapped
+	scratch runeScratch
 }
 
 // NewTokenStream makes a stream of the corpus's text as token ids of v.

@@ -147,6 +147,9 @@ func (v *Vocab) encodeRunes(text string) ([]int32, error) {
 	return ids, nil
 }
 
+// runeScratch holds the bytes around one token: three before, four from it.
+type runeScratch [2*utf8.UTFMax - 1]byte
+
 // utf8Cont reports whether b is a UTF-8 continuation byte (10xxxxxx).
 func utf8Cont(b byte) bool { return b&0xC0 == 0x80 }
 
@@ -155,12 +158,13 @@ func utf8Cont(b byte) bool { return b&0xC0 == 0x80 }
 // sequences and single invalid bytes. It needs only the three bytes before
 // pos: a byte that is not a continuation byte always starts a token, and a
 // continuation byte is inside a token only when the nearest such byte before
-// it begins a valid sequence that reaches it.
-func (c *Corpus) tokenStart(pos int64) (int64, error) {
+// it begins a valid sequence that reaches it. b is scratch space, passed in
+// because a local array escapes to the heap in -race builds (pread's race
+// annotations leak it).
+func (c *Corpus) tokenStart(pos int64, b *runeScratch) (int64, error) {
 	if pos <= 0 || pos >= c.size {
 		return pos, nil
 	}
-	var b [2*utf8.UTFMax - 1]byte
 	lo := max(0, pos-(utf8.UTFMax-1))
 	m, err := c.ReadAt(b[:min(int64(len(b)), c.size-lo)], lo)
 	if err != nil && err != io.EOF {
@@ -191,7 +195,7 @@ func (s *TokenStream) TokenStart(pos int64) (int64, error) {
 	if s.c.closed {
 		return 0, errCorpusClosed
 	}
-	return s.c.tokenStart(pos)
+	return s.c.tokenStart(pos, &s.scratch)
 }
 
 // readRunes is ReadTokens for a rune vocabulary.
@@ -217,13 +221,15 @@ func (s *TokenStream) readRunes(pos int64, dst []int32) (n int, last int64, err 
 			}
 		}
 		fileEnd := rel+int64(len(src)) == seg.size
+		dense, unk := t.dense[:utf8.RuneSelf], t.unk-1 // locals: dst writes cannot alias them
 		k := 0
 		for n < len(dst) && k < len(src) {
 			if b := src[k]; b < utf8.RuneSelf {
-				dst[n] = t.dense[b] - 1
-				if dst[n] < 0 {
-					dst[n] = t.unk - 1
+				id := dense[b] - 1
+				if id < 0 {
+					id = unk
 				}
+				dst[n] = id
 				last = pos + int64(k)
 				n++
 				k++
@@ -235,8 +241,8 @@ func (s *TokenStream) readRunes(pos int64, dst []int32) (n int, last int64, err 
 				}
 				// The sequence may go on in the next file: decode it from the
 				// logical stream.
-				var tail [utf8.UTFMax]byte
-				m, err := c.ReadAt(tail[:], pos+int64(k))
+				tail := s.scratch[:utf8.UTFMax]
+				m, err := c.ReadAt(tail, pos+int64(k))
 				if err != nil && err != io.EOF {
 					return n, last, err
 				}
@@ -356,16 +362,17 @@ func BuildRuneVocab(c *Corpus, size int) (*Vocab, error) {
 type runeCounts struct {
 	dense []int64        // per code point below runeDenseMax
 	far   map[rune]int64 // the rest
+
+	scratch runeScratch
 }
 
 // count tallies the runes that start in data, the corpus's bytes from
-// logical offset lo on.
+// logical offset lo on. A rune split by the end of data is read whole from
+// the stream. When data begins inside a rune that started before it, the
+// rune's remaining continuation bytes decode as invalid bytes here, which
+// count for nothing: each rune is counted once, where it starts.
 func (rc *runeCounts) count(c *Corpus, lo int64, data []byte) error {
-	start, err := c.tokenStart(lo)
-	if err != nil {
-		return err
-	}
-	for k := int(start - lo); k < len(data); {
+	for k := 0; k < len(data); {
 		b := data[k]
 		if b < utf8.RuneSelf {
 			rc.dense[b]++
@@ -378,8 +385,8 @@ func (rc *runeCounts) count(c *Corpus, lo int64, data []byte) error {
 			r, size = utf8.DecodeRune(data[k:])
 		} else {
 			// Split by the chunk's end: read the rest from the logical stream.
-			var tail [utf8.UTFMax]byte
-			m, err := c.ReadAt(tail[:], lo+int64(k))
+			tail := rc.scratch[:utf8.UTFMax]
+			m, err := c.ReadAt(tail, lo+int64(k))
 			if err != nil && err != io.EOF {
 				return err
 			}

@@ -617,3 +617,59 @@ func FuzzRuneVocab(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRuneTokenStreamWindow is BenchmarkTokenStreamWindow with a rune
+// vocabulary: windows of T+1 = 101 runes at B = 32 cursors over the default
+// (GOROOT) corpus, each window starting where the stream's last one ended.
+func BenchmarkRuneTokenStreamWindow(b *testing.B) {
+	c, err := OpenCorpus("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	v, err := BuildRuneVocab(c, DefaultRuneVocabSize)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := v.NewTokenStream(c)
+	const T, B = 101, 32
+	dst := make([]int32, T)
+	var cursors [B]int64
+	for i := range cursors {
+		if cursors[i], err = s.TokenStart(int64(i) * (c.Size() / B)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	for b.Loop() {
+		k := n % B
+		got, last, err := s.ReadTokens(cursors[k], dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cursors[k] = last
+		if got < T {
+			cursors[k] = 0
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)*T/b.Elapsed().Seconds(), "chars/s")
+}
+
+// BenchmarkBuildRuneVocab measures the one streaming pass over the default
+// corpus that counts its runes.
+func BenchmarkBuildRuneVocab(b *testing.B) {
+	c, err := OpenCorpus("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	n := 0
+	for b.Loop() {
+		if _, err := BuildRuneVocab(c, DefaultRuneVocabSize); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(c.Size())*float64(n)/b.Elapsed().Seconds()/1e6, "MB/s")
+}
