@@ -239,6 +239,13 @@ func TestNewRuneVocabValidates(t *testing.T) {
 			t.Errorf("ID(%d) = %d, true; want not found", sym, id)
 		}
 	}
+	literal := &Vocab{Kind: VocabRunes, Symbols: []int32{RuneUnknown, 'a'}} // no lookup table
+	if _, err := literal.Encode("a"); err == nil {
+		t.Error("rune Vocab literal without constructor encoded text")
+	}
+	if id, ok := literal.ID('a'); ok {
+		t.Errorf("rune Vocab literal: ID('a') = %d, true", id)
+	}
 }
 
 func TestRuneVocabEncodeDecode(t *testing.T) {

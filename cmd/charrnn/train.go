@@ -151,7 +151,10 @@ func trainVocab(f *trainFlags, corpus *engine.Corpus, resumeFrom *engine.Checkpo
 		return vocab, nil
 	case f.vocab == engine.VocabRunes:
 		vocab, err := engine.BuildRuneVocab(corpus, f.vocabSize)
-		return vocab, badInput(err)
+		if err != nil {
+			return nil, badInput(err)
+		}
+		return vocab, nil
 	}
 	vocab, err := engine.BuildByteVocab(corpus)
 	if err != nil {
@@ -201,8 +204,7 @@ func resumeVocab(ck *engine.Checkpoint, corpusVocab *engine.Vocab) (*engine.Voca
 // checkTrainFlags validates everything that can be checked before reading
 // any data.
 func checkTrainFlags(flags *commandFlags, f *trainFlags, cfg engine.TrainConfig) error {
-	switch {
-	case f.vocab == engine.VocabBytes && flags.isSet("vocab-size"):
+	if f.vocab == engine.VocabBytes && flags.isSet("vocab-size") {
 		return badInputf("-vocab-size applies to -vocab runes only (a byte vocabulary is the bytes that occur, at most 256)")
 	}
 	if err := cfg.Validate(); err != nil {
