@@ -9,7 +9,18 @@ import (
 // A training step and a sampled character allocate nothing: every buffer is
 // made once, up front.
 func TestNoAllocationsPerStep(t *testing.T) {
-	corpus, vocab := writeCorpus(t, pairsText(20000, 8)+"0123456789")
+	t.Run("bytes", func(t *testing.T) {
+		corpus, vocab := writeCorpus(t, pairsText(20000, 8)+"0123456789")
+		testNoAllocationsPerStep(t, corpus, vocab)
+	})
+	t.Run("runes", func(t *testing.T) {
+		// Greek, CJK, emoji, invalid bytes and runes left out by the cap.
+		corpus, vocab := writeRuneCorpus(t, polyglot(20000, 8), 20)
+		testNoAllocationsPerStep(t, corpus, vocab)
+	})
+}
+
+func testNoAllocationsPerStep(t *testing.T, corpus *Corpus, vocab *Vocab) {
 	for _, k := range kernels.Supported() {
 		for _, b := range []int{1, 3} {
 			cfg := TrainConfig{Hidden: 32, Seq: 16, Batch: b, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 1}

@@ -23,34 +23,40 @@ func (e Evaluation) Perplexity() float64 { return math.Exp(e.LossNats) }
 // pass; the state carries across windows, so it changes speed, not results.
 const evalWindow = 256
 
-// Evaluate reads the whole corpus as one stream from a zero hidden state,
-// carrying the state across the whole text, and returns the mean loss of
-// predicting each character from all the ones before it.
+// Evaluate reads the whole corpus as one stream of tokens (bytes or runes,
+// as the vocabulary says) from a zero hidden state, carrying the state across
+// the whole text, and returns the mean loss of predicting each character from
+// all the ones before it.
 func Evaluate(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus) (Evaluation, error) {
-	size := corpus.Size()
-	if size < 2 {
-		return Evaluation{}, fmt.Errorf("text has %d characters; evaluation needs at least 2", size)
-	}
 	tokens := vocab.NewTokenStream(corpus)
 	ids := make([]int32, evalWindow+1)
 	ws := NewWorkspace(m.Hidden, m.Vocab, evalWindow, 1)
 	var total float64
-	var pos int64
-	for pos+1 < size {
-		T := int(min(int64(evalWindow), size-1-pos))
-		if T != ws.T { // the last, shorter window
-			last := NewWorkspace(m.Hidden, m.Vocab, T, 1)
-			copy(last.State(0), ws.State(0))
-			ws = last
-		}
-		if err := tokens.Window(pos, ids[:T+1]); err != nil {
+	var chars, pos int64
+	for {
+		// Consecutive windows share one token: the last target is the next input.
+		n, last, err := tokens.ReadTokens(pos, ids)
+		if err != nil {
 			return Evaluation{}, err
 		}
+		if n < 2 {
+			if chars == 0 {
+				return Evaluation{}, fmt.Errorf("text has %d characters; evaluation needs at least 2", n)
+			}
+			break
+		}
+		T := n - 1
+		if T != ws.T { // the last, shorter window
+			short := NewWorkspace(m.Hidden, m.Vocab, T, 1)
+			copy(short.State(0), ws.State(0))
+			ws = short
+		}
 		copy(ws.Inputs, ids[:T])
-		copy(ws.Targets, ids[1:T+1])
+		copy(ws.Targets, ids[1:n])
 		total += Forward(k, m, ws)
 		ws.Carry()
-		pos += int64(T)
+		chars += int64(T)
+		pos = last
 	}
-	return Evaluation{Chars: pos, LossNats: total / float64(pos)}, nil
+	return Evaluation{Chars: chars, LossNats: total / float64(chars)}, nil
 }

@@ -49,11 +49,12 @@ type Trainer struct {
 	grads  Tensors
 	ws     *Workspace
 	tokens *TokenStream
-	size   int64   // tokens in the corpus
+	size   int64   // bytes in the corpus
 	window []int32 // T+1 ids read for one stream
 
-	// Cursors are the B streams' positions in the corpus, evenly spaced at
-	// the start; each advances by T per step.
+	// Cursors are the B streams' positions in the corpus, byte offsets of
+	// token starts, evenly spaced at the start; each advances by T tokens per
+	// step (T bytes with a byte vocabulary).
 	Cursors   []int64
 	Step      int64
 	CharsSeen int64
@@ -93,8 +94,16 @@ func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab
 		window:  make([]int32, cfg.Seq+1),
 		Cursors: make([]int64, cfg.Batch),
 	}
+	// A rune corpus needs T+1 runes, not just T+1 bytes.
+	if n, _, err := t.tokens.ReadTokens(0, t.window); err != nil {
+		return nil, err
+	} else if n < cfg.Seq+1 {
+		return nil, fmt.Errorf("corpus has %d characters; training with -seq %d needs at least %d", n, cfg.Seq, cfg.Seq+1)
+	}
 	for s := range t.Cursors {
-		t.Cursors[s] = int64(s) * (size / int64(cfg.Batch))
+		if t.Cursors[s], err = t.tokens.TokenStart(int64(s) * (size / int64(cfg.Batch))); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }
@@ -127,26 +136,40 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	return StepResult{Loss: loss / float64(n), GradNorm: cond.Norm}, nil
 }
 
-// loadWindow reads the next T+1 ids of every stream into the workspace. A
-// stream that reaches the end of the corpus starts again at the beginning,
-// from a zero state.
+// loadWindow reads the next T+1 ids of every stream into the workspace and
+// moves the stream's cursor to the start of the last one, where the next
+// window begins. A stream that reaches the end of the corpus starts again at
+// the beginning, from a zero state.
 func (t *Trainer) loadWindow() error {
 	T, B := t.Config.Seq, t.Config.Batch
 	for s := 0; s < B; s++ {
-		if t.Cursors[s]+int64(T)+1 > t.size {
-			t.Cursors[s] = 0
-			t.ws.ResetState(s)
+		if t.Cursors[s]+int64(T)+1 > t.size { // too few bytes for T+1 tokens of any kind
+			t.wrap(s)
 		}
-		if err := t.tokens.Window(t.Cursors[s], t.window); err != nil {
+		n, last, err := t.tokens.ReadTokens(t.Cursors[s], t.window)
+		if err == nil && n < T+1 { // too few runes
+			t.wrap(s)
+			n, last, err = t.tokens.ReadTokens(0, t.window)
+		}
+		if err != nil {
 			return err
+		}
+		if n < T+1 {
+			return fmt.Errorf("corpus has %d characters; training with -seq %d needs at least %d", n, T, T+1)
 		}
 		for i := 0; i < T; i++ {
 			t.ws.Inputs[i*B+s] = t.window[i]
 			t.ws.Targets[i*B+s] = t.window[i+1]
 		}
-		t.Cursors[s] += int64(T)
+		t.Cursors[s] = last
 	}
 	return nil
+}
+
+// wrap starts stream s again at the beginning of the corpus.
+func (t *Trainer) wrap(s int) {
+	t.Cursors[s] = 0
+	t.ws.ResetState(s)
 }
 
 // Checkpoint captures everything needed to sample or to resume exactly.

@@ -14,21 +14,23 @@ import (
 // Vocabulary kinds, as written in checkpoints and exports.
 const (
 	VocabBytes = "bytes" // one symbol per byte value
-	VocabRunes = "runes" // one symbol per Unicode code point (not implemented yet)
+	VocabRunes = "runes" // one symbol per Unicode code point, plus <unk> (see vocab_runes.go)
 )
 
 // Vocab maps the symbols of the text to token ids 0..Size()-1.
 //
-// Build one with BuildByteVocab or NewByteVocab; Kind and Symbols are read-only
-// after that (the lookup tables are derived from them once).
+// Build one with BuildByteVocab, BuildRuneVocab or NewVocab; Kind and Symbols
+// are read-only after that (the lookup tables are derived from them once).
 type Vocab struct {
-	Kind    string  // VocabBytes (VocabRunes later)
-	Symbols []int32 // byte values or code points, in id order
+	Kind    string  // VocabBytes or VocabRunes
+	Symbols []int32 // byte values or code points (RuneUnknown for <unk>), in id order
 
 	// byteSlot holds id+1 for each byte value and 0 for bytes not in the
 	// vocabulary, so that a Vocab not made by a constructor rejects every
 	// byte instead of silently mapping them all to id 0.
 	byteSlot [256]int32
+
+	runes runeTable // the lookup of a rune vocabulary
 }
 
 // NewVocab rebuilds a vocabulary of the given kind from its symbols, as read
@@ -38,7 +40,7 @@ func NewVocab(kind string, symbols []int32) (*Vocab, error) {
 	case VocabBytes:
 		return NewByteVocab(symbols)
 	case VocabRunes:
-		return nil, errors.New("vocab kind \"runes\" is not supported yet")
+		return NewRuneVocab(symbols)
 	default:
 		return nil, fmt.Errorf("unknown vocab kind %q", kind)
 	}
@@ -72,8 +74,12 @@ func newByteVocab(symbols []int32) *Vocab {
 // Size is the number of symbols (the model's input and output width).
 func (v *Vocab) Size() int { return len(v.Symbols) }
 
-// ID is the token id of a symbol (a byte value for a byte vocabulary).
+// ID is the token id of a symbol (a byte value or a code point); RuneUnknown
+// names the <unk> token of a rune vocabulary.
 func (v *Vocab) ID(sym int32) (int32, bool) {
+	if v.Kind == VocabRunes {
+		return v.runes.id(sym)
+	}
 	if v.Kind != VocabBytes || sym < 0 || sym > 255 {
 		return -1, false
 	}
@@ -84,7 +90,12 @@ func (v *Vocab) ID(sym int32) (int32, bool) {
 // Encode maps text to token ids. Symbols not in the vocabulary are an error
 // that names them, quoted, e.g. `characters not in the vocabulary: "é", "\x00"`;
 // a character is named whole even when only some of its bytes are missing.
+// A rune vocabulary never encodes a character as <unk>: text typed by a user
+// is either representable or an error.
 func (v *Vocab) Encode(text string) ([]int32, error) {
+	if v.Kind == VocabRunes {
+		return v.encodeRunes(text)
+	}
 	if v.Kind != VocabBytes {
 		return nil, fmt.Errorf("encode: vocab kind %q not supported", v.Kind)
 	}
@@ -132,9 +143,10 @@ func vocabUnknownError(unknown []string) error {
 	return errors.New(b.String())
 }
 
-// Decode maps token ids back to text. Ids outside the vocabulary (a caller
-// bug) come out as U+FFFD rather than a panic, since Decode sits on the
-// path that prints samples.
+// Decode maps token ids back to text. The <unk> token of a rune vocabulary
+// comes out as U+FFFD, so that decoded runes are always valid UTF-8. Ids
+// outside the vocabulary (a caller bug) come out as U+FFFD too, rather than a
+// panic, since Decode sits on the path that prints samples.
 func (v *Vocab) Decode(ids []int32) string {
 	buf := make([]byte, 0, len(ids))
 	for _, id := range ids {
@@ -145,7 +157,7 @@ func (v *Vocab) Decode(ids []int32) string {
 		switch v.Kind {
 		case VocabBytes:
 			buf = append(buf, byte(v.Symbols[id]))
-		default:
+		default: // AppendRune writes U+FFFD for RuneUnknown
 			buf = utf8.AppendRune(buf, rune(v.Symbols[id]))
 		}
 	}
@@ -286,38 +298,75 @@ func vocabAllSeen(set *[256]bool) bool {
 }
 
 // TokenStream gives the trainer windows of token ids straight from the
-// corpus: a table lookup per byte, no allocation per window. A stream is used
-// by one goroutine; make one per trainer.
+// corpus: a table lookup per byte (or per rune), no allocation per window. A
+// stream is used by one goroutine; make one per trainer.
+//
+// Positions are byte offsets into the corpus in both kinds. A byte token is
+// one byte; a rune token is the 1 to 4 bytes of a UTF-8 sequence, or one byte
+// that is not part of a valid sequence (which reads as <unk>).
 type TokenStream struct {
 	c       *Corpus
 	byteIDs [256]int32 // id+1 per byte value, 0 if absent (a copy of the vocab's)
+	runes   *runeTable // set for a rune vocabulary
 	err     error      // set when the vocab's kind cannot stream
 	buf     []byte     // staging for files read rather than mapped
+	scratch runeScratch
 }
 
-// NewTokenStream makes a stream of the corpus's bytes as token ids of v.
+// NewTokenStream makes a stream of the corpus's text as token ids of v.
 func (v *Vocab) NewTokenStream(c *Corpus) *TokenStream {
 	s := &TokenStream{c: c, byteIDs: v.byteSlot}
-	if v.Kind != VocabBytes {
+	switch {
+	case v.Kind == VocabRunes && v.runes.built():
+		s.runes = &v.runes
+	case v.Kind != VocabBytes:
 		s.err = fmt.Errorf("token stream: vocab kind %q not supported", v.Kind)
 	}
 	return s
 }
 
-// Window fills dst with the token ids of the len(dst) bytes starting at
-// logical offset pos; pos+len(dst) must not pass Size() (wrapping around is
-// the caller's job). A byte not in the vocabulary is an error naming it.
+// Window fills dst with the ids of the len(dst) tokens starting at byte
+// offset pos, which must be the start of a token; the window must end inside
+// the corpus (wrapping around is the caller's job). In a byte vocabulary, a
+// byte not in the vocabulary is an error naming it.
 func (s *TokenStream) Window(pos int64, dst []int32) error {
+	n, _, err := s.ReadTokens(pos, dst)
+	if err == nil && n < len(dst) {
+		err = fmt.Errorf("token window of %d at offset %d runs past the end of the corpus (%d bytes)", len(dst), pos, s.c.size)
+	}
+	return err
+}
+
+// ReadTokens fills dst with the ids of the tokens starting at byte offset
+// pos, as many as fit or as the corpus holds: n < len(dst) only at the end
+// of the corpus. It returns where the last token read (dst[n-1]) starts, or
+// pos if none was read, so that a window of T+1 tokens continues with the
+// next window at last: consecutive windows overlap by one token.
+func (s *TokenStream) ReadTokens(pos int64, dst []int32) (n int, last int64, err error) {
 	if s.err != nil {
-		return s.err
+		return 0, pos, s.err
 	}
 	c := s.c
 	if c.closed {
-		return errCorpusClosed
+		return 0, pos, errCorpusClosed
 	}
-	if pos < 0 || pos > c.size-int64(len(dst)) {
-		return fmt.Errorf("token window [%d, %d) is outside the corpus (%d bytes)", pos, pos+int64(len(dst)), c.size)
+	if pos < 0 || pos > c.size {
+		return 0, pos, fmt.Errorf("token offset %d is outside the corpus (%d bytes)", pos, c.size)
 	}
+	if s.runes != nil {
+		return s.readRunes(pos, dst)
+	}
+	n = int(min(int64(len(dst)), c.size-pos))
+	if err := s.readBytes(pos, dst[:n]); err != nil {
+		return 0, pos, err
+	}
+	return n, pos + max(int64(n)-1, 0), nil
+}
+
+// readBytes fills dst with the ids of the len(dst) bytes at pos, all inside
+// the corpus.
+func (s *TokenStream) readBytes(pos int64, dst []int32) error {
+	c := s.c
 	for i := c.segmentAt(pos); len(dst) > 0; i++ {
 		seg := &c.segs[i]
 		rel := pos - seg.start

@@ -169,7 +169,7 @@ func TestNewByteVocabValidates(t *testing.T) {
 		t.Error("NewByteVocab keeps the caller's slice")
 	}
 	if _, err := NewVocab(VocabRunes, []int32{'a'}); err == nil {
-		t.Error("NewVocab(runes) accepted before runes are implemented")
+		t.Error("NewVocab(runes) accepted a rune vocabulary without <unk>")
 	}
 	if _, err := NewVocab("words", []int32{'a'}); err == nil || !strings.Contains(err.Error(), `"words"`) {
 		t.Errorf("NewVocab(words): %v", err)
@@ -276,9 +276,13 @@ func TestTokenStreamAfterCloseAndBadKind(t *testing.T) {
 	if _, err := BuildByteVocab(c); err == nil {
 		t.Error("BuildByteVocab after Close succeeded")
 	}
-	runes := &Vocab{Kind: VocabRunes, Symbols: []int32{'a'}}
+	runes := &Vocab{Kind: VocabRunes, Symbols: []int32{RuneUnknown, 'a'}} // no lookup table
 	if err := runes.NewTokenStream(openCorpus(t, dir)).Window(0, make([]int32, 1)); err == nil {
-		t.Error("rune vocab streamed bytes")
+		t.Error("rune Vocab literal without constructor streamed the corpus")
+	}
+	words := &Vocab{Kind: "words", Symbols: []int32{'a'}}
+	if err := words.NewTokenStream(openCorpus(t, dir)).Window(0, make([]int32, 1)); err == nil {
+		t.Error("vocab of unknown kind streamed the corpus")
 	}
 }
 

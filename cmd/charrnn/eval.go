@@ -21,7 +21,7 @@ func runEval(args []string) error {
 	if err != nil {
 		return badInput(err)
 	}
-	vocab, err := engine.NewByteVocab(ck.Header.Vocab)
+	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
 	if err != nil {
 		return badInputf("checkpoint %s: %v", *checkpoint, err)
 	}

@@ -31,29 +31,32 @@ func loadInitFrom(flags *commandFlags, f *trainFlags) (*initFrom, error) {
 	if flags.isSet("hidden") && f.hidden != m.Hidden {
 		return nil, badInputf("-init-from %s has hidden size %d, but -hidden is %d", f.initFrom, m.Hidden, f.hidden)
 	}
-	f.hidden = m.Hidden
+	if flags.isSet("vocab") && f.vocab != v.Kind {
+		return nil, badInputf("-init-from %s has a %s vocabulary, but -vocab is %s", f.initFrom, v.Kind, f.vocab)
+	}
+	f.hidden, f.vocab = m.Hidden, v.Kind
 	return &initFrom{f.initFrom, m, v}, nil
 }
 
-// vocabFor returns the export's vocabulary, which the run keeps, after
-// checking that it has every symbol of the data's.
-func (in *initFrom) vocabFor(corpusVocab *engine.Vocab) (*engine.Vocab, error) {
-	var missing []rune
+// vocabFor returns the export's vocabulary, which the run keeps. A byte
+// vocabulary must have every byte of the data; in a rune vocabulary, runes
+// it lacks read as <unk>.
+func (in *initFrom) vocabFor(corpus *engine.Corpus) (*engine.Vocab, error) {
+	if in.vocab.Kind == engine.VocabRunes {
+		return in.vocab, nil
+	}
+	corpusVocab, err := engine.BuildByteVocab(corpus)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	var missing []byte
 	for _, sym := range corpusVocab.Symbols {
 		if _, ok := in.vocab.ID(sym); !ok {
-			missing = append(missing, rune(sym))
+			missing = append(missing, byte(sym))
 		}
 	}
 	if len(missing) > 0 {
-		text := make([]byte, 0, len(missing))
-		for _, r := range missing {
-			if corpusVocab.Kind == engine.VocabBytes {
-				text = append(text, byte(r))
-			} else {
-				text = append(text, string(r)...)
-			}
-		}
-		return nil, badInputf("-init-from %s: the data has %d characters the export's vocabulary lacks: %q", in.path, len(missing), text)
+		return nil, badInputf("-init-from %s: the data has %d characters the export's vocabulary lacks: %q", in.path, len(missing), missing)
 	}
 	return in.vocab, nil
 }

@@ -19,8 +19,8 @@ import (
 // trainFlags are train's flags, named per the command-line contract.
 type trainFlags struct {
 	data, checkpoint, optimizer, clipMode, backend string
-	initFrom                                       string
-	hidden, seq, batch, sampleLen                  int
+	initFrom, vocab                                string
+	hidden, seq, batch, sampleLen, vocabSize       int
 	steps, saveEvery, sampleEvery, reportEvery     int64
 	lr, clip                                       float64
 	duration                                       time.Duration
@@ -33,6 +33,8 @@ func runTrain(args []string) error {
 	var f trainFlags
 	flags := newFlagSet("train", "[flags]")
 	flags.StringVar(&f.data, "data", "", "training text: files, directories and globs, comma-separated (default: the Go standard library's *.go files)")
+	flags.StringVar(&f.vocab, "vocab", engine.VocabBytes, "vocabulary: bytes (every byte value that occurs) or runes (Unicode code points of UTF-8 text)")
+	flags.IntVar(&f.vocabSize, "vocab-size", engine.DefaultRuneVocabSize, "with -vocab runes: at most N symbols, the N-1 most frequent runes and <unk> for the rest")
 	flags.IntVar(&f.hidden, "hidden", 256, "hidden state size H")
 	flags.IntVar(&f.seq, "seq", 64, "characters per window T (the truncated back-propagation length)")
 	flags.IntVar(&f.batch, "batch", 16, "streams trained together B")
@@ -60,6 +62,12 @@ func runTrain(args []string) error {
 		return err
 	}
 
+	switch {
+	case f.vocab != engine.VocabBytes && f.vocab != engine.VocabRunes:
+		return badInputf("-vocab must be %s or %s, got %q", engine.VocabBytes, engine.VocabRunes, f.vocab)
+	case f.vocabSize < 2:
+		return badInputf("-vocab-size must be at least 2 (<unk> and one rune), got %d", f.vocabSize)
+	}
 	startFrom, err := loadInitFrom(flags, &f)
 	if err != nil {
 		return err
@@ -71,6 +79,9 @@ func runTrain(args []string) error {
 			return badInput(err)
 		}
 		resumeFrom = ck
+		if err := adoptCheckpointVocab(flags, &f, ck.Header); err != nil {
+			return err
+		}
 		adoptCheckpointConfig(flags, &f, ck.Header)
 	} else if _, err := os.Stat(f.checkpoint); err == nil && !f.force {
 		return badInputf("checkpoint %s already exists: pass -resume to continue it or -force to replace it", f.checkpoint)
@@ -86,7 +97,7 @@ func runTrain(args []string) error {
 		Clip: engine.Clip{Mode: f.clipMode, Limit: float32(f.clip)},
 		Seed: f.seed,
 	}
-	if err := checkTrainFlags(&f, cfg); err != nil {
+	if err := checkTrainFlags(flags, &f, cfg); err != nil {
 		return err
 	}
 
@@ -99,20 +110,14 @@ func runTrain(args []string) error {
 		return badInput(err)
 	}
 	defer corpus.Close()
-	vocab, err := engine.BuildByteVocab(corpus)
-	if err != nil {
-		return badInput(err)
-	}
-	if resumeFrom != nil {
-		// Continue with the checkpoint's vocabulary, which must cover the data.
-		if vocab, err = resumeVocab(resumeFrom, vocab); err != nil {
-			return badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
-		}
-	}
+	var vocab *engine.Vocab
 	if startFrom != nil {
-		if vocab, err = startFrom.vocabFor(vocab); err != nil {
-			return err
-		}
+		vocab, err = startFrom.vocabFor(corpus)
+	} else {
+		vocab, err = trainVocab(&f, corpus, resumeFrom)
+	}
+	if err != nil {
+		return err
 	}
 	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
@@ -132,8 +137,8 @@ func runTrain(args []string) error {
 	if dataName == "" {
 		dataName = "the Go standard library"
 	}
-	fmt.Fprintf(os.Stderr, "charrnn: backend %s; corpus %s (%s); vocabulary %d; H=%d (%d parameters) T=%d B=%d; %s lr %g\n",
-		k.Name(), dataName, corpus.Describe(), vocab.Size(), cfg.Hidden, len(tr.Model.P.Slab), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR)
+	fmt.Fprintf(os.Stderr, "charrnn: backend %s; corpus %s (%s); vocabulary %d %s; H=%d (%d parameters) T=%d B=%d; %s lr %g\n",
+		k.Name(), dataName, corpus.Describe(), vocab.Size(), vocab.Kind, cfg.Hidden, len(tr.Model.P.Slab), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR)
 	if resumeFrom != nil {
 		fmt.Fprintf(os.Stderr, "charrnn: resuming %s at step %d\n", f.checkpoint, tr.Step)
 	}
@@ -161,8 +166,52 @@ func runTrain(args []string) error {
 	return err
 }
 
-// resumeVocab returns the checkpoint's vocabulary after checking that it
-// has every symbol of the corpus's.
+// trainVocab is the vocabulary to train with: the checkpoint's when resuming,
+// otherwise built from the corpus.
+func trainVocab(f *trainFlags, corpus *engine.Corpus, resumeFrom *engine.Checkpoint) (*engine.Vocab, error) {
+	switch {
+	case f.vocab == engine.VocabRunes && resumeFrom != nil:
+		// Runes the checkpoint lacks read as <unk>: nothing to check.
+		vocab, err := engine.NewVocab(engine.VocabRunes, resumeFrom.Header.Vocab)
+		if err != nil {
+			return nil, badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
+		}
+		return vocab, nil
+	case f.vocab == engine.VocabRunes:
+		vocab, err := engine.BuildRuneVocab(corpus, f.vocabSize)
+		if err != nil {
+			return nil, badInput(err)
+		}
+		return vocab, nil
+	}
+	vocab, err := engine.BuildByteVocab(corpus)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if resumeFrom != nil {
+		// Continue with the checkpoint's vocabulary, which must cover the data.
+		if vocab, err = resumeVocab(resumeFrom, vocab); err != nil {
+			return nil, badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
+		}
+	}
+	return vocab, nil
+}
+
+// adoptCheckpointVocab takes the vocabulary kind of the checkpoint being
+// resumed; -vocab or -vocab-size given explicitly must agree with it.
+func adoptCheckpointVocab(flags *commandFlags, f *trainFlags, h engine.Header) error {
+	if flags.isSet("vocab") && f.vocab != h.VocabKind {
+		return badInputf("-vocab %s: checkpoint %s was trained with -vocab %s", f.vocab, f.checkpoint, h.VocabKind)
+	}
+	if h.VocabKind == engine.VocabRunes && flags.isSet("vocab-size") && f.vocabSize != len(h.Vocab) {
+		return badInputf("-vocab-size %d: checkpoint %s has a vocabulary of %d", f.vocabSize, f.checkpoint, len(h.Vocab))
+	}
+	f.vocab = h.VocabKind
+	return nil
+}
+
+// resumeVocab returns the checkpoint's byte vocabulary after checking that
+// it has every symbol of the corpus's.
 func resumeVocab(ck *engine.Checkpoint, corpusVocab *engine.Vocab) (*engine.Vocab, error) {
 	vocab, err := engine.NewByteVocab(ck.Header.Vocab)
 	if err != nil {
@@ -182,7 +231,10 @@ func resumeVocab(ck *engine.Checkpoint, corpusVocab *engine.Vocab) (*engine.Voca
 
 // checkTrainFlags validates everything that can be checked before reading
 // any data.
-func checkTrainFlags(f *trainFlags, cfg engine.TrainConfig) error {
+func checkTrainFlags(flags *commandFlags, f *trainFlags, cfg engine.TrainConfig) error {
+	if f.vocab == engine.VocabBytes && flags.isSet("vocab-size") {
+		return badInputf("-vocab-size applies to -vocab runes only (a byte vocabulary is the bytes that occur, at most 256)")
+	}
 	if err := cfg.Validate(); err != nil {
 		return badInput(err)
 	}
