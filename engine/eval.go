@@ -27,17 +27,25 @@ const evalWindow = 256
 // carrying the state across the whole text, and returns the mean loss of
 // predicting each character from all the ones before it.
 func Evaluate(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus) (Evaluation, error) {
-	size := corpus.Size()
-	if size < 2 {
-		return Evaluation{}, fmt.Errorf("text has %d characters; evaluation needs at least 2", size)
+	return EvaluateRange(k, m, vocab, corpus, 0, corpus.Size())
+}
+
+// EvaluateRange is Evaluate on the characters [from, to) of the corpus
+// only, read as one stream from a zero hidden state.
+func EvaluateRange(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, from, to int64) (Evaluation, error) {
+	if from < 0 || to > corpus.Size() || from > to {
+		return Evaluation{}, fmt.Errorf("evaluation range [%d, %d) is outside the text (%d characters)", from, to, corpus.Size())
+	}
+	if to-from < 2 {
+		return Evaluation{}, fmt.Errorf("text has %d characters; evaluation needs at least 2", to-from)
 	}
 	tokens := vocab.NewTokenStream(corpus)
 	ids := make([]int32, evalWindow+1)
 	ws := NewWorkspace(m.Hidden, m.Vocab, evalWindow, 1)
 	var total float64
-	var pos int64
-	for pos+1 < size {
-		T := int(min(int64(evalWindow), size-1-pos))
+	pos := from
+	for pos+1 < to {
+		T := int(min(int64(evalWindow), to-1-pos))
 		if T != ws.T { // the last, shorter window
 			last := NewWorkspace(m.Hidden, m.Vocab, T, 1)
 			copy(last.State(0), ws.State(0))
@@ -52,5 +60,5 @@ func Evaluate(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus) (Evalua
 		ws.Carry()
 		pos += int64(T)
 	}
-	return Evaluation{Chars: pos, LossNats: total / float64(pos)}, nil
+	return Evaluation{Chars: pos - from, LossNats: total / float64(pos-from)}, nil
 }
