@@ -25,7 +25,7 @@ func (t *Trainer) newSnapshot() *snapshot {
 		hidden:  make([]float32, t.Config.Batch*t.Config.Hidden),
 		cursors: make([]int64, t.Config.Batch),
 	}
-	for _, o := range t.opt.State() {
+	for _, o := range t.optState {
 		s.opt = append(s.opt, make([]float32, len(o)))
 	}
 	return s
@@ -44,7 +44,7 @@ func (t *Trainer) snapshotIfDue() error {
 		return &NonFiniteError{Step: t.Step, Loss: math.NaN(), GradNorm: math.NaN()}
 	}
 	copy(s.params, t.Model.P.Slab)
-	for i, o := range t.opt.State() {
+	for i, o := range t.optState {
 		copy(s.opt[i], o)
 	}
 	copy(s.hidden, t.ws.hs[:len(s.hidden)])
@@ -64,7 +64,7 @@ func (t *Trainer) Finite() bool {
 	if !finite(t.Model.P.Slab) || !finite(t.ws.hs[:t.Config.Batch*t.Config.Hidden]) {
 		return false
 	}
-	for _, o := range t.opt.State() {
+	for _, o := range t.optState {
 		if !finite(o) {
 			return false
 		}
@@ -89,7 +89,7 @@ func (t *Trainer) Recover(err error) error {
 	}
 	s := t.snap
 	copy(t.Model.P.Slab, s.params)
-	for i, o := range t.opt.State() {
+	for i, o := range t.optState {
 		copy(o, s.opt[i])
 	}
 	copy(t.ws.hs, s.hidden)

@@ -115,6 +115,7 @@ type Trainer struct {
 
 	k         kernels.Backend
 	opt       Optimizer
+	optState  [][]float32 // opt.State(), asked for once
 	grads     Tensors
 	ws        *Workspace
 	corpus    *Corpus
@@ -181,7 +182,7 @@ func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab
 	}
 	t := &Trainer{
 		Config: cfg, Model: m, Vocab: vocab,
-		k: k, opt: opt,
+		k: k, opt: opt, optState: opt.State(),
 		grads:     NewTensors(cfg.Hidden, vocab.Size()),
 		ws:        NewWorkspace(cfg.Hidden, vocab.Size(), cfg.Seq, cfg.Batch),
 		corpus:    corpus,
