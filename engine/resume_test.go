@@ -156,3 +156,29 @@ func TestCheckpointCarriesTrainState(t *testing.T) {
 		t.Fatal("restore with a different -val-frac accepted")
 	}
 }
+
+// A sampler restored from another's random state draws what it would have.
+func TestSamplerRNGStateRoundTrip(t *testing.T) {
+	m, _ := NewModel(8, 5, 1)
+	k := kernels.Best()
+	a := NewSampler(k, m, 3)
+	a.Generate(17, func(int32) {})
+	state, err := a.RNGState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewSampler(k, m, 99) // another seed: only the state matters
+	if err := b.SetRNGState(state); err != nil {
+		t.Fatal(err)
+	}
+	var wa, wb []int32
+	a.Reset()
+	a.Generate(100, func(id int32) { wa = append(wa, id) })
+	b.Generate(100, func(id int32) { wb = append(wb, id) })
+	if !slices.Equal(wa, wb) {
+		t.Fatal("a sampler with a restored random state draws differently")
+	}
+	if err := b.SetRNGState([]byte("junk")); err == nil {
+		t.Fatal("a junk random state was accepted")
+	}
+}
