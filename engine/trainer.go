@@ -152,7 +152,7 @@ type NonFiniteError struct {
 }
 
 func (e *NonFiniteError) Error() string {
-	return fmt.Sprintf("step %d: loss or gradient is not finite (loss %v, gradient norm %v)", e.Step, e.Loss, e.GradNorm)
+	return fmt.Sprintf("step %d: loss or gradient is not finite (loss %.4g, gradient norm %.4g)", e.Step, e.Loss, e.GradNorm)
 }
 
 // NewTrainer prepares a fresh model for the corpus. Every buffer a step

@@ -351,7 +351,7 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, r loopSta
 		res, err := tr.TrainStep()
 		if err != nil {
 			if err := tr.Recover(err); err != nil {
-				return err
+				return fmt.Errorf("%w; %s is left as last saved", err, f.checkpoint)
 			}
 			fmt.Fprintf(os.Stderr, "charrnn: %v; rolled back to step %d with learning rate %.3g (rollback %d of %d)\n",
 				err, tr.Step, tr.LR(), tr.State.Rollbacks, f.nanRetries)
