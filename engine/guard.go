@@ -41,7 +41,7 @@ func (t *Trainer) snapshotIfDue() error {
 		return nil
 	}
 	if !t.Finite() {
-		return &NonFiniteError{Step: t.Step, Loss: math.NaN(), GradNorm: math.NaN()}
+		return &NonFiniteError{Step: t.Step, Loss: math.NaN(), GradNorm: math.NaN(), Params: true}
 	}
 	copy(s.params, t.Model.P.Slab)
 	for i, o := range t.optState {

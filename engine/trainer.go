@@ -149,9 +149,15 @@ type StepResult struct {
 type NonFiniteError struct {
 	Step           int64
 	Loss, GradNorm float64
+	// Params is set when the step's inputs were finite but the update
+	// before it overflowed the parameters or the optimizer state.
+	Params bool
 }
 
 func (e *NonFiniteError) Error() string {
+	if e.Params {
+		return fmt.Sprintf("step %d: the parameters or optimizer state overflowed (not finite)", e.Step)
+	}
 	return fmt.Sprintf("step %d: loss or gradient is not finite (loss %.4g, gradient norm %.4g)", e.Step, e.Loss, e.GradNorm)
 }
 
@@ -311,6 +317,9 @@ func (t *Trainer) Restore(ck *Checkpoint) error {
 	}
 	if !slices.Equal(h.Vocab, t.Vocab.Symbols) || h.VocabKind != t.Vocab.Kind {
 		return fmt.Errorf("checkpoint's vocabulary (%d symbols) differs from this corpus's (%d symbols)", len(h.Vocab), t.Vocab.Size())
+	}
+	if (h.Momentum == 0) != (c.Momentum == 0) {
+		return fmt.Errorf("checkpoint was trained with -momentum %v; this run has -momentum %v (with and without momentum cannot be mixed)", h.Momentum, c.Momentum)
 	}
 	if len(h.Cursors) != c.Batch {
 		return fmt.Errorf("checkpoint has %d stream cursors, want %d", len(h.Cursors), c.Batch)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -388,12 +389,7 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, r loopSta
 				rec.ValLoss, rec.ValBitsPerChar, rec.ValPerplexity = &loss, &bits, &ppl
 			}
 			rep.report(rec)
-			if b, err := json.Marshal(rec); err == nil {
-				r.history = append(r.history, b)
-				if len(r.history) > maxHistory {
-					r.history = r.history[len(r.history)-maxHistory:]
-				}
-			}
+			r.history = appendRecord(r.history, rec, maxHistory)
 			last, lastChars, lossSum, lossN = now, tr.CharsSeen, 0, 0
 		}
 		if val != nil && val.Improved {
@@ -432,6 +428,19 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, r loopSta
 	fmt.Fprintf(os.Stderr, "charrnn: trained %d steps (%d characters) in %s; checkpoint %s, sample %s\n",
 		tr.Step, tr.CharsSeen, time.Since(start).Round(time.Second), f.checkpoint, samplePath)
 	return nil
+}
+
+// appendRecord adds rec to the history, keeping only the latest max.
+func appendRecord(history []json.RawMessage, rec record, max int) []json.RawMessage {
+	b, err := json.Marshal(rec)
+	if err != nil { // a record is plain numbers: cannot happen
+		panic(err)
+	}
+	history = append(history, b)
+	if len(history) > max {
+		history = slices.Delete(history, 0, len(history)-max)
+	}
+	return history
 }
 
 // sampleText draws n symbols from the zero state.

@@ -197,3 +197,20 @@ func TestValidationBestAndPatience(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// The history a checkpoint keeps is bounded: the latest records only.
+func TestHistoryIsBounded(t *testing.T) {
+	var h []json.RawMessage
+	for step := int64(1); step <= 25; step++ {
+		h = appendRecord(h, record{Step: step}, 10)
+	}
+	if len(h) != 10 {
+		t.Fatalf("%d records kept, want 10", len(h))
+	}
+	for i, b := range h {
+		var rec record
+		if err := json.Unmarshal(b, &rec); err != nil || rec.Step != int64(16+i) {
+			t.Fatalf("record %d is %s (%v), want step %d", i, b, err, 16+i)
+		}
+	}
+}
