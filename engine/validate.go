@@ -1,5 +1,7 @@
 package engine
 
+import "math"
+
 // Validation is one measurement on the held-out tail.
 type Validation struct {
 	Evaluation
@@ -28,7 +30,8 @@ func (t *Trainer) Validate() (Validation, error) {
 		return Validation{}, err
 	}
 	st := &t.State
-	v := Validation{Evaluation: ev, Improved: st.BestValStep == 0 || ev.LossNats < st.BestVal}
+	finite := !math.IsNaN(ev.LossNats) && !math.IsInf(ev.LossNats, 0)
+	v := Validation{Evaluation: ev, Improved: finite && (st.BestValStep == 0 || ev.LossNats < st.BestVal)}
 	if v.Improved {
 		st.BestVal, st.BestValStep, st.BadEvals = ev.LossNats, t.Step, 0
 	} else {

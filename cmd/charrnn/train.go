@@ -350,6 +350,11 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, r loopSta
 			return errInterrupted
 		}
 		res, err := tr.TrainStep()
+		if err == nil && savesAt(f, tr.Step) && !tr.Finite() {
+			// An update overflowed; the next step would see it, but a save
+			// is due first.
+			err = &engine.NonFiniteError{Step: tr.Step, Params: true}
+		}
 		if err != nil {
 			if err := tr.Recover(err); err != nil {
 				return fmt.Errorf("%w; %s is left as last saved", err, f.checkpoint)
@@ -428,6 +433,11 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, r loopSta
 	fmt.Fprintf(os.Stderr, "charrnn: trained %d steps (%d characters) in %s; checkpoint %s, sample %s\n",
 		tr.Step, tr.CharsSeen, time.Since(start).Round(time.Second), f.checkpoint, samplePath)
 	return nil
+}
+
+// savesAt reports whether step may save a checkpoint (periodic or best).
+func savesAt(f *trainFlags, step int64) bool {
+	return f.saveEvery > 0 && step%f.saveEvery == 0 || f.valFrac > 0 && step%f.evalEvery == 0
 }
 
 // appendRecord adds rec to the history, keeping only the latest max.

@@ -151,6 +151,30 @@ func TestDivergenceStopsAndKeepsCheckpoint(t *testing.T) {
 	if after, _ := os.ReadFile(f.ckpt); string(after) != string(before) {
 		t.Fatal("the failed run changed the checkpoint")
 	}
+
+	// Saving every step, with plain SGD at a rate whose first update
+	// overflows the parameters to ±Inf (one stream of 32 characters: the
+	// output bias gradient sums to well over 1 in magnitude): the overflow is caught before the
+	// save and rolled back, so what is on disk stays finite.
+	if r := charrnn(t, f.dir, "train", "-data", f.corpus, "-checkpoint", "sgd.ckpt", "-hidden", "16", "-seq", "32", "-batch", "1",
+		"-optimizer", "sgd", "-steps", "10", "-sample-every", "0"); r.code != 0 {
+		t.Fatalf("sgd run: %s", r.stderr)
+	}
+	r = charrnn(t, f.dir, "train", "-data", f.corpus, "-checkpoint", "sgd.ckpt", "-resume", "-steps", "200",
+		"-lr", "3e38", "-clip-mode", "none", "-snapshot-every", "1", "-nan-retries", "2", "-save-every", "1", "-sample-every", "0")
+	if r.code != 1 || !strings.Contains(r.stderr, "gave up after 2 rollbacks") || !strings.Contains(r.stderr, "overflowed") {
+		t.Fatalf("exit status %d, want 1 after two rollbacks of overflowed parameters; stderr:\n%s", r.code, r.stderr)
+	}
+	if ck, err = engine.LoadCheckpoint(filepath.Join(f.dir, "sgd.ckpt")); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range ck.Sections {
+		for i, v := range s {
+			if v != v || v > 3.4e38 || v < -3.4e38 {
+				t.Fatalf("saved section %s holds %v at %d", name, v, i)
+			}
+		}
+	}
 }
 
 // Validation is reported with loss, bits/char and perplexity, the best
