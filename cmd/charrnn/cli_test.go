@@ -157,6 +157,7 @@ func TestBadInput(t *testing.T) {
 		{"momentum 1", train("-optimizer", "sgd", "-momentum", "1"), "-momentum"},
 		{"momentum with adam", train("-optimizer", "adam", "-momentum", "0.9"), "-momentum applies to -optimizer sgd"},
 		{"rho 1", train("-optimizer", "rmsprop", "-rho", "1"), "-rho"},
+		{"rho 0", train("-optimizer", "rmsprop", "-rho", "0"), "-rho"},
 		{"rho with adam", train("-rho", "0.9"), "-rho applies to -optimizer rmsprop"},
 		{"negative weight decay", train("-optimizer", "adamw", "-weight-decay", "-0.1"), "-weight-decay"},
 		{"weight decay with adam", train("-weight-decay", "0.1"), "-weight-decay applies to -optimizer adamw"},

@@ -226,6 +226,8 @@ func checkTrainFlags(flags *commandFlags, f *trainFlags, cfg engine.TrainConfig)
 		return badInput(err)
 	}
 	switch {
+	case flags.isSet("rho") && !(f.rho > 0 && f.rho < 1):
+		return badInputf("-rho must be in (0, 1), got %v", f.rho)
 	case f.evalEvery < 0:
 		return badInputf("-eval-every must not be negative, got %d", f.evalEvery)
 	case f.valFrac > 0 && f.evalEvery == 0:

@@ -238,3 +238,21 @@ func TestHistoryIsBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainHelpNamesNewFlags(t *testing.T) {
+	r := charrnn(t, t.TempDir(), "train", "-h")
+	if r.code != 0 {
+		t.Fatalf("train -h: exit %d", r.code)
+	}
+	for _, name := range []string{"val-frac", "eval-every", "val-max-chars", "patience", "momentum", "rho", "weight-decay",
+		"schedule", "decay", "decay-after", "warmup", "plateau-patience", "snapshot-every", "nan-lr-factor", "nan-retries"} {
+		if !strings.Contains(r.stderr, "  -"+name+" ") {
+			t.Errorf("train -h does not name -%s", name)
+		}
+	}
+	for _, opt := range []string{"sgd", "adagrad", "rmsprop", "adam", "adamw", "constant", "step", "cosine", "plateau"} {
+		if !strings.Contains(r.stderr, opt) {
+			t.Errorf("train -h does not mention %s", opt)
+		}
+	}
+}
