@@ -61,6 +61,22 @@ type Header struct {
 	Cursors   []int64 `json:"cursors"`
 	Loss      float64 `json:"loss"` // the smoothed training loss (nats/char) when saved
 
+	// Added without a version change: a file without them loads as a run
+	// with the defaults (no momentum, constant schedule, no validation).
+	Momentum    float32     `json:"momentum,omitempty"`
+	Rho         float32     `json:"rho,omitempty"`
+	WeightDecay float32     `json:"weight_decay,omitempty"`
+	Schedule    *Schedule   `json:"schedule,omitempty"`
+	ValFrac     float64     `json:"val_frac,omitempty"`
+	Train       *TrainState `json:"train,omitempty"`
+	// SampleRNG is the training run's sampler's random state
+	// (math/rand/v2 PCG, binary), so samples after a resume are the ones
+	// an uninterrupted run would have drawn.
+	SampleRNG []byte `json:"sample_rng,omitempty"`
+	// History is the run's progress records so far, oldest first, as the
+	// command line reported them (bounded by the writer).
+	History []json.RawMessage `json:"history,omitempty"`
+
 	Sections []Section `json:"sections"`
 }
 

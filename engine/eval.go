@@ -28,11 +28,26 @@ const evalWindow = 256
 // the whole text, and returns the mean loss of predicting each character from
 // all the ones before it.
 func Evaluate(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus) (Evaluation, error) {
+	return EvaluateRange(k, m, vocab, corpus, 0, corpus.Size())
+}
+
+// EvaluateRange is Evaluate on the text between byte offsets from and to
+// only (from rounded up to the start of a token), read as one stream from a
+// zero hidden state.
+func EvaluateRange(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, from, to int64) (Evaluation, error) {
+	if from < 0 || to > corpus.Size() || from > to {
+		return Evaluation{}, fmt.Errorf("evaluation range [%d, %d) is outside the text (%d bytes)", from, to, corpus.Size())
+	}
 	tokens := vocab.NewTokenStream(corpus)
+	tokens.Limit(to)
+	pos, err := tokens.TokenStart(from)
+	if err != nil {
+		return Evaluation{}, err
+	}
 	ids := make([]int32, evalWindow+1)
 	ws := NewWorkspace(m.Hidden, m.Vocab, evalWindow, 1)
 	var total float64
-	var chars, pos int64
+	var chars int64
 	for {
 		// Consecutive windows share one token: the last target is the next input.
 		n, last, err := tokens.ReadTokens(pos, ids)

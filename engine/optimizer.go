@@ -20,19 +20,39 @@ type Optimizer interface {
 }
 
 // Optimizers lists the names NewOptimizer accepts.
-var Optimizers = []string{"sgd", "adagrad", "adam"}
+var Optimizers = []string{"sgd", "adagrad", "rmsprop", "adam", "adamw"}
 
-// NewOptimizer returns the named optimizer for n parameters.
-func NewOptimizer(name string, n int) (Optimizer, error) {
-	switch name {
+// Default hyperparameters: RMSprop's ρ is PyTorch's (0.99), AdamW's weight
+// decay is Loshchilov & Hutter's PyTorch default (0.01).
+const (
+	DefaultRho         = 0.99
+	DefaultWeightDecay = 0.01
+	rmspropEpsilon     = 1e-8
+)
+
+// NewOptimizer returns the optimizer c names for n parameters, with c's
+// momentum (sgd), ρ (rmsprop) or weight decay (adamw).
+func NewOptimizer(c TrainConfig, n int) (Optimizer, error) {
+	switch c.Optimizer {
 	case "sgd":
+		if c.Momentum != 0 {
+			return &momentum{mu: c.Momentum, vel: make([]float32, n)}, nil
+		}
 		return sgd{}, nil
 	case "adagrad":
 		return &adagrad{mem: make([]float32, n)}, nil
+	case "rmsprop":
+		rho := c.Rho
+		if rho == 0 {
+			rho = DefaultRho
+		}
+		return &rmsprop{rho: rho, ms: make([]float32, n)}, nil
 	case "adam":
 		return &adam{m: make([]float32, n), v: make([]float32, n)}, nil
+	case "adamw":
+		return &adam{m: make([]float32, n), v: make([]float32, n), decay: c.WeightDecay, w: true}, nil
 	}
-	return nil, fmt.Errorf("unknown optimizer %q (want one of %s)", name, strings.Join(Optimizers, ", "))
+	return nil, fmt.Errorf("unknown optimizer %q (want one of %s)", c.Optimizer, strings.Join(Optimizers, ", "))
 }
 
 // DefaultLR is the learning rate each optimizer starts from when none is
@@ -44,7 +64,7 @@ func DefaultLR(name string) float32 {
 		return 0.01
 	case "adagrad":
 		return 0.1
-	default:
+	default: // rmsprop, adam, adamw
 		return 0.002
 	}
 }
@@ -67,10 +87,45 @@ func (o *adagrad) Update(k kernels.Backend, p, g []float32, lr float32, _ int64,
 	k.AdagradUpdate(p, g, o.mem, lr, c.Scale, c.Limit)
 }
 
-// adam is Kingma & Ba's, with bias correction (β1 0.9, β2 0.999, ε 1e-8).
-type adam struct{ m, v []float32 }
+// momentum is SGD with heavy-ball momentum: v = μ·v + g', p -= lr·v.
+type momentum struct {
+	mu  float32
+	vel []float32
+}
 
-func (o *adam) Name() string       { return "adam" }
+func (o *momentum) Name() string       { return "sgd" }
+func (o *momentum) State() [][]float32 { return [][]float32{o.vel} }
+func (o *momentum) Update(k kernels.Backend, p, g []float32, lr float32, _ int64, c Conditioning) {
+	k.MomentumUpdate(p, g, o.vel, lr, o.mu, c.Scale, c.Limit)
+}
+
+// rmsprop is Hinton's: ms = ρ·ms + (1-ρ)·g'², p -= lr·g'/(√ms + 1e-8).
+type rmsprop struct {
+	rho float32
+	ms  []float32
+}
+
+func (o *rmsprop) Name() string       { return "rmsprop" }
+func (o *rmsprop) State() [][]float32 { return [][]float32{o.ms} }
+func (o *rmsprop) Update(k kernels.Backend, p, g []float32, lr float32, _ int64, c Conditioning) {
+	k.RMSpropUpdate(p, g, o.ms, lr, o.rho, rmspropEpsilon, c.Scale, c.Limit)
+}
+
+// adam is Kingma & Ba's, with bias correction (β1 0.9, β2 0.999, ε 1e-8);
+// with w set it is AdamW (Loshchilov & Hutter): the weight decay is
+// decoupled from the gradient, p -= lr·decay·p, in the same pass.
+type adam struct {
+	m, v  []float32
+	decay float32
+	w     bool
+}
+
+func (o *adam) Name() string {
+	if o.w {
+		return "adamw"
+	}
+	return "adam"
+}
 func (o *adam) State() [][]float32 { return [][]float32{o.m, o.v} }
 func (o *adam) Update(k kernels.Backend, p, g []float32, lr float32, step int64, c Conditioning) {
 	const b1, b2, eps = 0.9, 0.999, 1e-8
@@ -79,5 +134,9 @@ func (o *adam) Update(k kernels.Backend, p, g []float32, lr float32, step int64,
 	c1 := 1 - math.Pow(b1, float64(step))
 	c2 := 1 - math.Pow(b2, float64(step))
 	alpha := float32(float64(lr) * math.Sqrt(c2) / c1)
+	if o.w {
+		k.AdamWUpdate(p, g, o.m, o.v, alpha, b1, b2, float32(eps*math.Sqrt(c2)), lr*o.decay, c.Scale, c.Limit)
+		return
+	}
 	k.AdamUpdate(p, g, o.m, o.v, alpha, b1, b2, float32(eps*math.Sqrt(c2)), c.Scale, c.Limit)
 }

@@ -30,7 +30,8 @@ type Sampler struct {
 	h, next []float32 // the hidden state and the buffer the next one is built in
 	logits  []float32 // o = V·h + c for the current state
 	probs   []float64
-	order   []int32 // symbol ids, heap-ordered by probs while truncating
+	order   []int32   // symbol ids, heap-ordered by probs while truncating
+	src     *rand.PCG // rng's source, whose state RNGState saves
 	rng     *rand.Rand
 }
 
@@ -44,10 +45,23 @@ func NewSampler(k kernels.Backend, m *Model, seed uint64) *Sampler {
 		logits: make([]float32, m.Vocab),
 		probs:  make([]float64, m.Vocab),
 		order:  make([]int32, m.Vocab),
-		rng:    rand.New(rand.NewPCG(seed, 0x5a3b1e)),
+		src:    rand.NewPCG(seed, 0x5a3b1e),
 	}
+	s.rng = rand.New(s.src)
 	s.Reset()
 	return s
+}
+
+// RNGState is the sampler's random state, for a checkpoint: a sampler
+// given it by SetRNGState draws what this one would draw next.
+func (s *Sampler) RNGState() ([]byte, error) { return s.src.MarshalBinary() }
+
+// SetRNGState continues from a state RNGState returned.
+func (s *Sampler) SetRNGState(b []byte) error {
+	if err := s.src.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("sampler random state: %w", err)
+	}
+	return nil
 }
 
 // Reset returns to the zero hidden state, where the output is softmax(c).

@@ -306,6 +306,7 @@ func vocabAllSeen(set *[256]bool) bool {
 // that is not part of a valid sequence (which reads as <unk>).
 type TokenStream struct {
 	c       *Corpus
+	end     int64      // tokens start before this offset: the corpus's size unless Limit says less
 	byteIDs [256]int32 // id+1 per byte value, 0 if absent (a copy of the vocab's)
 	runes   *runeTable // set for a rune vocabulary
 	err     error      // set when the vocab's kind cannot stream
@@ -315,7 +316,7 @@ type TokenStream struct {
 
 // NewTokenStream makes a stream of the corpus's text as token ids of v.
 func (v *Vocab) NewTokenStream(c *Corpus) *TokenStream {
-	s := &TokenStream{c: c, byteIDs: v.byteSlot}
+	s := &TokenStream{c: c, end: c.size, byteIDs: v.byteSlot}
 	switch {
 	case v.Kind == VocabRunes && v.runes.built():
 		s.runes = &v.runes
@@ -325,6 +326,14 @@ func (v *Vocab) NewTokenStream(c *Corpus) *TokenStream {
 	return s
 }
 
+// Limit ends the stream at byte offset end (at most the corpus's size):
+// no token that starts at or after it is read, so a training stream stays
+// out of a held-out tail.
+func (s *TokenStream) Limit(end int64) { s.end = min(max(end, 0), s.c.size) }
+
+// End is where the stream ends.
+func (s *TokenStream) End() int64 { return s.end }
+
 // Window fills dst with the ids of the len(dst) tokens starting at byte
 // offset pos, which must be the start of a token; the window must end inside
 // the corpus (wrapping around is the caller's job). In a byte vocabulary, a
@@ -332,7 +341,7 @@ func (v *Vocab) NewTokenStream(c *Corpus) *TokenStream {
 func (s *TokenStream) Window(pos int64, dst []int32) error {
 	n, _, err := s.ReadTokens(pos, dst)
 	if err == nil && n < len(dst) {
-		err = fmt.Errorf("token window of %d at offset %d runs past the end of the corpus (%d bytes)", len(dst), pos, s.c.size)
+		err = fmt.Errorf("token window of %d at offset %d runs past the end of the text (%d bytes)", len(dst), pos, s.end)
 	}
 	return err
 }
@@ -350,13 +359,13 @@ func (s *TokenStream) ReadTokens(pos int64, dst []int32) (n int, last int64, err
 	if c.closed {
 		return 0, pos, errCorpusClosed
 	}
-	if pos < 0 || pos > c.size {
-		return 0, pos, fmt.Errorf("token offset %d is outside the corpus (%d bytes)", pos, c.size)
+	if pos < 0 || pos > s.end {
+		return 0, pos, fmt.Errorf("token offset %d is outside the text (%d bytes)", pos, s.end)
 	}
 	if s.runes != nil {
 		return s.readRunes(pos, dst)
 	}
-	n = int(min(int64(len(dst)), c.size-pos))
+	n = int(min(int64(len(dst)), s.end-pos))
 	if err := s.readBytes(pos, dst[:n]); err != nil {
 		return 0, pos, err
 	}

@@ -202,7 +202,7 @@ func (s *TokenStream) TokenStart(pos int64) (int64, error) {
 func (s *TokenStream) readRunes(pos int64, dst []int32) (n int, last int64, err error) {
 	c, t := s.c, s.runes
 	last = pos
-	for n < len(dst) && pos < c.size {
+	for n < len(dst) && pos < s.end {
 		seg := &c.segs[c.segmentAt(pos)]
 		rel := pos - seg.start
 		src := seg.data
@@ -223,7 +223,7 @@ func (s *TokenStream) readRunes(pos int64, dst []int32) (n int, last int64, err 
 		fileEnd := rel+int64(len(src)) == seg.size
 		dense, unk := t.dense[:utf8.RuneSelf], t.unk-1 // locals: dst writes cannot alias them
 		k := 0
-		for n < len(dst) && k < len(src) {
+		for n < len(dst) && k < len(src) && pos+int64(k) < s.end {
 			if b := src[k]; b < utf8.RuneSelf {
 				id := dense[b] - 1
 				if id < 0 {

@@ -63,6 +63,15 @@ type Backend interface {
 	// p -= alpha·m/(√v + eps); the caller folds bias correction into alpha
 	// and eps.
 	AdamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32)
+	// MomentumUpdate is SGD with heavy-ball momentum: vel = mu·vel + g',
+	// p -= lr·vel.
+	MomentumUpdate(p, g, vel []float32, lr, mu, scale, limit float32)
+	// RMSpropUpdate: ms = rho·ms + (1-rho)·g'², p -= lr·g'/(√ms + eps).
+	RMSpropUpdate(p, g, ms []float32, lr, rho, eps, scale, limit float32)
+	// AdamWUpdate is AdamUpdate with decoupled weight decay, the decay
+	// taken from the parameter before this update:
+	// p -= decay·p + alpha·m/(√v + eps), where decay is lr·weight decay.
+	AdamWUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32)
 }
 
 // AdagradEpsilon is the constant under AdagradUpdate's square root.

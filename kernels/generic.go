@@ -174,6 +174,36 @@ func (Generic) AdamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale,
 	}
 }
 
+// MomentumUpdate implements Backend.
+func (Generic) MomentumUpdate(p, g, vel []float32, lr, mu, scale, limit float32) {
+	g, vel = g[:len(p)], vel[:len(p)]
+	for i := range p {
+		vel[i] = mu*vel[i] + condition(g[i], scale, limit)
+		p[i] -= lr * vel[i]
+	}
+}
+
+// RMSpropUpdate implements Backend.
+func (Generic) RMSpropUpdate(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
+	g, ms = g[:len(p)], ms[:len(p)]
+	for i := range p {
+		gi := condition(g[i], scale, limit)
+		ms[i] = rho*ms[i] + (1-rho)*gi*gi
+		p[i] -= lr * gi / (float32(math.Sqrt(float64(ms[i]))) + eps)
+	}
+}
+
+// AdamWUpdate implements Backend.
+func (Generic) AdamWUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := condition(g[i], scale, limit)
+		m[i] = beta1*m[i] + (1-beta1)*gi
+		v[i] = beta2*v[i] + (1-beta2)*gi*gi
+		p[i] -= decay*p[i] + alpha*m[i]/(float32(math.Sqrt(float64(v[i])))+eps)
+	}
+}
+
 // condition is the gradient conditioning every update starts with.
 func condition(g, scale, limit float32) float32 {
 	return min(max(g*scale, -limit), limit)

@@ -21,6 +21,11 @@ type record struct {
 	CharsPerSec float64 `json:"chars_per_sec"`
 	GradNorm    float64 `json:"grad_norm"` // the last step's, before clipping
 	Seconds     float64 `json:"seconds"`   // since the run started
+
+	// Set on the steps where the held-out tail was evaluated (-val-frac).
+	ValLoss        *float64 `json:"val_loss,omitempty"` // nats/char
+	ValBitsPerChar *float64 `json:"val_bits_per_char,omitempty"`
+	ValPerplexity  *float64 `json:"val_perplexity,omitempty"`
 }
 
 // reportConfig says where a training run's progress goes.
@@ -136,8 +141,12 @@ func (r *reporter) report(rec record) {
 
 // plainLine is how a record reads when stderr is not a terminal.
 func plainLine(rec record) string {
-	return fmt.Sprintf("step %d  loss %.4f nats/char  %.3f bits/char  %.0f chars/s  grad norm %.3g",
-		rec.Step, rec.Loss, rec.BitsPerChar, rec.CharsPerSec, rec.GradNorm)
+	val := ""
+	if rec.ValLoss != nil {
+		val = fmt.Sprintf("  val %.4f nats/char %.3f bits/char perplexity %.3f", *rec.ValLoss, *rec.ValBitsPerChar, *rec.ValPerplexity)
+	}
+	return fmt.Sprintf("step %d  loss %.4f nats/char  %.3f bits/char  %.0f chars/s  grad norm %.3g%s",
+		rec.Step, rec.Loss, rec.BitsPerChar, rec.CharsPerSec, rec.GradNorm, val)
 }
 
 // sample prints a sample to stdout, taking the bar out of its way.
@@ -146,6 +155,18 @@ func (r *reporter) sample(step int64, text string) {
 		r.bar.clear()
 	}
 	fmt.Fprintf(r.stdout, "--- sample at step %d ---\n%s\n---\n", step, text)
+	if r.bar != nil {
+		r.bar.redraw()
+	}
+}
+
+// note prints a line about the run (a rollback, a learning-rate cut, an
+// early stop) to stderr, taking the bar out of its way.
+func (r *reporter) note(line string) {
+	if r.bar != nil {
+		r.bar.clear()
+	}
+	fmt.Fprintln(r.stderr, line)
 	if r.bar != nil {
 		r.bar.redraw()
 	}
@@ -189,13 +210,7 @@ func (r *reporter) close() error {
 
 // fail warns about a failed log or plot write once; training goes on.
 func (r *reporter) fail(err error) {
-	if r.bar != nil {
-		r.bar.clear()
-	}
-	fmt.Fprintf(r.stderr, "charrnn: %v (training goes on)\n", err)
-	if r.bar != nil {
-		r.bar.redraw()
-	}
+	r.note(fmt.Sprintf("charrnn: %v (training goes on)", err))
 	if r.err == nil {
 		r.err = err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,7 +30,23 @@ type trainFlags struct {
 	seed                                           uint64
 	resume, force                                  bool
 	logPath, plotPath                              string // -log, -plot
+
+	momentum, rho, weightDecay float64
+
+	schedule               string
+	decay                  float64
+	decayAfter, warmup     int64
+	plateauPatience        int
+	valFrac                float64
+	evalEvery, valMaxChars int64
+	patience               int
+	snapshotEvery          int64
+	nanLRFactor            float64
+	nanRetries             int
 }
+
+// maxHistory bounds the progress records a checkpoint keeps (the latest).
+const maxHistory = 10000
 
 func runTrain(args []string) error {
 	var f trainFlags
@@ -40,8 +59,23 @@ func runTrain(args []string) error {
 	flags.IntVar(&f.batch, "batch", 16, "streams trained together B")
 	flags.Int64Var(&f.steps, "steps", 0, "stop when the step counter reaches N (0: no limit)")
 	flags.DurationVar(&f.duration, "time", 0, "stop after this much training, e.g. 2m (0: no limit)")
-	flags.Float64Var(&f.lr, "lr", 0, "learning rate (default: the optimizer's: sgd 0.01, adagrad 0.1, adam 0.002)")
-	flags.StringVar(&f.optimizer, "optimizer", "adam", "sgd, adagrad or adam")
+	flags.Float64Var(&f.lr, "lr", 0, "base learning rate (default: the optimizer's: sgd 0.01, adagrad 0.1, rmsprop, adam and adamw 0.002)")
+	flags.StringVar(&f.optimizer, "optimizer", "adam", "sgd, adagrad, rmsprop, adam or adamw")
+	flags.Float64Var(&f.momentum, "momentum", 0, "sgd: heavy-ball momentum M in [0, 1): v = M·v + g, p -= lr·v")
+	flags.Float64Var(&f.rho, "rho", engine.DefaultRho, "rmsprop: decay of the mean squared gradient, in (0, 1)")
+	flags.Float64Var(&f.weightDecay, "weight-decay", engine.DefaultWeightDecay, "adamw: decoupled weight decay W in [0, 1): p -= lr·W·p each step")
+	flags.StringVar(&f.schedule, "schedule", "constant", "learning-rate schedule: constant, step (×decay per epoch after -decay-after epochs), cosine (to about 0 at -steps) or plateau (×decay after -plateau-patience validations without improvement)")
+	flags.Float64Var(&f.decay, "decay", 0.97, "step and plateau schedules: the factor of each cut, in (0, 1] (plateau's default: 0.5)")
+	flags.Int64Var(&f.decayAfter, "decay-after", 10, "step schedule: epochs at the full rate before decaying (an epoch is the training part's size in characters trained on)")
+	flags.Int64Var(&f.warmup, "warmup", 0, "raise the learning rate linearly over the first N steps (any schedule)")
+	flags.IntVar(&f.plateauPatience, "plateau-patience", 3, "plateau schedule: validations without improvement before a cut")
+	flags.Float64Var(&f.valFrac, "val-frac", 0, "hold out this fraction F of the corpus, at its end, for validation (0 ≤ F < 1; 0: none)")
+	flags.Int64Var(&f.evalEvery, "eval-every", 0, "evaluate the held-out tail every N steps (default: 10×report-every when -val-frac > 0)")
+	flags.Int64Var(&f.valMaxChars, "val-max-chars", 1_000_000, "evaluate at most the first N characters of the held-out tail")
+	flags.IntVar(&f.patience, "patience", 0, "stop after N validations without improvement (0: never stop early)")
+	flags.Int64Var(&f.snapshotEvery, "snapshot-every", 100, "keep an in-memory copy of the last good state every N steps, to roll back to if the loss or gradient goes NaN/Inf")
+	flags.Float64Var(&f.nanLRFactor, "nan-lr-factor", 0.5, "after a NaN/Inf rollback, multiply the learning rate by this, in (0, 1]")
+	flags.IntVar(&f.nanRetries, "nan-retries", 3, "NaN/Inf rollbacks allowed before giving up (exit status 1; the checkpoint on disk is left as it was)")
 	flags.Float64Var(&f.clip, "clip", 5, "gradient clipping limit")
 	flags.StringVar(&f.clipMode, "clip-mode", "value", "value (each element to ±clip, the notebook's), norm (global L2 norm) or none")
 	flags.StringVar(&f.checkpoint, "checkpoint", "charrnn.ckpt", "checkpoint file to save to (and to continue with -resume)")
@@ -91,11 +125,31 @@ func runTrain(args []string) error {
 	if !flags.isSet("lr") && resumeFrom == nil {
 		f.lr = float64(engine.DefaultLR(f.optimizer))
 	}
+	if f.schedule == "plateau" && !flags.isSet("decay") && (resumeFrom == nil || resumeFrom.Header.Schedule == nil || resumeFrom.Header.Schedule.Kind != "plateau") {
+		f.decay = 0.5
+	}
+	if f.valFrac > 0 && !flags.isSet("eval-every") {
+		f.evalEvery = 10 * f.reportEvery
+	}
 	cfg := engine.TrainConfig{
 		Hidden: f.hidden, Seq: f.seq, Batch: f.batch,
 		Optimizer: f.optimizer, LR: float32(f.lr),
 		Clip: engine.Clip{Mode: f.clipMode, Limit: float32(f.clip)},
 		Seed: f.seed,
+		Schedule: engine.Schedule{Kind: f.schedule, Warmup: f.warmup, Decay: f.decay, DecayAfter: f.decayAfter,
+			Steps: f.steps, PlateauPatience: f.plateauPatience},
+		ValFrac: f.valFrac, ValMaxChars: f.valMaxChars,
+		Guard: engine.Guard{SnapshotEvery: f.snapshotEvery, LRFactor: f.nanLRFactor, Retries: f.nanRetries},
+	}
+	// Each optimizer's own setting, checked (by cfg.Validate) only when given.
+	if f.optimizer == "sgd" || flags.isSet("momentum") {
+		cfg.Momentum = float32(f.momentum)
+	}
+	if f.optimizer == "rmsprop" || flags.isSet("rho") {
+		cfg.Rho = float32(f.rho)
+	}
+	if f.optimizer == "adamw" || flags.isSet("weight-decay") {
+		cfg.WeightDecay = float32(f.weightDecay)
 	}
 	if err := checkTrainFlags(flags, &f, cfg); err != nil {
 		return err
@@ -137,9 +191,24 @@ func runTrain(args []string) error {
 	if dataName == "" {
 		dataName = "the Go standard library"
 	}
-	fmt.Fprintf(os.Stderr, "charrnn: backend %s; corpus %s (%s); vocabulary %d %s; H=%d (%d parameters) T=%d B=%d; %s lr %g\n",
-		k.Name(), dataName, corpus.Describe(), vocab.Size(), vocab.Kind, cfg.Hidden, len(tr.Model.P.Slab), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR)
+	fmt.Fprintf(os.Stderr, "charrnn: backend %s; corpus %s (%s); vocabulary %d %s; H=%d (%d parameters) T=%d B=%d; %s lr %g, %s schedule\n",
+		k.Name(), dataName, corpus.Describe(), vocab.Size(), vocab.Kind, cfg.Hidden, len(tr.Model.P.Slab), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR, f.schedule)
+	if cfg.ValFrac > 0 {
+		from, to := tr.HeldOut()
+		fmt.Fprintf(os.Stderr, "charrnn: training on the first %d characters; validating on %d held-out characters every %d steps\n",
+			tr.TrainSize(), to-from, f.evalEvery)
+	}
+	sampler := engine.NewSampler(tr.Backend(), tr.Model, f.seed)
+	var history []json.RawMessage
+	smoothed := 0.0
 	if resumeFrom != nil {
+		h := resumeFrom.Header
+		if h.SampleRNG != nil {
+			if err := sampler.SetRNGState(h.SampleRNG); err != nil {
+				return badInput(fmt.Errorf("resume %s: %w", f.checkpoint, err))
+			}
+		}
+		history, smoothed = h.History, h.Loss
 		fmt.Fprintf(os.Stderr, "charrnn: resuming %s at step %d\n", f.checkpoint, tr.Step)
 	}
 
@@ -159,7 +228,7 @@ func runTrain(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = trainLoop(ctx, tr, &f, dataName, rep)
+	err = trainLoop(ctx, tr, &f, loopState{dataName: dataName, sampler: sampler, history: history, smoothed: smoothed, rep: rep})
 	if perr := stopProfiling(); err == nil {
 		err = perr
 	}
@@ -239,6 +308,22 @@ func checkTrainFlags(flags *commandFlags, f *trainFlags, cfg engine.TrainConfig)
 		return badInput(err)
 	}
 	switch {
+	case flags.isSet("rho") && !(f.rho > 0 && f.rho < 1):
+		return badInputf("-rho must be in (0, 1), got %v", f.rho)
+	case f.evalEvery < 0:
+		return badInputf("-eval-every must not be negative, got %d", f.evalEvery)
+	case f.valFrac > 0 && f.evalEvery == 0:
+		return badInputf("-eval-every must be positive with -val-frac %v", f.valFrac)
+	case f.valFrac == 0 && flags.isSet("eval-every"):
+		return badInputf("-eval-every needs -val-frac > 0: there is nothing held out to evaluate")
+	case f.valMaxChars <= 0:
+		return badInputf("-val-max-chars must be positive, got %d", f.valMaxChars)
+	case f.patience < 0:
+		return badInputf("-patience must not be negative, got %d", f.patience)
+	case f.patience > 0 && f.valFrac == 0:
+		return badInputf("-patience needs -val-frac > 0: it counts validations without improvement")
+	}
+	switch {
 	case f.steps < 0:
 		return badInputf("-steps must not be negative, got %d", f.steps)
 	case f.duration < 0:
@@ -287,25 +372,69 @@ func adoptCheckpointConfig(flags *commandFlags, f *trainFlags, h engine.Header) 
 	adopt("clip-mode", func() { f.clipMode = h.ClipMode })
 	adopt("clip", func() { f.clip = float64(h.Clip) })
 	adopt("seed", func() { f.seed = h.Seed })
+	adopt("momentum", func() { f.momentum = float64(h.Momentum) })
+	if h.Rho != 0 {
+		adopt("rho", func() { f.rho = float64(h.Rho) })
+	}
+	if h.WeightDecay != 0 || h.Optimizer == "adamw" {
+		adopt("weight-decay", func() { f.weightDecay = float64(h.WeightDecay) })
+	}
+	adopt("val-frac", func() { f.valFrac = h.ValFrac })
+	if s := h.Schedule; s != nil && s.Kind != "" {
+		adopt("schedule", func() { f.schedule = s.Kind })
+		adopt("warmup", func() { f.warmup = s.Warmup })
+		if s.Kind == "step" || s.Kind == "plateau" {
+			adopt("decay", func() { f.decay = s.Decay })
+		}
+		if s.Kind == "step" {
+			adopt("decay-after", func() { f.decayAfter = s.DecayAfter })
+		}
+		if s.Kind == "plateau" {
+			adopt("plateau-patience", func() { f.plateauPatience = s.PlateauPatience })
+		}
+	}
 }
 
-// trainLoop runs steps until -steps or -time is reached or a signal
-// arrives, reporting, sampling and saving along the way. An interrupted run
-// saves its checkpoint and returns errInterrupted (exit status 130).
-func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName string, rep *reporter) error {
+// loopState is what trainLoop continues from: the sampler (whose random state a
+// resumed run restores), the progress records so far and the smoothed loss,
+// and where progress is reported.
+type loopState struct {
+	dataName string
+	sampler  *engine.Sampler
+	history  []json.RawMessage
+	smoothed float64
+	rep      *reporter
+}
+
+// trainLoop runs steps until -steps or -time is reached, validation stops
+// improving (-patience) or a signal arrives, reporting, validating,
+// sampling and saving along the way. An interrupted run saves its
+// checkpoint and returns errInterrupted (exit status 130). A step whose
+// loss or gradient is not finite is rolled back (-nan-retries); when none
+// are left the run stops with an error and saves nothing.
+func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, r loopState) error {
 	start := time.Now()
+	rep := r.rep
 	last, lastChars := start, tr.CharsSeen
 	var lossSum float64
 	var lossN int
-	smoothed := 0.0
-	save := func() error {
-		if err := tr.Checkpoint(dataName, smoothed).Save(f.checkpoint); err != nil {
+	bestPath := strings.TrimSuffix(f.checkpoint, filepath.Ext(f.checkpoint)) + ".best.ckpt"
+	save := func(path string) error {
+		if !tr.Finite() { // never expected: TrainStep and Recover keep the state finite
+			return fmt.Errorf("not saving %s: the training state is not finite", path)
+		}
+		ck := tr.Checkpoint(r.dataName, r.smoothed)
+		rng, err := r.sampler.RNGState()
+		if err != nil {
+			return err
+		}
+		ck.Header.SampleRNG, ck.Header.History = rng, r.history
+		if err := ck.Save(path); err != nil {
 			return err
 		}
 		rep.saved()
 		return nil
 	}
-	sampler := engine.NewSampler(tr.Backend(), tr.Model, f.seed)
 	for {
 		if f.steps > 0 && tr.Step >= f.steps {
 			break
@@ -314,7 +443,7 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 			break
 		}
 		if ctx.Err() != nil {
-			if err := save(); err != nil {
+			if err := save(f.checkpoint); err != nil {
 				return err
 			}
 			rep.close()
@@ -322,42 +451,82 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 			return errInterrupted
 		}
 		res, err := tr.TrainStep()
+		if err == nil && savesAt(f, tr.Step) && !tr.Finite() {
+			// An update overflowed; the next step would see it, but a save
+			// is due first.
+			err = &engine.NonFiniteError{Step: tr.Step, Params: true}
+		}
 		if err != nil {
-			return err
+			if err := tr.Recover(err); err != nil {
+				return fmt.Errorf("%w; %s is left as last saved", err, f.checkpoint)
+			}
+			rep.note(fmt.Sprintf("charrnn: %v; rolled back to step %d with learning rate %.3g (rollback %d of %d)",
+				err, tr.Step, tr.LR(), tr.State.Rollbacks, f.nanRetries))
+			continue
 		}
-		if smoothed == 0 {
-			smoothed = res.Loss
+		if r.smoothed == 0 {
+			r.smoothed = res.Loss
 		}
-		smoothed = 0.99*smoothed + 0.01*res.Loss
+		r.smoothed = 0.99*r.smoothed + 0.01*res.Loss
 		rep.progress(tr.Step)
 		lossSum += res.Loss
 		lossN++
-		if tr.Step%f.reportEvery == 0 {
+
+		var val *engine.Validation
+		if f.valFrac > 0 && tr.Step%f.evalEvery == 0 {
+			v, err := tr.Validate()
+			if err != nil {
+				return err
+			}
+			val = &v
+		}
+		if tr.Step%f.reportEvery == 0 || val != nil {
 			now := time.Now()
 			mean := lossSum / float64(lossN)
-			rep.report(record{
+			rec := record{
 				Step: tr.Step, Chars: tr.CharsSeen,
 				Loss: mean, BitsPerChar: mean / math.Ln2,
-				LR:          float64(tr.Config.LR),
+				LR:          shortest(res.LR),
 				CharsPerSec: float64(tr.CharsSeen-lastChars) / now.Sub(last).Seconds(),
 				GradNorm:    res.GradNorm,
 				Seconds:     now.Sub(start).Seconds(),
-			})
+			}
+			if val != nil {
+				loss, bits, ppl := val.LossNats, val.BitsPerChar(), val.Perplexity()
+				rec.ValLoss, rec.ValBitsPerChar, rec.ValPerplexity = &loss, &bits, &ppl
+			}
+			rep.report(rec)
+			r.history = appendRecord(r.history, rec, maxHistory)
 			last, lastChars, lossSum, lossN = now, tr.CharsSeen, 0, 0
 		}
-		if f.sampleEvery > 0 && tr.Step%f.sampleEvery == 0 {
-			rep.sample(tr.Step, sampleText(sampler, tr.Vocab, f.sampleLen))
-		}
-		if f.saveEvery > 0 && tr.Step%f.saveEvery == 0 {
-			if err := save(); err != nil {
+		if val != nil && val.Improved {
+			if err := save(bestPath); err != nil {
 				return err
 			}
 		}
+		if val != nil && val.Cut {
+			rep.note(fmt.Sprintf("charrnn: validation loss has not improved for %d evaluations; learning rate cut to %.3g", f.plateauPatience, tr.LR()))
+		}
+		if f.sampleEvery > 0 && tr.Step%f.sampleEvery == 0 {
+			rep.sample(tr.Step, sampleText(r.sampler, tr.Vocab, f.sampleLen))
+		}
+		if f.saveEvery > 0 && tr.Step%f.saveEvery == 0 {
+			if err := save(f.checkpoint); err != nil {
+				return err
+			}
+		}
+		if val != nil && f.patience > 0 && tr.State.BadEvals >= f.patience {
+			rep.note(fmt.Sprintf("charrnn: stopping early at step %d: validation loss has not improved for %d evaluations (best %.4f nats/char at step %d, saved to %s)",
+				tr.Step, tr.State.BadEvals, tr.State.BestVal, tr.State.BestValStep, bestPath))
+			break
+		}
 	}
-	if err := save(); err != nil {
+	// The checkpoint holds the sampler's state before the final sample, so a
+	// resumed run draws what an uninterrupted one would.
+	if err := save(f.checkpoint); err != nil {
 		return err
 	}
-	text := sampleText(sampler, tr.Vocab, f.sampleLen)
+	text := sampleText(r.sampler, tr.Vocab, f.sampleLen)
 	samplePath := strings.TrimSuffix(f.checkpoint, filepath.Ext(f.checkpoint)) + ".sample.txt"
 	if err := os.WriteFile(samplePath, []byte(text+"\n"), 0o644); err != nil {
 		return fmt.Errorf("write sample: %w", err)
@@ -367,6 +536,31 @@ func trainLoop(ctx context.Context, tr *engine.Trainer, f *trainFlags, dataName 
 	fmt.Fprintf(os.Stderr, "charrnn: trained %d steps (%d characters) in %s; checkpoint %s, sample %s\n",
 		tr.Step, tr.CharsSeen, time.Since(start).Round(time.Second), f.checkpoint, samplePath)
 	return reportErr
+}
+
+// shortest is a float32 as the float64 with the same shortest decimal
+// form, so 0.002 is logged as 0.002, not 0.0020000000949949026.
+func shortest(x float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	return v
+}
+
+// savesAt reports whether step may save a checkpoint (periodic or best).
+func savesAt(f *trainFlags, step int64) bool {
+	return f.saveEvery > 0 && step%f.saveEvery == 0 || f.valFrac > 0 && step%f.evalEvery == 0
+}
+
+// appendRecord adds rec to the history, keeping only the latest max.
+func appendRecord(history []json.RawMessage, rec record, max int) []json.RawMessage {
+	b, err := json.Marshal(rec)
+	if err != nil { // a record is plain numbers: cannot happen
+		panic(err)
+	}
+	history = append(history, b)
+	if len(history) > max {
+		history = slices.Delete(history, 0, len(history)-max)
+	}
+	return history
 }
 
 // sampleText draws n symbols from the zero state.
