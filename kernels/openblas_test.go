@@ -134,3 +134,45 @@ func TestReexecWithCoretype(t *testing.T) {
 		t.Fatalf("re-executed child: %q, want %q", got, want)
 	}
 }
+
+// BenchmarkOpenBLAS times the backend on the engine's shapes under the
+// kernel set OpenBLAS selected at load. To compare kernel sets side by side,
+// run the test binary several times with different OPENBLAS_CORETYPE
+// values; the core name is part of the benchmark name.
+func BenchmarkOpenBLAS(b *testing.B) {
+	core, _, _ := OpenBLASStatus()
+	be := OpenBLAS{}
+	for _, s := range []struct {
+		name    string
+		m, n, k int // k == 0: GEMV m×n
+		trans   bool
+	}{
+		{name: "gemv", m: 512, n: 512},
+		{name: "gemv-trans", m: 512, n: 512, trans: true},
+		{name: "gemm", m: 512, n: 32, k: 512},
+		{name: "gemm", m: 512, n: 512, k: 512},
+	} {
+		shape := fmt.Sprintf("%dx%d", s.m, s.n)
+		flops := 2 * float64(s.m*s.n)
+		if s.k > 0 {
+			shape += fmt.Sprintf("x%d", s.k)
+			flops *= float64(s.k)
+		}
+		b.Run(fmt.Sprintf("core=%s/%s/%s", core, s.name, shape), func(b *testing.B) {
+			a := make([]float32, s.m*max(s.n, s.k))
+			x := make([]float32, max(s.m, s.n, s.k)*s.n)
+			y := make([]float32, s.m*s.n)
+			for i := range a {
+				a[i] = float32(i%13) / 13
+			}
+			for b.Loop() {
+				if s.k == 0 {
+					be.Gemv(s.trans, s.m, s.n, 1, a, s.n, x, 0, y)
+				} else {
+					be.Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, x, s.n, 0, y, s.n)
+				}
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
