@@ -273,12 +273,27 @@ type nop struct{ Generic }
 func (nop) Gemv(bool, int, int, float32, []float32, int, []float32, float32, []float32) {}
 
 // BenchmarkParallelDispatch is the cost of splitting a 512×512 GEMV over
-// two workers with no work in it: hand-off, wake-up and waiting.
+// two workers with no work in it: hand-off, wake-up and waiting. "spinning"
+// calls back to back, so the helper is still spinning; "parked" lets it park
+// first (the time it sleeps between calls is not counted).
 func BenchmarkParallelDispatch(b *testing.B) {
 	a, x, y := make([]float32, 512*512), make([]float32, 512), make([]float32, 512)
-	p := Parallel(nop{}, 2)
-	defer p.(io.Closer).Close()
-	for b.Loop() {
-		p.Gemv(false, 512, 512, 1, a, 512, x, 0, y)
+	for _, idle := range []time.Duration{0, 2 * helperSpin} {
+		name := "spinning"
+		if idle > 0 {
+			name = "parked"
+		}
+		b.Run(name, func(b *testing.B) {
+			p := Parallel(nop{}, 2)
+			defer p.(io.Closer).Close()
+			for b.Loop() {
+				if idle > 0 {
+					b.StopTimer()
+					time.Sleep(idle)
+					b.StartTimer()
+				}
+				p.Gemv(false, 512, 512, 1, a, 512, x, 0, y)
+			}
+		})
 	}
 }
