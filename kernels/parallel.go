@@ -32,18 +32,22 @@ type splitPolicy struct {
 	gemmWork int // split a Gemm with at least this many multiply-adds (m*n*k).
 }
 
-// defaultSplit: a 512×512 GEMV is about 10 µs of work against well under a
-// microsecond of hand-off (see BenchmarkParallelDispatch); a GEMM of 2^20
-// multiply-adds is at least as long on the fastest backend.
+// defaultSplit: a 512×512 GEMV is 10-20 µs of work against about a
+// microsecond of hand-off when the helper is spinning (see
+// BenchmarkParallelDispatch); a GEMM of 2^20 multiply-adds takes at least
+// 12 µs even at the 170 GFLOP/s OpenBLAS reaches on one core here.
 var defaultSplit = splitPolicy{gemvOut: 512, gemvWork: 256 << 10, gemmWork: 1 << 20}
 
-// How long a goroutine spins waiting before it parks. Pool goroutines spin
-// long enough to catch the next GEMV of a training step (the element-wise
-// ops between two are a few microseconds); the caller, waiting for blocks
-// that are already running, spins longer.
+// How long a goroutine spins waiting before it parks. Waking a parked
+// goroutine costs 5-20 µs, a GEMV 10-20 µs, so pool goroutines spin long
+// enough to catch the next GEMV of a training step (the element-wise ops
+// between two take a few microseconds). The caller, waiting for blocks that
+// are already running, spins a little longer, but not so long that it keeps
+// the CPU from a helper whose thread the OS has descheduled: runtime.Gosched
+// yields to goroutines, not to other threads.
 const (
 	helperSpin = 50 * time.Microsecond
-	callerSpin = 500 * time.Microsecond
+	callerSpin = 100 * time.Microsecond
 )
 
 // parallelBackend is what Parallel returns. The pool lives in a separate
