@@ -297,3 +297,47 @@ func BenchmarkParallelDispatch(b *testing.B) {
 		})
 	}
 }
+
+// panicky panics in every Gemv block but the first, the one the caller runs.
+type panicky struct {
+	Generic
+	base *float32
+}
+
+func (p panicky) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if &y[0] != p.base {
+		panic("helper block")
+	}
+	p.Generic.Gemv(trans, m, n, alpha, a, lda, x, beta, y)
+}
+
+// TestParallelPanic: a panic (a programming error) in any block surfaces on
+// the caller as it would without Parallel, and leaves the pool usable and
+// closable.
+func TestParallelPanic(t *testing.T) {
+	a, x, y := make([]float32, 512*512), make([]float32, 512), make([]float32, 512)
+	p := Parallel(panicky{base: &y[0]}, 2)
+	callPanics := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Fatalf("%s: no panic", name)
+			}
+		}()
+		f()
+	}
+	for range 3 {
+		callPanics("helper block", func() { p.Gemv(false, 512, 512, 1, a, 512, x, 0, y) })
+		callPanics("short y", func() { p.Gemv(false, 512, 512, 1, a, 512, x, 0, y[:300:300]) })
+	}
+	// Not split, so no helper block: no panic, and a correct result.
+	p.Gemv(false, 65, 512, 1, a, 512, x, 0, y)
+
+	closed := make(chan struct{})
+	go func() { p.(io.Closer).Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs after a panic")
+	}
+}
