@@ -74,9 +74,12 @@ type pool struct {
 
 // helper is one pool goroutine's mailbox.
 type helper struct {
-	seq  atomic.Uint64 // bumped by the caller once job is filled in
-	job  job
-	gate gate
+	// state says who owns job: the caller while jobIdle, whoever moves it
+	// from jobPosted to jobTaken (the helper, or the caller taking back a
+	// block the helper has not started) until it is idle again.
+	state atomic.Uint32
+	job   job
+	gate  gate
 	// panicked is what the job panicked with, for the caller to re-panic:
 	// a programming error then surfaces where the call was made.
 	panicked any
@@ -92,6 +95,12 @@ type job struct {
 	lda, ldb, ldc  int
 }
 
+const (
+	jobIdle uint32 = iota
+	jobPosted
+	jobTaken
+)
+
 type jobOp uint8
 
 const (
@@ -101,13 +110,23 @@ const (
 )
 
 func newParallel(b Backend, workers int, policy splitPolicy) *parallelBackend {
+	pb := newIdleParallel(b, workers, policy)
+	for _, h := range pb.pool.helpers {
+		go pb.pool.serve(h)
+	}
+	return pb
+}
+
+// newIdleParallel is newParallel without starting the helper goroutines:
+// the caller then runs every block itself (tests use it to exercise that
+// path deterministically).
+func newIdleParallel(b Backend, workers int, policy splitPolicy) *parallelBackend {
 	p := &pool{backend: b, policy: policy, workers: workers}
 	p.done.init()
 	for range workers - 1 {
 		h := &helper{}
 		h.gate.init()
 		p.helpers = append(p.helpers, h)
-		go p.serve(h)
 	}
 	pb := &parallelBackend{Backend: b, pool: p}
 	runtime.AddCleanup(pb, func(p *pool) { p.close() }, p)
@@ -129,7 +148,7 @@ func (p *pool) close() {
 		}
 		for _, h := range p.helpers {
 			h.job = job{op: opStop}
-			h.seq.Add(1)
+			h.state.Store(jobPosted)
 			h.gate.signal()
 		}
 	})
@@ -137,19 +156,26 @@ func (p *pool) close() {
 
 // serve is the loop of one pool goroutine.
 func (p *pool) serve(h *helper) {
-	var seen uint64
 	for {
-		h.gate.wait(helperSpin, func() bool { return h.seq.Load() != seen })
-		seen = h.seq.Load()
-		j := h.job
-		h.job = job{} // hold no reference to the caller's buffers
-		if j.op == opStop {
+		h.gate.wait(helperSpin, func() bool { return h.state.Load() == jobPosted })
+		if !h.state.CompareAndSwap(jobPosted, jobTaken) {
+			continue // the caller took the block back
+		}
+		if h.job.op == opStop {
 			return
 		}
-		h.panicked = j.runRecover(p.backend)
-		if p.pending.Add(-1) == 0 {
-			p.done.signal()
-		}
+		p.runTaken(h)
+	}
+}
+
+// runTaken runs h's job, which the current goroutine has taken, and
+// reports it done.
+func (p *pool) runTaken(h *helper) {
+	h.panicked = h.job.runRecover(p.backend)
+	h.job = job{} // hold no reference to the caller's buffers
+	h.state.Store(jobIdle)
+	if p.pending.Add(-1) == 0 {
+		p.done.signal()
 	}
 }
 
@@ -199,17 +225,27 @@ func (p *pool) dispatch(total int, mk func(j *job, lo, hi int)) {
 	p.pending.Store(int32(n))
 	for i, h := range p.helpers {
 		if blockStart(i+1, total, p.workers) < blockStart(i+2, total, p.workers) {
-			h.seq.Add(1)
+			h.state.Store(jobPosted)
 			h.gate.signal()
 		}
 	}
 }
 
-// finish waits for the helpers' blocks and releases the pool. Callers
+// finish waits for the helpers' blocks, running those no helper has
+// started yet, and releases the pool. Callers
 // defer it before dispatching, so that a panic (a programming error such as
 // a short slice) still leaves the pool usable, Close able to stop it, and
 // the caller's buffers no longer written to once the panic propagates.
 func (p *pool) finish() {
+	// A block still waiting to be taken once the caller's own is done
+	// belongs to a helper that is parked or whose thread the OS has
+	// descheduled (a spinning one takes it within a microsecond): waiting
+	// for it would cost more than running it here.
+	for _, h := range p.helpers {
+		if h.state.CompareAndSwap(jobPosted, jobTaken) {
+			p.runTaken(h)
+		}
+	}
 	p.done.wait(callerSpin, func() bool { return p.pending.Load() == 0 })
 	var panicked any
 	for _, h := range p.helpers {

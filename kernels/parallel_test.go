@@ -341,3 +341,24 @@ func TestParallelPanic(t *testing.T) {
 		t.Fatal("Close hangs after a panic")
 	}
 }
+
+// TestParallelTakesBack: blocks that no helper takes (here there are no
+// helper goroutines at all, as if their threads were descheduled) are run
+// by the caller, with the same results.
+func TestParallelTakesBack(t *testing.T) {
+	p := newIdleParallel(Generic{}, 3, splitPolicy{})
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, trans := range []bool{false, true} {
+		for _, mn := range [][2]int{{512, 512}, {17, 100}, {100, 33}} {
+			checkGemv(t, p, rng, fmt.Sprintf("trans=%v %dx%d", trans, mn[0], mn[1]), trans, mn[0], mn[1], 1.5, 0.25)
+		}
+	}
+	for _, s := range [][3]int{{100, 65, 33}, {33, 100, 17}} {
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			checkGemm(t, p, rng, tr[0], tr[1], s[0], s[1], s[2], -0.5, 1)
+		}
+	}
+	if n := p.pool.pending.Load(); n != 0 {
+		t.Fatalf("%d blocks still pending", n)
+	}
+}
