@@ -10,9 +10,10 @@ import (
 // Parallel returns a Backend that forwards every op to b but splits large
 // Gemv and Gemm calls into contiguous blocks of the output and runs them on
 // `workers` cores at once: the calling goroutine computes the first block
-// and a pool of workers-1 goroutines, started here once, the others. Small
-// calls, and calls made while another goroutine is using the pool, run
-// inline on the caller. With workers <= 1 it returns b unchanged.
+// and a pool of workers-1 goroutines, started here once, the others (the
+// caller takes back any block no helper has started by the time its own is
+// done). Small calls, and calls made while another goroutine is using the
+// pool, run inline on the caller. With workers <= 1 it returns b unchanged.
 //
 // The result has b's Name, is safe for concurrent use, and allocates
 // nothing per call. It also implements io.Closer: Close stops the pool's

@@ -273,9 +273,10 @@ type nop struct{ Generic }
 func (nop) Gemv(bool, int, int, float32, []float32, int, []float32, float32, []float32) {}
 
 // BenchmarkParallelDispatch is the cost of splitting a 512×512 GEMV over
-// two workers with no work in it: hand-off, wake-up and waiting. "spinning"
-// calls back to back, so the helper is still spinning; "parked" lets it park
-// first (the time it sleeps between calls is not counted).
+// two workers with no work in it: hand-off, wake-up and waiting, or taking
+// the block back when the helper is slower to pick it up than the caller's
+// empty block takes. "spinning" calls back to back, so the helper is still
+// spinning; "parked" lets it park first (the sleep is not counted).
 func BenchmarkParallelDispatch(b *testing.B) {
 	a, x, y := make([]float32, 512*512), make([]float32, 512), make([]float32, 512)
 	for _, idle := range []time.Duration{0, 2 * helperSpin} {
