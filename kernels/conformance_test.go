@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -69,9 +70,29 @@ func tolerance(k int, absSum float64) float64 {
 	return float64(k+2)*1.2e-7*absSum + 1e-30
 }
 
+// backendWrapper turns a backend into another one that must pass the same
+// suite, such as Parallel (see parallel_test.go).
+type backendWrapper struct {
+	name string
+	wrap func(Backend) Backend
+}
+
+var backendWrappers []backendWrapper
+
+// forEachBackend runs f on every supported backend and on every wrapper of
+// each.
 func forEachBackend(t *testing.T, f func(t *testing.T, b Backend)) {
 	for _, b := range Supported() {
 		t.Run(b.Name(), func(t *testing.T) { f(t, b) })
+		for _, w := range backendWrappers {
+			t.Run(b.Name()+"+"+w.name, func(t *testing.T) {
+				wb := w.wrap(b)
+				if c, ok := wb.(io.Closer); ok {
+					defer c.Close()
+				}
+				f(t, wb)
+			})
+		}
 	}
 }
 

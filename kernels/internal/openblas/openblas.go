@@ -1,0 +1,45 @@
+//go:build openblas
+
+// Package openblas exposes the few OpenBLAS extensions to the CBLAS
+// interface that the kernels need: the thread count, and what OpenBLAS
+// thinks the CPU is (the name of the kernel set it selected at load time).
+//
+// It also carries the link flag for the whole OpenBLAS backend: the cgo BLAS
+// bindings (gonum.org/v1/netlib/blas/netlib) leave linking to CGO_LDFLAGS,
+// and the flag here lets `go build -tags openblas` work without it.
+package openblas
+
+/*
+#cgo LDFLAGS: -lopenblas
+
+// Declared here rather than taken from <cblas.h>, which Debian ships in
+// several alternative locations depending on the BLAS flavour installed.
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+*/
+import "C"
+
+// SetNumThreads sets the number of threads OpenBLAS uses for one call.
+// n < 1 is treated as 1.
+func SetNumThreads(n int) {
+	C.openblas_set_num_threads(C.int(max(n, 1)))
+}
+
+// NumThreads returns the number of threads OpenBLAS uses for one call.
+func NumThreads() int {
+	return int(C.openblas_get_num_threads())
+}
+
+// CoreName returns the name of the CPU core whose kernels OpenBLAS selected
+// when it was loaded, e.g. "SkylakeX", "Haswell", "Zen" or "Prescott".
+func CoreName() string {
+	return C.GoString(C.openblas_get_corename())
+}
+
+// Config returns OpenBLAS's build configuration string (version, build
+// options, the selected core and the maximum thread count).
+func Config() string {
+	return C.GoString(C.openblas_get_config())
+}

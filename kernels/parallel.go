@@ -1,0 +1,370 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Parallel returns a Backend that forwards every op to b but splits large
+// Gemv and Gemm calls into contiguous blocks of the output and runs them on
+// `workers` cores at once: the calling goroutine computes the first block
+// and a pool of workers-1 goroutines, started here once, the others (the
+// caller takes back any block no helper has started by the time its own is
+// done). Small calls, and calls made while another goroutine is using the
+// pool, run inline on the caller. With workers <= 1 it returns b unchanged.
+//
+// The result has b's Name, is safe for concurrent use, and allocates
+// nothing per call. It also implements io.Closer: Close stops the pool's
+// goroutines at once (later calls run inline); a Parallel backend dropped
+// without Close stops them when the garbage collector finds it unreachable.
+func Parallel(b Backend, workers int) Backend {
+	if workers <= 1 {
+		return b
+	}
+	return newParallel(b, workers, defaultSplit)
+}
+
+// splitPolicy says which calls are large enough to split.
+type splitPolicy struct {
+	gemvOut  int // split a Gemv whose output has at least this many elements,
+	gemvWork int // or whose matrix has at least this many elements;
+	gemmWork int // split a Gemm with at least this many multiply-adds (m*n*k).
+}
+
+// defaultSplit: a 512×512 GEMV is 10-20 µs of work against about a
+// microsecond of hand-off when the helper is spinning (see
+// BenchmarkParallelDispatch); a GEMM of 2^20 multiply-adds takes at least
+// 12 µs even at the 170 GFLOP/s OpenBLAS reaches on one core here.
+var defaultSplit = splitPolicy{gemvOut: 512, gemvWork: 256 << 10, gemmWork: 1 << 20}
+
+// How long a goroutine spins waiting before it parks. Waking a parked
+// goroutine costs 5-20 µs, a GEMV 10-20 µs, so pool goroutines spin long
+// enough to catch the next GEMV of a training step (the element-wise ops
+// between two take a few microseconds). The caller, waiting for blocks that
+// are already running, spins a little longer, but not so long that it keeps
+// the CPU from a helper whose thread the OS has descheduled: runtime.Gosched
+// yields to goroutines, not to other threads.
+const (
+	helperSpin = 50 * time.Microsecond
+	callerSpin = 100 * time.Microsecond
+)
+
+// parallelBackend is what Parallel returns. The pool lives in a separate
+// object that the goroutines reference, so that this handle can become
+// unreachable and have its cleanup stop them.
+type parallelBackend struct {
+	Backend // forwards every op; Gemv and Gemm are overridden
+	pool    *pool
+}
+
+type pool struct {
+	backend Backend
+	policy  splitPolicy
+	workers int
+
+	// busy is held by the one call that is using the helpers; other
+	// goroutines' calls run inline rather than wait.
+	busy    atomic.Bool
+	helpers []*helper
+	pending atomic.Int32 // helper blocks of the current call not yet done
+	done    gate         // the caller parks here when it stops spinning
+	stop    sync.Once
+}
+
+// helper is one pool goroutine's mailbox.
+type helper struct {
+	// state says who owns job: the caller while jobIdle, whoever moves it
+	// from jobPosted to jobTaken (the helper, or the caller taking back a
+	// block the helper has not started) until it is idle again.
+	state atomic.Uint32
+	job   job
+	gate  gate
+	// panicked is what the job panicked with, for the caller to re-panic:
+	// a programming error then surfaces where the call was made.
+	panicked any
+}
+
+// job is one block of a Gemv or Gemm call (Gemv uses a, b, c for A, x, y).
+type job struct {
+	op             jobOp
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+}
+
+const (
+	jobIdle uint32 = iota
+	jobPosted
+	jobTaken
+)
+
+type jobOp uint8
+
+const (
+	opGemv jobOp = iota + 1
+	opGemm
+	opStop
+)
+
+func newParallel(b Backend, workers int, policy splitPolicy) *parallelBackend {
+	pb := newIdleParallel(b, workers, policy)
+	for _, h := range pb.pool.helpers {
+		go pb.pool.serve(h)
+	}
+	return pb
+}
+
+// newIdleParallel is newParallel without starting the helper goroutines:
+// the caller then runs every block itself (tests use it to exercise that
+// path deterministically).
+func newIdleParallel(b Backend, workers int, policy splitPolicy) *parallelBackend {
+	p := &pool{backend: b, policy: policy, workers: workers}
+	p.done.init()
+	for range workers - 1 {
+		h := &helper{}
+		h.gate.init()
+		p.helpers = append(p.helpers, h)
+	}
+	pb := &parallelBackend{Backend: b, pool: p}
+	runtime.AddCleanup(pb, func(p *pool) { p.close() }, p)
+	return pb
+}
+
+// Close stops the pool's goroutines; calls made afterwards run inline.
+func (pb *parallelBackend) Close() error {
+	pb.pool.close()
+	return nil
+}
+
+func (p *pool) close() {
+	p.stop.Do(func() {
+		// Take the pool for good: once any in-flight call has released
+		// it, nothing will use the helpers again.
+		for !p.busy.CompareAndSwap(false, true) {
+			runtime.Gosched()
+		}
+		for _, h := range p.helpers {
+			h.job = job{op: opStop}
+			h.state.Store(jobPosted)
+			h.gate.signal()
+		}
+	})
+}
+
+// serve is the loop of one pool goroutine.
+func (p *pool) serve(h *helper) {
+	for {
+		h.gate.wait(helperSpin, func() bool { return h.state.Load() == jobPosted })
+		if !h.state.CompareAndSwap(jobPosted, jobTaken) {
+			continue // the caller took the block back
+		}
+		if h.job.op == opStop {
+			return
+		}
+		p.runTaken(h)
+	}
+}
+
+// runTaken runs h's job, which the current goroutine has taken, and
+// reports it done.
+func (p *pool) runTaken(h *helper) {
+	h.panicked = h.job.runRecover(p.backend)
+	h.job = job{} // hold no reference to the caller's buffers
+	h.state.Store(jobIdle)
+	if p.pending.Add(-1) == 0 {
+		p.done.signal()
+	}
+}
+
+func (j *job) runRecover(b Backend) (panicked any) {
+	defer func() { panicked = recover() }()
+	j.run(b)
+	return nil
+}
+
+func (j *job) run(b Backend) {
+	switch j.op {
+	case opGemv:
+		b.Gemv(j.transA, j.m, j.n, j.alpha, j.a, j.lda, j.b, j.beta, j.c)
+	case opGemm:
+		b.Gemm(j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
+	}
+}
+
+// blockStart is where block i of `workers` blocks over total elements
+// starts: i*total/workers rounded to the nearest multiple of 16, so every
+// block but the last has a size that is a multiple of 16 (whole 64-byte
+// lines of output) and sizes stay balanced.
+func blockStart(i, total, workers int) int {
+	if i >= workers {
+		return total
+	}
+	return min(total, (i*total+8*workers)/(16*workers)*16)
+}
+
+// acquire reports whether the caller may split a call over total output
+// elements: the first block must be non-empty and no other call may be
+// using the pool. On true the caller must call dispatch and finish.
+func (p *pool) acquire(total int) bool {
+	return blockStart(1, total, p.workers) > 0 && p.busy.CompareAndSwap(false, true)
+}
+
+// dispatch hands blocks 1..workers-1 of a call to the helpers; mk fills in
+// the job for the block [lo, hi). Empty blocks are not handed out.
+func (p *pool) dispatch(total int, mk func(j *job, lo, hi int)) {
+	n := 0
+	for i, h := range p.helpers {
+		if lo, hi := blockStart(i+1, total, p.workers), blockStart(i+2, total, p.workers); lo < hi {
+			mk(&h.job, lo, hi)
+			n++
+		}
+	}
+	p.pending.Store(int32(n))
+	for i, h := range p.helpers {
+		if blockStart(i+1, total, p.workers) < blockStart(i+2, total, p.workers) {
+			h.state.Store(jobPosted)
+			h.gate.signal()
+		}
+	}
+}
+
+// finish waits for the helpers' blocks, running those no helper has
+// started yet, and releases the pool. Callers
+// defer it before dispatching, so that a panic (a programming error such as
+// a short slice) still leaves the pool usable, Close able to stop it, and
+// the caller's buffers no longer written to once the panic propagates.
+func (p *pool) finish() {
+	// A block still waiting to be taken once the caller's own is done
+	// belongs to a helper that is parked or whose thread the OS has
+	// descheduled (a spinning one takes it within a microsecond): waiting
+	// for it would cost more than running it here.
+	for _, h := range p.helpers {
+		if h.state.CompareAndSwap(jobPosted, jobTaken) {
+			p.runTaken(h)
+		}
+	}
+	p.done.wait(callerSpin, func() bool { return p.pending.Load() == 0 })
+	var panicked any
+	for _, h := range p.helpers {
+		if h.panicked != nil && panicked == nil {
+			panicked = h.panicked
+		}
+		h.panicked = nil
+	}
+	p.busy.Store(false)
+	if panicked != nil {
+		panic(panicked)
+	}
+}
+
+// Gemv implements Backend; a large call is split over its output elements
+// (rows of A, or columns when transposed).
+func (pb *parallelBackend) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	p := pb.pool
+	inner, out := n, m
+	if trans {
+		inner, out = m, n
+	}
+	large := out >= p.policy.gemvOut || m*n >= p.policy.gemvWork
+	if !large || inner == 0 || !p.acquire(out) {
+		p.backend.Gemv(trans, m, n, alpha, a, lda, x, beta, y)
+		return
+	}
+	block := func(j *job, lo, hi int) {
+		*j = job{op: opGemv, transA: trans, m: m, n: n, alpha: alpha, a: a, lda: lda, b: x, beta: beta, c: y[lo:hi]}
+		if trans {
+			j.n, j.a = hi-lo, a[lo:]
+		} else {
+			j.m, j.a = hi-lo, a[lo*lda:]
+		}
+	}
+	defer p.finish()
+	p.dispatch(out, block)
+	var j job
+	block(&j, 0, blockStart(1, out, p.workers))
+	j.run(p.backend)
+}
+
+// Gemm implements Backend; a large call is split over the rows of C, or
+// over its columns when C has few rows.
+func (pb *parallelBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	p := pb.pool
+	byRows := m >= n || m >= 32*p.workers
+	out := n
+	if byRows {
+		out = m
+	}
+	if m == 0 || n == 0 || k == 0 || m*n*k < p.policy.gemmWork || !p.acquire(out) {
+		p.backend.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	block := func(j *job, lo, hi int) {
+		*j = job{op: opGemm, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+			a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+		switch {
+		case byRows && transA: // A is stored k×m: block of columns
+			j.m, j.a, j.c = hi-lo, a[lo:], c[lo*ldc:]
+		case byRows:
+			j.m, j.a, j.c = hi-lo, a[lo*lda:], c[lo*ldc:]
+		case transB: // B is stored n×k: block of rows
+			j.n, j.b, j.c = hi-lo, b[lo*ldb:], c[lo:]
+		default:
+			j.n, j.b, j.c = hi-lo, b[lo:], c[lo:]
+		}
+	}
+	defer p.finish()
+	p.dispatch(out, block)
+	var j job
+	block(&j, 0, blockStart(1, out, p.workers))
+	j.run(p.backend)
+}
+
+// gate is where one goroutine waits for a condition that another makes
+// true: it spins for a while (a hand-off then costs about a microsecond,
+// a wake-up from parked 5-20 µs) and then parks on a channel.
+type gate struct {
+	parked atomic.Bool
+	wake   chan struct{}
+}
+
+func (g *gate) init() { g.wake = make(chan struct{}, 1) }
+
+// wait returns once ready() is true. The goroutine that makes it true must
+// call signal afterwards.
+func (g *gate) wait(spin time.Duration, ready func() bool) {
+	var start time.Time
+	for i := 1; !ready(); i++ {
+		if i%64 != 0 {
+			continue
+		}
+		if i == 64 {
+			start = time.Now()
+		}
+		if time.Since(start) < spin {
+			runtime.Gosched() // let others run if this P is needed
+			continue
+		}
+		// Park. Publishing parked before the last look at ready pairs
+		// with signal, which makes ready true before looking at parked:
+		// one of the two always sees the other.
+		g.parked.Store(true)
+		if ready() {
+			if !g.parked.CompareAndSwap(true, false) {
+				<-g.wake // signal won the race and is sending; take it
+			}
+			return
+		}
+		<-g.wake
+	}
+}
+
+// signal wakes the waiter if it has parked.
+func (g *gate) signal() {
+	if g.parked.Load() && g.parked.CompareAndSwap(true, false) {
+		g.wake <- struct{}{}
+	}
+}

@@ -1,0 +1,304 @@
+package kernels
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// The conformance suite runs on Parallel(b, 2) for every backend b, and on
+// a three-worker pool that splits every call it can, so that the block
+// arithmetic meets the suite's odd and tiny shapes (17 = 16 + 1, 7 = 0 + 7,
+// empty middle blocks, transposes) and not only its large ones.
+func init() {
+	backendWrappers = append(backendWrappers,
+		backendWrapper{"parallel=2", func(b Backend) Backend { return Parallel(b, 2) }},
+		backendWrapper{"parallel=3-split-all", func(b Backend) Backend { return newParallel(b, 3, splitPolicy{}) }},
+	)
+}
+
+func TestParallelUnwrapped(t *testing.T) {
+	for _, w := range []int{-1, 0, 1} {
+		if b := Parallel(Generic{}, w); b != (Generic{}) {
+			t.Fatalf("Parallel(generic, %d) = %T, want the backend itself", w, b)
+		}
+	}
+	b := Parallel(Generic{}, 2)
+	defer b.(io.Closer).Close()
+	if b.Name() != "generic" {
+		t.Fatalf("Parallel(generic, 2).Name() = %q", b.Name())
+	}
+}
+
+func TestBlockStart(t *testing.T) {
+	for _, c := range []struct {
+		total, workers int
+		want           []int
+	}{
+		{512, 2, []int{0, 256, 512}},
+		{513, 2, []int{0, 256, 513}},
+		{65, 2, []int{0, 32, 65}},
+		{100, 2, []int{0, 48, 100}},
+		{17, 2, []int{0, 16, 17}},
+		{7, 2, []int{0, 0, 7}},
+		{513, 3, []int{0, 176, 336, 513}},
+		{33, 3, []int{0, 16, 16, 33}},
+		{1024, 4, []int{0, 256, 512, 768, 1024}},
+	} {
+		var got []int
+		for i := 0; i <= c.workers; i++ {
+			got = append(got, blockStart(i, c.total, c.workers))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("blocks of %d over %d workers start at %v, want %v", c.total, c.workers, got, c.want)
+		}
+	}
+}
+
+// recorder is a backend that records the calls it gets and holds each one
+// until `meet` calls are in progress at once, so that a test can tell that
+// the blocks of one split call really run concurrently.
+type recorder struct {
+	Generic
+	base *float32 // &C[0] (or &y[0]) of the whole call
+	meet int
+
+	mu      sync.Mutex
+	arrived int
+	all     chan struct{}
+	calls   []string
+}
+
+func (r *recorder) record(format string, args ...any) {
+	r.mu.Lock()
+	r.calls = append(r.calls, fmt.Sprintf(format, args...))
+	r.arrived++
+	if r.arrived == r.meet {
+		close(r.all)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.all:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// offset is where s starts in the call's output.
+func (r *recorder) offset(s []float32) int {
+	return int(uintptr(unsafe.Pointer(&s[0]))-uintptr(unsafe.Pointer(r.base))) / 4
+}
+
+func (r *recorder) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	r.record("gemv trans=%v %dx%d y+%d", trans, m, n, r.offset(y))
+	r.Generic.Gemv(trans, m, n, alpha, a, lda, x, beta, y)
+}
+
+func (r *recorder) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	r.record("gemm %dx%dx%d C+%d", m, n, k, r.offset(c))
+	r.Generic.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func TestParallelSplits(t *testing.T) {
+	a := make([]float32, 600*600)
+	x := make([]float32, 3000)
+	y := make([]float32, 600)
+	c := make([]float32, 600*600)
+	for _, tc := range []struct {
+		name string
+		call func(b Backend)
+		out  []float32
+		want []string // in any order; one entry means "not split"
+	}{
+		{"gemv 512x512", func(b Backend) { b.Gemv(false, 512, 512, 1, a, 512, x, 0, y) }, y,
+			[]string{"gemv trans=false 256x512 y+0", "gemv trans=false 256x512 y+256"}},
+		{"gemv trans 512x513", func(b Backend) { b.Gemv(true, 512, 513, 1, a, 513, x, 0, y) }, y,
+			[]string{"gemv trans=true 512x256 y+0", "gemv trans=true 512x257 y+256"}},
+		{"gemv 100x2622 (by size)", func(b Backend) { b.Gemv(false, 100, 2622, 1, a, 2622, x, 0, y) }, y,
+			[]string{"gemv trans=false 48x2622 y+0", "gemv trans=false 52x2622 y+48"}},
+		{"gemv 65x512 (small)", func(b Backend) { b.Gemv(false, 65, 512, 1, a, 512, x, 0, y) }, y,
+			[]string{"gemv trans=false 65x512 y+0"}},
+		{"gemm 512x32x512 by rows", func(b Backend) { b.Gemm(false, false, 512, 32, 512, 1, a, 512, a, 32, 0, c, 40) }, c,
+			[]string{"gemm 256x32x512 C+0", "gemm 256x32x512 C+10240"}},
+		{"gemm 32x512x512 by columns", func(b Backend) { b.Gemm(true, true, 32, 512, 512, 1, a, 32, a, 512, 0, c, 520) }, c,
+			[]string{"gemm 32x256x512 C+0", "gemm 32x256x512 C+256"}},
+		{"gemm 64x65x16 (small)", func(b Backend) { b.Gemm(false, false, 64, 65, 16, 1, a, 16, a, 65, 0, c, 65) }, c,
+			[]string{"gemm 64x65x16 C+0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recorder{base: &tc.out[0], meet: len(tc.want), all: make(chan struct{})}
+			p := Parallel(r, 2)
+			defer p.(io.Closer).Close()
+			start := time.Now()
+			tc.call(p)
+			if d := time.Since(start); d > 4*time.Second {
+				t.Fatalf("the %d blocks did not run concurrently (took %v)", len(tc.want), d)
+			}
+			got := fmt.Sprint(sortedStrings(r.calls))
+			if want := fmt.Sprint(sortedStrings(tc.want)); got != want {
+				t.Fatalf("calls %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestParallelConcurrentCallers has several goroutines share one Parallel
+// backend: one of them gets the pool, the others run inline, and every
+// result must be right (and, under -race, free of data races).
+func TestParallelConcurrentCallers(t *testing.T) {
+	p := Parallel(Generic{}, 2)
+	defer p.(io.Closer).Close()
+	const m, n = 600, 520
+	rng := rand.New(rand.NewPCG(13, 14))
+	a := randomSlice(rng, m*n)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		x := randomSlice(rng, n)
+		want := make([]float32, m)
+		Generic{}.Gemv(false, m, n, 1, a, n, x, 0, want)
+		wg.Go(func() {
+			y := make([]float32, m)
+			for it := range 50 {
+				clear(y)
+				p.Gemv(false, m, n, 1, a, n, x, 0, y)
+				for i := range y {
+					if y[i] != want[i] {
+						t.Errorf("goroutine %d, call %d: y[%d] = %v, want %v", g, it, i, y[i], want[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestParallelClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := Parallel(Generic{}, 4)
+	if n := runtime.NumGoroutine(); n != before+3 {
+		t.Fatalf("Parallel(_, 4) started %d goroutines, want 3", n-before)
+	}
+	c := p.(io.Closer)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pool goroutines still running after Close", runtime.NumGoroutine()-before)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// A closed pool still computes, inline.
+	rng := rand.New(rand.NewPCG(15, 16))
+	checkGemv(t, p, rng, "after Close", false, 512, 512, 1.5, 0.25)
+}
+
+func TestParallelAllocs(t *testing.T) {
+	p := Parallel(Generic{}, 2)
+	defer p.(io.Closer).Close()
+	a := make([]float32, 512*512)
+	x := make([]float32, 512)
+	y := make([]float32, 512)
+	c := make([]float32, 512*512)
+	for name, f := range map[string]func(){
+		"gemv":       func() { p.Gemv(false, 512, 512, 1, a, 512, x, 0, y) },
+		"gemv trans": func() { p.Gemv(true, 512, 512, 1, a, 512, x, 1, y) },
+		"gemv small": func() { p.Gemv(false, 65, 512, 1, a, 512, x, 0, y) },
+		"gemm rows":  func() { p.Gemm(false, true, 512, 32, 512, 1, a, 512, a, 512, 0, c, 32) },
+		"gemm cols":  func() { p.Gemm(true, false, 32, 512, 512, 1, a, 32, a, 512, 0, c, 512) },
+		"gemm small": func() { p.Gemm(false, false, 16, 16, 16, 1, a, 16, a, 16, 0, c, 16) },
+	} {
+		if n := testing.AllocsPerRun(20, f); n != 0 {
+			t.Errorf("%s: %v allocations per call", name, n)
+		}
+	}
+}
+
+func randomSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = rng.Float32()*2 - 1
+	}
+	return s
+}
+
+func sortedStrings(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// BenchmarkParallelGemv measures the pool on the recurrence's GEMV: the
+// workers=2 case reports its speed-up over workers=1 of the same backend,
+// measured just before it in the same run.
+func BenchmarkParallelGemv(b *testing.B) {
+	const m, n = 512, 512
+	rng := rand.New(rand.NewPCG(17, 18))
+	a, x, y := randomSlice(rng, m*n), randomSlice(rng, n), make([]float32, m)
+	for _, be := range Supported() {
+		var single time.Duration // ns/op of workers=1
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("backend=%s/workers=%d/%dx%d", be.Name(), workers, m, n), func(b *testing.B) {
+				p := Parallel(be, workers)
+				if c, ok := p.(io.Closer); ok {
+					defer c.Close()
+				}
+				for b.Loop() {
+					p.Gemv(false, m, n, 1, a, n, x, 0, y)
+				}
+				perOp := b.Elapsed() / time.Duration(b.N)
+				b.ReportMetric(2*m*n/perOp.Seconds()/1e9, "GFLOP/s")
+				if workers == 1 {
+					single = perOp
+				} else if single > 0 {
+					b.ReportMetric(single.Seconds()/perOp.Seconds(), "speedup")
+				}
+			})
+		}
+	}
+}
+
+// nop is a backend whose Gemv does nothing, to time the pool's own cost.
+type nop struct{ Generic }
+
+func (nop) Gemv(bool, int, int, float32, []float32, int, []float32, float32, []float32) {}
+
+// BenchmarkParallelDispatch is the cost of splitting a 512×512 GEMV over
+// two workers with no work in it: hand-off, wake-up and waiting, or taking
+// the block back when the helper is slower to pick it up than the caller's
+// empty block takes. "spinning" calls back to back, so the helper is still
+// spinning; "parked" lets it park first (the sleep is not counted).
+func BenchmarkParallelDispatch(b *testing.B) {
+	a, x, y := make([]float32, 512*512), make([]float32, 512), make([]float32, 512)
+	for _, idle := range []time.Duration{0, 2 * helperSpin} {
+		name := "spinning"
+		if idle > 0 {
+			name = "parked"
+		}
+		b.Run(name, func(b *testing.B) {
+			p := Parallel(nop{}, 2)
+			defer p.(io.Closer).Close()
+			// Timed call by call: Stop/StartTimer around the sleep would
+			// cost more than what is measured.
+			var inCalls time.Duration
+			for b.Loop() {
+				if idle > 0 {
+					time.Sleep(idle)
+				}
+				start := time.Now()
+				p.Gemv(false, 512, 512, 1, a, 512, x, 0, y)
+				inCalls += time.Since(start)
+			}
+			b.ReportMetric(float64(inCalls.Nanoseconds())/float64(b.N), "ns/call")
+		})
+	}
+}
