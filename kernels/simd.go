@@ -1,0 +1,169 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// gemmKernel is the signature of the GEMM micro-kernels in internal/asm:
+// GemmBcast (A broadcast, B read along rows) and DotNT (rows of A dotted
+// with rows of B).
+type gemmKernel func(k int, a []float32, s1, s2 int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
+
+// simdKernels is one instruction set's routines plus the blocking around
+// them; the avx2 and avx512 backends differ only in the table they use.
+type simdKernels struct {
+	// bcast[r-1] updates an r × bcastWidth block of C (r <= len(bcast)).
+	bcast      []gemmKernel
+	bcastWidth int
+	// dotNT updates a dotRows × dotCols block of C = A·Bᵀ; gemvN is the
+	// same with one column, for GEMV.
+	dotNT            gemmKernel
+	dotRows, dotCols int
+	gemvN            gemmKernel
+	gemvRows         int
+
+	dot      func(x, y []float32) float32
+	axpy     func(alpha float32, x, y []float32)
+	scal     func(alpha float32, x []float32)
+	addTanh  func(h, a, col, bias []float32)
+	tanhGrad func(dr, h, dh []float32)
+	maxSum   func(x, y []float32) float32
+	expSum   func(d, x, y []float32, shift float32) float32
+}
+
+// kcBlock bounds the k extent of one pass of the broadcast kernel, so the
+// slab of B it sweeps (kcBlock × bcastWidth floats, 64 KB on AVX-512) stays
+// in L2 while every row block of A passes over it.
+const kcBlock = 256
+
+// The assembly does not check bounds, so every matrix is checked here once
+// per call: a short slice panics like the generic backend instead of
+// reading or writing past its end.
+func checkMat(name string, s []float32, rows, cols, ld int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if ld < cols || len(s) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: %s: %d×%d with leading dimension %d does not fit in %d elements", name, rows, cols, ld, len(s)))
+	}
+}
+
+func checkVec(name string, s []float32, n int) {
+	if len(s) < n {
+		panic(fmt.Sprintf("kernels: %s has %d elements, need %d", name, len(s), n))
+	}
+}
+
+func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	checkMat("Gemv A", a, m, n, lda)
+	if !trans {
+		checkVec("Gemv x", x, n)
+		checkVec("Gemv y", y, m)
+		if m == 0 {
+			return
+		}
+		if n == 0 {
+			scale(beta, y[:m])
+			return
+		}
+		// Row blocks of dot products; x stays in L1 across them.
+		for i0 := 0; i0 < m; i0 += s.gemvRows {
+			s.gemvN(n, a[i0*lda:], lda, min(s.gemvRows, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
+		}
+		return
+	}
+	checkVec("Gemv x", x, m)
+	checkVec("Gemv y", y, n)
+	if n == 0 {
+		return
+	}
+	if m == 0 {
+		scale(beta, y[:n])
+		return
+	}
+	// yᵀ = xᵀA: a 1-row GEMM, a bcastWidth-wide strip of y held in
+	// registers while all m rows of A stream past it.
+	for j0 := 0; j0 < n; j0 += s.bcastWidth {
+		s.bcast[0](m, x, 0, 1, a[j0:], lda, min(s.bcastWidth, n-j0), y[j0:], 0, alpha, beta, beta != 0)
+	}
+}
+
+// gemm reports false for the one combination it does not accelerate (both
+// transposed, which the engine never uses); the caller falls back then.
+func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	if transA && transB {
+		return false
+	}
+	if transA {
+		checkMat("Gemm A", a, k, m, lda)
+	} else {
+		checkMat("Gemm A", a, m, k, lda)
+	}
+	if transB {
+		checkMat("Gemm B", b, n, k, ldb)
+	} else {
+		checkMat("Gemm B", b, k, n, ldb)
+	}
+	checkMat("Gemm C", c, m, n, ldc)
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			scale(beta, c[i*ldc:i*ldc+n])
+		}
+		return true
+	}
+	if transB {
+		// C = A·Bᵀ: rows of A dotted with rows of B. Column blocks outside,
+		// so the dotCols rows of B stay in L1 while A streams from L2.
+		for j0 := 0; j0 < n; j0 += s.dotCols {
+			nc := min(s.dotCols, n-j0)
+			for i0 := 0; i0 < m; i0 += s.dotRows {
+				s.dotNT(k, a[i0*lda:], lda, min(s.dotRows, m-i0), b[j0*ldb:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, beta, beta != 0)
+			}
+		}
+		return true
+	}
+	// C = op(A)·B with B read along its rows: element (i, l) of op(A) is
+	// a[i*ars + l*als].
+	ars, als := lda, 1
+	if transA {
+		ars, als = 1, lda
+	}
+	rows := len(s.bcast)
+	for j0 := 0; j0 < n; j0 += s.bcastWidth {
+		nc := min(s.bcastWidth, n-j0)
+		for l0 := 0; l0 < k; l0 += kcBlock {
+			kb := min(kcBlock, k-l0)
+			// Later k blocks accumulate onto the first one's result.
+			bt, useBeta := beta, beta != 0
+			if l0 > 0 {
+				bt, useBeta = 1, true
+			}
+			for i0 := 0; i0 < m; i0 += rows {
+				r := min(rows, m-i0)
+				s.bcast[r-1](kb, a[i0*ars+l0*als:], ars, als, b[l0*ldb+j0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+			}
+		}
+	}
+	return true
+}
+
+func (s *simdKernels) softmaxXent(d, logits, bias []float32, target int) float32 {
+	n := len(d)
+	logits, bias = logits[:n], bias[:n]
+	mx := s.maxSum(logits, bias)
+	// Read before d (which may alias logits) is written.
+	zt := logits[target] + bias[target] - mx
+	sum := s.expSum(d, logits, bias, mx)
+	// The log is taken of the sum, before normalising, so that a tiny
+	// probability does not underflow to log(0).
+	loss := float32(math.Log(float64(sum))) - zt
+	s.scal(1/sum, d)
+	d[target]--
+	return loss
+}
