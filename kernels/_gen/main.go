@@ -61,6 +61,7 @@ func main() {
 		for _, sh := range s.dotShapes {
 			genDotNT(s, sh[0], sh[1])
 		}
+		genFMAPeak(s)
 	}
 	Generate()
 }
@@ -171,7 +172,7 @@ func loadScalar(name string) VecVirtual {
 	return x
 }
 
-func storeResult(x VecVirtual) { VMOVSS(x, param(ReturnIndex(0))) }
+func storeResult(x VecVirtual) { VMOVSS(x.AsX(), param(ReturnIndex(0))) }
 
 func (s isa) broadcast(x Op) VecVirtual {
 	v := s.vec()
@@ -766,5 +767,36 @@ func genDotNT(s isa, rows, cols int) {
 		ADDQ(ldc, cp)
 	}
 	Label("done")
+	ret()
+}
+
+// genFMAPeak writes FMAPeak{isa}, the yardstick of the GEMM benchmarks: n
+// iterations of 12 independent vector FMAs, enough chains to keep two FMA
+// pipes busy through a 4-6 cycle latency, with nothing else in the loop but
+// the counter. It returns one lane of the result so the work is observable.
+func genFMAPeak(s isa) {
+	text("FMAPeak"+s.name, "func(n int) float32")
+	Doc("FMAPeak"+s.name+" runs n iterations of 12 independent vector FMAs and returns one lane",
+		"of their sum: a measure of the FMA throughput of one core.")
+	n := Load(Param("n"), GP64())
+	x := s.vec()
+	VMOVUPS(cstf("fmapeakx", 0.5), x)
+	acc := make([]VecVirtual, 12)
+	for i := range acc {
+		acc[i] = s.zero()
+	}
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	for i := range acc {
+		VFMADD231PS(x, x, acc[i])
+	}
+	DECQ(n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	for i := 1; i < len(acc); i++ {
+		VADDPS(acc[i], acc[0], acc[0])
+	}
+	storeResult(acc[0])
 	ret()
 }

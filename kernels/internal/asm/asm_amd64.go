@@ -90,6 +90,12 @@ func DotNT4x4AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, n
 //go:noescape
 func DotNT4x1AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
+// FMAPeakAVX512 runs n iterations of 12 independent vector FMAs and returns one lane
+// of their sum: a measure of the FMA throughput of one core.
+//
+//go:noescape
+func FMAPeakAVX512(n int) float32
+
 // DotAVX2 returns the sum of x[i]*y[i] over len(x) elements.
 //
 //go:noescape
@@ -163,3 +169,9 @@ func DotNT2x4AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc 
 //
 //go:noescape
 func DotNT4x1AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// FMAPeakAVX2 runs n iterations of 12 independent vector FMAs and returns one lane
+// of their sum: a measure of the FMA throughput of one core.
+//
+//go:noescape
+func FMAPeakAVX2(n int) float32

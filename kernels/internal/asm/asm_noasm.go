@@ -62,3 +62,6 @@ func DotNT2x4AVX2(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c [
 func DotNT4x1AVX2(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 	dotNTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
+
+func FMAPeakAVX512(n int) float32 { return fmaPeakRef(n) }
+func FMAPeakAVX2(n int) float32   { return fmaPeakRef(n) }

@@ -93,3 +93,18 @@ func dotNTRef(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []flo
 		}
 	}
 }
+
+// fmaPeakRef is what FMAPeak computes: n rounds of 12 chains of acc += 0.5*0.5.
+func fmaPeakRef(n int) float32 {
+	var acc [12]float32
+	for ; n > 0; n-- {
+		for i := range acc {
+			acc[i] += 0.5 * 0.5
+		}
+	}
+	var s float32
+	for _, v := range acc {
+		s += v
+	}
+	return s
+}
