@@ -16,6 +16,7 @@ var avx2Kernels = simdKernels{
 	bcastWidth: 16,
 	dotNT:      asm.DotNT2x4AVX2, dotRows: 2, dotCols: 4,
 	gemvN: asm.DotNT4x1AVX2, gemvRows: 4,
+	gemvT: asm.GemvTAVX2, gemvTWidth: 64,
 	dot:      asm.DotAVX2,
 	axpy:     asm.AxpyAVX2,
 	scal:     asm.ScalAVX2,

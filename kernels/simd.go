@@ -5,6 +5,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 // gemmKernel is the signature of the GEMM micro-kernels in internal/asm:
@@ -24,6 +25,14 @@ type simdKernels struct {
 	dotRows, dotCols int
 	gemvN            gemmKernel
 	gemvRows         int
+	// gemvT is a one-row broadcast kernel for full strips of exactly
+	// gemvTWidth columns.
+	gemvT      gemmKernel
+	gemvTWidth int
+
+	// sweeps counts GEMV calls on matrices larger than L2 holds easily, so
+	// that every other call runs backwards (see gemv).
+	sweeps atomic.Uint32
 
 	dot      func(x, y []float32) float32
 	axpy     func(alpha float32, x, y []float32)
@@ -57,6 +66,22 @@ func checkVec(name string, s []float32, n int) {
 	}
 }
 
+// gemvSweepBytes is the matrix size from which GEMV alternates direction.
+const gemvSweepBytes = 512 << 10
+
+// backwards reports whether this GEMV over an m-row matrix should sweep its
+// rows last to first. The engine multiplies by the same matrix (W, 1 MB at
+// H=512) at every time step; swept in the same order each time, a matrix
+// about the size of L2 evicts itself and streams from L3 every call.
+// Alternating the direction starts each call on the rows the previous one
+// left in L2.
+func (s *simdKernels) backwards(m, lda int) bool {
+	if m*lda*4 < gemvSweepBytes {
+		return false
+	}
+	return s.sweeps.Add(1)&1 == 0
+}
+
 func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
 	checkMat("Gemv A", a, m, n, lda)
 	if !trans {
@@ -70,6 +95,12 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 			return
 		}
 		// Row blocks of dot products; x stays in L1 across them.
+		if s.backwards(m, lda) {
+			for i0 := (m - 1) / s.gemvRows * s.gemvRows; i0 >= 0; i0 -= s.gemvRows {
+				s.gemvN(n, a[i0*lda:], lda, min(s.gemvRows, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
+			}
+			return
+		}
 		for i0 := 0; i0 < m; i0 += s.gemvRows {
 			s.gemvN(n, a[i0*lda:], lda, min(s.gemvRows, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
 		}
@@ -84,15 +115,29 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 		scale(beta, y[:n])
 		return
 	}
-	// yᵀ = xᵀA: a 1-row GEMM, a bcastWidth-wide strip of y held in
-	// registers while all m rows of A stream past it.
-	for j0 := 0; j0 < n; j0 += s.bcastWidth {
-		s.bcast[0](m, x, 0, 1, a[j0:], lda, min(s.bcastWidth, n-j0), y[j0:], 0, alpha, beta, beta != 0)
+	// yᵀ = xᵀA: a 1-row GEMM, a strip of y held in registers while all m
+	// rows of A stream past it: full strips of gemvTWidth columns, then
+	// bcastWidth-wide ones. Big matrices alternate the order of the strips
+	// (see backwards).
+	nWide := n / s.gemvTWidth
+	rest := n - nWide*s.gemvTWidth
+	strips := nWide + (rest+s.bcastWidth-1)/s.bcastWidth
+	back := s.backwards(m, lda)
+	for idx := 0; idx < strips; idx++ {
+		i := idx
+		if back {
+			i = strips - 1 - idx
+		}
+		if i < nWide {
+			j0 := i * s.gemvTWidth
+			s.gemvT(m, x, 0, 1, a[j0:], lda, s.gemvTWidth, y[j0:], 0, alpha, beta, beta != 0)
+		} else {
+			j0 := nWide*s.gemvTWidth + (i-nWide)*s.bcastWidth
+			s.bcast[0](m, x, 0, 1, a[j0:], lda, min(s.bcastWidth, n-j0), y[j0:], 0, alpha, beta, beta != 0)
+		}
 	}
 }
 
-// gemm reports false for the one combination it does not accelerate (both
-// transposed, which the engine never uses); the caller falls back then.
 func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
 	if transA && transB {
 		return false

@@ -27,12 +27,18 @@ type isa struct {
 	avx512 bool
 	// Register blocking of the GEMM micro-kernels (see genBcast, genDotNT).
 	bcastRows, bcastVecs int
-	dotShapes            [][2]int
+	// gemvTVecs is the width in vectors of GemvT, the one-row broadcast
+	// kernel for full strips of GEMV transposed: more independent
+	// accumulators than GemmBcast1 has.
+	gemvTVecs int
+	// dotShapes lists rows, cols and unroll (vectors per step) of the DotNT
+	// kernels.
+	dotShapes [][3]int
 }
 
 var (
-	avx512 = isa{name: "AVX512", lanes: 16, avx512: true, bcastRows: 6, bcastVecs: 4, dotShapes: [][2]int{{4, 4}, {4, 1}}}
-	avx2   = isa{name: "AVX2", lanes: 8, bcastRows: 4, bcastVecs: 2, dotShapes: [][2]int{{2, 4}, {4, 1}}}
+	avx512 = isa{name: "AVX512", lanes: 16, avx512: true, bcastRows: 6, bcastVecs: 4, gemvTVecs: 8, dotShapes: [][3]int{{4, 4, 1}, {4, 1, 2}}}
+	avx2   = isa{name: "AVX2", lanes: 8, bcastRows: 4, bcastVecs: 2, gemvTVecs: 8, dotShapes: [][3]int{{2, 4, 1}, {4, 1, 2}}}
 )
 
 func (s isa) bytes() int { return 4 * s.lanes }
@@ -56,10 +62,11 @@ func main() {
 		genMaxSum(s)
 		genExpSum(s)
 		for r := 1; r <= s.bcastRows; r++ {
-			genBcast(s, r)
+			genBcast(s, fmt.Sprintf("GemmBcast%d%s", r, s.name), r, s.bcastVecs, true)
 		}
+		genBcast(s, "GemvT"+s.name, 1, s.gemvTVecs, false)
 		for _, sh := range s.dotShapes {
-			genDotNT(s, sh[0], sh[1])
+			genDotNT(s, sh[0], sh[1], sh[2])
 		}
 		genFMAPeak(s)
 	}
@@ -529,12 +536,17 @@ func genExpSum(s isa) {
 // vectors of a row of B and broadcasts one element of A per row of C, so
 // every load feeds rows FMAs. When nc is short, masked loads read only the
 // columns that exist.
-func genBcast(s isa, rows int) {
-	name := fmt.Sprintf("GemmBcast%d%s", rows, s.name)
+//
+// Without masked, nc must be exactly nv vectors: the kernel then needs no
+// mask registers, which lets it be wider.
+func genBcast(s isa, name string, rows, nv int, masked bool) {
 	text(name, "func(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes C[r, 0:nc] = alpha * sum_l a[r*ars + l*als] * b[l*ldb + 0:nc] + beta*C[r, 0:nc]", name),
-		fmt.Sprintf("for r < %d and nc <= %d; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.", rows, s.bcastVecs*s.lanes))
-	nv := s.bcastVecs
+		fmt.Sprintf("for r < %d and nc <= %d; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.", rows, nv*s.lanes))
+	if !masked {
+		Doc(fmt.Sprintf("%s computes C = alpha * a · B + beta*C", name),
+			fmt.Sprintf("for one row a = a[l*als], l < k, and nc == %d columns of B and C. With useBeta false C is not read.", nv*s.lanes))
+	}
 	k := Load(Param("k"), GP64())
 	a0 := Load(Param("a").Base(), GP64())
 	ars := Load(Param("ars"), GP64())
@@ -566,7 +578,7 @@ func genBcast(s isa, rows int) {
 	// to [0, lanes].
 	masks := make([]mask, nv)
 	nc := Load(Param("nc"), GP64())
-	for v := 0; v < nv; v++ {
+	for v := 0; v < nv && masked; v++ {
 		cnt, lim := GP64(), GP64()
 		MOVQ(nc, cnt)
 		SUBQ(U32(v*s.lanes), cnt)
@@ -585,12 +597,18 @@ func genBcast(s isa, rows int) {
 			acc[r][v] = s.zero()
 		}
 	}
-	for _, full := range []bool{true, false} {
+	paths := []bool{true, false}
+	if !masked {
+		paths = paths[:1]
+	}
+	for _, full := range paths {
 		p := "masked"
-		if full {
-			p = "full"
+		if full && masked {
 			CMPQ(nc, U32(nv*s.lanes))
 			JNE(LabelRef("maskedloop"))
+		}
+		if full {
+			p = "full"
 		}
 		Label(p + "loop")
 		TESTQ(k, k)
@@ -673,7 +691,11 @@ func genBcast(s isa, rows int) {
 // along l; each step loads one vector of every row of A and B, so rows+cols
 // loads feed rows*cols FMAs. Missing rows (r >= mr, j >= nc) read row 0
 // again and are not stored. The lanes are added up once at the end.
-func genDotNT(s isa, rows, cols int) {
+//
+// With unroll > 1 every accumulator is split in unroll partial sums over
+// consecutive vectors, for more independent FMA chains when rows*cols is
+// small (GEMV).
+func genDotNT(s isa, rows, cols, unroll int) {
 	name := fmt.Sprintf("DotNT%dx%d%s", rows, cols, s.name)
 	text(name, "func(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]", name),
@@ -701,31 +723,46 @@ func genDotNT(s isa, rows, cols int) {
 	n := Load(Param("k"), GP64())
 	off := GP64()
 	XORQ(off, off)
-	acc := make([][]VecVirtual, rows)
-	for r := range acc {
-		acc[r] = make([]VecVirtual, cols)
-		for j := range acc[r] {
-			acc[r][j] = s.zero()
+	// acc[u][r][j]: partial sum u of C[r, j].
+	acc := make([][][]VecVirtual, unroll)
+	for u := range acc {
+		acc[u] = make([][]VecVirtual, rows)
+		for r := range acc[u] {
+			acc[u][r] = make([]VecVirtual, cols)
+			for j := range acc[u][r] {
+				acc[u][r][j] = s.zero()
+			}
 		}
 	}
-	step := func(mk *mask) {
+	step := func(u int, mk *mask) {
 		bv := make([]VecVirtual, cols)
 		for j := range bv {
 			bv[j] = s.vec()
-			s.load(Mem{Base: pb[j], Index: off, Scale: 1}, bv[j], mk)
+			s.load(Mem{Base: pb[j], Index: off, Scale: 1, Disp: u * s.bytes()}, bv[j], mk)
 		}
 		for r := 0; r < rows; r++ {
 			av := s.vec()
-			s.load(Mem{Base: pa[r], Index: off, Scale: 1}, av, mk)
+			s.load(Mem{Base: pa[r], Index: off, Scale: 1, Disp: u * s.bytes()}, av, mk)
 			for j := 0; j < cols; j++ {
-				VFMADD231PS(bv[j], av, acc[r][j])
+				VFMADD231PS(bv[j], av, acc[u][r][j])
 			}
 		}
+	}
+	if unroll > 1 {
+		Label("loopu")
+		CMPQ(n, U32(unroll*s.lanes))
+		JL(LabelRef("loop"))
+		for u := 0; u < unroll; u++ {
+			step(u, nil)
+		}
+		ADDQ(U32(unroll*s.bytes()), off)
+		SUBQ(U32(unroll*s.lanes), n)
+		JMP(LabelRef("loopu"))
 	}
 	Label("loop")
 	CMPQ(n, U32(s.lanes))
 	JL(LabelRef("tail"))
-	step(nil)
+	step(0, nil)
 	ADDQ(U32(s.bytes()), off)
 	SUBQ(U32(s.lanes), n)
 	JMP(LabelRef("loop"))
@@ -733,9 +770,16 @@ func genDotNT(s isa, rows, cols int) {
 	TESTQ(n, n)
 	JZ(LabelRef("reduce"))
 	mk := s.tailMask(n)
-	step(&mk)
+	step(0, &mk)
 
 	Label("reduce")
+	for u := 1; u < unroll; u++ {
+		for r := range acc[0] {
+			for j := range acc[0][r] {
+				VADDPS(acc[u][r][j], acc[0][r][j], acc[0][r][j])
+			}
+		}
+	}
 	al := loadScalar("alpha")
 	be := loadScalar("beta")
 	ub := Load(Param("useBeta"), GP8())
@@ -755,7 +799,7 @@ func genDotNT(s isa, rows, cols int) {
 				CMPQ(nc, U32(j))
 				JLE(LabelRef(skip))
 			}
-			x := s.hreduce(acc[r][j], vaddps)
+			x := s.hreduce(acc[0][r][j], vaddps)
 			VMULSS(al, x, x)
 			TESTB(ub, ub)
 			JZ(LabelRef(skip + "st"))

@@ -78,6 +78,12 @@ func GemmBcast5AVX512(k int, a []float32, ars int, als int, b []float32, ldb int
 //go:noescape
 func GemmBcast6AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
+// GemvTAVX512 computes C = alpha * a · B + beta*C
+// for one row a = a[l*als], l < k, and nc == 128 columns of B and C. With useBeta false C is not read.
+//
+//go:noescape
+func GemvTAVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
 // DotNT4x4AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
 // for r < mr <= 4 and j < nc <= 4; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
@@ -157,6 +163,12 @@ func GemmBcast3AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, 
 //
 //go:noescape
 func GemmBcast4AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemvTAVX2 computes C = alpha * a · B + beta*C
+// for one row a = a[l*als], l < k, and nc == 64 columns of B and C. With useBeta false C is not read.
+//
+//go:noescape
+func GemvTAVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
 // DotNT2x4AVX2 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
 // for r < mr <= 2 and j < nc <= 4; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.

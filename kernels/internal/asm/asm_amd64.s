@@ -2624,6 +2624,104 @@ maskedstore:
 	VZEROUPPER
 	RET
 
+// func GemvTAVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F
+TEXT ·GemvTAVX512(SB), NOSPLIT, $0-129
+	MOVQ   k+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   ars+32(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   als+40(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b_base+48(FP), BX
+	MOVQ   ldb+72(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   nc+80(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+fullloop:
+	TESTQ        AX, AX
+	JZ           fullend
+	VMOVUPS      (BX), Z8
+	VMOVUPS      64(BX), Z9
+	VMOVUPS      128(BX), Z10
+	VMOVUPS      192(BX), Z11
+	VMOVUPS      256(BX), Z12
+	VMOVUPS      320(BX), Z13
+	VMOVUPS      384(BX), Z14
+	VMOVUPS      448(BX), Z15
+	VBROADCASTSS (CX), Z16
+	VFMADD231PS  Z8, Z16, Z0
+	VFMADD231PS  Z9, Z16, Z1
+	VFMADD231PS  Z10, Z16, Z2
+	VFMADD231PS  Z11, Z16, Z3
+	VFMADD231PS  Z12, Z16, Z4
+	VFMADD231PS  Z13, Z16, Z5
+	VFMADD231PS  Z14, Z16, Z6
+	VFMADD231PS  Z15, Z16, Z7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JMP          fullloop
+
+fullend:
+	MOVQ         c_base+88(FP), AX
+	MOVQ         ldc+112(FP), CX
+	SHLQ         $0x02, CX
+	VMOVSS       alpha+120(FP), X8
+	VBROADCASTSS X8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	MOVB         useBeta+128(FP), DL
+	TESTB        DL, DL
+	JZ           fullstore
+	VMOVSS       beta+124(FP), X8
+	VBROADCASTSS X8, Z8
+	MOVQ         AX, DX
+	VMOVUPS      (DX), Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS      64(DX), Z9
+	VFMADD231PS  Z9, Z8, Z1
+	VMOVUPS      128(DX), Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VMOVUPS      192(DX), Z9
+	VFMADD231PS  Z9, Z8, Z3
+	VMOVUPS      256(DX), Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VMOVUPS      320(DX), Z9
+	VFMADD231PS  Z9, Z8, Z5
+	VMOVUPS      384(DX), Z9
+	VFMADD231PS  Z9, Z8, Z6
+	VMOVUPS      448(DX), Z9
+	VFMADD231PS  Z9, Z8, Z7
+	ADDQ         CX, DX
+
+fullstore:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	ADDQ    CX, AX
+	VZEROUPPER
+	RET
+
 // func DotNT4x4AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 // Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3
 TEXT ·DotNT4x4AVX512(SB), NOSPLIT, $0-129
@@ -3077,19 +3175,48 @@ TEXT ·DotNT4x1AVX512(SB), NOSPLIT, $0-129
 	VPXORD  Z1, Z1, Z1
 	VPXORD  Z2, Z2, Z2
 	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+
+loopu:
+	CMPQ        DX, $0x00000020
+	JL          loop
+	VMOVUPS     (CX)(R8*1), Z8
+	VMOVUPS     (AX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VMOVUPS     (BX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     (SI)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VMOVUPS     (DI)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z3
+	VMOVUPS     64(CX)(R8*1), Z8
+	VMOVUPS     64(AX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z4
+	VMOVUPS     64(BX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z5
+	VMOVUPS     64(SI)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z6
+	VMOVUPS     64(DI)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z7
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000020, DX
+	JMP         loopu
 
 loop:
 	CMPQ        DX, $0x00000010
 	JL          tail
-	VMOVUPS     (CX)(R8*1), Z4
-	VMOVUPS     (AX)(R8*1), Z5
-	VFMADD231PS Z4, Z5, Z0
-	VMOVUPS     (BX)(R8*1), Z5
-	VFMADD231PS Z4, Z5, Z1
-	VMOVUPS     (SI)(R8*1), Z5
-	VFMADD231PS Z4, Z5, Z2
-	VMOVUPS     (DI)(R8*1), Z5
-	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS     (CX)(R8*1), Z8
+	VMOVUPS     (AX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VMOVUPS     (BX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     (SI)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VMOVUPS     (DI)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z3
 	ADDQ        $0x00000040, R8
 	SUBQ        $0x00000010, DX
 	JMP         loop
@@ -3099,17 +3226,21 @@ tail:
 	JZ          reduce
 	LEAQ        tailmask16<>+0(SB), R9
 	KMOVW       (R9)(DX*2), K1
-	VMOVUPS.Z   (CX)(R8*1), K1, Z4
-	VMOVUPS.Z   (AX)(R8*1), K1, Z5
-	VFMADD231PS Z4, Z5, Z0
-	VMOVUPS.Z   (BX)(R8*1), K1, Z5
-	VFMADD231PS Z4, Z5, Z1
-	VMOVUPS.Z   (SI)(R8*1), K1, Z5
-	VFMADD231PS Z4, Z5, Z2
-	VMOVUPS.Z   (DI)(R8*1), K1, Z5
-	VFMADD231PS Z4, Z5, Z3
+	VMOVUPS.Z   (CX)(R8*1), K1, Z8
+	VMOVUPS.Z   (AX)(R8*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VMOVUPS.Z   (BX)(R8*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS.Z   (SI)(R8*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VMOVUPS.Z   (DI)(R8*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z3
 
 reduce:
+	VADDPS        Z4, Z0, Z0
+	VADDPS        Z5, Z1, Z1
+	VADDPS        Z6, Z2, Z2
+	VADDPS        Z7, Z3, Z3
 	VMOVSS        alpha+120(FP), X4
 	VMOVSS        beta+124(FP), X5
 	MOVB          useBeta+128(FP), AL
@@ -4347,6 +4478,104 @@ maskedstore:
 	VZEROUPPER
 	RET
 
+// func GemvTAVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·GemvTAVX2(SB), NOSPLIT, $0-129
+	MOVQ   k+0(FP), AX
+	MOVQ   a_base+8(FP), CX
+	MOVQ   ars+32(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   als+40(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b_base+48(FP), BX
+	MOVQ   ldb+72(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   nc+80(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+fullloop:
+	TESTQ        AX, AX
+	JZ           fullend
+	VMOVUPS      (BX), Y8
+	VMOVUPS      32(BX), Y9
+	VMOVUPS      64(BX), Y10
+	VMOVUPS      96(BX), Y11
+	VMOVUPS      128(BX), Y12
+	VMOVUPS      160(BX), Y13
+	VMOVUPS      192(BX), Y14
+	VMOVUPS      224(BX), Y15
+	VBROADCASTSS (CX), Y16
+	VFMADD231PS  Y8, Y16, Y0
+	VFMADD231PS  Y9, Y16, Y1
+	VFMADD231PS  Y10, Y16, Y2
+	VFMADD231PS  Y11, Y16, Y3
+	VFMADD231PS  Y12, Y16, Y4
+	VFMADD231PS  Y13, Y16, Y5
+	VFMADD231PS  Y14, Y16, Y6
+	VFMADD231PS  Y15, Y16, Y7
+	ADDQ         DX, CX
+	ADDQ         SI, BX
+	DECQ         AX
+	JMP          fullloop
+
+fullend:
+	MOVQ         c_base+88(FP), AX
+	MOVQ         ldc+112(FP), CX
+	SHLQ         $0x02, CX
+	VMOVSS       alpha+120(FP), X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y0, Y0
+	VMULPS       Y8, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y3, Y3
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y6, Y6
+	VMULPS       Y8, Y7, Y7
+	MOVB         useBeta+128(FP), DL
+	TESTB        DL, DL
+	JZ           fullstore
+	VMOVSS       beta+124(FP), X8
+	VBROADCASTSS X8, Y8
+	MOVQ         AX, DX
+	VMOVUPS      (DX), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      32(DX), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      64(DX), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      96(DX), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMOVUPS      128(DX), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      160(DX), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMOVUPS      192(DX), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VMOVUPS      224(DX), Y9
+	VFMADD231PS  Y9, Y8, Y7
+	ADDQ         CX, DX
+
+fullstore:
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	ADDQ    CX, AX
+	VZEROUPPER
+	RET
+
 // func DotNT2x4AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 // Requires: AVX, CMOV, FMA3
 TEXT ·DotNT2x4AVX2(SB), NOSPLIT, $0-129
@@ -4600,19 +4829,48 @@ TEXT ·DotNT4x1AVX2(SB), NOSPLIT, $0-129
 	VXORPS  Y1, Y1, Y1
 	VXORPS  Y2, Y2, Y2
 	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+
+loopu:
+	CMPQ        DX, $0x00000010
+	JL          loop
+	VMOVUPS     (CX)(R8*1), Y8
+	VMOVUPS     (AX)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VMOVUPS     (BX)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VMOVUPS     (SI)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VMOVUPS     (DI)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y3
+	VMOVUPS     32(CX)(R8*1), Y8
+	VMOVUPS     32(AX)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y4
+	VMOVUPS     32(BX)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y5
+	VMOVUPS     32(SI)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y6
+	VMOVUPS     32(DI)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y7
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, DX
+	JMP         loopu
 
 loop:
 	CMPQ        DX, $0x00000008
 	JL          tail
-	VMOVUPS     (CX)(R8*1), Y4
-	VMOVUPS     (AX)(R8*1), Y5
-	VFMADD231PS Y4, Y5, Y0
-	VMOVUPS     (BX)(R8*1), Y5
-	VFMADD231PS Y4, Y5, Y1
-	VMOVUPS     (SI)(R8*1), Y5
-	VFMADD231PS Y4, Y5, Y2
-	VMOVUPS     (DI)(R8*1), Y5
-	VFMADD231PS Y4, Y5, Y3
+	VMOVUPS     (CX)(R8*1), Y8
+	VMOVUPS     (AX)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VMOVUPS     (BX)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VMOVUPS     (SI)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VMOVUPS     (DI)(R8*1), Y9
+	VFMADD231PS Y8, Y9, Y3
 	ADDQ        $0x00000020, R8
 	SUBQ        $0x00000008, DX
 	JMP         loop
@@ -4623,18 +4881,22 @@ tail:
 	MOVQ        $0x00000008, R9
 	SUBQ        DX, R9
 	LEAQ        tailmask8<>+0(SB), DX
-	VMOVDQU     (DX)(R9*4), Y4
-	VMASKMOVPS  (CX)(R8*1), Y4, Y5
-	VMASKMOVPS  (AX)(R8*1), Y4, Y6
-	VFMADD231PS Y5, Y6, Y0
-	VMASKMOVPS  (BX)(R8*1), Y4, Y6
-	VFMADD231PS Y5, Y6, Y1
-	VMASKMOVPS  (SI)(R8*1), Y4, Y6
-	VFMADD231PS Y5, Y6, Y2
-	VMASKMOVPS  (DI)(R8*1), Y4, Y4
-	VFMADD231PS Y5, Y4, Y3
+	VMOVDQU     (DX)(R9*4), Y8
+	VMASKMOVPS  (CX)(R8*1), Y8, Y9
+	VMASKMOVPS  (AX)(R8*1), Y8, Y10
+	VFMADD231PS Y9, Y10, Y0
+	VMASKMOVPS  (BX)(R8*1), Y8, Y10
+	VFMADD231PS Y9, Y10, Y1
+	VMASKMOVPS  (SI)(R8*1), Y8, Y10
+	VFMADD231PS Y9, Y10, Y2
+	VMASKMOVPS  (DI)(R8*1), Y8, Y8
+	VFMADD231PS Y9, Y8, Y3
 
 reduce:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
 	VMOVSS       alpha+120(FP), X4
 	VMOVSS       beta+124(FP), X5
 	MOVB         useBeta+128(FP), AL

@@ -65,3 +65,11 @@ func DotNT4x1AVX2(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c [
 
 func FMAPeakAVX512(n int) float32 { return fmaPeakRef(n) }
 func FMAPeakAVX2(n int) float32   { return fmaPeakRef(n) }
+
+func GemvTAVX512(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(1, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+
+func GemvTAVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(1, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
