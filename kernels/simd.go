@@ -163,35 +163,57 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 		return true
 	}
 	if transB {
-		// C = A·Bᵀ: rows of A dotted with rows of B. Column blocks outside,
-		// so the dotCols rows of B stay in L1 while A streams from L2.
-		for j0 := 0; j0 < n; j0 += s.dotCols {
-			nc := min(s.dotCols, n-j0)
+		// C = A·Bᵀ: rows of A dotted with rows of B. The smaller of A and
+		// B is swept by the inner loop, so it is the one re-read from
+		// cache while the other streams through once.
+		blk := func(i0, j0 int) {
+			s.dotNT(k, a[i0*lda:], lda, min(s.dotRows, m-i0), b[j0*ldb:], ldb, min(s.dotCols, n-j0), c[i0*ldc+j0:], ldc, alpha, beta, beta != 0)
+		}
+		if m >= n {
 			for i0 := 0; i0 < m; i0 += s.dotRows {
-				s.dotNT(k, a[i0*lda:], lda, min(s.dotRows, m-i0), b[j0*ldb:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, beta, beta != 0)
+				for j0 := 0; j0 < n; j0 += s.dotCols {
+					blk(i0, j0)
+				}
+			}
+		} else {
+			for j0 := 0; j0 < n; j0 += s.dotCols {
+				for i0 := 0; i0 < m; i0 += s.dotRows {
+					blk(i0, j0)
+				}
 			}
 		}
 		return true
 	}
 	// C = op(A)·B with B read along its rows: element (i, l) of op(A) is
-	// a[i*ars + l*als].
+	// a[i*ars + l*als]. The k extent is cut in kcBlock slabs; within one,
+	// the smaller of the A slab (m×kb) and the B slab (kb×n) is swept by
+	// the inner loop, so it stays in cache while the other streams once.
 	ars, als := lda, 1
 	if transA {
 		ars, als = 1, lda
 	}
 	rows := len(s.bcast)
-	for j0 := 0; j0 < n; j0 += s.bcastWidth {
-		nc := min(s.bcastWidth, n-j0)
-		for l0 := 0; l0 < k; l0 += kcBlock {
-			kb := min(kcBlock, k-l0)
-			// Later k blocks accumulate onto the first one's result.
-			bt, useBeta := beta, beta != 0
-			if l0 > 0 {
-				bt, useBeta = 1, true
-			}
+	for l0 := 0; l0 < k; l0 += kcBlock {
+		kb := min(kcBlock, k-l0)
+		// Later k slabs accumulate onto the first one's result.
+		bt, useBeta := beta, beta != 0
+		if l0 > 0 {
+			bt, useBeta = 1, true
+		}
+		blk := func(i0, j0 int) {
+			s.bcast[min(rows, m-i0)-1](kb, a[i0*ars+l0*als:], ars, als, b[l0*ldb+j0:], ldb, min(s.bcastWidth, n-j0), c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+		}
+		if m > n {
 			for i0 := 0; i0 < m; i0 += rows {
-				r := min(rows, m-i0)
-				s.bcast[r-1](kb, a[i0*ars+l0*als:], ars, als, b[l0*ldb+j0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+				for j0 := 0; j0 < n; j0 += s.bcastWidth {
+					blk(i0, j0)
+				}
+			}
+		} else {
+			for j0 := 0; j0 < n; j0 += s.bcastWidth {
+				for i0 := 0; i0 < m; i0 += rows {
+					blk(i0, j0)
+				}
 			}
 		}
 	}
