@@ -780,6 +780,10 @@ func genDotNT(s isa, rows, cols, unroll int) {
 			}
 		}
 	}
+	if cols == 4 && rows == s.lanes/4 {
+		s.dotNTStoreTree(acc[0])
+		return
+	}
 	al := loadScalar("alpha")
 	be := loadScalar("beta")
 	ub := Load(Param("useBeta"), GP8())
@@ -807,6 +811,124 @@ func genDotNT(s isa, rows, cols, unroll int) {
 			Label(skip + "st")
 			VMOVSS(x, Mem{Base: cp, Disp: 4 * j})
 			Label(skip)
+		}
+		ADDQ(ldc, cp)
+	}
+	Label("done")
+	ret()
+}
+
+// dotNTStoreTree finishes a DotNT kernel with 4 columns and as many rows as
+// 128-bit lanes in a vector (4×4 on AVX-512, 2×4 on AVX2): instead of adding
+// up each accumulator on its own, a tree of lane shuffles and adds reduces
+// all of them at once into one vector whose 128-bit lane r holds C[r, 0:4].
+// That lane is then scaled, blended with beta*C and stored with a mask of nc
+// columns.
+func (s isa) dotNTStoreTree(acc [][]VecVirtual) {
+	rows := len(acc)
+	var f VecVirtual
+	if s.avx512 {
+		// v[c*4+r] = acc[r][c]. Level 1 adds 256-bit halves of pairs,
+		// level 2 the 128-bit lanes, so that u[c] has in lane r the four
+		// partial sums of (r, c).
+		v := make([]VecVirtual, 16)
+		for r := 0; r < 4; r++ {
+			for c := 0; c < 4; c++ {
+				v[c*4+r] = acc[r][c]
+			}
+		}
+		w := make([]VecVirtual, 8)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VSHUFF32X4(U8(0x44), v[2*p+1], v[2*p], lo) // [x.l0 x.l1 y.l0 y.l1]
+			VSHUFF32X4(U8(0xEE), v[2*p+1], v[2*p], hi) // [x.l2 x.l3 y.l2 y.l3]
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		u := make([]VecVirtual, 4)
+		for q := range u {
+			lo, hi := s.vec(), s.vec()
+			VSHUFF32X4(U8(0x88), w[2*q+1], w[2*q], lo) // lanes 0, 2 of each
+			VSHUFF32X4(U8(0xDD), w[2*q+1], w[2*q], hi) // lanes 1, 3 of each
+			VADDPS(hi, lo, lo)
+			u[q] = lo
+		}
+		// Within each lane: e01 = [(r,0) pair sums, (r,1) pair sums], then
+		// f = [(r,0) (r,1) (r,2) (r,3)].
+		pairs := func(x, y VecVirtual) VecVirtual {
+			a, b := s.vec(), s.vec()
+			VSHUFPS(U8(0x88), y, x, a) // [x0 x2 y0 y2]
+			VSHUFPS(U8(0xDD), y, x, b) // [x1 x3 y1 y3]
+			VADDPS(b, a, a)
+			return a
+		}
+		f = pairs(pairs(u[0], u[1]), pairs(u[2], u[3]))
+	} else {
+		// v[2c+r] = acc[r][c]; w[p] = [v[2p] halves added | v[2p+1]
+		// halves added]; two horizontal adds finish the sums.
+		v := make([]VecVirtual, 8)
+		for r := 0; r < 2; r++ {
+			for c := 0; c < 4; c++ {
+				v[2*c+r] = acc[r][c]
+			}
+		}
+		w := make([]VecVirtual, 4)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VPERM2F128(U8(0x20), v[2*p+1], v[2*p], lo) // [x.lo y.lo]
+			VPERM2F128(U8(0x31), v[2*p+1], v[2*p], hi) // [x.hi y.hi]
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		h01, h23 := s.vec(), s.vec()
+		VHADDPS(w[1], w[0], h01)
+		VHADDPS(w[3], w[2], h23)
+		f = s.vec()
+		VHADDPS(h23, h01, f)
+	}
+	al := s.broadcast(loadScalar("alpha"))
+	VMULPS(al, f, f)
+
+	nc := Load(Param("nc"), GP64())
+	mk := s.tailMask(nc)
+	mr := Load(Param("mr"), GP64())
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	ub := Load(Param("useBeta"), GP8())
+	be := s.broadcast(loadScalar("beta"))
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			CMPQ(mr, U32(r))
+			JLE(LabelRef("done"))
+		}
+		// Copy lane r out first: a VEX/EVEX write to f's low lane would
+		// clear the lanes above it.
+		x := XMM()
+		if r == 0 {
+			VMOVAPS(f.AsX(), x)
+		} else {
+			if s.avx512 {
+				VEXTRACTF32X4(U8(r), f, x)
+			} else {
+				VEXTRACTF128(U8(r), f, x)
+			}
+		}
+		lbl := fmt.Sprintf("store%d", r)
+		TESTB(ub, ub)
+		JZ(LabelRef(lbl))
+		t := XMM()
+		if s.avx512 {
+			VMOVUPS_Z(Mem{Base: cp}, mk.r, t)
+		} else {
+			VMASKMOVPS(Mem{Base: cp}, mk.r.(VecVirtual).AsX(), t)
+		}
+		VFMADD231PS(t, be.AsX(), x)
+		Label(lbl)
+		if s.avx512 {
+			VMOVUPS(x, mk.r, Mem{Base: cp})
+		} else {
+			VMASKMOVPS(x, mk.r.(VecVirtual).AsX(), Mem{Base: cp})
 		}
 		ADDQ(ldc, cp)
 	}

@@ -2838,312 +2838,106 @@ tail:
 	VFMADD231PS Z19, Z20, Z15
 
 reduce:
-	VMOVSS        alpha+120(FP), X16
-	VMOVSS        beta+124(FP), X17
-	MOVB          useBeta+128(FP), AL
-	MOVQ          mr+40(FP), CX
-	MOVQ          nc+80(FP), DX
-	MOVQ          c_base+88(FP), BX
-	MOVQ          ldc+112(FP), SI
-	SHLQ          $0x02, SI
-	VEXTRACTF64X4 $0x01, Z0, Y18
-	VADDPS        Y18, Y0, Y18
-	VEXTRACTF32X4 $0x01, Y18, X0
-	VADDPS        X0, X18, X0
-	VMOVHLPS      X0, X0, X18
-	VADDPS        X18, X0, X0
-	VMOVSHDUP     X0, X18
-	VADDPS        X18, X0, X0
-	VMULSS        X16, X0, X0
-	TESTB         AL, AL
-	JZ            r0c0st
-	VFMADD231SS   (BX), X17, X0
+	VSHUFF32X4   $0x44, Z4, Z0, Z16
+	VSHUFF32X4   $0xee, Z4, Z0, Z0
+	VADDPS       Z0, Z16, Z16
+	VSHUFF32X4   $0x44, Z12, Z8, Z0
+	VSHUFF32X4   $0xee, Z12, Z8, Z4
+	VADDPS       Z4, Z0, Z0
+	VSHUFF32X4   $0x44, Z5, Z1, Z4
+	VSHUFF32X4   $0xee, Z5, Z1, Z1
+	VADDPS       Z1, Z4, Z4
+	VSHUFF32X4   $0x44, Z13, Z9, Z1
+	VSHUFF32X4   $0xee, Z13, Z9, Z5
+	VADDPS       Z5, Z1, Z1
+	VSHUFF32X4   $0x44, Z6, Z2, Z5
+	VSHUFF32X4   $0xee, Z6, Z2, Z2
+	VADDPS       Z2, Z5, Z5
+	VSHUFF32X4   $0x44, Z14, Z10, Z2
+	VSHUFF32X4   $0xee, Z14, Z10, Z6
+	VADDPS       Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z7, Z3, Z6
+	VSHUFF32X4   $0xee, Z7, Z3, Z3
+	VADDPS       Z3, Z6, Z6
+	VSHUFF32X4   $0x44, Z15, Z11, Z3
+	VSHUFF32X4   $0xee, Z15, Z11, Z7
+	VADDPS       Z7, Z3, Z3
+	VSHUFF32X4   $0x88, Z0, Z16, Z7
+	VSHUFF32X4   $0xdd, Z0, Z16, Z0
+	VADDPS       Z0, Z7, Z7
+	VSHUFF32X4   $0x88, Z1, Z4, Z0
+	VSHUFF32X4   $0xdd, Z1, Z4, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFF32X4   $0x88, Z2, Z5, Z1
+	VSHUFF32X4   $0xdd, Z2, Z5, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x88, Z3, Z6, Z2
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFPS      $0x88, Z0, Z7, Z3
+	VSHUFPS      $0xdd, Z0, Z7, Z0
+	VADDPS       Z0, Z3, Z3
+	VSHUFPS      $0x88, Z2, Z1, Z0
+	VSHUFPS      $0xdd, Z2, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFPS      $0x88, Z0, Z3, Z1
+	VSHUFPS      $0xdd, Z0, Z3, Z0
+	VADDPS       Z0, Z1, Z1
+	VMOVSS       alpha+120(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z1, Z1
+	MOVQ         nc+80(FP), AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	MOVQ         mr+40(FP), AX
+	MOVQ         c_base+88(FP), CX
+	MOVQ         ldc+112(FP), DX
+	SHLQ         $0x02, DX
+	MOVB         useBeta+128(FP), BL
+	VMOVSS       beta+124(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVAPS      X1, X2
+	TESTB        BL, BL
+	JZ           store0
+	VMOVUPS.Z    (CX), K1, X3
+	VFMADD231PS  X3, X0, X2
 
-r0c0st:
-	VMOVSS        X0, (BX)
-	CMPQ          DX, $0x00000001
-	JLE           r0c1
-	VEXTRACTF64X4 $0x01, Z1, Y0
-	VADDPS        Y0, Y1, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r0c1st
-	VFMADD231SS   4(BX), X17, X1
-
-r0c1st:
-	VMOVSS X1, 4(BX)
-
-r0c1:
-	CMPQ          DX, $0x00000002
-	JLE           r0c2
-	VEXTRACTF64X4 $0x01, Z2, Y0
-	VADDPS        Y0, Y2, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r0c2st
-	VFMADD231SS   8(BX), X17, X1
-
-r0c2st:
-	VMOVSS X1, 8(BX)
-
-r0c2:
-	CMPQ          DX, $0x00000003
-	JLE           r0c3
-	VEXTRACTF64X4 $0x01, Z3, Y0
-	VADDPS        Y0, Y3, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r0c3st
-	VFMADD231SS   12(BX), X17, X1
-
-r0c3st:
-	VMOVSS X1, 12(BX)
-
-r0c3:
-	ADDQ          SI, BX
-	CMPQ          CX, $0x00000001
+store0:
+	VMOVUPS       X2, K1, (CX)
+	ADDQ          DX, CX
+	CMPQ          AX, $0x00000001
 	JLE           done
-	VEXTRACTF64X4 $0x01, Z4, Y0
-	VADDPS        Y0, Y4, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r1c0st
-	VFMADD231SS   (BX), X17, X1
+	VEXTRACTF32X4 $0x01, Z1, X2
+	TESTB         BL, BL
+	JZ            store1
+	VMOVUPS.Z     (CX), K1, X3
+	VFMADD231PS   X3, X0, X2
 
-r1c0st:
-	VMOVSS        X1, (BX)
-	CMPQ          DX, $0x00000001
-	JLE           r1c1
-	VEXTRACTF64X4 $0x01, Z5, Y0
-	VADDPS        Y0, Y5, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r1c1st
-	VFMADD231SS   4(BX), X17, X1
-
-r1c1st:
-	VMOVSS X1, 4(BX)
-
-r1c1:
-	CMPQ          DX, $0x00000002
-	JLE           r1c2
-	VEXTRACTF64X4 $0x01, Z6, Y0
-	VADDPS        Y0, Y6, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r1c2st
-	VFMADD231SS   8(BX), X17, X1
-
-r1c2st:
-	VMOVSS X1, 8(BX)
-
-r1c2:
-	CMPQ          DX, $0x00000003
-	JLE           r1c3
-	VEXTRACTF64X4 $0x01, Z7, Y0
-	VADDPS        Y0, Y7, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r1c3st
-	VFMADD231SS   12(BX), X17, X1
-
-r1c3st:
-	VMOVSS X1, 12(BX)
-
-r1c3:
-	ADDQ          SI, BX
-	CMPQ          CX, $0x00000002
+store1:
+	VMOVUPS       X2, K1, (CX)
+	ADDQ          DX, CX
+	CMPQ          AX, $0x00000002
 	JLE           done
-	VEXTRACTF64X4 $0x01, Z8, Y0
-	VADDPS        Y0, Y8, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r2c0st
-	VFMADD231SS   (BX), X17, X1
+	VEXTRACTF32X4 $0x02, Z1, X2
+	TESTB         BL, BL
+	JZ            store2
+	VMOVUPS.Z     (CX), K1, X3
+	VFMADD231PS   X3, X0, X2
 
-r2c0st:
-	VMOVSS        X1, (BX)
-	CMPQ          DX, $0x00000001
-	JLE           r2c1
-	VEXTRACTF64X4 $0x01, Z9, Y0
-	VADDPS        Y0, Y9, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r2c1st
-	VFMADD231SS   4(BX), X17, X1
-
-r2c1st:
-	VMOVSS X1, 4(BX)
-
-r2c1:
-	CMPQ          DX, $0x00000002
-	JLE           r2c2
-	VEXTRACTF64X4 $0x01, Z10, Y0
-	VADDPS        Y0, Y10, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r2c2st
-	VFMADD231SS   8(BX), X17, X1
-
-r2c2st:
-	VMOVSS X1, 8(BX)
-
-r2c2:
-	CMPQ          DX, $0x00000003
-	JLE           r2c3
-	VEXTRACTF64X4 $0x01, Z11, Y0
-	VADDPS        Y0, Y11, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r2c3st
-	VFMADD231SS   12(BX), X17, X1
-
-r2c3st:
-	VMOVSS X1, 12(BX)
-
-r2c3:
-	ADDQ          SI, BX
-	CMPQ          CX, $0x00000003
+store2:
+	VMOVUPS       X2, K1, (CX)
+	ADDQ          DX, CX
+	CMPQ          AX, $0x00000003
 	JLE           done
-	VEXTRACTF64X4 $0x01, Z12, Y0
-	VADDPS        Y0, Y12, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r3c0st
-	VFMADD231SS   (BX), X17, X1
+	VEXTRACTF32X4 $0x03, Z1, X1
+	TESTB         BL, BL
+	JZ            store3
+	VMOVUPS.Z     (CX), K1, X2
+	VFMADD231PS   X2, X0, X1
 
-r3c0st:
-	VMOVSS        X1, (BX)
-	CMPQ          DX, $0x00000001
-	JLE           r3c1
-	VEXTRACTF64X4 $0x01, Z13, Y0
-	VADDPS        Y0, Y13, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r3c1st
-	VFMADD231SS   4(BX), X17, X1
-
-r3c1st:
-	VMOVSS X1, 4(BX)
-
-r3c1:
-	CMPQ          DX, $0x00000002
-	JLE           r3c2
-	VEXTRACTF64X4 $0x01, Z14, Y0
-	VADDPS        Y0, Y14, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r3c2st
-	VFMADD231SS   8(BX), X17, X1
-
-r3c2st:
-	VMOVSS X1, 8(BX)
-
-r3c2:
-	CMPQ          DX, $0x00000003
-	JLE           r3c3
-	VEXTRACTF64X4 $0x01, Z15, Y0
-	VADDPS        Y0, Y15, Y0
-	VEXTRACTF32X4 $0x01, Y0, X1
-	VADDPS        X1, X0, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDPS        X0, X1, X1
-	VMULSS        X16, X1, X1
-	TESTB         AL, AL
-	JZ            r3c3st
-	VFMADD231SS   12(BX), X17, X1
-
-r3c3st:
-	VMOVSS X1, 12(BX)
-
-r3c3:
-	ADDQ SI, BX
+store3:
+	VMOVUPS X1, K1, (CX)
+	ADDQ    DX, CX
 
 done:
 	VZEROUPPER
@@ -4577,7 +4371,7 @@ fullstore:
 	RET
 
 // func DotNT2x4AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, CMOV, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3
 TEXT ·DotNT2x4AVX2(SB), NOSPLIT, $0-129
 	MOVQ    a_base+8(FP), AX
 	MOVQ    lda+32(FP), CX
@@ -4658,146 +4452,56 @@ tail:
 	VFMADD231PS Y12, Y8, Y7
 
 reduce:
-	VMOVSS       alpha+120(FP), X8
-	VMOVSS       beta+124(FP), X9
-	MOVB         useBeta+128(FP), AL
-	MOVQ         mr+40(FP), CX
-	MOVQ         nc+80(FP), DX
-	MOVQ         c_base+88(FP), BX
-	MOVQ         ldc+112(FP), SI
-	SHLQ         $0x02, SI
-	VEXTRACTF128 $0x01, Y0, X10
-	VADDPS       X10, X0, X10
-	VMOVHLPS     X10, X10, X0
-	VADDPS       X0, X10, X10
-	VMOVSHDUP    X10, X0
-	VADDPS       X0, X10, X10
-	VMULSS       X8, X10, X10
-	TESTB        AL, AL
-	JZ           r0c0st
-	VFMADD231SS  (BX), X9, X10
+	VPERM2F128   $0x20, Y4, Y0, Y8
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VADDPS       Y0, Y8, Y8
+	VPERM2F128   $0x20, Y5, Y1, Y0
+	VPERM2F128   $0x31, Y5, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VPERM2F128   $0x20, Y6, Y2, Y1
+	VPERM2F128   $0x31, Y6, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VPERM2F128   $0x20, Y7, Y3, Y2
+	VPERM2F128   $0x31, Y7, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VHADDPS      Y0, Y8, Y0
+	VHADDPS      Y2, Y1, Y1
+	VHADDPS      Y1, Y0, Y0
+	VMOVSS       alpha+120(FP), X1
+	VBROADCASTSS X1, Y1
+	VMULPS       Y1, Y0, Y0
+	MOVQ         nc+80(FP), AX
+	MOVQ         $0x00000008, CX
+	SUBQ         AX, CX
+	LEAQ         tailmask8<>+0(SB), AX
+	VMOVDQU      (AX)(CX*4), Y1
+	MOVQ         mr+40(FP), AX
+	MOVQ         c_base+88(FP), CX
+	MOVQ         ldc+112(FP), DX
+	SHLQ         $0x02, DX
+	MOVB         useBeta+128(FP), BL
+	VMOVSS       beta+124(FP), X2
+	VBROADCASTSS X2, Y2
+	VMOVAPS      X0, X3
+	TESTB        BL, BL
+	JZ           store0
+	VMASKMOVPS   (CX), X1, X4
+	VFMADD231PS  X4, X2, X3
 
-r0c0st:
-	VMOVSS       X10, (BX)
-	CMPQ         DX, $0x00000001
-	JLE          r0c1
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDPS       X1, X0, X0
-	VMULSS       X8, X0, X0
-	TESTB        AL, AL
-	JZ           r0c1st
-	VFMADD231SS  4(BX), X9, X0
-
-r0c1st:
-	VMOVSS X0, 4(BX)
-
-r0c1:
-	CMPQ         DX, $0x00000002
-	JLE          r0c2
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDPS       X1, X0, X0
-	VMULSS       X8, X0, X0
-	TESTB        AL, AL
-	JZ           r0c2st
-	VFMADD231SS  8(BX), X9, X0
-
-r0c2st:
-	VMOVSS X0, 8(BX)
-
-r0c2:
-	CMPQ         DX, $0x00000003
-	JLE          r0c3
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X0, X3, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDPS       X1, X0, X0
-	VMULSS       X8, X0, X0
-	TESTB        AL, AL
-	JZ           r0c3st
-	VFMADD231SS  12(BX), X9, X0
-
-r0c3st:
-	VMOVSS X0, 12(BX)
-
-r0c3:
-	ADDQ         SI, BX
-	CMPQ         CX, $0x00000001
+store0:
+	VMASKMOVPS   X3, X1, (CX)
+	ADDQ         DX, CX
+	CMPQ         AX, $0x00000001
 	JLE          done
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X0, X4, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDPS       X1, X0, X0
-	VMULSS       X8, X0, X0
-	TESTB        AL, AL
-	JZ           r1c0st
-	VFMADD231SS  (BX), X9, X0
+	VEXTRACTF128 $0x01, Y0, X0
+	TESTB        BL, BL
+	JZ           store1
+	VMASKMOVPS   (CX), X1, X3
+	VFMADD231PS  X3, X2, X0
 
-r1c0st:
-	VMOVSS       X0, (BX)
-	CMPQ         DX, $0x00000001
-	JLE          r1c1
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPS       X0, X5, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDPS       X1, X0, X0
-	VMULSS       X8, X0, X0
-	TESTB        AL, AL
-	JZ           r1c1st
-	VFMADD231SS  4(BX), X9, X0
-
-r1c1st:
-	VMOVSS X0, 4(BX)
-
-r1c1:
-	CMPQ         DX, $0x00000002
-	JLE          r1c2
-	VEXTRACTF128 $0x01, Y6, X0
-	VADDPS       X0, X6, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDPS       X1, X0, X0
-	VMULSS       X8, X0, X0
-	TESTB        AL, AL
-	JZ           r1c2st
-	VFMADD231SS  8(BX), X9, X0
-
-r1c2st:
-	VMOVSS X0, 8(BX)
-
-r1c2:
-	CMPQ         DX, $0x00000003
-	JLE          r1c3
-	VEXTRACTF128 $0x01, Y7, X0
-	VADDPS       X0, X7, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDPS       X1, X0, X0
-	VMULSS       X8, X0, X0
-	TESTB        AL, AL
-	JZ           r1c3st
-	VFMADD231SS  12(BX), X9, X0
-
-r1c3st:
-	VMOVSS X0, 12(BX)
-
-r1c3:
-	ADDQ SI, BX
+store1:
+	VMASKMOVPS X0, X1, (CX)
+	ADDQ       DX, CX
 
 done:
 	VZEROUPPER
