@@ -784,6 +784,15 @@ func genDotNT(s isa, rows, cols, unroll int) {
 		s.dotNTStoreTree(acc[0])
 		return
 	}
+	if cols == 1 && rows == 4 {
+		// GEMV: a column of C that is contiguous (ldc 1) is stored as one
+		// vector; any other ldc takes the scalar path below.
+		ldc := Load(Param("ldc"), GP64())
+		CMPQ(ldc, U32(1))
+		JNE(LabelRef("scalar"))
+		s.dotNTStoreColumn(acc[0])
+		Label("scalar")
+	}
 	al := loadScalar("alpha")
 	be := loadScalar("beta")
 	ub := Load(Param("useBeta"), GP8())
@@ -933,6 +942,79 @@ func (s isa) dotNTStoreTree(acc [][]VecVirtual) {
 		ADDQ(ldc, cp)
 	}
 	Label("done")
+	ret()
+}
+
+// dotNTStoreColumn finishes a DotNT4x1 kernel whose C column is contiguous:
+// the four accumulators are reduced together into one XMM [C0 C1 C2 C3]
+// (half the shuffles of four separate reductions), scaled, blended with
+// beta*C and stored with a mask of mr lanes.
+func (s isa) dotNTStoreColumn(acc [][]VecVirtual) {
+	v := []VecVirtual{acc[0][0], acc[1][0], acc[2][0], acc[3][0]}
+	// Add 128-bit lanes until every row's partial sums fill one lane:
+	// u has in lane r (or, on AVX2, in lane r%2 of w[r/2]) four partials.
+	var y0, y1 VecVirtual // YMMs with lanes [row0 | row1] and [row2 | row3]
+	if s.avx512 {
+		w := make([]VecVirtual, 2)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VSHUFF32X4(U8(0x44), v[2*p+1], v[2*p], lo)
+			VSHUFF32X4(U8(0xEE), v[2*p+1], v[2*p], hi)
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		// w[0] = [r0 r0 r1 r1], w[1] = [r2 r2 r3 r3] (128-bit lanes): add
+		// lanes 0+1 and 2+3 of each, giving u = [r0 r1 r2 r3].
+		lo, hi := s.vec(), s.vec()
+		VSHUFF32X4(U8(0x88), w[1], w[0], lo)
+		VSHUFF32X4(U8(0xDD), w[1], w[0], hi)
+		VADDPS(hi, lo, lo)
+		y0, y1 = lo.AsY().(VecVirtual), YMM()
+		VEXTRACTF64X4(U8(1), lo, y1)
+	} else {
+		w := make([]VecVirtual, 2)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VPERM2F128(U8(0x20), v[2*p+1], v[2*p], lo)
+			VPERM2F128(U8(0x31), v[2*p+1], v[2*p], hi)
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		y0, y1 = w[0], w[1]
+	}
+	// hadd(y0, y1): lane 0 [r0 r0 r2 r2], lane 1 [r1 r1 r3 r3] (pair sums);
+	// hadd again: lane 0 [r0 r2 ...], lane 1 [r1 r3 ...]; interleave.
+	h := YMM()
+	VHADDPS(y1, y0, h)
+	VHADDPS(h, h, h)
+	hi := XMM()
+	VEXTRACTF128(U8(1), h, hi)
+	x := XMM()
+	VUNPCKLPS(hi, h.AsX(), x) // [r0 r1 r2 r3]
+	al := XMM()
+	VBROADCASTSS(param(Param("alpha")), al)
+	VMULPS(al, x, x)
+
+	mr := Load(Param("mr"), GP64())
+	mk := s.tailMask(mr)
+	cp := Load(Param("c").Base(), GP64())
+	ub := Load(Param("useBeta"), GP8())
+	TESTB(ub, ub)
+	JZ(LabelRef("colstore"))
+	be, t := XMM(), XMM()
+	VBROADCASTSS(param(Param("beta")), be)
+	if s.avx512 {
+		VMOVUPS_Z(Mem{Base: cp}, mk.r, t)
+	} else {
+		VMASKMOVPS(Mem{Base: cp}, mk.r.(VecVirtual).AsX(), t)
+	}
+	VFMADD231PS(t, be, x)
+	Label("colstore")
+	if s.avx512 {
+		VMOVUPS(x, mk.r, Mem{Base: cp})
+	} else {
+		VMASKMOVPS(x, mk.r.(VecVirtual).AsX(), Mem{Base: cp})
+	}
 	ret()
 }
 

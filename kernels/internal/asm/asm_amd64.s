@@ -3035,6 +3035,42 @@ reduce:
 	VADDPS        Z5, Z1, Z1
 	VADDPS        Z6, Z2, Z2
 	VADDPS        Z7, Z3, Z3
+	MOVQ          ldc+112(FP), AX
+	CMPQ          AX, $0x00000001
+	JNE           scalar
+	VSHUFF32X4    $0x44, Z1, Z0, Z4
+	VSHUFF32X4    $0xee, Z1, Z0, Z0
+	VADDPS        Z0, Z4, Z4
+	VSHUFF32X4    $0x44, Z3, Z2, Z0
+	VSHUFF32X4    $0xee, Z3, Z2, Z1
+	VADDPS        Z1, Z0, Z0
+	VSHUFF32X4    $0x88, Z0, Z4, Z1
+	VSHUFF32X4    $0xdd, Z0, Z4, Z0
+	VADDPS        Z0, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VHADDPS       Y0, Y1, Y0
+	VHADDPS       Y0, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VUNPCKLPS     X1, X0, X0
+	VBROADCASTSS  alpha+120(FP), X1
+	VMULPS        X1, X0, X0
+	MOVQ          mr+40(FP), AX
+	LEAQ          tailmask16<>+0(SB), CX
+	KMOVW         (CX)(AX*2), K1
+	MOVQ          c_base+88(FP), AX
+	MOVB          useBeta+128(FP), CL
+	TESTB         CL, CL
+	JZ            colstore
+	VBROADCASTSS  beta+124(FP), X1
+	VMOVUPS.Z     (AX), K1, X2
+	VFMADD231PS   X2, X1, X0
+
+colstore:
+	VMOVUPS X0, K1, (AX)
+	VZEROUPPER
+	RET
+
+scalar:
 	VMOVSS        alpha+120(FP), X4
 	VMOVSS        beta+124(FP), X5
 	MOVB          useBeta+128(FP), AL
@@ -4601,6 +4637,40 @@ reduce:
 	VADDPS       Y5, Y1, Y1
 	VADDPS       Y6, Y2, Y2
 	VADDPS       Y7, Y3, Y3
+	MOVQ         ldc+112(FP), AX
+	CMPQ         AX, $0x00000001
+	JNE          scalar
+	VPERM2F128   $0x20, Y1, Y0, Y4
+	VPERM2F128   $0x31, Y1, Y0, Y0
+	VADDPS       Y0, Y4, Y4
+	VPERM2F128   $0x20, Y3, Y2, Y0
+	VPERM2F128   $0x31, Y3, Y2, Y1
+	VADDPS       Y1, Y0, Y0
+	VHADDPS      Y0, Y4, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VUNPCKLPS    X1, X0, X0
+	VBROADCASTSS alpha+120(FP), X1
+	VMULPS       X1, X0, X0
+	MOVQ         mr+40(FP), AX
+	MOVQ         $0x00000008, CX
+	SUBQ         AX, CX
+	LEAQ         tailmask8<>+0(SB), AX
+	VMOVDQU      (AX)(CX*4), Y1
+	MOVQ         c_base+88(FP), AX
+	MOVB         useBeta+128(FP), CL
+	TESTB        CL, CL
+	JZ           colstore
+	VBROADCASTSS beta+124(FP), X2
+	VMASKMOVPS   (AX), X1, X3
+	VFMADD231PS  X3, X2, X0
+
+colstore:
+	VMASKMOVPS X0, X1, (AX)
+	VZEROUPPER
+	RET
+
+scalar:
 	VMOVSS       alpha+120(FP), X4
 	VMOVSS       beta+124(FP), X5
 	MOVB         useBeta+128(FP), AL
