@@ -42,10 +42,8 @@ func (AVX2) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []
 }
 
 // Gemm implements Backend.
-func (g AVX2) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !avx2Kernels.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-		g.Generic.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	}
+func (AVX2) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	avx2Kernels.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Axpy implements Backend.

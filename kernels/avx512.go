@@ -43,10 +43,8 @@ func (AVX512) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x 
 }
 
 // Gemm implements Backend.
-func (g AVX512) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !avx512Kernels.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-		g.Generic.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	}
+func (AVX512) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	avx512Kernels.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Axpy implements Backend.

@@ -138,10 +138,7 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 	}
 }
 
-func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
-	if transA && transB {
-		return false
-	}
+func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if transA {
 		checkMat("Gemm A", a, k, m, lda)
 	} else {
@@ -154,13 +151,24 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 	}
 	checkMat("Gemm C", c, m, n, ldc)
 	if m == 0 || n == 0 {
-		return true
+		return
 	}
 	if k == 0 {
 		for i := 0; i < m; i++ {
 			scale(beta, c[i*ldc:i*ldc+n])
 		}
-		return true
+		return
+	}
+	// op(A)[i, l] is a[i*ars + l*als].
+	ars, als := lda, 1
+	if transA {
+		ars, als = 1, lda
+	}
+	if transA && transB {
+		// Not used by the engine: B is transposed into scratch panels so
+		// that the broadcast kernel can read it along rows.
+		s.gemmPackedB(m, n, k, alpha, a, ars, als, b, ldb, beta, c, ldc)
+		return
 	}
 	if transB {
 		// C = A·Bᵀ: rows of A dotted with rows of B. The smaller of A and
@@ -182,16 +190,12 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 				}
 			}
 		}
-		return true
+		return
 	}
-	// C = op(A)·B with B read along its rows: element (i, l) of op(A) is
-	// a[i*ars + l*als]. The k extent is cut in kcBlock slabs; within one,
-	// the smaller of the A slab (m×kb) and the B slab (kb×n) is swept by
-	// the inner loop, so it stays in cache while the other streams once.
-	ars, als := lda, 1
-	if transA {
-		ars, als = 1, lda
-	}
+	// C = op(A)·B with B read along its rows. The k extent is cut in
+	// kcBlock slabs; within one, the smaller of the A slab (m×kb) and the B
+	// slab (kb×n) is swept by the inner loop, so it stays in cache while
+	// the other streams once.
 	rows := len(s.bcast)
 	for l0 := 0; l0 < k; l0 += kcBlock {
 		kb := min(kcBlock, k-l0)
@@ -217,7 +221,63 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 			}
 		}
 	}
-	return true
+}
+
+// packCols is how many columns of Bᵀ one packed panel holds.
+const packCols = 128
+
+// packBuf is the scratch of one packed panel: kcBlock × packCols floats.
+type packBuf [kcBlock * packCols]float32
+
+// packPool recycles panels, so that a call allocates nothing once warm and
+// concurrent calls each get their own.
+var packPool = make(chan *packBuf, 4)
+
+func getPackBuf() *packBuf {
+	select {
+	case p := <-packPool:
+		return p
+	default:
+		return new(packBuf)
+	}
+}
+
+func putPackBuf(p *packBuf) {
+	select {
+	case packPool <- p:
+	default:
+	}
+}
+
+// gemmPackedB computes C = alpha*op(A)·Bᵀ + beta*C by copying Bᵀ, panel by
+// panel (kcBlock × packCols), into row-major scratch and running the
+// broadcast kernel on it. op(A)[i, l] is a[i*ars + l*als].
+func (s *simdKernels) gemmPackedB(m, n, k int, alpha float32, a []float32, ars, als int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	buf := getPackBuf()
+	defer putPackBuf(buf)
+	rows := len(s.bcast)
+	for j0 := 0; j0 < n; j0 += packCols {
+		nb := min(packCols, n-j0)
+		for l0 := 0; l0 < k; l0 += kcBlock {
+			kb := min(kcBlock, k-l0)
+			panel := buf[:kb*nb]
+			for j := 0; j < nb; j++ {
+				for l, v := range b[(j0+j)*ldb+l0 : (j0+j)*ldb+l0+kb] {
+					panel[l*nb+j] = v
+				}
+			}
+			bt, useBeta := beta, beta != 0
+			if l0 > 0 {
+				bt, useBeta = 1, true
+			}
+			for i0 := 0; i0 < m; i0 += rows {
+				r := min(rows, m-i0)
+				for jj := 0; jj < nb; jj += s.bcastWidth {
+					s.bcast[r-1](kb, a[i0*ars+l0*als:], ars, als, panel[jj:], nb, min(s.bcastWidth, nb-jj), c[i0*ldc+j0+jj:], ldc, alpha, bt, useBeta)
+				}
+			}
+		}
+	}
 }
 
 func (s *simdKernels) softmaxXent(d, logits, bias []float32, target int) float32 {
