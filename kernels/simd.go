@@ -55,7 +55,7 @@ func checkMat(name string, s []float32, rows, cols, ld int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
-	if ld < cols || len(s) < (rows-1)*ld+cols {
+	if (rows > 1 && ld < cols) || len(s) < (rows-1)*ld+cols {
 		panic(fmt.Sprintf("kernels: %s: %d×%d with leading dimension %d does not fit in %d elements", name, rows, cols, ld, len(s)))
 	}
 }
