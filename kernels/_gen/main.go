@@ -335,8 +335,13 @@ func genScal(s isa) {
 // e^x = 2^n * e^r with n = round(x/ln2) and |r| <= ln2/2; e^r is its Taylor
 // polynomial of degree 7 (truncation error < 6e-9 relative). ln2 is split in a
 // high part with few mantissa bits (n*ln2hi is exact) and a low correction.
+//
+// A NaN input gives NaN: MAXPS returns its second source operand when either
+// is NaN, so x is that operand (in Go's reversed order, the first).
 func (s isa) exp(x VecVirtual) {
-	VMAXPS(cstf("explo", -87.3), x, x)
+	lo := s.vec()
+	VMOVUPS(cstf("explo", -87.3), lo)
+	VMAXPS(x, lo, x)
 	n := s.vec()
 	VMULPS(cstf("log2e", math.Log2E), x, n)
 	if s.avx512 {
@@ -381,7 +386,9 @@ func (s isa) tanh(x VecVirtual) {
 	sign, ax := s.vec(), s.vec()
 	and(cst("signbit", 0x80000000), x, sign)
 	and(cst("absmask", 0x7fffffff), x, ax)
-	VMINPS(cstf("nine", 9), ax, ax)
+	nine := s.vec()
+	VMOVUPS(cstf("nine", 9), nine)
+	VMINPS(ax, nine, ax) // |x| as second source: NaN stays NaN
 
 	// Large branch: l = 1 - 2/(e^{2|x|} + 1).
 	l := s.vec()

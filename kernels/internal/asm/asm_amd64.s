@@ -190,9 +190,11 @@ loop:
 	VADDPS       Z1, Z0, Z0
 	VPANDD       c_signbit<>+0(SB), Z0, Z1
 	VPANDD       c_absmask<>+0(SB), Z0, Z0
-	VMINPS       c_nine<>+0(SB), Z0, Z0
+	VMOVUPS      c_nine<>+0(SB), Z2
+	VMINPS       Z0, Z2, Z0
 	VADDPS       Z0, Z0, Z2
-	VMAXPS       c_explo<>+0(SB), Z2, Z2
+	VMOVUPS      c_explo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
 	VMULPS       c_log2e<>+0(SB), Z2, Z3
 	VRNDSCALEPS  $0x00, Z3, Z3
 	VFNMADD231PS c_ln2hi<>+0(SB), Z3, Z2
@@ -244,9 +246,11 @@ tail:
 	VADDPS       Z1, Z0, Z0
 	VPANDD       c_signbit<>+0(SB), Z0, Z1
 	VPANDD       c_absmask<>+0(SB), Z0, Z0
-	VMINPS       c_nine<>+0(SB), Z0, Z0
+	VMOVUPS      c_nine<>+0(SB), Z2
+	VMINPS       Z0, Z2, Z0
 	VADDPS       Z0, Z0, Z2
-	VMAXPS       c_explo<>+0(SB), Z2, Z2
+	VMOVUPS      c_explo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
 	VMULPS       c_log2e<>+0(SB), Z2, Z3
 	VRNDSCALEPS  $0x00, Z3, Z3
 	VFNMADD231PS c_ln2hi<>+0(SB), Z3, Z2
@@ -817,7 +821,8 @@ loop:
 	VMOVUPS      (DX), Z3
 	VADDPS       Z3, Z2, Z2
 	VSUBPS       Z0, Z2, Z2
-	VMAXPS       c_explo<>+0(SB), Z2, Z2
+	VMOVUPS      c_explo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
 	VMULPS       c_log2e<>+0(SB), Z2, Z3
 	VRNDSCALEPS  $0x00, Z3, Z3
 	VFNMADD231PS c_ln2hi<>+0(SB), Z3, Z2
@@ -848,7 +853,8 @@ tail:
 	VMOVUPS.Z    (DX), K1, Z3
 	VADDPS       Z3, Z2, Z2
 	VSUBPS       Z0, Z2, Z2
-	VMAXPS       c_explo<>+0(SB), Z2, Z2
+	VMOVUPS      c_explo<>+0(SB), Z0
+	VMAXPS       Z2, Z0, Z2
 	VMULPS       c_log2e<>+0(SB), Z2, Z0
 	VRNDSCALEPS  $0x00, Z0, Z0
 	VFNMADD231PS c_ln2hi<>+0(SB), Z0, Z2
@@ -3377,9 +3383,11 @@ loop:
 	VADDPS       Y1, Y0, Y0
 	VPAND        c_signbit<>+0(SB), Y0, Y1
 	VPAND        c_absmask<>+0(SB), Y0, Y0
-	VMINPS       c_nine<>+0(SB), Y0, Y0
+	VMOVUPS      c_nine<>+0(SB), Y2
+	VMINPS       Y0, Y2, Y0
 	VADDPS       Y0, Y0, Y2
-	VMAXPS       c_explo<>+0(SB), Y2, Y2
+	VMOVUPS      c_explo<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
 	VMULPS       c_log2e<>+0(SB), Y2, Y3
 	VROUNDPS     $0x00, Y3, Y3
 	VFNMADD231PS c_ln2hi<>+0(SB), Y3, Y2
@@ -3435,9 +3443,11 @@ tail:
 	VADDPS       Y2, Y1, Y1
 	VPAND        c_signbit<>+0(SB), Y1, Y2
 	VPAND        c_absmask<>+0(SB), Y1, Y1
-	VMINPS       c_nine<>+0(SB), Y1, Y1
+	VMOVUPS      c_nine<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y1
 	VADDPS       Y1, Y1, Y3
-	VMAXPS       c_explo<>+0(SB), Y3, Y3
+	VMOVUPS      c_explo<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
 	VMULPS       c_log2e<>+0(SB), Y3, Y4
 	VROUNDPS     $0x00, Y4, Y4
 	VFNMADD231PS c_ln2hi<>+0(SB), Y4, Y3
@@ -3582,7 +3592,8 @@ loop:
 	VMOVUPS      (DX), Y3
 	VADDPS       Y3, Y2, Y2
 	VSUBPS       Y0, Y2, Y2
-	VMAXPS       c_explo<>+0(SB), Y2, Y2
+	VMOVUPS      c_explo<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
 	VMULPS       c_log2e<>+0(SB), Y2, Y3
 	VROUNDPS     $0x00, Y3, Y3
 	VFNMADD231PS c_ln2hi<>+0(SB), Y3, Y2
@@ -3617,7 +3628,8 @@ tail:
 	VMASKMOVPS   (DX), Y2, Y4
 	VADDPS       Y4, Y3, Y3
 	VSUBPS       Y0, Y3, Y3
-	VMAXPS       c_explo<>+0(SB), Y3, Y3
+	VMOVUPS      c_explo<>+0(SB), Y0
+	VMAXPS       Y3, Y0, Y3
 	VMULPS       c_log2e<>+0(SB), Y3, Y0
 	VROUNDPS     $0x00, Y0, Y0
 	VFNMADD231PS c_ln2hi<>+0(SB), Y0, Y3
