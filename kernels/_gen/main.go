@@ -1,0 +1,1057 @@
+// Command _gen writes the AVX2 and AVX-512 assembly of charrnn/kernels/internal/asm
+// with avo. It lives in its own module so avo never enters charrnn's go.mod.
+//
+//	cd kernels/_gen && go run . -out ../internal/asm/asm_amd64.s -stubs ../internal/asm/asm_amd64.go -pkg asm
+//
+// Every routine exists twice, once per instruction set, generated from the same
+// code: isa says how wide a vector is and how a tail is masked. Every routine
+// ends with VZEROUPPER before RET: leaving dirty upper halves of the vector
+// registers makes later SSE code (the Go runtime's memmove, for one) run
+// several times slower.
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/gotypes"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// isa is one instruction set the routines are generated for.
+type isa struct {
+	name   string // suffix of every routine: "AVX512" or "AVX2"
+	lanes  int    // float32 lanes in one vector register
+	avx512 bool
+	// Register blocking of the GEMM micro-kernels (see genBcast, genDotNT).
+	bcastRows, bcastVecs int
+	// gemvTVecs is the width in vectors of GemvT, the one-row broadcast
+	// kernel for full strips of GEMV transposed: more independent
+	// accumulators than GemmBcast1 has.
+	gemvTVecs int
+	// dotShapes lists rows, cols and unroll (vectors per step) of the DotNT
+	// kernels.
+	dotShapes [][3]int
+}
+
+var (
+	avx512 = isa{name: "AVX512", lanes: 16, avx512: true, bcastRows: 6, bcastVecs: 4, gemvTVecs: 8, dotShapes: [][3]int{{4, 4, 1}, {4, 1, 2}}}
+	avx2   = isa{name: "AVX2", lanes: 8, bcastRows: 4, bcastVecs: 2, gemvTVecs: 8, dotShapes: [][3]int{{2, 4, 1}, {4, 1, 2}}}
+)
+
+func (s isa) bytes() int { return 4 * s.lanes }
+
+func (s isa) vec() VecVirtual {
+	if s.avx512 {
+		return ZMM()
+	}
+	return YMM()
+}
+
+func main() {
+	ConstraintExpr("amd64,!noasm")
+	genTables()
+	for _, s := range []isa{avx512, avx2} {
+		genDot(s)
+		genAxpy(s)
+		genScal(s)
+		genAddTanh(s)
+		genTanhGrad(s)
+		genMaxSum(s)
+		genExpSum(s)
+		for r := 1; r <= s.bcastRows; r++ {
+			genBcast(s, fmt.Sprintf("GemmBcast%d%s", r, s.name), r, s.bcastVecs, true)
+		}
+		genBcast(s, "GemvT"+s.name, 1, s.gemvTVecs, false)
+		for _, sh := range s.dotShapes {
+			genDotNT(s, sh[0], sh[1], sh[2])
+		}
+		genFMAPeak(s)
+	}
+	Generate()
+}
+
+// ---- constants -------------------------------------------------------------
+
+var (
+	maskW16 Mem // 17 uint16 opmasks: entry i has the low i bits set
+	maskY8  Mem // 8 words of -1 then 8 of 0: the AVX2 mask for i lanes starts at word 8-i
+	consts  = map[string]Mem{}
+)
+
+func genTables() {
+	maskW16 = GLOBL("tailmask16", RODATA|NOPTR)
+	for i := 0; i <= 16; i++ {
+		DATA(2*i, U16(uint16(1<<i-1)))
+	}
+	maskY8 = GLOBL("tailmask8", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		DATA(4*i, U32(v))
+	}
+}
+
+// cst returns a 64-byte constant holding bits in every lane, so that it can be
+// used directly as a memory operand by both ZMM and YMM instructions.
+func cst(name string, bits uint32) Mem {
+	if m, ok := consts[name]; ok {
+		return m
+	}
+	m := GLOBL("c_"+name, RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(bits))
+	}
+	consts[name] = m
+	return m
+}
+
+func cstf(name string, v float32) Mem { return cst(name, math.Float32bits(v)) }
+
+// ---- masks, loads and stores -------------------------------------------------
+
+// mask selects the first cnt lanes of a vector: an opmask register on
+// AVX-512, a vector of all-ones words on AVX2 (for VMASKMOVPS).
+type mask struct{ r Register }
+
+// tailMask builds the mask of the first cnt lanes, 0 <= cnt <= lanes.
+func (s isa) tailMask(cnt Register) mask {
+	if s.avx512 {
+		// The assembler takes no index register on a static symbol, so
+		// the table's address goes into a register first.
+		tab := GP64()
+		LEAQ(maskW16, tab)
+		k := K()
+		KMOVW(Mem{Base: tab, Index: cnt, Scale: 2}, k)
+		return mask{k}
+	}
+	t, tab := GP64(), GP64()
+	MOVQ(U32(8), t)
+	SUBQ(cnt, t)
+	LEAQ(maskY8, tab)
+	m := YMM()
+	VMOVDQU(Mem{Base: tab, Index: t, Scale: 4}, m)
+	return mask{m}
+}
+
+// load reads one vector; with a mask the lanes outside it read as zero and
+// their memory is not touched (no fault past the end of a slice).
+func (s isa) load(m Mem, dst VecVirtual, mk *mask) {
+	switch {
+	case mk == nil:
+		VMOVUPS(m, dst)
+	case s.avx512:
+		VMOVUPS_Z(m, mk.r, dst)
+	default:
+		VMASKMOVPS(m, mk.r, dst)
+	}
+}
+
+func (s isa) store(src VecVirtual, m Mem, mk *mask) {
+	switch {
+	case mk == nil:
+		VMOVUPS(src, m)
+	case s.avx512:
+		VMOVUPS(src, mk.r, m)
+	default:
+		VMASKMOVPS(src, mk.r, m)
+	}
+}
+
+// param is the memory operand of a scalar argument or result. Scalars are
+// read and written with VEX/EVEX moves, never with SSE MOVSS (which avo's
+// Load would use), because SSE cannot reach X16-X31.
+func param(c Component) Mem {
+	b, err := c.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+func loadScalar(name string) VecVirtual {
+	x := XMM()
+	VMOVSS(param(Param(name)), x)
+	return x
+}
+
+func storeResult(x VecVirtual) { VMOVSS(x.AsX(), param(ReturnIndex(0))) }
+
+func (s isa) broadcast(x Op) VecVirtual {
+	v := s.vec()
+	VBROADCASTSS(x, v)
+	return v
+}
+
+func (s isa) zero() VecVirtual {
+	v := s.vec()
+	if s.avx512 {
+		VPXORD(v, v, v) // EVEX VXORPS would need AVX512DQ
+	} else {
+		VXORPS(v, v, v)
+	}
+	return v
+}
+
+// hsum adds the lanes of v; the result is in lane 0 of the returned XMM.
+// op is VADDPS (sum) or VMAXPS (max).
+func (s isa) hreduce(v VecVirtual, op func(...Op)) VecVirtual {
+	var y VecVirtual = v
+	if s.avx512 {
+		t := YMM()
+		VEXTRACTF64X4(U8(1), v, t)
+		op(t, v.AsY(), t)
+		y = t
+	}
+	x := XMM()
+	if s.avx512 {
+		VEXTRACTF32X4(U8(1), y, x) // VEX VEXTRACTF128 cannot reach Y16-Y31
+	} else {
+		VEXTRACTF128(U8(1), y, x)
+	}
+	op(x, y.AsX(), x)
+	t := XMM()
+	VMOVHLPS(x, x, t)
+	op(t, x, x)
+	VMOVSHDUP(x, t)
+	op(t, x, x)
+	return x
+}
+
+func vaddps(ops ...Op) { VADDPS(ops...) }
+func vmaxps(ops ...Op) { VMAXPS(ops...) }
+
+// text starts a routine. None of them keeps a pointer past its return, so the
+// Go declarations say noescape and callers' slices may live on the stack.
+func text(name, signature string) {
+	TEXT(name, NOSPLIT, signature)
+	Pragma("noescape")
+}
+
+func ret() {
+	VZEROUPPER()
+	RET()
+}
+
+// vectorLoop emits a loop over n elements, one vector at a time, calling
+// body(nil) for every full vector and body(&tailMask) once for the rest.
+// After each full vector the pointers advance by one vector.
+func (s isa) vectorLoop(prefix string, n Register, ptrs []Register, body func(mk *mask)) {
+	Label(prefix + "loop")
+	CMPQ(n, U32(s.lanes))
+	JL(LabelRef(prefix + "tail"))
+	body(nil)
+	for _, p := range ptrs {
+		ADDQ(U32(s.bytes()), p)
+	}
+	SUBQ(U32(s.lanes), n)
+	JMP(LabelRef(prefix + "loop"))
+	Label(prefix + "tail")
+	TESTQ(n, n)
+	JZ(LabelRef(prefix + "done"))
+	mk := s.tailMask(n)
+	body(&mk)
+	Label(prefix + "done")
+}
+
+// ---- BLAS level 1 ------------------------------------------------------------
+
+func genDot(s isa) {
+	text("Dot"+s.name, "func(x, y []float32) float32")
+	Doc("Dot" + s.name + " returns the sum of x[i]*y[i] over len(x) elements.")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	// Four accumulators hide the FMA latency.
+	acc := []VecVirtual{s.zero(), s.zero(), s.zero(), s.zero()}
+	Label("loop4")
+	CMPQ(n, U32(4*s.lanes))
+	JL(LabelRef("single"))
+	for u := range acc {
+		t := s.vec()
+		VMOVUPS(Mem{Base: x, Disp: u * s.bytes()}, t)
+		VFMADD231PS(Mem{Base: y, Disp: u * s.bytes()}, t, acc[u])
+	}
+	ADDQ(U32(4*s.bytes()), x)
+	ADDQ(U32(4*s.bytes()), y)
+	SUBQ(U32(4*s.lanes), n)
+	JMP(LabelRef("loop4"))
+	Label("single")
+	s.vectorLoop("v", n, []Register{x, y}, func(mk *mask) {
+		t, u := s.vec(), s.vec()
+		s.load(Mem{Base: x}, t, mk)
+		s.load(Mem{Base: y}, u, mk)
+		VFMADD231PS(u, t, acc[1])
+	})
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	storeResult(s.hreduce(acc[0], vaddps))
+	ret()
+}
+
+func genAxpy(s isa) {
+	text("Axpy"+s.name, "func(alpha float32, x, y []float32)")
+	Doc("Axpy" + s.name + " computes y[i] += alpha*x[i] over len(x) elements.")
+	al := s.broadcast(loadScalar("alpha"))
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	s.vectorLoop("", n, []Register{x, y}, func(mk *mask) {
+		t, u := s.vec(), s.vec()
+		s.load(Mem{Base: y}, t, mk)
+		s.load(Mem{Base: x}, u, mk)
+		VFMADD231PS(u, al, t)
+		s.store(t, Mem{Base: y}, mk)
+	})
+	ret()
+}
+
+func genScal(s isa) {
+	text("Scal"+s.name, "func(alpha float32, x []float32)")
+	Doc("Scal" + s.name + " computes x[i] *= alpha.")
+	al := s.broadcast(loadScalar("alpha"))
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	s.vectorLoop("", n, []Register{x}, func(mk *mask) {
+		t := s.vec()
+		s.load(Mem{Base: x}, t, mk)
+		VMULPS(al, t, t)
+		s.store(t, Mem{Base: x}, mk)
+	})
+	ret()
+}
+
+// ---- fused element-wise ops --------------------------------------------------
+
+// exp sets x = e^x for x <= 88 (the callers guarantee it). Below -87.3 the
+// result is clamped to about 1.2e-38 instead of underflowing, which is far
+// inside every tolerance and keeps the AVX2 exponent trick in range.
+//
+// e^x = 2^n * e^r with n = round(x/ln2) and |r| <= ln2/2; e^r is its Taylor
+// polynomial of degree 7 (truncation error < 6e-9 relative). ln2 is split in a
+// high part with few mantissa bits (n*ln2hi is exact) and a low correction.
+//
+// A NaN input gives NaN: MAXPS returns its second source operand when either
+// is NaN, so x is that operand (in Go's reversed order, the first).
+func (s isa) exp(x VecVirtual) {
+	lo := s.vec()
+	VMOVUPS(cstf("explo", -87.3), lo)
+	VMAXPS(x, lo, x)
+	n := s.vec()
+	VMULPS(cstf("log2e", math.Log2E), x, n)
+	if s.avx512 {
+		VRNDSCALEPS(U8(0), n, n) // round to nearest even
+	} else {
+		VROUNDPS(U8(0), n, n)
+	}
+	VFNMADD231PS(cstf("ln2hi", 0.693359375), n, x)
+	VFNMADD231PS(cstf("ln2lo", -2.12194440e-4), n, x)
+	p := s.vec()
+	VMOVUPS(cstf("inv5040", 1.0/5040), p)
+	for _, c := range []struct {
+		name string
+		v    float32
+	}{{"inv720", 1.0 / 720}, {"inv120", 1.0 / 120}, {"inv24", 1.0 / 24}, {"inv6", 1.0 / 6}, {"half", 0.5}, {"one", 1}, {"one", 1}} {
+		VFMADD213PS(cstf(c.name, c.v), x, p) // p = p*x + c
+	}
+	if s.avx512 {
+		VSCALEFPS(n, p, x) // x = p * 2^n
+	} else {
+		// Add n to the exponent field; n >= -126 thanks to the clamp.
+		VCVTPS2DQ(n, n)
+		VPSLLD(U8(23), n, n)
+		VPADDD(n, p, x)
+	}
+}
+
+// tanh sets x = tanh(x).
+//
+// For |x| < 0.5 the odd Taylor series up to x^15 (next term < 5e-9) keeps
+// full relative accuracy near 0 (tanh(0) is exactly 0); above, tanh|x| =
+// 1 - 2/(e^{2|x|}+1) has no cancellation to fear. |x| is clamped to 9, where
+// tanh is 1 to float32 precision; the sign is put back at the end.
+func (s isa) tanh(x VecVirtual) {
+	and := func(a, b, c Op) { VPAND(a, b, c) }
+	or := func(a, b, c Op) { VPOR(a, b, c) }
+	if s.avx512 {
+		// EVEX VANDPS needs AVX512DQ; VPANDD is AVX512F.
+		and = func(a, b, c Op) { VPANDD(a, b, c) }
+		or = func(a, b, c Op) { VPORD(a, b, c) }
+	}
+	sign, ax := s.vec(), s.vec()
+	and(cst("signbit", 0x80000000), x, sign)
+	and(cst("absmask", 0x7fffffff), x, ax)
+	nine := s.vec()
+	VMOVUPS(cstf("nine", 9), nine)
+	VMINPS(ax, nine, ax) // |x| as second source: NaN stays NaN
+
+	// Large branch: l = 1 - 2/(e^{2|x|} + 1).
+	l := s.vec()
+	VADDPS(ax, ax, l)
+	s.exp(l)
+	VADDPS(cstf("one", 1), l, l)
+	two := s.vec()
+	VMOVUPS(cstf("two", 2), two)
+	VDIVPS(l, two, l)
+	one := s.vec()
+	VMOVUPS(cstf("one", 1), one)
+	VSUBPS(l, one, l)
+
+	// Small branch: x + x^3*P(x^2).
+	sq, p := s.vec(), s.vec()
+	VMULPS(ax, ax, sq)
+	VMOVUPS(cstf("t15", -929569.0/638512875), p)
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"t13", 21844.0 / 6081075}, {"t11", -1382.0 / 155925}, {"t9", 62.0 / 2835}, {"t7", -17.0 / 315}, {"t5", 2.0 / 15}, {"t3", -1.0 / 3}} {
+		VFMADD213PS(cstf(c.name, float32(c.v)), sq, p) // p = p*sq + c
+	}
+	VMULPS(ax, sq, sq)     // sq = |x|^3
+	VFMADD213PS(ax, p, sq) // sq = p*|x|^3 + |x|
+	if s.avx512 {
+		k := K()
+		VCMPPS(U8(1), cstf("halfthr", 0.5), ax, k) // k = |x| < 0.5
+		VBLENDMPS(sq, l, k, ax)                    // ax = k ? small : large
+	} else {
+		m := s.vec()
+		VCMPPS(U8(1), cstf("halfthr", 0.5), ax, m)
+		VBLENDVPS(m, sq, l, ax)
+	}
+	or(sign, ax, x)
+}
+
+func genAddTanh(s isa) {
+	text("AddTanh"+s.name, "func(h, a, col, bias []float32)")
+	Doc("AddTanh"+s.name+" sets h[i] = tanh(a[i] + col[i] + bias[i]) over len(h) elements.",
+		"h may alias a.")
+	h := Load(Param("h").Base(), GP64())
+	a := Load(Param("a").Base(), GP64())
+	col := Load(Param("col").Base(), GP64())
+	bias := Load(Param("bias").Base(), GP64())
+	n := Load(Param("h").Len(), GP64())
+	s.vectorLoop("", n, []Register{h, a, col, bias}, func(mk *mask) {
+		x, t := s.vec(), s.vec()
+		s.load(Mem{Base: a}, x, mk)
+		s.load(Mem{Base: col}, t, mk)
+		VADDPS(t, x, x)
+		s.load(Mem{Base: bias}, t, mk)
+		VADDPS(t, x, x)
+		s.tanh(x)
+		s.store(x, Mem{Base: h}, mk)
+	})
+	ret()
+}
+
+func genTanhGrad(s isa) {
+	text("TanhGrad"+s.name, "func(dr, h, dh []float32)")
+	Doc("TanhGrad"+s.name+" sets dr[i] = (1 - h[i]^2) * dh[i] over len(dr) elements.",
+		"dr may alias dh.")
+	dr := Load(Param("dr").Base(), GP64())
+	h := Load(Param("h").Base(), GP64())
+	dh := Load(Param("dh").Base(), GP64())
+	n := Load(Param("dr").Len(), GP64())
+	one := s.vec()
+	VMOVUPS(cstf("one", 1), one)
+	s.vectorLoop("", n, []Register{dr, h, dh}, func(mk *mask) {
+		hv, t, d := s.vec(), s.vec(), s.vec()
+		s.load(Mem{Base: h}, hv, mk)
+		s.load(Mem{Base: dh}, d, mk)
+		VMOVAPS(one, t)
+		VFNMADD231PS(hv, hv, t) // t = 1 - h*h
+		VMULPS(d, t, t)
+		s.store(t, Mem{Base: dr}, mk)
+	})
+	ret()
+}
+
+func genMaxSum(s isa) {
+	text("MaxSum"+s.name, "func(x, y []float32) float32")
+	Doc("MaxSum" + s.name + " returns the largest x[i]+y[i] over len(x) elements (-Inf if none).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := s.vec()
+	VMOVUPS(cst("neginf", 0xff800000), acc)
+	s.vectorLoop("", n, []Register{x, y}, func(mk *mask) {
+		t, u := s.vec(), s.vec()
+		s.load(Mem{Base: x}, t, mk)
+		s.load(Mem{Base: y}, u, mk)
+		VADDPS(u, t, t)
+		switch {
+		case mk == nil:
+			VMAXPS(t, acc, acc)
+		case s.avx512:
+			VMAXPS(t, acc, mk.r, acc) // lanes outside the mask keep acc
+		default:
+			ninf := s.vec()
+			VMOVUPS(cst("neginf", 0xff800000), ninf)
+			VBLENDVPS(mk.r, t, ninf, t) // lanes outside the mask become -Inf
+			VMAXPS(t, acc, acc)
+		}
+	})
+	storeResult(s.hreduce(acc, vmaxps))
+	ret()
+}
+
+func genExpSum(s isa) {
+	text("ExpSum"+s.name, "func(d, x, y []float32, shift float32) float32")
+	Doc("ExpSum"+s.name+" sets d[i] = exp(x[i] + y[i] - shift) over len(d) elements and returns their sum.",
+		"Every x[i]+y[i]-shift must be at most 88; d may alias x.")
+	d := Load(Param("d").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("d").Len(), GP64())
+	sh := s.broadcast(loadScalar("shift"))
+	sum := s.zero()
+	s.vectorLoop("", n, []Register{d, x, y}, func(mk *mask) {
+		t, u := s.vec(), s.vec()
+		s.load(Mem{Base: x}, t, mk)
+		s.load(Mem{Base: y}, u, mk)
+		VADDPS(u, t, t)
+		VSUBPS(sh, t, t)
+		s.exp(t)
+		s.store(t, Mem{Base: d}, mk)
+		switch {
+		case mk == nil:
+			VADDPS(t, sum, sum)
+		case s.avx512:
+			VADDPS(t, sum, mk.r, sum)
+		default:
+			VANDPS(mk.r, t, t)
+			VADDPS(t, sum, sum)
+		}
+	})
+	storeResult(s.hreduce(sum, vaddps))
+	ret()
+}
+
+// ---- GEMM micro-kernels ------------------------------------------------------
+
+// genBcast writes GemmBcast{rows}{isa}, the micro-kernel for C = alpha*A*B +
+// beta*C where B is read along its rows (NN, TN, and GEMV transposed):
+//
+//	C[r, 0:nc] = alpha * sum_l a[r*ars + l*als] * b[l*ldb + 0:nc] + beta*C[r, 0:nc]
+//
+// for r < rows and nc <= bcastVecs*lanes. A block of rows × bcastVecs vectors
+// of C stays in registers for the whole k loop; each step loads bcastVecs
+// vectors of a row of B and broadcasts one element of A per row of C, so
+// every load feeds rows FMAs. When nc is short, masked loads read only the
+// columns that exist.
+//
+// Without masked, nc must be exactly nv vectors: the kernel then needs no
+// mask registers, which lets it be wider.
+func genBcast(s isa, name string, rows, nv int, masked bool) {
+	text(name, "func(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes C[r, 0:nc] = alpha * sum_l a[r*ars + l*als] * b[l*ldb + 0:nc] + beta*C[r, 0:nc]", name),
+		fmt.Sprintf("for r < %d and nc <= %d; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.", rows, nv*s.lanes))
+	if !masked {
+		Doc(fmt.Sprintf("%s computes C = alpha * a · B + beta*C", name),
+			fmt.Sprintf("for one row a = a[l*als], l < k, and nc == %d columns of B and C. With useBeta false C is not read.", nv*s.lanes))
+	}
+	k := Load(Param("k"), GP64())
+	a0 := Load(Param("a").Base(), GP64())
+	ars := Load(Param("ars"), GP64())
+	SHLQ(U8(2), ars)
+	als := Load(Param("als"), GP64())
+	SHLQ(U8(2), als)
+	bp := Load(Param("b").Base(), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	// Rows 3..5 of A are addressed from a second base so that every row is
+	// base + {0,1,2}*ars with a hardware scale factor.
+	var a3 GPVirtual
+	if rows > 3 {
+		a3 = GP64()
+		LEAQ(Mem{Base: a0, Index: ars, Scale: 2}, a3)
+		ADDQ(ars, a3)
+	}
+	aRow := func(r int) Mem {
+		base := a0
+		if r >= 3 {
+			base, r = a3, r-3
+		}
+		if r == 0 {
+			return Mem{Base: base}
+		}
+		return Mem{Base: base, Index: ars, Scale: uint8(r)}
+	}
+	// One mask per vector column of the block: lanes nc - v*lanes clamped
+	// to [0, lanes].
+	masks := make([]mask, nv)
+	nc := Load(Param("nc"), GP64())
+	for v := 0; v < nv && masked; v++ {
+		cnt, lim := GP64(), GP64()
+		MOVQ(nc, cnt)
+		SUBQ(U32(v*s.lanes), cnt)
+		XORQ(lim, lim)
+		CMPQ(cnt, lim)
+		CMOVQLT(lim, cnt)
+		MOVQ(U32(s.lanes), lim)
+		CMPQ(cnt, lim)
+		CMOVQGT(lim, cnt)
+		masks[v] = s.tailMask(cnt)
+	}
+	acc := make([][]VecVirtual, rows)
+	for r := range acc {
+		acc[r] = make([]VecVirtual, nv)
+		for v := range acc[r] {
+			acc[r][v] = s.zero()
+		}
+	}
+	paths := []bool{true, false}
+	if !masked {
+		paths = paths[:1]
+	}
+	for _, full := range paths {
+		p := "masked"
+		if full && masked {
+			CMPQ(nc, U32(nv*s.lanes))
+			JNE(LabelRef("maskedloop"))
+		}
+		if full {
+			p = "full"
+		}
+		Label(p + "loop")
+		TESTQ(k, k)
+		JZ(LabelRef(p + "end"))
+		bv := make([]VecVirtual, nv)
+		for v := range bv {
+			bv[v] = s.vec()
+			var mk *mask
+			if !full {
+				mk = &masks[v]
+			}
+			s.load(Mem{Base: bp, Disp: v * s.bytes()}, bv[v], mk)
+		}
+		for r := 0; r < rows; r++ {
+			t := s.vec()
+			VBROADCASTSS(aRow(r), t)
+			for v := 0; v < nv; v++ {
+				VFMADD231PS(bv[v], t, acc[r][v])
+			}
+		}
+		ADDQ(als, a0)
+		if rows > 3 {
+			ADDQ(als, a3)
+		}
+		ADDQ(ldb, bp)
+		DECQ(k)
+		JMP(LabelRef(p + "loop"))
+
+		// Epilogue: C = alpha*acc (+ beta*C).
+		Label(p + "end")
+		cp := Load(Param("c").Base(), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		al := s.broadcast(loadScalar("alpha"))
+		for r := range acc {
+			for v := range acc[r] {
+				VMULPS(al, acc[r][v], acc[r][v])
+			}
+		}
+		ub := Load(Param("useBeta"), GP8())
+		TESTB(ub, ub)
+		JZ(LabelRef(p + "store"))
+		be := s.broadcast(loadScalar("beta"))
+		cq := GP64()
+		MOVQ(cp, cq)
+		for r := range acc {
+			for v := range acc[r] {
+				t := s.vec()
+				var mk *mask
+				if !full {
+					mk = &masks[v]
+				}
+				s.load(Mem{Base: cq, Disp: v * s.bytes()}, t, mk)
+				VFMADD231PS(t, be, acc[r][v])
+			}
+			ADDQ(ldc, cq)
+		}
+		Label(p + "store")
+		for r := range acc {
+			for v := range acc[r] {
+				var mk *mask
+				if !full {
+					mk = &masks[v]
+				}
+				s.store(acc[r][v], Mem{Base: cp, Disp: v * s.bytes()}, mk)
+			}
+			ADDQ(ldc, cp)
+		}
+		ret()
+	}
+}
+
+// genDotNT writes DotNT{rows}x{cols}{isa}, the micro-kernel for C = alpha*A*Bᵀ
+// + beta*C (and GEMV untransposed, with cols 1): every C[r, j] is the dot
+// product of row r of A with row j of B, both contiguous.
+//
+//	C[r, j] = alpha * sum_l a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
+//
+// for r < mr <= rows and j < nc <= cols. rows×cols vector accumulators run
+// along l; each step loads one vector of every row of A and B, so rows+cols
+// loads feed rows*cols FMAs. Missing rows (r >= mr, j >= nc) read row 0
+// again and are not stored. The lanes are added up once at the end.
+//
+// With unroll > 1 every accumulator is split in unroll partial sums over
+// consecutive vectors, for more independent FMA chains when rows*cols is
+// small (GEMV).
+func genDotNT(s isa, rows, cols, unroll int) {
+	name := fmt.Sprintf("DotNT%dx%d%s", rows, cols, s.name)
+	text(name, "func(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]", name),
+		fmt.Sprintf("for r < mr <= %d and j < nc <= %d; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.", rows, cols))
+	rowPtrs := func(param, ld, cnt string, nrows int) []Register {
+		p := make([]Register, nrows)
+		p[0] = Load(Param(param).Base(), GP64())
+		if nrows == 1 {
+			return p
+		}
+		stride := Load(Param(ld), GP64())
+		SHLQ(U8(2), stride)
+		count := Load(Param(cnt), GP64())
+		for r := 1; r < nrows; r++ {
+			p[r] = GP64()
+			MOVQ(p[r-1], p[r])
+			ADDQ(stride, p[r])
+			CMPQ(count, U32(r))
+			CMOVQLE(p[0], p[r]) // row r does not exist: read row 0 again
+		}
+		return p
+	}
+	pa := rowPtrs("a", "lda", "mr", rows)
+	pb := rowPtrs("b", "ldb", "nc", cols)
+	n := Load(Param("k"), GP64())
+	off := GP64()
+	XORQ(off, off)
+	// acc[u][r][j]: partial sum u of C[r, j].
+	acc := make([][][]VecVirtual, unroll)
+	for u := range acc {
+		acc[u] = make([][]VecVirtual, rows)
+		for r := range acc[u] {
+			acc[u][r] = make([]VecVirtual, cols)
+			for j := range acc[u][r] {
+				acc[u][r][j] = s.zero()
+			}
+		}
+	}
+	step := func(u int, mk *mask) {
+		bv := make([]VecVirtual, cols)
+		for j := range bv {
+			bv[j] = s.vec()
+			s.load(Mem{Base: pb[j], Index: off, Scale: 1, Disp: u * s.bytes()}, bv[j], mk)
+		}
+		for r := 0; r < rows; r++ {
+			av := s.vec()
+			s.load(Mem{Base: pa[r], Index: off, Scale: 1, Disp: u * s.bytes()}, av, mk)
+			for j := 0; j < cols; j++ {
+				VFMADD231PS(bv[j], av, acc[u][r][j])
+			}
+		}
+	}
+	if unroll > 1 {
+		Label("loopu")
+		CMPQ(n, U32(unroll*s.lanes))
+		JL(LabelRef("loop"))
+		for u := 0; u < unroll; u++ {
+			step(u, nil)
+		}
+		ADDQ(U32(unroll*s.bytes()), off)
+		SUBQ(U32(unroll*s.lanes), n)
+		JMP(LabelRef("loopu"))
+	}
+	Label("loop")
+	CMPQ(n, U32(s.lanes))
+	JL(LabelRef("tail"))
+	step(0, nil)
+	ADDQ(U32(s.bytes()), off)
+	SUBQ(U32(s.lanes), n)
+	JMP(LabelRef("loop"))
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("reduce"))
+	mk := s.tailMask(n)
+	step(0, &mk)
+
+	Label("reduce")
+	for u := 1; u < unroll; u++ {
+		for r := range acc[0] {
+			for j := range acc[0][r] {
+				VADDPS(acc[u][r][j], acc[0][r][j], acc[0][r][j])
+			}
+		}
+	}
+	if cols == 4 && rows == s.lanes/4 {
+		s.dotNTStoreTree(acc[0])
+		return
+	}
+	if cols == 1 && rows == 4 {
+		// GEMV: a column of C that is contiguous (ldc 1) is stored as one
+		// vector; any other ldc takes the scalar path below.
+		ldc := Load(Param("ldc"), GP64())
+		CMPQ(ldc, U32(1))
+		JNE(LabelRef("scalar"))
+		s.dotNTStoreColumn(acc[0])
+		Label("scalar")
+	}
+	al := loadScalar("alpha")
+	be := loadScalar("beta")
+	ub := Load(Param("useBeta"), GP8())
+	mr := Load(Param("mr"), GP64())
+	nc := Load(Param("nc"), GP64())
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			CMPQ(mr, U32(r))
+			JLE(LabelRef("done"))
+		}
+		for j := 0; j < cols; j++ {
+			skip := fmt.Sprintf("r%dc%d", r, j)
+			if j > 0 {
+				CMPQ(nc, U32(j))
+				JLE(LabelRef(skip))
+			}
+			x := s.hreduce(acc[0][r][j], vaddps)
+			VMULSS(al, x, x)
+			TESTB(ub, ub)
+			JZ(LabelRef(skip + "st"))
+			VFMADD231SS(Mem{Base: cp, Disp: 4 * j}, be, x)
+			Label(skip + "st")
+			VMOVSS(x, Mem{Base: cp, Disp: 4 * j})
+			Label(skip)
+		}
+		ADDQ(ldc, cp)
+	}
+	Label("done")
+	ret()
+}
+
+// dotNTStoreTree finishes a DotNT kernel with 4 columns and as many rows as
+// 128-bit lanes in a vector (4×4 on AVX-512, 2×4 on AVX2): instead of adding
+// up each accumulator on its own, a tree of lane shuffles and adds reduces
+// all of them at once into one vector whose 128-bit lane r holds C[r, 0:4].
+// That lane is then scaled, blended with beta*C and stored with a mask of nc
+// columns.
+func (s isa) dotNTStoreTree(acc [][]VecVirtual) {
+	rows := len(acc)
+	var f VecVirtual
+	if s.avx512 {
+		// v[c*4+r] = acc[r][c]. Level 1 adds 256-bit halves of pairs,
+		// level 2 the 128-bit lanes, so that u[c] has in lane r the four
+		// partial sums of (r, c).
+		v := make([]VecVirtual, 16)
+		for r := 0; r < 4; r++ {
+			for c := 0; c < 4; c++ {
+				v[c*4+r] = acc[r][c]
+			}
+		}
+		w := make([]VecVirtual, 8)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VSHUFF32X4(U8(0x44), v[2*p+1], v[2*p], lo) // [x.l0 x.l1 y.l0 y.l1]
+			VSHUFF32X4(U8(0xEE), v[2*p+1], v[2*p], hi) // [x.l2 x.l3 y.l2 y.l3]
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		u := make([]VecVirtual, 4)
+		for q := range u {
+			lo, hi := s.vec(), s.vec()
+			VSHUFF32X4(U8(0x88), w[2*q+1], w[2*q], lo) // lanes 0, 2 of each
+			VSHUFF32X4(U8(0xDD), w[2*q+1], w[2*q], hi) // lanes 1, 3 of each
+			VADDPS(hi, lo, lo)
+			u[q] = lo
+		}
+		// Within each lane: e01 = [(r,0) pair sums, (r,1) pair sums], then
+		// f = [(r,0) (r,1) (r,2) (r,3)].
+		pairs := func(x, y VecVirtual) VecVirtual {
+			a, b := s.vec(), s.vec()
+			VSHUFPS(U8(0x88), y, x, a) // [x0 x2 y0 y2]
+			VSHUFPS(U8(0xDD), y, x, b) // [x1 x3 y1 y3]
+			VADDPS(b, a, a)
+			return a
+		}
+		f = pairs(pairs(u[0], u[1]), pairs(u[2], u[3]))
+	} else {
+		// v[2c+r] = acc[r][c]; w[p] = [v[2p] halves added | v[2p+1]
+		// halves added]; two horizontal adds finish the sums.
+		v := make([]VecVirtual, 8)
+		for r := 0; r < 2; r++ {
+			for c := 0; c < 4; c++ {
+				v[2*c+r] = acc[r][c]
+			}
+		}
+		w := make([]VecVirtual, 4)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VPERM2F128(U8(0x20), v[2*p+1], v[2*p], lo) // [x.lo y.lo]
+			VPERM2F128(U8(0x31), v[2*p+1], v[2*p], hi) // [x.hi y.hi]
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		h01, h23 := s.vec(), s.vec()
+		VHADDPS(w[1], w[0], h01)
+		VHADDPS(w[3], w[2], h23)
+		f = s.vec()
+		VHADDPS(h23, h01, f)
+	}
+	al := s.broadcast(loadScalar("alpha"))
+	VMULPS(al, f, f)
+
+	nc := Load(Param("nc"), GP64())
+	mk := s.tailMask(nc)
+	mr := Load(Param("mr"), GP64())
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	ub := Load(Param("useBeta"), GP8())
+	be := s.broadcast(loadScalar("beta"))
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			CMPQ(mr, U32(r))
+			JLE(LabelRef("done"))
+		}
+		// Copy lane r out first: a VEX/EVEX write to f's low lane would
+		// clear the lanes above it.
+		x := XMM()
+		if r == 0 {
+			VMOVAPS(f.AsX(), x)
+		} else {
+			if s.avx512 {
+				VEXTRACTF32X4(U8(r), f, x)
+			} else {
+				VEXTRACTF128(U8(r), f, x)
+			}
+		}
+		lbl := fmt.Sprintf("store%d", r)
+		TESTB(ub, ub)
+		JZ(LabelRef(lbl))
+		t := XMM()
+		if s.avx512 {
+			VMOVUPS_Z(Mem{Base: cp}, mk.r, t)
+		} else {
+			VMASKMOVPS(Mem{Base: cp}, mk.r.(VecVirtual).AsX(), t)
+		}
+		VFMADD231PS(t, be.AsX(), x)
+		Label(lbl)
+		if s.avx512 {
+			VMOVUPS(x, mk.r, Mem{Base: cp})
+		} else {
+			VMASKMOVPS(x, mk.r.(VecVirtual).AsX(), Mem{Base: cp})
+		}
+		ADDQ(ldc, cp)
+	}
+	Label("done")
+	ret()
+}
+
+// dotNTStoreColumn finishes a DotNT4x1 kernel whose C column is contiguous:
+// the four accumulators are reduced together into one XMM [C0 C1 C2 C3]
+// (half the shuffles of four separate reductions), scaled, blended with
+// beta*C and stored with a mask of mr lanes.
+func (s isa) dotNTStoreColumn(acc [][]VecVirtual) {
+	v := []VecVirtual{acc[0][0], acc[1][0], acc[2][0], acc[3][0]}
+	// Add 128-bit lanes until every row's partial sums fill one lane:
+	// u has in lane r (or, on AVX2, in lane r%2 of w[r/2]) four partials.
+	var y0, y1 VecVirtual // YMMs with lanes [row0 | row1] and [row2 | row3]
+	if s.avx512 {
+		w := make([]VecVirtual, 2)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VSHUFF32X4(U8(0x44), v[2*p+1], v[2*p], lo)
+			VSHUFF32X4(U8(0xEE), v[2*p+1], v[2*p], hi)
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		// w[0] = [r0 r0 r1 r1], w[1] = [r2 r2 r3 r3] (128-bit lanes): add
+		// lanes 0+1 and 2+3 of each, giving u = [r0 r1 r2 r3].
+		lo, hi := s.vec(), s.vec()
+		VSHUFF32X4(U8(0x88), w[1], w[0], lo)
+		VSHUFF32X4(U8(0xDD), w[1], w[0], hi)
+		VADDPS(hi, lo, lo)
+		y0, y1 = lo.AsY().(VecVirtual), YMM()
+		VEXTRACTF64X4(U8(1), lo, y1)
+	} else {
+		w := make([]VecVirtual, 2)
+		for p := range w {
+			lo, hi := s.vec(), s.vec()
+			VPERM2F128(U8(0x20), v[2*p+1], v[2*p], lo)
+			VPERM2F128(U8(0x31), v[2*p+1], v[2*p], hi)
+			VADDPS(hi, lo, lo)
+			w[p] = lo
+		}
+		y0, y1 = w[0], w[1]
+	}
+	// hadd(y0, y1): lane 0 [r0 r0 r2 r2], lane 1 [r1 r1 r3 r3] (pair sums);
+	// hadd again: lane 0 [r0 r2 ...], lane 1 [r1 r3 ...]; interleave.
+	h := YMM()
+	VHADDPS(y1, y0, h)
+	VHADDPS(h, h, h)
+	hi := XMM()
+	VEXTRACTF128(U8(1), h, hi)
+	x := XMM()
+	VUNPCKLPS(hi, h.AsX(), x) // [r0 r1 r2 r3]
+	al := XMM()
+	VBROADCASTSS(param(Param("alpha")), al)
+	VMULPS(al, x, x)
+
+	mr := Load(Param("mr"), GP64())
+	mk := s.tailMask(mr)
+	cp := Load(Param("c").Base(), GP64())
+	ub := Load(Param("useBeta"), GP8())
+	TESTB(ub, ub)
+	JZ(LabelRef("colstore"))
+	be, t := XMM(), XMM()
+	VBROADCASTSS(param(Param("beta")), be)
+	if s.avx512 {
+		VMOVUPS_Z(Mem{Base: cp}, mk.r, t)
+	} else {
+		VMASKMOVPS(Mem{Base: cp}, mk.r.(VecVirtual).AsX(), t)
+	}
+	VFMADD231PS(t, be, x)
+	Label("colstore")
+	if s.avx512 {
+		VMOVUPS(x, mk.r, Mem{Base: cp})
+	} else {
+		VMASKMOVPS(x, mk.r.(VecVirtual).AsX(), Mem{Base: cp})
+	}
+	ret()
+}
+
+// genFMAPeak writes FMAPeak{isa}, the yardstick of the GEMM benchmarks: n
+// iterations of 12 independent vector FMAs, enough chains to keep two FMA
+// pipes busy through a 4-6 cycle latency, with nothing else in the loop but
+// the counter. It returns one lane of the result so the work is observable.
+func genFMAPeak(s isa) {
+	text("FMAPeak"+s.name, "func(n int) float32")
+	Doc("FMAPeak"+s.name+" runs n iterations of 12 independent vector FMAs and returns one lane",
+		"of their sum: a measure of the FMA throughput of one core.")
+	n := Load(Param("n"), GP64())
+	x := s.vec()
+	VMOVUPS(cstf("fmapeakx", 0.5), x)
+	acc := make([]VecVirtual, 12)
+	for i := range acc {
+		acc[i] = s.zero()
+	}
+	Label("loop")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	for i := range acc {
+		VFMADD231PS(x, x, acc[i])
+	}
+	DECQ(n)
+	JMP(LabelRef("loop"))
+	Label("done")
+	for i := 1; i < len(acc); i++ {
+		VADDPS(acc[i], acc[0], acc[0])
+	}
+	storeResult(acc[0])
+	ret()
+}

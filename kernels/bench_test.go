@@ -1,0 +1,170 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Benchmarks of the shapes the engine calls, on every backend this CPU
+// supports (an openblas backend compiled in later is picked up too) and on
+// gonum's native BLAS as a comparator. Names are benchstat-friendly:
+//
+//	BenchmarkGemv/backend=avx512/512x512
+//	BenchmarkGemm/backend=avx512/NT/32x512x512
+//
+// Compare backends within one run (-cpu 1: gonum's Sgemm would otherwise
+// spread over every core while the backends use one).
+
+// gonumBackend adapts gonum's pure-Go BLAS (row-major) to the two ops it is
+// compared on.
+type gonumBackend struct{ Generic }
+
+func (gonumBackend) Name() string { return "gonum" }
+
+func (gonumBackend) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	t := blas.NoTrans
+	if trans {
+		t = blas.Trans
+	}
+	gonum.Implementation{}.Sgemv(t, m, n, alpha, a, lda, x, 1, beta, y, 1)
+}
+
+func (gonumBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	gonum.Implementation{}.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func benchBackends() []Backend { return append(Supported(), gonumBackend{}) }
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = rng.Float32()*2 - 1
+	}
+	return s
+}
+
+func BenchmarkGemv(b *testing.B) {
+	shapes := [][2]int{{100, 100}, {512, 512}, {65, 512}}
+	for _, be := range benchBackends() {
+		b.Run("backend="+be.Name(), func(b *testing.B) {
+			for _, trans := range []bool{false, true} {
+				for _, sh := range shapes {
+					m, n := sh[0], sh[1]
+					name := fmt.Sprintf("%dx%d", m, n)
+					if trans {
+						name = "trans/" + name
+					}
+					b.Run(name, func(b *testing.B) {
+						rng := rand.New(rand.NewPCG(1, 2))
+						a, x, y := randSlice(rng, m*n), randSlice(rng, max(m, n)), randSlice(rng, max(m, n))
+						b.ResetTimer()
+						for range b.N {
+							be.Gemv(trans, m, n, 1, a, n, x, 0, y)
+						}
+						sec := b.Elapsed().Seconds() / float64(b.N)
+						b.ReportMetric(2*float64(m*n)/sec/1e9, "GFLOP/s")
+						b.ReportMetric(4*float64(m*n+m+n)/sec/1e9, "GB/s")
+					})
+				}
+			}
+		})
+	}
+}
+
+// gemmBenchShapes are the engine's GEMMs (H=512 or 100, vocab 65, T=100,
+// B=32 or 1): forward Hprev·Wᵀ, the output projection Hs·Vᵀ, and the
+// backward dOᵀ·Hs, dO·V, dR·W and dRᵀ·Hprev.
+var gemmBenchShapes = []struct {
+	transA, transB bool
+	m, n, k        int
+}{
+	{false, true, 32, 512, 512},
+	{false, true, 3200, 65, 512},
+	{false, true, 100, 65, 512},
+	{false, true, 512, 100, 512},
+	{false, false, 32, 512, 512},
+	{false, false, 3200, 512, 65},
+	{false, false, 100, 512, 65},
+	{true, false, 512, 512, 32},
+	{true, false, 512, 512, 3200},
+	{true, false, 65, 512, 3200},
+	{true, false, 65, 512, 100},
+}
+
+func BenchmarkGemm(b *testing.B) {
+	for _, be := range benchBackends() {
+		b.Run("backend="+be.Name(), func(b *testing.B) {
+			for _, s := range gemmBenchShapes {
+				tr := map[bool]string{false: "N", true: "T"}
+				name := fmt.Sprintf("%s%s/%dx%dx%d", tr[s.transA], tr[s.transB], s.m, s.n, s.k)
+				b.Run(name, func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(3, 4))
+					lda, ldb := s.k, s.n
+					if s.transA {
+						lda = s.m
+					}
+					if s.transB {
+						ldb = s.k
+					}
+					a, bb, c := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n), randSlice(rng, s.m*s.n)
+					b.ResetTimer()
+					for range b.N {
+						be.Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 1, c, s.n)
+					}
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					b.ReportMetric(2*float64(s.m*s.n*s.k)/sec/1e9, "GFLOP/s")
+					b.ReportMetric(4*float64(s.m*s.k+s.k*s.n+2*s.m*s.n)/sec/1e9, "GB/s")
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkFused times the element-wise ops at the model's sizes.
+func BenchmarkFused(b *testing.B) {
+	for _, be := range Supported() {
+		b.Run("backend="+be.Name(), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(5, 6))
+			const n = 512
+			h, a, col, bias := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+			b.Run("AddTanh/512", func(b *testing.B) {
+				for range b.N {
+					be.AddTanh(h, a, col, bias)
+				}
+			})
+			b.Run("TanhGrad/512", func(b *testing.B) {
+				for range b.N {
+					be.TanhGrad(h, a, col)
+				}
+			})
+			b.Run("SoftmaxXent/65", func(b *testing.B) {
+				for range b.N {
+					be.SoftmaxXent(h[:65], a[:65], bias[:65], 7)
+				}
+			})
+			b.Run("Axpy/512", func(b *testing.B) {
+				for range b.N {
+					be.Axpy(1e-3, a, h)
+				}
+			})
+			b.Run("Dot/512", func(b *testing.B) {
+				for range b.N {
+					sinkF32 = be.Dot(a, col)
+				}
+			})
+		})
+	}
+}
+
+var sinkF32 float32

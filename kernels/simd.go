@@ -1,0 +1,296 @@
+//go:build amd64 && !noasm
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+)
+
+// gemmKernel is the signature of the GEMM micro-kernels in internal/asm:
+// GemmBcast (A broadcast, B read along rows) and DotNT (rows of A dotted
+// with rows of B).
+type gemmKernel func(k int, a []float32, s1, s2 int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
+
+// simdKernels is one instruction set's routines plus the blocking around
+// them; the avx2 and avx512 backends differ only in the table they use.
+type simdKernels struct {
+	// bcast[r-1] updates an r × bcastWidth block of C (r <= len(bcast)).
+	bcast      []gemmKernel
+	bcastWidth int
+	// dotNT updates a dotRows × dotCols block of C = A·Bᵀ; gemvN is the
+	// same with one column, for GEMV.
+	dotNT            gemmKernel
+	dotRows, dotCols int
+	gemvN            gemmKernel
+	gemvRows         int
+	// gemvT is a one-row broadcast kernel for full strips of exactly
+	// gemvTWidth columns.
+	gemvT      gemmKernel
+	gemvTWidth int
+
+	// sweeps counts GEMV calls on matrices larger than L2 holds easily, so
+	// that every other call runs backwards (see gemv).
+	sweeps atomic.Uint32
+
+	dot      func(x, y []float32) float32
+	axpy     func(alpha float32, x, y []float32)
+	scal     func(alpha float32, x []float32)
+	addTanh  func(h, a, col, bias []float32)
+	tanhGrad func(dr, h, dh []float32)
+	maxSum   func(x, y []float32) float32
+	expSum   func(d, x, y []float32, shift float32) float32
+}
+
+// kcBlock bounds the k extent of one pass of the broadcast kernel, so the
+// slab of B it sweeps (kcBlock × bcastWidth floats, 64 KB on AVX-512) stays
+// in L2 while every row block of A passes over it.
+const kcBlock = 256
+
+// The assembly does not check bounds, so every matrix is checked here once
+// per call: a short slice panics like the generic backend instead of
+// reading or writing past its end.
+func checkMat(name string, s []float32, rows, cols, ld int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if (rows > 1 && ld < cols) || len(s) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: %s: %d×%d with leading dimension %d does not fit in %d elements", name, rows, cols, ld, len(s)))
+	}
+}
+
+func checkVec(name string, s []float32, n int) {
+	if len(s) < n {
+		panic(fmt.Sprintf("kernels: %s has %d elements, need %d", name, len(s), n))
+	}
+}
+
+// gemvSweepBytes is the matrix size from which GEMV alternates direction.
+const gemvSweepBytes = 512 << 10
+
+// backwards reports whether this GEMV over an m-row matrix should sweep its
+// rows last to first. The engine multiplies by the same matrix (W, 1 MB at
+// H=512) at every time step; swept in the same order each time, a matrix
+// about the size of L2 evicts itself and streams from L3 every call.
+// Alternating the direction starts each call on the rows the previous one
+// left in L2.
+func (s *simdKernels) backwards(m, lda int) bool {
+	if m*lda*4 < gemvSweepBytes {
+		return false
+	}
+	return s.sweeps.Add(1)&1 == 0
+}
+
+func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	checkMat("Gemv A", a, m, n, lda)
+	if !trans {
+		checkVec("Gemv x", x, n)
+		checkVec("Gemv y", y, m)
+		if m == 0 {
+			return
+		}
+		if n == 0 {
+			scale(beta, y[:m])
+			return
+		}
+		// Row blocks of dot products; x stays in L1 across them.
+		if s.backwards(m, lda) {
+			for i0 := (m - 1) / s.gemvRows * s.gemvRows; i0 >= 0; i0 -= s.gemvRows {
+				s.gemvN(n, a[i0*lda:], lda, min(s.gemvRows, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
+			}
+			return
+		}
+		for i0 := 0; i0 < m; i0 += s.gemvRows {
+			s.gemvN(n, a[i0*lda:], lda, min(s.gemvRows, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
+		}
+		return
+	}
+	checkVec("Gemv x", x, m)
+	checkVec("Gemv y", y, n)
+	if n == 0 {
+		return
+	}
+	if m == 0 {
+		scale(beta, y[:n])
+		return
+	}
+	// yᵀ = xᵀA: a 1-row GEMM, a strip of y held in registers while all m
+	// rows of A stream past it: full strips of gemvTWidth columns, then
+	// bcastWidth-wide ones. Big matrices alternate the order of the strips
+	// (see backwards).
+	nWide := n / s.gemvTWidth
+	rest := n - nWide*s.gemvTWidth
+	strips := nWide + (rest+s.bcastWidth-1)/s.bcastWidth
+	back := s.backwards(m, lda)
+	for idx := 0; idx < strips; idx++ {
+		i := idx
+		if back {
+			i = strips - 1 - idx
+		}
+		if i < nWide {
+			j0 := i * s.gemvTWidth
+			s.gemvT(m, x, 0, 1, a[j0:], lda, s.gemvTWidth, y[j0:], 0, alpha, beta, beta != 0)
+		} else {
+			j0 := nWide*s.gemvTWidth + (i-nWide)*s.bcastWidth
+			s.bcast[0](m, x, 0, 1, a[j0:], lda, min(s.bcastWidth, n-j0), y[j0:], 0, alpha, beta, beta != 0)
+		}
+	}
+}
+
+func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if transA {
+		checkMat("Gemm A", a, k, m, lda)
+	} else {
+		checkMat("Gemm A", a, m, k, lda)
+	}
+	if transB {
+		checkMat("Gemm B", b, n, k, ldb)
+	} else {
+		checkMat("Gemm B", b, k, n, ldb)
+	}
+	checkMat("Gemm C", c, m, n, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			scale(beta, c[i*ldc:i*ldc+n])
+		}
+		return
+	}
+	// op(A)[i, l] is a[i*ars + l*als].
+	ars, als := lda, 1
+	if transA {
+		ars, als = 1, lda
+	}
+	if transA && transB {
+		// Not used by the engine: B is transposed into scratch panels so
+		// that the broadcast kernel can read it along rows.
+		s.gemmPackedB(m, n, k, alpha, a, ars, als, b, ldb, beta, c, ldc)
+		return
+	}
+	if transB {
+		// C = A·Bᵀ: rows of A dotted with rows of B. The smaller of A and
+		// B is swept by the inner loop, so it is the one re-read from
+		// cache while the other streams through once.
+		blk := func(i0, j0 int) {
+			s.dotNT(k, a[i0*lda:], lda, min(s.dotRows, m-i0), b[j0*ldb:], ldb, min(s.dotCols, n-j0), c[i0*ldc+j0:], ldc, alpha, beta, beta != 0)
+		}
+		if m >= n {
+			for i0 := 0; i0 < m; i0 += s.dotRows {
+				for j0 := 0; j0 < n; j0 += s.dotCols {
+					blk(i0, j0)
+				}
+			}
+		} else {
+			for j0 := 0; j0 < n; j0 += s.dotCols {
+				for i0 := 0; i0 < m; i0 += s.dotRows {
+					blk(i0, j0)
+				}
+			}
+		}
+		return
+	}
+	// C = op(A)·B with B read along its rows. The k extent is cut in
+	// kcBlock slabs; within one, the smaller of the A slab (m×kb) and the B
+	// slab (kb×n) is swept by the inner loop, so it stays in cache while
+	// the other streams once.
+	rows := len(s.bcast)
+	for l0 := 0; l0 < k; l0 += kcBlock {
+		kb := min(kcBlock, k-l0)
+		// Later k slabs accumulate onto the first one's result.
+		bt, useBeta := beta, beta != 0
+		if l0 > 0 {
+			bt, useBeta = 1, true
+		}
+		blk := func(i0, j0 int) {
+			s.bcast[min(rows, m-i0)-1](kb, a[i0*ars+l0*als:], ars, als, b[l0*ldb+j0:], ldb, min(s.bcastWidth, n-j0), c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+		}
+		if m > n {
+			for i0 := 0; i0 < m; i0 += rows {
+				for j0 := 0; j0 < n; j0 += s.bcastWidth {
+					blk(i0, j0)
+				}
+			}
+		} else {
+			for j0 := 0; j0 < n; j0 += s.bcastWidth {
+				for i0 := 0; i0 < m; i0 += rows {
+					blk(i0, j0)
+				}
+			}
+		}
+	}
+}
+
+// packCols is how many columns of Bᵀ one packed panel holds.
+const packCols = 128
+
+// packBuf is the scratch of one packed panel: kcBlock × packCols floats.
+type packBuf [kcBlock * packCols]float32
+
+// packPool recycles panels, so that a call allocates nothing once warm and
+// concurrent calls each get their own.
+var packPool = make(chan *packBuf, 4)
+
+func getPackBuf() *packBuf {
+	select {
+	case p := <-packPool:
+		return p
+	default:
+		return new(packBuf)
+	}
+}
+
+func putPackBuf(p *packBuf) {
+	select {
+	case packPool <- p:
+	default:
+	}
+}
+
+// gemmPackedB computes C = alpha*op(A)·Bᵀ + beta*C by copying Bᵀ, panel by
+// panel (kcBlock × packCols), into row-major scratch and running the
+// broadcast kernel on it. op(A)[i, l] is a[i*ars + l*als].
+func (s *simdKernels) gemmPackedB(m, n, k int, alpha float32, a []float32, ars, als int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	buf := getPackBuf()
+	defer putPackBuf(buf)
+	rows := len(s.bcast)
+	for j0 := 0; j0 < n; j0 += packCols {
+		nb := min(packCols, n-j0)
+		for l0 := 0; l0 < k; l0 += kcBlock {
+			kb := min(kcBlock, k-l0)
+			panel := buf[:kb*nb]
+			for j := 0; j < nb; j++ {
+				for l, v := range b[(j0+j)*ldb+l0 : (j0+j)*ldb+l0+kb] {
+					panel[l*nb+j] = v
+				}
+			}
+			bt, useBeta := beta, beta != 0
+			if l0 > 0 {
+				bt, useBeta = 1, true
+			}
+			for i0 := 0; i0 < m; i0 += rows {
+				r := min(rows, m-i0)
+				for jj := 0; jj < nb; jj += s.bcastWidth {
+					s.bcast[r-1](kb, a[i0*ars+l0*als:], ars, als, panel[jj:], nb, min(s.bcastWidth, nb-jj), c[i0*ldc+j0+jj:], ldc, alpha, bt, useBeta)
+				}
+			}
+		}
+	}
+}
+
+func (s *simdKernels) softmaxXent(d, logits, bias []float32, target int) float32 {
+	n := len(d)
+	logits, bias = logits[:n], bias[:n]
+	mx := s.maxSum(logits, bias)
+	// Read before d (which may alias logits) is written.
+	zt := logits[target] + bias[target] - mx
+	sum := s.expSum(d, logits, bias, mx)
+	// The log is taken of the sum, before normalising, so that a tiny
+	// probability does not underflow to log(0).
+	loss := float32(math.Log(float64(sum))) - zt
+	s.scal(1/sum, d)
+	d[target]--
+	return loss
+}
