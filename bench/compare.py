@@ -66,13 +66,19 @@ def timed_rate(step, chars_per_step, duration, warmup):
     while time.perf_counter() < end:
         step()
     steps = 0
-    start = time.perf_counter()
+    cpu_start, start = time.process_time(), time.perf_counter()
     while True:
         step()
         steps += 1
         elapsed = time.perf_counter() - start
         if elapsed >= duration:
-            return chars_per_step * steps / elapsed
+            break
+    cpu = time.process_time() - cpu_start
+    # On a shared machine the CPU share says how much the wall-clock figure is to be trusted.
+    log("  %d steps, %.2f s wall, %.2f s CPU (%.0f%% of a core): %.0f chars/s, %.0f chars/CPU-s"
+        % (steps, elapsed, cpu, 100 * cpu / elapsed, chars_per_step * steps / elapsed,
+           chars_per_step * steps / max(cpu, 1e-9)))
+    return chars_per_step * steps / elapsed
 
 
 def window_cursor(seq):
