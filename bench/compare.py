@@ -566,6 +566,10 @@ def notes(results, systems):
     return out
 
 
+def is_text_column(name):
+    return name in ("workload", "H", "T", "B", "measure", "charrnn backend")
+
+
 def render_text(info, header, rows, note_lines, skipped, args):
     lines = ["%-14s %s" % (k + ":", v) for k, v in info]
     lines.append("%-14s %g s per measurement after %g s warm-up; numpy dtype %s"
@@ -576,8 +580,8 @@ def render_text(info, header, rows, note_lines, skipped, args):
         lines.append("")
     widths = [max(len(c) for c in col) for col in zip(header, *rows)]
     for i, row in enumerate([header] + rows):
-        lines.append("  ".join(c.ljust(w) if j < 5 else c.rjust(w)
-                               for j, (c, w) in enumerate(zip(row, widths))))
+        lines.append("  ".join(c.ljust(w) if is_text_column(name) else c.rjust(w)
+                               for name, c, w in zip(header, row, widths)))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     if note_lines:
@@ -588,7 +592,7 @@ def render_text(info, header, rows, note_lines, skipped, args):
 
 def render_markdown(info, header, rows, note_lines, skipped, args):
     lines = ["| " + " | ".join(header) + " |",
-             "| " + " | ".join("---" if i < 5 else "---:" for i in range(len(header))) + " |"]
+             "| " + " | ".join("---" if is_text_column(h) else "---:" for h in header) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines.append("")
     lines += ["- %s: %s" % (k, v) for k, v in info]
