@@ -8,7 +8,9 @@ import (
 )
 
 // Parallel returns a Backend that forwards every op to b but splits large
-// Gemv and Gemm calls into contiguous blocks of the output and runs them on
+// Gemv and Gemm calls into contiguous blocks of the output, and large
+// element-wise passes over the parameter slab (SumSquares and the optimizer
+// updates) into contiguous blocks of the slab, and runs them on
 // `workers` cores at once: the calling goroutine computes the first block
 // and a pool of workers-1 goroutines, started here once, the others (the
 // caller takes back any block no helper has started by the time its own is
@@ -30,14 +32,17 @@ func Parallel(b Backend, workers int) Backend {
 type splitPolicy struct {
 	gemvOut  int // split a Gemv whose output has at least this many elements,
 	gemvWork int // or whose matrix has at least this many elements;
-	gemmWork int // split a Gemm with at least this many multiply-adds (m*n*k).
+	gemmWork int // split a Gemm with at least this many multiply-adds (m*n*k);
+	elemWork int // split an element-wise pass over at least this many elements.
 }
 
 // defaultSplit: a 512×512 GEMV is 10-20 µs of work against about a
 // microsecond of hand-off when the helper is spinning (see
 // BenchmarkParallelDispatch); a GEMM of 2^20 multiply-adds takes at least
 // 12 µs even at the 170 GFLOP/s OpenBLAS reaches on one core here.
-var defaultSplit = splitPolicy{gemvOut: 512, gemvWork: 256 << 10, gemmWork: 1 << 20}
+// An optimizer update streams 20-28 bytes per element from L2 or memory:
+// 64k elements take well over 20 µs.
+var defaultSplit = splitPolicy{gemvOut: 512, gemvWork: 256 << 10, gemmWork: 1 << 20, elemWork: 64 << 10}
 
 // How long a goroutine spins waiting before it parks. Waking a parked
 // goroutine costs 5-20 µs, a GEMV 10-20 µs, so pool goroutines spin long
@@ -84,9 +89,12 @@ type helper struct {
 	// panicked is what the job panicked with, for the caller to re-panic:
 	// a programming error then surfaces where the call was made.
 	panicked any
+	// sum is the job's SumSquares result, kept after the job is cleared.
+	sum float64
 }
 
-// job is one block of a Gemv or Gemm call (Gemv uses a, b, c for A, x, y).
+// job is one block of a Gemv or Gemm call (Gemv uses a, b, c for A, x, y),
+// or of an element-wise pass.
 type job struct {
 	op             jobOp
 	transA, transB bool
@@ -94,6 +102,12 @@ type job struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+
+	// An element-wise op's slabs (p, g and up to two of optimizer state),
+	// its scalar arguments in the op's order, and SumSquares' result.
+	p, g, s1, s2 []float32
+	arg          [8]float32
+	sum          float64
 }
 
 const (
@@ -107,6 +121,13 @@ type jobOp uint8
 const (
 	opGemv jobOp = iota + 1
 	opGemm
+	opSumSquares
+	opSGD
+	opAdagrad
+	opAdam
+	opMomentum
+	opRMSprop
+	opAdamW
 	opStop
 )
 
@@ -173,6 +194,7 @@ func (p *pool) serve(h *helper) {
 // reports it done.
 func (p *pool) runTaken(h *helper) {
 	h.panicked = h.job.runRecover(p.backend)
+	h.sum = h.job.sum
 	h.job = job{} // hold no reference to the caller's buffers
 	h.state.Store(jobIdle)
 	if p.pending.Add(-1) == 0 {
@@ -192,6 +214,20 @@ func (j *job) run(b Backend) {
 		b.Gemv(j.transA, j.m, j.n, j.alpha, j.a, j.lda, j.b, j.beta, j.c)
 	case opGemm:
 		b.Gemm(j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
+	case opSumSquares:
+		j.sum = b.SumSquares(j.p)
+	case opSGD:
+		b.SGDUpdate(j.p, j.g, j.arg[0], j.arg[1], j.arg[2])
+	case opAdagrad:
+		b.AdagradUpdate(j.p, j.g, j.s1, j.arg[0], j.arg[1], j.arg[2])
+	case opAdam:
+		b.AdamUpdate(j.p, j.g, j.s1, j.s2, j.arg[0], j.arg[1], j.arg[2], j.arg[3], j.arg[4], j.arg[5])
+	case opMomentum:
+		b.MomentumUpdate(j.p, j.g, j.s1, j.arg[0], j.arg[1], j.arg[2], j.arg[3])
+	case opRMSprop:
+		b.RMSpropUpdate(j.p, j.g, j.s1, j.arg[0], j.arg[1], j.arg[2], j.arg[3], j.arg[4])
+	case opAdamW:
+		b.AdamWUpdate(j.p, j.g, j.s1, j.s2, j.arg[0], j.arg[1], j.arg[2], j.arg[3], j.arg[4], j.arg[5], j.arg[6])
 	}
 }
 
@@ -233,11 +269,12 @@ func (p *pool) dispatch(total int, mk func(j *job, lo, hi int)) {
 }
 
 // finish waits for the helpers' blocks, running those no helper has
-// started yet, and releases the pool. Callers
+// started yet, and releases the pool; sum, if not nil, first gets the
+// helpers' SumSquares results added to it. Callers
 // defer it before dispatching, so that a panic (a programming error such as
 // a short slice) still leaves the pool usable, Close able to stop it, and
 // the caller's buffers no longer written to once the panic propagates.
-func (p *pool) finish() {
+func (p *pool) finish(sum *float64) {
 	// A block still waiting to be taken once the caller's own is done
 	// belongs to a helper that is parked or whose thread the OS has
 	// descheduled (a spinning one takes it within a microsecond): waiting
@@ -253,7 +290,10 @@ func (p *pool) finish() {
 		if h.panicked != nil && panicked == nil {
 			panicked = h.panicked
 		}
-		h.panicked = nil
+		if sum != nil {
+			*sum += h.sum // in helper order, so the result is deterministic
+		}
+		h.panicked, h.sum = nil, 0
 	}
 	p.busy.Store(false)
 	if panicked != nil {
@@ -282,7 +322,7 @@ func (pb *parallelBackend) Gemv(trans bool, m, n int, alpha float32, a []float32
 			j.m, j.a = hi-lo, a[lo*lda:]
 		}
 	}
-	defer p.finish()
+	defer p.finish(nil)
 	p.dispatch(out, block)
 	var j job
 	block(&j, 0, blockStart(1, out, p.workers))
@@ -316,11 +356,77 @@ func (pb *parallelBackend) Gemm(transA, transB bool, m, n, k int, alpha float32,
 			j.n, j.b, j.c = hi-lo, b[lo:], c[lo:]
 		}
 	}
-	defer p.finish()
+	defer p.finish(nil)
 	p.dispatch(out, block)
 	var j job
 	block(&j, 0, blockStart(1, out, p.workers))
 	j.run(p.backend)
+}
+
+// elementwise runs an element-wise op over n elements, split into blocks
+// when large; it returns the op's sum (SumSquares), added in block order.
+func (pb *parallelBackend) elementwise(n int, proto job) (sum float64) {
+	p := pb.pool
+	if n < p.policy.elemWork || !p.acquire(n) {
+		proto.run(p.backend)
+		return proto.sum
+	}
+	block := func(j *job, lo, hi int) {
+		*j = proto
+		j.p = proto.p[lo:hi]
+		if proto.g != nil {
+			j.g = proto.g[lo:hi]
+		}
+		if proto.s1 != nil {
+			j.s1 = proto.s1[lo:hi]
+		}
+		if proto.s2 != nil {
+			j.s2 = proto.s2[lo:hi]
+		}
+	}
+	defer p.finish(&sum)
+	p.dispatch(n, block)
+	var j job
+	block(&j, 0, blockStart(1, n, p.workers))
+	j.run(p.backend)
+	return j.sum // finish adds the helpers' sums to it
+}
+
+// SumSquares implements Backend.
+func (pb *parallelBackend) SumSquares(x []float32) float64 {
+	return pb.elementwise(len(x), job{op: opSumSquares, p: x})
+}
+
+// SGDUpdate implements Backend.
+func (pb *parallelBackend) SGDUpdate(p, g []float32, lr, scale, limit float32) {
+	pb.elementwise(len(p), job{op: opSGD, p: p, g: g[:len(p)], arg: [8]float32{lr, scale, limit}})
+}
+
+// AdagradUpdate implements Backend.
+func (pb *parallelBackend) AdagradUpdate(p, g, mem []float32, lr, scale, limit float32) {
+	pb.elementwise(len(p), job{op: opAdagrad, p: p, g: g[:len(p)], s1: mem[:len(p)], arg: [8]float32{lr, scale, limit}})
+}
+
+// AdamUpdate implements Backend.
+func (pb *parallelBackend) AdamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32) {
+	pb.elementwise(len(p), job{op: opAdam, p: p, g: g[:len(p)], s1: m[:len(p)], s2: v[:len(p)],
+		arg: [8]float32{alpha, beta1, beta2, eps, scale, limit}})
+}
+
+// MomentumUpdate implements Backend.
+func (pb *parallelBackend) MomentumUpdate(p, g, vel []float32, lr, mu, scale, limit float32) {
+	pb.elementwise(len(p), job{op: opMomentum, p: p, g: g[:len(p)], s1: vel[:len(p)], arg: [8]float32{lr, mu, scale, limit}})
+}
+
+// RMSpropUpdate implements Backend.
+func (pb *parallelBackend) RMSpropUpdate(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
+	pb.elementwise(len(p), job{op: opRMSprop, p: p, g: g[:len(p)], s1: ms[:len(p)], arg: [8]float32{lr, rho, eps, scale, limit}})
+}
+
+// AdamWUpdate implements Backend.
+func (pb *parallelBackend) AdamWUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32) {
+	pb.elementwise(len(p), job{op: opAdamW, p: p, g: g[:len(p)], s1: m[:len(p)], s2: v[:len(p)],
+		arg: [8]float32{alpha, beta1, beta2, eps, decay, scale, limit}})
 }
 
 // gate is where one goroutine waits for a condition that another makes
