@@ -28,6 +28,9 @@ const (
 	// CheckpointVersion is the format this build writes and the newest it reads.
 	CheckpointVersion = 1
 	maxHeaderBytes    = 64 << 20
+	// MaxHidden is the largest hidden size a checkpoint may hold, so the
+	// largest a run may train.
+	MaxHidden = 1 << 16
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -245,7 +248,7 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 // validate checks the header's own consistency.
 func (h *Header) validate() error {
 	switch {
-	case h.Hidden <= 0 || h.Hidden > 1<<16:
+	case h.Hidden <= 0 || h.Hidden > MaxHidden:
 		return fmt.Errorf("header: hidden size %d out of range", h.Hidden)
 	case len(h.Vocab) == 0:
 		return fmt.Errorf("header: empty vocabulary")
