@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 )
 
 // A checkpoint file is
@@ -82,7 +84,15 @@ func (c *Checkpoint) Model() *Model {
 // Save writes the checkpoint to path atomically: to a temporary file in the
 // same directory, synced, then renamed over path. A failure at any point
 // leaves whatever was at path untouched.
+//
+// A process killed in the middle of a save leaves its temporary file
+// (path + ".tmp" + digits) behind. Once a save has succeeded, it removes such
+// files older than itself, so that they do not pile up over many crashes. (Two
+// processes saving to the same path at once is not supported: the last rename
+// wins, and an older save still in progress may fail; a file at path is never
+// partial either way.)
 func (c *Checkpoint) Save(path string) (err error) {
+	started := time.Now()
 	data, err := c.encode()
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
@@ -116,7 +126,27 @@ func (c *Checkpoint) Save(path string) (err error) {
 		d.Sync()
 		d.Close()
 	}
+	removeStaleTemps(dir, filepath.Base(path), started)
 	return nil
+}
+
+// removeStaleTemps removes the temporary files of saves to dir/base that
+// were interrupted before before. Failing to remove one is not an error.
+func removeStaleTemps(dir, base string, before time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		// os.CreateTemp replaces the "*" by decimal digits.
+		rest, ok := strings.CutPrefix(e.Name(), base+".tmp")
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(before) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func (c *Checkpoint) encode() ([]byte, error) {
