@@ -16,7 +16,7 @@ import (
 
 // Workload is one model shape to measure.
 type Workload struct {
-	Name                       string
+	Name                      string
 	Hidden, Seq, Batch, Vocab int
 	// SampleOnly workloads measure generation, not training.
 	SampleOnly bool
