@@ -200,6 +200,8 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"unknown backend (bench)", bench("-backend", "quantum"), "unknown backend"},
 		{"checkpoint in a missing directory", train("-checkpoint", filepath.Join(f.dir, "nodir", "m.ckpt")), "nodir"},
 		{"checkpoint flag empty", train("-checkpoint", ""), "-checkpoint"},
+		{"checkpoint is a directory (-force)", train("-checkpoint", noFiles, "-force"), "not a regular file"},
+		{"checkpoint is a directory (-resume)", resume(noFiles), "no-files"},
 
 		// Prime.
 		{"prime outside the vocabulary", sample("-prime", "THE"), `"T"`},

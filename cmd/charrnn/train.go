@@ -176,6 +176,11 @@ func checkTrainFlags(f *trainFlags, cfg engine.TrainConfig) error {
 	if info, err := os.Stat(filepath.Dir(f.checkpoint)); err != nil || !info.IsDir() {
 		return badInputf("-checkpoint %s: directory %s does not exist", f.checkpoint, filepath.Dir(f.checkpoint))
 	}
+	// Found now rather than when the first save fails (or renames over a
+	// device file) after the training.
+	if info, err := os.Stat(f.checkpoint); err == nil && !info.Mode().IsRegular() {
+		return badInputf("-checkpoint %s is not a regular file", f.checkpoint)
+	}
 	return nil
 }
 
