@@ -191,7 +191,7 @@ func (c *Checkpoint) encode() ([]byte, error) {
 var ErrNotCheckpoint = errors.New("not a charrnn checkpoint")
 
 // LoadCheckpoint reads and verifies a checkpoint: magic, version, checksum,
-// header and section sizes, and that every parameter is finite. Nothing is
+// header and section sizes, and that every value is finite. Nothing is
 // returned unless all of it holds.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
 	data, err := os.ReadFile(path)
@@ -267,9 +267,14 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 	if want := ParamCount(h.Hidden, len(h.Vocab)); len(params) != want {
 		return nil, fmt.Errorf("params section has %d floats, a model with hidden %d and vocabulary %d has %d", len(params), h.Hidden, len(h.Vocab), want)
 	}
-	for i, v := range params {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("parameter %d is not finite (%v)", i, v)
+	// The trainer never saves a non-finite value: not in the parameters, nor
+	// in the optimizer's state or the hidden states, where one would only show
+	// up as a non-finite loss at the first step after resuming.
+	for _, s := range h.Sections {
+		for i, v := range c.Sections[s.Name] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("section %q: value %d is not finite (%v)", s.Name, i, v)
+			}
 		}
 	}
 	return c, nil

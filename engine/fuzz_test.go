@@ -110,14 +110,14 @@ func checkDecoded(t *testing.T, c *Checkpoint, inputLen int) {
 	if len(params) != ParamCount(h.Hidden, len(h.Vocab)) {
 		t.Fatalf("params %d floats for hidden %d vocab %d", len(params), h.Hidden, len(h.Vocab))
 	}
-	for _, v := range params {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			t.Fatal("non-finite parameter accepted")
-		}
-	}
 	floats := 0
-	for _, s := range c.Sections {
+	for name, s := range c.Sections {
 		floats += len(s)
+		for _, v := range s {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatalf("non-finite value in section %q accepted", name)
+			}
+		}
 	}
 	if 4*floats > inputLen || len(h.Vocab) > inputLen || len(h.Cursors) > inputLen {
 		t.Fatalf("decoded %d floats, %d symbols, %d cursors from %d bytes", floats, len(h.Vocab), len(h.Cursors), inputLen)
@@ -128,8 +128,8 @@ func checkDecoded(t *testing.T, c *Checkpoint, inputLen int) {
 	_ = c.Model() // the tensors fit the slab
 }
 
-// sameCheckpoint compares two checkpoints bit for bit (NaN payloads in
-// optimizer sections included), ignoring the order sections were stored in.
+// sameCheckpoint compares two checkpoints bit for bit (so -0 and 0 differ),
+// ignoring the order sections were stored in.
 func sameCheckpoint(a, b *Checkpoint) bool {
 	ha, hb := a.Header, b.Header
 	ha.Sections, hb.Sections = nil, nil
@@ -204,6 +204,25 @@ func manySections(n int) string {
 		fmt.Fprintf(&b, `{"name":"x%d","floats":0},`, i)
 	}
 	return strings.TrimSuffix(b.String(), ",")
+}
+
+// TestDecodeCheckpointRejectsNonFiniteState: NaN or ±Inf anywhere, not only
+// in the parameters, is refused even under a valid checksum.
+func TestDecodeCheckpointRejectsNonFiniteState(t *testing.T) {
+	for _, section := range []string{"params", "hidden", "opt.0", "opt.1"} {
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			ck := fuzzCheckpoint(3, []int32{'a', 'b'}, "adam")
+			ck.Sections[section][len(ck.Sections[section])-1] = bad
+			data, err := ck.encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = DecodeCheckpoint(data)
+			if err == nil || !strings.Contains(err.Error(), section) || !strings.Contains(err.Error(), "not finite") {
+				t.Errorf("%v in section %s: %v", bad, section, err)
+			}
+		}
+	}
 }
 
 const fuzzSeedEnv = "CHARRNN_WRITE_FUZZ_SEEDS"

@@ -121,6 +121,11 @@ func TestReliabilityBadInput(t *testing.T) {
 	newer := bytes.Clone(ck)
 	bin.LittleEndian.PutUint32(newer[8:], 2)
 	newerPath := writeFile(t, filepath.Join(f.dir, "bad", "newer.ckpt"), rechecksum(newer))
+	// A NaN in the last section (a state, not a parameter), under a valid
+	// checksum: made by hand, never by charrnn.
+	nan := bytes.Clone(ck)
+	bin.LittleEndian.PutUint32(nan[len(nan)-8:], 0x7fc00000)
+	nanPath := writeFile(t, filepath.Join(f.dir, "bad", "nan-state.ckpt"), rechecksum(nan))
 
 	train := func(extra ...string) []string {
 		return append([]string{"train", "-data", f.corpus, "-checkpoint", "new.ckpt", "-steps", "1", "-hidden", "8", "-seq", "8", "-batch", "1"}, extra...)
@@ -217,6 +222,8 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"sample newer format", sample("-checkpoint", newerPath), "newer"},
 		{"eval newer format", eval("-checkpoint", newerPath), "newer"},
 		{"resume newer format", resume(newerPath), "newer"},
+		{"resume a NaN state", resume(nanPath), "not finite"},
+		{"sample a NaN state", sample("-checkpoint", nanPath), "not finite"},
 		{"text as checkpoint", sample("-checkpoint", f.corpus), "not a charrnn checkpoint"},
 		{"existing checkpoint without -resume", train("-checkpoint", f.ckpt), "-resume"},
 		{"resume with a vocabulary the checkpoint lacks", resume(f.ckpt, "-data", foreignText), "vocabulary lacks"},
