@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	bin "encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io/fs"
@@ -92,6 +93,27 @@ func rechecksum(ck []byte) []byte {
 	return bin.LittleEndian.AppendUint32(bytes.Clone(body), crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 }
 
+// reheader rebuilds a checkpoint with its JSON header edited by edit, under
+// a valid checksum: a file charrnn would never write, to be refused.
+func reheader(t *testing.T, ck []byte, edit func(h map[string]any)) []byte {
+	t.Helper()
+	hlen := bin.LittleEndian.Uint32(ck[12:])
+	var h map[string]any
+	if err := json.Unmarshal(ck[16:16+hlen], &h); err != nil {
+		t.Fatal(err)
+	}
+	edit(h)
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := bytes.Clone(ck[:12])
+	out = bin.LittleEndian.AppendUint32(out, uint32(len(hdr)))
+	out = append(out, hdr...)
+	out = append(out, ck[16+hlen:]...)
+	return rechecksum(out)
+}
+
 func writeFile(t *testing.T, path string, data []byte) string {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -126,6 +148,11 @@ func TestReliabilityBadInput(t *testing.T) {
 	nan := bytes.Clone(ck)
 	bin.LittleEndian.PutUint32(nan[len(nan)-8:], 0x7fc00000)
 	nanPath := writeFile(t, filepath.Join(f.dir, "bad", "nan-state.ckpt"), rechecksum(nan))
+
+	shortCorpus := writeFile(t, filepath.Join(f.dir, "short-corpus.txt"), []byte(strings.Repeat("the cat sat on the mat. the dog ate the log.\n", 5)))
+	crafted := func(name string, edit func(h map[string]any)) string {
+		return writeFile(t, filepath.Join(f.dir, "bad", "crafted-"+name+".ckpt"), reheader(t, ck, edit))
+	}
 
 	train := func(extra ...string) []string {
 		return append([]string{"train", "-data", f.corpus, "-checkpoint", "new.ckpt", "-steps", "1", "-hidden", "8", "-seq", "8", "-batch", "1"}, extra...)
@@ -224,6 +251,19 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"resume newer format", resume(newerPath), "newer"},
 		{"resume a NaN state", resume(nanPath), "not finite"},
 		{"sample a NaN state", sample("-checkpoint", nanPath), "not finite"},
+		{"resume on a corpus shorter than the cursors", resume(f.ckpt, "-data", shortCorpus), "outside this corpus"},
+		{"crafted: vocabulary not ascending", sample("-checkpoint", crafted("unsorted", func(h map[string]any) {
+			v := h["vocab"].([]any)
+			v[0], v[1] = v[1], v[0]
+		})), "ascending"},
+		{"crafted: unknown vocabulary kind", sample("-checkpoint", crafted("kind", func(h map[string]any) { h["vocab_kind"] = "words" })), "vocabulary kind"},
+		{"crafted: hidden size disagrees with params", eval("-checkpoint", crafted("hidden", func(h map[string]any) { h["hidden"] = 15.0 })), "params section"},
+		{"crafted: seq 0", resume(crafted("seq", func(h map[string]any) { h["seq"] = 0.0 })), "-seq"},
+		{"crafted: negative step", resume(crafted("step", func(h map[string]any) { h["step"] = -1.0 })), "negative"},
+		{"crafted: cursor count", resume(crafted("cursors", func(h map[string]any) { h["cursors"] = []any{0.0} })), "cursors"},
+		{"crafted: negative cursor", resume(crafted("cursor", func(h map[string]any) { h["cursors"] = []any{-8.0, 0.0} })), "cursor -8"},
+		{"crafted: unknown header field", sample("-checkpoint", crafted("field", func(h map[string]any) { h["layers"] = 2.0 })), "layers"},
+		{"crafted: unknown optimizer", resume(crafted("optimizer", func(h map[string]any) { h["optimizer"] = "lion" })), "lion"},
 		{"text as checkpoint", sample("-checkpoint", f.corpus), "not a charrnn checkpoint"},
 		{"existing checkpoint without -resume", train("-checkpoint", f.ckpt), "-resume"},
 		{"resume with a vocabulary the checkpoint lacks", resume(f.ckpt, "-data", foreignText), "vocabulary lacks"},
@@ -258,6 +298,7 @@ func TestReliabilityBadInput(t *testing.T) {
 			before := treeHashes(t, f.dir)
 			r := charrnn(t, f.dir, c.args...)
 			checkOneLineFailure(t, r, exitBadInput, c.want)
+			t.Log(strings.TrimSpace(r.stderr))
 			if d := diffHashes(before, treeHashes(t, f.dir)); d != "" {
 				t.Fatalf("a refused run changed files: %s", d)
 			}
