@@ -130,9 +130,10 @@ func (c *Checkpoint) Save(path string) (err error) {
 	return nil
 }
 
-// removeStaleTemps removes the temporary files of saves to dir/base that
-// were interrupted before before. Failing to remove one is not an error.
-func removeStaleTemps(dir, base string, before time.Time) {
+// removeStaleTemps removes the temporary files of saves to dir/base last
+// written before t: saves that never finished. Failing to remove one is not
+// an error.
+func removeStaleTemps(dir, base string, t time.Time) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -143,7 +144,7 @@ func removeStaleTemps(dir, base string, before time.Time) {
 		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
 			continue
 		}
-		if info, err := e.Info(); err == nil && info.ModTime().Before(before) {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(t) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
