@@ -293,6 +293,13 @@ func parseBytesSeed(s string) ([]byte, error) {
 // temperature and any prime, the sampler never panics and always returns an
 // id in range; with finite logits it only draws ids of non-zero probability,
 // and greedy draws a most likely one.
+//
+// Non-finite parameters never reach a sampler: LoadCheckpoint refuses them,
+// and -temperature must be positive and finite (ValidateTemperature, checked
+// here too). Which id is drawn when the logits themselves are not finite is
+// not specified: today Next returns the last id whenever a logit is +Inf or
+// NaN, rather than one of the +Inf ones. Only weights near float32's limit
+// get there, which training never produces.
 func FuzzSamplerParams(f *testing.F) {
 	f.Add(uint64(1), 1.0, false, uint8(7), uint16(10), []byte{1, 2, 3, 4}, []byte("ab"))
 	f.Add(uint64(2), 1e-300, false, uint8(3), uint16(255), []byte{0xff, 0xff, 0x7f, 0x7f}, []byte{0, 1})
