@@ -15,6 +15,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"charrnn/engine"
 )
 
 // The reliability suite: every kind of bad input the binary can be given
@@ -443,5 +446,52 @@ func TestReliabilitySameSeedSameCheckpoint(t *testing.T) {
 	sb, _ := os.ReadFile(filepath.Join(f.dir, "b.sample.txt"))
 	if !bytes.Equal(sa, sb) || len(sa) == 0 {
 		t.Fatal("two runs with the same seed wrote different samples")
+	}
+}
+
+// TestReliabilityKilledTraining kills training that saves after every step
+// with SIGKILL at random moments, 30 times, resuming each time: the
+// checkpoint always loads, and its step never goes back.
+func TestReliabilityKilledTraining(t *testing.T) {
+	f := newFixture(t)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	prev, err := engine.LoadCheckpoint(f.ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const kills = 30
+	midSave := 0
+	for kill := range kills {
+		cmd := exec.Command(binary, "train", "-data", f.corpus, "-checkpoint", f.ckpt, "-resume", "-steps", "100000000",
+			"-save-every", "1", "-sample-every", "0", "-report-every", "1000000")
+		cmd.Dir = f.dir
+		cmd.Env = append(os.Environ(), "CHARRNN_BACKEND=")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(5_000+rng.IntN(60_000)) * time.Microsecond)
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		ck, err := engine.LoadCheckpoint(f.ckpt)
+		if err != nil {
+			t.Fatalf("kill %d: the checkpoint does not load after SIGKILL: %v", kill, err)
+		}
+		if ck.Header.Step < prev.Header.Step {
+			t.Fatalf("kill %d: checkpoint went back from step %d to %d", kill, prev.Header.Step, ck.Header.Step)
+		}
+		prev = ck
+		if entries, _ := filepath.Glob(f.ckpt + ".tmp*"); len(entries) > 0 {
+			midSave++
+		}
+	}
+	t.Logf("%d kills, %d during a save; the checkpoint reached step %d", kills, midSave, prev.Header.Step)
+	if prev.Header.Step == 30 {
+		t.Fatal("no run got as far as a save: the kills prove nothing")
+	}
+	r := charrnn(t, f.dir, "sample", "-checkpoint", f.ckpt, "-n", "20", "-seed", "1")
+	if r.code != 0 {
+		t.Fatalf("sample after the kills: exit %d: %s", r.code, r.stderr)
 	}
 }
