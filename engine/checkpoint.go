@@ -27,6 +27,9 @@ const (
 	// CheckpointVersion is the format this build writes and the newest it reads.
 	CheckpointVersion = 1
 	maxHeaderBytes    = 64 << 20
+	// MaxHidden is the largest hidden size a checkpoint may hold, so the
+	// largest a run may train.
+	MaxHidden = 1 << 16
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -94,6 +97,10 @@ func (c *Checkpoint) Model() *Model {
 // Save writes the checkpoint to path atomically: to a temporary file in the
 // same directory, synced, then renamed over path. A failure at any point
 // leaves whatever was at path untouched.
+//
+// A process killed in the middle of a save leaves its temporary file
+// (path + ".tmp" + digits) behind; the next successful save removes such
+// files older than itself (see writeFileAtomic).
 func (c *Checkpoint) Save(path string) error {
 	data, err := c.encode()
 	if err == nil {
@@ -147,7 +154,7 @@ func (c *Checkpoint) encode() ([]byte, error) {
 var ErrNotCheckpoint = errors.New("not a charrnn checkpoint")
 
 // LoadCheckpoint reads and verifies a checkpoint: magic, version, checksum,
-// header and section sizes, and that every parameter is finite. Nothing is
+// header and section sizes, and that every value is finite. Nothing is
 // returned unless all of it holds.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
 	data, err := os.ReadFile(path)
@@ -223,9 +230,14 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 	if want := ParamCount(h.Hidden, len(h.Vocab)); len(params) != want {
 		return nil, fmt.Errorf("params section has %d floats, a model with hidden %d and vocabulary %d has %d", len(params), h.Hidden, len(h.Vocab), want)
 	}
-	for i, v := range params {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("parameter %d is not finite (%v)", i, v)
+	// The trainer never saves a non-finite value: not in the parameters, nor
+	// in the optimizer's state or the hidden states, where one would only show
+	// up as a non-finite loss at the first step after resuming.
+	for _, s := range h.Sections {
+		for i, v := range c.Sections[s.Name] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("section %q: value %d is not finite (%v)", s.Name, i, v)
+			}
 		}
 	}
 	return c, nil
@@ -234,7 +246,7 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 // validate checks the header's own consistency.
 func (h *Header) validate() error {
 	switch {
-	case h.Hidden <= 0 || h.Hidden > 1<<16:
+	case h.Hidden <= 0 || h.Hidden > MaxHidden:
 		return fmt.Errorf("header: hidden size %d out of range", h.Hidden)
 	case len(h.Vocab) == 0:
 		return fmt.Errorf("header: empty vocabulary")

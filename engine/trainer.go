@@ -48,6 +48,9 @@ func (c TrainConfig) Validate() error {
 	switch {
 	case c.Hidden <= 0:
 		return fmt.Errorf("-hidden must be positive, got %d", c.Hidden)
+	case c.Hidden > MaxHidden:
+		// A larger model could be trained but never saved or loaded.
+		return fmt.Errorf("-hidden must be at most %d, got %d", MaxHidden, c.Hidden)
 	case c.Seq <= 0:
 		return fmt.Errorf("-seq must be positive, got %d", c.Seq)
 	case c.Batch <= 0:

@@ -342,6 +342,11 @@ func checkTrainFlags(flags *commandFlags, f *trainFlags, cfg engine.TrainConfig)
 	if info, err := os.Stat(filepath.Dir(f.checkpoint)); err != nil || !info.IsDir() {
 		return badInputf("-checkpoint %s: directory %s does not exist", f.checkpoint, filepath.Dir(f.checkpoint))
 	}
+	// Found now rather than when the first save fails (or renames over a
+	// device file) after the training.
+	if info, err := os.Stat(f.checkpoint); err == nil && !info.Mode().IsRegular() {
+		return badInputf("-checkpoint %s is not a regular file", f.checkpoint)
+	}
 	if f.logPath != "" {
 		if err := checkOutputDir("-log", f.logPath); err != nil {
 			return err
