@@ -15,10 +15,16 @@ const MaxBeam = 10000
 // (8 bytes each) to recover the best sequence at the end.
 const maxBeamSteps = 1 << 26
 
-// ValidateBeam reports a clear error for an unusable beam width.
-func ValidateBeam(width int) error {
-	if width < 1 || width > MaxBeam {
+// ValidateBeam reports a clear error for an unusable beam search of n
+// symbols with the given width.
+func ValidateBeam(n, width int) error {
+	switch {
+	case width < 1 || width > MaxBeam:
 		return fmt.Errorf("beam width must be between 1 and %d, got %d", MaxBeam, width)
+	case n < 0:
+		return fmt.Errorf("beam search: negative length %d", n)
+	case int64(n)*int64(width) > maxBeamSteps:
+		return fmt.Errorf("beam search of %d characters with width %d would keep %d back-pointers, more than %d; shorten it or narrow the beam", n, width, int64(n)*int64(width), maxBeamSteps)
 	}
 	return nil
 }
@@ -34,14 +40,8 @@ func ValidateBeam(width int) error {
 // beam usually (not always) finds a likelier sequence, and the search is
 // exhaustive, so exact, once width ≥ Vocab^(n-1).
 func BeamSearch(k kernels.Backend, m *Model, prime []int32, n, width int) ([]int32, float64, error) {
-	if err := ValidateBeam(width); err != nil {
+	if err := ValidateBeam(n, width); err != nil {
 		return nil, 0, err
-	}
-	if n < 0 {
-		return nil, 0, fmt.Errorf("beam search: negative length %d", n)
-	}
-	if int64(n)*int64(width) > maxBeamSteps {
-		return nil, 0, fmt.Errorf("beam search of %d characters with width %d would keep %d back-pointers, more than %d; shorten it or narrow the beam", n, width, int64(n)*int64(width), maxBeamSteps)
 	}
 	if n == 0 {
 		return []int32{}, 0, nil

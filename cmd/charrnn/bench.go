@@ -39,7 +39,8 @@ func runBench(args []string) error {
 	batch := flags.Int("batch", 1, "streams B for a custom workload")
 	vocab := flags.Int("vocab", 65, "vocabulary size V")
 	duration := flags.Duration("duration", 3*time.Second, "time per measurement")
-	backendName := flags.String("backend", "all", "a backend name, auto (the best) or all")
+	var be backendFlags
+	be.register(flags, "all")
 	asJSON := flags.Bool("json", false, "print one JSON object per workload and backend")
 	var prof profiling
 	prof.register(flags)
@@ -65,15 +66,21 @@ func runBench(args []string) error {
 	if *duration <= 0 {
 		return badInputf("-duration must be positive, got %v", *duration)
 	}
+	if err := be.check(); err != nil {
+		return err
+	}
 	var backends []kernels.Backend
-	if *backendName == "all" {
+	if be.name == "all" {
 		backends = kernels.Supported()
 	} else {
-		k, err := chooseBackend(*backendName)
+		k, err := lookupBackend(be.name)
 		if err != nil {
 			return err
 		}
 		backends = []kernels.Backend{k}
+	}
+	for i, k := range backends {
+		backends[i] = kernels.Parallel(k, be.threads)
 	}
 	data, err := bench.NewData(*vocab, 4<<20)
 	if err != nil {
@@ -85,11 +92,11 @@ func runBench(args []string) error {
 		return err
 	}
 
-	threads := 1
+	threads := be.threads
 	limits := bench.Probe(kernels.Best(), time.Second)
 	if !*asJSON {
-		fmt.Printf("machine: %s, %d cores; probe on %s: %.0f GFLOP/s GEMM peak and %.0f GB/s L2 read per core\n",
-			cpuName(), runtime.NumCPU(), kernels.Best().Name(), limits.FMAGFLOPS, limits.L2ReadGBps)
+		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; probe on %s: %.0f GFLOP/s FMA peak and %.0f GB/s L2 read per core\n",
+			cpuName(), runtime.NumCPU(), threads, openblasNote(""), kernels.Best().Name(), limits.FMAGFLOPS, limits.L2ReadGBps)
 		fmt.Printf("%-10s %-9s %5s %4s %3s %4s %14s %8s %7s %15s %7s\n",
 			"workload", "backend", "H", "T", "B", "V", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% L2")
 	}

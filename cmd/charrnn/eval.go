@@ -13,7 +13,8 @@ func runEval(args []string) error {
 	checkpoint := flags.String("checkpoint", "charrnn.ckpt", "checkpoint to evaluate")
 	data := flags.String("data", "", "text to evaluate on: files, directories and globs, comma-separated (default: the Go standard library)")
 	asJSON := flags.Bool("json", false, "print one JSON object")
-	backend := flags.String("backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
+	var be backendFlags
+	be.register(flags, "auto")
 	if err := flags.parse(args); err != nil {
 		return err
 	}
@@ -25,7 +26,7 @@ func runEval(args []string) error {
 	if err != nil {
 		return badInputf("checkpoint %s: %v", *checkpoint, err)
 	}
-	k, err := chooseBackend(*backend)
+	k, err := be.choose(true)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"charrnn/kernels"
 )
 
 // Exit statuses, per the command-line contract.
@@ -44,6 +46,12 @@ var commands = map[string]command{
 }
 
 func main() {
+	// OpenBLAS reads OPENBLAS_CORETYPE when it loads, before any Go code
+	// runs: when it picked weaker kernels than this CPU has, the only fix is
+	// a fresh process with the variable set (a no-op without -tags openblas).
+	if err := kernels.ReexecWithCoretype(); err != nil {
+		fmt.Fprintf(os.Stderr, "charrnn: %v\n", err)
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

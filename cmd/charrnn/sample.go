@@ -26,7 +26,8 @@ func runSample(args []string) error {
 	greedy := flags.Bool("greedy", false, "always take the most likely character")
 	beam := flags.Int("beam", 0, fmt.Sprintf("beam search of width K (1 to %d) for the most likely continuation of -n characters; deterministic, not a sample", engine.MaxBeam))
 	seed := flags.Uint64("seed", 0, "random seed (default: a new one each run)")
-	backend := flags.String("backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
+	var be backendFlags
+	be.register(flags, "auto")
 	var prof profiling
 	prof.register(flags)
 	if err := flags.parse(args); err != nil {
@@ -50,7 +51,7 @@ func runSample(args []string) error {
 		return badInputf("-top-p: %v", err)
 	}
 	if flags.isSet("beam") {
-		if err := engine.ValidateBeam(*beam); err != nil {
+		if err := engine.ValidateBeam(*n, *beam); err != nil {
 			return badInputf("-beam: %v", err)
 		}
 	}
@@ -69,7 +70,7 @@ func runSample(args []string) error {
 	if err != nil {
 		return badInputf("-prime: %v", err)
 	}
-	k, err := chooseBackend(*backend)
+	k, err := be.choose(false)
 	if err != nil {
 		return err
 	}

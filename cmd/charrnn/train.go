@@ -21,15 +21,16 @@ import (
 
 // trainFlags are train's flags, named per the command-line contract.
 type trainFlags struct {
-	data, checkpoint, optimizer, clipMode, backend string
-	initFrom, vocab                                string
-	hidden, seq, batch, sampleLen, vocabSize       int
-	steps, saveEvery, sampleEvery, reportEvery     int64
-	lr, clip                                       float64
-	duration                                       time.Duration
-	seed                                           uint64
-	resume, force                                  bool
-	logPath, plotPath                              string // -log, -plot
+	data, checkpoint, optimizer, clipMode      string
+	backend                                    backendFlags
+	initFrom, vocab                            string
+	hidden, seq, batch, sampleLen, vocabSize   int
+	steps, saveEvery, sampleEvery, reportEvery int64
+	lr, clip                                   float64
+	duration                                   time.Duration
+	seed                                       uint64
+	resume, force                              bool
+	logPath, plotPath                          string // -log, -plot
 
 	momentum, rho, weightDecay float64
 
@@ -84,7 +85,7 @@ func runTrain(args []string) error {
 	flags.BoolVar(&f.force, "force", false, "start afresh even if -checkpoint exists, replacing it")
 	flags.StringVar(&f.initFrom, "init-from", "", "start from the weights (and vocabulary) of a file written by 'charrnn export'")
 	flags.Uint64Var(&f.seed, "seed", 1, "random seed for initialisation and samples")
-	flags.StringVar(&f.backend, "backend", "auto", "kernel backend: auto or a name (also CHARRNN_BACKEND)")
+	f.backend.register(flags, "auto")
 	flags.Int64Var(&f.sampleEvery, "sample-every", 1000, "print a sample every N steps (0: never)")
 	flags.IntVar(&f.sampleLen, "sample-len", 200, "characters per sample")
 	flags.Int64Var(&f.reportEvery, "report-every", 100, "report loss and speed every N steps")
@@ -155,7 +156,7 @@ func runTrain(args []string) error {
 		return err
 	}
 
-	k, err := chooseBackend(f.backend)
+	k, err := f.backend.choose(true)
 	if err != nil {
 		return err
 	}
@@ -191,8 +192,8 @@ func runTrain(args []string) error {
 	if dataName == "" {
 		dataName = "the Go standard library"
 	}
-	fmt.Fprintf(os.Stderr, "charrnn: backend %s; corpus %s (%s); vocabulary %d %s; H=%d (%d parameters) T=%d B=%d; %s lr %g, %s schedule\n",
-		k.Name(), dataName, corpus.Describe(), vocab.Size(), vocab.Kind, cfg.Hidden, len(tr.Model.P.Slab), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR, f.schedule)
+	fmt.Fprintf(os.Stderr, "charrnn: backend %s, %d thread(s)%s; corpus %s (%s); vocabulary %d %s; H=%d (%d parameters) T=%d B=%d; %s lr %g, %s schedule\n",
+		k.Name(), f.backend.threads, openblasNote(k.Name()), dataName, corpus.Describe(), vocab.Size(), vocab.Kind, cfg.Hidden, len(tr.Model.P.Slab), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR, f.schedule)
 	if cfg.ValFrac > 0 {
 		from, to := tr.HeldOut()
 		fmt.Fprintf(os.Stderr, "charrnn: training on the first %d characters; validating on %d held-out characters every %d steps\n",
