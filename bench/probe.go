@@ -10,8 +10,10 @@ import (
 // core.
 type Limits struct {
 	// FMAGFLOPS is the fp32 multiply-add throughput of one core, in GFLOP/s:
-	// a GEMM small enough to stay in L1, on the best backend.
+	// the vector FMA loop when the build has one (FMAISA says which), else
+	// a GEMM small enough to stay in L1 on the given backend.
 	FMAGFLOPS float64
+	FMAISA    string
 	// L2ReadGBps is the read bandwidth of one core from a buffer that fits
 	// in L2 but not L1, in GB/s.
 	L2ReadGBps float64
@@ -19,12 +21,16 @@ type Limits struct {
 
 // Probe measures the limits on backend k, taking about d in all.
 func Probe(k kernels.Backend, d time.Duration) Limits {
-	return Limits{FMAGFLOPS: probeFMA(k, d/2), L2ReadGBps: probeL2(k, d/2)}
+	l := Limits{L2ReadGBps: probeL2(k, d/2)}
+	if l.FMAGFLOPS, l.FMAISA = kernels.FMAPeak(d / 2); l.FMAISA == "" {
+		l.FMAGFLOPS, l.FMAISA = probeGemm(k, d/2), "gemm "+k.Name()
+	}
+	return l
 }
 
-// probeFMA times a 64×64×256 GEMM (192 KiB of operands... A and B are 64 KiB
-// each, C 16 KiB: L1/L2 resident), the densest FMA work the backend does.
-func probeFMA(k kernels.Backend, d time.Duration) float64 {
+// probeGemm times a 64×64×256 GEMM (A and B 64 KiB each, C 16 KiB), the
+// densest multiply-add work the backend does.
+func probeGemm(k kernels.Backend, d time.Duration) float64 {
 	const m, n, kk = 64, 64, 256
 	a, b, c := make([]float32, m*kk), make([]float32, kk*n), make([]float32, m*n)
 	for i := range a {

@@ -95,8 +95,8 @@ func runBench(args []string) error {
 	threads := be.threads
 	limits := bench.Probe(kernels.Best(), time.Second)
 	if !*asJSON {
-		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; probe on %s: %.0f GFLOP/s FMA peak and %.0f GB/s L2 read per core\n",
-			cpuName(), runtime.NumCPU(), threads, openblasNote(""), kernels.Best().Name(), limits.FMAGFLOPS, limits.L2ReadGBps)
+		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; per core: %.0f GFLOP/s fp32 FMA peak (%s loop), %.0f GB/s L2 read\n",
+			cpuName(), runtime.NumCPU(), threads, openblasNote(""), limits.FMAGFLOPS, limits.FMAISA, limits.L2ReadGBps)
 		fmt.Printf("%-10s %-9s %5s %4s %3s %4s %14s %8s %7s %15s %7s\n",
 			"workload", "backend", "H", "T", "B", "V", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% L2")
 	}

@@ -1,0 +1,6 @@
+//go:build !amd64 || noasm
+
+package kernels
+
+// fmaLoop: without assembly there is no vector FMA loop to time.
+func fmaLoop() (run func(iters int) float32, lanes int, isa string) { return nil, 0, "" }
