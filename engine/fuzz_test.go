@@ -22,8 +22,6 @@ import (
 // The committed seeds live in testdata/fuzz/<Name>/. FuzzDecodeCheckpoint's
 // include real trained checkpoints (written by TestFuzzSeedsAreCheckpoints
 // with CHARRNN_WRITE_FUZZ_SEEDS=1), so the fuzzer starts deep in the format.
-//
-// To do: a FuzzImportSafetensors target once the safetensors importer lands.
 
 // withCRC replaces the last four bytes of data by the CRC-32C of the rest,
 // so that mutations reach the decoder past the checksum.
@@ -435,4 +433,57 @@ func FuzzTokenWindow(f *testing.F) {
 			t.Fatalf("window [%d, %d) = %q, want %q", pos, pos+int64(len(dst)), got, win)
 		}
 	})
+}
+
+// FuzzDecodeSafetensors feeds hostile exports to the importer: it must
+// never panic, never accept a file whose tensors do not fit the header, and
+// anything it accepts must export back to a file that imports to the same
+// model.
+func FuzzDecodeSafetensors(f *testing.F) {
+	for _, vocab := range []*Vocab{mustByteVocab([]int32{'a', 'b', 'c'}), mustRuneVocab([]int32{RuneUnknown, 'x', 'é'})} {
+		m, _ := NewModel(4, vocab.Size(), 1)
+		data, err := EncodeSafetensors(m, vocab)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, vocab, err := DecodeSafetensors(data)
+		if err != nil {
+			return
+		}
+		if len(m.P.Slab)*4 > len(data) {
+			t.Fatalf("accepted %d parameters from %d bytes", len(m.P.Slab), len(data))
+		}
+		again, err := EncodeSafetensors(m, vocab)
+		if err != nil {
+			t.Fatalf("accepted model does not export: %v", err)
+		}
+		m2, vocab2, err := DecodeSafetensors(again)
+		if err != nil {
+			t.Fatalf("re-export does not import: %v", err)
+		}
+		if !reflect.DeepEqual(m.P.Slab, m2.P.Slab) || !reflect.DeepEqual(vocab.Symbols, vocab2.Symbols) || vocab.Kind != vocab2.Kind {
+			t.Fatal("re-export imports to a different model")
+		}
+	})
+}
+
+func mustByteVocab(symbols []int32) *Vocab {
+	v, err := NewByteVocab(symbols)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func mustRuneVocab(symbols []int32) *Vocab {
+	v, err := NewVocab(VocabRunes, symbols)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
