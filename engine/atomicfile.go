@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// writeFileAtomic writes data to path atomically: to a temporary file in the
+// WriteFileAtomic writes data to path atomically: to a temporary file in the
 // same directory, synced, then renamed over path, and the directory synced
 // so the rename itself is durable. A failure at any point leaves whatever
 // was at path untouched and no temporary file behind. The file gets mode
@@ -18,7 +18,7 @@ import (
 // path older than itself, so they do not pile up over many crashes. (Two
 // processes writing the same path at once is not supported: the last
 // rename wins; a file at path is never partial either way.)
-func writeFileAtomic(path string, data []byte) (err error) {
+func WriteFileAtomic(path string, data []byte) (err error) {
 	started := time.Now()
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")

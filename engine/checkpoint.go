@@ -100,11 +100,11 @@ func (c *Checkpoint) Model() *Model {
 //
 // A process killed in the middle of a save leaves its temporary file
 // (path + ".tmp" + digits) behind; the next successful save removes such
-// files older than itself (see writeFileAtomic).
+// files older than itself (see WriteFileAtomic).
 func (c *Checkpoint) Save(path string) error {
 	data, err := c.encode()
 	if err == nil {
-		err = writeFileAtomic(path, data)
+		err = WriteFileAtomic(path, data)
 	}
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)

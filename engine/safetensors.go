@@ -105,7 +105,7 @@ func EncodeSafetensors(m *Model, vocab *Vocab) ([]byte, error) {
 func ExportSafetensors(path string, m *Model, vocab *Vocab) error {
 	data, err := EncodeSafetensors(m, vocab)
 	if err == nil {
-		err = writeFileAtomic(path, data)
+		err = WriteFileAtomic(path, data)
 	}
 	if err != nil {
 		return fmt.Errorf("export %s: %w", path, err)

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image/color"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -16,6 +16,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"charrnn/engine"
 )
 
 // The loss curves of a run, drawn by train -plot at each save and at the
@@ -174,37 +176,14 @@ func drawPlotFile(path string, records []point) error {
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	if err := writeFileAtomic(path, img); err != nil {
+	var buf bytes.Buffer
+	if _, err := img.WriteTo(&buf); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	// Whole or not at all: an image viewer refreshing the plot never sees
+	// a half-written file.
+	if err := engine.WriteFileAtomic(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes to a temporary file in path's directory and renames
-// it over path, so a reader (an image viewer refreshing the plot) never sees
-// a half-written file.
-func writeFileAtomic(path string, content io.WriterTo) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = content.WriteTo(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil { // CreateTemp's 0600 is for secrets
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
