@@ -3,11 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -186,87 +183,24 @@ var vocabReleaseAbove int64 = 1 << 30
 // parallel; in a large corpus each chunk's pages are released once scanned,
 // so the resident set stays small however big the corpus is.
 func BuildByteVocab(c *Corpus) (*Vocab, error) {
-	if c.closed {
-		return nil, errCorpusClosed
+	// Each worker marks its own set, padded to whole cache lines so the
+	// workers' writes never share one.
+	type byteSet struct {
+		seen [256]bool
+		_    [64]byte
 	}
-	type work struct {
-		data    []byte         // bytes in memory or mapped
-		release bool           // data is mapped: drop its pages when done
-		seg     *corpusSegment // or: read [off, off+n) of this unmapped file
-		off, n  int64
-	}
-	var items []work
-	release := c.mapped > vocabReleaseAbove
-	for _, a := range c.arenas {
-		for off := 0; off < len(a); off += vocabScanChunk {
-			items = append(items, work{data: a[off:min(off+vocabScanChunk, len(a))]})
-		}
-	}
-	for i := range c.segs {
-		s := &c.segs[i]
-		switch {
-		case s.mapped:
-			for off := int64(0); off < s.size; off += vocabMapChunk {
-				items = append(items, work{data: s.data[off:min(off+vocabMapChunk, s.size)], release: release})
-			}
-		case s.file != nil:
-			for off := int64(0); off < s.size; off += vocabScanChunk {
-				items = append(items, work{seg: s, off: off, n: min(vocabScanChunk, s.size-off)})
-			}
-		}
-		// Other segments live in the arenas, scanned above.
-	}
-
-	workers := min(runtime.GOMAXPROCS(0), len(items))
-	sets := make([][256]bool, workers)
-	errs := make([]error, workers)
-	var next atomic.Int64
-	var stop atomic.Bool // on an error, or once every byte value is seen
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var set [256]bool // on this goroutine's stack: no false sharing
-			defer func() { sets[w] = set }()
-			var buf []byte
-			for !stop.Load() {
-				k := next.Add(1) - 1
-				if k >= int64(len(items)) {
-					return
-				}
-				it := &items[k]
-				data := it.data
-				if it.seg != nil {
-					if buf == nil {
-						buf = make([]byte, vocabScanChunk)
-					}
-					data = buf[:it.n]
-					if _, err := it.seg.readAt(data, it.off); err != nil {
-						errs[w] = err
-						stop.Store(true)
-						return
-					}
-				}
-				vocabMarkBytes(&set, data)
-				if it.release {
-					corpusReleasePages(data)
-				}
-				if vocabAllSeen(&set) {
-					stop.Store(true) // nothing left to learn
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	sets := make([]byteSet, scanWorkers())
+	err := c.scan(vocabScanChunk, vocabMapChunk, func(w int, _ int64, data []byte) (bool, error) {
+		vocabMarkBytes(&sets[w].seen, data)
+		return vocabAllSeen(&sets[w].seen), nil // all 256 seen: nothing left to learn
+	})
+	if err != nil {
 		return nil, err
 	}
 
 	var all [256]bool
 	for w := range sets {
-		for b, ok := range sets[w] {
+		for b, ok := range sets[w].seen {
 			all[b] = all[b] || ok
 		}
 	}

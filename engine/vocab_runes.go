@@ -2,13 +2,9 @@ package engine
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -289,70 +285,14 @@ func BuildRuneVocab(c *Corpus, size int) (*Vocab, error) {
 	if c.size == 0 {
 		return nil, fmt.Errorf("corpus is empty: %s", c.spec)
 	}
-	type work struct {
-		seg     *corpusSegment
-		off, n  int64 // [off, off+n) inside the file
-		release bool  // the file is mapped: drop the chunk's pages when done
+	counts := make([]runeCounts, scanWorkers())
+	for w := range counts {
+		counts[w].dense = make([]int64, runeDenseMax)
 	}
-	var items []work
-	release := c.mapped > vocabReleaseAbove
-	for i := range c.segs {
-		s := &c.segs[i]
-		chunk := runeScanChunk
-		if s.mapped {
-			chunk = runeMapChunk
-		}
-		for off := int64(0); off < s.size; off += chunk {
-			items = append(items, work{seg: s, off: off, n: min(chunk, s.size-off), release: s.mapped && release})
-		}
-	}
-
-	workers := min(runtime.GOMAXPROCS(0), len(items))
-	counts := make([]runeCounts, workers)
-	errs := make([]error, workers)
-	var next atomic.Int64
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rc := &counts[w]
-			rc.dense = make([]int64, runeDenseMax)
-			var buf []byte
-			for !stop.Load() {
-				k := next.Add(1) - 1
-				if k >= int64(len(items)) {
-					return
-				}
-				it := &items[k]
-				data := it.seg.data
-				if data != nil {
-					data = data[it.off : it.off+it.n]
-				} else {
-					if buf == nil {
-						buf = make([]byte, runeScanChunk)
-					}
-					data = buf[:it.n]
-					if _, err := it.seg.readAt(data, it.off); err != nil {
-						errs[w] = err
-						stop.Store(true)
-						return
-					}
-				}
-				if err := rc.count(c, it.seg.start+it.off, data); err != nil {
-					errs[w] = err
-					stop.Store(true)
-					return
-				}
-				if it.release {
-					corpusReleasePages(data)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := c.scan(runeScanChunk, runeMapChunk, func(w int, pos int64, data []byte) (bool, error) {
+		return false, counts[w].count(c, pos, data)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return runeVocabFromCounts(counts, size), nil
