@@ -69,6 +69,13 @@ func main() {
 			genDotNT(s, sh[0], sh[1], sh[2])
 		}
 		genFMAPeak(s)
+		genSumSquares(s)
+		genSGDUpdate(s)
+		genAdagradUpdate(s)
+		genAdamUpdate(s, false)
+		genAdamUpdate(s, true)
+		genMomentumUpdate(s)
+		genRMSpropUpdate(s)
 	}
 	Generate()
 }
@@ -1053,5 +1060,284 @@ func genFMAPeak(s isa) {
 		VADDPS(acc[i], acc[0], acc[0])
 	}
 	storeResult(acc[0])
+	ret()
+}
+
+// ---- optimizer ---------------------------------------------------------------
+
+// genSumSquares writes SumSquares{isa}: the sum of x[i]² in float64. Four
+// vector accumulators of float32 lanes (64 partial sums on AVX-512, 32 on
+// AVX2) run along x, so each lane adds up only n/64 (n/32) squares: with
+// float32 rounding of 6e-8 per addition that stays orders of magnitude inside
+// (n+2)·1.2e-7·sum, and the gradient norm needs a few digits only. The lanes
+// are widened to float64 before they are added together.
+func genSumSquares(s isa) {
+	text("SumSquares"+s.name, "func(x []float32) float64")
+	Doc("SumSquares" + s.name + " returns the sum of x[i]*x[i] over len(x) elements.")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := []VecVirtual{s.zero(), s.zero(), s.zero(), s.zero()}
+	Label("loop4")
+	CMPQ(n, U32(4*s.lanes))
+	JL(LabelRef("single"))
+	for u := range acc {
+		t := s.vec()
+		VMOVUPS(Mem{Base: x, Disp: u * s.bytes()}, t)
+		VFMADD231PS(t, t, acc[u])
+	}
+	ADDQ(U32(4*s.bytes()), x)
+	SUBQ(U32(4*s.lanes), n)
+	JMP(LabelRef("loop4"))
+	Label("single")
+	s.vectorLoop("v", n, []Register{x}, func(mk *mask) {
+		t := s.vec()
+		s.load(Mem{Base: x}, t, mk) // lanes outside the mask are 0
+		VFMADD231PS(t, t, acc[1])
+	})
+	// Widen every accumulator's two halves to float64 and add them all.
+	var sum VecVirtual
+	for _, a := range acc {
+		for half := 0; half < 2; half++ {
+			var h Op = a.AsX()
+			if s.avx512 {
+				h = a.AsY()
+			}
+			if half == 1 {
+				if s.avx512 {
+					t := YMM()
+					VEXTRACTF64X4(U8(1), a, t)
+					h = t
+				} else {
+					t := XMM()
+					VEXTRACTF128(U8(1), a, t)
+					h = t
+				}
+			}
+			d := s.vec()
+			VCVTPS2PD(h, d)
+			if sum == nil {
+				sum = d
+			} else {
+				VADDPD(d, sum, sum)
+			}
+		}
+	}
+	// Add the float64 lanes of sum.
+	var y VecVirtual = sum
+	if s.avx512 {
+		t := YMM()
+		VEXTRACTF64X4(U8(1), sum, t)
+		VADDPD(t, sum.AsY(), t)
+		y = t
+	}
+	lo := XMM()
+	if s.avx512 {
+		VEXTRACTF32X4(U8(1), y, lo)
+	} else {
+		VEXTRACTF128(U8(1), y, lo)
+	}
+	VADDPD(lo, y.AsX(), lo)
+	hi := XMM()
+	VMOVHLPS(lo, lo, hi)
+	VADDSD(hi, lo, lo)
+	VMOVSD(lo, param(ReturnIndex(0)))
+	ret()
+}
+
+// conditioner holds the broadcast parameters of the gradient conditioning
+// every update starts with, g' = min(max(scale·g, -limit), limit).
+type conditioner struct{ scale, lo, hi VecVirtual }
+
+func (s isa) conditioner() conditioner {
+	c := conditioner{scale: s.broadcast(param(Param("scale"))), hi: s.broadcast(param(Param("limit"))), lo: s.vec()}
+	if s.avx512 {
+		VPXORD(cst("signbit", 0x80000000), c.hi, c.lo) // EVEX VXORPS would need AVX512DQ
+	} else {
+		VXORPS(cst("signbit", 0x80000000), c.hi, c.lo)
+	}
+	return c
+}
+
+// condition loads a vector of g and returns it conditioned. MAXPS and MINPS
+// return their second source operand (in Go's reversed order, the first)
+// when either is NaN, so scale·g is that operand: a NaN gradient stays NaN and
+// reaches the parameters, as in the generic backend, instead of being clipped
+// into a plausible number. (The engine checks the norm is finite first.)
+func (s isa) condition(c conditioner, g Mem, mk *mask) VecVirtual {
+	t := s.vec()
+	s.load(g, t, mk)
+	VMULPS(c.scale, t, t)
+	VMAXPS(t, c.lo, t)
+	VMINPS(t, c.hi, t)
+	return t
+}
+
+// oneMinus returns the broadcast 1 - x.
+func (s isa) oneMinus(x VecVirtual) VecVirtual {
+	r := s.vec()
+	VMOVUPS(cstf("one", 1), r)
+	VSUBPS(x, r, r)
+	return r
+}
+
+// updateDoc is the comment shared by the update routines.
+const updateDoc = "over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written."
+
+func genSGDUpdate(s isa) {
+	name := "SGDUpdate" + s.name
+	text(name, "func(p, g []float32, lr, scale, limit float32)")
+	Doc(name+" computes p[i] -= lr*g'", updateDoc)
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := s.conditioner()
+	lr := s.broadcast(param(Param("lr")))
+	s.vectorLoop("", n, []Register{p, g}, func(mk *mask) {
+		gc := s.condition(c, Mem{Base: g}, mk)
+		pv := s.vec()
+		s.load(Mem{Base: p}, pv, mk)
+		VFNMADD231PS(gc, lr, pv) // p -= lr*g'
+		s.store(pv, Mem{Base: p}, mk)
+	})
+	ret()
+}
+
+func genAdagradUpdate(s isa) {
+	name := "AdagradUpdate" + s.name
+	text(name, "func(p, g, mem []float32, lr, eps, scale, limit float32)")
+	Doc(name+" computes mem[i] += g'^2, p[i] -= lr*g'/sqrt(mem[i] + eps)", updateDoc)
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	mem := Load(Param("mem").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := s.conditioner()
+	lr := s.broadcast(param(Param("lr")))
+	eps := s.broadcast(param(Param("eps")))
+	s.vectorLoop("", n, []Register{p, g, mem}, func(mk *mask) {
+		gc := s.condition(c, Mem{Base: g}, mk)
+		m, pv, d := s.vec(), s.vec(), s.vec()
+		s.load(Mem{Base: mem}, m, mk)
+		VFMADD231PS(gc, gc, m) // mem += g'*g'
+		s.store(m, Mem{Base: mem}, mk)
+		// A true square root and division, not RSQRTPS: the
+		// approximation's 12 bits are far from float32 accuracy.
+		VADDPS(eps, m, d)
+		VSQRTPS(d, d)
+		VMULPS(lr, gc, gc)
+		VDIVPS(d, gc, gc)
+		s.load(Mem{Base: p}, pv, mk)
+		VSUBPS(gc, pv, pv)
+		s.store(pv, Mem{Base: p}, mk)
+	})
+	ret()
+}
+
+// genAdamUpdate writes AdamUpdate{isa} or, with decay, AdamWUpdate{isa}.
+// With decay 0 AdamW computes exactly what Adam does: decay·p + step is then
+// step.
+func genAdamUpdate(s isa, decay bool) {
+	name, sig := "AdamUpdate"+s.name, "func(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32)"
+	rule := "p[i] -= alpha*m[i]/(sqrt(v[i]) + eps)"
+	if decay {
+		name, sig = "AdamWUpdate"+s.name, "func(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32)"
+		rule = "p[i] -= decay*p[i] + alpha*m[i]/(sqrt(v[i]) + eps)"
+	}
+	text(name, sig)
+	Doc(name+" computes m[i] = beta1*m[i] + (1-beta1)*g', v[i] = beta2*v[i] + (1-beta2)*g'^2,", rule, updateDoc)
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	mp := Load(Param("m").Base(), GP64())
+	vp := Load(Param("v").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := s.conditioner()
+	alpha := s.broadcast(param(Param("alpha")))
+	b1 := s.broadcast(param(Param("beta1")))
+	b2 := s.broadcast(param(Param("beta2")))
+	c1, c2 := s.oneMinus(b1), s.oneMinus(b2)
+	eps := s.broadcast(param(Param("eps")))
+	var dc VecVirtual
+	if decay {
+		dc = s.broadcast(param(Param("decay")))
+	}
+	s.vectorLoop("", n, []Register{p, g, mp, vp}, func(mk *mask) {
+		gc := s.condition(c, Mem{Base: g}, mk)
+		m, v, t := s.vec(), s.vec(), s.vec()
+		s.load(Mem{Base: mp}, m, mk)
+		VMULPS(c1, gc, t)
+		VFMADD213PS(t, b1, m) // m = beta1*m + (1-beta1)*g'
+		s.store(m, Mem{Base: mp}, mk)
+		s.load(Mem{Base: vp}, v, mk)
+		VMULPS(c2, gc, t)
+		VMULPS(gc, t, t)
+		VFMADD213PS(t, b2, v) // v = beta2*v + (1-beta2)*g'*g'
+		s.store(v, Mem{Base: vp}, mk)
+		VSQRTPS(v, v)
+		VADDPS(eps, v, v)
+		VMULPS(alpha, m, m)
+		VDIVPS(v, m, m) // the step
+		pv := s.vec()
+		s.load(Mem{Base: p}, pv, mk)
+		if decay {
+			VFMADD231PS(pv, dc, m) // step += decay*p, p as it was
+		}
+		VSUBPS(m, pv, pv)
+		s.store(pv, Mem{Base: p}, mk)
+	})
+	ret()
+}
+
+func genMomentumUpdate(s isa) {
+	name := "MomentumUpdate" + s.name
+	text(name, "func(p, g, vel []float32, lr, mu, scale, limit float32)")
+	Doc(name+" computes vel[i] = mu*vel[i] + g', p[i] -= lr*vel[i]", updateDoc)
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	vp := Load(Param("vel").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := s.conditioner()
+	lr := s.broadcast(param(Param("lr")))
+	mu := s.broadcast(param(Param("mu")))
+	s.vectorLoop("", n, []Register{p, g, vp}, func(mk *mask) {
+		gc := s.condition(c, Mem{Base: g}, mk)
+		v, pv := s.vec(), s.vec()
+		s.load(Mem{Base: vp}, v, mk)
+		VFMADD213PS(gc, mu, v) // vel = mu*vel + g'
+		s.store(v, Mem{Base: vp}, mk)
+		s.load(Mem{Base: p}, pv, mk)
+		VFNMADD231PS(v, lr, pv) // p -= lr*vel, the same rounding as SGD when mu is 0
+		s.store(pv, Mem{Base: p}, mk)
+	})
+	ret()
+}
+
+func genRMSpropUpdate(s isa) {
+	name := "RMSpropUpdate" + s.name
+	text(name, "func(p, g, ms []float32, lr, rho, eps, scale, limit float32)")
+	Doc(name+" computes ms[i] = rho*ms[i] + (1-rho)*g'^2, p[i] -= lr*g'/(sqrt(ms[i]) + eps)", updateDoc)
+	p := Load(Param("p").Base(), GP64())
+	g := Load(Param("g").Base(), GP64())
+	mp := Load(Param("ms").Base(), GP64())
+	n := Load(Param("p").Len(), GP64())
+	c := s.conditioner()
+	lr := s.broadcast(param(Param("lr")))
+	rho := s.broadcast(param(Param("rho")))
+	cr := s.oneMinus(rho)
+	eps := s.broadcast(param(Param("eps")))
+	s.vectorLoop("", n, []Register{p, g, mp}, func(mk *mask) {
+		gc := s.condition(c, Mem{Base: g}, mk)
+		m, t, pv := s.vec(), s.vec(), s.vec()
+		s.load(Mem{Base: mp}, m, mk)
+		VMULPS(cr, gc, t)
+		VMULPS(gc, t, t)
+		VFMADD213PS(t, rho, m) // ms = rho*ms + (1-rho)*g'*g'
+		s.store(m, Mem{Base: mp}, mk)
+		VSQRTPS(m, m)
+		VADDPS(eps, m, m)
+		VMULPS(lr, gc, gc)
+		VDIVPS(m, gc, gc)
+		s.load(Mem{Base: p}, pv, mk)
+		VSUBPS(gc, pv, pv)
+		s.store(pv, Mem{Base: p}, mk)
+	})
 	ret()
 }
