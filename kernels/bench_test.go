@@ -167,4 +167,7 @@ func BenchmarkFused(b *testing.B) {
 	}
 }
 
-var sinkF32 float32
+var (
+	sinkF32 float32
+	sinkF64 float64
+)

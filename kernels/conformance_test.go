@@ -415,7 +415,8 @@ func unchanged(t *testing.T, what string, want []float32, g *guarded) {
 func TestSumSquares(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		rng := rand.New(rand.NewPCG(13, 14))
-		for _, n := range append(sizes, 100003) {
+		// 1300000 is the H=512 model's slab.
+		for _, n := range append(sizes, 100003, 1300000) {
 			x := newGuarded(rng, n)
 			var want float64
 			for _, v := range x.data {
