@@ -25,13 +25,14 @@ var avx2Kernels = simdKernels{
 	maxSum:   asm.MaxSumAVX2,
 	expSum:   asm.ExpSumAVX2,
 
-	sumSquares: asm.SumSquaresAVX2,
-	sgd:        asm.SGDUpdateAVX2,
-	adagrad:    asm.AdagradUpdateAVX2,
-	adam:       asm.AdamUpdateAVX2,
-	adamW:      asm.AdamWUpdateAVX2,
-	momentum:   asm.MomentumUpdateAVX2,
-	rmsprop:    asm.RMSpropUpdateAVX2,
+	sumSquares:     asm.SumSquaresAVX2,
+	sumSquaresWide: asm.SumSquaresWideAVX2,
+	sgd:            asm.SGDUpdateAVX2,
+	adagrad:        asm.AdagradUpdateAVX2,
+	adam:           asm.AdamUpdateAVX2,
+	adamW:          asm.AdamWUpdateAVX2,
+	momentum:       asm.MomentumUpdateAVX2,
+	rmsprop:        asm.RMSpropUpdateAVX2,
 }
 
 // Asked on every call, like AVX512's, so that tests can switch tiers off.
@@ -74,7 +75,7 @@ func (AVX2) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 }
 
 // SumSquares implements Backend.
-func (AVX2) SumSquares(x []float32) float64 { return avx2Kernels.sumSquares(x) }
+func (AVX2) SumSquares(x []float32) float64 { return avx2Kernels.sumSquaresChecked(x) }
 
 // SGDUpdate implements Backend.
 func (AVX2) SGDUpdate(p, g []float32, lr, scale, limit float32) {

@@ -25,13 +25,14 @@ var avx512Kernels = simdKernels{
 	maxSum:   asm.MaxSumAVX512,
 	expSum:   asm.ExpSumAVX512,
 
-	sumSquares: asm.SumSquaresAVX512,
-	sgd:        asm.SGDUpdateAVX512,
-	adagrad:    asm.AdagradUpdateAVX512,
-	adam:       asm.AdamUpdateAVX512,
-	adamW:      asm.AdamWUpdateAVX512,
-	momentum:   asm.MomentumUpdateAVX512,
-	rmsprop:    asm.RMSpropUpdateAVX512,
+	sumSquares:     asm.SumSquaresAVX512,
+	sumSquaresWide: asm.SumSquaresWideAVX512,
+	sgd:            asm.SGDUpdateAVX512,
+	adagrad:        asm.AdagradUpdateAVX512,
+	adam:           asm.AdamUpdateAVX512,
+	adamW:          asm.AdamWUpdateAVX512,
+	momentum:       asm.MomentumUpdateAVX512,
+	rmsprop:        asm.RMSpropUpdateAVX512,
 }
 
 // The CPU is asked on every call, not once at init, so that a test can switch
@@ -75,7 +76,7 @@ func (AVX512) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 }
 
 // SumSquares implements Backend.
-func (AVX512) SumSquares(x []float32) float64 { return avx512Kernels.sumSquares(x) }
+func (AVX512) SumSquares(x []float32) float64 { return avx512Kernels.sumSquaresChecked(x) }
 
 // SGDUpdate implements Backend.
 func (AVX512) SGDUpdate(p, g []float32, lr, scale, limit float32) {

@@ -70,6 +70,7 @@ func main() {
 		}
 		genFMAPeak(s)
 		genSumSquares(s)
+		genSumSquaresWide(s)
 		genSGDUpdate(s)
 		genAdagradUpdate(s)
 		genAdamUpdate(s, false)
@@ -1077,9 +1078,16 @@ const sumSquaresBlock = 128
 // squares before its rounding stops mattering, which keeps the relative error
 // near float32's 6e-8 whatever n is (accumulating all of a 1.3M slab in
 // float32 lanes drifts to a few 1e-6), for about 3% more instructions.
+//
+// The squares and the lane sums are float32, though: they overflow to +Inf
+// when an element exceeds 1.8e19 or a lane's block sum 3.4e38, and squares
+// below 1.2e-38 lose digits. Whenever that may have mattered the result is
+// +Inf or below len(x)·2^-100; the kernels package then asks
+// SumSquaresWide instead.
 func genSumSquares(s isa) {
 	text("SumSquares"+s.name, "func(x []float32) float64")
-	Doc("SumSquares" + s.name + " returns the sum of x[i]*x[i] over len(x) elements.")
+	Doc("SumSquares"+s.name+" returns the sum of x[i]*x[i] over len(x) elements, in float32 lanes widened",
+		"to float64 every 128 vectors: accurate unless the result is +Inf or below len(x)*2^-100.")
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	acc := []VecVirtual{s.zero(), s.zero(), s.zero(), s.zero()}
@@ -1136,6 +1144,94 @@ func genSumSquares(s isa) {
 		t := YMM()
 		VEXTRACTF64X4(U8(1), sum[0], t)
 		VADDPD(t, sum[0].AsY(), t)
+		y = t
+	}
+	lo := XMM()
+	if s.avx512 {
+		VEXTRACTF32X4(U8(1), y, lo)
+	} else {
+		VEXTRACTF128(U8(1), y, lo)
+	}
+	VADDPD(lo, y.AsX(), lo)
+	hi := XMM()
+	VMOVHLPS(lo, lo, hi)
+	VADDSD(hi, lo, lo)
+	VMOVSD(lo, param(ReturnIndex(0)))
+	ret()
+}
+
+// genSumSquaresWide writes SumSquaresWide{isa}: the sum of x[i]² in float64,
+// like the generic backend. Every half vector of x is widened to a full vector
+// of float64 (VCVTPS2PD straight from memory) and squared into one of eight
+// float64 accumulators. A float64 square of a float32 is exact, so the
+// result has the generic sum's accuracy, and none of float32's range limits:
+// a square or a partial sum above 3.4e38 (an element above 1.8e19) stays
+// finite, and squares below 1e-38 keep their digits. The engine relies on
+// that: it decides from this sum whether gradients and parameters are finite.
+// Widening halves the lanes per instruction: measured, it takes about twice
+// as long as SumSquares from L2 (and on AVX2 from L3 too), so the kernels
+// package uses it only where SumSquares' float32 lanes fall short.
+func genSumSquaresWide(s isa) {
+	text("SumSquaresWide"+s.name, "func(x []float32) float64")
+	Doc("SumSquaresWide"+s.name+" returns the sum of x[i]*x[i] over len(x) elements, accumulated in float64",
+		"throughout: as accurate as the plain float64 loop, over the whole float32 range.")
+	x := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	half := s.lanes / 2 // floats per vector of float64
+	acc := make([]VecVirtual, 8)
+	for i := range acc {
+		acc[i] = s.zero()
+	}
+	// widen loads half floats at m as float64.
+	widen := func(m Mem, mk *mask) VecVirtual {
+		d := s.vec()
+		switch {
+		case mk == nil:
+			VCVTPS2PD(m, d)
+		case s.avx512:
+			VCVTPS2PD_Z(m, mk.r, d) // lanes outside the mask are 0, not read
+		default:
+			t := XMM()
+			VMASKMOVPS(m, mk.r.(VecVirtual).AsX(), t)
+			VCVTPS2PD(t, d)
+		}
+		return d
+	}
+	Label("loop8")
+	CMPQ(n, U32(len(acc)*half))
+	JL(LabelRef("single"))
+	for u := range acc {
+		d := widen(Mem{Base: x, Disp: 4 * u * half}, nil)
+		VFMADD231PD(d, d, acc[u])
+	}
+	ADDQ(U32(4*len(acc)*half), x)
+	SUBQ(U32(len(acc)*half), n)
+	JMP(LabelRef("loop8"))
+	Label("single")
+	CMPQ(n, U32(half))
+	JL(LabelRef("tail"))
+	d := widen(Mem{Base: x}, nil)
+	VFMADD231PD(d, d, acc[0])
+	ADDQ(U32(4*half), x)
+	SUBQ(U32(half), n)
+	JMP(LabelRef("single"))
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("reduce"))
+	mk := s.tailMask(n) // n < half: the low lanes of a full mask
+	d = widen(Mem{Base: x}, &mk)
+	VFMADD231PD(d, d, acc[1])
+	Label("reduce")
+	for w := len(acc) / 2; w > 0; w /= 2 {
+		for i := 0; i < w; i++ {
+			VADDPD(acc[i+w], acc[i], acc[i])
+		}
+	}
+	var y VecVirtual = acc[0]
+	if s.avx512 {
+		t := YMM()
+		VEXTRACTF64X4(U8(1), acc[0], t)
+		VADDPD(t, acc[0].AsY(), t)
 		y = t
 	}
 	lo := XMM()

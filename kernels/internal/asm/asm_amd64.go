@@ -102,10 +102,17 @@ func DotNT4x1AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, n
 //go:noescape
 func FMAPeakAVX512(n int) float32
 
-// SumSquaresAVX512 returns the sum of x[i]*x[i] over len(x) elements.
+// SumSquaresAVX512 returns the sum of x[i]*x[i] over len(x) elements, in float32 lanes widened
+// to float64 every 128 vectors: accurate unless the result is +Inf or below len(x)*2^-100.
 //
 //go:noescape
 func SumSquaresAVX512(x []float32) float64
+
+// SumSquaresWideAVX512 returns the sum of x[i]*x[i] over len(x) elements, accumulated in float64
+// throughout: as accurate as the plain float64 loop, over the whole float32 range.
+//
+//go:noescape
+func SumSquaresWideAVX512(x []float32) float64
 
 // SGDUpdateAVX512 computes p[i] -= lr*g'
 // over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
@@ -231,10 +238,17 @@ func DotNT4x1AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc 
 //go:noescape
 func FMAPeakAVX2(n int) float32
 
-// SumSquaresAVX2 returns the sum of x[i]*x[i] over len(x) elements.
+// SumSquaresAVX2 returns the sum of x[i]*x[i] over len(x) elements, in float32 lanes widened
+// to float64 every 128 vectors: accurate unless the result is +Inf or below len(x)*2^-100.
 //
 //go:noescape
 func SumSquaresAVX2(x []float32) float64
+
+// SumSquaresWideAVX2 returns the sum of x[i]*x[i] over len(x) elements, accumulated in float64
+// throughout: as accurate as the plain float64 loop, over the whole float32 range.
+//
+//go:noescape
+func SumSquaresWideAVX2(x []float32) float64
 
 // SGDUpdateAVX2 computes p[i] -= lr*g'
 // over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.

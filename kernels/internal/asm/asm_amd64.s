@@ -3339,6 +3339,78 @@ vdone:
 	VZEROUPPER
 	RET
 
+// func SumSquaresWideAVX512(x []float32) float64
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·SumSquaresWideAVX512(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+loop8:
+	CMPQ        CX, $0x00000040
+	JL          single
+	VCVTPS2PD   (AX), Z8
+	VFMADD231PD Z8, Z8, Z0
+	VCVTPS2PD   32(AX), Z8
+	VFMADD231PD Z8, Z8, Z1
+	VCVTPS2PD   64(AX), Z8
+	VFMADD231PD Z8, Z8, Z2
+	VCVTPS2PD   96(AX), Z8
+	VFMADD231PD Z8, Z8, Z3
+	VCVTPS2PD   128(AX), Z8
+	VFMADD231PD Z8, Z8, Z4
+	VCVTPS2PD   160(AX), Z8
+	VFMADD231PD Z8, Z8, Z5
+	VCVTPS2PD   192(AX), Z8
+	VFMADD231PD Z8, Z8, Z6
+	VCVTPS2PD   224(AX), Z8
+	VFMADD231PD Z8, Z8, Z7
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, CX
+	JMP         loop8
+
+single:
+	CMPQ        CX, $0x00000008
+	JL          tail
+	VCVTPS2PD   (AX), Z8
+	VFMADD231PD Z8, Z8, Z0
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x00000008, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          reduce
+	LEAQ        tailmask16<>+0(SB), DX
+	KMOVW       (DX)(CX*2), K1
+	VCVTPS2PD.Z (AX), K1, Z8
+	VFMADD231PD Z8, Z8, Z1
+
+reduce:
+	VADDPD        Z4, Z0, Z0
+	VADDPD        Z5, Z1, Z1
+	VADDPD        Z6, Z2, Z2
+	VADDPD        Z7, Z3, Z3
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPD        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func SGDUpdateAVX512(p []float32, g []float32, lr float32, scale float32, limit float32)
 // Requires: AVX, AVX512F
 TEXT ·SGDUpdateAVX512(SB), NOSPLIT, $0-60
@@ -5410,6 +5482,79 @@ vdone:
 	VMOVHLPS     X0, X0, X1
 	VADDSD       X1, X0, X0
 	VMOVSD       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func SumSquaresWideAVX2(x []float32) float64
+// Requires: AVX, FMA3
+TEXT ·SumSquaresWideAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+loop8:
+	CMPQ        CX, $0x00000020
+	JL          single
+	VCVTPS2PD   (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	VCVTPS2PD   16(AX), Y8
+	VFMADD231PD Y8, Y8, Y1
+	VCVTPS2PD   32(AX), Y8
+	VFMADD231PD Y8, Y8, Y2
+	VCVTPS2PD   48(AX), Y8
+	VFMADD231PD Y8, Y8, Y3
+	VCVTPS2PD   64(AX), Y8
+	VFMADD231PD Y8, Y8, Y4
+	VCVTPS2PD   80(AX), Y8
+	VFMADD231PD Y8, Y8, Y5
+	VCVTPS2PD   96(AX), Y8
+	VFMADD231PD Y8, Y8, Y6
+	VCVTPS2PD   112(AX), Y8
+	VFMADD231PD Y8, Y8, Y7
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, CX
+	JMP         loop8
+
+single:
+	CMPQ        CX, $0x00000004
+	JL          tail
+	VCVTPS2PD   (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x00000004, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          reduce
+	MOVQ        $0x00000008, DX
+	SUBQ        CX, DX
+	LEAQ        tailmask8<>+0(SB), CX
+	VMOVDQU     (CX)(DX*4), Y8
+	VMASKMOVPS  (AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y1
+
+reduce:
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDSD       X0, X1, X1
+	VMOVSD       X1, ret+24(FP)
 	VZEROUPPER
 	RET
 

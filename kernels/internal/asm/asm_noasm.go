@@ -75,6 +75,7 @@ func GemvTAVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []f
 }
 
 func SumSquaresAVX512(x []float32) float64                     { return sumSquaresRef(x) }
+func SumSquaresWideAVX512(x []float32) float64                 { return sumSquaresRef(x) }
 func SGDUpdateAVX512(p, g []float32, lr, scale, limit float32) { sgdUpdateRef(p, g, lr, scale, limit) }
 func AdagradUpdateAVX512(p, g, mem []float32, lr, eps, scale, limit float32) {
 	adagradUpdateRef(p, g, mem, lr, eps, scale, limit)
@@ -93,6 +94,7 @@ func RMSpropUpdateAVX512(p, g, ms []float32, lr, rho, eps, scale, limit float32)
 }
 
 func SumSquaresAVX2(x []float32) float64                     { return sumSquaresRef(x) }
+func SumSquaresWideAVX2(x []float32) float64                 { return sumSquaresRef(x) }
 func SGDUpdateAVX2(p, g []float32, lr, scale, limit float32) { sgdUpdateRef(p, g, lr, scale, limit) }
 func AdagradUpdateAVX2(p, g, mem []float32, lr, eps, scale, limit float32) {
 	adagradUpdateRef(p, g, mem, lr, eps, scale, limit)

@@ -15,6 +15,7 @@ type optimSet struct {
 	ok         bool
 	lanes      int
 	sumSquares func(x []float32) float64
+	wide       func(x []float32) float64
 	sgd        func(p, g []float32, lr, scale, limit float32)
 	adagrad    func(p, g, mem []float32, lr, eps, scale, limit float32)
 	adam       func(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32)
@@ -27,12 +28,12 @@ func optimSets() []optimSet {
 	return []optimSet{
 		{
 			name: "AVX512", ok: cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX2, cpuid.FMA3), lanes: 16,
-			sumSquares: SumSquaresAVX512, sgd: SGDUpdateAVX512, adagrad: AdagradUpdateAVX512, adam: AdamUpdateAVX512,
+			sumSquares: SumSquaresAVX512, wide: SumSquaresWideAVX512, sgd: SGDUpdateAVX512, adagrad: AdagradUpdateAVX512, adam: AdamUpdateAVX512,
 			adamW: AdamWUpdateAVX512, momentum: MomentumUpdateAVX512, rmsprop: RMSpropUpdateAVX512,
 		},
 		{
 			name: "AVX2", ok: cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3), lanes: 8,
-			sumSquares: SumSquaresAVX2, sgd: SGDUpdateAVX2, adagrad: AdagradUpdateAVX2, adam: AdamUpdateAVX2,
+			sumSquares: SumSquaresAVX2, wide: SumSquaresWideAVX2, sgd: SGDUpdateAVX2, adagrad: AdagradUpdateAVX2, adam: AdamUpdateAVX2,
 			adamW: AdamWUpdateAVX2, momentum: MomentumUpdateAVX2, rmsprop: RMSpropUpdateAVX2,
 		},
 	}
@@ -67,9 +68,48 @@ func TestSumSquares(t *testing.T) {
 			buf := random(rng, n+1)
 			buf[n] = float32(math.NaN())
 			x := buf[:n]
-			got, want := s.sumSquares(x), sumSquaresRef(x)
-			if !(math.Abs(got-want) <= 1e-6*want+1e-30) {
-				t.Fatalf("SumSquares n=%d = %v, want %v (relative error %.2g)", n, got, want, math.Abs(got-want)/want)
+			want := sumSquaresRef(x)
+			for _, f := range []struct {
+				name string
+				run  func([]float32) float64
+			}{{"SumSquares", s.sumSquares}, {"SumSquaresWide", s.wide}} {
+				if got := f.run(x); !(math.Abs(got-want) <= 1e-6*want+1e-30) {
+					t.Fatalf("%s n=%d = %v, want %v (relative error %.2g)", f.name, n, got, want, math.Abs(got-want)/want)
+				}
+			}
+		}
+	})
+}
+
+// TestSumSquaresRange pins the range of the two sums: SumSquaresWide is
+// accurate over all of float32, and SumSquares signals (with +Inf or a
+// result below n·2^-100) the inputs it is not accurate for.
+func TestSumSquaresRange(t *testing.T) {
+	forEachOptim(t, func(t *testing.T, s optimSet) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		for _, n := range []int{1, 7, 33, 1000} {
+			for _, scale := range []float32{1e-30, 1e-22, 1e-19, 1, 1e19, 2e19, 1e30, math.MaxFloat32} {
+				x := random(rng, n)
+				for i := range x {
+					x[i] *= scale
+				}
+				want := sumSquaresRef(x)
+				if got := s.wide(x); !(math.Abs(got-want) <= 1e-6*want) {
+					t.Fatalf("SumSquaresWide n=%d scale=%v = %v, want %v", n, scale, got, want)
+				}
+				got := s.sumSquares(x)
+				flagged := math.IsInf(got, 1) || got < float64(n)*math.Ldexp(1, -100)
+				if !flagged && !(math.Abs(got-want) <= 1e-6*want) {
+					t.Fatalf("SumSquares n=%d scale=%v = %v, want %v, and not flagged as out of range", n, scale, got, want)
+				}
+			}
+		}
+		for _, v := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())} {
+			x := []float32{1, 2, v, 3}
+			for _, got := range []float64{s.sumSquares(x), s.wide(x)} {
+				if want := sumSquaresRef(x); !(got == want || math.IsNaN(got) && math.IsNaN(want)) {
+					t.Fatalf("SumSquares with %v = %v, want %v", v, got, want)
+				}
 			}
 		}
 	})
