@@ -1284,6 +1284,28 @@ func (s isa) oneMinus(x VecVirtual) VecVirtual {
 	return r
 }
 
+// updateLoop is vectorLoop for the optimizer updates, unrolled: while n
+// holds updateUnroll full vectors, body runs on each of them (at disp bytes
+// past the pointers) before the pointers advance; the rest goes through
+// vectorLoop.
+func (s isa) updateLoop(n Register, ptrs []Register, body func(mk *mask, disp int)) {
+	Label("loopu")
+	CMPQ(n, U32(updateUnroll*s.lanes))
+	JL(LabelRef("loop"))
+	for u := 0; u < updateUnroll; u++ {
+		body(nil, u*s.bytes())
+	}
+	for _, p := range ptrs {
+		ADDQ(U32(updateUnroll*s.bytes()), p)
+	}
+	SUBQ(U32(updateUnroll*s.lanes), n)
+	JMP(LabelRef("loopu"))
+	s.vectorLoop("", n, ptrs, func(mk *mask) { body(mk, 0) })
+}
+
+// updateUnroll is how many vectors one iteration of updateLoop handles.
+const updateUnroll = 2
+
 // updateDoc is the comment shared by the update routines.
 const updateDoc = "over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written."
 
@@ -1296,12 +1318,12 @@ func genSGDUpdate(s isa) {
 	n := Load(Param("p").Len(), GP64())
 	c := s.conditioner()
 	lr := s.broadcast(param(Param("lr")))
-	s.vectorLoop("", n, []Register{p, g}, func(mk *mask) {
-		gc := s.condition(c, Mem{Base: g}, mk)
+	s.updateLoop(n, []Register{p, g}, func(mk *mask, disp int) {
+		gc := s.condition(c, Mem{Base: g, Disp: disp}, mk)
 		pv := s.vec()
-		s.load(Mem{Base: p}, pv, mk)
+		s.load(Mem{Base: p, Disp: disp}, pv, mk)
 		VFNMADD231PS(gc, lr, pv) // p -= lr*g'
-		s.store(pv, Mem{Base: p}, mk)
+		s.store(pv, Mem{Base: p, Disp: disp}, mk)
 	})
 	ret()
 }
@@ -1317,21 +1339,21 @@ func genAdagradUpdate(s isa) {
 	c := s.conditioner()
 	lr := s.broadcast(param(Param("lr")))
 	eps := s.broadcast(param(Param("eps")))
-	s.vectorLoop("", n, []Register{p, g, mem}, func(mk *mask) {
-		gc := s.condition(c, Mem{Base: g}, mk)
+	s.updateLoop(n, []Register{p, g, mem}, func(mk *mask, disp int) {
+		gc := s.condition(c, Mem{Base: g, Disp: disp}, mk)
 		m, pv, d := s.vec(), s.vec(), s.vec()
-		s.load(Mem{Base: mem}, m, mk)
+		s.load(Mem{Base: mem, Disp: disp}, m, mk)
 		VFMADD231PS(gc, gc, m) // mem += g'*g'
-		s.store(m, Mem{Base: mem}, mk)
+		s.store(m, Mem{Base: mem, Disp: disp}, mk)
 		// A true square root and division, not RSQRTPS: the
 		// approximation's 12 bits are far from float32 accuracy.
 		VADDPS(eps, m, d)
 		VSQRTPS(d, d)
 		VMULPS(lr, gc, gc)
 		VDIVPS(d, gc, gc)
-		s.load(Mem{Base: p}, pv, mk)
+		s.load(Mem{Base: p, Disp: disp}, pv, mk)
 		VSUBPS(gc, pv, pv)
-		s.store(pv, Mem{Base: p}, mk)
+		s.store(pv, Mem{Base: p, Disp: disp}, mk)
 	})
 	ret()
 }
@@ -1363,29 +1385,29 @@ func genAdamUpdate(s isa, decay bool) {
 	if decay {
 		dc = s.broadcast(param(Param("decay")))
 	}
-	s.vectorLoop("", n, []Register{p, g, mp, vp}, func(mk *mask) {
-		gc := s.condition(c, Mem{Base: g}, mk)
+	s.updateLoop(n, []Register{p, g, mp, vp}, func(mk *mask, disp int) {
+		gc := s.condition(c, Mem{Base: g, Disp: disp}, mk)
 		m, v, t := s.vec(), s.vec(), s.vec()
-		s.load(Mem{Base: mp}, m, mk)
+		s.load(Mem{Base: mp, Disp: disp}, m, mk)
 		VMULPS(c1, gc, t)
 		VFMADD213PS(t, b1, m) // m = beta1*m + (1-beta1)*g'
-		s.store(m, Mem{Base: mp}, mk)
-		s.load(Mem{Base: vp}, v, mk)
+		s.store(m, Mem{Base: mp, Disp: disp}, mk)
+		s.load(Mem{Base: vp, Disp: disp}, v, mk)
 		VMULPS(c2, gc, t)
 		VMULPS(gc, t, t)
 		VFMADD213PS(t, b2, v) // v = beta2*v + (1-beta2)*g'*g'
-		s.store(v, Mem{Base: vp}, mk)
+		s.store(v, Mem{Base: vp, Disp: disp}, mk)
 		VSQRTPS(v, v)
 		VADDPS(eps, v, v)
 		VMULPS(alpha, m, m)
 		VDIVPS(v, m, m) // the step
 		pv := s.vec()
-		s.load(Mem{Base: p}, pv, mk)
+		s.load(Mem{Base: p, Disp: disp}, pv, mk)
 		if decay {
 			VFMADD231PS(pv, dc, m) // step += decay*p, p as it was
 		}
 		VSUBPS(m, pv, pv)
-		s.store(pv, Mem{Base: p}, mk)
+		s.store(pv, Mem{Base: p, Disp: disp}, mk)
 	})
 	ret()
 }
@@ -1401,15 +1423,15 @@ func genMomentumUpdate(s isa) {
 	c := s.conditioner()
 	lr := s.broadcast(param(Param("lr")))
 	mu := s.broadcast(param(Param("mu")))
-	s.vectorLoop("", n, []Register{p, g, vp}, func(mk *mask) {
-		gc := s.condition(c, Mem{Base: g}, mk)
+	s.updateLoop(n, []Register{p, g, vp}, func(mk *mask, disp int) {
+		gc := s.condition(c, Mem{Base: g, Disp: disp}, mk)
 		v, pv := s.vec(), s.vec()
-		s.load(Mem{Base: vp}, v, mk)
+		s.load(Mem{Base: vp, Disp: disp}, v, mk)
 		VFMADD213PS(gc, mu, v) // vel = mu*vel + g'
-		s.store(v, Mem{Base: vp}, mk)
-		s.load(Mem{Base: p}, pv, mk)
+		s.store(v, Mem{Base: vp, Disp: disp}, mk)
+		s.load(Mem{Base: p, Disp: disp}, pv, mk)
 		VFNMADD231PS(v, lr, pv) // p -= lr*vel, the same rounding as SGD when mu is 0
-		s.store(pv, Mem{Base: p}, mk)
+		s.store(pv, Mem{Base: p, Disp: disp}, mk)
 	})
 	ret()
 }
@@ -1427,21 +1449,21 @@ func genRMSpropUpdate(s isa) {
 	rho := s.broadcast(param(Param("rho")))
 	cr := s.oneMinus(rho)
 	eps := s.broadcast(param(Param("eps")))
-	s.vectorLoop("", n, []Register{p, g, mp}, func(mk *mask) {
-		gc := s.condition(c, Mem{Base: g}, mk)
+	s.updateLoop(n, []Register{p, g, mp}, func(mk *mask, disp int) {
+		gc := s.condition(c, Mem{Base: g, Disp: disp}, mk)
 		m, t, pv := s.vec(), s.vec(), s.vec()
-		s.load(Mem{Base: mp}, m, mk)
+		s.load(Mem{Base: mp, Disp: disp}, m, mk)
 		VMULPS(cr, gc, t)
 		VMULPS(gc, t, t)
 		VFMADD213PS(t, rho, m) // ms = rho*ms + (1-rho)*g'*g'
-		s.store(m, Mem{Base: mp}, mk)
+		s.store(m, Mem{Base: mp, Disp: disp}, mk)
 		VSQRTPS(m, m)
 		VADDPS(eps, m, m)
 		VMULPS(lr, gc, gc)
 		VDIVPS(m, gc, gc)
-		s.load(Mem{Base: p}, pv, mk)
+		s.load(Mem{Base: p, Disp: disp}, pv, mk)
 		VSUBPS(gc, pv, pv)
-		s.store(pv, Mem{Base: p}, mk)
+		s.store(pv, Mem{Base: p, Disp: disp}, mk)
 	})
 	ret()
 }

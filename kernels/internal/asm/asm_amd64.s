@@ -3422,6 +3422,28 @@ TEXT ·SGDUpdateAVX512(SB), NOSPLIT, $0-60
 	VPXORD       c_signbit<>+0(SB), Z1, Z2
 	VBROADCASTSS lr+48(FP), Z3
 
+loopu:
+	CMPQ         DX, $0x00000020
+	JL           loop
+	VMOVUPS      (CX), Z4
+	VMULPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z4, Z1, Z4
+	VMOVUPS      (AX), Z5
+	VFNMADD231PS Z4, Z3, Z5
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      64(CX), Z4
+	VMULPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z4, Z1, Z4
+	VMOVUPS      64(AX), Z5
+	VFNMADD231PS Z4, Z3, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	SUBQ         $0x00000020, DX
+	JMP          loopu
+
 loop:
 	CMPQ         DX, $0x00000010
 	JL           tail
@@ -3466,6 +3488,43 @@ TEXT ·AdagradUpdateAVX512(SB), NOSPLIT, $0-88
 	VPXORD       c_signbit<>+0(SB), Z1, Z2
 	VBROADCASTSS lr+72(FP), Z3
 	VBROADCASTSS eps+76(FP), Z4
+
+loopu:
+	CMPQ        BX, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z5
+	VMULPS      Z0, Z5, Z5
+	VMAXPS      Z5, Z2, Z5
+	VMINPS      Z5, Z1, Z5
+	VMOVUPS     (DX), Z6
+	VFMADD231PS Z5, Z5, Z6
+	VMOVUPS     Z6, (DX)
+	VADDPS      Z4, Z6, Z6
+	VSQRTPS     Z6, Z6
+	VMULPS      Z3, Z5, Z5
+	VDIVPS      Z6, Z5, Z5
+	VMOVUPS     (AX), Z6
+	VSUBPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     64(CX), Z5
+	VMULPS      Z0, Z5, Z5
+	VMAXPS      Z5, Z2, Z5
+	VMINPS      Z5, Z1, Z5
+	VMOVUPS     64(DX), Z6
+	VFMADD231PS Z5, Z5, Z6
+	VMOVUPS     Z6, 64(DX)
+	VADDPS      Z4, Z6, Z6
+	VSQRTPS     Z6, Z6
+	VMULPS      Z3, Z5, Z5
+	VDIVPS      Z6, Z5, Z5
+	VMOVUPS     64(AX), Z6
+	VSUBPS      Z5, Z6, Z6
+	VMOVUPS     Z6, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loopu
 
 loop:
 	CMPQ        BX, $0x00000010
@@ -3533,6 +3592,56 @@ TEXT ·AdamUpdateAVX512(SB), NOSPLIT, $0-120
 	VMOVUPS      c_one<>+0(SB), Z7
 	VSUBPS       Z5, Z7, Z7
 	VBROADCASTSS eps+108(FP), Z8
+
+loopu:
+	CMPQ        SI, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z9
+	VMULPS      Z0, Z9, Z9
+	VMAXPS      Z9, Z2, Z9
+	VMINPS      Z9, Z1, Z9
+	VMOVUPS     (DX), Z10
+	VMULPS      Z6, Z9, Z12
+	VFMADD213PS Z12, Z4, Z10
+	VMOVUPS     Z10, (DX)
+	VMOVUPS     (BX), Z11
+	VMULPS      Z7, Z9, Z12
+	VMULPS      Z9, Z12, Z12
+	VFMADD213PS Z12, Z5, Z11
+	VMOVUPS     Z11, (BX)
+	VSQRTPS     Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VMULPS      Z3, Z10, Z10
+	VDIVPS      Z11, Z10, Z10
+	VMOVUPS     (AX), Z9
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     Z9, (AX)
+	VMOVUPS     64(CX), Z9
+	VMULPS      Z0, Z9, Z9
+	VMAXPS      Z9, Z2, Z9
+	VMINPS      Z9, Z1, Z9
+	VMOVUPS     64(DX), Z10
+	VMULPS      Z6, Z9, Z12
+	VFMADD213PS Z12, Z4, Z10
+	VMOVUPS     Z10, 64(DX)
+	VMOVUPS     64(BX), Z11
+	VMULPS      Z7, Z9, Z12
+	VMULPS      Z9, Z12, Z12
+	VFMADD213PS Z12, Z5, Z11
+	VMOVUPS     Z11, 64(BX)
+	VSQRTPS     Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VMULPS      Z3, Z10, Z10
+	VDIVPS      Z11, Z10, Z10
+	VMOVUPS     64(AX), Z9
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     Z9, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, SI
+	JMP         loopu
 
 loop:
 	CMPQ        SI, $0x00000010
@@ -3615,6 +3724,58 @@ TEXT ·AdamWUpdateAVX512(SB), NOSPLIT, $0-124
 	VBROADCASTSS eps+108(FP), Z8
 	VBROADCASTSS decay+112(FP), Z9
 
+loopu:
+	CMPQ        SI, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z10
+	VMULPS      Z0, Z10, Z10
+	VMAXPS      Z10, Z2, Z10
+	VMINPS      Z10, Z1, Z10
+	VMOVUPS     (DX), Z11
+	VMULPS      Z6, Z10, Z13
+	VFMADD213PS Z13, Z4, Z11
+	VMOVUPS     Z11, (DX)
+	VMOVUPS     (BX), Z12
+	VMULPS      Z7, Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VFMADD213PS Z13, Z5, Z12
+	VMOVUPS     Z12, (BX)
+	VSQRTPS     Z12, Z12
+	VADDPS      Z8, Z12, Z12
+	VMULPS      Z3, Z11, Z11
+	VDIVPS      Z12, Z11, Z11
+	VMOVUPS     (AX), Z10
+	VFMADD231PS Z10, Z9, Z11
+	VSUBPS      Z11, Z10, Z10
+	VMOVUPS     Z10, (AX)
+	VMOVUPS     64(CX), Z10
+	VMULPS      Z0, Z10, Z10
+	VMAXPS      Z10, Z2, Z10
+	VMINPS      Z10, Z1, Z10
+	VMOVUPS     64(DX), Z11
+	VMULPS      Z6, Z10, Z13
+	VFMADD213PS Z13, Z4, Z11
+	VMOVUPS     Z11, 64(DX)
+	VMOVUPS     64(BX), Z12
+	VMULPS      Z7, Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VFMADD213PS Z13, Z5, Z12
+	VMOVUPS     Z12, 64(BX)
+	VSQRTPS     Z12, Z12
+	VADDPS      Z8, Z12, Z12
+	VMULPS      Z3, Z11, Z11
+	VDIVPS      Z12, Z11, Z11
+	VMOVUPS     64(AX), Z10
+	VFMADD231PS Z10, Z9, Z11
+	VSUBPS      Z11, Z10, Z10
+	VMOVUPS     Z10, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, SI
+	JMP         loopu
+
 loop:
 	CMPQ        SI, $0x00000010
 	JL          tail
@@ -3690,6 +3851,35 @@ TEXT ·MomentumUpdateAVX512(SB), NOSPLIT, $0-88
 	VBROADCASTSS lr+72(FP), Z3
 	VBROADCASTSS mu+76(FP), Z4
 
+loopu:
+	CMPQ         BX, $0x00000020
+	JL           loop
+	VMOVUPS      (CX), Z5
+	VMULPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z2, Z5
+	VMINPS       Z5, Z1, Z5
+	VMOVUPS      (DX), Z6
+	VFMADD213PS  Z5, Z4, Z6
+	VMOVUPS      Z6, (DX)
+	VMOVUPS      (AX), Z5
+	VFNMADD231PS Z6, Z3, Z5
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      64(CX), Z5
+	VMULPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z2, Z5
+	VMINPS       Z5, Z1, Z5
+	VMOVUPS      64(DX), Z6
+	VFMADD213PS  Z5, Z4, Z6
+	VMOVUPS      Z6, 64(DX)
+	VMOVUPS      64(AX), Z5
+	VFNMADD231PS Z6, Z3, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	SUBQ         $0x00000020, BX
+	JMP          loopu
+
 loop:
 	CMPQ         BX, $0x00000010
 	JL           tail
@@ -3744,6 +3934,47 @@ TEXT ·RMSpropUpdateAVX512(SB), NOSPLIT, $0-92
 	VMOVUPS      c_one<>+0(SB), Z5
 	VSUBPS       Z4, Z5, Z5
 	VBROADCASTSS eps+80(FP), Z6
+
+loopu:
+	CMPQ        BX, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z7
+	VMULPS      Z0, Z7, Z7
+	VMAXPS      Z7, Z2, Z7
+	VMINPS      Z7, Z1, Z7
+	VMOVUPS     (DX), Z8
+	VMULPS      Z5, Z7, Z9
+	VMULPS      Z7, Z9, Z9
+	VFMADD213PS Z9, Z4, Z8
+	VMOVUPS     Z8, (DX)
+	VSQRTPS     Z8, Z8
+	VADDPS      Z6, Z8, Z8
+	VMULPS      Z3, Z7, Z7
+	VDIVPS      Z8, Z7, Z7
+	VMOVUPS     (AX), Z8
+	VSUBPS      Z7, Z8, Z8
+	VMOVUPS     Z8, (AX)
+	VMOVUPS     64(CX), Z7
+	VMULPS      Z0, Z7, Z7
+	VMAXPS      Z7, Z2, Z7
+	VMINPS      Z7, Z1, Z7
+	VMOVUPS     64(DX), Z8
+	VMULPS      Z5, Z7, Z9
+	VMULPS      Z7, Z9, Z9
+	VFMADD213PS Z9, Z4, Z8
+	VMOVUPS     Z8, 64(DX)
+	VSQRTPS     Z8, Z8
+	VADDPS      Z6, Z8, Z8
+	VMULPS      Z3, Z7, Z7
+	VDIVPS      Z8, Z7, Z7
+	VMOVUPS     64(AX), Z8
+	VSUBPS      Z7, Z8, Z8
+	VMOVUPS     Z8, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loopu
 
 loop:
 	CMPQ        BX, $0x00000010
@@ -5569,6 +5800,28 @@ TEXT ·SGDUpdateAVX2(SB), NOSPLIT, $0-60
 	VXORPS       c_signbit<>+0(SB), Y1, Y2
 	VBROADCASTSS lr+48(FP), Y3
 
+loopu:
+	CMPQ         DX, $0x00000010
+	JL           loop
+	VMOVUPS      (CX), Y4
+	VMULPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      (AX), Y5
+	VFNMADD231PS Y4, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      32(CX), Y4
+	VMULPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      32(AX), Y5
+	VFNMADD231PS Y4, Y3, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          loopu
+
 loop:
 	CMPQ         DX, $0x00000008
 	JL           tail
@@ -5615,6 +5868,43 @@ TEXT ·AdagradUpdateAVX2(SB), NOSPLIT, $0-88
 	VXORPS       c_signbit<>+0(SB), Y1, Y2
 	VBROADCASTSS lr+72(FP), Y3
 	VBROADCASTSS eps+76(FP), Y4
+
+loopu:
+	CMPQ        BX, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y5
+	VMULPS      Y0, Y5, Y5
+	VMAXPS      Y5, Y2, Y5
+	VMINPS      Y5, Y1, Y5
+	VMOVUPS     (DX), Y6
+	VFMADD231PS Y5, Y5, Y6
+	VMOVUPS     Y6, (DX)
+	VADDPS      Y4, Y6, Y6
+	VSQRTPS     Y6, Y6
+	VMULPS      Y3, Y5, Y5
+	VDIVPS      Y6, Y5, Y5
+	VMOVUPS     (AX), Y6
+	VSUBPS      Y5, Y6, Y6
+	VMOVUPS     Y6, (AX)
+	VMOVUPS     32(CX), Y5
+	VMULPS      Y0, Y5, Y5
+	VMAXPS      Y5, Y2, Y5
+	VMINPS      Y5, Y1, Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y5, Y6
+	VMOVUPS     Y6, 32(DX)
+	VADDPS      Y4, Y6, Y6
+	VSQRTPS     Y6, Y6
+	VMULPS      Y3, Y5, Y5
+	VDIVPS      Y6, Y5, Y5
+	VMOVUPS     32(AX), Y6
+	VSUBPS      Y5, Y6, Y6
+	VMOVUPS     Y6, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         loopu
 
 loop:
 	CMPQ        BX, $0x00000008
@@ -5684,6 +5974,56 @@ TEXT ·AdamUpdateAVX2(SB), NOSPLIT, $0-120
 	VMOVUPS      c_one<>+0(SB), Y7
 	VSUBPS       Y5, Y7, Y7
 	VBROADCASTSS eps+108(FP), Y8
+
+loopu:
+	CMPQ        SI, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y9
+	VMULPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y2, Y9
+	VMINPS      Y9, Y1, Y9
+	VMOVUPS     (DX), Y10
+	VMULPS      Y6, Y9, Y12
+	VFMADD213PS Y12, Y4, Y10
+	VMOVUPS     Y10, (DX)
+	VMOVUPS     (BX), Y11
+	VMULPS      Y7, Y9, Y12
+	VMULPS      Y9, Y12, Y12
+	VFMADD213PS Y12, Y5, Y11
+	VMOVUPS     Y11, (BX)
+	VSQRTPS     Y11, Y11
+	VADDPS      Y8, Y11, Y11
+	VMULPS      Y3, Y10, Y10
+	VDIVPS      Y11, Y10, Y10
+	VMOVUPS     (AX), Y9
+	VSUBPS      Y10, Y9, Y9
+	VMOVUPS     Y9, (AX)
+	VMOVUPS     32(CX), Y9
+	VMULPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y2, Y9
+	VMINPS      Y9, Y1, Y9
+	VMOVUPS     32(DX), Y10
+	VMULPS      Y6, Y9, Y12
+	VFMADD213PS Y12, Y4, Y10
+	VMOVUPS     Y10, 32(DX)
+	VMOVUPS     32(BX), Y11
+	VMULPS      Y7, Y9, Y12
+	VMULPS      Y9, Y12, Y12
+	VFMADD213PS Y12, Y5, Y11
+	VMOVUPS     Y11, 32(BX)
+	VSQRTPS     Y11, Y11
+	VADDPS      Y8, Y11, Y11
+	VMULPS      Y3, Y10, Y10
+	VDIVPS      Y11, Y10, Y10
+	VMOVUPS     32(AX), Y9
+	VSUBPS      Y10, Y9, Y9
+	VMOVUPS     Y9, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         loopu
 
 loop:
 	CMPQ        SI, $0x00000008
@@ -5768,6 +6108,58 @@ TEXT ·AdamWUpdateAVX2(SB), NOSPLIT, $0-124
 	VBROADCASTSS eps+108(FP), Y8
 	VBROADCASTSS decay+112(FP), Y9
 
+loopu:
+	CMPQ        SI, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y10
+	VMULPS      Y0, Y10, Y10
+	VMAXPS      Y10, Y2, Y10
+	VMINPS      Y10, Y1, Y10
+	VMOVUPS     (DX), Y11
+	VMULPS      Y6, Y10, Y13
+	VFMADD213PS Y13, Y4, Y11
+	VMOVUPS     Y11, (DX)
+	VMOVUPS     (BX), Y12
+	VMULPS      Y7, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VFMADD213PS Y13, Y5, Y12
+	VMOVUPS     Y12, (BX)
+	VSQRTPS     Y12, Y12
+	VADDPS      Y8, Y12, Y12
+	VMULPS      Y3, Y11, Y11
+	VDIVPS      Y12, Y11, Y11
+	VMOVUPS     (AX), Y10
+	VFMADD231PS Y10, Y9, Y11
+	VSUBPS      Y11, Y10, Y10
+	VMOVUPS     Y10, (AX)
+	VMOVUPS     32(CX), Y10
+	VMULPS      Y0, Y10, Y10
+	VMAXPS      Y10, Y2, Y10
+	VMINPS      Y10, Y1, Y10
+	VMOVUPS     32(DX), Y11
+	VMULPS      Y6, Y10, Y13
+	VFMADD213PS Y13, Y4, Y11
+	VMOVUPS     Y11, 32(DX)
+	VMOVUPS     32(BX), Y12
+	VMULPS      Y7, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VFMADD213PS Y13, Y5, Y12
+	VMOVUPS     Y12, 32(BX)
+	VSQRTPS     Y12, Y12
+	VADDPS      Y8, Y12, Y12
+	VMULPS      Y3, Y11, Y11
+	VDIVPS      Y12, Y11, Y11
+	VMOVUPS     32(AX), Y10
+	VFMADD231PS Y10, Y9, Y11
+	VSUBPS      Y11, Y10, Y10
+	VMOVUPS     Y10, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         loopu
+
 loop:
 	CMPQ        SI, $0x00000008
 	JL          tail
@@ -5845,6 +6237,35 @@ TEXT ·MomentumUpdateAVX2(SB), NOSPLIT, $0-88
 	VBROADCASTSS lr+72(FP), Y3
 	VBROADCASTSS mu+76(FP), Y4
 
+loopu:
+	CMPQ         BX, $0x00000010
+	JL           loop
+	VMOVUPS      (CX), Y5
+	VMULPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y2, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      (DX), Y6
+	VFMADD213PS  Y5, Y4, Y6
+	VMOVUPS      Y6, (DX)
+	VMOVUPS      (AX), Y5
+	VFNMADD231PS Y6, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      32(CX), Y5
+	VMULPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y2, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      32(DX), Y6
+	VFMADD213PS  Y5, Y4, Y6
+	VMOVUPS      Y6, 32(DX)
+	VMOVUPS      32(AX), Y5
+	VFNMADD231PS Y6, Y3, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          loopu
+
 loop:
 	CMPQ         BX, $0x00000008
 	JL           tail
@@ -5901,6 +6322,47 @@ TEXT ·RMSpropUpdateAVX2(SB), NOSPLIT, $0-92
 	VMOVUPS      c_one<>+0(SB), Y5
 	VSUBPS       Y4, Y5, Y5
 	VBROADCASTSS eps+80(FP), Y6
+
+loopu:
+	CMPQ        BX, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y7
+	VMULPS      Y0, Y7, Y7
+	VMAXPS      Y7, Y2, Y7
+	VMINPS      Y7, Y1, Y7
+	VMOVUPS     (DX), Y8
+	VMULPS      Y5, Y7, Y9
+	VMULPS      Y7, Y9, Y9
+	VFMADD213PS Y9, Y4, Y8
+	VMOVUPS     Y8, (DX)
+	VSQRTPS     Y8, Y8
+	VADDPS      Y6, Y8, Y8
+	VMULPS      Y3, Y7, Y7
+	VDIVPS      Y8, Y7, Y7
+	VMOVUPS     (AX), Y8
+	VSUBPS      Y7, Y8, Y8
+	VMOVUPS     Y8, (AX)
+	VMOVUPS     32(CX), Y7
+	VMULPS      Y0, Y7, Y7
+	VMAXPS      Y7, Y2, Y7
+	VMINPS      Y7, Y1, Y7
+	VMOVUPS     32(DX), Y8
+	VMULPS      Y5, Y7, Y9
+	VMULPS      Y7, Y9, Y9
+	VFMADD213PS Y9, Y4, Y8
+	VMOVUPS     Y8, 32(DX)
+	VSQRTPS     Y8, Y8
+	VADDPS      Y6, Y8, Y8
+	VMULPS      Y3, Y7, Y7
+	VDIVPS      Y8, Y7, Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y7, Y8, Y8
+	VMOVUPS     Y8, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         loopu
 
 loop:
 	CMPQ        BX, $0x00000008
