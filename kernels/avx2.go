@@ -24,6 +24,15 @@ var avx2Kernels = simdKernels{
 	tanhGrad: asm.TanhGradAVX2,
 	maxSum:   asm.MaxSumAVX2,
 	expSum:   asm.ExpSumAVX2,
+
+	sumSquares:     asm.SumSquaresAVX2,
+	sumSquaresWide: asm.SumSquaresWideAVX2,
+	sgd:            asm.SGDUpdateAVX2,
+	adagrad:        asm.AdagradUpdateAVX2,
+	adam:           asm.AdamUpdateAVX2,
+	adamW:          asm.AdamWUpdateAVX2,
+	momentum:       asm.MomentumUpdateAVX2,
+	rmsprop:        asm.RMSpropUpdateAVX2,
 }
 
 // Asked on every call, like AVX512's, so that tests can switch tiers off.
@@ -63,4 +72,37 @@ func (AVX2) TanhGrad(dr, h, dh []float32) { avx2Kernels.tanhGrad(dr, h[:len(dr)]
 // SoftmaxXent implements Backend.
 func (AVX2) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 	return avx2Kernels.softmaxXent(d, logits, bias, target)
+}
+
+// SumSquares implements Backend.
+func (AVX2) SumSquares(x []float32) float64 { return avx2Kernels.sumSquaresChecked(x) }
+
+// SGDUpdate implements Backend.
+func (AVX2) SGDUpdate(p, g []float32, lr, scale, limit float32) {
+	avx2Kernels.sgdUpdate(p, g, lr, scale, limit)
+}
+
+// AdagradUpdate implements Backend.
+func (AVX2) AdagradUpdate(p, g, mem []float32, lr, scale, limit float32) {
+	avx2Kernels.adagradUpdate(p, g, mem, lr, scale, limit)
+}
+
+// AdamUpdate implements Backend.
+func (AVX2) AdamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32) {
+	avx2Kernels.adamUpdate(p, g, m, v, alpha, beta1, beta2, eps, scale, limit)
+}
+
+// MomentumUpdate implements Backend.
+func (AVX2) MomentumUpdate(p, g, vel []float32, lr, mu, scale, limit float32) {
+	avx2Kernels.momentumUpdate(p, g, vel, lr, mu, scale, limit)
+}
+
+// RMSpropUpdate implements Backend.
+func (AVX2) RMSpropUpdate(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
+	avx2Kernels.rmspropUpdate(p, g, ms, lr, rho, eps, scale, limit)
+}
+
+// AdamWUpdate implements Backend.
+func (AVX2) AdamWUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32) {
+	avx2Kernels.adamWUpdate(p, g, m, v, alpha, beta1, beta2, eps, decay, scale, limit)
 }

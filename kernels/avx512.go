@@ -24,6 +24,15 @@ var avx512Kernels = simdKernels{
 	tanhGrad: asm.TanhGradAVX512,
 	maxSum:   asm.MaxSumAVX512,
 	expSum:   asm.ExpSumAVX512,
+
+	sumSquares:     asm.SumSquaresAVX512,
+	sumSquaresWide: asm.SumSquaresWideAVX512,
+	sgd:            asm.SGDUpdateAVX512,
+	adagrad:        asm.AdagradUpdateAVX512,
+	adam:           asm.AdamUpdateAVX512,
+	adamW:          asm.AdamWUpdateAVX512,
+	momentum:       asm.MomentumUpdateAVX512,
+	rmsprop:        asm.RMSpropUpdateAVX512,
 }
 
 // The CPU is asked on every call, not once at init, so that a test can switch
@@ -64,4 +73,37 @@ func (AVX512) TanhGrad(dr, h, dh []float32) { avx512Kernels.tanhGrad(dr, h[:len(
 // SoftmaxXent implements Backend.
 func (AVX512) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 	return avx512Kernels.softmaxXent(d, logits, bias, target)
+}
+
+// SumSquares implements Backend.
+func (AVX512) SumSquares(x []float32) float64 { return avx512Kernels.sumSquaresChecked(x) }
+
+// SGDUpdate implements Backend.
+func (AVX512) SGDUpdate(p, g []float32, lr, scale, limit float32) {
+	avx512Kernels.sgdUpdate(p, g, lr, scale, limit)
+}
+
+// AdagradUpdate implements Backend.
+func (AVX512) AdagradUpdate(p, g, mem []float32, lr, scale, limit float32) {
+	avx512Kernels.adagradUpdate(p, g, mem, lr, scale, limit)
+}
+
+// AdamUpdate implements Backend.
+func (AVX512) AdamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32) {
+	avx512Kernels.adamUpdate(p, g, m, v, alpha, beta1, beta2, eps, scale, limit)
+}
+
+// MomentumUpdate implements Backend.
+func (AVX512) MomentumUpdate(p, g, vel []float32, lr, mu, scale, limit float32) {
+	avx512Kernels.momentumUpdate(p, g, vel, lr, mu, scale, limit)
+}
+
+// RMSpropUpdate implements Backend.
+func (AVX512) RMSpropUpdate(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
+	avx512Kernels.rmspropUpdate(p, g, ms, lr, rho, eps, scale, limit)
+}
+
+// AdamWUpdate implements Backend.
+func (AVX512) AdamWUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32) {
+	avx512Kernels.adamWUpdate(p, g, m, v, alpha, beta1, beta2, eps, decay, scale, limit)
 }

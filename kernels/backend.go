@@ -46,14 +46,18 @@ type Backend interface {
 	// d may alias logits.
 	SoftmaxXent(d, logits, bias []float32, target int) float32
 
-	// SumSquares returns the sum of x[i]² (for the gradient's norm).
+	// SumSquares returns the sum of x[i]² (for the gradient's norm) with
+	// the range and, up to rounding, the value of a float64 sum: finite for
+	// every finite x, NaN or +Inf when x holds one.
 	SumSquares(x []float32) float64
 
 	// The optimizer updates are one fused pass over the flat parameter
 	// slab p and gradient slab g (and the optimizer's state). Each first
 	// conditions the gradient, g' = clamp(scale*g[i], -limit, limit) (scale
 	// rescales to a norm, limit clips each element; +Inf clips nothing),
-	// then applies its rule. g is read, never written.
+	// then applies its rule. g is read, never written. A NaN gradient
+	// element passes the clamp and makes its parameter NaN on every
+	// backend (the engine checks the norm is finite before updating).
 
 	// SGDUpdate: p -= lr·g'.
 	SGDUpdate(p, g []float32, lr, scale, limit float32)

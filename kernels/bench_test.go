@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -167,4 +168,53 @@ func BenchmarkFused(b *testing.B) {
 	}
 }
 
-var sinkF32 float32
+var (
+	sinkF32 float32
+	sinkF64 float64
+)
+
+// BenchmarkUpdate times the gradient norm and the optimizer updates over the
+// slabs of the H=100 (23k floats) and H=512 (1.3M floats) models. GB/s
+// counts the bytes each element touches: Adam reads p, g, m, v and writes p,
+// m, v (28 B).
+func BenchmarkUpdate(b *testing.B) {
+	inf := float32(math.Inf(1))
+	ops := []struct {
+		name  string
+		bytes int
+		run   func(be Backend, p, g, s1, s2 []float32)
+	}{
+		{"sumsquares", 4, func(be Backend, p, g, s1, s2 []float32) { sinkF64 = be.SumSquares(g) }},
+		{"sgd", 12, func(be Backend, p, g, s1, s2 []float32) { be.SGDUpdate(p, g, 1e-3, 0.5, inf) }},
+		{"adagrad", 20, func(be Backend, p, g, s1, s2 []float32) { be.AdagradUpdate(p, g, s1, 1e-3, 0.5, 5) }},
+		{"momentum", 20, func(be Backend, p, g, s1, s2 []float32) { be.MomentumUpdate(p, g, s1, 1e-3, 0.9, 0.5, 5) }},
+		{"rmsprop", 20, func(be Backend, p, g, s1, s2 []float32) { be.RMSpropUpdate(p, g, s2, 1e-3, 0.99, 1e-8, 0.5, 5) }},
+		{"adam", 28, func(be Backend, p, g, s1, s2 []float32) {
+			be.AdamUpdate(p, g, s1, s2, 1e-3, 0.9, 0.999, 1e-8, 0.5, 5)
+		}},
+		{"adamw", 28, func(be Backend, p, g, s1, s2 []float32) {
+			be.AdamWUpdate(p, g, s1, s2, 1e-3, 0.9, 0.999, 1e-8, 1e-5, 0.5, 5)
+		}},
+	}
+	for _, be := range Supported() {
+		b.Run("backend="+be.Name(), func(b *testing.B) {
+			for _, op := range ops {
+				for _, n := range []int{23000, 1300000} {
+					b.Run(fmt.Sprintf("op=%s/n=%d", op.name, n), func(b *testing.B) {
+						rng := rand.New(rand.NewPCG(7, 8))
+						p, g, s1, s2 := randSlice(rng, n), randSlice(rng, n), make([]float32, n), make([]float32, n)
+						for i := range s2 {
+							s2[i] = rng.Float32() // second moments are non-negative
+						}
+						b.ResetTimer()
+						for range b.N {
+							op.run(be, p, g, s1, s2)
+						}
+						sec := b.Elapsed().Seconds() / float64(b.N)
+						b.ReportMetric(float64(op.bytes*n)/sec/1e9, "GB/s")
+					})
+				}
+			}
+		})
+	}
+}

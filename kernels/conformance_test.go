@@ -415,7 +415,8 @@ func unchanged(t *testing.T, what string, want []float32, g *guarded) {
 func TestSumSquares(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b Backend) {
 		rng := rand.New(rand.NewPCG(13, 14))
-		for _, n := range append(sizes, 100003) {
+		// 1300000 is the H=512 model's slab.
+		for _, n := range append(sizes, 100003, 1300000) {
 			x := newGuarded(rng, n)
 			var want float64
 			for _, v := range x.data {
@@ -425,6 +426,39 @@ func TestSumSquares(t *testing.T) {
 				t.Fatalf("SumSquares n=%d = %v, want %v", n, got, want)
 			}
 			x.check(t, "SumSquares")
+		}
+	})
+}
+
+// TestSumSquaresRange pins that SumSquares keeps the float64 sum's range
+// and accuracy over all of float32 on every backend: the engine takes a
+// finite result to mean finite gradients and parameters, and the norm of
+// tiny gradients still sets how they are clipped.
+func TestSumSquaresRange(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b Backend) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, n := range []int{1, 17, 513, 100003} {
+			for _, scale := range []float32{1e-30, 1e-20, 1, 1e19, 1e25, math.MaxFloat32} {
+				x := newGuarded(rng, n)
+				var want float64
+				for i := range x.data {
+					x.data[i] *= scale
+					want += float64(x.data[i]) * float64(x.data[i])
+				}
+				if got := b.SumSquares(x.data); !(math.Abs(got-want) <= tolerance(n, want)) {
+					t.Fatalf("SumSquares n=%d scale=%v = %v, want %v", n, scale, got, want)
+				}
+			}
+			// One big element among ordinary ones.
+			x := newGuarded(rng, n)
+			x.data[n/2] = 1e30
+			var want float64
+			for _, v := range x.data {
+				want += float64(v) * float64(v)
+			}
+			if got := b.SumSquares(x.data); !(math.Abs(got-want) <= tolerance(n, want)) {
+				t.Fatalf("SumSquares n=%d with 1e30 = %v, want %v", n, got, want)
+			}
 		}
 	})
 }

@@ -41,6 +41,19 @@ type simdKernels struct {
 	tanhGrad func(dr, h, dh []float32)
 	maxSum   func(x, y []float32) float32
 	expSum   func(d, x, y []float32, shift float32) float32
+
+	// The optimizer routines; each runs over len(p) elements (len(x) for
+	// sumSquares) and the methods below check the other slices first.
+	sumSquares func(x []float32) float64
+	// sumSquaresWide accumulates in float64 throughout: slower, for the
+	// inputs sumSquares' float32 lanes cannot take (see sumSquaresChecked).
+	sumSquaresWide func(x []float32) float64
+	sgd            func(p, g []float32, lr, scale, limit float32)
+	adagrad        func(p, g, mem []float32, lr, eps, scale, limit float32)
+	adam           func(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32)
+	adamW          func(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32)
+	momentum       func(p, g, vel []float32, lr, mu, scale, limit float32)
+	rmsprop        func(p, g, ms []float32, lr, rho, eps, scale, limit float32)
 }
 
 // kcBlock bounds the k extent of one pass of the broadcast kernel, so the
@@ -293,4 +306,64 @@ func (s *simdKernels) softmaxXent(d, logits, bias []float32, target int) float32
 	s.scal(1/sum, d)
 	d[target]--
 	return loss
+}
+
+// sumSquaresTiny is the result per element below which sumSquares'
+// float32 squares may have lost digits to the subnormal range (each loses at
+// most 2^-150, so above this they cost at most 2^-49 of the sum).
+var sumSquaresTiny = math.Ldexp(1, -100)
+
+// sumSquaresChecked is the sum of x[i]² with the accuracy and range of a
+// float64 loop. The fast routine sums in float32 lanes; its result is +Inf
+// when a square or lane overflowed float32 (an element above 1.8e19, finite
+// in float64) and tiny when squares fell below float32's normal range, and
+// then the float64 routine does the sum again. A NaN is final. The engine
+// relies on the difference: it takes a finite sum for finite gradients and
+// parameters.
+func (s *simdKernels) sumSquaresChecked(x []float32) float64 {
+	r := s.sumSquares(x)
+	if math.IsNaN(r) || (r < math.Inf(1) && r >= sumSquaresTiny*float64(len(x))) {
+		return r
+	}
+	return s.sumSquaresWide(x)
+}
+
+// The optimizer updates, bounds-checked: the assembly runs over len(p)
+// elements and would otherwise read and write past a shorter g or state.
+
+func (s *simdKernels) sgdUpdate(p, g []float32, lr, scale, limit float32) {
+	checkVec("SGDUpdate g", g, len(p))
+	s.sgd(p, g, lr, scale, limit)
+}
+
+func (s *simdKernels) adagradUpdate(p, g, mem []float32, lr, scale, limit float32) {
+	checkVec("AdagradUpdate g", g, len(p))
+	checkVec("AdagradUpdate mem", mem, len(p))
+	s.adagrad(p, g, mem, lr, AdagradEpsilon, scale, limit)
+}
+
+func (s *simdKernels) adamUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, scale, limit float32) {
+	checkVec("AdamUpdate g", g, len(p))
+	checkVec("AdamUpdate m", m, len(p))
+	checkVec("AdamUpdate v", v, len(p))
+	s.adam(p, g, m, v, alpha, beta1, beta2, eps, scale, limit)
+}
+
+func (s *simdKernels) momentumUpdate(p, g, vel []float32, lr, mu, scale, limit float32) {
+	checkVec("MomentumUpdate g", g, len(p))
+	checkVec("MomentumUpdate vel", vel, len(p))
+	s.momentum(p, g, vel, lr, mu, scale, limit)
+}
+
+func (s *simdKernels) rmspropUpdate(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
+	checkVec("RMSpropUpdate g", g, len(p))
+	checkVec("RMSpropUpdate ms", ms, len(p))
+	s.rmsprop(p, g, ms, lr, rho, eps, scale, limit)
+}
+
+func (s *simdKernels) adamWUpdate(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32) {
+	checkVec("AdamWUpdate g", g, len(p))
+	checkVec("AdamWUpdate m", m, len(p))
+	checkVec("AdamWUpdate v", v, len(p))
+	s.adamW(p, g, m, v, alpha, beta1, beta2, eps, decay, scale, limit)
 }

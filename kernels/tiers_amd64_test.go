@@ -44,7 +44,8 @@ func TestConformanceWithoutAVX512(t *testing.T) {
 	}
 	for name, f := range map[string]func(*testing.T){
 		"Gemv": TestGemv, "Gemm": TestGemm, "AxpyDot": TestAxpyDot, "AddTanh": TestAddTanh,
-		"TanhGrad": TestTanhGrad, "SoftmaxXent": TestSoftmaxXent,
+		"TanhGrad": TestTanhGrad, "SoftmaxXent": TestSoftmaxXent, "SumSquares": TestSumSquares, "SumSquaresRange": TestSumSquaresRange,
+		"OptimizerUpdates": TestOptimizerUpdates, "MomentumRMSpropAdamW": TestMomentumRMSpropAdamWUpdates,
 	} {
 		t.Run(name, f)
 	}

@@ -102,6 +102,56 @@ func DotNT4x1AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, n
 //go:noescape
 func FMAPeakAVX512(n int) float32
 
+// SumSquaresAVX512 returns the sum of x[i]*x[i] over len(x) elements, in float32 lanes widened
+// to float64 every 128 vectors: accurate unless the result is +Inf or below len(x)*2^-100.
+//
+//go:noescape
+func SumSquaresAVX512(x []float32) float64
+
+// SumSquaresWideAVX512 returns the sum of x[i]*x[i] over len(x) elements, accumulated in float64
+// throughout: as accurate as the plain float64 loop, over the whole float32 range.
+//
+//go:noescape
+func SumSquaresWideAVX512(x []float32) float64
+
+// SGDUpdateAVX512 computes p[i] -= lr*g'
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func SGDUpdateAVX512(p []float32, g []float32, lr float32, scale float32, limit float32)
+
+// AdagradUpdateAVX512 computes mem[i] += g'^2, p[i] -= lr*g'/sqrt(mem[i] + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func AdagradUpdateAVX512(p []float32, g []float32, mem []float32, lr float32, eps float32, scale float32, limit float32)
+
+// AdamUpdateAVX512 computes m[i] = beta1*m[i] + (1-beta1)*g', v[i] = beta2*v[i] + (1-beta2)*g'^2,
+// p[i] -= alpha*m[i]/(sqrt(v[i]) + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func AdamUpdateAVX512(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, scale float32, limit float32)
+
+// AdamWUpdateAVX512 computes m[i] = beta1*m[i] + (1-beta1)*g', v[i] = beta2*v[i] + (1-beta2)*g'^2,
+// p[i] -= decay*p[i] + alpha*m[i]/(sqrt(v[i]) + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func AdamWUpdateAVX512(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, decay float32, scale float32, limit float32)
+
+// MomentumUpdateAVX512 computes vel[i] = mu*vel[i] + g', p[i] -= lr*vel[i]
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func MomentumUpdateAVX512(p []float32, g []float32, vel []float32, lr float32, mu float32, scale float32, limit float32)
+
+// RMSpropUpdateAVX512 computes ms[i] = rho*ms[i] + (1-rho)*g'^2, p[i] -= lr*g'/(sqrt(ms[i]) + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func RMSpropUpdateAVX512(p []float32, g []float32, ms []float32, lr float32, rho float32, eps float32, scale float32, limit float32)
+
 // DotAVX2 returns the sum of x[i]*y[i] over len(x) elements.
 //
 //go:noescape
@@ -187,3 +237,53 @@ func DotNT4x1AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc 
 //
 //go:noescape
 func FMAPeakAVX2(n int) float32
+
+// SumSquaresAVX2 returns the sum of x[i]*x[i] over len(x) elements, in float32 lanes widened
+// to float64 every 128 vectors: accurate unless the result is +Inf or below len(x)*2^-100.
+//
+//go:noescape
+func SumSquaresAVX2(x []float32) float64
+
+// SumSquaresWideAVX2 returns the sum of x[i]*x[i] over len(x) elements, accumulated in float64
+// throughout: as accurate as the plain float64 loop, over the whole float32 range.
+//
+//go:noescape
+func SumSquaresWideAVX2(x []float32) float64
+
+// SGDUpdateAVX2 computes p[i] -= lr*g'
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func SGDUpdateAVX2(p []float32, g []float32, lr float32, scale float32, limit float32)
+
+// AdagradUpdateAVX2 computes mem[i] += g'^2, p[i] -= lr*g'/sqrt(mem[i] + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func AdagradUpdateAVX2(p []float32, g []float32, mem []float32, lr float32, eps float32, scale float32, limit float32)
+
+// AdamUpdateAVX2 computes m[i] = beta1*m[i] + (1-beta1)*g', v[i] = beta2*v[i] + (1-beta2)*g'^2,
+// p[i] -= alpha*m[i]/(sqrt(v[i]) + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func AdamUpdateAVX2(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, scale float32, limit float32)
+
+// AdamWUpdateAVX2 computes m[i] = beta1*m[i] + (1-beta1)*g', v[i] = beta2*v[i] + (1-beta2)*g'^2,
+// p[i] -= decay*p[i] + alpha*m[i]/(sqrt(v[i]) + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func AdamWUpdateAVX2(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, decay float32, scale float32, limit float32)
+
+// MomentumUpdateAVX2 computes vel[i] = mu*vel[i] + g', p[i] -= lr*vel[i]
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func MomentumUpdateAVX2(p []float32, g []float32, vel []float32, lr float32, mu float32, scale float32, limit float32)
+
+// RMSpropUpdateAVX2 computes ms[i] = rho*ms[i] + (1-rho)*g'^2, p[i] -= lr*g'/(sqrt(ms[i]) + eps)
+// over len(p) elements, with g' = min(max(scale*g[i], -limit), limit); g is not written.
+//
+//go:noescape
+func RMSpropUpdateAVX2(p []float32, g []float32, ms []float32, lr float32, rho float32, eps float32, scale float32, limit float32)

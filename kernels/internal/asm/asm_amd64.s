@@ -3230,6 +3230,803 @@ DATA c_fmapeakx<>+56(SB)/4, $0x3f000000
 DATA c_fmapeakx<>+60(SB)/4, $0x3f000000
 GLOBL c_fmapeakx<>(SB), RODATA|NOPTR, $64
 
+// func SumSquaresAVX512(x []float32) float64
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·SumSquaresAVX512(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	MOVQ   $0x00000080, DX
+
+loop4:
+	CMPQ          CX, $0x00000040
+	JL            single
+	VMOVUPS       (AX), Z6
+	VFMADD231PS   Z6, Z6, Z0
+	VMOVUPS       64(AX), Z6
+	VFMADD231PS   Z6, Z6, Z1
+	VMOVUPS       128(AX), Z6
+	VFMADD231PS   Z6, Z6, Z2
+	VMOVUPS       192(AX), Z6
+	VFMADD231PS   Z6, Z6, Z3
+	ADDQ          $0x00000100, AX
+	SUBQ          $0x00000040, CX
+	DECQ          DX
+	JNZ           loop4
+	VEXTRACTF64X4 $0x01, Z0, Y7
+	VCVTPS2PD     Y0, Z6
+	VCVTPS2PD     Y7, Z7
+	VPXORD        Z0, Z0, Z0
+	VADDPD        Z6, Z4, Z4
+	VADDPD        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z1, Y7
+	VCVTPS2PD     Y1, Z6
+	VCVTPS2PD     Y7, Z7
+	VPXORD        Z1, Z1, Z1
+	VADDPD        Z6, Z5, Z5
+	VADDPD        Z7, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z2, Y7
+	VCVTPS2PD     Y2, Z6
+	VCVTPS2PD     Y7, Z7
+	VPXORD        Z2, Z2, Z2
+	VADDPD        Z6, Z4, Z4
+	VADDPD        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y7
+	VCVTPS2PD     Y3, Z6
+	VCVTPS2PD     Y7, Z7
+	VPXORD        Z3, Z3, Z3
+	VADDPD        Z6, Z5, Z5
+	VADDPD        Z7, Z5, Z5
+	MOVQ          $0x00000080, DX
+	JMP           loop4
+
+single:
+vloop:
+	CMPQ        CX, $0x00000010
+	JL          vtail
+	VMOVUPS     (AX), Z6
+	VFMADD231PS Z6, Z6, Z1
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, CX
+	JMP         vloop
+
+vtail:
+	TESTQ       CX, CX
+	JZ          vdone
+	LEAQ        tailmask16<>+0(SB), DX
+	KMOVW       (DX)(CX*2), K1
+	VMOVUPS.Z   (AX), K1, Z6
+	VFMADD231PS Z6, Z6, Z1
+
+vdone:
+	VEXTRACTF64X4 $0x01, Z0, Y7
+	VCVTPS2PD     Y0, Z6
+	VCVTPS2PD     Y7, Z7
+	VPXORD        Z0, Z0, Z0
+	VADDPD        Z6, Z4, Z4
+	VADDPD        Z7, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z1, Y6
+	VCVTPS2PD     Y1, Z0
+	VCVTPS2PD     Y6, Z6
+	VPXORD        Z1, Z1, Z1
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z6, Z5, Z5
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VCVTPS2PD     Y2, Z0
+	VCVTPS2PD     Y1, Z1
+	VPXORD        Z2, Z2, Z2
+	VADDPD        Z0, Z4, Z4
+	VADDPD        Z1, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VCVTPS2PD     Y3, Z0
+	VCVTPS2PD     Y1, Z1
+	VPXORD        Z3, Z3, Z3
+	VADDPD        Z0, Z5, Z5
+	VADDPD        Z1, Z5, Z5
+	VADDPD        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPD        Y0, Y4, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPD        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDSD        X0, X1, X1
+	VMOVSD        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func SumSquaresWideAVX512(x []float32) float64
+// Requires: AVX, AVX512F, AVX512VL
+TEXT ·SumSquaresWideAVX512(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+loop8:
+	CMPQ        CX, $0x00000040
+	JL          single
+	VCVTPS2PD   (AX), Z8
+	VFMADD231PD Z8, Z8, Z0
+	VCVTPS2PD   32(AX), Z8
+	VFMADD231PD Z8, Z8, Z1
+	VCVTPS2PD   64(AX), Z8
+	VFMADD231PD Z8, Z8, Z2
+	VCVTPS2PD   96(AX), Z8
+	VFMADD231PD Z8, Z8, Z3
+	VCVTPS2PD   128(AX), Z8
+	VFMADD231PD Z8, Z8, Z4
+	VCVTPS2PD   160(AX), Z8
+	VFMADD231PD Z8, Z8, Z5
+	VCVTPS2PD   192(AX), Z8
+	VFMADD231PD Z8, Z8, Z6
+	VCVTPS2PD   224(AX), Z8
+	VFMADD231PD Z8, Z8, Z7
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, CX
+	JMP         loop8
+
+single:
+	CMPQ        CX, $0x00000008
+	JL          tail
+	VCVTPS2PD   (AX), Z8
+	VFMADD231PD Z8, Z8, Z0
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x00000008, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          reduce
+	LEAQ        tailmask16<>+0(SB), DX
+	KMOVW       (DX)(CX*2), K1
+	VCVTPS2PD.Z (AX), K1, Z8
+	VFMADD231PD Z8, Z8, Z1
+
+reduce:
+	VADDPD        Z4, Z0, Z0
+	VADDPD        Z5, Z1, Z1
+	VADDPD        Z6, Z2, Z2
+	VADDPD        Z7, Z3, Z3
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPD        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDSD        X1, X0, X0
+	VMOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func SGDUpdateAVX512(p []float32, g []float32, lr float32, scale float32, limit float32)
+// Requires: AVX, AVX512F
+TEXT ·SGDUpdateAVX512(SB), NOSPLIT, $0-60
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	VBROADCASTSS scale+52(FP), Z0
+	VBROADCASTSS limit+56(FP), Z1
+	VPXORD       c_signbit<>+0(SB), Z1, Z2
+	VBROADCASTSS lr+48(FP), Z3
+
+loopu:
+	CMPQ         DX, $0x00000020
+	JL           loop
+	VMOVUPS      (CX), Z4
+	VMULPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z4, Z1, Z4
+	VMOVUPS      (AX), Z5
+	VFNMADD231PS Z4, Z3, Z5
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      64(CX), Z4
+	VMULPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z4, Z1, Z4
+	VMOVUPS      64(AX), Z5
+	VFNMADD231PS Z4, Z3, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	SUBQ         $0x00000020, DX
+	JMP          loopu
+
+loop:
+	CMPQ         DX, $0x00000010
+	JL           tail
+	VMOVUPS      (CX), Z4
+	VMULPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z4, Z1, Z4
+	VMOVUPS      (AX), Z5
+	VFNMADD231PS Z4, Z3, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          loop
+
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	LEAQ         tailmask16<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPS.Z    (CX), K1, Z4
+	VMULPS       Z0, Z4, Z4
+	VMAXPS       Z4, Z2, Z4
+	VMINPS       Z4, Z1, Z4
+	VMOVUPS.Z    (AX), K1, Z0
+	VFNMADD231PS Z4, Z3, Z0
+	VMOVUPS      Z0, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func AdagradUpdateAVX512(p []float32, g []float32, mem []float32, lr float32, eps float32, scale float32, limit float32)
+// Requires: AVX, AVX512F
+TEXT ·AdagradUpdateAVX512(SB), NOSPLIT, $0-88
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         mem_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	VBROADCASTSS scale+80(FP), Z0
+	VBROADCASTSS limit+84(FP), Z1
+	VPXORD       c_signbit<>+0(SB), Z1, Z2
+	VBROADCASTSS lr+72(FP), Z3
+	VBROADCASTSS eps+76(FP), Z4
+
+loopu:
+	CMPQ        BX, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z5
+	VMULPS      Z0, Z5, Z5
+	VMAXPS      Z5, Z2, Z5
+	VMINPS      Z5, Z1, Z5
+	VMOVUPS     (DX), Z6
+	VFMADD231PS Z5, Z5, Z6
+	VMOVUPS     Z6, (DX)
+	VADDPS      Z4, Z6, Z6
+	VSQRTPS     Z6, Z6
+	VMULPS      Z3, Z5, Z5
+	VDIVPS      Z6, Z5, Z5
+	VMOVUPS     (AX), Z6
+	VSUBPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     64(CX), Z5
+	VMULPS      Z0, Z5, Z5
+	VMAXPS      Z5, Z2, Z5
+	VMINPS      Z5, Z1, Z5
+	VMOVUPS     64(DX), Z6
+	VFMADD231PS Z5, Z5, Z6
+	VMOVUPS     Z6, 64(DX)
+	VADDPS      Z4, Z6, Z6
+	VSQRTPS     Z6, Z6
+	VMULPS      Z3, Z5, Z5
+	VDIVPS      Z6, Z5, Z5
+	VMOVUPS     64(AX), Z6
+	VSUBPS      Z5, Z6, Z6
+	VMOVUPS     Z6, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loopu
+
+loop:
+	CMPQ        BX, $0x00000010
+	JL          tail
+	VMOVUPS     (CX), Z5
+	VMULPS      Z0, Z5, Z5
+	VMAXPS      Z5, Z2, Z5
+	VMINPS      Z5, Z1, Z5
+	VMOVUPS     (DX), Z6
+	VFMADD231PS Z5, Z5, Z6
+	VMOVUPS     Z6, (DX)
+	VADDPS      Z4, Z6, Z6
+	VSQRTPS     Z6, Z6
+	VMULPS      Z3, Z5, Z5
+	VDIVPS      Z6, Z5, Z5
+	VMOVUPS     (AX), Z6
+	VSUBPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         loop
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(BX*2), K1
+	VMOVUPS.Z   (CX), K1, Z5
+	VMULPS      Z0, Z5, Z5
+	VMAXPS      Z5, Z2, Z5
+	VMINPS      Z5, Z1, Z5
+	VMOVUPS.Z   (DX), K1, Z0
+	VFMADD231PS Z5, Z5, Z0
+	VMOVUPS     Z0, K1, (DX)
+	VADDPS      Z4, Z0, Z0
+	VSQRTPS     Z0, Z0
+	VMULPS      Z3, Z5, Z5
+	VDIVPS      Z0, Z5, Z5
+	VMOVUPS.Z   (AX), K1, Z0
+	VSUBPS      Z5, Z0, Z0
+	VMOVUPS     Z0, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func AdamUpdateAVX512(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, scale float32, limit float32)
+// Requires: AVX, AVX512F
+TEXT ·AdamUpdateAVX512(SB), NOSPLIT, $0-120
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         p_len+8(FP), SI
+	VBROADCASTSS scale+112(FP), Z0
+	VBROADCASTSS limit+116(FP), Z1
+	VPXORD       c_signbit<>+0(SB), Z1, Z2
+	VBROADCASTSS alpha+96(FP), Z3
+	VBROADCASTSS beta1+100(FP), Z4
+	VBROADCASTSS beta2+104(FP), Z5
+	VMOVUPS      c_one<>+0(SB), Z6
+	VSUBPS       Z4, Z6, Z6
+	VMOVUPS      c_one<>+0(SB), Z7
+	VSUBPS       Z5, Z7, Z7
+	VBROADCASTSS eps+108(FP), Z8
+
+loopu:
+	CMPQ        SI, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z9
+	VMULPS      Z0, Z9, Z9
+	VMAXPS      Z9, Z2, Z9
+	VMINPS      Z9, Z1, Z9
+	VMOVUPS     (DX), Z10
+	VMULPS      Z6, Z9, Z12
+	VFMADD213PS Z12, Z4, Z10
+	VMOVUPS     Z10, (DX)
+	VMOVUPS     (BX), Z11
+	VMULPS      Z7, Z9, Z12
+	VMULPS      Z9, Z12, Z12
+	VFMADD213PS Z12, Z5, Z11
+	VMOVUPS     Z11, (BX)
+	VSQRTPS     Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VMULPS      Z3, Z10, Z10
+	VDIVPS      Z11, Z10, Z10
+	VMOVUPS     (AX), Z9
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     Z9, (AX)
+	VMOVUPS     64(CX), Z9
+	VMULPS      Z0, Z9, Z9
+	VMAXPS      Z9, Z2, Z9
+	VMINPS      Z9, Z1, Z9
+	VMOVUPS     64(DX), Z10
+	VMULPS      Z6, Z9, Z12
+	VFMADD213PS Z12, Z4, Z10
+	VMOVUPS     Z10, 64(DX)
+	VMOVUPS     64(BX), Z11
+	VMULPS      Z7, Z9, Z12
+	VMULPS      Z9, Z12, Z12
+	VFMADD213PS Z12, Z5, Z11
+	VMOVUPS     Z11, 64(BX)
+	VSQRTPS     Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VMULPS      Z3, Z10, Z10
+	VDIVPS      Z11, Z10, Z10
+	VMOVUPS     64(AX), Z9
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     Z9, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, SI
+	JMP         loopu
+
+loop:
+	CMPQ        SI, $0x00000010
+	JL          tail
+	VMOVUPS     (CX), Z9
+	VMULPS      Z0, Z9, Z9
+	VMAXPS      Z9, Z2, Z9
+	VMINPS      Z9, Z1, Z9
+	VMOVUPS     (DX), Z10
+	VMULPS      Z6, Z9, Z12
+	VFMADD213PS Z12, Z4, Z10
+	VMOVUPS     Z10, (DX)
+	VMOVUPS     (BX), Z11
+	VMULPS      Z7, Z9, Z12
+	VMULPS      Z9, Z12, Z12
+	VFMADD213PS Z12, Z5, Z11
+	VMOVUPS     Z11, (BX)
+	VSQRTPS     Z11, Z11
+	VADDPS      Z8, Z11, Z11
+	VMULPS      Z3, Z10, Z10
+	VDIVPS      Z11, Z10, Z10
+	VMOVUPS     (AX), Z9
+	VSUBPS      Z10, Z9, Z9
+	VMOVUPS     Z9, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         loop
+
+tail:
+	TESTQ       SI, SI
+	JZ          done
+	LEAQ        tailmask16<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (CX), K1, Z9
+	VMULPS      Z0, Z9, Z9
+	VMAXPS      Z9, Z2, Z9
+	VMINPS      Z9, Z1, Z9
+	VMOVUPS.Z   (DX), K1, Z0
+	VMULPS      Z6, Z9, Z1
+	VFMADD213PS Z1, Z4, Z0
+	VMOVUPS     Z0, K1, (DX)
+	VMOVUPS.Z   (BX), K1, Z2
+	VMULPS      Z7, Z9, Z1
+	VMULPS      Z9, Z1, Z1
+	VFMADD213PS Z1, Z5, Z2
+	VMOVUPS     Z2, K1, (BX)
+	VSQRTPS     Z2, Z2
+	VADDPS      Z8, Z2, Z2
+	VMULPS      Z3, Z0, Z0
+	VDIVPS      Z2, Z0, Z0
+	VMOVUPS.Z   (AX), K1, Z1
+	VSUBPS      Z0, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func AdamWUpdateAVX512(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, decay float32, scale float32, limit float32)
+// Requires: AVX, AVX512F
+TEXT ·AdamWUpdateAVX512(SB), NOSPLIT, $0-124
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         p_len+8(FP), SI
+	VBROADCASTSS scale+116(FP), Z0
+	VBROADCASTSS limit+120(FP), Z1
+	VPXORD       c_signbit<>+0(SB), Z1, Z2
+	VBROADCASTSS alpha+96(FP), Z3
+	VBROADCASTSS beta1+100(FP), Z4
+	VBROADCASTSS beta2+104(FP), Z5
+	VMOVUPS      c_one<>+0(SB), Z6
+	VSUBPS       Z4, Z6, Z6
+	VMOVUPS      c_one<>+0(SB), Z7
+	VSUBPS       Z5, Z7, Z7
+	VBROADCASTSS eps+108(FP), Z8
+	VBROADCASTSS decay+112(FP), Z9
+
+loopu:
+	CMPQ        SI, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z10
+	VMULPS      Z0, Z10, Z10
+	VMAXPS      Z10, Z2, Z10
+	VMINPS      Z10, Z1, Z10
+	VMOVUPS     (DX), Z11
+	VMULPS      Z6, Z10, Z13
+	VFMADD213PS Z13, Z4, Z11
+	VMOVUPS     Z11, (DX)
+	VMOVUPS     (BX), Z12
+	VMULPS      Z7, Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VFMADD213PS Z13, Z5, Z12
+	VMOVUPS     Z12, (BX)
+	VSQRTPS     Z12, Z12
+	VADDPS      Z8, Z12, Z12
+	VMULPS      Z3, Z11, Z11
+	VDIVPS      Z12, Z11, Z11
+	VMOVUPS     (AX), Z10
+	VFMADD231PS Z10, Z9, Z11
+	VSUBPS      Z11, Z10, Z10
+	VMOVUPS     Z10, (AX)
+	VMOVUPS     64(CX), Z10
+	VMULPS      Z0, Z10, Z10
+	VMAXPS      Z10, Z2, Z10
+	VMINPS      Z10, Z1, Z10
+	VMOVUPS     64(DX), Z11
+	VMULPS      Z6, Z10, Z13
+	VFMADD213PS Z13, Z4, Z11
+	VMOVUPS     Z11, 64(DX)
+	VMOVUPS     64(BX), Z12
+	VMULPS      Z7, Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VFMADD213PS Z13, Z5, Z12
+	VMOVUPS     Z12, 64(BX)
+	VSQRTPS     Z12, Z12
+	VADDPS      Z8, Z12, Z12
+	VMULPS      Z3, Z11, Z11
+	VDIVPS      Z12, Z11, Z11
+	VMOVUPS     64(AX), Z10
+	VFMADD231PS Z10, Z9, Z11
+	VSUBPS      Z11, Z10, Z10
+	VMOVUPS     Z10, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, SI
+	JMP         loopu
+
+loop:
+	CMPQ        SI, $0x00000010
+	JL          tail
+	VMOVUPS     (CX), Z10
+	VMULPS      Z0, Z10, Z10
+	VMAXPS      Z10, Z2, Z10
+	VMINPS      Z10, Z1, Z10
+	VMOVUPS     (DX), Z11
+	VMULPS      Z6, Z10, Z13
+	VFMADD213PS Z13, Z4, Z11
+	VMOVUPS     Z11, (DX)
+	VMOVUPS     (BX), Z12
+	VMULPS      Z7, Z10, Z13
+	VMULPS      Z10, Z13, Z13
+	VFMADD213PS Z13, Z5, Z12
+	VMOVUPS     Z12, (BX)
+	VSQRTPS     Z12, Z12
+	VADDPS      Z8, Z12, Z12
+	VMULPS      Z3, Z11, Z11
+	VDIVPS      Z12, Z11, Z11
+	VMOVUPS     (AX), Z10
+	VFMADD231PS Z10, Z9, Z11
+	VSUBPS      Z11, Z10, Z10
+	VMOVUPS     Z10, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         loop
+
+tail:
+	TESTQ       SI, SI
+	JZ          done
+	LEAQ        tailmask16<>+0(SB), DI
+	KMOVW       (DI)(SI*2), K1
+	VMOVUPS.Z   (CX), K1, Z10
+	VMULPS      Z0, Z10, Z10
+	VMAXPS      Z10, Z2, Z10
+	VMINPS      Z10, Z1, Z10
+	VMOVUPS.Z   (DX), K1, Z0
+	VMULPS      Z6, Z10, Z1
+	VFMADD213PS Z1, Z4, Z0
+	VMOVUPS     Z0, K1, (DX)
+	VMOVUPS.Z   (BX), K1, Z2
+	VMULPS      Z7, Z10, Z1
+	VMULPS      Z10, Z1, Z1
+	VFMADD213PS Z1, Z5, Z2
+	VMOVUPS     Z2, K1, (BX)
+	VSQRTPS     Z2, Z2
+	VADDPS      Z8, Z2, Z2
+	VMULPS      Z3, Z0, Z0
+	VDIVPS      Z2, Z0, Z0
+	VMOVUPS.Z   (AX), K1, Z1
+	VFMADD231PS Z1, Z9, Z0
+	VSUBPS      Z0, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func MomentumUpdateAVX512(p []float32, g []float32, vel []float32, lr float32, mu float32, scale float32, limit float32)
+// Requires: AVX, AVX512F
+TEXT ·MomentumUpdateAVX512(SB), NOSPLIT, $0-88
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         vel_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	VBROADCASTSS scale+80(FP), Z0
+	VBROADCASTSS limit+84(FP), Z1
+	VPXORD       c_signbit<>+0(SB), Z1, Z2
+	VBROADCASTSS lr+72(FP), Z3
+	VBROADCASTSS mu+76(FP), Z4
+
+loopu:
+	CMPQ         BX, $0x00000020
+	JL           loop
+	VMOVUPS      (CX), Z5
+	VMULPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z2, Z5
+	VMINPS       Z5, Z1, Z5
+	VMOVUPS      (DX), Z6
+	VFMADD213PS  Z5, Z4, Z6
+	VMOVUPS      Z6, (DX)
+	VMOVUPS      (AX), Z5
+	VFNMADD231PS Z6, Z3, Z5
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      64(CX), Z5
+	VMULPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z2, Z5
+	VMINPS       Z5, Z1, Z5
+	VMOVUPS      64(DX), Z6
+	VFMADD213PS  Z5, Z4, Z6
+	VMOVUPS      Z6, 64(DX)
+	VMOVUPS      64(AX), Z5
+	VFNMADD231PS Z6, Z3, Z5
+	VMOVUPS      Z5, 64(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	SUBQ         $0x00000020, BX
+	JMP          loopu
+
+loop:
+	CMPQ         BX, $0x00000010
+	JL           tail
+	VMOVUPS      (CX), Z5
+	VMULPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z2, Z5
+	VMINPS       Z5, Z1, Z5
+	VMOVUPS      (DX), Z6
+	VFMADD213PS  Z5, Z4, Z6
+	VMOVUPS      Z6, (DX)
+	VMOVUPS      (AX), Z5
+	VFNMADD231PS Z6, Z3, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	LEAQ         tailmask16<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K1
+	VMOVUPS.Z    (CX), K1, Z5
+	VMULPS       Z0, Z5, Z5
+	VMAXPS       Z5, Z2, Z5
+	VMINPS       Z5, Z1, Z5
+	VMOVUPS.Z    (DX), K1, Z0
+	VFMADD213PS  Z5, Z4, Z0
+	VMOVUPS      Z0, K1, (DX)
+	VMOVUPS.Z    (AX), K1, Z1
+	VFNMADD231PS Z0, Z3, Z1
+	VMOVUPS      Z1, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func RMSpropUpdateAVX512(p []float32, g []float32, ms []float32, lr float32, rho float32, eps float32, scale float32, limit float32)
+// Requires: AVX, AVX512F
+TEXT ·RMSpropUpdateAVX512(SB), NOSPLIT, $0-92
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         ms_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	VBROADCASTSS scale+84(FP), Z0
+	VBROADCASTSS limit+88(FP), Z1
+	VPXORD       c_signbit<>+0(SB), Z1, Z2
+	VBROADCASTSS lr+72(FP), Z3
+	VBROADCASTSS rho+76(FP), Z4
+	VMOVUPS      c_one<>+0(SB), Z5
+	VSUBPS       Z4, Z5, Z5
+	VBROADCASTSS eps+80(FP), Z6
+
+loopu:
+	CMPQ        BX, $0x00000020
+	JL          loop
+	VMOVUPS     (CX), Z7
+	VMULPS      Z0, Z7, Z7
+	VMAXPS      Z7, Z2, Z7
+	VMINPS      Z7, Z1, Z7
+	VMOVUPS     (DX), Z8
+	VMULPS      Z5, Z7, Z9
+	VMULPS      Z7, Z9, Z9
+	VFMADD213PS Z9, Z4, Z8
+	VMOVUPS     Z8, (DX)
+	VSQRTPS     Z8, Z8
+	VADDPS      Z6, Z8, Z8
+	VMULPS      Z3, Z7, Z7
+	VDIVPS      Z8, Z7, Z7
+	VMOVUPS     (AX), Z8
+	VSUBPS      Z7, Z8, Z8
+	VMOVUPS     Z8, (AX)
+	VMOVUPS     64(CX), Z7
+	VMULPS      Z0, Z7, Z7
+	VMAXPS      Z7, Z2, Z7
+	VMINPS      Z7, Z1, Z7
+	VMOVUPS     64(DX), Z8
+	VMULPS      Z5, Z7, Z9
+	VMULPS      Z7, Z9, Z9
+	VFMADD213PS Z9, Z4, Z8
+	VMOVUPS     Z8, 64(DX)
+	VSQRTPS     Z8, Z8
+	VADDPS      Z6, Z8, Z8
+	VMULPS      Z3, Z7, Z7
+	VDIVPS      Z8, Z7, Z7
+	VMOVUPS     64(AX), Z8
+	VSUBPS      Z7, Z8, Z8
+	VMOVUPS     Z8, 64(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loopu
+
+loop:
+	CMPQ        BX, $0x00000010
+	JL          tail
+	VMOVUPS     (CX), Z7
+	VMULPS      Z0, Z7, Z7
+	VMAXPS      Z7, Z2, Z7
+	VMINPS      Z7, Z1, Z7
+	VMOVUPS     (DX), Z8
+	VMULPS      Z5, Z7, Z9
+	VMULPS      Z7, Z9, Z9
+	VFMADD213PS Z9, Z4, Z8
+	VMOVUPS     Z8, (DX)
+	VSQRTPS     Z8, Z8
+	VADDPS      Z6, Z8, Z8
+	VMULPS      Z3, Z7, Z7
+	VDIVPS      Z8, Z7, Z7
+	VMOVUPS     (AX), Z8
+	VSUBPS      Z7, Z8, Z8
+	VMOVUPS     Z8, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         loop
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(BX*2), K1
+	VMOVUPS.Z   (CX), K1, Z7
+	VMULPS      Z0, Z7, Z7
+	VMAXPS      Z7, Z2, Z7
+	VMINPS      Z7, Z1, Z7
+	VMOVUPS.Z   (DX), K1, Z0
+	VMULPS      Z5, Z7, Z1
+	VMULPS      Z7, Z1, Z1
+	VFMADD213PS Z1, Z4, Z0
+	VMOVUPS     Z0, K1, (DX)
+	VSQRTPS     Z0, Z0
+	VADDPS      Z6, Z0, Z0
+	VMULPS      Z3, Z7, Z7
+	VDIVPS      Z0, Z7, Z7
+	VMOVUPS.Z   (AX), K1, Z0
+	VSUBPS      Z7, Z0, Z0
+	VMOVUPS     Z0, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func DotAVX2(x []float32, y []float32) float32
 // Requires: AVX, FMA3
 TEXT ·DotAVX2(SB), NOSPLIT, $0-52
@@ -4807,5 +5604,815 @@ done:
 	VADDPS Y11, Y1, Y1
 	VADDPS Y12, Y1, Y1
 	VMOVSS X1, ret+8(FP)
+	VZEROUPPER
+	RET
+
+// func SumSquaresAVX2(x []float32) float64
+// Requires: AVX, FMA3
+TEXT ·SumSquaresAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   $0x00000080, DX
+
+loop4:
+	CMPQ         CX, $0x00000020
+	JL           single
+	VMOVUPS      (AX), Y6
+	VFMADD231PS  Y6, Y6, Y0
+	VMOVUPS      32(AX), Y6
+	VFMADD231PS  Y6, Y6, Y1
+	VMOVUPS      64(AX), Y6
+	VFMADD231PS  Y6, Y6, Y2
+	VMOVUPS      96(AX), Y6
+	VFMADD231PS  Y6, Y6, Y3
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000020, CX
+	DECQ         DX
+	JNZ          loop4
+	VEXTRACTF128 $0x01, Y0, X7
+	VCVTPS2PD    X0, Y6
+	VCVTPS2PD    X7, Y7
+	VXORPS       Y0, Y0, Y0
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y1, X7
+	VCVTPS2PD    X1, Y6
+	VCVTPS2PD    X7, Y7
+	VXORPS       Y1, Y1, Y1
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y2, X7
+	VCVTPS2PD    X2, Y6
+	VCVTPS2PD    X7, Y7
+	VXORPS       Y2, Y2, Y2
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X3, Y6
+	VCVTPS2PD    X7, Y7
+	VXORPS       Y3, Y3, Y3
+	VADDPD       Y6, Y5, Y5
+	VADDPD       Y7, Y5, Y5
+	MOVQ         $0x00000080, DX
+	JMP          loop4
+
+single:
+vloop:
+	CMPQ        CX, $0x00000008
+	JL          vtail
+	VMOVUPS     (AX), Y6
+	VFMADD231PS Y6, Y6, Y1
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x00000008, CX
+	JMP         vloop
+
+vtail:
+	TESTQ       CX, CX
+	JZ          vdone
+	MOVQ        $0x00000008, DX
+	SUBQ        CX, DX
+	LEAQ        tailmask8<>+0(SB), CX
+	VMOVDQU     (CX)(DX*4), Y6
+	VMASKMOVPS  (AX), Y6, Y6
+	VFMADD231PS Y6, Y6, Y1
+
+vdone:
+	VEXTRACTF128 $0x01, Y0, X7
+	VCVTPS2PD    X0, Y6
+	VCVTPS2PD    X7, Y7
+	VXORPS       Y0, Y0, Y0
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y1, X6
+	VCVTPS2PD    X1, Y0
+	VCVTPS2PD    X6, Y6
+	VXORPS       Y1, Y1, Y1
+	VADDPD       Y0, Y5, Y5
+	VADDPD       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y2, X1
+	VCVTPS2PD    X2, Y0
+	VCVTPS2PD    X1, Y1
+	VXORPS       Y2, Y2, Y2
+	VADDPD       Y0, Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VEXTRACTF128 $0x01, Y3, X1
+	VCVTPS2PD    X3, Y0
+	VCVTPS2PD    X1, Y1
+	VXORPS       Y3, Y3, Y3
+	VADDPD       Y0, Y5, Y5
+	VADDPD       Y1, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VMOVHLPS     X0, X0, X1
+	VADDSD       X1, X0, X0
+	VMOVSD       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func SumSquaresWideAVX2(x []float32) float64
+// Requires: AVX, FMA3
+TEXT ·SumSquaresWideAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+loop8:
+	CMPQ        CX, $0x00000020
+	JL          single
+	VCVTPS2PD   (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	VCVTPS2PD   16(AX), Y8
+	VFMADD231PD Y8, Y8, Y1
+	VCVTPS2PD   32(AX), Y8
+	VFMADD231PD Y8, Y8, Y2
+	VCVTPS2PD   48(AX), Y8
+	VFMADD231PD Y8, Y8, Y3
+	VCVTPS2PD   64(AX), Y8
+	VFMADD231PD Y8, Y8, Y4
+	VCVTPS2PD   80(AX), Y8
+	VFMADD231PD Y8, Y8, Y5
+	VCVTPS2PD   96(AX), Y8
+	VFMADD231PD Y8, Y8, Y6
+	VCVTPS2PD   112(AX), Y8
+	VFMADD231PD Y8, Y8, Y7
+	ADDQ        $0x00000080, AX
+	SUBQ        $0x00000020, CX
+	JMP         loop8
+
+single:
+	CMPQ        CX, $0x00000004
+	JL          tail
+	VCVTPS2PD   (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	ADDQ        $0x00000010, AX
+	SUBQ        $0x00000004, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          reduce
+	MOVQ        $0x00000008, DX
+	SUBQ        CX, DX
+	LEAQ        tailmask8<>+0(SB), CX
+	VMOVDQU     (CX)(DX*4), Y8
+	VMASKMOVPS  (AX), X8, X8
+	VCVTPS2PD   X8, Y8
+	VFMADD231PD Y8, Y8, Y1
+
+reduce:
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDSD       X0, X1, X1
+	VMOVSD       X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func SGDUpdateAVX2(p []float32, g []float32, lr float32, scale float32, limit float32)
+// Requires: AVX, FMA3
+TEXT ·SGDUpdateAVX2(SB), NOSPLIT, $0-60
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	VBROADCASTSS scale+52(FP), Y0
+	VBROADCASTSS limit+56(FP), Y1
+	VXORPS       c_signbit<>+0(SB), Y1, Y2
+	VBROADCASTSS lr+48(FP), Y3
+
+loopu:
+	CMPQ         DX, $0x00000010
+	JL           loop
+	VMOVUPS      (CX), Y4
+	VMULPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      (AX), Y5
+	VFNMADD231PS Y4, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      32(CX), Y4
+	VMULPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      32(AX), Y5
+	VFNMADD231PS Y4, Y3, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          loopu
+
+loop:
+	CMPQ         DX, $0x00000008
+	JL           tail
+	VMOVUPS      (CX), Y4
+	VMULPS       Y0, Y4, Y4
+	VMAXPS       Y4, Y2, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      (AX), Y5
+	VFNMADD231PS Y4, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, DX
+	JMP          loop
+
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	MOVQ         $0x00000008, BX
+	SUBQ         DX, BX
+	LEAQ         tailmask8<>+0(SB), DX
+	VMOVDQU      (DX)(BX*4), Y4
+	VMASKMOVPS   (CX), Y4, Y5
+	VMULPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y2, Y5
+	VMINPS       Y5, Y1, Y5
+	VMASKMOVPS   (AX), Y4, Y0
+	VFNMADD231PS Y5, Y3, Y0
+	VMASKMOVPS   Y0, Y4, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func AdagradUpdateAVX2(p []float32, g []float32, mem []float32, lr float32, eps float32, scale float32, limit float32)
+// Requires: AVX, FMA3
+TEXT ·AdagradUpdateAVX2(SB), NOSPLIT, $0-88
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         mem_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	VBROADCASTSS scale+80(FP), Y0
+	VBROADCASTSS limit+84(FP), Y1
+	VXORPS       c_signbit<>+0(SB), Y1, Y2
+	VBROADCASTSS lr+72(FP), Y3
+	VBROADCASTSS eps+76(FP), Y4
+
+loopu:
+	CMPQ        BX, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y5
+	VMULPS      Y0, Y5, Y5
+	VMAXPS      Y5, Y2, Y5
+	VMINPS      Y5, Y1, Y5
+	VMOVUPS     (DX), Y6
+	VFMADD231PS Y5, Y5, Y6
+	VMOVUPS     Y6, (DX)
+	VADDPS      Y4, Y6, Y6
+	VSQRTPS     Y6, Y6
+	VMULPS      Y3, Y5, Y5
+	VDIVPS      Y6, Y5, Y5
+	VMOVUPS     (AX), Y6
+	VSUBPS      Y5, Y6, Y6
+	VMOVUPS     Y6, (AX)
+	VMOVUPS     32(CX), Y5
+	VMULPS      Y0, Y5, Y5
+	VMAXPS      Y5, Y2, Y5
+	VMINPS      Y5, Y1, Y5
+	VMOVUPS     32(DX), Y6
+	VFMADD231PS Y5, Y5, Y6
+	VMOVUPS     Y6, 32(DX)
+	VADDPS      Y4, Y6, Y6
+	VSQRTPS     Y6, Y6
+	VMULPS      Y3, Y5, Y5
+	VDIVPS      Y6, Y5, Y5
+	VMOVUPS     32(AX), Y6
+	VSUBPS      Y5, Y6, Y6
+	VMOVUPS     Y6, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         loopu
+
+loop:
+	CMPQ        BX, $0x00000008
+	JL          tail
+	VMOVUPS     (CX), Y5
+	VMULPS      Y0, Y5, Y5
+	VMAXPS      Y5, Y2, Y5
+	VMINPS      Y5, Y1, Y5
+	VMOVUPS     (DX), Y6
+	VFMADD231PS Y5, Y5, Y6
+	VMOVUPS     Y6, (DX)
+	VADDPS      Y4, Y6, Y6
+	VSQRTPS     Y6, Y6
+	VMULPS      Y3, Y5, Y5
+	VDIVPS      Y6, Y5, Y5
+	VMOVUPS     (AX), Y6
+	VSUBPS      Y5, Y6, Y6
+	VMOVUPS     Y6, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         loop
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVQ        $0x00000008, SI
+	SUBQ        BX, SI
+	LEAQ        tailmask8<>+0(SB), BX
+	VMOVDQU     (BX)(SI*4), Y5
+	VMASKMOVPS  (CX), Y5, Y6
+	VMULPS      Y0, Y6, Y6
+	VMAXPS      Y6, Y2, Y6
+	VMINPS      Y6, Y1, Y6
+	VMASKMOVPS  (DX), Y5, Y0
+	VFMADD231PS Y6, Y6, Y0
+	VMASKMOVPS  Y0, Y5, (DX)
+	VADDPS      Y4, Y0, Y0
+	VSQRTPS     Y0, Y0
+	VMULPS      Y3, Y6, Y6
+	VDIVPS      Y0, Y6, Y6
+	VMASKMOVPS  (AX), Y5, Y0
+	VSUBPS      Y6, Y0, Y0
+	VMASKMOVPS  Y0, Y5, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func AdamUpdateAVX2(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, scale float32, limit float32)
+// Requires: AVX, FMA3
+TEXT ·AdamUpdateAVX2(SB), NOSPLIT, $0-120
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         p_len+8(FP), SI
+	VBROADCASTSS scale+112(FP), Y0
+	VBROADCASTSS limit+116(FP), Y1
+	VXORPS       c_signbit<>+0(SB), Y1, Y2
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta1+100(FP), Y4
+	VBROADCASTSS beta2+104(FP), Y5
+	VMOVUPS      c_one<>+0(SB), Y6
+	VSUBPS       Y4, Y6, Y6
+	VMOVUPS      c_one<>+0(SB), Y7
+	VSUBPS       Y5, Y7, Y7
+	VBROADCASTSS eps+108(FP), Y8
+
+loopu:
+	CMPQ        SI, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y9
+	VMULPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y2, Y9
+	VMINPS      Y9, Y1, Y9
+	VMOVUPS     (DX), Y10
+	VMULPS      Y6, Y9, Y12
+	VFMADD213PS Y12, Y4, Y10
+	VMOVUPS     Y10, (DX)
+	VMOVUPS     (BX), Y11
+	VMULPS      Y7, Y9, Y12
+	VMULPS      Y9, Y12, Y12
+	VFMADD213PS Y12, Y5, Y11
+	VMOVUPS     Y11, (BX)
+	VSQRTPS     Y11, Y11
+	VADDPS      Y8, Y11, Y11
+	VMULPS      Y3, Y10, Y10
+	VDIVPS      Y11, Y10, Y10
+	VMOVUPS     (AX), Y9
+	VSUBPS      Y10, Y9, Y9
+	VMOVUPS     Y9, (AX)
+	VMOVUPS     32(CX), Y9
+	VMULPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y2, Y9
+	VMINPS      Y9, Y1, Y9
+	VMOVUPS     32(DX), Y10
+	VMULPS      Y6, Y9, Y12
+	VFMADD213PS Y12, Y4, Y10
+	VMOVUPS     Y10, 32(DX)
+	VMOVUPS     32(BX), Y11
+	VMULPS      Y7, Y9, Y12
+	VMULPS      Y9, Y12, Y12
+	VFMADD213PS Y12, Y5, Y11
+	VMOVUPS     Y11, 32(BX)
+	VSQRTPS     Y11, Y11
+	VADDPS      Y8, Y11, Y11
+	VMULPS      Y3, Y10, Y10
+	VDIVPS      Y11, Y10, Y10
+	VMOVUPS     32(AX), Y9
+	VSUBPS      Y10, Y9, Y9
+	VMOVUPS     Y9, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         loopu
+
+loop:
+	CMPQ        SI, $0x00000008
+	JL          tail
+	VMOVUPS     (CX), Y9
+	VMULPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y2, Y9
+	VMINPS      Y9, Y1, Y9
+	VMOVUPS     (DX), Y10
+	VMULPS      Y6, Y9, Y12
+	VFMADD213PS Y12, Y4, Y10
+	VMOVUPS     Y10, (DX)
+	VMOVUPS     (BX), Y11
+	VMULPS      Y7, Y9, Y12
+	VMULPS      Y9, Y12, Y12
+	VFMADD213PS Y12, Y5, Y11
+	VMOVUPS     Y11, (BX)
+	VSQRTPS     Y11, Y11
+	VADDPS      Y8, Y11, Y11
+	VMULPS      Y3, Y10, Y10
+	VDIVPS      Y11, Y10, Y10
+	VMOVUPS     (AX), Y9
+	VSUBPS      Y10, Y9, Y9
+	VMOVUPS     Y9, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, SI
+	JMP         loop
+
+tail:
+	TESTQ       SI, SI
+	JZ          done
+	MOVQ        $0x00000008, DI
+	SUBQ        SI, DI
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     (SI)(DI*4), Y9
+	VMASKMOVPS  (CX), Y9, Y10
+	VMULPS      Y0, Y10, Y10
+	VMAXPS      Y10, Y2, Y10
+	VMINPS      Y10, Y1, Y10
+	VMASKMOVPS  (DX), Y9, Y0
+	VMULPS      Y6, Y10, Y1
+	VFMADD213PS Y1, Y4, Y0
+	VMASKMOVPS  Y0, Y9, (DX)
+	VMASKMOVPS  (BX), Y9, Y2
+	VMULPS      Y7, Y10, Y1
+	VMULPS      Y10, Y1, Y1
+	VFMADD213PS Y1, Y5, Y2
+	VMASKMOVPS  Y2, Y9, (BX)
+	VSQRTPS     Y2, Y2
+	VADDPS      Y8, Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VDIVPS      Y2, Y0, Y0
+	VMASKMOVPS  (AX), Y9, Y1
+	VSUBPS      Y0, Y1, Y1
+	VMASKMOVPS  Y1, Y9, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func AdamWUpdateAVX2(p []float32, g []float32, m []float32, v []float32, alpha float32, beta1 float32, beta2 float32, eps float32, decay float32, scale float32, limit float32)
+// Requires: AVX, FMA3
+TEXT ·AdamWUpdateAVX2(SB), NOSPLIT, $0-124
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         p_len+8(FP), SI
+	VBROADCASTSS scale+116(FP), Y0
+	VBROADCASTSS limit+120(FP), Y1
+	VXORPS       c_signbit<>+0(SB), Y1, Y2
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta1+100(FP), Y4
+	VBROADCASTSS beta2+104(FP), Y5
+	VMOVUPS      c_one<>+0(SB), Y6
+	VSUBPS       Y4, Y6, Y6
+	VMOVUPS      c_one<>+0(SB), Y7
+	VSUBPS       Y5, Y7, Y7
+	VBROADCASTSS eps+108(FP), Y8
+	VBROADCASTSS decay+112(FP), Y9
+
+loopu:
+	CMPQ        SI, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y10
+	VMULPS      Y0, Y10, Y10
+	VMAXPS      Y10, Y2, Y10
+	VMINPS      Y10, Y1, Y10
+	VMOVUPS     (DX), Y11
+	VMULPS      Y6, Y10, Y13
+	VFMADD213PS Y13, Y4, Y11
+	VMOVUPS     Y11, (DX)
+	VMOVUPS     (BX), Y12
+	VMULPS      Y7, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VFMADD213PS Y13, Y5, Y12
+	VMOVUPS     Y12, (BX)
+	VSQRTPS     Y12, Y12
+	VADDPS      Y8, Y12, Y12
+	VMULPS      Y3, Y11, Y11
+	VDIVPS      Y12, Y11, Y11
+	VMOVUPS     (AX), Y10
+	VFMADD231PS Y10, Y9, Y11
+	VSUBPS      Y11, Y10, Y10
+	VMOVUPS     Y10, (AX)
+	VMOVUPS     32(CX), Y10
+	VMULPS      Y0, Y10, Y10
+	VMAXPS      Y10, Y2, Y10
+	VMINPS      Y10, Y1, Y10
+	VMOVUPS     32(DX), Y11
+	VMULPS      Y6, Y10, Y13
+	VFMADD213PS Y13, Y4, Y11
+	VMOVUPS     Y11, 32(DX)
+	VMOVUPS     32(BX), Y12
+	VMULPS      Y7, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VFMADD213PS Y13, Y5, Y12
+	VMOVUPS     Y12, 32(BX)
+	VSQRTPS     Y12, Y12
+	VADDPS      Y8, Y12, Y12
+	VMULPS      Y3, Y11, Y11
+	VDIVPS      Y12, Y11, Y11
+	VMOVUPS     32(AX), Y10
+	VFMADD231PS Y10, Y9, Y11
+	VSUBPS      Y11, Y10, Y10
+	VMOVUPS     Y10, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         loopu
+
+loop:
+	CMPQ        SI, $0x00000008
+	JL          tail
+	VMOVUPS     (CX), Y10
+	VMULPS      Y0, Y10, Y10
+	VMAXPS      Y10, Y2, Y10
+	VMINPS      Y10, Y1, Y10
+	VMOVUPS     (DX), Y11
+	VMULPS      Y6, Y10, Y13
+	VFMADD213PS Y13, Y4, Y11
+	VMOVUPS     Y11, (DX)
+	VMOVUPS     (BX), Y12
+	VMULPS      Y7, Y10, Y13
+	VMULPS      Y10, Y13, Y13
+	VFMADD213PS Y13, Y5, Y12
+	VMOVUPS     Y12, (BX)
+	VSQRTPS     Y12, Y12
+	VADDPS      Y8, Y12, Y12
+	VMULPS      Y3, Y11, Y11
+	VDIVPS      Y12, Y11, Y11
+	VMOVUPS     (AX), Y10
+	VFMADD231PS Y10, Y9, Y11
+	VSUBPS      Y11, Y10, Y10
+	VMOVUPS     Y10, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, SI
+	JMP         loop
+
+tail:
+	TESTQ       SI, SI
+	JZ          done
+	MOVQ        $0x00000008, DI
+	SUBQ        SI, DI
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     (SI)(DI*4), Y10
+	VMASKMOVPS  (CX), Y10, Y11
+	VMULPS      Y0, Y11, Y11
+	VMAXPS      Y11, Y2, Y11
+	VMINPS      Y11, Y1, Y11
+	VMASKMOVPS  (DX), Y10, Y0
+	VMULPS      Y6, Y11, Y1
+	VFMADD213PS Y1, Y4, Y0
+	VMASKMOVPS  Y0, Y10, (DX)
+	VMASKMOVPS  (BX), Y10, Y2
+	VMULPS      Y7, Y11, Y1
+	VMULPS      Y11, Y1, Y1
+	VFMADD213PS Y1, Y5, Y2
+	VMASKMOVPS  Y2, Y10, (BX)
+	VSQRTPS     Y2, Y2
+	VADDPS      Y8, Y2, Y2
+	VMULPS      Y3, Y0, Y0
+	VDIVPS      Y2, Y0, Y0
+	VMASKMOVPS  (AX), Y10, Y1
+	VFMADD231PS Y1, Y9, Y0
+	VSUBPS      Y0, Y1, Y1
+	VMASKMOVPS  Y1, Y10, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func MomentumUpdateAVX2(p []float32, g []float32, vel []float32, lr float32, mu float32, scale float32, limit float32)
+// Requires: AVX, FMA3
+TEXT ·MomentumUpdateAVX2(SB), NOSPLIT, $0-88
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         vel_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	VBROADCASTSS scale+80(FP), Y0
+	VBROADCASTSS limit+84(FP), Y1
+	VXORPS       c_signbit<>+0(SB), Y1, Y2
+	VBROADCASTSS lr+72(FP), Y3
+	VBROADCASTSS mu+76(FP), Y4
+
+loopu:
+	CMPQ         BX, $0x00000010
+	JL           loop
+	VMOVUPS      (CX), Y5
+	VMULPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y2, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      (DX), Y6
+	VFMADD213PS  Y5, Y4, Y6
+	VMOVUPS      Y6, (DX)
+	VMOVUPS      (AX), Y5
+	VFNMADD231PS Y6, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      32(CX), Y5
+	VMULPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y2, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      32(DX), Y6
+	VFMADD213PS  Y5, Y4, Y6
+	VMOVUPS      Y6, 32(DX)
+	VMOVUPS      32(AX), Y5
+	VFNMADD231PS Y6, Y3, Y5
+	VMOVUPS      Y5, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          loopu
+
+loop:
+	CMPQ         BX, $0x00000008
+	JL           tail
+	VMOVUPS      (CX), Y5
+	VMULPS       Y0, Y5, Y5
+	VMAXPS       Y5, Y2, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      (DX), Y6
+	VFMADD213PS  Y5, Y4, Y6
+	VMOVUPS      Y6, (DX)
+	VMOVUPS      (AX), Y5
+	VFNMADD231PS Y6, Y3, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000008, BX
+	JMP          loop
+
+tail:
+	TESTQ        BX, BX
+	JZ           done
+	MOVQ         $0x00000008, SI
+	SUBQ         BX, SI
+	LEAQ         tailmask8<>+0(SB), BX
+	VMOVDQU      (BX)(SI*4), Y5
+	VMASKMOVPS   (CX), Y5, Y6
+	VMULPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y6, Y1, Y6
+	VMASKMOVPS   (DX), Y5, Y0
+	VFMADD213PS  Y6, Y4, Y0
+	VMASKMOVPS   Y0, Y5, (DX)
+	VMASKMOVPS   (AX), Y5, Y1
+	VFNMADD231PS Y0, Y3, Y1
+	VMASKMOVPS   Y1, Y5, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func RMSpropUpdateAVX2(p []float32, g []float32, ms []float32, lr float32, rho float32, eps float32, scale float32, limit float32)
+// Requires: AVX, FMA3
+TEXT ·RMSpropUpdateAVX2(SB), NOSPLIT, $0-92
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         ms_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	VBROADCASTSS scale+84(FP), Y0
+	VBROADCASTSS limit+88(FP), Y1
+	VXORPS       c_signbit<>+0(SB), Y1, Y2
+	VBROADCASTSS lr+72(FP), Y3
+	VBROADCASTSS rho+76(FP), Y4
+	VMOVUPS      c_one<>+0(SB), Y5
+	VSUBPS       Y4, Y5, Y5
+	VBROADCASTSS eps+80(FP), Y6
+
+loopu:
+	CMPQ        BX, $0x00000010
+	JL          loop
+	VMOVUPS     (CX), Y7
+	VMULPS      Y0, Y7, Y7
+	VMAXPS      Y7, Y2, Y7
+	VMINPS      Y7, Y1, Y7
+	VMOVUPS     (DX), Y8
+	VMULPS      Y5, Y7, Y9
+	VMULPS      Y7, Y9, Y9
+	VFMADD213PS Y9, Y4, Y8
+	VMOVUPS     Y8, (DX)
+	VSQRTPS     Y8, Y8
+	VADDPS      Y6, Y8, Y8
+	VMULPS      Y3, Y7, Y7
+	VDIVPS      Y8, Y7, Y7
+	VMOVUPS     (AX), Y8
+	VSUBPS      Y7, Y8, Y8
+	VMOVUPS     Y8, (AX)
+	VMOVUPS     32(CX), Y7
+	VMULPS      Y0, Y7, Y7
+	VMAXPS      Y7, Y2, Y7
+	VMINPS      Y7, Y1, Y7
+	VMOVUPS     32(DX), Y8
+	VMULPS      Y5, Y7, Y9
+	VMULPS      Y7, Y9, Y9
+	VFMADD213PS Y9, Y4, Y8
+	VMOVUPS     Y8, 32(DX)
+	VSQRTPS     Y8, Y8
+	VADDPS      Y6, Y8, Y8
+	VMULPS      Y3, Y7, Y7
+	VDIVPS      Y8, Y7, Y7
+	VMOVUPS     32(AX), Y8
+	VSUBPS      Y7, Y8, Y8
+	VMOVUPS     Y8, 32(AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         loopu
+
+loop:
+	CMPQ        BX, $0x00000008
+	JL          tail
+	VMOVUPS     (CX), Y7
+	VMULPS      Y0, Y7, Y7
+	VMAXPS      Y7, Y2, Y7
+	VMINPS      Y7, Y1, Y7
+	VMOVUPS     (DX), Y8
+	VMULPS      Y5, Y7, Y9
+	VMULPS      Y7, Y9, Y9
+	VFMADD213PS Y9, Y4, Y8
+	VMOVUPS     Y8, (DX)
+	VSQRTPS     Y8, Y8
+	VADDPS      Y6, Y8, Y8
+	VMULPS      Y3, Y7, Y7
+	VDIVPS      Y8, Y7, Y7
+	VMOVUPS     (AX), Y8
+	VSUBPS      Y7, Y8, Y8
+	VMOVUPS     Y8, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         loop
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVQ        $0x00000008, SI
+	SUBQ        BX, SI
+	LEAQ        tailmask8<>+0(SB), BX
+	VMOVDQU     (BX)(SI*4), Y7
+	VMASKMOVPS  (CX), Y7, Y8
+	VMULPS      Y0, Y8, Y8
+	VMAXPS      Y8, Y2, Y8
+	VMINPS      Y8, Y1, Y8
+	VMASKMOVPS  (DX), Y7, Y0
+	VMULPS      Y5, Y8, Y1
+	VMULPS      Y8, Y1, Y1
+	VFMADD213PS Y1, Y4, Y0
+	VMASKMOVPS  Y0, Y7, (DX)
+	VSQRTPS     Y0, Y0
+	VADDPS      Y6, Y0, Y0
+	VMULPS      Y3, Y8, Y8
+	VDIVPS      Y0, Y8, Y8
+	VMASKMOVPS  (AX), Y7, Y0
+	VSUBPS      Y8, Y0, Y0
+	VMASKMOVPS  Y0, Y7, (AX)
+
+done:
 	VZEROUPPER
 	RET

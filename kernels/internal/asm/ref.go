@@ -108,3 +108,59 @@ func fmaPeakRef(n int) float32 {
 	}
 	return s
 }
+
+// The optimizer routines. Every update first conditions the gradient,
+// g' = min(max(scale*g, -limit), limit), which keeps a NaN gradient NaN (Go's
+// min and max propagate it, and so does the operand order of MAXPS/MINPS in
+// the assembly). The assembly fuses some multiply-adds, so it agrees with
+// these up to float32 rounding.
+
+func sumSquaresRef(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+func conditionRef(g, scale, limit float32) float32 {
+	return min(max(g*scale, -limit), limit)
+}
+
+func sgdUpdateRef(p, g []float32, lr, scale, limit float32) {
+	for i := range p {
+		p[i] -= lr * conditionRef(g[i], scale, limit)
+	}
+}
+
+func adagradUpdateRef(p, g, mem []float32, lr, eps, scale, limit float32) {
+	for i := range p {
+		gi := conditionRef(g[i], scale, limit)
+		mem[i] += gi * gi
+		p[i] -= lr * gi / float32(math.Sqrt(float64(mem[i]+eps)))
+	}
+}
+
+func adamWUpdateRef(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32) {
+	for i := range p {
+		gi := conditionRef(g[i], scale, limit)
+		m[i] = beta1*m[i] + (1-beta1)*gi
+		v[i] = beta2*v[i] + (1-beta2)*gi*gi
+		p[i] -= decay*p[i] + alpha*m[i]/(float32(math.Sqrt(float64(v[i])))+eps)
+	}
+}
+
+func momentumUpdateRef(p, g, vel []float32, lr, mu, scale, limit float32) {
+	for i := range p {
+		vel[i] = mu*vel[i] + conditionRef(g[i], scale, limit)
+		p[i] -= lr * vel[i]
+	}
+}
+
+func rmspropUpdateRef(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
+	for i := range p {
+		gi := conditionRef(g[i], scale, limit)
+		ms[i] = rho*ms[i] + (1-rho)*gi*gi
+		p[i] -= lr * gi / (float32(math.Sqrt(float64(ms[i]))) + eps)
+	}
+}
