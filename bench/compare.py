@@ -40,6 +40,7 @@ Workload = namedtuple("Workload", "name hidden seq batch kind")  # kind: "train"
 
 WORKLOADS = {
     "tiny": Workload("tiny", 100, 25, 1, "train"),
+    "tiny-sample": Workload("tiny-sample", 100, 25, 1, "sample"),  # tiny's model, generating
     "h512b1": Workload("h512b1", 512, 100, 1, "train"),
     "h512b32": Workload("h512b32", 512, 100, 32, "train"),
     "sample512": Workload("sample512", 512, 100, 1, "sample"),
