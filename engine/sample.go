@@ -95,11 +95,19 @@ func (s *Sampler) Next() int32 {
 	if s.Greedy {
 		return int32(argmax(s.logits))
 	}
-	// A numerically stable softmax: subtract the maximum before exp.
+	// A numerically stable softmax: subtract the maximum before exp. An
+	// overflowed model (logits of ±Inf or NaN) still draws sensibly: the
+	// maximum gets weight 1 even when it is +Inf, and NaN gets none.
 	maxv := float64(s.logits[argmax(s.logits)])
 	var sum float64
 	for i, v := range s.logits {
-		e := math.Exp((float64(v) - maxv) / s.Temperature)
+		var e float64
+		switch x := float64(v); {
+		case x == maxv:
+			e = 1
+		case x == x: // not NaN
+			e = math.Exp((x - maxv) / s.Temperature)
+		}
 		s.probs[i] = e
 		sum += e
 	}
@@ -186,14 +194,15 @@ func heapBefore(score []float64, a, b int32) bool {
 }
 
 // argmax is the index of the largest value, the first one on a tie.
+// argmax is the index of the largest value, NaNs ignored (0 if all are).
 func argmax(v []float32) int {
-	best := 0
+	best := -1
 	for i, x := range v {
-		if x > v[best] {
+		if x == x && (best < 0 || x > v[best]) {
 			best = i
 		}
 	}
-	return best
+	return max(best, 0)
 }
 
 // Generate draws n symbols, feeding each back in, and calls emit with each.

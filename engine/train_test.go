@@ -247,3 +247,31 @@ func TestTrainerRejectsShortCorpus(t *testing.T) {
 		t.Fatalf("want an error about the corpus being too short, got %v", err)
 	}
 }
+
+func TestSamplerOverflowedLogits(t *testing.T) {
+	m, _ := NewModel(4, 4, 1)
+	clear(m.P.V)
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	s := NewSampler(kernels.Best(), m, 3)
+	for _, c := range []struct {
+		c    []float32
+		want []int32 // the ids that may be drawn
+	}{
+		{[]float32{nan, 1, 50, nan}, []int32{2}},
+		{[]float32{0, inf, -inf, 3}, []int32{1}},
+		{[]float32{inf, 0, inf, nan}, []int32{0, 2}},
+	} {
+		copy(m.P.C, c.c)
+		for i := 0; i < 200; i++ {
+			s.Reset()
+			if got := s.Next(); !slices.Contains(c.want, got) {
+				t.Fatalf("logits %v: drew %d, want one of %v", c.c, got, c.want)
+			}
+			s.Greedy = true
+			if got := s.Next(); got != c.want[0] {
+				t.Fatalf("logits %v: greedy drew %d, want %d", c.c, got, c.want[0])
+			}
+			s.Greedy = false
+		}
+	}
+}
