@@ -17,6 +17,7 @@ var avx2Kernels = simdKernels{
 	dotNT:      asm.DotNT2x4AVX2, dotRows: 2, dotCols: 4,
 	gemvN: asm.DotNT4x1AVX2, gemvRows: 4,
 	gemvT: asm.GemvTAVX2, gemvTWidth: 64,
+	gemvNAll: asm.GemvNAVX2, gemvTAll: asm.GemvTransAVX2,
 	dot:      asm.DotAVX2,
 	axpy:     asm.AxpyAVX2,
 	scal:     asm.ScalAVX2,

@@ -17,6 +17,7 @@ var avx512Kernels = simdKernels{
 	dotNT:      asm.DotNT4x4AVX512, dotRows: 4, dotCols: 4,
 	gemvN: asm.DotNT4x1AVX512, gemvRows: 4,
 	gemvT: asm.GemvTAVX512, gemvTWidth: 128,
+	gemvNAll: asm.GemvNAVX512, gemvTAll: asm.GemvTransAVX512,
 	dot:      asm.DotAVX512,
 	axpy:     asm.AxpyAVX512,
 	scal:     asm.ScalAVX512,

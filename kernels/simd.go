@@ -29,6 +29,10 @@ type simdKernels struct {
 	// gemvTWidth columns.
 	gemvT      gemmKernel
 	gemvTWidth int
+	// gemvNAll and gemvTAll do a whole GEMV in one call, summing every
+	// output exactly as the block and strip kernels above do; gemv uses
+	// them for every sweep that runs forwards.
+	gemvNAll, gemvTAll func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)
 
 	// sweeps counts GEMV calls on matrices larger than L2 holds easily, so
 	// that every other call runs backwards (see gemv).
@@ -107,16 +111,16 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 			scale(beta, y[:m])
 			return
 		}
-		// Row blocks of dot products; x stays in L1 across them.
+		// Row blocks of dot products; x stays in L1 across them. A forward
+		// sweep is one call; a backward one goes block by block, each
+		// row summed the same way.
 		if s.backwards(m, lda) {
 			for i0 := (m - 1) / s.gemvRows * s.gemvRows; i0 >= 0; i0 -= s.gemvRows {
 				s.gemvN(n, a[i0*lda:], lda, min(s.gemvRows, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
 			}
 			return
 		}
-		for i0 := 0; i0 < m; i0 += s.gemvRows {
-			s.gemvN(n, a[i0*lda:], lda, min(s.gemvRows, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
-		}
+		s.gemvNAll(m, n, a, lda, x, y, alpha, beta, beta != 0)
 		return
 	}
 	checkVec("Gemv x", x, m)
@@ -129,18 +133,20 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 		return
 	}
 	// yᵀ = xᵀA: a 1-row GEMM, a strip of y held in registers while all m
-	// rows of A stream past it: full strips of gemvTWidth columns, then
-	// bcastWidth-wide ones. Big matrices alternate the order of the strips
-	// (see backwards).
+	// rows of A stream past it. A forward sweep is one call (full strips
+	// of gemvTWidth columns, then one narrower); big matrices alternate the
+	// order of the strips (see backwards), and a backward sweep goes strip
+	// by strip: full strips of gemvTWidth columns, then bcastWidth-wide
+	// ones, every column summed the same way as in the forward call.
+	if !s.backwards(m, lda) {
+		s.gemvTAll(m, n, a, lda, x, y, alpha, beta, beta != 0)
+		return
+	}
 	nWide := n / s.gemvTWidth
 	rest := n - nWide*s.gemvTWidth
 	strips := nWide + (rest+s.bcastWidth-1)/s.bcastWidth
-	back := s.backwards(m, lda)
 	for idx := 0; idx < strips; idx++ {
-		i := idx
-		if back {
-			i = strips - 1 - idx
-		}
+		i := strips - 1 - idx
 		if i < nWide {
 			j0 := i * s.gemvTWidth
 			s.gemvT(m, x, 0, 1, a[j0:], lda, s.gemvTWidth, y[j0:], 0, alpha, beta, beta != 0)

@@ -68,6 +68,8 @@ func main() {
 		for _, sh := range s.dotShapes {
 			genDotNT(s, sh[0], sh[1], sh[2])
 		}
+		genGemvN(s)
+		genGemvTrans(s)
 		genFMAPeak(s)
 		genSumSquares(s)
 		genSumSquaresWide(s)
@@ -735,7 +737,61 @@ func genDotNT(s isa, rows, cols, unroll int) {
 	}
 	pa := rowPtrs("a", "lda", "mr", rows)
 	pb := rowPtrs("b", "ldb", "nc", cols)
-	n := Load(Param("k"), GP64())
+	acc := s.dotLoop("", Load(Param("k"), GP64()), pa, pb, unroll)
+	if cols == 4 && rows == s.lanes/4 {
+		s.dotNTStoreTree(acc)
+		return
+	}
+	if cols == 1 && rows == 4 {
+		// GEMV: a column of C that is contiguous (ldc 1) is stored as one
+		// vector; any other ldc takes the scalar path below.
+		ldc := Load(Param("ldc"), GP64())
+		CMPQ(ldc, U32(1))
+		JNE(LabelRef("scalar"))
+		s.dotNTStoreColumn(acc)
+		Label("scalar")
+	}
+	al := loadScalar("alpha")
+	be := loadScalar("beta")
+	ub := Load(Param("useBeta"), GP8())
+	mr := Load(Param("mr"), GP64())
+	nc := Load(Param("nc"), GP64())
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			CMPQ(mr, U32(r))
+			JLE(LabelRef("done"))
+		}
+		for j := 0; j < cols; j++ {
+			skip := fmt.Sprintf("r%dc%d", r, j)
+			if j > 0 {
+				CMPQ(nc, U32(j))
+				JLE(LabelRef(skip))
+			}
+			x := s.hreduce(acc[r][j], vaddps)
+			VMULSS(al, x, x)
+			TESTB(ub, ub)
+			JZ(LabelRef(skip + "st"))
+			VFMADD231SS(Mem{Base: cp, Disp: 4 * j}, be, x)
+			Label(skip + "st")
+			VMOVSS(x, Mem{Base: cp, Disp: 4 * j})
+			Label(skip)
+		}
+		ADDQ(ldc, cp)
+	}
+	Label("done")
+	ret()
+}
+
+// dotLoop emits the accumulation loop of a DotNT kernel over n elements:
+// len(pa)×len(pb) dot products of the rows pa with the rows pb, each split
+// in unroll partial sums that are added together at the end. It returns
+// acc[r][j], the vector of lane partial sums of row r with row j. Labels
+// start with prefix.
+func (s isa) dotLoop(prefix string, n Register, pa, pb []Register, unroll int) [][]VecVirtual {
+	rows, cols := len(pa), len(pb)
 	off := GP64()
 	XORQ(off, off)
 	// acc[u][r][j]: partial sum u of C[r, j].
@@ -764,30 +820,30 @@ func genDotNT(s isa, rows, cols, unroll int) {
 		}
 	}
 	if unroll > 1 {
-		Label("loopu")
+		Label(prefix + "loopu")
 		CMPQ(n, U32(unroll*s.lanes))
-		JL(LabelRef("loop"))
+		JL(LabelRef(prefix + "loop"))
 		for u := 0; u < unroll; u++ {
 			step(u, nil)
 		}
 		ADDQ(U32(unroll*s.bytes()), off)
 		SUBQ(U32(unroll*s.lanes), n)
-		JMP(LabelRef("loopu"))
+		JMP(LabelRef(prefix + "loopu"))
 	}
-	Label("loop")
+	Label(prefix + "loop")
 	CMPQ(n, U32(s.lanes))
-	JL(LabelRef("tail"))
+	JL(LabelRef(prefix + "tail"))
 	step(0, nil)
 	ADDQ(U32(s.bytes()), off)
 	SUBQ(U32(s.lanes), n)
-	JMP(LabelRef("loop"))
-	Label("tail")
+	JMP(LabelRef(prefix + "loop"))
+	Label(prefix + "tail")
 	TESTQ(n, n)
-	JZ(LabelRef("reduce"))
+	JZ(LabelRef(prefix + "reduce"))
 	mk := s.tailMask(n)
 	step(0, &mk)
 
-	Label("reduce")
+	Label(prefix + "reduce")
 	for u := 1; u < unroll; u++ {
 		for r := range acc[0] {
 			for j := range acc[0][r] {
@@ -795,51 +851,7 @@ func genDotNT(s isa, rows, cols, unroll int) {
 			}
 		}
 	}
-	if cols == 4 && rows == s.lanes/4 {
-		s.dotNTStoreTree(acc[0])
-		return
-	}
-	if cols == 1 && rows == 4 {
-		// GEMV: a column of C that is contiguous (ldc 1) is stored as one
-		// vector; any other ldc takes the scalar path below.
-		ldc := Load(Param("ldc"), GP64())
-		CMPQ(ldc, U32(1))
-		JNE(LabelRef("scalar"))
-		s.dotNTStoreColumn(acc[0])
-		Label("scalar")
-	}
-	al := loadScalar("alpha")
-	be := loadScalar("beta")
-	ub := Load(Param("useBeta"), GP8())
-	mr := Load(Param("mr"), GP64())
-	nc := Load(Param("nc"), GP64())
-	cp := Load(Param("c").Base(), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-	for r := 0; r < rows; r++ {
-		if r > 0 {
-			CMPQ(mr, U32(r))
-			JLE(LabelRef("done"))
-		}
-		for j := 0; j < cols; j++ {
-			skip := fmt.Sprintf("r%dc%d", r, j)
-			if j > 0 {
-				CMPQ(nc, U32(j))
-				JLE(LabelRef(skip))
-			}
-			x := s.hreduce(acc[0][r][j], vaddps)
-			VMULSS(al, x, x)
-			TESTB(ub, ub)
-			JZ(LabelRef(skip + "st"))
-			VFMADD231SS(Mem{Base: cp, Disp: 4 * j}, be, x)
-			Label(skip + "st")
-			VMOVSS(x, Mem{Base: cp, Disp: 4 * j})
-			Label(skip)
-		}
-		ADDQ(ldc, cp)
-	}
-	Label("done")
-	ret()
+	return acc[0]
 }
 
 // dotNTStoreTree finishes a DotNT kernel with 4 columns and as many rows as
@@ -965,6 +977,37 @@ func (s isa) dotNTStoreTree(acc [][]VecVirtual) {
 // (half the shuffles of four separate reductions), scaled, blended with
 // beta*C and stored with a mask of mr lanes.
 func (s isa) dotNTStoreColumn(acc [][]VecVirtual) {
+	x := s.columnSum(acc)
+	al := XMM()
+	VBROADCASTSS(param(Param("alpha")), al)
+	VMULPS(al, x, x)
+
+	mr := Load(Param("mr"), GP64())
+	mk := s.tailMask(mr)
+	cp := Load(Param("c").Base(), GP64())
+	ub := Load(Param("useBeta"), GP8())
+	TESTB(ub, ub)
+	JZ(LabelRef("colstore"))
+	be, t := XMM(), XMM()
+	VBROADCASTSS(param(Param("beta")), be)
+	if s.avx512 {
+		VMOVUPS_Z(Mem{Base: cp}, mk.r, t)
+	} else {
+		VMASKMOVPS(Mem{Base: cp}, mk.r.(VecVirtual).AsX(), t)
+	}
+	VFMADD231PS(t, be, x)
+	Label("colstore")
+	if s.avx512 {
+		VMOVUPS(x, mk.r, Mem{Base: cp})
+	} else {
+		VMASKMOVPS(x, mk.r.(VecVirtual).AsX(), Mem{Base: cp})
+	}
+	ret()
+}
+
+// columnSum adds up the lanes of the four accumulators acc[r][0] of a 4×1
+// DotNT block together and returns the XMM [C0 C1 C2 C3] of their sums.
+func (s isa) columnSum(acc [][]VecVirtual) VecVirtual {
 	v := []VecVirtual{acc[0][0], acc[1][0], acc[2][0], acc[3][0]}
 	// Add 128-bit lanes until every row's partial sums fill one lane:
 	// u has in lane r (or, on AVX2, in lane r%2 of w[r/2]) four partials.
@@ -1006,31 +1049,7 @@ func (s isa) dotNTStoreColumn(acc [][]VecVirtual) {
 	VEXTRACTF128(U8(1), h, hi)
 	x := XMM()
 	VUNPCKLPS(hi, h.AsX(), x) // [r0 r1 r2 r3]
-	al := XMM()
-	VBROADCASTSS(param(Param("alpha")), al)
-	VMULPS(al, x, x)
-
-	mr := Load(Param("mr"), GP64())
-	mk := s.tailMask(mr)
-	cp := Load(Param("c").Base(), GP64())
-	ub := Load(Param("useBeta"), GP8())
-	TESTB(ub, ub)
-	JZ(LabelRef("colstore"))
-	be, t := XMM(), XMM()
-	VBROADCASTSS(param(Param("beta")), be)
-	if s.avx512 {
-		VMOVUPS_Z(Mem{Base: cp}, mk.r, t)
-	} else {
-		VMASKMOVPS(Mem{Base: cp}, mk.r.(VecVirtual).AsX(), t)
-	}
-	VFMADD231PS(t, be, x)
-	Label("colstore")
-	if s.avx512 {
-		VMOVUPS(x, mk.r, Mem{Base: cp})
-	} else {
-		VMASKMOVPS(x, mk.r.(VecVirtual).AsX(), Mem{Base: cp})
-	}
-	ret()
+	return x
 }
 
 // genFMAPeak writes FMAPeak{isa}, the yardstick of the GEMM benchmarks: n
@@ -1465,5 +1484,170 @@ func genRMSpropUpdate(s isa) {
 		VSUBPS(gc, pv, pv)
 		s.store(pv, Mem{Base: p, Disp: disp}, mk)
 	})
+	ret()
+}
+
+// genGemvN writes GemvN{isa}: y = alpha*A·x + beta*y for a whole m×n matrix
+// in one call. It runs the DotNT4x1 block (the same loop and the same
+// reduction, so every y[i] is bit-identical to DotNT4x1's) over the rows
+// four at a time; the last block has min(4, rows left) rows, the missing ones
+// reading its first row again and not stored.
+func genGemvN(s isa) {
+	name := "GemvN" + s.name
+	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,", name),
+		"summing each row exactly as DotNT4x1 does. With useBeta false y is not read.")
+	m := Load(Param("m"), GP64())
+	p0 := Load(Param("a").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	xp := Load(Param("x").Base(), GP64())
+	yp := Load(Param("y").Base(), GP64())
+	TESTQ(m, m)
+	JLE(LabelRef("done"))
+	Label("block")
+	pa := []Register{p0, GP64(), GP64(), GP64()}
+	for r := 1; r < 4; r++ {
+		MOVQ(pa[r-1], pa[r])
+		ADDQ(lda, pa[r])
+		CMPQ(m, U32(r))
+		CMOVQLE(p0, pa[r]) // row r of the block does not exist: read row 0 again
+	}
+	acc := s.dotLoop("", Load(Param("n"), GP64()), pa, []Register{xp}, 2)
+	x := s.columnSum(acc)
+	al := XMM()
+	VBROADCASTSS(param(Param("alpha")), al)
+	VMULPS(al, x, x)
+	mr, four := GP64(), GP64()
+	MOVQ(m, mr)
+	MOVQ(U32(4), four)
+	CMPQ(mr, four)
+	CMOVQGT(four, mr)
+	mk := s.tailMask(mr)
+	ub := Load(Param("useBeta"), GP8())
+	TESTB(ub, ub)
+	JZ(LabelRef("store"))
+	be, t := XMM(), XMM()
+	VBROADCASTSS(param(Param("beta")), be)
+	if s.avx512 {
+		VMOVUPS_Z(Mem{Base: yp}, mk.r, t)
+	} else {
+		VMASKMOVPS(Mem{Base: yp}, mk.r.(VecVirtual).AsX(), t)
+	}
+	VFMADD231PS(t, be, x)
+	Label("store")
+	if s.avx512 {
+		VMOVUPS(x, mk.r, Mem{Base: yp})
+	} else {
+		VMASKMOVPS(x, mk.r.(VecVirtual).AsX(), Mem{Base: yp})
+	}
+	ADDQ(U32(16), yp)
+	LEAQ(Mem{Base: p0, Index: lda, Scale: 4}, p0)
+	SUBQ(U32(4), m)
+	JG(LabelRef("block"))
+	Label("done")
+	ret()
+}
+
+// genGemvTrans writes GemvTrans{isa}: yᵀ = alpha*xᵀA + beta*yᵀ for a whole
+// m×n matrix in one call. Strips of gemvTVecs vectors of y are held in
+// registers while all m rows stream past them, then one last strip of as
+// many vectors as the columns left need, its last vector masked. Every y[j]
+// is summed over the rows in order, exactly as GemvT and GemmBcast1 do.
+func genGemvTrans(s isa) {
+	name := "GemvTrans" + s.name
+	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n,", name),
+		"summing each column exactly as GemvT and GemmBcast1 do. With useBeta false y is not read.")
+	W := s.gemvTVecs
+	width := W * s.lanes
+	n := Load(Param("n"), GP64())
+	bp := Load(Param("a").Base(), GP64())
+	yp := Load(Param("y").Base(), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+
+	// strip emits one sweep over the rows for nv vectors of y at bp, yp;
+	// with mk the last of them is masked.
+	strip := func(prefix string, nv int, mk *mask) {
+		ap, xq := GP64(), Load(Param("x").Base(), GP64())
+		MOVQ(bp, ap)
+		k := Load(Param("m"), GP64())
+		acc := make([]VecVirtual, nv)
+		for v := range acc {
+			acc[v] = s.zero()
+		}
+		masked := func(v int) *mask {
+			if v == nv-1 {
+				return mk
+			}
+			return nil
+		}
+		Label(prefix + "row")
+		TESTQ(k, k)
+		JZ(LabelRef(prefix + "end"))
+		t := s.vec()
+		VBROADCASTSS(Mem{Base: xq}, t)
+		for v := range acc {
+			if mkv := masked(v); mkv != nil {
+				b := s.vec()
+				s.load(Mem{Base: ap, Disp: v * s.bytes()}, b, mkv)
+				VFMADD231PS(b, t, acc[v])
+			} else {
+				VFMADD231PS(Mem{Base: ap, Disp: v * s.bytes()}, t, acc[v])
+			}
+		}
+		ADDQ(lda, ap)
+		ADDQ(U32(4), xq)
+		DECQ(k)
+		JMP(LabelRef(prefix + "row"))
+
+		Label(prefix + "end")
+		al := s.broadcast(loadScalar("alpha"))
+		for v := range acc {
+			VMULPS(al, acc[v], acc[v])
+		}
+		ub := Load(Param("useBeta"), GP8())
+		TESTB(ub, ub)
+		JZ(LabelRef(prefix + "store"))
+		be := s.broadcast(loadScalar("beta"))
+		for v := range acc {
+			c := s.vec()
+			s.load(Mem{Base: yp, Disp: v * s.bytes()}, c, masked(v))
+			VFMADD231PS(c, be, acc[v])
+		}
+		Label(prefix + "store")
+		for v := range acc {
+			s.store(acc[v], Mem{Base: yp, Disp: v * s.bytes()}, masked(v))
+		}
+	}
+
+	Label("strip")
+	CMPQ(n, U32(width))
+	JL(LabelRef("last"))
+	strip("full", W, nil)
+	ADDQ(U32(4*width), bp)
+	ADDQ(U32(4*width), yp)
+	SUBQ(U32(width), n)
+	JMP(LabelRef("strip"))
+
+	// 0 < n < width columns are left: a strip of ceil(n/lanes) vectors.
+	Label("last")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	for v := 1; v < W; v++ {
+		CMPQ(n, U32(v*s.lanes))
+		JLE(LabelRef(fmt.Sprintf("last%d", v)))
+	}
+	for v := W; v >= 1; v-- {
+		Label(fmt.Sprintf("last%d", v))
+		SUBQ(U32((v-1)*s.lanes), n)
+		mk := s.tailMask(n)
+		strip(fmt.Sprintf("last%d", v), v, &mk)
+		if v > 1 {
+			JMP(LabelRef("done"))
+		}
+	}
+	Label("done")
 	ret()
 }

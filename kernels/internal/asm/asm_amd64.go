@@ -96,6 +96,18 @@ func DotNT4x4AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, n
 //go:noescape
 func DotNT4x1AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
+// GemvNAVX512 computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,
+// summing each row exactly as DotNT4x1 does. With useBeta false y is not read.
+//
+//go:noescape
+func GemvNAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+
+// GemvTransAVX512 computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n,
+// summing each column exactly as GemvT and GemmBcast1 do. With useBeta false y is not read.
+//
+//go:noescape
+func GemvTransAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+
 // FMAPeakAVX512 runs n iterations of 12 independent vector FMAs and returns one lane
 // of their sum: a measure of the FMA throughput of one core.
 //
@@ -231,6 +243,18 @@ func DotNT2x4AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc 
 //
 //go:noescape
 func DotNT4x1AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemvNAVX2 computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,
+// summing each row exactly as DotNT4x1 does. With useBeta false y is not read.
+//
+//go:noescape
+func GemvNAVX2(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+
+// GemvTransAVX2 computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n,
+// summing each column exactly as GemvT and GemmBcast1 do. With useBeta false y is not read.
+//
+//go:noescape
+func GemvTransAVX2(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
 
 // FMAPeakAVX2 runs n iterations of 12 independent vector FMAs and returns one lane
 // of their sum: a measure of the FMA throughput of one core.

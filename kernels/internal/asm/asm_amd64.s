@@ -3160,6 +3160,698 @@ done:
 	VZEROUPPER
 	RET
 
+// func GemvNAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3
+TEXT ·GemvNAVX512(SB), NOSPLIT, $0-105
+	MOVQ  m+0(FP), AX
+	MOVQ  a_base+16(FP), CX
+	MOVQ  lda+40(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  x_base+48(FP), BX
+	MOVQ  y_base+72(FP), SI
+	TESTQ AX, AX
+	JLE   done
+
+block:
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	CMPQ    AX, $0x00000001
+	CMOVQLE CX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	CMPQ    AX, $0x00000002
+	CMOVQLE CX, R8
+	MOVQ    R8, R9
+	ADDQ    DX, R9
+	CMPQ    AX, $0x00000003
+	CMOVQLE CX, R9
+	MOVQ    n+8(FP), R10
+	XORQ    R11, R11
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+
+loopu:
+	CMPQ        R10, $0x00000020
+	JL          loop
+	VMOVUPS     (BX)(R11*1), Z8
+	VMOVUPS     (CX)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VMOVUPS     (DI)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     (R8)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VMOVUPS     (R9)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z3
+	VMOVUPS     64(BX)(R11*1), Z8
+	VMOVUPS     64(CX)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z4
+	VMOVUPS     64(DI)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z5
+	VMOVUPS     64(R8)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z6
+	VMOVUPS     64(R9)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z7
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R10
+	JMP         loopu
+
+loop:
+	CMPQ        R10, $0x00000010
+	JL          tail
+	VMOVUPS     (BX)(R11*1), Z8
+	VMOVUPS     (CX)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VMOVUPS     (DI)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     (R8)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VMOVUPS     (R9)(R11*1), Z9
+	VFMADD231PS Z8, Z9, Z3
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R10
+	JMP         loop
+
+tail:
+	TESTQ       R10, R10
+	JZ          reduce
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(R10*2), K1
+	VMOVUPS.Z   (BX)(R11*1), K1, Z8
+	VMOVUPS.Z   (CX)(R11*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z0
+	VMOVUPS.Z   (DI)(R11*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS.Z   (R8)(R11*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z2
+	VMOVUPS.Z   (R9)(R11*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z3
+
+reduce:
+	VADDPS        Z4, Z0, Z0
+	VADDPS        Z5, Z1, Z1
+	VADDPS        Z6, Z2, Z2
+	VADDPS        Z7, Z3, Z3
+	VSHUFF32X4    $0x44, Z1, Z0, Z8
+	VSHUFF32X4    $0xee, Z1, Z0, Z9
+	VADDPS        Z9, Z8, Z8
+	VSHUFF32X4    $0x44, Z3, Z2, Z9
+	VSHUFF32X4    $0xee, Z3, Z2, Z10
+	VADDPS        Z10, Z9, Z9
+	VSHUFF32X4    $0x88, Z9, Z8, Z10
+	VSHUFF32X4    $0xdd, Z9, Z8, Z8
+	VADDPS        Z8, Z10, Z10
+	VEXTRACTF64X4 $0x01, Z10, Y8
+	VHADDPS       Y8, Y10, Y8
+	VHADDPS       Y8, Y8, Y8
+	VEXTRACTF128  $0x01, Y8, X9
+	VUNPCKLPS     X9, X8, X8
+	VBROADCASTSS  alpha+96(FP), X9
+	VMULPS        X9, X8, X8
+	MOVQ          AX, DI
+	MOVQ          $0x00000004, R8
+	CMPQ          DI, R8
+	CMOVQGT       R8, DI
+	LEAQ          tailmask16<>+0(SB), R8
+	KMOVW         (R8)(DI*2), K1
+	MOVB          useBeta+104(FP), DI
+	TESTB         DI, DI
+	JZ            store
+	VBROADCASTSS  beta+100(FP), X9
+	VMOVUPS.Z     (SI), K1, X10
+	VFMADD231PS   X10, X9, X8
+
+store:
+	VMOVUPS X8, K1, (SI)
+	ADDQ    $0x00000010, SI
+	LEAQ    (CX)(DX*4), CX
+	SUBQ    $0x00000004, AX
+	JG      block
+
+done:
+	VZEROUPPER
+	RET
+
+// func GemvTransAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F
+TEXT ·GemvTransAVX512(SB), NOSPLIT, $0-105
+	MOVQ n+8(FP), AX
+	MOVQ a_base+16(FP), CX
+	MOVQ y_base+72(FP), DX
+	MOVQ lda+40(FP), BX
+	SHLQ $0x02, BX
+
+strip:
+	CMPQ   AX, $0x00000080
+	JL     last
+	MOVQ   x_base+48(FP), DI
+	MOVQ   CX, SI
+	MOVQ   m+0(FP), R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+fullrow:
+	TESTQ        R8, R8
+	JZ           fullend
+	VBROADCASTSS (DI), Z8
+	VFMADD231PS  (SI), Z8, Z0
+	VFMADD231PS  64(SI), Z8, Z1
+	VFMADD231PS  128(SI), Z8, Z2
+	VFMADD231PS  192(SI), Z8, Z3
+	VFMADD231PS  256(SI), Z8, Z4
+	VFMADD231PS  320(SI), Z8, Z5
+	VFMADD231PS  384(SI), Z8, Z6
+	VFMADD231PS  448(SI), Z8, Z7
+	ADDQ         BX, SI
+	ADDQ         $0x00000004, DI
+	DECQ         R8
+	JMP          fullrow
+
+fullend:
+	VMOVSS       alpha+96(FP), X8
+	VBROADCASTSS X8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	MOVB         useBeta+104(FP), SI
+	TESTB        SI, SI
+	JZ           fullstore
+	VMOVSS       beta+100(FP), X8
+	VBROADCASTSS X8, Z8
+	VMOVUPS      (DX), Z17
+	VFMADD231PS  Z17, Z8, Z0
+	VMOVUPS      64(DX), Z17
+	VFMADD231PS  Z17, Z8, Z1
+	VMOVUPS      128(DX), Z17
+	VFMADD231PS  Z17, Z8, Z2
+	VMOVUPS      192(DX), Z17
+	VFMADD231PS  Z17, Z8, Z3
+	VMOVUPS      256(DX), Z17
+	VFMADD231PS  Z17, Z8, Z4
+	VMOVUPS      320(DX), Z17
+	VFMADD231PS  Z17, Z8, Z5
+	VMOVUPS      384(DX), Z17
+	VFMADD231PS  Z17, Z8, Z6
+	VMOVUPS      448(DX), Z17
+	VFMADD231PS  Z17, Z8, Z7
+
+fullstore:
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	VMOVUPS Z4, 256(DX)
+	VMOVUPS Z5, 320(DX)
+	VMOVUPS Z6, 384(DX)
+	VMOVUPS Z7, 448(DX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	SUBQ    $0x00000080, AX
+	JMP     strip
+
+last:
+	TESTQ  AX, AX
+	JZ     done
+	CMPQ   AX, $0x00000010
+	JLE    last1
+	CMPQ   AX, $0x00000020
+	JLE    last2
+	CMPQ   AX, $0x00000030
+	JLE    last3
+	CMPQ   AX, $0x00000040
+	JLE    last4
+	CMPQ   AX, $0x00000050
+	JLE    last5
+	CMPQ   AX, $0x00000060
+	JLE    last6
+	CMPQ   AX, $0x00000070
+	JLE    last7
+	SUBQ   $0x00000070, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+
+last8row:
+	TESTQ        SI, SI
+	JZ           last8end
+	VBROADCASTSS (AX), Z0
+	VFMADD231PS  (CX), Z0, Z9
+	VFMADD231PS  64(CX), Z0, Z10
+	VFMADD231PS  128(CX), Z0, Z11
+	VFMADD231PS  192(CX), Z0, Z12
+	VFMADD231PS  256(CX), Z0, Z13
+	VFMADD231PS  320(CX), Z0, Z14
+	VFMADD231PS  384(CX), Z0, Z15
+	VMOVUPS.Z    448(CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z16
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last8row
+
+last8end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VMULPS       Z0, Z11, Z11
+	VMULPS       Z0, Z12, Z12
+	VMULPS       Z0, Z13, Z13
+	VMULPS       Z0, Z14, Z14
+	VMULPS       Z0, Z15, Z15
+	VMULPS       Z0, Z16, Z16
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last8store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      (DX), Z1
+	VFMADD231PS  Z1, Z0, Z9
+	VMOVUPS      64(DX), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VMOVUPS      128(DX), Z1
+	VFMADD231PS  Z1, Z0, Z11
+	VMOVUPS      192(DX), Z1
+	VFMADD231PS  Z1, Z0, Z12
+	VMOVUPS      256(DX), Z1
+	VFMADD231PS  Z1, Z0, Z13
+	VMOVUPS      320(DX), Z1
+	VFMADD231PS  Z1, Z0, Z14
+	VMOVUPS      384(DX), Z1
+	VFMADD231PS  Z1, Z0, Z15
+	VMOVUPS.Z    448(DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z16
+
+last8store:
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, 64(DX)
+	VMOVUPS Z11, 128(DX)
+	VMOVUPS Z12, 192(DX)
+	VMOVUPS Z13, 256(DX)
+	VMOVUPS Z14, 320(DX)
+	VMOVUPS Z15, 384(DX)
+	VMOVUPS Z16, K1, 448(DX)
+	JMP     done
+
+last7:
+	SUBQ   $0x00000060, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+last7row:
+	TESTQ        SI, SI
+	JZ           last7end
+	VBROADCASTSS (AX), Z0
+	VFMADD231PS  (CX), Z0, Z9
+	VFMADD231PS  64(CX), Z0, Z10
+	VFMADD231PS  128(CX), Z0, Z11
+	VFMADD231PS  192(CX), Z0, Z12
+	VFMADD231PS  256(CX), Z0, Z13
+	VFMADD231PS  320(CX), Z0, Z14
+	VMOVUPS.Z    384(CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z15
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last7row
+
+last7end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VMULPS       Z0, Z11, Z11
+	VMULPS       Z0, Z12, Z12
+	VMULPS       Z0, Z13, Z13
+	VMULPS       Z0, Z14, Z14
+	VMULPS       Z0, Z15, Z15
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last7store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      (DX), Z1
+	VFMADD231PS  Z1, Z0, Z9
+	VMOVUPS      64(DX), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VMOVUPS      128(DX), Z1
+	VFMADD231PS  Z1, Z0, Z11
+	VMOVUPS      192(DX), Z1
+	VFMADD231PS  Z1, Z0, Z12
+	VMOVUPS      256(DX), Z1
+	VFMADD231PS  Z1, Z0, Z13
+	VMOVUPS      320(DX), Z1
+	VFMADD231PS  Z1, Z0, Z14
+	VMOVUPS.Z    384(DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z15
+
+last7store:
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, 64(DX)
+	VMOVUPS Z11, 128(DX)
+	VMOVUPS Z12, 192(DX)
+	VMOVUPS Z13, 256(DX)
+	VMOVUPS Z14, 320(DX)
+	VMOVUPS Z15, K1, 384(DX)
+	JMP     done
+
+last6:
+	SUBQ   $0x00000050, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+
+last6row:
+	TESTQ        SI, SI
+	JZ           last6end
+	VBROADCASTSS (AX), Z0
+	VFMADD231PS  (CX), Z0, Z9
+	VFMADD231PS  64(CX), Z0, Z10
+	VFMADD231PS  128(CX), Z0, Z11
+	VFMADD231PS  192(CX), Z0, Z12
+	VFMADD231PS  256(CX), Z0, Z13
+	VMOVUPS.Z    320(CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z14
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last6row
+
+last6end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VMULPS       Z0, Z11, Z11
+	VMULPS       Z0, Z12, Z12
+	VMULPS       Z0, Z13, Z13
+	VMULPS       Z0, Z14, Z14
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last6store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      (DX), Z1
+	VFMADD231PS  Z1, Z0, Z9
+	VMOVUPS      64(DX), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VMOVUPS      128(DX), Z1
+	VFMADD231PS  Z1, Z0, Z11
+	VMOVUPS      192(DX), Z1
+	VFMADD231PS  Z1, Z0, Z12
+	VMOVUPS      256(DX), Z1
+	VFMADD231PS  Z1, Z0, Z13
+	VMOVUPS.Z    320(DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z14
+
+last6store:
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, 64(DX)
+	VMOVUPS Z11, 128(DX)
+	VMOVUPS Z12, 192(DX)
+	VMOVUPS Z13, 256(DX)
+	VMOVUPS Z14, K1, 320(DX)
+	JMP     done
+
+last5:
+	SUBQ   $0x00000040, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+
+last5row:
+	TESTQ        SI, SI
+	JZ           last5end
+	VBROADCASTSS (AX), Z0
+	VFMADD231PS  (CX), Z0, Z9
+	VFMADD231PS  64(CX), Z0, Z10
+	VFMADD231PS  128(CX), Z0, Z11
+	VFMADD231PS  192(CX), Z0, Z12
+	VMOVUPS.Z    256(CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z13
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last5row
+
+last5end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VMULPS       Z0, Z11, Z11
+	VMULPS       Z0, Z12, Z12
+	VMULPS       Z0, Z13, Z13
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last5store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      (DX), Z1
+	VFMADD231PS  Z1, Z0, Z9
+	VMOVUPS      64(DX), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VMOVUPS      128(DX), Z1
+	VFMADD231PS  Z1, Z0, Z11
+	VMOVUPS      192(DX), Z1
+	VFMADD231PS  Z1, Z0, Z12
+	VMOVUPS.Z    256(DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z13
+
+last5store:
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, 64(DX)
+	VMOVUPS Z11, 128(DX)
+	VMOVUPS Z12, 192(DX)
+	VMOVUPS Z13, K1, 256(DX)
+	JMP     done
+
+last4:
+	SUBQ   $0x00000030, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+
+last4row:
+	TESTQ        SI, SI
+	JZ           last4end
+	VBROADCASTSS (AX), Z0
+	VFMADD231PS  (CX), Z0, Z9
+	VFMADD231PS  64(CX), Z0, Z10
+	VFMADD231PS  128(CX), Z0, Z11
+	VMOVUPS.Z    192(CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z12
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last4row
+
+last4end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VMULPS       Z0, Z11, Z11
+	VMULPS       Z0, Z12, Z12
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last4store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      (DX), Z1
+	VFMADD231PS  Z1, Z0, Z9
+	VMOVUPS      64(DX), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VMOVUPS      128(DX), Z1
+	VFMADD231PS  Z1, Z0, Z11
+	VMOVUPS.Z    192(DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z12
+
+last4store:
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, 64(DX)
+	VMOVUPS Z11, 128(DX)
+	VMOVUPS Z12, K1, 192(DX)
+	JMP     done
+
+last3:
+	SUBQ   $0x00000020, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+last3row:
+	TESTQ        SI, SI
+	JZ           last3end
+	VBROADCASTSS (AX), Z0
+	VFMADD231PS  (CX), Z0, Z9
+	VFMADD231PS  64(CX), Z0, Z10
+	VMOVUPS.Z    128(CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z11
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last3row
+
+last3end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	VMULPS       Z0, Z11, Z11
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last3store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      (DX), Z1
+	VFMADD231PS  Z1, Z0, Z9
+	VMOVUPS      64(DX), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VMOVUPS.Z    128(DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z11
+
+last3store:
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, 64(DX)
+	VMOVUPS Z11, K1, 128(DX)
+	JMP     done
+
+last2:
+	SUBQ   $0x00000010, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+
+last2row:
+	TESTQ        SI, SI
+	JZ           last2end
+	VBROADCASTSS (AX), Z0
+	VFMADD231PS  (CX), Z0, Z9
+	VMOVUPS.Z    64(CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z10
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last2row
+
+last2end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	VMULPS       Z0, Z10, Z10
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last2store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      (DX), Z1
+	VFMADD231PS  Z1, Z0, Z9
+	VMOVUPS.Z    64(DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z10
+
+last2store:
+	VMOVUPS Z9, (DX)
+	VMOVUPS Z10, K1, 64(DX)
+	JMP     done
+
+last1:
+	SUBQ   $0x00000000, AX
+	LEAQ   tailmask16<>+0(SB), SI
+	KMOVW  (SI)(AX*2), K1
+	MOVQ   x_base+48(FP), AX
+	MOVQ   m+0(FP), SI
+	VPXORD Z9, Z9, Z9
+
+last1row:
+	TESTQ        SI, SI
+	JZ           last1end
+	VBROADCASTSS (AX), Z0
+	VMOVUPS.Z    (CX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z9
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last1row
+
+last1end:
+	VMOVSS       alpha+96(FP), X0
+	VBROADCASTSS X0, Z0
+	VMULPS       Z0, Z9, Z9
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last1store
+	VMOVSS       beta+100(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS.Z    (DX), K1, Z1
+	VFMADD231PS  Z1, Z0, Z9
+
+last1store:
+	VMOVUPS Z9, K1, (DX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func FMAPeakAVX512(n int) float32
 // Requires: AVX, AVX512F
 TEXT ·FMAPeakAVX512(SB), NOSPLIT, $0-12
@@ -5550,6 +6242,714 @@ r2c0st:
 r3c0st:
 	VMOVSS X0, (DX)
 	ADDQ   BX, DX
+
+done:
+	VZEROUPPER
+	RET
+
+// func GemvNAVX2(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, CMOV, FMA3
+TEXT ·GemvNAVX2(SB), NOSPLIT, $0-105
+	MOVQ  m+0(FP), AX
+	MOVQ  a_base+16(FP), CX
+	MOVQ  lda+40(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  x_base+48(FP), BX
+	MOVQ  y_base+72(FP), SI
+	TESTQ AX, AX
+	JLE   done
+
+block:
+	MOVQ    CX, DI
+	ADDQ    DX, DI
+	CMPQ    AX, $0x00000001
+	CMOVQLE CX, DI
+	MOVQ    DI, R8
+	ADDQ    DX, R8
+	CMPQ    AX, $0x00000002
+	CMOVQLE CX, R8
+	MOVQ    R8, R9
+	ADDQ    DX, R9
+	CMPQ    AX, $0x00000003
+	CMOVQLE CX, R9
+	MOVQ    n+8(FP), R10
+	XORQ    R11, R11
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+
+loopu:
+	CMPQ        R10, $0x00000010
+	JL          loop
+	VMOVUPS     (BX)(R11*1), Y8
+	VMOVUPS     (CX)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VMOVUPS     (DI)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VMOVUPS     (R8)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VMOVUPS     (R9)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y3
+	VMOVUPS     32(BX)(R11*1), Y8
+	VMOVUPS     32(CX)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y4
+	VMOVUPS     32(DI)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y5
+	VMOVUPS     32(R8)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y6
+	VMOVUPS     32(R9)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y7
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R10
+	JMP         loopu
+
+loop:
+	CMPQ        R10, $0x00000008
+	JL          tail
+	VMOVUPS     (BX)(R11*1), Y8
+	VMOVUPS     (CX)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y0
+	VMOVUPS     (DI)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y1
+	VMOVUPS     (R8)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y2
+	VMOVUPS     (R9)(R11*1), Y9
+	VFMADD231PS Y8, Y9, Y3
+	ADDQ        $0x00000020, R11
+	SUBQ        $0x00000008, R10
+	JMP         loop
+
+tail:
+	TESTQ       R10, R10
+	JZ          reduce
+	MOVQ        $0x00000008, R12
+	SUBQ        R10, R12
+	LEAQ        tailmask8<>+0(SB), R10
+	VMOVDQU     (R10)(R12*4), Y8
+	VMASKMOVPS  (BX)(R11*1), Y8, Y9
+	VMASKMOVPS  (CX)(R11*1), Y8, Y10
+	VFMADD231PS Y9, Y10, Y0
+	VMASKMOVPS  (DI)(R11*1), Y8, Y10
+	VFMADD231PS Y9, Y10, Y1
+	VMASKMOVPS  (R8)(R11*1), Y8, Y10
+	VFMADD231PS Y9, Y10, Y2
+	VMASKMOVPS  (R9)(R11*1), Y8, Y8
+	VFMADD231PS Y9, Y8, Y3
+
+reduce:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
+	VPERM2F128   $0x20, Y1, Y0, Y4
+	VPERM2F128   $0x31, Y1, Y0, Y0
+	VADDPS       Y0, Y4, Y4
+	VPERM2F128   $0x20, Y3, Y2, Y0
+	VPERM2F128   $0x31, Y3, Y2, Y1
+	VADDPS       Y1, Y0, Y0
+	VHADDPS      Y0, Y4, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VUNPCKLPS    X1, X0, X0
+	VBROADCASTSS alpha+96(FP), X1
+	VMULPS       X1, X0, X0
+	MOVQ         AX, DI
+	MOVQ         $0x00000004, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	MOVQ         $0x00000008, R8
+	SUBQ         DI, R8
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      (DI)(R8*4), Y1
+	MOVB         useBeta+104(FP), DI
+	TESTB        DI, DI
+	JZ           store
+	VBROADCASTSS beta+100(FP), X2
+	VMASKMOVPS   (SI), X1, X3
+	VFMADD231PS  X3, X2, X0
+
+store:
+	VMASKMOVPS X0, X1, (SI)
+	ADDQ       $0x00000010, SI
+	LEAQ       (CX)(DX*4), CX
+	SUBQ       $0x00000004, AX
+	JG         block
+
+done:
+	VZEROUPPER
+	RET
+
+// func GemvTransAVX2(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX2, FMA3
+TEXT ·GemvTransAVX2(SB), NOSPLIT, $0-105
+	MOVQ n+8(FP), AX
+	MOVQ a_base+16(FP), CX
+	MOVQ y_base+72(FP), DX
+	MOVQ lda+40(FP), BX
+	SHLQ $0x02, BX
+
+strip:
+	CMPQ   AX, $0x00000040
+	JL     last
+	MOVQ   x_base+48(FP), DI
+	MOVQ   CX, SI
+	MOVQ   m+0(FP), R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+fullrow:
+	TESTQ        R8, R8
+	JZ           fullend
+	VBROADCASTSS (DI), Y8
+	VFMADD231PS  (SI), Y8, Y0
+	VFMADD231PS  32(SI), Y8, Y1
+	VFMADD231PS  64(SI), Y8, Y2
+	VFMADD231PS  96(SI), Y8, Y3
+	VFMADD231PS  128(SI), Y8, Y4
+	VFMADD231PS  160(SI), Y8, Y5
+	VFMADD231PS  192(SI), Y8, Y6
+	VFMADD231PS  224(SI), Y8, Y7
+	ADDQ         BX, SI
+	ADDQ         $0x00000004, DI
+	DECQ         R8
+	JMP          fullrow
+
+fullend:
+	VMOVSS       alpha+96(FP), X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y0, Y0
+	VMULPS       Y8, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y3, Y3
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y6, Y6
+	VMULPS       Y8, Y7, Y7
+	MOVB         useBeta+104(FP), SI
+	TESTB        SI, SI
+	JZ           fullstore
+	VMOVSS       beta+100(FP), X8
+	VBROADCASTSS X8, Y8
+	VMOVUPS      (DX), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      32(DX), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      64(DX), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      96(DX), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMOVUPS      128(DX), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      160(DX), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMOVUPS      192(DX), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VMOVUPS      224(DX), Y9
+	VFMADD231PS  Y9, Y8, Y7
+
+fullstore:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VMOVUPS Y4, 128(DX)
+	VMOVUPS Y5, 160(DX)
+	VMOVUPS Y6, 192(DX)
+	VMOVUPS Y7, 224(DX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, AX
+	JMP     strip
+
+last:
+	TESTQ   AX, AX
+	JZ      done
+	CMPQ    AX, $0x00000008
+	JLE     last1
+	CMPQ    AX, $0x00000010
+	JLE     last2
+	CMPQ    AX, $0x00000018
+	JLE     last3
+	CMPQ    AX, $0x00000020
+	JLE     last4
+	CMPQ    AX, $0x00000028
+	JLE     last5
+	CMPQ    AX, $0x00000030
+	JLE     last6
+	CMPQ    AX, $0x00000038
+	JLE     last7
+	SUBQ    $0x00000038, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+
+last8row:
+	TESTQ        SI, SI
+	JZ           last8end
+	VBROADCASTSS (AX), Y9
+	VFMADD231PS  (CX), Y9, Y1
+	VFMADD231PS  32(CX), Y9, Y2
+	VFMADD231PS  64(CX), Y9, Y3
+	VFMADD231PS  96(CX), Y9, Y4
+	VFMADD231PS  128(CX), Y9, Y5
+	VFMADD231PS  160(CX), Y9, Y6
+	VFMADD231PS  192(CX), Y9, Y7
+	VMASKMOVPS   224(CX), Y0, Y10
+	VFMADD231PS  Y10, Y9, Y8
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last8row
+
+last8end:
+	VMOVSS       alpha+96(FP), X9
+	VBROADCASTSS X9, Y9
+	VMULPS       Y9, Y1, Y1
+	VMULPS       Y9, Y2, Y2
+	VMULPS       Y9, Y3, Y3
+	VMULPS       Y9, Y4, Y4
+	VMULPS       Y9, Y5, Y5
+	VMULPS       Y9, Y6, Y6
+	VMULPS       Y9, Y7, Y7
+	VMULPS       Y9, Y8, Y8
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last8store
+	VMOVSS       beta+100(FP), X9
+	VBROADCASTSS X9, Y9
+	VMOVUPS      (DX), Y10
+	VFMADD231PS  Y10, Y9, Y1
+	VMOVUPS      32(DX), Y10
+	VFMADD231PS  Y10, Y9, Y2
+	VMOVUPS      64(DX), Y10
+	VFMADD231PS  Y10, Y9, Y3
+	VMOVUPS      96(DX), Y10
+	VFMADD231PS  Y10, Y9, Y4
+	VMOVUPS      128(DX), Y10
+	VFMADD231PS  Y10, Y9, Y5
+	VMOVUPS      160(DX), Y10
+	VFMADD231PS  Y10, Y9, Y6
+	VMOVUPS      192(DX), Y10
+	VFMADD231PS  Y10, Y9, Y7
+	VMASKMOVPS   224(DX), Y0, Y10
+	VFMADD231PS  Y10, Y9, Y8
+
+last8store:
+	VMOVUPS    Y1, (DX)
+	VMOVUPS    Y2, 32(DX)
+	VMOVUPS    Y3, 64(DX)
+	VMOVUPS    Y4, 96(DX)
+	VMOVUPS    Y5, 128(DX)
+	VMOVUPS    Y6, 160(DX)
+	VMOVUPS    Y7, 192(DX)
+	VMASKMOVPS Y8, Y0, 224(DX)
+	JMP        done
+
+last7:
+	SUBQ    $0x00000030, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+
+last7row:
+	TESTQ        SI, SI
+	JZ           last7end
+	VBROADCASTSS (AX), Y8
+	VFMADD231PS  (CX), Y8, Y1
+	VFMADD231PS  32(CX), Y8, Y2
+	VFMADD231PS  64(CX), Y8, Y3
+	VFMADD231PS  96(CX), Y8, Y4
+	VFMADD231PS  128(CX), Y8, Y5
+	VFMADD231PS  160(CX), Y8, Y6
+	VMASKMOVPS   192(CX), Y0, Y9
+	VFMADD231PS  Y9, Y8, Y7
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last7row
+
+last7end:
+	VMOVSS       alpha+96(FP), X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y3, Y3
+	VMULPS       Y8, Y4, Y4
+	VMULPS       Y8, Y5, Y5
+	VMULPS       Y8, Y6, Y6
+	VMULPS       Y8, Y7, Y7
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last7store
+	VMOVSS       beta+100(FP), X8
+	VBROADCASTSS X8, Y8
+	VMOVUPS      (DX), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      32(DX), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      64(DX), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMOVUPS      96(DX), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      128(DX), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMOVUPS      160(DX), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VMASKMOVPS   192(DX), Y0, Y9
+	VFMADD231PS  Y9, Y8, Y7
+
+last7store:
+	VMOVUPS    Y1, (DX)
+	VMOVUPS    Y2, 32(DX)
+	VMOVUPS    Y3, 64(DX)
+	VMOVUPS    Y4, 96(DX)
+	VMOVUPS    Y5, 128(DX)
+	VMOVUPS    Y6, 160(DX)
+	VMASKMOVPS Y7, Y0, 192(DX)
+	JMP        done
+
+last6:
+	SUBQ    $0x00000028, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+
+last6row:
+	TESTQ        SI, SI
+	JZ           last6end
+	VBROADCASTSS (AX), Y7
+	VFMADD231PS  (CX), Y7, Y1
+	VFMADD231PS  32(CX), Y7, Y2
+	VFMADD231PS  64(CX), Y7, Y3
+	VFMADD231PS  96(CX), Y7, Y4
+	VFMADD231PS  128(CX), Y7, Y5
+	VMASKMOVPS   160(CX), Y0, Y8
+	VFMADD231PS  Y8, Y7, Y6
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last6row
+
+last6end:
+	VMOVSS       alpha+96(FP), X7
+	VBROADCASTSS X7, Y7
+	VMULPS       Y7, Y1, Y1
+	VMULPS       Y7, Y2, Y2
+	VMULPS       Y7, Y3, Y3
+	VMULPS       Y7, Y4, Y4
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last6store
+	VMOVSS       beta+100(FP), X7
+	VBROADCASTSS X7, Y7
+	VMOVUPS      (DX), Y8
+	VFMADD231PS  Y8, Y7, Y1
+	VMOVUPS      32(DX), Y8
+	VFMADD231PS  Y8, Y7, Y2
+	VMOVUPS      64(DX), Y8
+	VFMADD231PS  Y8, Y7, Y3
+	VMOVUPS      96(DX), Y8
+	VFMADD231PS  Y8, Y7, Y4
+	VMOVUPS      128(DX), Y8
+	VFMADD231PS  Y8, Y7, Y5
+	VMASKMOVPS   160(DX), Y0, Y8
+	VFMADD231PS  Y8, Y7, Y6
+
+last6store:
+	VMOVUPS    Y1, (DX)
+	VMOVUPS    Y2, 32(DX)
+	VMOVUPS    Y3, 64(DX)
+	VMOVUPS    Y4, 96(DX)
+	VMOVUPS    Y5, 128(DX)
+	VMASKMOVPS Y6, Y0, 160(DX)
+	JMP        done
+
+last5:
+	SUBQ    $0x00000020, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+
+last5row:
+	TESTQ        SI, SI
+	JZ           last5end
+	VBROADCASTSS (AX), Y6
+	VFMADD231PS  (CX), Y6, Y1
+	VFMADD231PS  32(CX), Y6, Y2
+	VFMADD231PS  64(CX), Y6, Y3
+	VFMADD231PS  96(CX), Y6, Y4
+	VMASKMOVPS   128(CX), Y0, Y7
+	VFMADD231PS  Y7, Y6, Y5
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last5row
+
+last5end:
+	VMOVSS       alpha+96(FP), X6
+	VBROADCASTSS X6, Y6
+	VMULPS       Y6, Y1, Y1
+	VMULPS       Y6, Y2, Y2
+	VMULPS       Y6, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VMULPS       Y6, Y5, Y5
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last5store
+	VMOVSS       beta+100(FP), X6
+	VBROADCASTSS X6, Y6
+	VMOVUPS      (DX), Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VMOVUPS      32(DX), Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VMOVUPS      64(DX), Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VMOVUPS      96(DX), Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VMASKMOVPS   128(DX), Y0, Y7
+	VFMADD231PS  Y7, Y6, Y5
+
+last5store:
+	VMOVUPS    Y1, (DX)
+	VMOVUPS    Y2, 32(DX)
+	VMOVUPS    Y3, 64(DX)
+	VMOVUPS    Y4, 96(DX)
+	VMASKMOVPS Y5, Y0, 128(DX)
+	JMP        done
+
+last4:
+	SUBQ    $0x00000018, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+
+last4row:
+	TESTQ        SI, SI
+	JZ           last4end
+	VBROADCASTSS (AX), Y5
+	VFMADD231PS  (CX), Y5, Y1
+	VFMADD231PS  32(CX), Y5, Y2
+	VFMADD231PS  64(CX), Y5, Y3
+	VMASKMOVPS   96(CX), Y0, Y6
+	VFMADD231PS  Y6, Y5, Y4
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last4row
+
+last4end:
+	VMOVSS       alpha+96(FP), X5
+	VBROADCASTSS X5, Y5
+	VMULPS       Y5, Y1, Y1
+	VMULPS       Y5, Y2, Y2
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y5, Y4, Y4
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last4store
+	VMOVSS       beta+100(FP), X5
+	VBROADCASTSS X5, Y5
+	VMOVUPS      (DX), Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VMOVUPS      32(DX), Y6
+	VFMADD231PS  Y6, Y5, Y2
+	VMOVUPS      64(DX), Y6
+	VFMADD231PS  Y6, Y5, Y3
+	VMASKMOVPS   96(DX), Y0, Y6
+	VFMADD231PS  Y6, Y5, Y4
+
+last4store:
+	VMOVUPS    Y1, (DX)
+	VMOVUPS    Y2, 32(DX)
+	VMOVUPS    Y3, 64(DX)
+	VMASKMOVPS Y4, Y0, 96(DX)
+	JMP        done
+
+last3:
+	SUBQ    $0x00000010, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+
+last3row:
+	TESTQ        SI, SI
+	JZ           last3end
+	VBROADCASTSS (AX), Y4
+	VFMADD231PS  (CX), Y4, Y1
+	VFMADD231PS  32(CX), Y4, Y2
+	VMASKMOVPS   64(CX), Y0, Y5
+	VFMADD231PS  Y5, Y4, Y3
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last3row
+
+last3end:
+	VMOVSS       alpha+96(FP), X4
+	VBROADCASTSS X4, Y4
+	VMULPS       Y4, Y1, Y1
+	VMULPS       Y4, Y2, Y2
+	VMULPS       Y4, Y3, Y3
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last3store
+	VMOVSS       beta+100(FP), X4
+	VBROADCASTSS X4, Y4
+	VMOVUPS      (DX), Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VMOVUPS      32(DX), Y5
+	VFMADD231PS  Y5, Y4, Y2
+	VMASKMOVPS   64(DX), Y0, Y5
+	VFMADD231PS  Y5, Y4, Y3
+
+last3store:
+	VMOVUPS    Y1, (DX)
+	VMOVUPS    Y2, 32(DX)
+	VMASKMOVPS Y3, Y0, 64(DX)
+	JMP        done
+
+last2:
+	SUBQ    $0x00000008, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+
+last2row:
+	TESTQ        SI, SI
+	JZ           last2end
+	VBROADCASTSS (AX), Y3
+	VFMADD231PS  (CX), Y3, Y1
+	VMASKMOVPS   32(CX), Y0, Y4
+	VFMADD231PS  Y4, Y3, Y2
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last2row
+
+last2end:
+	VMOVSS       alpha+96(FP), X3
+	VBROADCASTSS X3, Y3
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y3, Y2, Y2
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last2store
+	VMOVSS       beta+100(FP), X3
+	VBROADCASTSS X3, Y3
+	VMOVUPS      (DX), Y4
+	VFMADD231PS  Y4, Y3, Y1
+	VMASKMOVPS   32(DX), Y0, Y4
+	VFMADD231PS  Y4, Y3, Y2
+
+last2store:
+	VMOVUPS    Y1, (DX)
+	VMASKMOVPS Y2, Y0, 32(DX)
+	JMP        done
+
+last1:
+	SUBQ    $0x00000000, AX
+	MOVQ    $0x00000008, SI
+	SUBQ    AX, SI
+	LEAQ    tailmask8<>+0(SB), AX
+	VMOVDQU (AX)(SI*4), Y0
+	MOVQ    x_base+48(FP), AX
+	MOVQ    m+0(FP), SI
+	VXORPS  Y1, Y1, Y1
+
+last1row:
+	TESTQ        SI, SI
+	JZ           last1end
+	VBROADCASTSS (AX), Y2
+	VMASKMOVPS   (CX), Y0, Y3
+	VFMADD231PS  Y3, Y2, Y1
+	ADDQ         BX, CX
+	ADDQ         $0x00000004, AX
+	DECQ         SI
+	JMP          last1row
+
+last1end:
+	VMOVSS       alpha+96(FP), X2
+	VBROADCASTSS X2, Y2
+	VMULPS       Y2, Y1, Y1
+	MOVB         useBeta+104(FP), AL
+	TESTB        AL, AL
+	JZ           last1store
+	VMOVSS       beta+100(FP), X2
+	VBROADCASTSS X2, Y2
+	VMASKMOVPS   (DX), Y0, Y3
+	VFMADD231PS  Y3, Y2, Y1
+
+last1store:
+	VMASKMOVPS Y1, Y0, (DX)
 
 done:
 	VZEROUPPER

@@ -111,3 +111,16 @@ func MomentumUpdateAVX2(p, g, vel []float32, lr, mu, scale, limit float32) {
 func RMSpropUpdateAVX2(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
 	rmspropUpdateRef(p, g, ms, lr, rho, eps, scale, limit)
 }
+
+func GemvNAVX512(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemvNRef(m, n, a, lda, x, y, alpha, beta, useBeta)
+}
+func GemvTransAVX512(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemvTransRef(m, n, a, lda, x, y, alpha, beta, useBeta)
+}
+func GemvNAVX2(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemvNRef(m, n, a, lda, x, y, alpha, beta, useBeta)
+}
+func GemvTransAVX2(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemvTransRef(m, n, a, lda, x, y, alpha, beta, useBeta)
+}

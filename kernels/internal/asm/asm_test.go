@@ -16,6 +16,8 @@ import (
 
 type kernel = func(k int, a []float32, s1, s2 int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
 
+type gemvKernel = func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)
+
 type isaSet struct {
 	name     string
 	ok       bool
@@ -26,8 +28,11 @@ type isaSet struct {
 	gemvTW   int
 	dotNT    []kernel
 	dotShape [][2]int
-	exp      func(d, x, y []float32, shift float32) float32
-	tanh     func(h, a, col, bias []float32)
+	// gemvN and gemvTrans do a whole GEMV, as dotNT[1] block by block and
+	// gemvT plus bcast[0] strip by strip would.
+	gemvN, gemvTrans gemvKernel
+	exp              func(d, x, y []float32, shift float32) float32
+	tanh             func(h, a, col, bias []float32)
 }
 
 func isaSets() []isaSet {
@@ -37,6 +42,7 @@ func isaSets() []isaSet {
 			bcast:  []kernel{GemmBcast1AVX512, GemmBcast2AVX512, GemmBcast3AVX512, GemmBcast4AVX512, GemmBcast5AVX512, GemmBcast6AVX512},
 			bcastW: 64, gemvT: GemvTAVX512, gemvTW: 128,
 			dotNT: []kernel{DotNT4x4AVX512, DotNT4x1AVX512}, dotShape: [][2]int{{4, 4}, {4, 1}},
+			gemvN: GemvNAVX512, gemvTrans: GemvTransAVX512,
 			exp: ExpSumAVX512, tanh: AddTanhAVX512,
 		},
 		{
@@ -44,6 +50,7 @@ func isaSets() []isaSet {
 			bcast:  []kernel{GemmBcast1AVX2, GemmBcast2AVX2, GemmBcast3AVX2, GemmBcast4AVX2},
 			bcastW: 16, gemvT: GemvTAVX2, gemvTW: 64,
 			dotNT: []kernel{DotNT2x4AVX2, DotNT4x1AVX2}, dotShape: [][2]int{{2, 4}, {4, 1}},
+			gemvN: GemvNAVX2, gemvTrans: GemvTransAVX2,
 			exp: ExpSumAVX2, tanh: AddTanhAVX2,
 		},
 	}
@@ -163,6 +170,61 @@ func TestDotNT(t *testing.T) {
 						}, func(c []float32, ub bool) {
 							dotNTRef(k, a, lda, mr, b, ldb, nc, c, ldc, -1.25, 0.5, ub)
 						}, rows, nc, ldc, k)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestGemvWhole holds GemvN and GemvTrans to their references, and to the
+// micro-kernels they replace bit for bit: the kernels package mixes both
+// (big matrices swept backwards still go block by block), so any difference
+// in how an output is summed would make repeated GEMVs disagree.
+func TestGemvWhole(t *testing.T) {
+	forEachISA(t, func(t *testing.T, s isaSet) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		sizes := []int{1, 2, 3, 4, 5, 7, s.lanes - 1, s.lanes, s.lanes + 1, 33, 100, s.gemvTW, s.gemvTW + 1, 2*s.gemvTW + 3*s.lanes + 5}
+		for _, m := range sizes {
+			for _, n := range sizes {
+				for _, trans := range []bool{false, true} {
+					lda := n + rng.IntN(3)
+					// A is exactly as long as it must be.
+					a := random(rng, (m-1)*lda+n)
+					xn, yn := n, m
+					kern, ref := s.gemvN, gemvNRef
+					if trans {
+						xn, yn = m, n
+						kern, ref = s.gemvTrans, gemvTransRef
+					}
+					x := random(rng, xn)
+					name := fmt.Sprintf("trans=%v m=%d n=%d", trans, m, n)
+					runKernel(t, name, rng, func(c []float32, ub bool) {
+						kern(m, n, a, lda, x, c, 0.75, -1.5, ub)
+					}, func(c []float32, ub bool) {
+						ref(m, n, a, lda, x, c, 0.75, -1.5, ub)
+					}, 1, yn, yn+1, xn)
+
+					y0 := random(rng, yn)
+					got, want := append([]float32(nil), y0...), append([]float32(nil), y0...)
+					kern(m, n, a, lda, x, got, 0.75, -1.5, true)
+					if !trans {
+						for i0 := 0; i0 < m; i0 += 4 {
+							s.dotNT[1](n, a[i0*lda:], lda, min(4, m-i0), x, 0, 1, want[i0:], 1, 0.75, -1.5, true)
+						}
+					} else {
+						j0 := 0
+						for ; j0+s.gemvTW <= n; j0 += s.gemvTW {
+							s.gemvT(m, x, 0, 1, a[j0:], lda, s.gemvTW, want[j0:], 0, 0.75, -1.5, true)
+						}
+						for ; j0 < n; j0 += s.bcastW {
+							s.bcast[0](m, x, 0, 1, a[j0:], lda, min(s.bcastW, n-j0), want[j0:], 0, 0.75, -1.5, true)
+						}
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s: y[%d] = %v, block by block %v", name, i, got[i], want[i])
+						}
 					}
 				}
 			}

@@ -164,3 +164,15 @@ func rmspropUpdateRef(p, g, ms []float32, lr, rho, eps, scale, limit float32) {
 		p[i] -= lr * gi / (float32(math.Sqrt(float64(ms[i]))) + eps)
 	}
 }
+
+// gemvNRef is GemvN: y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i]
+// for i < m, y not read when useBeta is false.
+func gemvNRef(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	dotNTRef(n, a, lda, m, x, 0, 1, y, 1, alpha, beta, useBeta)
+}
+
+// gemvTransRef is GemvTrans: y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] +
+// beta*y[j] for j < n, y not read when useBeta is false.
+func gemvTransRef(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(1, m, x, 0, 1, a, lda, n, y, 0, alpha, beta, useBeta)
+}
