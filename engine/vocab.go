@@ -97,8 +97,7 @@ func (v *Vocab) Encode(text string) ([]int32, error) {
 		return nil, fmt.Errorf("encode: vocab kind %q not supported", v.Kind)
 	}
 	ids := make([]int32, len(text))
-	var unknown []string
-	var seen map[string]bool
+	var unknown unknownChars
 	for i := 0; i < len(text); {
 		_, n := utf8.DecodeRuneInString(text[i:])
 		ok := true
@@ -108,20 +107,31 @@ func (v *Vocab) Encode(text string) ([]int32, error) {
 			ids[j] = slot - 1
 		}
 		if !ok {
-			if seen == nil {
-				seen = make(map[string]bool)
-			}
-			if ch := text[i : i+n]; !seen[ch] {
-				seen[ch] = true
-				unknown = append(unknown, ch)
-			}
+			unknown.add(text[i : i+n])
 		}
 		i += n
 	}
-	if unknown != nil {
-		return nil, vocabUnknownError(unknown)
+	if unknown.list != nil {
+		return nil, vocabUnknownError(unknown.list)
 	}
 	return ids, nil
+}
+
+// unknownChars collects the distinct characters Encode could not map, in
+// the order they first appear.
+type unknownChars struct {
+	list []string
+	seen map[string]bool
+}
+
+func (u *unknownChars) add(ch string) {
+	if u.seen == nil {
+		u.seen = make(map[string]bool)
+	}
+	if !u.seen[ch] {
+		u.seen[ch] = true
+		u.list = append(u.list, ch)
+	}
 }
 
 func vocabUnknownError(unknown []string) error {

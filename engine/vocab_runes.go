@@ -117,8 +117,7 @@ func newRuneVocab(symbols []int32) *Vocab {
 // encodeRunes is Encode for a rune vocabulary.
 func (v *Vocab) encodeRunes(text string) ([]int32, error) {
 	ids := make([]int32, 0, len(text))
-	var unknown []string
-	var seen map[string]bool
+	var unknown unknownChars
 	for i := 0; i < len(text); {
 		r, n := utf8.DecodeRuneInString(text[i:])
 		id, ok := int32(-1), false
@@ -126,19 +125,13 @@ func (v *Vocab) encodeRunes(text string) ([]int32, error) {
 			id, ok = v.runes.id(r)
 		}
 		if !ok {
-			if seen == nil {
-				seen = make(map[string]bool)
-			}
-			if ch := text[i : i+n]; !seen[ch] {
-				seen[ch] = true
-				unknown = append(unknown, ch)
-			}
+			unknown.add(text[i : i+n])
 		}
 		ids = append(ids, id)
 		i += n
 	}
-	if unknown != nil {
-		return nil, vocabUnknownError(unknown)
+	if unknown.list != nil {
+		return nil, vocabUnknownError(unknown.list)
 	}
 	return ids, nil
 }

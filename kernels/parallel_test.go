@@ -218,12 +218,14 @@ func TestParallelAllocs(t *testing.T) {
 	y := make([]float32, 512)
 	c := make([]float32, 512*512)
 	for name, f := range map[string]func(){
-		"gemv":       func() { p.Gemv(false, 512, 512, 1, a, 512, x, 0, y) },
-		"gemv trans": func() { p.Gemv(true, 512, 512, 1, a, 512, x, 1, y) },
-		"gemv small": func() { p.Gemv(false, 65, 512, 1, a, 512, x, 0, y) },
-		"gemm rows":  func() { p.Gemm(false, true, 512, 32, 512, 1, a, 512, a, 512, 0, c, 32) },
-		"gemm cols":  func() { p.Gemm(true, false, 32, 512, 512, 1, a, 32, a, 512, 0, c, 512) },
-		"gemm small": func() { p.Gemm(false, false, 16, 16, 16, 1, a, 16, a, 16, 0, c, 16) },
+		"gemv":         func() { p.Gemv(false, 512, 512, 1, a, 512, x, 0, y) },
+		"gemv trans":   func() { p.Gemv(true, 512, 512, 1, a, 512, x, 1, y) },
+		"gemv small":   func() { p.Gemv(false, 65, 512, 1, a, 512, x, 0, y) },
+		"gemm rows":    func() { p.Gemm(false, true, 512, 32, 512, 1, a, 512, a, 512, 0, c, 32) },
+		"gemm cols":    func() { p.Gemm(true, false, 32, 512, 512, 1, a, 32, a, 512, 0, c, 512) },
+		"gemm small":   func() { p.Gemm(false, false, 16, 16, 16, 1, a, 16, a, 16, 0, c, 16) },
+		"update split": func() { p.AdagradUpdate(c, a, a, 0.1, 1, 5) },
+		"sumsq split":  func() { p.SumSquares(c) },
 	} {
 		if n := testing.AllocsPerRun(20, f); n != 0 {
 			t.Errorf("%s: %v allocations per call", name, n)

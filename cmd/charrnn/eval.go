@@ -18,13 +18,9 @@ func runEval(args []string) error {
 	if err := flags.parse(args); err != nil {
 		return err
 	}
-	ck, err := engine.LoadCheckpoint(*checkpoint)
+	ck, vocab, err := loadCheckpoint(*checkpoint)
 	if err != nil {
-		return badInput(err)
-	}
-	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
-	if err != nil {
-		return badInputf("checkpoint %s: %v", *checkpoint, err)
+		return err
 	}
 	k, err := be.choose(true)
 	if err != nil {

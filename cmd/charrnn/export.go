@@ -25,13 +25,9 @@ func runExport(args []string) error {
 	if info, err := os.Stat(filepath.Dir(*out)); err != nil || !info.IsDir() {
 		return badInputf("-o %s: directory %s does not exist", *out, filepath.Dir(*out))
 	}
-	ck, err := engine.LoadCheckpoint(*checkpoint)
+	ck, vocab, err := loadCheckpoint(*checkpoint)
 	if err != nil {
-		return badInput(err)
-	}
-	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
-	if err != nil {
-		return badInputf("checkpoint %s: %v", *checkpoint, err)
+		return err
 	}
 	m := ck.Model()
 	if err := engine.ExportSafetensors(*out, m, vocab); err != nil {

@@ -58,13 +58,9 @@ func runSample(args []string) error {
 	if !flags.isSet("seed") {
 		*seed = uint64(time.Now().UnixNano())
 	}
-	ck, err := engine.LoadCheckpoint(*checkpoint)
+	ck, vocab, err := loadCheckpoint(*checkpoint)
 	if err != nil {
-		return badInput(err)
-	}
-	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
-	if err != nil {
-		return badInputf("checkpoint %s: %v", *checkpoint, err)
+		return err
 	}
 	primeIDs, err := vocab.Encode(*prime)
 	if err != nil {
