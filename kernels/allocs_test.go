@@ -39,7 +39,11 @@ func TestNoAllocs(t *testing.T) {
 			"AdamW":      func() { be.AdamWUpdate(h, col, st1, st2, 1e-3, 0.9, 0.999, 1e-8, 1e-5, 1, 5) },
 		}
 		for name, op := range ops {
-			if got := testing.AllocsPerRun(5, op); got != 0 {
+			// AllocsPerRun counts every goroutine's allocations and
+			// truncates the average: over 50 runs, a one-off allocation
+			// by the runtime (a new thread when a long cgo call gives up
+			// its P on a loaded machine) is not mistaken for one per call.
+			if got := testing.AllocsPerRun(50, op); got != 0 {
 				t.Errorf("%s allocates %v times per call", name, got)
 			}
 		}
