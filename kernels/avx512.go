@@ -16,6 +16,7 @@ var avx512Kernels = simdKernels{
 	gemvN: asm.DotNT4x1AVX512, gemvRows: 4,
 	gemvT: asm.GemvTAVX512, gemvTWidth: 128,
 	gemvNAll: asm.GemvNAVX512, gemvTAll: asm.GemvTransAVX512,
+	gemvLong: asm.GemvRowsAVX512, longRow: 192,
 	dot:      asm.DotAVX512,
 	axpy:     asm.AxpyAVX512,
 	scal:     asm.ScalAVX512,

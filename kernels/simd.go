@@ -33,6 +33,12 @@ type simdKernels struct {
 	// output exactly as the block and strip kernels above do; gemv uses
 	// them for every sweep that runs forwards.
 	gemvNAll, gemvTAll func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)
+	// gemvLong, where there is one, does y = A·x one row at a time, in
+	// memory order: faster than the four-row blocks once rows hold at
+	// least longRow floats, slower below, where one row's sum is too short
+	// to hide its latency. It always runs forwards (see genGemvRows).
+	gemvLong func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)
+	longRow  int
 
 	// sweeps counts GEMV calls on matrices larger than L2 holds easily, so
 	// that every other call runs backwards (see gemv).
@@ -109,6 +115,10 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 		}
 		if n == 0 {
 			scale(beta, y[:m])
+			return
+		}
+		if s.gemvLong != nil && n >= s.longRow {
+			s.gemvLong(m, n, a, lda, x, y, alpha, beta, beta != 0)
 			return
 		}
 		// Row blocks of dot products; x stays in L1 across them. A forward

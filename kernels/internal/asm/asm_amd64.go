@@ -102,6 +102,12 @@ func DotNT4x1AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, n
 //go:noescape
 func GemvNAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
 
+// GemvRowsAVX512 computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,
+// one row after the other. With useBeta false y is not read.
+//
+//go:noescape
+func GemvRowsAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+
 // GemvTransAVX512 computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n,
 // summing each column exactly as GemvT and GemmBcast1 do. With useBeta false y is not read.
 //

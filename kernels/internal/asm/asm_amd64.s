@@ -3297,6 +3297,114 @@ done:
 	VZEROUPPER
 	RET
 
+// func GemvRowsAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512VL, FMA3
+TEXT ·GemvRowsAVX512(SB), NOSPLIT, $0-105
+	MOVQ  m+0(FP), AX
+	MOVQ  a_base+16(FP), CX
+	MOVQ  lda+40(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  x_base+48(FP), BX
+	MOVQ  y_base+72(FP), SI
+	TESTQ AX, AX
+	JLE   done
+
+row:
+	MOVQ   n+8(FP), DI
+	XORQ   R8, R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+loopu:
+	CMPQ        DI, $0x00000080
+	JL          loop
+	VMOVUPS     (BX)(R8*1), Z8
+	VMOVUPS     (CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z0
+	VMOVUPS     64(BX)(R8*1), Z8
+	VMOVUPS     64(CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z1
+	VMOVUPS     128(BX)(R8*1), Z8
+	VMOVUPS     128(CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z2
+	VMOVUPS     192(BX)(R8*1), Z8
+	VMOVUPS     192(CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z3
+	VMOVUPS     256(BX)(R8*1), Z8
+	VMOVUPS     256(CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z4
+	VMOVUPS     320(BX)(R8*1), Z8
+	VMOVUPS     320(CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z5
+	VMOVUPS     384(BX)(R8*1), Z8
+	VMOVUPS     384(CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z6
+	VMOVUPS     448(BX)(R8*1), Z8
+	VMOVUPS     448(CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z7
+	ADDQ        $0x00000200, R8
+	SUBQ        $0x00000080, DI
+	JMP         loopu
+
+loop:
+	CMPQ        DI, $0x00000010
+	JL          tail
+	VMOVUPS     (BX)(R8*1), Z8
+	VMOVUPS     (CX)(R8*1), Z9
+	VFMADD231PS Z8, Z9, Z0
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, DI
+	JMP         loop
+
+tail:
+	TESTQ       DI, DI
+	JZ          reduce
+	LEAQ        tailmask16<>+0(SB), R9
+	KMOVW       (R9)(DI*2), K1
+	VMOVUPS.Z   (BX)(R8*1), K1, Z8
+	VMOVUPS.Z   (CX)(R8*1), K1, Z9
+	VFMADD231PS Z8, Z9, Z0
+
+reduce:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z2, Z0, Z0
+	VADDPS        Z3, Z0, Z0
+	VADDPS        Z4, Z0, Z0
+	VADDPS        Z5, Z0, Z0
+	VADDPS        Z6, Z0, Z0
+	VADDPS        Z7, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y8
+	VADDPS        Y8, Y0, Y8
+	VEXTRACTF32X4 $0x01, Y8, X9
+	VADDPS        X9, X8, X9
+	VMOVHLPS      X9, X9, X8
+	VADDPS        X8, X9, X9
+	VMOVSHDUP     X9, X8
+	VADDPS        X8, X9, X9
+	VMULSS        alpha+96(FP), X9, X9
+	MOVB          useBeta+104(FP), DI
+	TESTB         DI, DI
+	JZ            store
+	VMOVSS        beta+100(FP), X8
+	VFMADD231SS   (SI), X8, X9
+
+store:
+	VMOVSS X9, (SI)
+	ADDQ   $0x00000004, SI
+	ADDQ   DX, CX
+	DECQ   AX
+	JNZ    row
+
+done:
+	VZEROUPPER
+	RET
+
 // func GemvTransAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
 // Requires: AVX, AVX512F
 TEXT ·GemvTransAVX512(SB), NOSPLIT, $0-105

@@ -124,3 +124,6 @@ func GemvNAVX2(m, n int, a []float32, lda int, x, y []float32, alpha, beta float
 func GemvTransAVX2(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
 	gemvTransRef(m, n, a, lda, x, y, alpha, beta, useBeta)
 }
+func GemvRowsAVX512(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemvNRef(m, n, a, lda, x, y, alpha, beta, useBeta)
+}

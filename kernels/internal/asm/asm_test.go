@@ -31,6 +31,7 @@ type isaSet struct {
 	// gemvN and gemvTrans do a whole GEMV, as dotNT[1] block by block and
 	// gemvT plus bcast[0] strip by strip would.
 	gemvN, gemvTrans gemvKernel
+	gemvRows         gemvKernel
 	exp              func(d, x, y []float32, shift float32) float32
 	tanh             func(h, a, col, bias []float32)
 }
@@ -42,7 +43,7 @@ func isaSets() []isaSet {
 			bcast:  []kernel{GemmBcast1AVX512, GemmBcast2AVX512, GemmBcast3AVX512, GemmBcast4AVX512, GemmBcast5AVX512, GemmBcast6AVX512},
 			bcastW: 64, gemvT: GemvTAVX512, gemvTW: 128,
 			dotNT: []kernel{DotNT4x4AVX512, DotNT4x1AVX512}, dotShape: [][2]int{{4, 4}, {4, 1}},
-			gemvN: GemvNAVX512, gemvTrans: GemvTransAVX512,
+			gemvN: GemvNAVX512, gemvTrans: GemvTransAVX512, gemvRows: GemvRowsAVX512,
 			exp: ExpSumAVX512, tanh: AddTanhAVX512,
 		},
 		{
@@ -227,6 +228,29 @@ func TestGemvWhole(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	})
+}
+
+// TestGemvRows holds GemvRows to the reference.
+func TestGemvRows(t *testing.T) {
+	forEachISA(t, func(t *testing.T, s isaSet) {
+		if s.gemvRows == nil {
+			t.Skip("no GemvRows for this instruction set")
+		}
+		rng := rand.New(rand.NewPCG(7, 8))
+		sizes := []int{1, 2, 3, 5, s.lanes - 1, s.lanes, s.lanes + 1, 8*s.lanes - 1, 8 * s.lanes, 8*s.lanes + 1, 100, 257, 512}
+		for _, m := range sizes {
+			for _, n := range sizes {
+				lda := n + rng.IntN(3)
+				a := random(rng, (m-1)*lda+n) // exactly as long as it must be
+				x := random(rng, n)
+				runKernel(t, fmt.Sprintf("m=%d n=%d", m, n), rng, func(c []float32, ub bool) {
+					s.gemvRows(m, n, a, lda, x, c, 0.75, -1.5, ub)
+				}, func(c []float32, ub bool) {
+					gemvNRef(m, n, a, lda, x, c, 0.75, -1.5, ub)
+				}, 1, m, m+1, n)
 			}
 		}
 	})
