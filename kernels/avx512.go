@@ -17,6 +17,7 @@ var avx512Kernels = simdKernels{
 	gemvT: asm.GemvTAVX512, gemvTWidth: 128,
 	gemvNAll: asm.GemvNAVX512, gemvTAll: asm.GemvTransAVX512,
 	gemvLong: asm.GemvRowsAVX512, longRow: 192,
+	gemvShortN: asm.GemvShortNAVX512, gemvShortT: asm.GemvShortTAVX512, shortMax: 128,
 	dot:      asm.DotAVX512,
 	axpy:     asm.AxpyAVX512,
 	scal:     asm.ScalAVX512,

@@ -39,6 +39,12 @@ type simdKernels struct {
 	// to hide its latency. It always runs forwards (see genGemvRows).
 	gemvLong func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)
 	longRow  int
+	// gemvShortN and gemvShortT, where there are, do GEMVs whose rows
+	// (outputs) span at most shortMax floats with x (y) in registers: the
+	// recurrence at small H. They are used for every such call, whatever
+	// m, so an output never switches kernel between calls or splits.
+	gemvShortN, gemvShortT func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)
+	shortMax               int
 
 	// sweeps counts GEMV calls on matrices larger than L2 holds easily, so
 	// that every other call runs backwards (see gemv).
@@ -117,6 +123,10 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 			scale(beta, y[:m])
 			return
 		}
+		if s.gemvShortN != nil && n <= s.shortMax {
+			s.gemvShortN(m, n, a, lda, x, y, alpha, beta, beta != 0)
+			return
+		}
 		if s.gemvLong != nil && n >= s.longRow {
 			s.gemvLong(m, n, a, lda, x, y, alpha, beta, beta != 0)
 			return
@@ -148,6 +158,10 @@ func (s *simdKernels) gemv(trans bool, m, n int, alpha float32, a []float32, lda
 	// order of the strips (see backwards), and a backward sweep goes strip
 	// by strip: full strips of gemvTWidth columns, then bcastWidth-wide
 	// ones, every column summed the same way as in the forward call.
+	if s.gemvShortT != nil && n <= s.shortMax {
+		s.gemvShortT(m, n, a, lda, x, y, alpha, beta, beta != 0)
+		return
+	}
 	if !s.backwards(m, lda) {
 		s.gemvTAll(m, n, a, lda, x, y, alpha, beta, beta != 0)
 		return

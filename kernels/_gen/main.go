@@ -71,6 +71,8 @@ func main() {
 		genGemvN(s)
 		if s.avx512 {
 			genGemvRows(s) // on AVX2 it never beat GemvN's blocks
+			genGemvShortN(s)
+			genGemvShortT(s)
 		}
 		genGemvTrans(s)
 		genFMAPeak(s)
@@ -90,6 +92,8 @@ func main() {
 
 var (
 	maskW16 Mem // 17 uint16 opmasks: entry i has the low i bits set
+	// permSum8 gathers lane 0 of each 128-bit lane, then lane 1 (see sum8).
+	permSum8 Mem
 	maskY8  Mem // 8 words of -1 then 8 of 0: the AVX2 mask for i lanes starts at word 8-i
 	consts  = map[string]Mem{}
 )
@@ -98,6 +102,10 @@ func genTables() {
 	maskW16 = GLOBL("tailmask16", RODATA|NOPTR)
 	for i := 0; i <= 16; i++ {
 		DATA(2*i, U16(uint16(1<<i-1)))
+	}
+	permSum8 = GLOBL("permsum8", RODATA|NOPTR)
+	for i, v := range []uint32{0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0} {
+		DATA(4*i, U32(v))
 	}
 	maskY8 = GLOBL("tailmask8", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
@@ -1690,6 +1698,240 @@ func genGemvRows(s isa) {
 	ADDQ(lda, p)
 	DECQ(m)
 	JNZ(LabelRef("row"))
+	Label("done")
+	ret()
+}
+
+// shortVecs is the most vectors a row (GemvShortN) or the output
+// (GemvShortT) of a short GEMV may span: 128 floats on AVX-512.
+const shortVecs = 8
+
+// shortDispatch emits a jump on nv = ceil(n/lanes) in 1..shortVecs to one
+// copy of body per nv, each generated for its own register count.
+func (s isa) shortDispatch(n Register, body func(prefix string, nv int)) {
+	for v := 1; v < shortVecs; v++ {
+		CMPQ(n, U32(v*s.lanes))
+		JLE(LabelRef(fmt.Sprintf("nv%d", v)))
+	}
+	for v := shortVecs; v >= 1; v-- {
+		Label(fmt.Sprintf("nv%d", v))
+		body(fmt.Sprintf("nv%d", v), v)
+		JMP(LabelRef("done"))
+	}
+}
+
+// lastMask is the mask of the last of nv vectors over n floats.
+func (s isa) lastMask(n Register, nv int) mask {
+	cnt := GP64()
+	MOVQ(n, cnt)
+	SUBQ(U32((nv-1)*s.lanes), cnt)
+	return s.tailMask(cnt)
+}
+
+// genGemvShortN writes GemvShortN{isa}: y = alpha*A*x + beta*y for rows of
+// at most shortVecs vectors, the recurrence's GEMV at small H. x stays in
+// registers; eight rows at a time each get one accumulator, so there are
+// eight independent FMA chains and no x reloads, and one shuffle tree adds
+// up all eight at once. A row sums the same way wherever it falls in its
+// group, so the result does not depend on m.
+func genGemvShortN(s isa) {
+	const R = 8 // rows per group: the eight lanes of the YMM stored to y
+	name := "GemvShortN" + s.name
+	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m", name),
+		fmt.Sprintf("and 0 < n <= %d. With useBeta false y is not read.", shortVecs*16))
+	n := Load(Param("n"), GP64())
+	s.shortDispatch(n, func(prefix string, nv int) {
+		mk := s.lastMask(n, nv)
+		xp := Load(Param("x").Base(), GP64())
+		xs := make([]VecVirtual, nv)
+		for v := range xs {
+			xs[v] = s.vec()
+			var vm *mask
+			if v == nv-1 {
+				vm = &mk
+			}
+			s.load(Mem{Base: xp, Disp: v * s.bytes()}, xs[v], vm)
+		}
+		idx := s.vec()
+		VMOVUPS(permSum8, idx)
+		al, be := YMM(), YMM()
+		VBROADCASTSS(param(Param("alpha")), al)
+		VBROADCASTSS(param(Param("beta")), be)
+		rem := Load(Param("m"), GP64())
+		pa := Load(Param("a").Base(), GP64())
+		lda := Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		yp := Load(Param("y").Base(), GP64())
+
+		Label(prefix + "group")
+		TESTQ(rem, rem)
+		JLE(LabelRef("done"))
+		// Row r of the group, or row 0 again past the end of A.
+		p := make([]Register, R)
+		p[0] = pa
+		for r := 1; r < R; r++ {
+			p[r] = GP64()
+			MOVQ(p[r-1], p[r])
+			ADDQ(lda, p[r])
+			CMPQ(rem, U32(r))
+			CMOVQLE(pa, p[r])
+		}
+		acc := make([]VecVirtual, R)
+		for v := 0; v < nv; v++ {
+			for r := range acc {
+				src := Op(Mem{Base: p[r], Disp: v * s.bytes()})
+				if v == nv-1 {
+					t := s.vec()
+					s.load(Mem{Base: p[r], Disp: v * s.bytes()}, t, &mk)
+					src = t
+				}
+				if v == 0 {
+					acc[r] = s.vec()
+					VMULPS(src, xs[v], acc[r]) // exactly FMA onto zero
+				} else {
+					VFMADD231PS(src, xs[v], acc[r])
+				}
+			}
+		}
+		f := s.sum8(acc, idx)
+		VMULPS(al, f, f)
+		cnt := GP64()
+		MOVQ(U32(R), cnt)
+		CMPQ(rem, cnt)
+		CMOVQLT(rem, cnt)
+		rm := s.tailMask(cnt)
+		ub := Load(Param("useBeta"), GP8())
+		TESTB(ub, ub)
+		JZ(LabelRef(prefix + "store"))
+		t := YMM()
+		VMOVUPS_Z(Mem{Base: yp}, rm.r, t)
+		VFMADD231PS(t, be, f)
+		Label(prefix + "store")
+		VMOVUPS(f, rm.r, Mem{Base: yp})
+		ADDQ(U32(4*R), yp)
+		LEAQ(Mem{Base: pa, Index: lda, Scale: R}, pa)
+		SUBQ(U32(R), rem)
+		JMP(LabelRef(prefix + "group"))
+	})
+	Label("done")
+	ret()
+}
+
+// sum8 adds up the lanes of each of eight AVX-512 accumulators and returns
+// the YMM of the eight sums, in order. Every accumulator takes the same
+// path through the tree: 256-bit halves, then 128-bit lanes, then pairs.
+func (s isa) sum8(acc []VecVirtual, idx VecVirtual) VecVirtual {
+	w := make([]VecVirtual, 4)
+	for p := range w {
+		lo, hi := s.vec(), s.vec()
+		VSHUFF32X4(U8(0x44), acc[2*p+1], acc[2*p], lo) // [x.l0 x.l1 y.l0 y.l1]
+		VSHUFF32X4(U8(0xEE), acc[2*p+1], acc[2*p], hi) // [x.l2 x.l3 y.l2 y.l3]
+		VADDPS(hi, lo, lo)
+		w[p] = lo
+	}
+	// u[q] has in lane r the four partial sums of accumulator 4q+r.
+	u := make([]VecVirtual, 2)
+	for q := range u {
+		lo, hi := s.vec(), s.vec()
+		VSHUFF32X4(U8(0x88), w[2*q+1], w[2*q], lo) // lanes 0, 2 of each
+		VSHUFF32X4(U8(0xDD), w[2*q+1], w[2*q], hi) // lanes 1, 3 of each
+		VADDPS(hi, lo, lo)
+		u[q] = lo
+	}
+	pairs := func(x, y VecVirtual) VecVirtual {
+		a, b := s.vec(), s.vec()
+		VSHUFPS(U8(0x88), y, x, a) // [x0 x2 y0 y2]
+		VSHUFPS(U8(0xDD), y, x, b) // [x1 x3 y1 y3]
+		VADDPS(b, a, a)
+		return a
+	}
+	p := pairs(u[0], u[1]) // lane r: halves of r, then of r+4
+	q := pairs(p, p)       // lane r: [sum r, sum r+4, sum r, sum r+4]
+	f := s.vec()
+	VPERMPS(q, idx, f)
+	return f.AsY().(VecVirtual)
+}
+
+// genGemvShortT writes GemvShortT{isa}: yᵀ = alpha*xᵀA + beta*yᵀ for an
+// output of at most shortVecs vectors, the backward recurrence's GEMV at
+// small H. The whole of y is in registers, twice: even rows add into one
+// set and odd rows into the other, which halves the FMA chains' length
+// (one set alone waits on FMA latency), and the two are added at the end.
+// A column's sum does not depend on the others, so neither on n.
+func genGemvShortT(s isa) {
+	name := "GemvShortT" + s.name
+	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n", name),
+		fmt.Sprintf("and 0 < n <= %d: the even rows' sum plus the odd rows'. With useBeta false y is not read.", shortVecs*16))
+	n := Load(Param("n"), GP64())
+	s.shortDispatch(n, func(prefix string, nv int) {
+		mk := s.lastMask(n, nv)
+		masked := func(v int) *mask {
+			if v == nv-1 {
+				return &mk
+			}
+			return nil
+		}
+		even, odd := make([]VecVirtual, nv), make([]VecVirtual, nv)
+		for v := range even {
+			even[v], odd[v] = s.zero(), s.zero()
+		}
+		ap := Load(Param("a").Base(), GP64())
+		xq := Load(Param("x").Base(), GP64())
+		lda := Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		k := Load(Param("m"), GP64())
+		fma := func(acc []VecVirtual, row Mem, xv VecVirtual) {
+			for v := range acc {
+				m := row
+				m.Disp += v * s.bytes()
+				if mv := masked(v); mv != nil {
+					t := s.vec()
+					s.load(m, t, mv)
+					VFMADD231PS(t, xv, acc[v])
+				} else {
+					VFMADD231PS(m, xv, acc[v])
+				}
+			}
+		}
+		Label(prefix + "pair")
+		CMPQ(k, U32(2))
+		JL(LabelRef(prefix + "single"))
+		x0, x1 := s.broadcast(Mem{Base: xq}), s.broadcast(Mem{Base: xq, Disp: 4})
+		fma(even, Mem{Base: ap}, x0)
+		fma(odd, Mem{Base: ap, Index: lda, Scale: 1}, x1)
+		LEAQ(Mem{Base: ap, Index: lda, Scale: 2}, ap)
+		ADDQ(U32(8), xq)
+		SUBQ(U32(2), k)
+		JMP(LabelRef(prefix + "pair"))
+
+		Label(prefix + "single")
+		TESTQ(k, k)
+		JZ(LabelRef(prefix + "end"))
+		fma(even, Mem{Base: ap}, s.broadcast(Mem{Base: xq}))
+
+		Label(prefix + "end")
+		al := s.broadcast(param(Param("alpha")))
+		for v := range even {
+			VADDPS(odd[v], even[v], even[v])
+			VMULPS(al, even[v], even[v])
+		}
+		yp := Load(Param("y").Base(), GP64())
+		ub := Load(Param("useBeta"), GP8())
+		TESTB(ub, ub)
+		JZ(LabelRef(prefix + "store"))
+		be := s.broadcast(param(Param("beta")))
+		for v := range even {
+			c := s.vec()
+			s.load(Mem{Base: yp, Disp: v * s.bytes()}, c, masked(v))
+			VFMADD231PS(c, be, even[v])
+		}
+		Label(prefix + "store")
+		for v := range even {
+			s.store(even[v], Mem{Base: yp, Disp: v * s.bytes()}, masked(v))
+		}
+	})
 	Label("done")
 	ret()
 }

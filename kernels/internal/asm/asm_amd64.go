@@ -108,6 +108,18 @@ func GemvNAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, a
 //go:noescape
 func GemvRowsAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
 
+// GemvShortNAVX512 computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m
+// and 0 < n <= 128. With useBeta false y is not read.
+//
+//go:noescape
+func GemvShortNAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+
+// GemvShortTAVX512 computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n
+// and 0 < n <= 128: the even rows' sum plus the odd rows'. With useBeta false y is not read.
+//
+//go:noescape
+func GemvShortTAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
+
 // GemvTransAVX512 computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n,
 // summing each column exactly as GemvT and GemmBcast1 do. With useBeta false y is not read.
 //

@@ -127,3 +127,9 @@ func GemvTransAVX2(m, n int, a []float32, lda int, x, y []float32, alpha, beta f
 func GemvRowsAVX512(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
 	gemvNRef(m, n, a, lda, x, y, alpha, beta, useBeta)
 }
+func GemvShortNAVX512(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemvNRef(m, n, a, lda, x, y, alpha, beta, useBeta)
+}
+func GemvShortTAVX512(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
+	gemvTransRef(m, n, a, lda, x, y, alpha, beta, useBeta)
+}

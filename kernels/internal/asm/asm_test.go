@@ -32,6 +32,9 @@ type isaSet struct {
 	// gemvT plus bcast[0] strip by strip would.
 	gemvN, gemvTrans gemvKernel
 	gemvRows         gemvKernel
+	// gemvShortN and gemvShortT take n <= shortMax (nil: none).
+	gemvShortN, gemvShortT gemvKernel
+	shortMax               int
 	exp              func(d, x, y []float32, shift float32) float32
 	tanh             func(h, a, col, bias []float32)
 }
@@ -44,6 +47,7 @@ func isaSets() []isaSet {
 			bcastW: 64, gemvT: GemvTAVX512, gemvTW: 128,
 			dotNT: []kernel{DotNT4x4AVX512, DotNT4x1AVX512}, dotShape: [][2]int{{4, 4}, {4, 1}},
 			gemvN: GemvNAVX512, gemvTrans: GemvTransAVX512, gemvRows: GemvRowsAVX512,
+			gemvShortN: GemvShortNAVX512, gemvShortT: GemvShortTAVX512, shortMax: 128,
 			exp: ExpSumAVX512, tanh: AddTanhAVX512,
 		},
 		{
@@ -251,6 +255,60 @@ func TestGemvRows(t *testing.T) {
 				}, func(c []float32, ub bool) {
 					gemvNRef(m, n, a, lda, x, c, 0.75, -1.5, ub)
 				}, 1, m, m+1, n)
+			}
+		}
+	})
+}
+
+// TestGemvShort holds GemvShortN and GemvShortT to the references on every
+// width they take, and checks that a row (column) of the result does not
+// depend on how many others are computed with it: the kernels package
+// splits GEMVs over threads, and a split must not change any output.
+func TestGemvShort(t *testing.T) {
+	forEachISA(t, func(t *testing.T, s isaSet) {
+		if s.gemvShortN == nil {
+			t.Skip("no short GEMV kernels for this instruction set")
+		}
+		rng := rand.New(rand.NewPCG(9, 10))
+		ms := []int{1, 2, 3, 7, 8, 9, 15, 16, 17, 65, 100, 257}
+		for n := 1; n <= s.shortMax; n++ {
+			for _, m := range ms {
+				for _, trans := range []bool{false, true} {
+					lda := n + rng.IntN(3)
+					a := random(rng, (m-1)*lda+n) // exactly as long as it must be
+					kern, ref, xn, yn := s.gemvShortN, gemvNRef, n, m
+					if trans {
+						kern, ref, xn, yn = s.gemvShortT, gemvTransRef, m, n
+					}
+					x := random(rng, xn)
+					name := fmt.Sprintf("trans=%v m=%d n=%d", trans, m, n)
+					runKernel(t, name, rng, func(c []float32, ub bool) {
+						kern(m, n, a, lda, x, c, 0.75, -1.5, ub)
+					}, func(c []float32, ub bool) {
+						ref(m, n, a, lda, x, c, 0.75, -1.5, ub)
+					}, 1, yn, yn+1, xn)
+
+					whole := make([]float32, yn)
+					kern(m, n, a, lda, x, whole, 1, 0, false)
+					for _, cut := range []int{1, 3, yn / 2} {
+						if cut <= 0 || cut >= yn {
+							continue
+						}
+						part := make([]float32, yn)
+						if trans {
+							kern(m, cut, a, lda, x, part, 1, 0, false)
+							kern(m, n-cut, a[cut:], lda, x, part[cut:], 1, 0, false)
+						} else {
+							kern(cut, n, a, lda, x, part, 1, 0, false)
+							kern(m-cut, n, a[cut*lda:], lda, x, part[cut:], 1, 0, false)
+						}
+						for i := range whole {
+							if math.Float32bits(whole[i]) != math.Float32bits(part[i]) {
+								t.Fatalf("%s: y[%d] = %v whole, %v split at %d", name, i, whole[i], part[i], cut)
+							}
+						}
+					}
+				}
 			}
 		}
 	})
