@@ -20,19 +20,61 @@ type Workspace struct {
 	// dh holds T·B rows of H: ∂loss/∂h_t, turned in place into
 	// dr_t = (1 - h_t²) ∘ dh_t.
 	dh []float32
+
+	// wPad is W with its rows padded to ldW floats and 64-byte aligned,
+	// the copy the recurrence reads when H is not a multiple of 16 (nil
+	// otherwise). Unaligned rows make most vector loads of the per-step
+	// GEMVs straddle two cache lines: at H=100 the copy, made once per
+	// window, makes them 1.4× faster. The results are bit-identical, as no
+	// kernel's sums depend on the leading dimension.
+	wPad []float32
+	ldW  int
 }
 
 // NewWorkspace allocates the buffers for a model of hidden size h over a
 // vocabulary of vocab symbols, for b streams and windows of t characters.
 func NewWorkspace(h, vocab, t, b int) *Workspace {
-	return &Workspace{
+	ws := &Workspace{
 		T: t, B: b, H: h, Vocab: vocab,
 		Inputs:  make([]int32, t*b),
 		Targets: make([]int32, t*b),
 		hs:      make([]float32, (t+1)*b*h),
 		logits:  make([]float32, t*b*vocab),
 		dh:      make([]float32, t*b*h),
+		ldW:     h,
 	}
+	if h%16 != 0 {
+		ws.ldW = (h + 15) / 16 * 16
+		if ws.ldW%128 == 0 {
+			// Rows 512 bytes apart share their L1 sets; one line more
+			// spreads them out.
+			ws.ldW += 16
+		}
+		ws.wPad = kernels.AlignedFloats(h * ws.ldW)
+	}
+	return ws
+}
+
+// packW returns W as the recurrence reads it, with its leading dimension:
+// w itself, or, when rows are padded, a fresh padded copy of it. Forward
+// makes the copy; Backward, which runs on the same W, reuses it (recurrentW).
+func (ws *Workspace) packW(w []float32) ([]float32, int) {
+	if ws.wPad == nil {
+		return w, ws.H
+	}
+	H, ld := ws.H, ws.ldW
+	for i := range H {
+		copy(ws.wPad[i*ld:i*ld+H], w[i*H:(i+1)*H])
+	}
+	return ws.wPad, ld
+}
+
+// recurrentW is what packW returned in the last Forward.
+func (ws *Workspace) recurrentW(w []float32) ([]float32, int) {
+	if ws.wPad == nil {
+		return w, ws.H
+	}
+	return ws.wPad, ws.ldW
 }
 
 // State returns stream s's hidden state carried into the next window.
@@ -50,13 +92,14 @@ func (ws *Workspace) block(t int) []float32 {
 func Forward(k kernels.Backend, m *Model, ws *Workspace) float64 {
 	H, B, T, V := ws.H, ws.B, ws.T, ws.Vocab
 	p := &m.P
+	w, ldw := ws.packW(p.W)
 	for t := 0; t < T; t++ {
 		prev, cur := ws.block(t-1), ws.block(t)
 		// a = W·h_{t-1} for all streams at once ...
 		if B == 1 {
-			k.Gemv(false, H, H, 1, p.W, H, prev, 0, cur)
+			k.Gemv(false, H, H, 1, w, ldw, prev, 0, cur)
 		} else {
-			k.Gemm(false, true, B, H, H, 1, prev, H, p.W, H, 0, cur, H)
+			k.Gemm(false, true, B, H, H, 1, prev, H, w, ldw, 0, cur, H)
 		}
 		// ... then h_t = tanh(a + U[:, x_t] + b), the input a row lookup.
 		for s := 0; s < B; s++ {
@@ -101,6 +144,7 @@ func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 	k.Gemm(false, false, n, H, V, scale, dO, V, p.V, H, 0, ws.dh, H)
 
 	// Through time: only the recurrence is per step.
+	w, ldw := ws.recurrentW(p.W)
 	for t := T - 1; t >= 0; t-- {
 		dr := ws.dh[t*B*H : (t+1)*B*H]
 		k.TanhGrad(dr, ws.block(t), dr)
@@ -110,9 +154,9 @@ func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 		// dh_{t-1} += Wᵀ·dr_t
 		prev := ws.dh[(t-1)*B*H : t*B*H]
 		if B == 1 {
-			k.Gemv(true, H, H, 1, p.W, H, dr, 1, prev)
+			k.Gemv(true, H, H, 1, w, ldw, dr, 1, prev)
 		} else {
-			k.Gemm(false, false, B, H, H, 1, dr, H, p.W, H, 1, prev, H)
+			k.Gemm(false, false, B, H, H, 1, dr, H, w, ldw, 1, prev, H)
 		}
 	}
 
