@@ -94,8 +94,8 @@ var (
 	maskW16 Mem // 17 uint16 opmasks: entry i has the low i bits set
 	// permSum8 gathers lane 0 of each 128-bit lane, then lane 1 (see sum8).
 	permSum8 Mem
-	maskY8  Mem // 8 words of -1 then 8 of 0: the AVX2 mask for i lanes starts at word 8-i
-	consts  = map[string]Mem{}
+	maskY8   Mem // 8 words of -1 then 8 of 0: the AVX2 mask for i lanes starts at word 8-i
+	consts   = map[string]Mem{}
 )
 
 func genTables() {

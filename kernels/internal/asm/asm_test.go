@@ -35,8 +35,8 @@ type isaSet struct {
 	// gemvShortN and gemvShortT take n <= shortMax (nil: none).
 	gemvShortN, gemvShortT gemvKernel
 	shortMax               int
-	exp              func(d, x, y []float32, shift float32) float32
-	tanh             func(h, a, col, bias []float32)
+	exp                    func(d, x, y []float32, shift float32) float32
+	tanh                   func(h, a, col, bias []float32)
 }
 
 func isaSets() []isaSet {
