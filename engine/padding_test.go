@@ -9,8 +9,8 @@ import (
 	"charrnn/kernels"
 )
 
-// TestPaddedWSameResults pins that the recurrence reading W through its
-// padded, aligned copy gives bit for bit what reading W itself does, on
+// TestPaddedWSameResults pins that reading W and V through their padded,
+// aligned copies gives bit for bit what reading them in place does, on
 // every backend, for B = 1 (GEMV) and B > 1 (GEMM).
 func TestPaddedWSameResults(t *testing.T) {
 	for _, H := range []int{5, 100, 120, 200} {
@@ -24,10 +24,12 @@ func TestPaddedWSameResults(t *testing.T) {
 			for _, k := range kernels.Supported() {
 				t.Run(fmt.Sprintf("H=%d/B=%d/%s", H, B, k.Name()), func(t *testing.T) {
 					padded, plain := NewWorkspace(H, V, T, B), NewWorkspace(H, V, T, B)
-					if padded.wPad == nil || padded.ldW <= H || padded.ldW%16 != 0 || padded.ldW%128 == 0 {
-						t.Fatalf("H=%d: ldW %d, padded copy %v", H, padded.ldW, padded.wPad != nil)
+					for _, pc := range []paddedCopy{padded.w, padded.v} {
+						if pc.buf == nil || pc.ld <= H || pc.ld%16 != 0 || pc.ld%128 == 0 {
+							t.Fatalf("H=%d: ld %d, padded copy %v", H, pc.ld, pc.buf != nil)
+						}
 					}
-					plain.wPad, plain.ldW = nil, H
+					plain.w, plain.v = paddedCopy{ld: H}, paddedCopy{ld: H}
 					for i := range padded.Inputs {
 						padded.Inputs[i], padded.Targets[i] = int32(rng.IntN(V)), int32(rng.IntN(V))
 					}

@@ -213,6 +213,16 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 		s.gemmPackedB(m, n, k, alpha, a, ars, als, b, ldb, beta, c, ldc)
 		return
 	}
+	if transB && s.gemvShortN != nil && k <= s.shortMax {
+		// Short rows: row i of C is the GEMV B·(row i of A), with that
+		// row held in registers while B, small enough for L1, streams
+		// past it; no horizontal sums per 4×4 block as below. Chosen by
+		// k alone, so every call with this k sums its outputs the same way.
+		for i := 0; i < m; i++ {
+			s.gemvShortN(n, k, b, ldb, a[i*lda:], c[i*ldc:], alpha, beta, beta != 0)
+		}
+		return
+	}
 	if transB {
 		// C = A·Bᵀ: rows of A dotted with rows of B. The smaller of A and
 		// B is swept by the inner loop, so it is the one re-read from
