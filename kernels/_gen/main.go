@@ -884,32 +884,10 @@ func (s isa) dotNTStoreTree(acc [][]VecVirtual) {
 				v[c*4+r] = acc[r][c]
 			}
 		}
-		w := make([]VecVirtual, 8)
-		for p := range w {
-			lo, hi := s.vec(), s.vec()
-			VSHUFF32X4(U8(0x44), v[2*p+1], v[2*p], lo) // [x.l0 x.l1 y.l0 y.l1]
-			VSHUFF32X4(U8(0xEE), v[2*p+1], v[2*p], hi) // [x.l2 x.l3 y.l2 y.l3]
-			VADDPS(hi, lo, lo)
-			w[p] = lo
-		}
-		u := make([]VecVirtual, 4)
-		for q := range u {
-			lo, hi := s.vec(), s.vec()
-			VSHUFF32X4(U8(0x88), w[2*q+1], w[2*q], lo) // lanes 0, 2 of each
-			VSHUFF32X4(U8(0xDD), w[2*q+1], w[2*q], hi) // lanes 1, 3 of each
-			VADDPS(hi, lo, lo)
-			u[q] = lo
-		}
+		u := s.addLanes(s.addHalves(v))
 		// Within each lane: e01 = [(r,0) pair sums, (r,1) pair sums], then
 		// f = [(r,0) (r,1) (r,2) (r,3)].
-		pairs := func(x, y VecVirtual) VecVirtual {
-			a, b := s.vec(), s.vec()
-			VSHUFPS(U8(0x88), y, x, a) // [x0 x2 y0 y2]
-			VSHUFPS(U8(0xDD), y, x, b) // [x1 x3 y1 y3]
-			VADDPS(b, a, a)
-			return a
-		}
-		f = pairs(pairs(u[0], u[1]), pairs(u[2], u[3]))
+		f = s.pairs(s.pairs(u[0], u[1]), s.pairs(u[2], u[3]))
 	} else {
 		// v[2c+r] = acc[r][c]; w[p] = [v[2p] halves added | v[2p+1]
 		// halves added]; two horizontal adds finish the sums.
@@ -1016,6 +994,48 @@ func (s isa) dotNTStoreColumn(acc [][]VecVirtual) {
 	ret()
 }
 
+// The AVX-512 reduction trees below add up many accumulators' lanes at once,
+// every accumulator through the same sequence of adds.
+
+// addHalves adds, for each pair x, y of vectors in v, the 256-bit halves of
+// each: per 128-bit lane, [x.l0+x.l2, x.l1+x.l3, y.l0+y.l2, y.l1+y.l3].
+func (s isa) addHalves(v []VecVirtual) []VecVirtual {
+	w := make([]VecVirtual, len(v)/2)
+	for p := range w {
+		lo, hi := s.vec(), s.vec()
+		VSHUFF32X4(U8(0x44), v[2*p+1], v[2*p], lo) // [x.l0 x.l1 y.l0 y.l1]
+		VSHUFF32X4(U8(0xEE), v[2*p+1], v[2*p], hi) // [x.l2 x.l3 y.l2 y.l3]
+		VADDPS(hi, lo, lo)
+		w[p] = lo
+	}
+	return w
+}
+
+// addLanes takes pairs x, y of addHalves' results, each two accumulators'
+// worth, and adds their lanes 0+1 and 2+3: lane r of the result holds the
+// four partial sums of the r-th of the four accumulators behind x and y.
+func (s isa) addLanes(w []VecVirtual) []VecVirtual {
+	u := make([]VecVirtual, len(w)/2)
+	for q := range u {
+		lo, hi := s.vec(), s.vec()
+		VSHUFF32X4(U8(0x88), w[2*q+1], w[2*q], lo) // lanes 0, 2 of each
+		VSHUFF32X4(U8(0xDD), w[2*q+1], w[2*q], hi) // lanes 1, 3 of each
+		VADDPS(hi, lo, lo)
+		u[q] = lo
+	}
+	return u
+}
+
+// pairs adds neighbouring elements within each 128-bit lane of x and y:
+// [x0+x1, x2+x3, y0+y1, y2+y3].
+func (s isa) pairs(x, y VecVirtual) VecVirtual {
+	a, b := s.vec(), s.vec()
+	VSHUFPS(U8(0x88), y, x, a) // [x0 x2 y0 y2]
+	VSHUFPS(U8(0xDD), y, x, b) // [x1 x3 y1 y3]
+	VADDPS(b, a, a)
+	return a
+}
+
 // columnSum adds up the lanes of the four accumulators acc[r][0] of a 4×1
 // DotNT block together and returns the XMM [C0 C1 C2 C3] of their sums.
 func (s isa) columnSum(acc [][]VecVirtual) VecVirtual {
@@ -1024,20 +1044,9 @@ func (s isa) columnSum(acc [][]VecVirtual) VecVirtual {
 	// u has in lane r (or, on AVX2, in lane r%2 of w[r/2]) four partials.
 	var y0, y1 VecVirtual // YMMs with lanes [row0 | row1] and [row2 | row3]
 	if s.avx512 {
-		w := make([]VecVirtual, 2)
-		for p := range w {
-			lo, hi := s.vec(), s.vec()
-			VSHUFF32X4(U8(0x44), v[2*p+1], v[2*p], lo)
-			VSHUFF32X4(U8(0xEE), v[2*p+1], v[2*p], hi)
-			VADDPS(hi, lo, lo)
-			w[p] = lo
-		}
-		// w[0] = [r0 r0 r1 r1], w[1] = [r2 r2 r3 r3] (128-bit lanes): add
-		// lanes 0+1 and 2+3 of each, giving u = [r0 r1 r2 r3].
-		lo, hi := s.vec(), s.vec()
-		VSHUFF32X4(U8(0x88), w[1], w[0], lo)
-		VSHUFF32X4(U8(0xDD), w[1], w[0], hi)
-		VADDPS(hi, lo, lo)
+		// addHalves gives [r0 r0 r1 r1] and [r2 r2 r3 r3] (128-bit
+		// lanes), addLanes u = [r0 r1 r2 r3].
+		lo := s.addLanes(s.addHalves(v))[0]
 		y0, y1 = lo.AsY().(VecVirtual), YMM()
 		VEXTRACTF64X4(U8(1), lo, y1)
 	} else {
@@ -1498,6 +1507,20 @@ func genRMSpropUpdate(s isa) {
 	ret()
 }
 
+// gemvArgs loads what a whole-GEMV kernel starts from: m, A's base and row
+// stride in bytes, and the bases of x and y. With m <= 0 it jumps to "done".
+func gemvArgs() (m, a, lda, x, y Register) {
+	m = Load(Param("m"), GP64())
+	a = Load(Param("a").Base(), GP64())
+	lda = Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	x = Load(Param("x").Base(), GP64())
+	y = Load(Param("y").Base(), GP64())
+	TESTQ(m, m)
+	JLE(LabelRef("done"))
+	return m, a, lda, x, y
+}
+
 // genGemvN writes GemvN{isa}: y = alpha*A·x + beta*y for a whole m×n matrix
 // in one call. It runs the DotNT4x1 block (the same loop and the same
 // reduction, so every y[i] is bit-identical to DotNT4x1's) over the rows
@@ -1508,14 +1531,7 @@ func genGemvN(s isa) {
 	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,", name),
 		"summing each row exactly as DotNT4x1 does. With useBeta false y is not read.")
-	m := Load(Param("m"), GP64())
-	p0 := Load(Param("a").Base(), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(U8(2), lda)
-	xp := Load(Param("x").Base(), GP64())
-	yp := Load(Param("y").Base(), GP64())
-	TESTQ(m, m)
-	JLE(LabelRef("done"))
+	m, p0, lda, xp, yp := gemvArgs()
 	Label("block")
 	pa := []Register{p0, GP64(), GP64(), GP64()}
 	for r := 1; r < 4; r++ {
@@ -1558,6 +1574,25 @@ func genGemvN(s isa) {
 	JG(LabelRef("block"))
 	Label("done")
 	ret()
+}
+
+// storeY finishes a transposed GEMV's strip: y[v] = acc[v] (already scaled
+// by alpha) + beta*y[v] for the strip's vectors at yp, y not read when the
+// useBeta argument is false; masked(v) is vector v's mask, or nil.
+func (s isa) storeY(prefix string, acc []VecVirtual, yp Register, masked func(v int) *mask) {
+	ub := Load(Param("useBeta"), GP8())
+	TESTB(ub, ub)
+	JZ(LabelRef(prefix + "store"))
+	be := s.broadcast(param(Param("beta")))
+	for v := range acc {
+		c := s.vec()
+		s.load(Mem{Base: yp, Disp: v * s.bytes()}, c, masked(v))
+		VFMADD231PS(c, be, acc[v])
+	}
+	Label(prefix + "store")
+	for v := range acc {
+		s.store(acc[v], Mem{Base: yp, Disp: v * s.bytes()}, masked(v))
+	}
 }
 
 // genGemvTrans writes GemvTrans{isa}: yᵀ = alpha*xᵀA + beta*yᵀ for a whole
@@ -1618,19 +1653,7 @@ func genGemvTrans(s isa) {
 		for v := range acc {
 			VMULPS(al, acc[v], acc[v])
 		}
-		ub := Load(Param("useBeta"), GP8())
-		TESTB(ub, ub)
-		JZ(LabelRef(prefix + "store"))
-		be := s.broadcast(loadScalar("beta"))
-		for v := range acc {
-			c := s.vec()
-			s.load(Mem{Base: yp, Disp: v * s.bytes()}, c, masked(v))
-			VFMADD231PS(c, be, acc[v])
-		}
-		Label(prefix + "store")
-		for v := range acc {
-			s.store(acc[v], Mem{Base: yp, Disp: v * s.bytes()}, masked(v))
-		}
+		s.storeY(prefix, acc, yp, masked)
 	}
 
 	Label("strip")
@@ -1674,15 +1697,7 @@ func genGemvRows(s isa) {
 	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,", name),
 		"one row after the other. With useBeta false y is not read.")
-	m := Load(Param("m"), GP64())
-	p := Load(Param("a").Base(), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(U8(2), lda)
-	xp := Load(Param("x").Base(), GP64())
-	yp := Load(Param("y").Base(), GP64())
-	TESTQ(m, m)
-	JLE(LabelRef("done"))
-
+	m, p, lda, xp, yp := gemvArgs()
 	Label("row")
 	acc := s.dotLoop("", Load(Param("n"), GP64()), []Register{p}, []Register{xp}, 8)
 	x := s.hreduce(acc[0][0], vaddps)
@@ -1822,32 +1837,10 @@ func genGemvShortN(s isa) {
 // the YMM of the eight sums, in order. Every accumulator takes the same
 // path through the tree: 256-bit halves, then 128-bit lanes, then pairs.
 func (s isa) sum8(acc []VecVirtual, idx VecVirtual) VecVirtual {
-	w := make([]VecVirtual, 4)
-	for p := range w {
-		lo, hi := s.vec(), s.vec()
-		VSHUFF32X4(U8(0x44), acc[2*p+1], acc[2*p], lo) // [x.l0 x.l1 y.l0 y.l1]
-		VSHUFF32X4(U8(0xEE), acc[2*p+1], acc[2*p], hi) // [x.l2 x.l3 y.l2 y.l3]
-		VADDPS(hi, lo, lo)
-		w[p] = lo
-	}
 	// u[q] has in lane r the four partial sums of accumulator 4q+r.
-	u := make([]VecVirtual, 2)
-	for q := range u {
-		lo, hi := s.vec(), s.vec()
-		VSHUFF32X4(U8(0x88), w[2*q+1], w[2*q], lo) // lanes 0, 2 of each
-		VSHUFF32X4(U8(0xDD), w[2*q+1], w[2*q], hi) // lanes 1, 3 of each
-		VADDPS(hi, lo, lo)
-		u[q] = lo
-	}
-	pairs := func(x, y VecVirtual) VecVirtual {
-		a, b := s.vec(), s.vec()
-		VSHUFPS(U8(0x88), y, x, a) // [x0 x2 y0 y2]
-		VSHUFPS(U8(0xDD), y, x, b) // [x1 x3 y1 y3]
-		VADDPS(b, a, a)
-		return a
-	}
-	p := pairs(u[0], u[1]) // lane r: halves of r, then of r+4
-	q := pairs(p, p)       // lane r: [sum r, sum r+4, sum r, sum r+4]
+	u := s.addLanes(s.addHalves(acc))
+	p := s.pairs(u[0], u[1]) // lane r: halves of r, then of r+4
+	q := s.pairs(p, p)       // lane r: [sum r, sum r+4, sum r, sum r+4]
 	f := s.vec()
 	VPERMPS(q, idx, f)
 	return f.AsY().(VecVirtual)
@@ -1917,20 +1910,7 @@ func genGemvShortT(s isa) {
 			VADDPS(odd[v], even[v], even[v])
 			VMULPS(al, even[v], even[v])
 		}
-		yp := Load(Param("y").Base(), GP64())
-		ub := Load(Param("useBeta"), GP8())
-		TESTB(ub, ub)
-		JZ(LabelRef(prefix + "store"))
-		be := s.broadcast(param(Param("beta")))
-		for v := range even {
-			c := s.vec()
-			s.load(Mem{Base: yp, Disp: v * s.bytes()}, c, masked(v))
-			VFMADD231PS(c, be, even[v])
-		}
-		Label(prefix + "store")
-		for v := range even {
-			s.store(even[v], Mem{Base: yp, Disp: v * s.bytes()}, masked(v))
-		}
+		s.storeY(prefix, even, Load(Param("y").Base(), GP64()), masked)
 	})
 	Label("done")
 	ret()

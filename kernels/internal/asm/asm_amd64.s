@@ -5298,8 +5298,7 @@ fullend:
 	MOVB         useBeta+104(FP), SI
 	TESTB        SI, SI
 	JZ           fullstore
-	VMOVSS       beta+100(FP), X8
-	VBROADCASTSS X8, Z8
+	VBROADCASTSS beta+100(FP), Z8
 	VMOVUPS      (DX), Z17
 	VFMADD231PS  Z17, Z8, Z0
 	VMOVUPS      64(DX), Z17
@@ -5394,8 +5393,7 @@ last8end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last8store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS      (DX), Z1
 	VFMADD231PS  Z1, Z0, Z9
 	VMOVUPS      64(DX), Z1
@@ -5468,8 +5466,7 @@ last7end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last7store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS      (DX), Z1
 	VFMADD231PS  Z1, Z0, Z9
 	VMOVUPS      64(DX), Z1
@@ -5536,8 +5533,7 @@ last6end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last6store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS      (DX), Z1
 	VFMADD231PS  Z1, Z0, Z9
 	VMOVUPS      64(DX), Z1
@@ -5598,8 +5594,7 @@ last5end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last5store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS      (DX), Z1
 	VFMADD231PS  Z1, Z0, Z9
 	VMOVUPS      64(DX), Z1
@@ -5654,8 +5649,7 @@ last4end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last4store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS      (DX), Z1
 	VFMADD231PS  Z1, Z0, Z9
 	VMOVUPS      64(DX), Z1
@@ -5704,8 +5698,7 @@ last3end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last3store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS      (DX), Z1
 	VFMADD231PS  Z1, Z0, Z9
 	VMOVUPS      64(DX), Z1
@@ -5748,8 +5741,7 @@ last2end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last2store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS      (DX), Z1
 	VFMADD231PS  Z1, Z0, Z9
 	VMOVUPS.Z    64(DX), K1, Z1
@@ -5786,8 +5778,7 @@ last1end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last1store
-	VMOVSS       beta+100(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS beta+100(FP), Z0
 	VMOVUPS.Z    (DX), K1, Z1
 	VFMADD231PS  Z1, Z0, Z9
 
@@ -8385,8 +8376,7 @@ fullend:
 	MOVB         useBeta+104(FP), SI
 	TESTB        SI, SI
 	JZ           fullstore
-	VMOVSS       beta+100(FP), X8
-	VBROADCASTSS X8, Y8
+	VBROADCASTSS beta+100(FP), Y8
 	VMOVUPS      (DX), Y9
 	VFMADD231PS  Y9, Y8, Y0
 	VMOVUPS      32(DX), Y9
@@ -8483,8 +8473,7 @@ last8end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last8store
-	VMOVSS       beta+100(FP), X9
-	VBROADCASTSS X9, Y9
+	VBROADCASTSS beta+100(FP), Y9
 	VMOVUPS      (DX), Y10
 	VFMADD231PS  Y10, Y9, Y1
 	VMOVUPS      32(DX), Y10
@@ -8559,8 +8548,7 @@ last7end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last7store
-	VMOVSS       beta+100(FP), X8
-	VBROADCASTSS X8, Y8
+	VBROADCASTSS beta+100(FP), Y8
 	VMOVUPS      (DX), Y9
 	VFMADD231PS  Y9, Y8, Y1
 	VMOVUPS      32(DX), Y9
@@ -8629,8 +8617,7 @@ last6end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last6store
-	VMOVSS       beta+100(FP), X7
-	VBROADCASTSS X7, Y7
+	VBROADCASTSS beta+100(FP), Y7
 	VMOVUPS      (DX), Y8
 	VFMADD231PS  Y8, Y7, Y1
 	VMOVUPS      32(DX), Y8
@@ -8693,8 +8680,7 @@ last5end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last5store
-	VMOVSS       beta+100(FP), X6
-	VBROADCASTSS X6, Y6
+	VBROADCASTSS beta+100(FP), Y6
 	VMOVUPS      (DX), Y7
 	VFMADD231PS  Y7, Y6, Y1
 	VMOVUPS      32(DX), Y7
@@ -8751,8 +8737,7 @@ last4end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last4store
-	VMOVSS       beta+100(FP), X5
-	VBROADCASTSS X5, Y5
+	VBROADCASTSS beta+100(FP), Y5
 	VMOVUPS      (DX), Y6
 	VFMADD231PS  Y6, Y5, Y1
 	VMOVUPS      32(DX), Y6
@@ -8803,8 +8788,7 @@ last3end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last3store
-	VMOVSS       beta+100(FP), X4
-	VBROADCASTSS X4, Y4
+	VBROADCASTSS beta+100(FP), Y4
 	VMOVUPS      (DX), Y5
 	VFMADD231PS  Y5, Y4, Y1
 	VMOVUPS      32(DX), Y5
@@ -8849,8 +8833,7 @@ last2end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last2store
-	VMOVSS       beta+100(FP), X3
-	VBROADCASTSS X3, Y3
+	VBROADCASTSS beta+100(FP), Y3
 	VMOVUPS      (DX), Y4
 	VFMADD231PS  Y4, Y3, Y1
 	VMASKMOVPS   32(DX), Y0, Y4
@@ -8889,8 +8872,7 @@ last1end:
 	MOVB         useBeta+104(FP), AL
 	TESTB        AL, AL
 	JZ           last1store
-	VMOVSS       beta+100(FP), X2
-	VBROADCASTSS X2, Y2
+	VBROADCASTSS beta+100(FP), Y2
 	VMASKMOVPS   (DX), Y0, Y3
 	VFMADD231PS  Y3, Y2, Y1
 

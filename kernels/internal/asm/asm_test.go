@@ -182,6 +182,17 @@ func TestDotNT(t *testing.T) {
 	})
 }
 
+// checkGemv holds a whole-GEMV kernel to its reference on one problem with
+// y of length yn, through runKernel.
+func checkGemv(t *testing.T, name string, rng *rand.Rand, kern, ref gemvKernel, m, n int, a []float32, lda int, x []float32, yn int) {
+	t.Helper()
+	runKernel(t, name, rng, func(c []float32, ub bool) {
+		kern(m, n, a, lda, x, c, 0.75, -1.5, ub)
+	}, func(c []float32, ub bool) {
+		ref(m, n, a, lda, x, c, 0.75, -1.5, ub)
+	}, 1, yn, yn+1, len(x))
+}
+
 // TestGemvWhole holds GemvN and GemvTrans to their references, and to the
 // micro-kernels they replace bit for bit: the kernels package mixes both
 // (big matrices swept backwards still go block by block), so any difference
@@ -204,11 +215,7 @@ func TestGemvWhole(t *testing.T) {
 					}
 					x := random(rng, xn)
 					name := fmt.Sprintf("trans=%v m=%d n=%d", trans, m, n)
-					runKernel(t, name, rng, func(c []float32, ub bool) {
-						kern(m, n, a, lda, x, c, 0.75, -1.5, ub)
-					}, func(c []float32, ub bool) {
-						ref(m, n, a, lda, x, c, 0.75, -1.5, ub)
-					}, 1, yn, yn+1, xn)
+					checkGemv(t, name, rng, kern, ref, m, n, a, lda, x, yn)
 
 					y0 := random(rng, yn)
 					got, want := append([]float32(nil), y0...), append([]float32(nil), y0...)
@@ -250,11 +257,7 @@ func TestGemvRows(t *testing.T) {
 				lda := n + rng.IntN(3)
 				a := random(rng, (m-1)*lda+n) // exactly as long as it must be
 				x := random(rng, n)
-				runKernel(t, fmt.Sprintf("m=%d n=%d", m, n), rng, func(c []float32, ub bool) {
-					s.gemvRows(m, n, a, lda, x, c, 0.75, -1.5, ub)
-				}, func(c []float32, ub bool) {
-					gemvNRef(m, n, a, lda, x, c, 0.75, -1.5, ub)
-				}, 1, m, m+1, n)
+				checkGemv(t, fmt.Sprintf("m=%d n=%d", m, n), rng, s.gemvRows, gemvNRef, m, n, a, lda, x, m)
 			}
 		}
 	})
@@ -282,11 +285,7 @@ func TestGemvShort(t *testing.T) {
 					}
 					x := random(rng, xn)
 					name := fmt.Sprintf("trans=%v m=%d n=%d", trans, m, n)
-					runKernel(t, name, rng, func(c []float32, ub bool) {
-						kern(m, n, a, lda, x, c, 0.75, -1.5, ub)
-					}, func(c []float32, ub bool) {
-						ref(m, n, a, lda, x, c, 0.75, -1.5, ub)
-					}, 1, yn, yn+1, xn)
+					checkGemv(t, name, rng, kern, ref, m, n, a, lda, x, yn)
 
 					whole := make([]float32, yn)
 					kern(m, n, a, lda, x, whole, 1, 0, false)
