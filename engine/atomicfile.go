@@ -73,3 +73,19 @@ func removeStaleTemps(dir, base string, t time.Time) {
 		}
 	}
 }
+
+// CheckWritable reports whether WriteFileAtomic could write path now: it
+// creates one of its temporary files beside path and removes it again,
+// touching nothing else.
+func CheckWritable(path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	err = tmp.Close()
+	if rmErr := os.Remove(name); err == nil {
+		err = rmErr
+	}
+	return err
+}

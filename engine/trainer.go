@@ -171,6 +171,9 @@ func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkMemory(cfg.TrainingBytes(vocab.Size())); err != nil {
+		return nil, err
+	}
 	size := corpus.Size()
 	trainSize := int64(float64(size) * (1 - cfg.ValFrac))
 	if cfg.ValFrac > 0 && size-trainSize < 2 {

@@ -190,6 +190,10 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"hidden negative", train("-hidden", "-1"), "-hidden"},
 		{"hidden above the format's limit", train("-hidden", "65537"), "-hidden"},
 		{"hidden not a number", train("-hidden", "lots"), "-hidden"},
+		// Sizes in range whose buffers no machine has the memory for.
+		{"batch beyond memory", train("-batch", "1000000000"), "memory"},
+		{"window beyond memory", train("-hidden", "65536", "-seq", "1000000"), "memory"},
+		{"bench beyond memory", bench("-batch", "1000000000"), "memory"},
 		{"seq 0", train("-seq", "0"), "-seq"},
 		{"seq negative", train("-seq", "-5"), "-seq"},
 		{"batch 0", train("-batch", "0"), "-batch"},
@@ -339,7 +343,13 @@ func TestReliabilityUnreadable(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { os.Chmod(lockedDir, 0o755) })
+	readOnly := filepath.Join(f.dir, "readonly")
+	if err := os.Mkdir(readOnly, 0o555); err != nil {
+		t.Fatal(err)
+	}
 	cases := []badCase{
+		// Found before training, not at its first save.
+		{"read-only checkpoint directory", []string{"train", "-data", f.corpus, "-checkpoint", filepath.Join(readOnly, "new.ckpt"), "-steps", "1"}, "permission denied"},
 		{"unreadable data file", []string{"train", "-data", lockedText, "-checkpoint", "new.ckpt", "-steps", "1"}, "permission denied"},
 		{"unreadable data directory", []string{"train", "-data", lockedDir, "-checkpoint", "new.ckpt", "-steps", "1"}, "permission denied"},
 		{"unreadable eval data", []string{"eval", "-checkpoint", "m.ckpt", "-data", lockedText}, "permission denied"},

@@ -123,6 +123,11 @@ func runTrain(args []string) error {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return badInputf("checkpoint %s: %v", f.checkpoint, err)
 	}
+	// A directory the checkpoint cannot be written to is found now, not
+	// after the training it was meant to keep.
+	if err := engine.CheckWritable(f.checkpoint); err != nil {
+		return badInputf("cannot save checkpoint %s: %v", f.checkpoint, err)
+	}
 	if !flags.isSet("lr") && resumeFrom == nil {
 		f.lr = float64(engine.DefaultLR(f.optimizer))
 	}
