@@ -27,8 +27,25 @@ const (
 )
 
 // OpenBLAS is the backend that runs Gemv, Gemm, Axpy and Dot in OpenBLAS
-// through gonum's cgo CBLAS bindings; the element-wise ops are Generic's.
-type OpenBLAS struct{ Generic }
+// through gonum's cgo CBLAS bindings. BLAS has nothing for the rest (the
+// fused activations, softmax, the optimizer updates), so those are the
+// embedded backend's: the best assembly backend this CPU runs, or Generic
+// (see NewOpenBLAS).
+type OpenBLAS struct{ Backend }
+
+// NewOpenBLAS is the openblas backend with the element-wise ops of the best
+// backend registered so far that this CPU supports. The assembly backends
+// register in files that sort before this one, and Go runs a package's init
+// functions in file order, so at this package's init that is the best
+// assembly backend.
+func NewOpenBLAS() OpenBLAS {
+	for _, b := range Supported() {
+		if _, ok := b.(OpenBLAS); !ok {
+			return OpenBLAS{b}
+		}
+	}
+	return OpenBLAS{Generic{}}
+}
 
 // openblasAdvice is decided once: OpenBLAS picked its kernels when the
 // dynamic loader loaded it, before any Go code ran, and never changes them.
@@ -47,7 +64,7 @@ func init() {
 	if openblasAdvice.weak {
 		rank = openblasWeakRank
 	}
-	Register(OpenBLAS{}, rank, func() bool { return true })
+	Register(NewOpenBLAS(), rank, func() bool { return true })
 }
 
 // hostTier is the widest SIMD tier cpuid reports, with the OS support for

@@ -141,7 +141,7 @@ func TestReexecWithCoretype(t *testing.T) {
 // values; the core name is part of the benchmark name.
 func BenchmarkOpenBLAS(b *testing.B) {
 	core, _, _ := OpenBLASStatus()
-	be := OpenBLAS{}
+	be := NewOpenBLAS()
 	for _, s := range []struct {
 		name    string
 		m, n, k int // k == 0: GEMV m×n
@@ -174,5 +174,24 @@ func BenchmarkOpenBLAS(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// TestOpenBLASElementwise: what BLAS lacks, the registered openblas backend
+// takes from the best other backend this CPU runs, not from Generic.
+func TestOpenBLASElementwise(t *testing.T) {
+	b, err := Lookup("openblas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want Backend = Generic{}
+	for _, c := range Supported() {
+		if _, ok := c.(OpenBLAS); !ok {
+			want = c
+			break
+		}
+	}
+	if got := b.(OpenBLAS).Backend.Name(); got != want.Name() {
+		t.Fatalf("element-wise ops from %s, want %s", got, want.Name())
 	}
 }
