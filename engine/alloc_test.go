@@ -21,7 +21,13 @@ func TestNoAllocationsPerStep(t *testing.T) {
 }
 
 func testNoAllocationsPerStep(t *testing.T, corpus *Corpus, vocab *Vocab) {
+	var backends []kernels.Backend
 	for _, k := range kernels.Supported() {
+		// On two cores a batch's streams are also shared between them
+		// (streams.go).
+		backends = append(backends, k, kernels.Parallel(k, 2))
+	}
+	for _, k := range backends {
 		for _, b := range []int{1, 3} {
 			// A schedule and snapshots every other step: neither allocates.
 			cfg := TrainConfig{Hidden: 32, Seq: 16, Batch: b, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 1,

@@ -25,12 +25,17 @@ type Workspace struct {
 	// them: with rows padded to a multiple of 16 floats and 64-byte
 	// aligned when H is not a multiple of 16 (see paddedCopy).
 	w, v paddedCopy
+
+	// recur is what the recurrence of the current pass reads, and split
+	// how it shares the streams between two cores (streams.go).
+	recur recurrence
+	split streamSplit
 }
 
 // NewWorkspace allocates the buffers for a model of hidden size h over a
 // vocabulary of vocab symbols, for b streams and windows of t characters.
 func NewWorkspace(h, vocab, t, b int) *Workspace {
-	return &Workspace{
+	ws := &Workspace{
 		T: t, B: b, H: h, Vocab: vocab,
 		Inputs:  make([]int32, t*b),
 		Targets: make([]int32, t*b),
@@ -40,6 +45,8 @@ func NewWorkspace(h, vocab, t, b int) *Workspace {
 		w:       newPaddedCopy(h, h),
 		v:       newPaddedCopy(vocab, h),
 	}
+	ws.split = streamSplit{forward: ws.forwardStreams, backward: ws.backwardStreams, second: ws.secondHalf}
+	return ws
 }
 
 // State returns stream s's hidden state carried into the next window.
@@ -102,21 +109,8 @@ func Forward(k kernels.Backend, m *Model, ws *Workspace) float64 {
 	p := &m.P
 	w, ldw := ws.w.refresh(p.W, H)
 	v, ldv := ws.v.refresh(p.V, H)
-	for t := 0; t < T; t++ {
-		prev, cur := ws.block(t-1), ws.block(t)
-		// a = W·h_{t-1} for all streams at once ...
-		if B == 1 {
-			k.Gemv(false, H, H, 1, w, ldw, prev, 0, cur)
-		} else {
-			k.Gemm(false, true, B, H, H, 1, prev, H, w, ldw, 0, cur, H)
-		}
-		// ... then h_t = tanh(a + U[:, x_t] + b), the input a row lookup.
-		for s := 0; s < B; s++ {
-			x := int(ws.Inputs[t*B+s])
-			h := cur[s*H : (s+1)*H]
-			k.AddTanh(h, h, p.U[x*H:(x+1)*H], p.B)
-		}
-	}
+	ws.recur = recurrence{k: k, p: p, w: w, ldw: ldw}
+	ws.byStreams(k, ws.split.forward)
 	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
 	k.Gemm(false, true, T*B, V, H, 1, ws.hs[B*H:], H, v, ldv, 0, ws.logits, V)
 	var loss float64
@@ -155,20 +149,8 @@ func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 
 	// Through time: only the recurrence is per step.
 	w, ldw := ws.w.current(p.W, H)
-	for t := T - 1; t >= 0; t-- {
-		dr := ws.dh[t*B*H : (t+1)*B*H]
-		k.TanhGrad(dr, ws.block(t), dr)
-		if t == 0 {
-			break // truncated BPTT: nothing flows into the carried state
-		}
-		// dh_{t-1} += Wᵀ·dr_t
-		prev := ws.dh[(t-1)*B*H : t*B*H]
-		if B == 1 {
-			k.Gemv(true, H, H, 1, w, ldw, dr, 1, prev)
-		} else {
-			k.Gemm(false, false, B, H, H, 1, dr, H, w, ldw, 1, prev, H)
-		}
-	}
+	ws.recur = recurrence{k: k, p: p, w: w, ldw: ldw}
+	ws.byStreams(k, ws.split.backward)
 
 	// dW = dRᵀ·H_prev as one GEMM; db and dU are row adds of dr.
 	k.Gemm(true, false, H, H, n, 1, ws.dh, H, ws.hs[:n*H], H, 0, g.W, H)
@@ -176,6 +158,49 @@ func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 		dr := ws.dh[i*H : (i+1)*H]
 		k.Axpy(1, dr, g.B)
 		k.Axpy(1, dr, g.U[int(x)*H:(int(x)+1)*H])
+	}
+}
+
+// forwardStreams runs the recurrence forward through the window for streams
+// [lo, hi): a_t = W·h_{t-1}, then h_t = tanh(a_t + U[:, x_t] + b).
+func (ws *Workspace) forwardStreams(lo, hi int) {
+	H, B := ws.H, ws.B
+	r := &ws.recur
+	k, p := r.k, r.p
+	for t := 0; t < ws.T; t++ {
+		prev, cur := ws.block(t-1)[lo*H:hi*H], ws.block(t)[lo*H:hi*H]
+		if B == 1 {
+			k.Gemv(false, H, H, 1, r.w, r.ldw, prev, 0, cur)
+		} else {
+			k.Gemm(false, true, hi-lo, H, H, 1, prev, H, r.w, r.ldw, 0, cur, H)
+		}
+		// The input is a row lookup.
+		for s := lo; s < hi; s++ {
+			x := int(ws.Inputs[t*B+s])
+			h := cur[(s-lo)*H : (s-lo+1)*H]
+			k.AddTanh(h, h, p.U[x*H:(x+1)*H], p.B)
+		}
+	}
+}
+
+// backwardStreams runs the recurrence back through the window for streams
+// [lo, hi): dr_t = (1 - h_t²) ∘ dh_t, then dh_{t-1} += Wᵀ·dr_t.
+func (ws *Workspace) backwardStreams(lo, hi int) {
+	H, B := ws.H, ws.B
+	r := &ws.recur
+	k := r.k
+	for t := ws.T - 1; t >= 0; t-- {
+		dr := ws.dh[(t*B+lo)*H : (t*B+hi)*H]
+		k.TanhGrad(dr, ws.block(t)[lo*H:hi*H], dr)
+		if t == 0 {
+			break // truncated BPTT: nothing flows into the carried state
+		}
+		prev := ws.dh[((t-1)*B+lo)*H : ((t-1)*B+hi)*H]
+		if B == 1 {
+			k.Gemv(true, H, H, 1, r.w, r.ldw, dr, 1, prev)
+		} else {
+			k.Gemm(false, false, hi-lo, H, H, 1, dr, H, r.w, r.ldw, 1, prev, H)
+		}
 	}
 }
 

@@ -106,6 +106,8 @@ type job struct {
 	// An element-wise op's slabs (p, g and up to two of optimizer state),
 	// its scalar arguments in the op's order, and SumSquares' result.
 	p, g, s1, s2 []float32
+	// fn is an Async task.
+	fn func()
 	arg          [8]float32
 	sum          float64
 }
@@ -128,6 +130,7 @@ const (
 	opMomentum
 	opRMSprop
 	opAdamW
+	opFunc
 	opStop
 )
 
@@ -228,6 +231,8 @@ func (j *job) run(b Backend) {
 		b.RMSpropUpdate(j.p, j.g, j.s1, j.arg[0], j.arg[1], j.arg[2], j.arg[3], j.arg[4])
 	case opAdamW:
 		b.AdamWUpdate(j.p, j.g, j.s1, j.s2, j.arg[0], j.arg[1], j.arg[2], j.arg[3], j.arg[4], j.arg[5], j.arg[6])
+	case opFunc:
+		j.fn()
 	}
 }
 

@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"testing"
+
+	"charrnn/kernels"
+)
+
+// TestStreamSplitSameRun pins that sharing a batch's streams between two
+// cores changes nothing: a run on a two-core Parallel backend gives bit for
+// bit the losses and parameters of a run on the backend alone. (The models
+// are small enough that Parallel splits no SumSquares pass, whose blocks
+// add up in another order than one pass does.)
+func TestStreamSplitSameRun(t *testing.T) {
+	corpus, vocab := writeCorpus(t, pairsText(20000, 6)+"the quick brown fox")
+	for _, k := range kernels.Supported() {
+		for _, c := range []struct{ h, b int }{{24, 2}, {24, 5}, {100, 3}, {100, 4}} {
+			t.Run(fmt.Sprintf("%s/H=%d/B=%d", k.Name(), c.h, c.b), func(t *testing.T) {
+				if c.h*c.h*4 > streamSplitMaxW {
+					t.Fatalf("H=%d is not split by streams", c.h)
+				}
+				run := func(k kernels.Backend) ([]float64, []float32) {
+					cfg := TrainConfig{Hidden: c.h, Seq: 20, Batch: c.b, Optimizer: "adagrad", LR: 0.1, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 3}
+					tr, err := NewTrainer(cfg, k, corpus, vocab)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var losses []float64
+					for range 12 {
+						r, err := tr.TrainStep()
+						if err != nil {
+							t.Fatal(err)
+						}
+						losses = append(losses, r.Loss)
+					}
+					return losses, tr.Model.P.Slab
+				}
+				l1, p1 := run(k)
+				two := kernels.Parallel(k, 2)
+				defer two.(io.Closer).Close()
+				l2, p2 := run(two)
+				for i := range l1 {
+					if l1[i] != l2[i] {
+						t.Fatalf("step %d: loss %v alone, %v on two cores", i+1, l1[i], l2[i])
+					}
+				}
+				for i := range p1 {
+					if math.Float32bits(p1[i]) != math.Float32bits(p2[i]) {
+						t.Fatalf("parameter %d: %v alone, %v on two cores", i, p1[i], p2[i])
+					}
+				}
+			})
+		}
+	}
+}
