@@ -168,7 +168,7 @@ func (ws *Workspace) forwardStreams(lo, hi int) {
 	r := &ws.recur
 	k, p := r.k, r.p
 	for t := 0; t < ws.T; t++ {
-		prev, cur := ws.block(t-1)[lo*H:hi*H], ws.block(t)[lo*H:hi*H]
+		prev, cur := ws.block(t - 1)[lo*H:hi*H], ws.block(t)[lo*H:hi*H]
 		if B == 1 {
 			k.Gemv(false, H, H, 1, r.w, r.ldw, prev, 0, cur)
 		} else {

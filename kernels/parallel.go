@@ -107,9 +107,9 @@ type job struct {
 	// its scalar arguments in the op's order, and SumSquares' result.
 	p, g, s1, s2 []float32
 	// fn is an Async task.
-	fn func()
-	arg          [8]float32
-	sum          float64
+	fn  func()
+	arg [8]float32
+	sum float64
 }
 
 const (
