@@ -109,6 +109,8 @@ func Forward(k kernels.Backend, m *Model, ws *Workspace) float64 {
 	p := &m.P
 	w, ldw := ws.w.refresh(p.W, H)
 	v, ldv := ws.v.refresh(p.V, H)
+	// The recurrence, h_t = tanh(W·h_{t-1} + U[:, x_t] + b), for every
+	// stream (on two cores, half the streams each: streams.go).
 	ws.recur = recurrence{k: k, p: p, w: w, ldw: ldw}
 	ws.byStreams(k, ws.split.forward)
 	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
@@ -147,7 +149,7 @@ func Backward(k kernels.Backend, m *Model, ws *Workspace, g *Tensors) {
 	v, ldv := ws.v.current(p.V, H)
 	k.Gemm(false, false, n, H, V, scale, dO, V, v, ldv, 0, ws.dh, H)
 
-	// Through time: only the recurrence is per step.
+	// Through time: only the recurrence is per step, dh_{t-1} += Wᵀ·dr_t.
 	w, ldw := ws.w.current(p.W, H)
 	ws.recur = recurrence{k: k, p: p, w: w, ldw: ldw}
 	ws.byStreams(k, ws.split.backward)
