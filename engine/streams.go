@@ -19,8 +19,10 @@ type recurrence struct {
 
 // streamSplit runs the recurrence for two halves of the streams side by
 // side: the first half here, the second on a helper core. Every stream's
-// values are computed by the same calls as without the split (a GEMM's
-// rows do not depend on each other), so results are bit-identical; what
+// values are computed by the same calls as without the split, and the
+// project's kernels sum a GEMM's row the same way whatever the other rows,
+// so results are bit-identical (OpenBLAS may round a row differently with
+// another row count, so on it they agree to rounding only); what
 // changes is that the hidden states stay on one core from step to step,
 // where splitting each step's small GEMM moved them between cores.
 type streamSplit struct {
