@@ -72,6 +72,11 @@ type simdKernels struct {
 	rmsprop        func(p, g, ms []float32, lr, rho, eps, scale, limit float32)
 }
 
+// shortNTFloats bounds B (n×k) for the short-row NT path: every row of A
+// reads all of B again, so B must stay in cache between them (64 KB here;
+// tiny's V is 26 KB, its W 40 KB).
+const shortNTFloats = 16 << 10
+
 // kcBlock bounds the k extent of one pass of the broadcast kernel, so the
 // slab of B it sweeps (kcBlock × bcastWidth floats, 64 KB on AVX-512) stays
 // in L2 while every row block of A passes over it.
@@ -213,11 +218,12 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 		s.gemmPackedB(m, n, k, alpha, a, ars, als, b, ldb, beta, c, ldc)
 		return
 	}
-	if transB && s.gemvShortN != nil && k <= s.shortMax {
+	if transB && s.gemvShortN != nil && k <= s.shortMax && n*k <= shortNTFloats {
 		// Short rows: row i of C is the GEMV B·(row i of A), with that
-		// row held in registers while B, small enough for L1, streams
-		// past it; no horizontal sums per 4×4 block as below. Chosen by
-		// k alone, so every call with this k sums its outputs the same way.
+		// row held in registers while B, small enough to stay in cache,
+		// streams past it; no horizontal sums per 4×4 block as below.
+		// Chosen by the shape, so repeated calls, and splits by rows,
+		// sum every output the same way.
 		for i := 0; i < m; i++ {
 			s.gemvShortN(n, k, b, ldb, a[i*lda:], c[i*ldc:], alpha, beta, beta != 0)
 		}
