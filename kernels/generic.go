@@ -57,9 +57,7 @@ func (g Generic) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float
 		}
 	case transA && !transB:
 		// C[i,:] = beta*C[i,:] + sum_l alpha*A[l,i]*B[l,:]
-		for i := 0; i < m; i++ {
-			scale(beta, c[i*ldc:i*ldc+n])
-		}
+		scaleRows(beta, c, m, n, ldc)
 		for l := 0; l < k; l++ {
 			bl := b[l*ldb : l*ldb+n]
 			for i, ali := range a[l*lda : l*lda+m] {
@@ -243,6 +241,14 @@ func axpy(alpha float32, x, y []float32) {
 
 // scale sets y = beta*y, writing zeros outright when beta is 0 (BLAS
 // semantics: the old contents are never read).
+// scaleRows is C = beta*C for an m×n C with leading dimension ldc: a GEMM
+// whose inner dimension is 0.
+func scaleRows(beta float32, c []float32, m, n, ldc int) {
+	for i := 0; i < m; i++ {
+		scale(beta, c[i*ldc:i*ldc+n])
+	}
+}
+
 func scale(beta float32, y []float32) {
 	switch beta {
 	case 1:

@@ -178,9 +178,7 @@ func (OpenBLAS) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float3
 		return
 	}
 	if k == 0 {
-		for i := 0; i < m; i++ {
-			scale(beta, c[i*ldc:i*ldc+n])
-		}
+		scaleRows(beta, c, m, n, ldc)
 		return
 	}
 	// Stored shapes: A is m×k (k×m when transposed), B is k×n (n×k).

@@ -202,9 +202,7 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 		return
 	}
 	if k == 0 {
-		for i := 0; i < m; i++ {
-			scale(beta, c[i*ldc:i*ldc+n])
-		}
+		scaleRows(beta, c, m, n, ldc)
 		return
 	}
 	// op(A)[i, l] is a[i*ars + l*als].

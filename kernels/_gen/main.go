@@ -1178,24 +1178,7 @@ func genSumSquares(s isa) {
 	flush()
 	// Add the float64 lanes.
 	VADDPD(sum[1], sum[0], sum[0])
-	var y VecVirtual = sum[0]
-	if s.avx512 {
-		t := YMM()
-		VEXTRACTF64X4(U8(1), sum[0], t)
-		VADDPD(t, sum[0].AsY(), t)
-		y = t
-	}
-	lo := XMM()
-	if s.avx512 {
-		VEXTRACTF32X4(U8(1), y, lo)
-	} else {
-		VEXTRACTF128(U8(1), y, lo)
-	}
-	VADDPD(lo, y.AsX(), lo)
-	hi := XMM()
-	VMOVHLPS(lo, lo, hi)
-	VADDSD(hi, lo, lo)
-	VMOVSD(lo, param(ReturnIndex(0)))
+	s.returnSumPD(sum[0])
 	ret()
 }
 
@@ -1266,11 +1249,18 @@ func genSumSquaresWide(s isa) {
 			VADDPD(acc[i+w], acc[i], acc[i])
 		}
 	}
-	var y VecVirtual = acc[0]
+	s.returnSumPD(acc[0])
+	ret()
+}
+
+// returnSumPD adds the float64 lanes of v and returns the sum as the
+// routine's float64 result.
+func (s isa) returnSumPD(v VecVirtual) {
+	y := v
 	if s.avx512 {
 		t := YMM()
-		VEXTRACTF64X4(U8(1), acc[0], t)
-		VADDPD(t, acc[0].AsY(), t)
+		VEXTRACTF64X4(U8(1), v, t)
+		VADDPD(t, v.AsY(), t)
 		y = t
 	}
 	lo := XMM()
@@ -1284,7 +1274,6 @@ func genSumSquaresWide(s isa) {
 	VMOVHLPS(lo, lo, hi)
 	VADDSD(hi, lo, lo)
 	VMOVSD(lo, param(ReturnIndex(0)))
-	ret()
 }
 
 // conditioner holds the broadcast parameters of the gradient conditioning
