@@ -55,7 +55,7 @@ func benchTrain(b *testing.B, data *Data, k kernels.Backend, w Workload) {
 		}
 	}
 	b.ReportMetric(float64(tr.CharsSeen-chars)/b.Elapsed().Seconds(), "chars/s")
-	b.ReportMetric(float64(tr.CharsSeen-chars)*TrainFLOPsPerChar(w.Hidden, w.Vocab)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(float64(tr.CharsSeen-chars)*TrainFLOPsPerChar(w.Model())/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 func BenchmarkSample(b *testing.B) {
@@ -73,7 +73,7 @@ func BenchmarkSample(b *testing.B) {
 }
 
 func benchSample(b *testing.B, k kernels.Backend, w Workload) {
-	m, err := engine.NewModel(w.Hidden, w.Vocab, 1)
+	m, err := engine.NewModel(w.Model(), 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,9 +17,23 @@ import (
 // Workload is one model shape to measure.
 type Workload struct {
 	Name                      string
+	Cell                      string // "" is the notebook's rnn
+	Layers                    int    // 0 is one
 	Hidden, Seq, Batch, Vocab int
 	// SampleOnly workloads measure generation, not training.
 	SampleOnly bool
+}
+
+// Model is the workload's model configuration.
+func (w Workload) Model() engine.ModelConfig {
+	c := engine.ModelConfig{Cell: w.Cell, Layers: w.Layers, Hidden: w.Hidden, Vocab: w.Vocab}
+	if c.Cell == "" {
+		c.Cell = "rnn"
+	}
+	if c.Layers == 0 {
+		c.Layers = 1
+	}
+	return c
 }
 
 // Standard is DESIGN.md's table of standard workloads.
@@ -30,13 +44,32 @@ var Standard = []Workload{
 	{Name: "sample512", Hidden: 512, Batch: 1, Vocab: 65, SampleOnly: true},
 }
 
-// TrainFLOPsPerChar counts a training step's multiply-adds per character
-// (two flops each): forward W·h and V·h, backward dV, dh = Vᵀ·dO, Wᵀ·dr and
-// dW. Element-wise work is not counted.
-func TrainFLOPsPerChar(h, v int) float64 { return float64(6*h*h + 6*h*v) }
+// productWeights counts the weights a character's forward pass multiplies
+// by: every matrix of the layout but the one-hot input's, which is read by
+// row lookup.
+func productWeights(c engine.ModelConfig) float64 {
+	lay, err := engine.NewLayout(c)
+	if err != nil {
+		return 0
+	}
+	var n int
+	for _, t := range lay.Tensors {
+		if len(t.Shape) == 2 && !t.Lookup {
+			n += t.Size()
+		}
+	}
+	return float64(n)
+}
 
-// SampleFLOPsPerChar counts one generated character's: W·h and V·h.
-func SampleFLOPsPerChar(h, v int) float64 { return float64(2*h*h + 2*h*v) }
+// TrainFLOPsPerChar counts a training step's flops per character: a
+// multiply-add (two flops) per weight in the forward pass, and two in the
+// backward pass (the weights' gradient and the input's). Element-wise work
+// is not counted. For the notebook's model that is 6H² + 6HV.
+func TrainFLOPsPerChar(c engine.ModelConfig) float64 { return 6 * productWeights(c) }
+
+// SampleFLOPsPerChar counts one generated character's: a multiply-add per
+// weight.
+func SampleFLOPsPerChar(c engine.ModelConfig) float64 { return 2 * productWeights(c) }
 
 // Data is a synthetic corpus: random symbols from a vocabulary of the
 // workload's size, so every system and backend does the same work.
@@ -99,7 +132,7 @@ func (d *Data) Close() error {
 // min-char-rnn's Adagrad, as the PyTorch and numpy comparisons use.
 func (d *Data) NewTrainer(k kernels.Backend, w Workload) (*engine.Trainer, error) {
 	cfg := engine.TrainConfig{
-		Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch,
+		Model: w.Model(), Seq: w.Seq, Batch: w.Batch,
 		Optimizer: "adagrad", LR: 0.1,
 		Clip: engine.Clip{Mode: "value", Limit: 5}, Seed: 1,
 	}

@@ -30,7 +30,7 @@ func testNoAllocationsPerStep(t *testing.T, corpus *Corpus, vocab *Vocab) {
 	for _, k := range backends {
 		for _, b := range []int{1, 3} {
 			// A schedule and snapshots every other step: neither allocates.
-			cfg := TrainConfig{Hidden: 32, Seq: 16, Batch: b, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 1,
+			cfg := TrainConfig{Model: rnnModel(32), Seq: 16, Batch: b, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 1,
 				Schedule: Schedule{Kind: "cosine", Steps: 1000, Warmup: 10}, ValFrac: 0.1, Guard: Guard{SnapshotEvery: 2, LRFactor: 0.5, Retries: 3}}
 			tr, err := NewTrainer(cfg, k, corpus, vocab)
 			if err != nil {

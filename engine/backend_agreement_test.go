@@ -30,7 +30,7 @@ func agreeable(dLast, dMean, dParams float64) bool {
 func agreementRun(t *testing.T, k kernels.Backend) (last, mean10 float64, params []float32) {
 	t.Helper()
 	corpus, vocab := writeCorpus(t, pairsText(20000, 12)+"The quick brown fox jumps over the lazy dog.\n")
-	cfg := TrainConfig{Hidden: 48, Seq: 20, Batch: 4, Optimizer: "adam", LR: 0.005, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 21}
+	cfg := TrainConfig{Model: rnnModel(48), Seq: 20, Batch: 4, Optimizer: "adam", LR: 0.005, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 21}
 	tr, err := NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func agreementRun(t *testing.T, k kernels.Backend) (last, mean10 float64, params
 		}
 		last = r.Loss
 	}
-	return last, mean10, tr.Model.P.Slab
+	return last, mean10, tr.Model.Params
 }
 
 // agreement returns the relative differences of k's run from generic's.

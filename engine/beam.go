@@ -7,8 +7,8 @@ import (
 	"charrnn/kernels"
 )
 
-// MaxBeam bounds the beam width: the search holds width × (H + Vocab)
-// floats of state and width × Vocab candidates per step.
+// MaxBeam bounds the beam width: the search holds width × (state + Vocab)
+// floats and width × Vocab candidates per step.
 const MaxBeam = 10000
 
 // maxBeamSteps bounds length × width, the back-pointers the search keeps
@@ -46,14 +46,14 @@ func BeamSearch(k kernels.Backend, m *Model, prime []int32, n, width int) ([]int
 	if n == 0 {
 		return []int32{}, 0, nil
 	}
-	H, V := m.Hidden, m.Vocab
-	p := &m.P
+	V := m.Config.Vocab
 
 	// Beam 0 starts from the primed state.
 	s := NewSampler(k, m, 0)
 	s.Prime(prime)
-	states := make([]float32, width*H)
-	newStates := make([]float32, width*H)
+	S := s.step.stateFloats() // one beam's state
+	states := make([]float32, width*S)
+	newStates := make([]float32, width*S)
 	logits := make([]float32, width*V)
 	copy(states, s.h)
 	copy(logits, s.logits)
@@ -102,15 +102,10 @@ func BeamSearch(k kernels.Backend, m *Model, prime []int32, n, width int) ([]int
 			break
 		}
 		// Advance each kept beam from its parent's state by its symbol,
-		// with the same operations as Sampler.Feed.
+		// as Sampler.Feed does.
 		for i := 0; i < live; i++ {
-			par, sym := int(parents[t*width+i]), int(syms[t*width+i])
-			h := newStates[i*H : (i+1)*H]
-			k.Gemv(false, H, H, 1, p.W, H, states[par*H:(par+1)*H], 0, h)
-			k.AddTanh(h, h, p.U[sym*H:(sym+1)*H], p.B)
-			o := logits[i*V : (i+1)*V]
-			copy(o, p.C)
-			k.Gemv(false, V, H, 1, p.V, H, h, 1, o)
+			par, sym := int(parents[t*width+i]), syms[t*width+i]
+			s.step.step(k, sym, states[par*S:(par+1)*S], newStates[i*S:(i+1)*S], logits[i*V:(i+1)*V])
 		}
 		states, newStates = newStates, states
 	}

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 )
 
 // A checkpoint file is
@@ -24,12 +25,11 @@ import (
 // must refuse it.
 const (
 	checkpointMagic = "CHARRNN\x00"
-	// CheckpointVersion is the format this build writes and the newest it reads.
-	CheckpointVersion = 1
+	// CheckpointVersion is the format this build writes and the newest it
+	// reads. Version 1 held a one-layer vanilla RNN and a header of loose
+	// settings; version 2 holds the whole TrainConfig and the tensor table.
+	CheckpointVersion = 2
 	maxHeaderBytes    = 64 << 20
-	// MaxHidden is the largest hidden size a checkpoint may hold, so the
-	// largest a run may train.
-	MaxHidden = 1 << 16
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -39,47 +39,35 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Checkpoint struct {
 	Header Header
 	// Sections holds the float slabs named in Header.Sections, in order:
-	// "params" always, then the optimizer's state and the carried hidden
-	// states when saved by the trainer.
+	// "params" always, then the optimizer's state ("opt.0", ...) and the
+	// carried states ("hidden") when saved by the trainer.
 	Sections map[string][]float32
 }
 
 // Header is the checkpoint's JSON part.
 type Header struct {
-	Hidden    int     `json:"hidden"`
-	VocabKind string  `json:"vocab_kind"`
-	Vocab     []int32 `json:"vocab"` // byte values or code points, in id order
+	// Config is the run's configuration, the model's with it.
+	Config    TrainConfig `json:"config"`
+	VocabKind string      `json:"vocab_kind"`
+	Vocab     []int32     `json:"vocab"` // byte values or code points, in id order
+	Data      string      `json:"data"`  // what the corpus was
 
-	Seq       int     `json:"seq"`
-	Batch     int     `json:"batch"`
-	Optimizer string  `json:"optimizer"`
-	LR        float32 `json:"lr"`
-	ClipMode  string  `json:"clip_mode"`
-	Clip      float32 `json:"clip"`
-	Seed      uint64  `json:"seed"`
-	Data      string  `json:"data"`
-
-	Step      int64   `json:"step"`
-	CharsSeen int64   `json:"chars_seen"`
-	Cursors   []int64 `json:"cursors"`
-	Loss      float64 `json:"loss"` // the smoothed training loss (nats/char) when saved
-
-	// Added without a version change: a file without them loads as a run
-	// with the defaults (no momentum, constant schedule, no validation).
-	Momentum    float32     `json:"momentum,omitempty"`
-	Rho         float32     `json:"rho,omitempty"`
-	WeightDecay float32     `json:"weight_decay,omitempty"`
-	Schedule    *Schedule   `json:"schedule,omitempty"`
-	ValFrac     float64     `json:"val_frac,omitempty"`
-	Train       *TrainState `json:"train,omitempty"`
+	Step      int64      `json:"step"`
+	CharsSeen int64      `json:"chars_seen"`
+	Cursors   []int64    `json:"cursors"`
+	Loss      float64    `json:"loss"` // the smoothed training loss (nats/char) when saved
+	Train     TrainState `json:"train"`
 	// SampleRNG is the training run's sampler's random state
 	// (math/rand/v2 PCG, binary), so samples after a resume are the ones
 	// an uninterrupted run would have drawn.
 	SampleRNG []byte `json:"sample_rng,omitempty"`
-	// History is the run's progress records so far, oldest first, as the
-	// command line reported them (bounded by the writer).
+	// History is the run's progress records so far, oldest first (bounded
+	// by the trainer).
 	History []json.RawMessage `json:"history,omitempty"`
 
+	// Tensors is the parameters' layout, as Config.Model lays them out:
+	// a reader checks the two agree.
+	Tensors  []Tensor  `json:"tensors"`
 	Sections []Section `json:"sections"`
 }
 
@@ -91,7 +79,11 @@ type Section struct {
 
 // Model returns the model the checkpoint holds, sharing its parameter slab.
 func (c *Checkpoint) Model() *Model {
-	return &Model{Hidden: c.Header.Hidden, Vocab: len(c.Header.Vocab), P: TensorsOver(c.Sections["params"], c.Header.Hidden, len(c.Header.Vocab))}
+	m, err := newModel(c.Header.Config.Model, c.Sections["params"])
+	if err != nil { // DecodeCheckpoint checked the section against the layout
+		panic(err)
+	}
+	return m
 }
 
 // Save writes the checkpoint to path atomically: to a temporary file in the
@@ -192,16 +184,8 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 	if hlen > maxHeaderBytes || int(hlen) > len(body)-fixed {
 		return nil, fmt.Errorf("header length %d does not fit the file", hlen)
 	}
-	var h Header
-	dec := json.NewDecoder(bytes.NewReader(body[fixed : fixed+int(hlen)]))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("header: trailing data")
-	}
-	if err := h.validate(); err != nil {
+	h, err := decodeHeader(version, body[fixed:fixed+int(hlen)])
+	if err != nil {
 		return nil, err
 	}
 	rest := body[fixed+int(hlen):]
@@ -223,12 +207,8 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%d bytes after the last section", len(rest))
 	}
-	params, ok := c.Sections["params"]
-	if !ok {
-		return nil, fmt.Errorf("no params section")
-	}
-	if want := ParamCount(h.Hidden, len(h.Vocab)); len(params) != want {
-		return nil, fmt.Errorf("params section has %d floats, a model with hidden %d and vocabulary %d has %d", len(params), h.Hidden, len(h.Vocab), want)
+	if err := h.checkSections(c.Sections); err != nil {
+		return nil, err
 	}
 	// The trainer never saves a non-finite value: not in the parameters, nor
 	// in the optimizer's state or the hidden states, where one would only show
@@ -243,17 +223,84 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 	return c, nil
 }
 
-// validate checks the header's own consistency.
+// decodeHeader decodes and checks a header of the given format version.
+func decodeHeader(version uint32, data []byte) (Header, error) {
+	var h Header
+	if version == 1 {
+		var v1 headerV1
+		if err := decodeJSON(data, &v1); err != nil {
+			return Header{}, fmt.Errorf("header: %w", err)
+		}
+		h = v1.upgrade()
+	} else if err := decodeJSON(data, &h); err != nil {
+		return Header{}, fmt.Errorf("header: %w", err)
+	}
+	return h, h.validate()
+}
+
+// decodeJSON decodes one JSON value, refusing unknown fields and anything
+// after it.
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("trailing data")
+	}
+	return nil
+}
+
+// validate checks the header's own consistency: a configuration a trainer
+// would accept, a vocabulary, and the tensor table of that configuration.
 func (h *Header) validate() error {
+	h.Config.Model.Vocab = len(h.Vocab)
 	switch {
-	case h.Hidden <= 0 || h.Hidden > MaxHidden:
-		return fmt.Errorf("header: hidden size %d out of range", h.Hidden)
 	case len(h.Vocab) == 0:
 		return fmt.Errorf("header: empty vocabulary")
 	case h.VocabKind != "bytes" && h.VocabKind != "runes":
 		return fmt.Errorf("header: unknown vocabulary kind %q", h.VocabKind)
-	case h.Seq < 0 || h.Batch < 0 || h.Step < 0 || h.CharsSeen < 0:
-		return fmt.Errorf("header: negative seq, batch, step or chars seen")
+	case h.Step < 0 || h.CharsSeen < 0:
+		return fmt.Errorf("header: negative step or chars seen")
+	}
+	if err := h.Config.Validate(); err != nil {
+		return fmt.Errorf("header: config: %w", err)
+	}
+	lay, err := NewLayout(h.Config.Model)
+	if err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	if !lay.Equal(Layout{Tensors: h.Tensors, Floats: lay.Floats}) {
+		return fmt.Errorf("header: the tensor table is not the layout of a %d-layer %s model of width %d", h.Config.Model.Layers, h.Config.Model.Cell, h.Config.Model.Hidden)
+	}
+	return nil
+}
+
+// checkSections checks the sizes of the float sections against the header:
+// the parameters against the layout, the carried states against the
+// batch, and the optimizer's slabs against the parameters.
+func (h *Header) checkSections(sections map[string][]float32) error {
+	m := h.Config.Model
+	lay, _ := NewLayout(m) // validate checked it
+	params, ok := sections["params"]
+	if !ok {
+		return fmt.Errorf("no params section")
+	}
+	if len(params) != lay.Floats {
+		return fmt.Errorf("params section has %d floats, a %d-layer %s model of width %d and vocabulary %d has %d", len(params), m.Layers, m.Cell, m.Hidden, m.Vocab, lay.Floats)
+	}
+	for name, s := range sections {
+		want := -1
+		switch {
+		case name == "hidden":
+			want = h.Config.Batch * m.Layers * cells[m.Cell].StateVectors() * m.Hidden
+		case strings.HasPrefix(name, "opt."):
+			want = lay.Floats
+		}
+		if want >= 0 && len(s) != want {
+			return fmt.Errorf("section %q has %d floats, want %d", name, len(s), want)
+		}
 	}
 	return nil
 }

@@ -28,14 +28,14 @@ func crashCheckpoint(n int64) *Checkpoint {
 	for i := range vocab {
 		vocab[i] = int32(i)
 	}
-	params := make([]float32, ParamCount(hidden, len(vocab))) // 120k floats, a 480 kB file
+	h := testHeader(TrainConfig{Model: rnnModel(hidden), Seq: 1, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}, vocab)
+	h.Step = n
+	n32, _ := ParamCount(h.Config.Model)
+	params := make([]float32, n32) // 120k floats, a 480 kB file
 	for i := range params {
 		params[i] = float32(n)
 	}
-	return &Checkpoint{
-		Header:   Header{Hidden: hidden, VocabKind: VocabBytes, Vocab: vocab, Optimizer: "sgd", LR: 0.1, Step: n},
-		Sections: map[string][]float32{"params": params},
-	}
+	return &Checkpoint{Header: h, Sections: map[string][]float32{"params": params}}
 }
 
 // TestCheckpointSurvivesSIGKILL kills a process that saves checkpoints in a

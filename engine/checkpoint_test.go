@@ -9,12 +9,26 @@ import (
 	"testing"
 )
 
+// testHeader is a checkpoint header for a run of configuration c over a
+// byte vocabulary, with its tensor table.
+func testHeader(c TrainConfig, vocab []int32) Header {
+	c.Model.Vocab = len(vocab)
+	lay, err := NewLayout(c.Model)
+	if err != nil {
+		panic(err)
+	}
+	return Header{Config: c, VocabKind: VocabBytes, Vocab: vocab, Tensors: lay.Tensors}
+}
+
 func sampleCheckpoint(t *testing.T) (*Checkpoint, []byte) {
 	t.Helper()
-	m, _ := NewModel(6, 4, 1)
+	cfg := TrainConfig{Model: rnnModel(6), Seq: 5, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
+	h := testHeader(cfg, []int32{'a', 'b', 'c', 'd'})
+	h.Cursors = []int64{0}
+	m, _ := NewModel(h.Config.Model, 1)
 	ck := &Checkpoint{
-		Header:   Header{Hidden: 6, VocabKind: "bytes", Vocab: []int32{'a', 'b', 'c', 'd'}, Seq: 5, Batch: 1, Optimizer: "sgd", LR: 0.1, Cursors: []int64{0}},
-		Sections: map[string][]float32{"params": m.P.Slab, "hidden": make([]float32, 6)},
+		Header:   h,
+		Sections: map[string][]float32{"params": m.Params, "hidden": make([]float32, 6)},
 	}
 	data, err := ck.encode()
 	if err != nil {
@@ -80,4 +94,14 @@ func TestCheckpointSaveIsAtomic(t *testing.T) {
 	if err := ck.Save(filepath.Join(dir, "missing", "m.ckpt")); err == nil {
 		t.Fatal("saving into a missing directory succeeded")
 	}
+}
+
+// mustCheckpoint is tr's checkpoint.
+func mustCheckpoint(t testing.TB, tr *Trainer) *Checkpoint {
+	t.Helper()
+	ck, err := tr.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"math"
 
 	"charrnn/kernels"
@@ -9,8 +8,8 @@ import (
 
 // Clip bounds gradients before the update, against exploding gradients.
 type Clip struct {
-	Mode  string  // "value": each element to ±Limit (the notebook's); "norm": rescale to global L2 norm ≤ Limit; "none"
-	Limit float32 // the bound; the notebook uses 5
+	Mode  string  `json:"mode"`  // "value": each element to ±Limit (the notebook's); "norm": rescale to global L2 norm ≤ Limit; "none"
+	Limit float32 `json:"limit"` // the bound; the notebook uses 5
 }
 
 // Validate reports a clear error for an unusable setting.
@@ -20,11 +19,11 @@ func (c Clip) Validate() error {
 		return nil
 	case "value", "norm":
 		if !(c.Limit > 0) || math.IsInf(float64(c.Limit), 0) {
-			return fmt.Errorf("-clip must be a positive number, got %v", c.Limit)
+			return fieldErrorf("Clip.Limit", "must be a positive number, got %v", c.Limit)
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown -clip-mode %q (want value, norm or none)", c.Mode)
+	return fieldErrorf("Clip.Mode", "must be value, norm or none, got %q", c.Mode)
 }
 
 // Conditioning is what the optimizer does to each gradient element before

@@ -45,7 +45,7 @@ func EvaluateRange(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, fr
 		return Evaluation{}, err
 	}
 	ids := make([]int32, evalWindow+1)
-	ws := NewWorkspace(m.Hidden, m.Vocab, evalWindow, 1)
+	ws := NewWorkspace(m, nil, evalWindow, 1)
 	var total float64
 	var chars int64
 	for {
@@ -62,13 +62,15 @@ func EvaluateRange(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, fr
 		}
 		T := n - 1
 		if T != ws.T { // the last, shorter window
-			short := NewWorkspace(m.Hidden, m.Vocab, T, 1)
-			copy(short.State(0), ws.State(0))
+			short := NewWorkspace(m, nil, T, 1)
+			state := make([]float32, ws.StateFloats())
+			ws.SaveState(state)
+			short.LoadState(state)
 			ws = short
 		}
 		copy(ws.Inputs, ids[:T])
 		copy(ws.Targets, ids[1:n])
-		total += Forward(k, m, ws)
+		total += ws.Forward(k)
 		ws.Carry()
 		chars += int64(T)
 		pos = last

@@ -38,7 +38,7 @@ func TestExportMatchesEquations(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := kernels.Best()
-	cfg := engine.TrainConfig{Hidden: 24, Seq: 16, Batch: 2, Optimizer: "adam", LR: 0.01, Clip: engine.Clip{Mode: "value", Limit: 5}, Seed: 4}
+	cfg := engine.TrainConfig{Model: engine.ModelConfig{Cell: "rnn", Layers: 1, Hidden: 24}, Seq: 16, Batch: 2, Optimizer: "adam", LR: 0.01, Clip: engine.Clip{Mode: "value", Limit: 5}, Seed: 4}
 	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		t.Fatal(err)

@@ -37,15 +37,16 @@ func withCRC(data []byte) []byte {
 // fuzzCheckpoint is a small valid checkpoint with the sections a trainer
 // saves.
 func fuzzCheckpoint(hidden int, vocab []int32, opt string) *Checkpoint {
-	m, _ := NewModel(hidden, len(vocab), 3)
+	h := testHeader(TrainConfig{Model: rnnModel(hidden), Seq: 4, Batch: 2, Optimizer: opt, LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 3}, vocab)
+	h.Data, h.Step, h.CharsSeen, h.Cursors, h.Loss = "fuzz", 9, 72, []int64{8, 40}, 1.25
+	m, _ := NewModel(h.Config.Model, 3)
 	ck := &Checkpoint{
-		Header: Header{Hidden: hidden, VocabKind: VocabBytes, Vocab: vocab, Seq: 4, Batch: 2, Optimizer: opt,
-			LR: 0.01, ClipMode: "value", Clip: 5, Seed: 3, Data: "fuzz", Step: 9, CharsSeen: 72, Cursors: []int64{8, 40}, Loss: 1.25},
-		Sections: map[string][]float32{"params": m.P.Slab, "hidden": make([]float32, 2*hidden)},
+		Header:   h,
+		Sections: map[string][]float32{"params": m.Params, "hidden": make([]float32, 2*hidden)},
 	}
 	if opt == "adam" {
-		ck.Sections["opt.0"] = make([]float32, len(m.P.Slab))
-		ck.Sections["opt.1"] = make([]float32, len(m.P.Slab))
+		ck.Sections["opt.0"] = make([]float32, len(m.Params))
+		ck.Sections["opt.1"] = make([]float32, len(m.Params))
 	}
 	return ck
 }
@@ -105,8 +106,8 @@ func checkDecoded(t *testing.T, c *Checkpoint, inputLen int) {
 	t.Helper()
 	h := c.Header
 	params := c.Sections["params"]
-	if len(params) != ParamCount(h.Hidden, len(h.Vocab)) {
-		t.Fatalf("params %d floats for hidden %d vocab %d", len(params), h.Hidden, len(h.Vocab))
+	if n, err := ParamCount(h.Config.Model); err != nil || len(params) != n {
+		t.Fatalf("params %d floats for model %+v (%v)", len(params), h.Config.Model, err)
 	}
 	floats := 0
 	for name, s := range c.Sections {
@@ -235,7 +236,7 @@ func TestFuzzSeedsAreCheckpoints(t *testing.T) {
 	if os.Getenv(fuzzSeedEnv) != "" {
 		corpus, vocab := writeCorpus(t, pairsText(2000, 11)+"\x00\xff é")
 		for i, opt := range []string{"adam", "adagrad", "sgd"} {
-			cfg := TrainConfig{Hidden: 5, Seq: 6, Batch: 2, Optimizer: opt, LR: DefaultLR(opt), Clip: Clip{Mode: "value", Limit: 5}, Seed: 4}
+			cfg := TrainConfig{Model: rnnModel(5), Seq: 6, Batch: 2, Optimizer: opt, LR: DefaultLR(opt), Clip: Clip{Mode: "value", Limit: 5}, Seed: 4}
 			tr, err := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 			if err != nil {
 				t.Fatal(err)
@@ -245,7 +246,12 @@ func TestFuzzSeedsAreCheckpoints(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			data, err := tr.Checkpoint("seed", 2.5).encode()
+			tr.Data, tr.smoothed = "seed", 2.5
+			ck, err := tr.Checkpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := ck.encode()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,7 +318,7 @@ func FuzzSamplerParams(f *testing.F) {
 			return // the CLI refuses it
 		}
 		H, V := 1+int(hidden%16), 1+int(vocab%300)
-		m, err := NewModel(H, V, seed)
+		m, err := NewModel(rnnShape(H, V), seed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,12 +326,12 @@ func FuzzSamplerParams(f *testing.F) {
 		// becomes the largest finite float of its sign (LoadCheckpoint refuses
 		// non-finite parameters, so no model holds one).
 		if n := len(weights) / 4; n > 0 {
-			for i := range m.P.Slab {
+			for i := range m.Params {
 				v := math.Float32frombits(binary.LittleEndian.Uint32(weights[4*(i%n):]))
 				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 					v = float32(math.Copysign(math.MaxFloat32, float64(v)))
 				}
-				m.P.Slab[i] = v
+				m.Params[i] = v
 			}
 		}
 		s := NewSampler(k, m, seed)
@@ -441,7 +447,7 @@ func FuzzTokenWindow(f *testing.F) {
 // model.
 func FuzzDecodeSafetensors(f *testing.F) {
 	for _, vocab := range []*Vocab{mustByteVocab([]int32{'a', 'b', 'c'}), mustRuneVocab([]int32{RuneUnknown, 'x', 'é'})} {
-		m, _ := NewModel(4, vocab.Size(), 1)
+		m, _ := NewModel(rnnShape(4, vocab.Size()), 1)
 		data, err := EncodeSafetensors(m, vocab)
 		if err != nil {
 			f.Fatal(err)
@@ -455,8 +461,8 @@ func FuzzDecodeSafetensors(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(m.P.Slab)*4 > len(data) {
-			t.Fatalf("accepted %d parameters from %d bytes", len(m.P.Slab), len(data))
+		if len(m.Params)*4 > len(data) {
+			t.Fatalf("accepted %d parameters from %d bytes", len(m.Params), len(data))
 		}
 		again, err := EncodeSafetensors(m, vocab)
 		if err != nil {
@@ -466,7 +472,7 @@ func FuzzDecodeSafetensors(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-export does not import: %v", err)
 		}
-		if !reflect.DeepEqual(m.P.Slab, m2.P.Slab) || !reflect.DeepEqual(vocab.Symbols, vocab2.Symbols) || vocab.Kind != vocab2.Kind {
+		if !reflect.DeepEqual(m.Params, m2.Params) || !reflect.DeepEqual(vocab.Symbols, vocab2.Symbols) || vocab.Kind != vocab2.Kind {
 			t.Fatal("re-export imports to a different model")
 		}
 	})

@@ -18,11 +18,12 @@ type ref64 struct {
 }
 
 func ref64From(m *Model) *ref64 {
-	H, V := m.Hidden, m.Vocab
-	r := &ref64{H: H, V: V, U: make([]float64, H*V), W: f64(m.P.W), Vo: f64(m.P.V), b: f64(m.P.B), c: f64(m.P.C)}
+	H, V := m.Config.Hidden, m.Config.Vocab
+	r := &ref64{H: H, V: V, U: make([]float64, H*V), W: f64(m.Tensor("W")), Vo: f64(m.Tensor("V")), b: f64(m.Tensor("b")), c: f64(m.Tensor("c"))}
+	u := m.Tensor("U")
 	for x := 0; x < V; x++ {
 		for i := 0; i < H; i++ {
-			r.U[i*V+x] = float64(m.P.U[x*H+i]) // engine stores Uᵀ
+			r.U[i*V+x] = float64(u[x*H+i]) // engine stores Uᵀ
 		}
 	}
 	return r
@@ -136,15 +137,15 @@ func TestGradients(t *testing.T) {
 		H, V, T, B := 1+rng.IntN(17), 2+rng.IntN(10), 1+rng.IntN(9), 1+rng.IntN(3)
 		name := fmt.Sprintf("H=%d/V=%d/T=%d/B=%d", H, V, T, B)
 		t.Run(name, func(t *testing.T) {
-			m, err := NewModel(H, V, uint64(trial))
+			m, err := NewModel(rnnShape(H, V), uint64(trial))
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i := range m.P.B { // non-zero biases exercise db and dc
-				m.P.B[i] = float32(rng.Float64() - 0.5)
-			}
-			for i := range m.P.C {
-				m.P.C[i] = float32(rng.Float64() - 0.5)
+			for _, name := range []string{"b", "c"} { // non-zero biases exercise db and dc
+				bias := m.Tensor(name)
+				for i := range bias {
+					bias[i] = float32(rng.Float64() - 0.5)
+				}
 			}
 			inputs, targets := make([]int32, T*B), make([]int32, T*B)
 			for i := range inputs {
@@ -180,24 +181,27 @@ func TestGradients(t *testing.T) {
 
 			// (2) the engine against the reference, on every backend.
 			for _, k := range kernels.Supported() {
-				ws := NewWorkspace(H, V, T, B)
+				g := make([]float32, len(m.Params))
+				for i := range g { // Backward must overwrite, never read, g
+					g[i] = float32(math.NaN())
+				}
+				ws := NewWorkspace(m, g, T, B)
 				copy(ws.Inputs, inputs)
 				copy(ws.Targets, targets)
+				state := make([]float32, ws.StateFloats())
 				for s := 0; s < B; s++ {
 					for i, v := range h0[s] {
-						ws.State(s)[i] = float32(v)
+						state[s*H+i] = float32(v)
 					}
 				}
-				g := NewTensors(H, V)
-				for i := range g.Slab { // Backward must overwrite, never read, g
-					g.Slab[i] = float32(math.NaN())
-				}
-				loss := Forward(k, m, ws) / float64(B)
-				Backward(k, m, ws, &g)
+				ws.LoadState(state)
+				loss := ws.Forward(k) / float64(B)
+				ws.Backward(k)
 				if e := relErr(loss, refLoss, 1e-6); e > 1e-5 {
 					t.Fatalf("%s: loss %g, reference %g", k.Name(), loss, refLoss)
 				}
-				engine := [5][]float32{transposeUT(g.U, H, V), g.W, g.V, g.B, g.C}
+				grad := func(name string) []float32 { return m.Layout.Tensor(name).Of(g) }
+				engine := [5][]float32{transposeUT(grad("U"), H, V), grad("W"), grad("V"), grad("b"), grad("c")}
 				for ti := range engine {
 					for i, v := range engine[ti] {
 						if e := relErr(float64(v), analytic[ti][i], 1e-4); e > 1e-3 {

@@ -21,8 +21,8 @@ type snapshot struct {
 
 func (t *Trainer) newSnapshot() *snapshot {
 	s := &snapshot{
-		params:  make([]float32, len(t.Model.P.Slab)),
-		hidden:  make([]float32, t.Config.Batch*t.Config.Hidden),
+		params:  make([]float32, len(t.Model.Params)),
+		hidden:  make([]float32, t.ws.StateFloats()),
 		cursors: make([]int64, t.Config.Batch),
 	}
 	for _, o := range t.optState {
@@ -43,33 +43,30 @@ func (t *Trainer) snapshotIfDue() error {
 	if !t.Finite() {
 		return &NonFiniteError{Step: t.Step, Loss: math.NaN(), GradNorm: math.NaN(), Params: true}
 	}
-	copy(s.params, t.Model.P.Slab)
+	copy(s.params, t.Model.Params)
 	for i, o := range t.optState {
 		copy(s.opt[i], o)
 	}
-	copy(s.hidden, t.ws.hs[:len(s.hidden)])
+	t.ws.SaveState(s.hidden)
 	copy(s.cursors, t.Cursors)
 	s.step, s.seen, s.state = t.Step, t.CharsSeen, t.State
 	s.taken = true
 	return nil
 }
 
-// Finite reports whether the parameters, optimizer state and hidden states
+// Finite reports whether the parameters, optimizer state and carried states
 // are all finite: what must hold before anything is saved.
 func (t *Trainer) Finite() bool {
 	finite := func(x []float32) bool {
 		s := t.k.SumSquares(x)
 		return !math.IsNaN(s) && !math.IsInf(s, 0)
 	}
-	if !finite(t.Model.P.Slab) || !finite(t.ws.hs[:t.Config.Batch*t.Config.Hidden]) {
-		return false
-	}
+	ok := finite(t.Model.Params)
+	t.ws.state(func(s []float32) { ok = ok && finite(s) })
 	for _, o := range t.optState {
-		if !finite(o) {
-			return false
-		}
+		ok = ok && finite(o)
 	}
-	return true
+	return ok
 }
 
 // Recover handles an error from TrainStep. A non-finite step is undone by
@@ -85,14 +82,14 @@ func (t *Trainer) Recover(err error) error {
 	}
 	g := t.Config.Guard
 	if t.snap == nil || !t.snap.taken || t.State.Rollbacks >= g.Retries {
-		return fmt.Errorf("%w; gave up after %d rollbacks (learning rate %.3g); try a lower -lr or -clip-mode norm", err, t.State.Rollbacks, t.LR())
+		return fmt.Errorf("%w; gave up after %d rollbacks (learning rate %.3g); try a lower learning rate or norm clipping", err, t.State.Rollbacks, t.LR())
 	}
 	s := t.snap
-	copy(t.Model.P.Slab, s.params)
+	copy(t.Model.Params, s.params)
 	for i, o := range t.optState {
 		copy(o, s.opt[i])
 	}
-	copy(t.ws.hs, s.hidden)
+	t.ws.LoadState(s.hidden)
 	copy(t.Cursors, s.cursors)
 	rollbacks, scale := t.State.Rollbacks, t.State.LRScale
 	t.Step, t.CharsSeen, t.State = s.step, s.seen, s.state

@@ -17,7 +17,7 @@ func TestNonFiniteRollsBack(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(3000, 17))
 	for _, k := range kernels.Supported() {
 		t.Run(k.Name(), func(t *testing.T) {
-			cfg := TrainConfig{Hidden: 10, Seq: 8, Batch: 2, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 2,
+			cfg := TrainConfig{Model: rnnModel(10), Seq: 8, Batch: 2, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 2,
 				ValFrac: 0.1, Guard: Guard{SnapshotEvery: 5, LRFactor: 0.5, Retries: 2}}
 			tr, err := NewTrainer(cfg, k, corpus, vocab)
 			if err != nil {
@@ -37,27 +37,27 @@ func TestNonFiniteRollsBack(t *testing.T) {
 					t.Fatal(err)
 				}
 				if tr.Step == 5 {
-					atFive, cursorsAtFive = slices.Clone(tr.Model.P.Slab), slices.Clone(tr.Cursors)
+					atFive, cursorsAtFive = slices.Clone(tr.Model.Params), slices.Clone(tr.Cursors)
 				}
 				if tr.Step == 6 {
 					tr.Validate() // state changed between the snapshot and the failure rolls back too
 				}
 			}
-			before := slices.Clone(tr.Model.P.Slab)
+			before := slices.Clone(tr.Model.Params)
 			_, err = tr.TrainStep()
 			var nf *NonFiniteError
 			if !errors.As(err, &nf) || nf.Step != 8 {
 				t.Fatalf("step 8 with a NaN gradient returned %v", err)
 			}
-			if !slices.Equal(tr.Model.P.Slab, before) {
+			if !slices.Equal(tr.Model.Params, before) {
 				t.Fatal("a NaN gradient changed the parameters")
 			}
 			if err := tr.Recover(err); err != nil {
 				t.Fatal(err)
 			}
-			if tr.Step != 5 || !slices.Equal(tr.Model.P.Slab, atFive) || !slices.Equal(tr.Cursors, cursorsAtFive) {
+			if tr.Step != 5 || !slices.Equal(tr.Model.Params, atFive) || !slices.Equal(tr.Cursors, cursorsAtFive) {
 				t.Fatalf("after rollback: step %d, want the snapshot at step 5 (parameters equal %v, cursors %v want %v)",
-					tr.Step, slices.Equal(tr.Model.P.Slab, atFive), tr.Cursors, cursorsAtFive)
+					tr.Step, slices.Equal(tr.Model.Params, atFive), tr.Cursors, cursorsAtFive)
 			}
 			if tr.State.BestValStep != 0 {
 				t.Fatal("rollback kept a validation made after the snapshot")
@@ -91,7 +91,7 @@ func TestNonFiniteRollsBack(t *testing.T) {
 			}
 			// What is saved now loads: every parameter is finite.
 			path := filepath.Join(t.TempDir(), "m.ckpt")
-			if err := tr.Checkpoint("test", 0).Save(path); err != nil {
+			if err := mustCheckpoint(t, tr).Save(path); err != nil {
 				t.Fatal(err)
 			}
 			ck, err := LoadCheckpoint(path)
@@ -114,13 +114,13 @@ func TestNonFiniteRollsBack(t *testing.T) {
 // finite state, and the run gives up.
 func TestDivergenceGivesUp(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(3000, 18))
-	cfg := TrainConfig{Hidden: 10, Seq: 8, Batch: 2, Optimizer: "sgd", LR: 1e38, Clip: Clip{Mode: "none"}, Seed: 2,
+	cfg := TrainConfig{Model: rnnModel(10), Seq: 8, Batch: 2, Optimizer: "sgd", LR: 1e38, Clip: Clip{Mode: "none"}, Seed: 2,
 		Guard: Guard{SnapshotEvery: 1, LRFactor: 0.5, Retries: 3}}
 	tr, err := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := slices.Clone(tr.Model.P.Slab)
+	start := slices.Clone(tr.Model.Params)
 	rollbacks := 0
 	for i := 0; i < 1000; i++ {
 		_, err := tr.TrainStep()
@@ -140,7 +140,7 @@ func TestDivergenceGivesUp(t *testing.T) {
 		if !tr.Finite() {
 			t.Fatal("rolled back to a state that is not finite")
 		}
-		if tr.Step == 0 && !slices.Equal(tr.Model.P.Slab, start) {
+		if tr.Step == 0 && !slices.Equal(tr.Model.Params, start) {
 			t.Fatal("rolled back to step 0 with parameters other than the initial ones")
 		}
 	}
@@ -150,7 +150,7 @@ func TestDivergenceGivesUp(t *testing.T) {
 // No snapshots means no recovery: the non-finite error is returned.
 func TestNoGuardReturnsTheError(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(1000, 19))
-	cfg := TrainConfig{Hidden: 4, Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
+	cfg := TrainConfig{Model: rnnModel(4), Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
 	tr, _ := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	tr.inject = func(step int64, g []float32) { g[0] = float32(math.NaN()) }
 	_, err := tr.TrainStep()

@@ -2,34 +2,32 @@ package engine
 
 import "fmt"
 
-// TrainingBytes estimates the memory a trainer for this configuration and a
-// vocabulary of vocab symbols holds at its peak: parameters, gradients,
-// optimizer state, the rollback snapshot, the aligned copies of W and V,
-// a window's activations, and a checkpoint being encoded. The corpus is
-// memory-mapped and not counted.
-func (c TrainConfig) TrainingBytes(vocab int) float64 {
-	h, v := float64(c.Hidden), float64(vocab)
-	t, b := float64(c.Seq), float64(c.Batch)
-	params := 2*h*v + h*h + h + v
-	state := 0.0 // optimizer state, in slabs the size of the parameters
-	switch c.Optimizer {
-	case "sgd":
-		if c.Momentum != 0 {
-			state = 1
-		}
-	case "adagrad", "rmsprop":
-		state = 1
-	case "adam", "adamw":
-		state = 2
+// TrainingBytes estimates the memory a trainer for this configuration
+// holds at its peak: parameters, gradients, optimizer state, the rollback
+// snapshot, a window's activations (the cells' buffers), and a checkpoint
+// being encoded. The corpus is memory-mapped and not counted.
+func (c TrainConfig) TrainingBytes() (float64, error) {
+	lay, err := NewLayout(c.Model)
+	if err != nil {
+		return 0, err
 	}
-	floats := params * (2 + state) // parameters, gradients, state
+	opt, err := NewOptimizer(c, 0)
+	if err != nil {
+		return 0, err
+	}
+	params, slabs := float64(lay.Floats), float64(len(opt.State()))
+	state := float64(c.Batch * cells[c.Model.Cell].StateVectors() * c.Model.Layers * c.Model.Hidden)
+	floats := params * (2 + slabs) // parameters, gradients, optimizer state
 	if c.Guard.SnapshotEvery > 0 {
-		floats += params*(1+state) + b*h
+		floats += params*(1+slabs) + state
 	}
-	floats += params * (1 + state)  // the checkpoint file, encoded in memory
-	floats += (h + v) * (h + 16)    // padded copies of W and V
-	floats += (t+1)*b*h + t*b*(v+h) // hidden states, logits, dh
-	return 4*floats + 2*4*t*b + 8*b // and the window's ids, the cursors
+	floats += params*(1+slabs) + state // the checkpoint file, encoded in memory
+	floats += float64(workspaceFloats(c.Model, c.Seq, c.Batch, true))
+	// Small buffers are not counted one by one (the window's ids, the
+	// cursors, the sampler's, a checkpoint header's JSON): an allowance
+	// covers them.
+	const small = 256 << 10
+	return 4*floats + small, nil
 }
 
 // checkMemory refuses to start a run whose buffers cannot fit in the memory
@@ -41,7 +39,7 @@ func checkMemory(need float64) error {
 	if !ok || need <= float64(avail) {
 		return nil
 	}
-	return fmt.Errorf("training this model needs about %s of memory, more than the %s available (lower -hidden, -batch or -seq)", byteSize(need), byteSize(float64(avail)))
+	return fmt.Errorf("training this model needs about %s of memory, more than the %s available (make the model or the batch smaller)", byteSize(need), byteSize(float64(avail)))
 }
 
 // byteSize prints a size in bytes with a binary unit.

@@ -13,7 +13,7 @@ import (
 // and not so much more that it would refuse runs that fit.
 func TestTrainingBytesCoversTheTrainer(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(50000, 3))
-	cfg := TrainConfig{Hidden: 384, Seq: 50, Batch: 8, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 1,
+	cfg := TrainConfig{Model: rnnModel(384), Seq: 50, Batch: 8, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 1,
 		Guard: Guard{SnapshotEvery: 1, LRFactor: 0.5, Retries: 3}}
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -25,7 +25,7 @@ func TestTrainingBytesCoversTheTrainer(t *testing.T) {
 	if _, err := tr.TrainStep(); err != nil {
 		t.Fatal(err)
 	}
-	data, err := tr.Checkpoint("test", 0).encode()
+	data, err := mustCheckpoint(t, tr).encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,11 @@ func TestTrainingBytesCoversTheTrainer(t *testing.T) {
 	runtime.KeepAlive(tr)
 	runtime.KeepAlive(data)
 	used := float64(after.TotalAlloc - before.TotalAlloc)
-	est := cfg.TrainingBytes(vocab.Size())
+	cfg.Model.Vocab = vocab.Size()
+	est, err := cfg.TrainingBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("estimate %s, allocated %s", byteSize(est), byteSize(used))
 	if est < used || est > 2*used {
 		t.Fatalf("estimate %s, allocated %s", byteSize(est), byteSize(used))

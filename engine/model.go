@@ -1,11 +1,18 @@
-// Package engine is the char-RNN itself: model, forward and backward passes,
-// optimizers, sampling, corpus and vocabulary, checkpoints and the trainer.
+// Package engine is the char-RNN itself: models, their forward and backward
+// passes, optimizers, sampling, corpus and vocabulary, checkpoints and the
+// training loop.
 //
-// The model is the vanilla RNN of the notebook this project grew from:
+// A model is a stack of recurrent layers of one cell (cell.go; the vanilla
+// RNN of the notebook this project grew from is cell_rnn.go) under an
+// output layer:
 //
-//	a_t = b + W h_{t-1} + U x_t     h_t = tanh(a_t)
-//	o_t = c + V h_t                 y_t = softmax(o_t)
+//	h_t = cell(h_{t-1}, x_t)         (layer 0's x_t is one-hot)
+//	o_t = c + V h_t                  y_t = softmax(o_t)
 //	loss = Σ_t -log y_t[target_t]
+//
+// All parameters live in one flat slab laid out by a Layout; a Workspace
+// holds a window's activations and runs Forward and Backward; a Trainer
+// adds the data, the optimizer and the training loop (Run).
 package engine
 
 import (
@@ -14,72 +21,57 @@ import (
 	"math/rand/v2"
 )
 
-// Tensors is the model's five tensors as views into one flat slab. The same
-// layout serves for parameters, gradients and optimizer state, so optimizers
-// and clipping are plain loops over Slab.
-//
-// U is stored transposed (Vocab×H, row x is the column U[:, x]) so the
-// one-hot input is a contiguous row lookup. W is H×H and V is Vocab×H,
-// row-major; B (the notebook's b) is H and C (c) is Vocab.
-type Tensors struct {
-	Slab          []float32
-	U, W, V, B, C []float32
-}
-
-// NewTensors allocates a zeroed slab for a model of the given shape.
-func NewTensors(hidden, vocab int) Tensors {
-	return TensorsOver(make([]float32, ParamCount(hidden, vocab)), hidden, vocab)
-}
-
-// TensorsOver lays the views over an existing slab of ParamCount elements.
-func TensorsOver(slab []float32, hidden, vocab int) Tensors {
-	h, v := hidden, vocab
-	t := Tensors{Slab: slab}
-	off := 0
-	take := func(n int) []float32 {
-		s := slab[off : off+n : off+n]
-		off += n
-		return s
-	}
-	t.U = take(v * h)
-	t.W = take(h * h)
-	t.V = take(v * h)
-	t.B = take(h)
-	t.C = take(v)
-	return t
-}
-
-// ParamCount is the number of parameters of a model of the given shape.
-func ParamCount(hidden, vocab int) int {
-	return 2*vocab*hidden + hidden*hidden + hidden + vocab
-}
-
-// Model is a vanilla RNN's shape and parameters.
+// Model is a model's configuration, layout and parameters.
 type Model struct {
-	Hidden int // H, the size of the hidden state
-	Vocab  int // the number of symbols
-	P      Tensors
+	Config ModelConfig
+	Layout Layout
+	Params []float32 // the slab, laid out by Layout
 }
 
-// NewModel initialises a model as the notebook does: U, V and W uniform in
-// ±1/√fan_in (fan_in is Vocab for U, H for V and W), b and c zero.
-func NewModel(hidden, vocab int, seed uint64) (*Model, error) {
-	if hidden <= 0 {
-		return nil, fmt.Errorf("hidden size must be positive, got %d", hidden)
+// NewModel initialises a model of configuration c: each layer as its cell
+// says, then the output layer as the notebook does (V uniform in ±1/√H, c
+// zero).
+func NewModel(c ModelConfig, seed uint64) (*Model, error) {
+	m, err := newModel(c, nil)
+	if err != nil {
+		return nil, err
 	}
-	if vocab <= 0 {
-		return nil, fmt.Errorf("vocabulary size must be positive, got %d", vocab)
-	}
-	m := &Model{Hidden: hidden, Vocab: vocab, P: NewTensors(hidden, vocab)}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed_c4a7_2_77))
-	uniform := func(s []float32, fanIn int) {
-		r := 1 / math.Sqrt(float64(fanIn))
-		for i := range s {
-			s[i] = float32((rng.Float64()*2 - 1) * r)
-		}
+	for l := 0; l < c.Layers; l++ {
+		cells[c.Cell].Init(m, l, rng)
 	}
-	uniform(m.P.U, vocab)
-	uniform(m.P.W, hidden)
-	uniform(m.P.V, hidden)
+	uniform(rng, m.Tensor(outputTensors(c)[0].Name), c.Hidden)
 	return m, nil
+}
+
+// newModel lays out a model of configuration c over params (a zeroed slab
+// when nil).
+func newModel(c ModelConfig, params []float32) (*Model, error) {
+	lay, err := NewLayout(c)
+	if err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = make([]float32, lay.Floats)
+	} else if len(params) != lay.Floats {
+		return nil, fmt.Errorf("%d parameters given, a model of this shape has %d", len(params), lay.Floats)
+	}
+	return &Model{Config: c, Layout: lay, Params: params}, nil
+}
+
+// Tensor returns the parameters of the tensor called name.
+func (m *Model) Tensor(name string) []float32 { return m.Layout.Tensor(name).Of(m.Params) }
+
+// uniform fills s with draws from U(-1/√fanIn, 1/√fanIn).
+func uniform(rng *rand.Rand, s []float32, fanIn int) {
+	r := 1 / math.Sqrt(float64(fanIn))
+	for i := range s {
+		s[i] = float32((rng.Float64()*2 - 1) * r)
+	}
+}
+
+// output returns the output layer's tensors, V and c.
+func (m *Model) output() (v, c Tensor) {
+	names := outputTensors(m.Config)
+	return m.Layout.Tensor(names[0].Name), m.Layout.Tensor(names[1].Name)
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"math"
 	"strings"
 
@@ -31,7 +30,9 @@ const (
 )
 
 // NewOptimizer returns the optimizer c names for n parameters, with c's
-// momentum (sgd), ρ (rmsprop) or weight decay (adamw).
+// momentum (sgd), ρ (rmsprop) or weight decay (adamw). Its State has one
+// slab per n-float vector of state it keeps (the memory estimate asks an
+// optimizer for 0 parameters how many that is).
 func NewOptimizer(c TrainConfig, n int) (Optimizer, error) {
 	switch c.Optimizer {
 	case "sgd":
@@ -42,17 +43,13 @@ func NewOptimizer(c TrainConfig, n int) (Optimizer, error) {
 	case "adagrad":
 		return &adagrad{mem: make([]float32, n)}, nil
 	case "rmsprop":
-		rho := c.Rho
-		if rho == 0 {
-			rho = DefaultRho
-		}
-		return &rmsprop{rho: rho, ms: make([]float32, n)}, nil
+		return &rmsprop{rho: c.Rho, ms: make([]float32, n)}, nil
 	case "adam":
 		return &adam{m: make([]float32, n), v: make([]float32, n)}, nil
 	case "adamw":
 		return &adam{m: make([]float32, n), v: make([]float32, n), decay: c.WeightDecay, w: true}, nil
 	}
-	return nil, fmt.Errorf("unknown optimizer %q (want one of %s)", c.Optimizer, strings.Join(Optimizers, ", "))
+	return nil, fieldErrorf("Optimizer", "must be one of %s, got %q", strings.Join(Optimizers, ", "), c.Optimizer)
 }
 
 // DefaultLR is the learning rate each optimizer starts from when none is

@@ -12,7 +12,7 @@ import (
 func TestMomentumLearns(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(8000, 20))
 	final := func(mu float32) float64 {
-		cfg := TrainConfig{Hidden: 16, Seq: 16, Batch: 2, Optimizer: "sgd", Momentum: mu, LR: 0.003, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 2}
+		cfg := TrainConfig{Model: rnnModel(16), Seq: 16, Batch: 2, Optimizer: "sgd", Momentum: mu, LR: 0.003, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 2}
 		tr, err := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 		if err != nil {
 			t.Fatal(err)
@@ -58,16 +58,16 @@ func TestAdamWDecaysWeights(t *testing.T) {
 
 func TestRestoreRejectsMomentumChange(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(1000, 21))
-	cfg := TrainConfig{Hidden: 6, Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
+	cfg := TrainConfig{Model: rnnModel(6), Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
 	a, _ := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	path := filepath.Join(t.TempDir(), "m.ckpt")
-	if err := a.Checkpoint("test", 0).Save(path); err != nil {
+	if err := mustCheckpoint(t, a).Save(path); err != nil {
 		t.Fatal(err)
 	}
 	ck, _ := LoadCheckpoint(path)
 	cfg.Momentum = 0.9
 	b, _ := NewTrainer(cfg, kernels.Best(), corpus, vocab)
-	if err := b.Restore(ck); err == nil || !strings.Contains(err.Error(), "-momentum") {
+	if err := b.Restore(ck); err == nil || !strings.Contains(err.Error(), "Momentum") {
 		t.Fatalf("restoring a plain-SGD checkpoint with momentum: %v", err)
 	}
 }

@@ -17,9 +17,9 @@ var pinnedRuns = []struct {
 	name string
 	cfg  TrainConfig
 }{
-	{"adam-norm-B1", TrainConfig{Hidden: 24, Seq: 16, Batch: 1, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "norm", Limit: 1}, Seed: 7}},
-	{"adagrad-value-B3", TrainConfig{Hidden: 40, Seq: 12, Batch: 3, Optimizer: "adagrad", LR: 0.1, Clip: Clip{Mode: "value", Limit: 5}, Seed: 2}},
-	{"sgd-momentum-cosine-B5", TrainConfig{Hidden: 17, Seq: 9, Batch: 5, Optimizer: "sgd", Momentum: 0.9, LR: 0.05, Clip: Clip{Mode: "value", Limit: 5}, Seed: 3,
+	{"adam-norm-B1", TrainConfig{Model: rnnModel(24), Seq: 16, Batch: 1, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "norm", Limit: 1}, Seed: 7}},
+	{"adagrad-value-B3", TrainConfig{Model: rnnModel(40), Seq: 12, Batch: 3, Optimizer: "adagrad", LR: 0.1, Clip: Clip{Mode: "value", Limit: 5}, Seed: 2}},
+	{"sgd-momentum-cosine-B5", TrainConfig{Model: rnnModel(17), Seq: 9, Batch: 5, Optimizer: "sgd", Momentum: 0.9, LR: 0.05, Clip: Clip{Mode: "value", Limit: 5}, Seed: 3,
 		Schedule: Schedule{Kind: "cosine", Steps: 20, Warmup: 3}}},
 }
 
@@ -57,7 +57,7 @@ func pinnedDigest(t *testing.T, k kernels.Backend, cfg TrainConfig) string {
 		}
 		h.Write(b[:])
 	}
-	for _, p := range tr.Model.P.Slab {
+	for _, p := range tr.Model.Params {
 		bits := math.Float32bits(p)
 		h.Write([]byte{byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24)})
 	}

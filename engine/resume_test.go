@@ -53,7 +53,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	const n, evalEvery = 60, 2
 	for _, k := range kernels.Supported() {
 		for _, cfg := range configs {
-			cfg.Hidden, cfg.Seq, cfg.Batch, cfg.Seed = 12, 7, 3, 5
+			cfg.Model, cfg.Seq, cfg.Batch, cfg.Seed = rnnModel(12), 7, 3, 5
 			cfg.Clip = Clip{Mode: "norm", Limit: 1}
 			cfg.ValFrac, cfg.ValMaxChars = 0.1, 200
 			cfg.Guard = Guard{SnapshotEvery: 10, LRFactor: 0.5, Retries: 3}
@@ -80,7 +80,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 				poison(first)
 				trainTo(t, first, n/2+1, evalEvery) // stop between validations
 				path := filepath.Join(t.TempDir(), "half.ckpt")
-				if err := first.Checkpoint("test", 0).Save(path); err != nil {
+				if err := mustCheckpoint(t, first).Save(path); err != nil {
 					t.Fatal(err)
 				}
 				ck, err := LoadCheckpoint(path)
@@ -93,7 +93,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 				}
 				trainTo(t, resumed, n, evalEvery)
 
-				if !slices.Equal(straight.Model.P.Slab, resumed.Model.P.Slab) {
+				if !slices.Equal(straight.Model.Params, resumed.Model.Params) {
 					t.Fatal("weights after resume differ from the uninterrupted run's")
 				}
 				for i, s := range straight.opt.State() {
@@ -101,7 +101,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 						t.Fatalf("optimizer state %d differs after resume", i)
 					}
 				}
-				if !slices.Equal(straight.ws.hs, resumed.ws.hs) || !slices.Equal(straight.Cursors, resumed.Cursors) {
+				if !slices.Equal(savedState(straight), savedState(resumed)) || !slices.Equal(straight.Cursors, resumed.Cursors) {
 					t.Fatal("hidden states or cursors differ after resume")
 				}
 				if straight.State != resumed.State || straight.CharsSeen != resumed.CharsSeen || straight.LR() != resumed.LR() {
@@ -122,20 +122,20 @@ func TestResumeIsBitIdentical(t *testing.T) {
 // survive a checkpoint.
 func TestCheckpointCarriesTrainState(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(2000, 16))
-	cfg := TrainConfig{Hidden: 8, Seq: 8, Batch: 2, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1,
+	cfg := TrainConfig{Model: rnnModel(8), Seq: 8, Batch: 2, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1,
 		ValFrac: 0.1, Schedule: Schedule{Kind: "plateau", Decay: 0.5, PlateauPatience: 3}}
 	a, _ := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	a.State = TrainState{Schedule: ScheduleState{PlateauScale: 0.25, PlateauBad: 2}, LRScale: 0.5, Rollbacks: 1, BestVal: 1.25, BestValStep: 40, BadEvals: 3}
 	path := filepath.Join(t.TempDir(), "m.ckpt")
-	if err := a.Checkpoint("test", 0).Save(path); err != nil {
+	if err := mustCheckpoint(t, a).Save(path); err != nil {
 		t.Fatal(err)
 	}
 	ck, err := LoadCheckpoint(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *ck.Header.Schedule != cfg.Schedule || ck.Header.ValFrac != 0.1 {
-		t.Fatalf("schedule %+v, val-frac %v in the header", ck.Header.Schedule, ck.Header.ValFrac)
+	if ck.Header.Config.Schedule != cfg.Schedule || ck.Header.Config.ValFrac != 0.1 {
+		t.Fatalf("schedule %+v, val-frac %v in the header", ck.Header.Config.Schedule, ck.Header.Config.ValFrac)
 	}
 	b, _ := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	if err := b.Restore(ck); err != nil {
@@ -143,11 +143,6 @@ func TestCheckpointCarriesTrainState(t *testing.T) {
 	}
 	if b.State != a.State || b.LR() != 0.01*0.25*0.5 {
 		t.Fatalf("restored state %+v (lr %v), saved %+v", b.State, b.LR(), a.State)
-	}
-	// A checkpoint from before these fields existed restores the defaults.
-	ck.Header.Train = nil
-	if err := b.Restore(ck); err != nil || b.State != NewTrainState() {
-		t.Fatalf("restore without train state: %v, state %+v", err, b.State)
 	}
 	other := cfg
 	other.ValFrac = 0.2
@@ -159,7 +154,7 @@ func TestCheckpointCarriesTrainState(t *testing.T) {
 
 // A sampler restored from another's random state draws what it would have.
 func TestSamplerRNGStateRoundTrip(t *testing.T) {
-	m, _ := NewModel(8, 5, 1)
+	m, _ := NewModel(rnnShape(8, 5), 1)
 	k := kernels.Best()
 	a := NewSampler(k, m, 3)
 	a.Generate(17, func(int32) {})
@@ -181,4 +176,11 @@ func TestSamplerRNGStateRoundTrip(t *testing.T) {
 	if err := b.SetRNGState([]byte("junk")); err == nil {
 		t.Fatal("a junk random state was accepted")
 	}
+}
+
+// savedState is the trainer's carried state, as a checkpoint holds it.
+func savedState(tr *Trainer) []float32 {
+	s := make([]float32, tr.ws.StateFloats())
+	tr.ws.SaveState(s)
+	return s
 }

@@ -20,18 +20,20 @@ import (
 //	with spaces) | data (raw little-endian tensors)
 //
 // The header maps each tensor's name to its dtype, shape and [begin, end)
-// byte offsets into the data, and "__metadata__" to a map of strings. charrnn
-// writes the tensors U (H×Vocab, the notebook's orientation), W (H×H),
-// V (Vocab×H), b (H) and c (Vocab), all F32, in that order, and the
-// metadata vocab_kind and vocab (a JSON array of the symbols, as a string).
+// byte offsets into the data, and "__metadata__" to a map of strings.
+// charrnn writes every tensor of the model's layout, F32, in slab order,
+// under its layout name and in the orientation of the equations (a Lookup
+// tensor transposed back): for the notebook's model U (H×Vocab), W, V, b
+// and c; for any other, the names of a PyTorch state dict of a module with
+// an nn.RNN/nn.LSTM/nn.GRU called rnn and an nn.Linear called decoder
+// (rnn.weight_ih_l0, ..., decoder.weight, decoder.bias). The metadata holds
+// vocab_kind and vocab (a JSON array of the symbols, as a string), and for
+// models other than the notebook's, cell and layers.
 
 // maxSafetensorsHeader bounds the JSON header a reader accepts, so a hostile
 // length cannot make it allocate without limit. charrnn's own headers are a
 // few hundred bytes plus about 8 bytes per vocabulary symbol.
 const maxSafetensorsHeader = 16 << 20
-
-// safetensorsOrder is the order of the tensors in the data.
-var safetensorsOrder = []string{"U", "W", "V", "b", "c"}
 
 type safetensorsEntry struct {
 	Dtype       string   `json:"dtype"`
@@ -39,30 +41,30 @@ type safetensorsEntry struct {
 	DataOffsets []uint64 `json:"data_offsets"`
 }
 
+// fileShape is the tensor's shape in a safetensors header.
+func (t Tensor) fileShape() []int64 {
+	var shape []int64
+	for _, d := range t.ExportShape() {
+		shape = append(shape, int64(d))
+	}
+	return shape
+}
+
+// transpose writes the rows×cols matrix src transposed into dst.
+func transpose(dst, src []float32, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			dst[j*rows+i] = src[i*cols+j]
+		}
+	}
+}
+
 // EncodeSafetensors returns the model and its vocabulary as a safetensors
 // file.
 func EncodeSafetensors(m *Model, vocab *Vocab) ([]byte, error) {
-	if vocab.Size() != m.Vocab {
-		return nil, fmt.Errorf("vocabulary has %d symbols, the model %d", vocab.Size(), m.Vocab)
-	}
-	H, V := m.Hidden, m.Vocab
-	// U is stored Vocab×H (row x is the column U[:, x]); the file has the
-	// notebook's H×Vocab.
-	u := make([]float32, H*V)
-	for x := 0; x < V; x++ {
-		for i := 0; i < H; i++ {
-			u[i*V+x] = m.P.U[x*H+i]
-		}
-	}
-	tensors := map[string]struct {
-		data  []float32
-		shape []int64
-	}{
-		"U": {u, []int64{int64(H), int64(V)}},
-		"W": {m.P.W, []int64{int64(H), int64(H)}},
-		"V": {m.P.V, []int64{int64(V), int64(H)}},
-		"b": {m.P.B, []int64{int64(H)}},
-		"c": {m.P.C, []int64{int64(V)}},
+	c := m.Config
+	if vocab.Size() != c.Vocab {
+		return nil, fmt.Errorf("vocabulary has %d symbols, the model %d", vocab.Size(), c.Vocab)
 	}
 	symbols, err := json.Marshal(vocab.Symbols)
 	if err != nil {
@@ -72,28 +74,39 @@ func EncodeSafetensors(m *Model, vocab *Vocab) ([]byte, error) {
 	var hdr bytes.Buffer
 	hdr.WriteByte('{')
 	var off uint64
-	for _, name := range safetensorsOrder {
-		t := tensors[name]
-		e, err := json.Marshal(safetensorsEntry{"F32", t.shape, []uint64{off, off + 4*uint64(len(t.data))}})
+	for _, t := range m.Layout.Tensors {
+		n := 4 * uint64(t.Size())
+		e, err := json.Marshal(safetensorsEntry{"F32", t.fileShape(), []uint64{off, off + n}})
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&hdr, "%q:%s,", name, e)
-		off += 4 * uint64(len(t.data))
+		fmt.Fprintf(&hdr, "%q:%s,", t.Name, e)
+		off += n
 	}
-	meta, err := json.Marshal(map[string]string{"vocab_kind": vocab.Kind, "vocab": string(symbols)})
+	meta := map[string]string{"vocab_kind": vocab.Kind, "vocab": string(symbols)}
+	if !c.Notebook() {
+		meta["cell"], meta["layers"] = c.Cell, strconv.Itoa(c.Layers)
+	}
+	mj, err := json.Marshal(meta)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(&hdr, "%q:%s}", "__metadata__", meta)
+	fmt.Fprintf(&hdr, "%q:%s}", "__metadata__", mj)
 	for (8+hdr.Len())%8 != 0 {
 		hdr.WriteByte(' ')
 	}
 	buf := make([]byte, 0, 8+hdr.Len()+int(off))
 	buf = binary.LittleEndian.AppendUint64(buf, uint64(hdr.Len()))
 	buf = append(buf, hdr.Bytes()...)
-	for _, name := range safetensorsOrder {
-		for _, v := range tensors[name].data {
+	var scratch []float32
+	for _, t := range m.Layout.Tensors {
+		data := t.Of(m.Params)
+		if t.Lookup {
+			scratch = slices.Grow(scratch[:0], len(data))[:len(data)]
+			transpose(scratch, data, t.Shape[0], t.Shape[1])
+			data = scratch
+		}
+		for _, v := range data {
 			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 		}
 	}
@@ -181,81 +194,58 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 
 	entries := map[string]safetensorsEntry{}
 	for name, r := range raw {
-		if !slices.Contains(safetensorsOrder, name) {
-			return nil, nil, fmt.Errorf("unexpected tensor %s (want U, W, V, b, c)", strconv.Quote(name))
-		}
 		var e safetensorsEntry
 		d := json.NewDecoder(bytes.NewReader(r))
 		d.DisallowUnknownFields()
 		if err := d.Decode(&e); err != nil {
-			return nil, nil, fmt.Errorf("tensor %s: %w", name, err)
+			return nil, nil, fmt.Errorf("tensor %s: %w", strconv.Quote(name), err)
 		}
 		if e.Dtype != "F32" {
-			return nil, nil, fmt.Errorf("tensor %s: dtype %s, want F32", name, strconv.Quote(e.Dtype))
+			return nil, nil, fmt.Errorf("tensor %s: dtype %s, want F32", strconv.Quote(name), strconv.Quote(e.Dtype))
 		}
 		if len(e.DataOffsets) != 2 || e.DataOffsets[0] > e.DataOffsets[1] || e.DataOffsets[1] > uint64(len(body)) {
-			return nil, nil, fmt.Errorf("tensor %s: data offsets %v do not fit the %d bytes of data", name, e.DataOffsets, len(body))
+			return nil, nil, fmt.Errorf("tensor %s: data offsets %v do not fit the %d bytes of data", strconv.Quote(name), e.DataOffsets, len(body))
+		}
+		for _, d := range e.Shape {
+			if d <= 0 || d > 1<<24 {
+				return nil, nil, fmt.Errorf("tensor %s: dimension %d out of range", strconv.Quote(name), d)
+			}
 		}
 		entries[name] = e
 	}
-	for _, name := range safetensorsOrder {
-		if _, ok := entries[name]; !ok {
-			return nil, nil, fmt.Errorf("no tensor %s", name)
-		}
-	}
-
-	// The shapes must agree with one hidden size H and one vocabulary size.
-	shapeOf := func(name string, rank int) ([]int64, error) {
-		s := entries[name].Shape
-		if len(s) != rank {
-			return nil, fmt.Errorf("tensor %s has rank %d, want %d", name, len(s), rank)
-		}
-		for _, d := range s {
-			if d <= 0 || d > 1<<24 {
-				return nil, fmt.Errorf("tensor %s: dimension %d out of range", name, d)
-			}
-		}
-		return s, nil
-	}
-	b, err := shapeOf("b", 1)
+	cfg, err := safetensorsModel(entries, meta)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := shapeOf("c", 1)
+	m, err := newModel(cfg, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("not a model charrnn can run: %w", err)
 	}
-	H, V := b[0], c[0]
-	if H > 1<<16 {
-		return nil, nil, fmt.Errorf("hidden size %d out of range", H)
-	}
-	want := map[string][]int64{"U": {H, V}, "W": {H, H}, "V": {V, H}}
-	for _, name := range []string{"U", "W", "V"} {
-		s, err := shapeOf(name, 2)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !slices.Equal(s, want[name]) {
-			return nil, nil, fmt.Errorf("tensor %s has shape %v, want %v (b says H = %d, c says vocabulary %d)", name, s, want[name], H, V)
+	// Exactly the layout's tensors, each with its shape, and byte ranges
+	// that hold exactly their elements and tile the data with no gap or
+	// overlap.
+	for name := range entries {
+		if !slices.ContainsFunc(m.Layout.Tensors, func(t Tensor) bool { return t.Name == name }) {
+			return nil, nil, fmt.Errorf("unexpected tensor %s in a %d-layer %s model", strconv.Quote(name), cfg.Layers, cfg.Cell)
 		}
 	}
-	// Each tensor's byte range holds exactly its elements, and the ranges
-	// tile the data with no gap or overlap.
 	type span struct {
 		name       string
 		begin, end uint64
 	}
 	var spans []span
-	for _, name := range safetensorsOrder {
-		e := entries[name]
-		elems := uint64(1)
-		for _, d := range e.Shape {
-			elems *= uint64(d) // each ≤ 2^24, rank ≤ 2: no overflow
+	for _, t := range m.Layout.Tensors {
+		e, ok := entries[t.Name]
+		if !ok {
+			return nil, nil, fmt.Errorf("no tensor %s (a %d-layer %s model has it)", t.Name, cfg.Layers, cfg.Cell)
 		}
-		if e.DataOffsets[1]-e.DataOffsets[0] != 4*elems {
-			return nil, nil, fmt.Errorf("tensor %s: %d bytes of data for %d floats", name, e.DataOffsets[1]-e.DataOffsets[0], elems)
+		if want := t.fileShape(); !slices.Equal(e.Shape, want) {
+			return nil, nil, fmt.Errorf("tensor %s has shape %v, want %v (a %d-layer %s model of width %d, vocabulary %d)", t.Name, e.Shape, want, cfg.Layers, cfg.Cell, cfg.Hidden, cfg.Vocab)
 		}
-		spans = append(spans, span{name, e.DataOffsets[0], e.DataOffsets[1]})
+		if e.DataOffsets[1]-e.DataOffsets[0] != 4*uint64(t.Size()) {
+			return nil, nil, fmt.Errorf("tensor %s: %d bytes of data for %d floats", t.Name, e.DataOffsets[1]-e.DataOffsets[0], t.Size())
+		}
+		spans = append(spans, span{t.Name, e.DataOffsets[0], e.DataOffsets[1]})
 	}
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.begin, b.begin) })
 	var end uint64
@@ -269,36 +259,81 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 		return nil, nil, fmt.Errorf("%d bytes of data after the last tensor", uint64(len(body))-end)
 	}
 
-	vocab, err := safetensorsVocab(meta, int(V))
+	vocab, err := safetensorsVocab(meta, cfg.Vocab)
 	if err != nil {
 		return nil, nil, err
 	}
-	m := &Model{Hidden: int(H), Vocab: int(V), P: NewTensors(int(H), int(V))}
-	floats := func(name string, dst []float32) {
-		raw := body[entries[name].DataOffsets[0]:]
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	var scratch []float32
+	for _, t := range m.Layout.Tensors {
+		dst := t.Of(m.Params)
+		src := dst
+		if t.Lookup { // read in the file's orientation, then transposed into the slab's
+			scratch = slices.Grow(scratch[:0], len(dst))[:len(dst)]
+			src = scratch
+		}
+		raw := body[entries[t.Name].DataOffsets[0]:]
+		for i := range src {
+			src[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		if t.Lookup {
+			transpose(dst, src, t.Shape[1], t.Shape[0])
 		}
 	}
-	// U is read in the file's H×Vocab order, then transposed into the
-	// slab's Vocab×H.
-	u := make([]float32, H*V)
-	floats("U", u)
-	for i := 0; i < int(H); i++ {
-		for x := 0; x < int(V); x++ {
-			m.P.U[x*int(H)+i] = u[i*int(V)+x]
-		}
-	}
-	floats("W", m.P.W)
-	floats("V", m.P.V)
-	floats("b", m.P.B)
-	floats("c", m.P.C)
-	for i, v := range m.P.Slab {
+	for i, v := range m.Params {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, nil, fmt.Errorf("parameter %d is not finite (%v)", i, v)
 		}
 	}
 	return m, vocab, nil
+}
+
+// safetensorsModel works out the model's configuration from the tensors'
+// names and shapes: the notebook's names, or a stack of layers whose cell
+// the metadata names (or, in a file that does not say, the number of gates
+// in weight_hh_l0: 1 rnn, 3 gru, 4 lstm).
+func safetensorsModel(entries map[string]safetensorsEntry, meta map[string]string) (ModelConfig, error) {
+	dim := func(name string, i int) (int, error) {
+		e, ok := entries[name]
+		if !ok {
+			return 0, fmt.Errorf("no tensor %s", name)
+		}
+		if i >= len(e.Shape) {
+			return 0, fmt.Errorf("tensor %s has rank %d, want %d", name, len(e.Shape), i+1)
+		}
+		return int(e.Shape[i]), nil
+	}
+	if _, notebook := entries["c"]; notebook {
+		H, err := dim("b", 0)
+		if err != nil {
+			return ModelConfig{}, err
+		}
+		V, err := dim("c", 0)
+		if err != nil {
+			return ModelConfig{}, err
+		}
+		return ModelConfig{Cell: "rnn", Layers: 1, Hidden: H, Vocab: V}, nil
+	}
+	H, err := dim("rnn.weight_hh_l0", 1)
+	if err != nil {
+		return ModelConfig{}, fmt.Errorf("%w (want U, W, V, b, c, or the tensors of an nn.RNN/LSTM/GRU called rnn)", err)
+	}
+	V, err := dim("decoder.bias", 0)
+	if err != nil {
+		return ModelConfig{}, err
+	}
+	layers := 0
+	for entries[fmt.Sprintf("rnn.weight_hh_l%d", layers)].Shape != nil {
+		layers++
+	}
+	cell := meta["cell"]
+	if cell == "" {
+		rows, _ := dim("rnn.weight_hh_l0", 0)
+		cell = map[int]string{1: "rnn", 3: "gru", 4: "lstm"}[rows/H]
+	}
+	if n, ok := meta["layers"]; ok && n != strconv.Itoa(layers) {
+		return ModelConfig{}, fmt.Errorf("metadata says %s layers, the file has the tensors of %d", n, layers)
+	}
+	return ModelConfig{Cell: cell, Layers: layers, Hidden: H, Vocab: V}, nil
 }
 
 // safetensorsVocab rebuilds the vocabulary from the metadata.

@@ -15,15 +15,15 @@ import (
 
 func exportFixture(t *testing.T) (*Model, *Vocab, []byte) {
 	t.Helper()
-	m, err := NewModel(5, 4, 3)
+	m, err := NewModel(rnnShape(5, 4), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range m.P.B {
-		m.P.B[i] = float32(i) / 10
+	for i := range m.Tensor("b") {
+		m.Tensor("b")[i] = float32(i) / 10
 	}
-	for i := range m.P.C {
-		m.P.C[i] = -float32(i) / 7
+	for i := range m.Tensor("c") {
+		m.Tensor("c")[i] = -float32(i) / 7
 	}
 	v, err := NewByteVocab([]int32{'\n', 'a', 'b', 0xe9})
 	if err != nil {
@@ -50,14 +50,14 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	}
 	// U is H×Vocab in the file: element (i, x) is the slab's U[x*H+i].
 	u0 := data[8+n:]
-	if got := binary.LittleEndian.Uint32(u0[4*(2*4+3):]); got != mathBits(m.P.U[3*5+2]) {
+	if got := binary.LittleEndian.Uint32(u0[4*(2*4+3):]); got != mathBits(m.Tensor("U")[3*5+2]) {
 		t.Fatal("U is not transposed to H×Vocab in the file")
 	}
 	m2, v2, err := DecodeSafetensors(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m2.Hidden != 5 || m2.Vocab != 4 || !slices.Equal(m2.P.Slab, m.P.Slab) {
+	if m2.Config.Hidden != 5 || m2.Config.Vocab != 4 || !slices.Equal(m2.Params, m.Params) {
 		t.Fatal("decoded parameters differ")
 	}
 	if v2.Kind != v.Kind || !slices.Equal(v2.Symbols, v.Symbols) {
@@ -69,7 +69,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	if err := ExportSafetensors(path, m, v); err != nil {
 		t.Fatal(err)
 	}
-	if m3, _, err := LoadSafetensors(path); err != nil || !slices.Equal(m3.P.Slab, m.P.Slab) {
+	if m3, _, err := LoadSafetensors(path); err != nil || !slices.Equal(m3.Params, m.Params) {
 		t.Fatalf("load after export: %v", err)
 	}
 	if err := ExportSafetensors(filepath.Join(dir, "missing", "m.safetensors"), m, v); err == nil {

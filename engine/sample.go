@@ -11,8 +11,9 @@ import (
 // Sampler generates text one symbol at a time. It owns its state and
 // buffers, so drawing a symbol allocates nothing, whatever the settings.
 type Sampler struct {
-	k kernels.Backend
-	m *Model
+	k    kernels.Backend
+	m    *Model
+	step *stepper
 
 	// Temperature divides the logits before the softmax: below 1 sharper,
 	// above 1 flatter. Greedy takes the most likely symbol instead.
@@ -27,7 +28,7 @@ type Sampler struct {
 	// is cut to at most K symbols.
 	TopP float64
 
-	h, next []float32 // the hidden state and the buffer the next one is built in
+	h, next []float32 // the state (every layer's) and the buffer the next one is built in
 	logits  []float32 // o = V·h + c for the current state
 	probs   []float64
 	order   []int32   // symbol ids, heap-ordered by probs while truncating
@@ -38,13 +39,14 @@ type Sampler struct {
 // NewSampler returns a sampler at the zero state, seeded for reproducible
 // draws.
 func NewSampler(k kernels.Backend, m *Model, seed uint64) *Sampler {
+	V, st := m.Config.Vocab, newStepper(m)
 	s := &Sampler{
-		k: k, m: m, Temperature: 1,
-		h:      make([]float32, m.Hidden),
-		next:   make([]float32, m.Hidden),
-		logits: make([]float32, m.Vocab),
-		probs:  make([]float64, m.Vocab),
-		order:  make([]int32, m.Vocab),
+		k: k, m: m, step: st, Temperature: 1,
+		h:      make([]float32, st.stateFloats()),
+		next:   make([]float32, st.stateFloats()),
+		logits: make([]float32, V),
+		probs:  make([]float64, V),
+		order:  make([]int32, V),
 		src:    rand.NewPCG(seed, 0x5a3b1e),
 	}
 	s.rng = rand.New(s.src)
@@ -64,21 +66,17 @@ func (s *Sampler) SetRNGState(b []byte) error {
 	return nil
 }
 
-// Reset returns to the zero hidden state, where the output is softmax(c).
+// Reset returns to the zero state, where the output is softmax(c).
 func (s *Sampler) Reset() {
 	clear(s.h)
-	copy(s.logits, s.m.P.C)
+	_, c := s.m.output()
+	copy(s.logits, c.Of(s.m.Params))
 }
 
-// Feed advances the recurrence by one input symbol:
-// h = tanh(W·h + U[:, id] + b), then o = V·h + c.
+// Feed advances the model by one input symbol, then computes o = V·h + c.
 func (s *Sampler) Feed(id int32) {
-	H, p := s.m.Hidden, &s.m.P
-	s.k.Gemv(false, H, H, 1, p.W, H, s.h, 0, s.next)
-	s.k.AddTanh(s.next, s.next, p.U[int(id)*H:(int(id)+1)*H], p.B)
+	s.step.step(s.k, id, s.h, s.next, s.logits)
 	s.h, s.next = s.next, s.h
-	copy(s.logits, p.C)
-	s.k.Gemv(false, s.m.Vocab, H, 1, p.V, H, s.h, 1, s.logits)
 }
 
 // Prime feeds a whole prompt, one symbol at a time, so the state has read
@@ -193,7 +191,6 @@ func heapBefore(score []float64, a, b int32) bool {
 	return score[a] > score[b] || (score[a] == score[b] && a < b)
 }
 
-// argmax is the index of the largest value, the first one on a tie.
 // argmax is the index of the largest value, NaNs ignored (0 if all are).
 func argmax(v []float32) int {
 	best := -1

@@ -12,15 +12,15 @@ import (
 // so the tests see many different distributions.
 func randomSamplerModel(t *testing.T, hidden, vocab int) *Model {
 	t.Helper()
-	m, err := NewModel(hidden, vocab, 7)
+	m, err := NewModel(rnnShape(hidden, vocab), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range m.P.V {
-		m.P.V[i] *= 6
+	for i := range m.Tensor("V") {
+		m.Tensor("V")[i] *= 6
 	}
-	for i := range m.P.U {
-		m.P.U[i] *= 3
+	for i := range m.Tensor("U") {
+		m.Tensor("U")[i] *= 3
 	}
 	return m
 }
@@ -217,16 +217,16 @@ func TestBeamWidthOneIsGreedy(t *testing.T) {
 // symbol 0 is the likeliest (0.4) but is followed by the flat [0.4, 0.35,
 // 0.25] again, while symbol 1 (0.35) makes the next symbol almost certain.
 func trapModel(t *testing.T) *Model {
-	m, err := NewModel(3, 3, 1)
+	m, err := NewModel(rnnShape(3, 3), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clear(m.P.Slab)
+	clear(m.Params)
 	for x := 0; x < 3; x++ {
-		m.P.U[x*3+x] = 8 // h ≈ onehot(x) after reading x
+		m.Tensor("U")[x*3+x] = 8 // h ≈ onehot(x) after reading x
 	}
-	copy(m.P.C, []float32{float32(math.Log(0.4)), float32(math.Log(0.35)), float32(math.Log(0.25))})
-	m.P.V[2*3+1] = 12 // after 1, symbol 2 is nearly certain
+	copy(m.Tensor("c"), []float32{float32(math.Log(0.4)), float32(math.Log(0.35)), float32(math.Log(0.25))})
+	m.Tensor("V")[2*3+1] = 12 // after 1, symbol 2 is nearly certain
 	return m
 }
 
@@ -310,16 +310,16 @@ func TestBeamEdgeCases(t *testing.T) {
 
 func TestTrainerInitFrom(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(2000, 1))
-	cfg := TrainConfig{Hidden: 8, Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}, Seed: 1}
+	cfg := TrainConfig{Model: rnnModel(8), Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}, Seed: 1}
 	tr, err := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := NewModel(8, vocab.Size(), 99)
-	if err := tr.InitFrom(m); err != nil || !slices.Equal(tr.Model.P.Slab, m.P.Slab) {
+	m, _ := NewModel(rnnShape(8, vocab.Size()), 99)
+	if err := tr.InitFrom(m); err != nil || !slices.Equal(tr.Model.Params, m.Params) {
 		t.Fatalf("InitFrom: %v", err)
 	}
-	other, _ := NewModel(9, vocab.Size(), 99)
+	other, _ := NewModel(rnnShape(9, vocab.Size()), 99)
 	if err := tr.InitFrom(other); err == nil {
 		t.Fatal("InitFrom accepted a model of another shape")
 	}
@@ -328,7 +328,7 @@ func TestTrainerInitFrom(t *testing.T) {
 // BenchmarkSample measures generation speed per sampling mode on the
 // sample512 workload's shape (H=512, vocabulary 65).
 func BenchmarkSample(b *testing.B) {
-	m, _ := NewModel(512, 65, 1)
+	m, _ := NewModel(rnnShape(512, 65), 1)
 	for _, k := range kernels.Supported() {
 		for _, mode := range []struct {
 			name   string

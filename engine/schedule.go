@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // Schedules lists the learning-rate schedules Schedule.Kind accepts.
 var Schedules = []string{"constant", "step", "cosine", "plateau"}
@@ -37,26 +34,26 @@ func (s Schedule) Validate() error {
 	switch s.Kind {
 	case "", "constant", "step", "cosine", "plateau":
 	default:
-		return fmt.Errorf("unknown -schedule %q (want constant, step, cosine or plateau)", s.Kind)
+		return fieldErrorf("Schedule.Kind", "must be constant, step, cosine or plateau, got %q", s.Kind)
 	}
 	if s.Warmup < 0 {
-		return fmt.Errorf("-warmup must not be negative, got %d", s.Warmup)
+		return fieldErrorf("Schedule.Warmup", "must not be negative, got %d", s.Warmup)
 	}
 	switch s.Kind {
 	case "step", "plateau":
 		if !(s.Decay > 0 && s.Decay <= 1) {
-			return fmt.Errorf("-decay must be in (0, 1], got %v", s.Decay)
+			return fieldErrorf("Schedule.Decay", "must be in (0, 1], got %v", s.Decay)
 		}
 	}
 	switch {
 	case s.Kind == "step" && s.DecayAfter < 0:
-		return fmt.Errorf("-decay-after must not be negative, got %d", s.DecayAfter)
+		return fieldErrorf("Schedule.DecayAfter", "must not be negative, got %d", s.DecayAfter)
 	case s.Kind == "cosine" && s.Steps <= 0:
-		return fmt.Errorf("-schedule cosine needs -steps N > 0: it anneals the rate to 0 at step N")
+		return fieldErrorf("Schedule.Steps", "must be positive with the cosine schedule: it anneals the rate to 0 at that step")
 	case s.Kind == "cosine" && s.Steps <= s.Warmup:
-		return fmt.Errorf("-schedule cosine needs -steps (%d) greater than -warmup (%d)", s.Steps, s.Warmup)
+		return fieldErrorf("Schedule.Steps", "(%d) must be greater than Schedule.Warmup (%d) with the cosine schedule", s.Steps, s.Warmup)
 	case s.Kind == "plateau" && s.PlateauPatience <= 0:
-		return fmt.Errorf("-plateau-patience must be positive, got %d", s.PlateauPatience)
+		return fieldErrorf("Schedule.PlateauPatience", "must be positive, got %d", s.PlateauPatience)
 	}
 	return nil
 }

@@ -73,14 +73,14 @@ func TestScheduleValidate(t *testing.T) {
 		s    Schedule
 		want string
 	}{
-		{Schedule{Kind: "exponential"}, "unknown -schedule"},
-		{Schedule{Kind: "constant", Warmup: -1}, "-warmup"},
-		{Schedule{Kind: "step", Decay: 0}, "-decay"},
-		{Schedule{Kind: "step", Decay: 1.5}, "-decay"},
-		{Schedule{Kind: "step", Decay: 0.9, DecayAfter: -1}, "-decay-after"},
-		{Schedule{Kind: "cosine"}, "needs -steps"},
-		{Schedule{Kind: "cosine", Steps: 10, Warmup: 10}, "greater than -warmup"},
-		{Schedule{Kind: "plateau", Decay: 0.5}, "-plateau-patience"},
+		{Schedule{Kind: "exponential"}, "Schedule.Kind"},
+		{Schedule{Kind: "constant", Warmup: -1}, "Schedule.Warmup"},
+		{Schedule{Kind: "step", Decay: 0}, "Schedule.Decay"},
+		{Schedule{Kind: "step", Decay: 1.5}, "Schedule.Decay"},
+		{Schedule{Kind: "step", Decay: 0.9, DecayAfter: -1}, "Schedule.DecayAfter"},
+		{Schedule{Kind: "cosine"}, "Schedule.Steps must be positive"},
+		{Schedule{Kind: "cosine", Steps: 10, Warmup: 10}, "greater than Schedule.Warmup"},
+		{Schedule{Kind: "plateau", Decay: 0.5}, "Schedule.PlateauPatience"},
 	}
 	for _, c := range bad {
 		if err := c.s.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -98,7 +98,7 @@ func TestScheduleValidate(t *testing.T) {
 // per epoch, the rate halves once the streams have read the training part.
 func TestTrainerFollowsSchedule(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(1000, 11))
-	cfg := TrainConfig{Hidden: 8, Seq: 10, Batch: 2, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1,
+	cfg := TrainConfig{Model: rnnModel(8), Seq: 10, Batch: 2, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1,
 		Schedule: Schedule{Kind: "step", Decay: 0.5, DecayAfter: 1, Warmup: 2}}
 	tr, err := NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	if err != nil {

@@ -28,7 +28,7 @@ func TestStreamSplitSameRun(t *testing.T) {
 					steps = 1
 				}
 				run := func(k kernels.Backend) ([]float64, []float32) {
-					cfg := TrainConfig{Hidden: c.h, Seq: 20, Batch: c.b, Optimizer: "adagrad", LR: 0.1, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 3}
+					cfg := TrainConfig{Model: rnnModel(c.h), Seq: 20, Batch: c.b, Optimizer: "adagrad", LR: 0.1, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 3}
 					tr, err := NewTrainer(cfg, k, corpus, vocab)
 					if err != nil {
 						t.Fatal(err)
@@ -41,7 +41,7 @@ func TestStreamSplitSameRun(t *testing.T) {
 						}
 						losses = append(losses, r.Loss)
 					}
-					return losses, tr.Model.P.Slab
+					return losses, tr.Model.Params
 				}
 				l1, p1 := run(k)
 				two := kernels.Parallel(k, 2)

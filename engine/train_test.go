@@ -53,7 +53,7 @@ func TestLearnsKnownRule(t *testing.T) {
 	floor := math.Ln2 / 2
 	for _, k := range kernels.Supported() {
 		t.Run(k.Name(), func(t *testing.T) {
-			cfg := TrainConfig{Hidden: 16, Seq: 16, Batch: 4, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1}
+			cfg := TrainConfig{Model: rnnModel(16), Seq: 16, Batch: 4, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1}
 			tr, err := NewTrainer(cfg, k, corpus, vocab)
 			if err != nil {
 				t.Fatal(err)
@@ -83,9 +83,12 @@ func TestEveryOptimizerLearns(t *testing.T) {
 	k := kernels.Best()
 	for _, opt := range Optimizers {
 		t.Run(opt, func(t *testing.T) {
-			cfg := TrainConfig{Hidden: 16, Seq: 16, Batch: 2, Optimizer: opt, LR: DefaultLR(opt), Clip: Clip{Mode: "norm", Limit: 5}, Seed: 2}
+			cfg := TrainConfig{Model: rnnModel(16), Seq: 16, Batch: 2, Optimizer: opt, LR: DefaultLR(opt), Clip: Clip{Mode: "norm", Limit: 5}, Seed: 2}
 			if opt == "sgd" {
 				cfg.LR = 0.1
+			}
+			if opt == "rmsprop" {
+				cfg.Rho = DefaultRho
 			}
 			tr, err := NewTrainer(cfg, k, corpus, vocab)
 			if err != nil {
@@ -113,7 +116,7 @@ func TestSameSeedSameRun(t *testing.T) {
 	for _, k := range kernels.Supported() {
 		t.Run(k.Name(), func(t *testing.T) {
 			run := func() ([]float64, []int32) {
-				cfg := TrainConfig{Hidden: 24, Seq: 10, Batch: 3, Optimizer: "adagrad", LR: 0.1, Clip: Clip{Mode: "value", Limit: 5}, Seed: 9}
+				cfg := TrainConfig{Model: rnnModel(24), Seq: 10, Batch: 3, Optimizer: "adagrad", LR: 0.1, Clip: Clip{Mode: "value", Limit: 5}, Seed: 9}
 				tr, err := NewTrainer(cfg, k, corpus, vocab)
 				if err != nil {
 					t.Fatal(err)
@@ -148,7 +151,10 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	k := kernels.Best()
 	for _, opt := range Optimizers {
 		t.Run(opt, func(t *testing.T) {
-			cfg := TrainConfig{Hidden: 12, Seq: 8, Batch: 2, Optimizer: opt, LR: DefaultLR(opt), Clip: Clip{Mode: "value", Limit: 5}, Seed: 3}
+			cfg := TrainConfig{Model: rnnModel(12), Seq: 8, Batch: 2, Optimizer: opt, LR: DefaultLR(opt), Clip: Clip{Mode: "value", Limit: 5}, Seed: 3}
+			if opt == "rmsprop" {
+				cfg.Rho = DefaultRho
+			}
 			a, err := NewTrainer(cfg, k, corpus, vocab)
 			if err != nil {
 				t.Fatal(err)
@@ -157,14 +163,14 @@ func TestCheckpointRoundTrip(t *testing.T) {
 				a.TrainStep()
 			}
 			path := filepath.Join(t.TempDir(), "m.ckpt")
-			if err := a.Checkpoint("test", 1.5).Save(path); err != nil {
+			if err := mustCheckpoint(t, a).Save(path); err != nil {
 				t.Fatal(err)
 			}
 			ck, err := LoadCheckpoint(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(ck.Sections["params"], a.Model.P.Slab) {
+			if !slices.Equal(ck.Sections["params"], a.Model.Params) {
 				t.Fatal("loaded parameters differ from the saved ones")
 			}
 			b, err := NewTrainer(cfg, k, corpus, vocab)
@@ -181,7 +187,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 					t.Fatalf("step %d after restore: loss %v, uninterrupted run %v", a.Step, rb.Loss, ra.Loss)
 				}
 			}
-			if !slices.Equal(a.Model.P.Slab, b.Model.P.Slab) {
+			if !slices.Equal(a.Model.Params, b.Model.Params) {
 				t.Fatal("parameters diverge after restore")
 			}
 		})
@@ -189,7 +195,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 }
 
 func TestSamplerPrimeIsSequential(t *testing.T) {
-	m, _ := NewModel(8, 5, 1)
+	m, _ := NewModel(rnnShape(8, 5), 1)
 	k := kernels.Best()
 	// Priming with "ab" must equal feeding a, then b.
 	s1, s2 := NewSampler(k, m, 1), NewSampler(k, m, 1)
@@ -208,9 +214,9 @@ func TestSamplerPrimeIsSequential(t *testing.T) {
 }
 
 func TestSamplerTemperatureAndGreedy(t *testing.T) {
-	m, _ := NewModel(4, 3, 1)
-	copy(m.P.C, []float32{0, 2, 0})
-	clear(m.P.V)
+	m, _ := NewModel(rnnShape(4, 3), 1)
+	copy(m.Tensor("c"), []float32{0, 2, 0})
+	clear(m.Tensor("V"))
 	k := kernels.Best()
 	s := NewSampler(k, m, 5)
 	s.Greedy = true
@@ -242,15 +248,15 @@ func TestSamplerTemperatureAndGreedy(t *testing.T) {
 
 func TestTrainerRejectsShortCorpus(t *testing.T) {
 	corpus, vocab := writeCorpus(t, "abcdefgh")
-	cfg := TrainConfig{Hidden: 4, Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
+	cfg := TrainConfig{Model: rnnModel(4), Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
 	if _, err := NewTrainer(cfg, kernels.Best(), corpus, vocab); err == nil || !strings.Contains(err.Error(), "needs at least 9") {
 		t.Fatalf("want an error about the corpus being too short, got %v", err)
 	}
 }
 
 func TestSamplerOverflowedLogits(t *testing.T) {
-	m, _ := NewModel(4, 4, 1)
-	clear(m.P.V)
+	m, _ := NewModel(rnnShape(4, 4), 1)
+	clear(m.Tensor("V"))
 	inf, nan := float32(math.Inf(1)), float32(math.NaN())
 	s := NewSampler(kernels.Best(), m, 3)
 	for _, c := range []struct {
@@ -261,7 +267,7 @@ func TestSamplerOverflowedLogits(t *testing.T) {
 		{[]float32{0, inf, -inf, 3}, []int32{1}},
 		{[]float32{inf, 0, inf, nan}, []int32{0, 2}},
 	} {
-		copy(m.P.C, c.c)
+		copy(m.Tensor("c"), c.c)
 		for i := 0; i < 200; i++ {
 			s.Reset()
 			if got := s.Next(); !slices.Contains(c.want, got) {
@@ -274,4 +280,12 @@ func TestSamplerOverflowedLogits(t *testing.T) {
 			s.Greedy = false
 		}
 	}
+}
+
+// rnnModel is the notebook's model with h hidden units.
+func rnnModel(h int) ModelConfig { return ModelConfig{Cell: "rnn", Layers: 1, Hidden: h} }
+
+// rnnShape is the notebook's model with h hidden units over vocab symbols.
+func rnnShape(h, vocab int) ModelConfig {
+	return ModelConfig{Cell: "rnn", Layers: 1, Hidden: h, Vocab: vocab}
 }

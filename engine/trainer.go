@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -8,91 +9,8 @@ import (
 	"charrnn/kernels"
 )
 
-// TrainConfig is what a training run is asked to do.
-type TrainConfig struct {
-	Hidden    int    // H
-	Seq       int    // T, the window length in characters
-	Batch     int    // B, the number of streams trained together
-	Optimizer string // sgd, adagrad, rmsprop, adam or adamw
-
-	Momentum    float32 // sgd: heavy-ball momentum μ (0: plain SGD)
-	Rho         float32 // rmsprop: decay of the mean square (0: DefaultRho)
-	WeightDecay float32 // adamw: decoupled weight decay
-
-	LR       float32 // base learning rate
-	Schedule Schedule
-	Clip     Clip
-	Seed     uint64
-
-	// ValFrac is the fraction of the corpus held out at its end for
-	// validation: training reads only the first N·(1-ValFrac) characters.
-	ValFrac float64
-	// ValMaxChars bounds one validation to the first so many characters of
-	// the held-out tail (0: all of it).
-	ValMaxChars int64
-
-	Guard Guard
-}
-
-// Guard is how the trainer recovers from a step whose loss or gradient is
-// not finite: it rolls back to an in-memory snapshot of the last good state
-// and cuts the learning rate.
-type Guard struct {
-	SnapshotEvery int64   // steps between snapshots (0: no snapshots, no recovery)
-	LRFactor      float64 // the learning rate is multiplied by this after each rollback
-	Retries       int     // rollbacks allowed in a run before giving up
-}
-
-// Validate reports the first unusable setting as a clear error.
-func (c TrainConfig) Validate() error {
-	switch {
-	case c.Hidden <= 0:
-		return fmt.Errorf("-hidden must be positive, got %d", c.Hidden)
-	case c.Hidden > MaxHidden:
-		// A larger model could be trained but never saved or loaded.
-		return fmt.Errorf("-hidden must be at most %d, got %d", MaxHidden, c.Hidden)
-	case c.Seq <= 0:
-		return fmt.Errorf("-seq must be positive, got %d", c.Seq)
-	case c.Batch <= 0:
-		return fmt.Errorf("-batch must be positive, got %d", c.Batch)
-	case !(c.LR > 0) || math.IsInf(float64(c.LR), 0):
-		return fmt.Errorf("-lr must be a positive number, got %v", c.LR)
-	case !(c.Momentum >= 0 && c.Momentum < 1):
-		return fmt.Errorf("-momentum must be in [0, 1), got %v", c.Momentum)
-	case c.Momentum != 0 && c.Optimizer != "sgd":
-		return fmt.Errorf("-momentum applies to -optimizer sgd only (this run uses %s)", c.Optimizer)
-	case !(c.Rho >= 0 && c.Rho < 1):
-		return fmt.Errorf("-rho must be in (0, 1), got %v", c.Rho)
-	case c.Rho != 0 && c.Optimizer != "rmsprop":
-		return fmt.Errorf("-rho applies to -optimizer rmsprop only (this run uses %s)", c.Optimizer)
-	case !(c.WeightDecay >= 0 && c.WeightDecay < 1):
-		return fmt.Errorf("-weight-decay must be in [0, 1), got %v", c.WeightDecay)
-	case c.WeightDecay != 0 && c.Optimizer != "adamw":
-		return fmt.Errorf("-weight-decay applies to -optimizer adamw only (this run uses %s)", c.Optimizer)
-	case !(c.ValFrac >= 0 && c.ValFrac < 1):
-		return fmt.Errorf("-val-frac must be in [0, 1), got %v", c.ValFrac)
-	case c.ValMaxChars < 0:
-		return fmt.Errorf("-val-max-chars must not be negative, got %d", c.ValMaxChars)
-	case c.Schedule.Kind == "plateau" && c.ValFrac == 0:
-		return fmt.Errorf("-schedule plateau follows the validation loss: it needs -val-frac > 0")
-	case c.Guard.SnapshotEvery < 0:
-		return fmt.Errorf("-snapshot-every must not be negative, got %d", c.Guard.SnapshotEvery)
-	case c.Guard.Retries < 0:
-		return fmt.Errorf("-nan-retries must not be negative, got %d", c.Guard.Retries)
-	case c.Guard.Retries > 0 && !(c.Guard.LRFactor > 0 && c.Guard.LRFactor <= 1):
-		return fmt.Errorf("-nan-lr-factor must be in (0, 1], got %v", c.Guard.LRFactor)
-	}
-	if _, err := NewOptimizer(c, 0); err != nil {
-		return err
-	}
-	if err := c.Schedule.Validate(); err != nil {
-		return err
-	}
-	return c.Clip.Validate()
-}
-
 // TrainState is the trainer's running state beyond parameters, optimizer
-// slabs, hidden states, cursors and counters; checkpoints carry it.
+// slabs, carried states, cursors and counters; checkpoints carry it.
 type TrainState struct {
 	Schedule ScheduleState `json:"schedule"`
 	// LRScale is the product of the cuts made by non-finite rollbacks.
@@ -115,11 +33,13 @@ type Trainer struct {
 	Config TrainConfig
 	Model  *Model
 	Vocab  *Vocab
+	// Data says what the corpus is, for checkpoints (e.g. its paths).
+	Data string
 
 	k         kernels.Backend
 	opt       Optimizer
 	optState  [][]float32 // opt.State(), asked for once
-	grads     Tensors
+	grads     []float32   // laid out as Model.Params
 	ws        *Workspace
 	corpus    *Corpus
 	tokens    *TokenStream // limited to the training part
@@ -127,6 +47,13 @@ type Trainer struct {
 	trainSize int64        // bytes in its training part, [0, trainSize)
 	window    []int32      // T+1 ids read for one stream
 	snap      *snapshot
+
+	// What the training loop (Run) carries from one call to the next, and
+	// a checkpoint with it: the sampler of its periodic samples, the
+	// progress records so far and the smoothed training loss.
+	sampler  *Sampler
+	history  []json.RawMessage
+	smoothed float64
 
 	// inject, when set (by tests), may change the gradient after the
 	// backward pass of update number step.
@@ -166,52 +93,60 @@ func (e *NonFiniteError) Error() string {
 }
 
 // NewTrainer prepares a fresh model for the corpus. Every buffer a step
-// needs is allocated here.
+// needs is allocated here. The model's vocabulary size is the vocabulary's.
 func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab) (*Trainer, error) {
+	cfg.Model.Vocab = vocab.Size()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkMemory(cfg.TrainingBytes(vocab.Size())); err != nil {
+	need, err := cfg.TrainingBytes()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMemory(need); err != nil {
 		return nil, err
 	}
 	size := corpus.Size()
 	trainSize := int64(float64(size) * (1 - cfg.ValFrac))
 	if cfg.ValFrac > 0 && size-trainSize < 2 {
-		return nil, fmt.Errorf("-val-frac %v holds out %d characters of %d; validation needs at least 2", cfg.ValFrac, size-trainSize, size)
+		return nil, fieldErrorf("ValFrac", "(%v) holds out %d characters of %d; validation needs at least 2", cfg.ValFrac, size-trainSize, size)
 	}
 	if trainSize < int64(cfg.Seq)+1 {
 		if trainSize < size {
-			return nil, fmt.Errorf("the training part of the corpus has %d characters; training with -seq %d needs at least %d (lower -val-frac)", trainSize, cfg.Seq, cfg.Seq+1)
+			return nil, fieldErrorf("ValFrac", "(%v) leaves %d characters to train on; windows of %d need at least %d (lower ValFrac)", cfg.ValFrac, trainSize, cfg.Seq, cfg.Seq+1)
 		}
-		return nil, fmt.Errorf("corpus has %d characters; training with -seq %d needs at least %d", size, cfg.Seq, cfg.Seq+1)
+		return nil, fmt.Errorf("corpus has %d characters; training with windows of %d needs at least %d", size, cfg.Seq, cfg.Seq+1)
 	}
-	m, err := NewModel(cfg.Hidden, vocab.Size(), cfg.Seed)
+	m, err := NewModel(cfg.Model, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
-	opt, err := NewOptimizer(cfg, len(m.P.Slab))
+	opt, err := NewOptimizer(cfg, len(m.Params))
 	if err != nil {
 		return nil, err
 	}
+	grads := make([]float32, len(m.Params))
 	t := &Trainer{
-		Config: cfg, Model: m, Vocab: vocab,
+		Config: cfg, Model: m, Vocab: vocab, Data: corpus.Spec(),
 		k: k, opt: opt, optState: opt.State(),
-		grads:     NewTensors(cfg.Hidden, vocab.Size()),
-		ws:        NewWorkspace(cfg.Hidden, vocab.Size(), cfg.Seq, cfg.Batch),
+		grads:     grads,
+		ws:        NewWorkspace(m, grads, cfg.Seq, cfg.Batch),
 		corpus:    corpus,
 		tokens:    vocab.NewTokenStream(corpus),
 		size:      size,
 		trainSize: trainSize,
 		window:    make([]int32, cfg.Seq+1),
+		sampler:   NewSampler(k, m, cfg.Seed),
 		Cursors:   make([]int64, cfg.Batch),
 		State:     NewTrainState(),
 	}
+	t.ws.trainDropout(cfg.Seed, 0)
 	t.tokens.Limit(trainSize)
 	// A rune corpus needs T+1 runes, not just T+1 bytes.
 	if n, _, err := t.tokens.ReadTokens(0, t.window); err != nil {
 		return nil, err
 	} else if n < cfg.Seq+1 {
-		return nil, fmt.Errorf("corpus has %d characters; training with -seq %d needs at least %d", n, cfg.Seq, cfg.Seq+1)
+		return nil, fmt.Errorf("corpus has %d characters; training with windows of %d needs at least %d", n, cfg.Seq, cfg.Seq+1)
 	}
 	for s := range t.Cursors {
 		if t.Cursors[s], err = t.tokens.TokenStart(int64(s) * (trainSize / int64(cfg.Batch))); err != nil {
@@ -242,9 +177,13 @@ func (t *Trainer) LR() float32 {
 // Backend is the kernel backend the trainer runs on.
 func (t *Trainer) Backend() kernels.Backend { return t.k }
 
+// Sampler is the sampler of the training run's samples; its random state is
+// saved in checkpoints.
+func (t *Trainer) Sampler() *Sampler { return t.sampler }
+
 // TrainStep runs one step and returns its loss and gradient norm. A step
 // whose loss or gradient is not finite changes nothing but the data
-// cursors and hidden states (which Recover rolls back) and returns a
+// cursors and carried states (which Recover rolls back) and returns a
 // *NonFiniteError.
 func (t *Trainer) TrainStep() (StepResult, error) {
 	defer enter(phaseNone)
@@ -256,23 +195,24 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 		return StepResult{}, err
 	}
 	enter(phaseForward)
-	loss := Forward(t.k, t.Model, t.ws)
+	t.ws.dropStep = t.Step + 1
+	loss := t.ws.Forward(t.k)
 	enter(phaseBackward)
-	Backward(t.k, t.Model, t.ws, &t.grads)
+	t.ws.Backward(t.k)
 	if t.inject != nil {
-		t.inject(t.Step+1, t.grads.Slab)
+		t.inject(t.Step+1, t.grads)
 	}
 	t.ws.Carry()
 	enter(phaseUpdate)
 	n := int64(t.Config.Seq * t.Config.Batch)
-	cond := t.Config.Clip.Conditioning(t.k, t.grads.Slab)
+	cond := t.Config.Clip.Conditioning(t.k, t.grads)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(cond.Norm) || math.IsInf(cond.Norm, 0) {
 		// Never let a non-finite value into the parameters (or a checkpoint).
 		return StepResult{}, &NonFiniteError{Step: t.Step + 1, Loss: loss / float64(n), GradNorm: cond.Norm}
 	}
 	lr := t.LR()
 	t.Step++
-	t.opt.Update(t.k, t.Model.P.Slab, t.grads.Slab, lr, t.Step, cond)
+	t.opt.Update(t.k, t.Model.Params, t.grads, lr, t.Step, cond)
 	t.CharsSeen += n
 	return StepResult{Loss: loss / float64(n), GradNorm: cond.Norm, LR: lr}, nil
 }
@@ -296,7 +236,7 @@ func (t *Trainer) loadWindow() error {
 			return err
 		}
 		if n < T+1 {
-			return fmt.Errorf("corpus has %d characters; training with -seq %d needs at least %d", n, T, T+1)
+			return fmt.Errorf("corpus has %d characters; training with windows of %d needs at least %d", n, T, T+1)
 		}
 		for i := 0; i < T; i++ {
 			t.ws.Inputs[i*B+s] = t.window[i]
@@ -310,81 +250,112 @@ func (t *Trainer) loadWindow() error {
 // wrap starts stream s again at the beginning of the corpus.
 func (t *Trainer) wrap(s int) {
 	t.Cursors[s] = 0
-	t.ws.ResetState(s)
+	t.ws.ResetStream(s)
 }
 
 // Checkpoint captures everything needed to sample or to resume exactly.
-func (t *Trainer) Checkpoint(data string, smoothedLoss float64) *Checkpoint {
-	c := t.Config
+func (t *Trainer) Checkpoint() (*Checkpoint, error) {
+	rng, err := t.sampler.RNGState()
+	if err != nil {
+		return nil, err
+	}
+	state := make([]float32, t.ws.StateFloats())
+	t.ws.SaveState(state)
 	ck := &Checkpoint{
 		Header: Header{
-			Hidden: c.Hidden, VocabKind: t.Vocab.Kind, Vocab: t.Vocab.Symbols,
-			Seq: c.Seq, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR,
-			ClipMode: c.Clip.Mode, Clip: c.Clip.Limit, Seed: c.Seed, Data: data,
-			Step: t.Step, CharsSeen: t.CharsSeen, Cursors: t.Cursors, Loss: smoothedLoss,
-			Momentum: c.Momentum, Rho: c.Rho, WeightDecay: c.WeightDecay,
-			Schedule: &c.Schedule, ValFrac: c.ValFrac, Train: &t.State,
+			Config: t.Config, VocabKind: t.Vocab.Kind, Vocab: t.Vocab.Symbols, Data: t.Data,
+			Step: t.Step, CharsSeen: t.CharsSeen, Cursors: t.Cursors, Loss: t.smoothed,
+			Train: t.State, SampleRNG: rng, History: t.history,
+			Tensors: t.Model.Layout.Tensors,
 		},
 		Sections: map[string][]float32{
-			"params": t.Model.P.Slab,
-			"hidden": t.ws.hs[:c.Batch*c.Hidden],
+			"params": t.Model.Params,
+			"hidden": state,
 		},
 	}
-	for i, s := range t.opt.State() {
+	for i, s := range t.optState {
 		ck.Sections[fmt.Sprintf("opt.%d", i)] = s
 	}
-	return ck
+	return ck, nil
 }
 
-// Restore continues from a checkpoint made with the same configuration:
-// parameters, optimizer state, carried hidden states, cursors and counters.
+// Restore continues from a checkpoint: parameters, optimizer state, carried
+// states, cursors, counters, the sampler's random state and the progress
+// so far. The checkpoint's model, window, batch, optimizer and held-out
+// fraction must be the trainer's; its other settings may have changed.
 func (t *Trainer) Restore(ck *Checkpoint) error {
 	h := ck.Header
-	c := t.Config
-	if h.Hidden != c.Hidden || h.Seq != c.Seq || h.Batch != c.Batch || h.Optimizer != c.Optimizer {
-		return fmt.Errorf("checkpoint was trained with -hidden %d -seq %d -batch %d -optimizer %s; this run has -hidden %d -seq %d -batch %d -optimizer %s",
-			h.Hidden, h.Seq, h.Batch, h.Optimizer, c.Hidden, c.Seq, c.Batch, c.Optimizer)
+	was, now := h.Config, t.Config
+	differ := func(field string, was, now any) error {
+		return &FieldError{Field: field, Problem: fmt.Sprintf("differs: the checkpoint was trained with %s %v; this run has %s %v", field, was, field, now)}
+	}
+	switch {
+	case was.Model.Cell != now.Model.Cell:
+		return differ("Cell", was.Model.Cell, now.Model.Cell)
+	case was.Model.Layers != now.Model.Layers:
+		return differ("Layers", was.Model.Layers, now.Model.Layers)
+	case was.Model.Hidden != now.Model.Hidden:
+		return differ("Hidden", was.Model.Hidden, now.Model.Hidden)
+	case was.Seq != now.Seq:
+		return differ("Seq", was.Seq, now.Seq)
+	case was.Batch != now.Batch:
+		return differ("Batch", was.Batch, now.Batch)
+	case was.Optimizer != now.Optimizer:
+		return differ("Optimizer", was.Optimizer, now.Optimizer)
+	case (was.Momentum == 0) != (now.Momentum == 0):
+		return &FieldError{Field: "Momentum", Problem: fmt.Sprintf("differs: the checkpoint was trained with Momentum %v; this run has Momentum %v (with and without momentum cannot be mixed)", was.Momentum, now.Momentum)}
+	case was.ValFrac != now.ValFrac:
+		return differ("ValFrac", was.ValFrac, now.ValFrac)
 	}
 	if !slices.Equal(h.Vocab, t.Vocab.Symbols) || h.VocabKind != t.Vocab.Kind {
 		return fmt.Errorf("checkpoint's vocabulary (%d symbols) differs from this corpus's (%d symbols)", len(h.Vocab), t.Vocab.Size())
 	}
-	if (h.Momentum == 0) != (c.Momentum == 0) {
-		return fmt.Errorf("checkpoint was trained with -momentum %v; this run has -momentum %v (with and without momentum cannot be mixed)", h.Momentum, c.Momentum)
-	}
-	if len(h.Cursors) != c.Batch {
-		return fmt.Errorf("checkpoint has %d stream cursors, want %d", len(h.Cursors), c.Batch)
-	}
-	if h.ValFrac != c.ValFrac {
-		return fmt.Errorf("checkpoint was trained with -val-frac %v; this run has -val-frac %v", h.ValFrac, c.ValFrac)
+	if len(h.Cursors) != now.Batch {
+		return fmt.Errorf("checkpoint has %d stream cursors, want %d", len(h.Cursors), now.Batch)
 	}
 	for _, cur := range h.Cursors {
 		if cur < 0 || cur > t.trainSize {
 			return fmt.Errorf("checkpoint cursor %d is outside this corpus's training part (%d characters)", cur, t.trainSize)
 		}
 	}
-	state := t.opt.State()
-	want := map[string]int{"params": len(t.Model.P.Slab), "hidden": c.Batch * c.Hidden}
-	for i := range state {
-		want[fmt.Sprintf("opt.%d", i)] = len(t.Model.P.Slab)
+	want := map[string]int{"params": len(t.Model.Params), "hidden": t.ws.StateFloats()}
+	for i := range t.optState {
+		want[fmt.Sprintf("opt.%d", i)] = len(t.Model.Params)
 	}
 	for name, n := range want {
 		if len(ck.Sections[name]) != n {
 			return fmt.Errorf("checkpoint section %q has %d floats, want %d", name, len(ck.Sections[name]), n)
 		}
 	}
-	copy(t.Model.P.Slab, ck.Sections["params"])
-	copy(t.ws.hs, ck.Sections["hidden"])
-	for i, s := range state {
+	if h.SampleRNG != nil {
+		if err := t.sampler.SetRNGState(h.SampleRNG); err != nil {
+			return err
+		}
+	}
+	copy(t.Model.Params, ck.Sections["params"])
+	t.ws.LoadState(ck.Sections["hidden"])
+	for i, s := range t.optState {
 		copy(s, ck.Sections[fmt.Sprintf("opt.%d", i)])
 	}
 	copy(t.Cursors, h.Cursors)
-	t.Step, t.CharsSeen = h.Step, h.CharsSeen
-	t.State = NewTrainState()
-	if h.Train != nil {
-		t.State = *h.Train
-	}
+	t.Step, t.CharsSeen, t.State = h.Step, h.CharsSeen, h.Train
+	t.history, t.smoothed = h.History, h.Loss
 	if t.snap != nil {
 		t.snap.taken = false // the next step snapshots the restored state
 	}
+	return nil
+}
+
+// InitFrom replaces the trainer's freshly initialised parameters with m's,
+// for instance weights read back from an exported file. m must have the
+// trainer's shape and use the trainer's vocabulary (same symbols, same ids);
+// the optimizer state, counters and cursors stay fresh.
+func (t *Trainer) InitFrom(m *Model) error {
+	was, now := m.Config, t.Model.Config
+	if was.Cell != now.Cell || was.Layers != now.Layers || was.Hidden != now.Hidden || was.Vocab != now.Vocab {
+		return fmt.Errorf("initial weights are a %s model of %d layers of %d with a vocabulary of %d; this run has a %s model of %d layers of %d with a vocabulary of %d",
+			was.Cell, was.Layers, was.Hidden, was.Vocab, now.Cell, now.Layers, now.Hidden, now.Vocab)
+	}
+	copy(t.Model.Params, m.Params)
 	return nil
 }

@@ -15,7 +15,7 @@ func TestValidationHoldsOutTheTail(t *testing.T) {
 	corpus, vocab := writeCorpus(t, text)
 	z, _ := vocab.ID('z')
 	k := kernels.Best()
-	cfg := TrainConfig{Hidden: 8, Seq: 9, Batch: 3, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1, ValFrac: 0.2}
+	cfg := TrainConfig{Model: rnnModel(8), Seq: 9, Batch: 3, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "value", Limit: 5}, Seed: 1, ValFrac: 0.2}
 	tr, err := NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestEvaluateRangeMatchesSeparateText(t *testing.T) {
 	text := pairsText(3000, 13) + "the quick brown fox jumps"
 	corpus, vocab := writeCorpus(t, text)
 	k := kernels.Best()
-	m, _ := NewModel(12, vocab.Size(), 4)
+	m, _ := NewModel(rnnShape(12, vocab.Size()), 4)
 	full, err := Evaluate(k, m, vocab, corpus)
 	if err != nil {
 		t.Fatal(err)
@@ -111,11 +111,11 @@ func TestEvaluateRangeMatchesSeparateText(t *testing.T) {
 func TestValFracNeedsRoom(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(100, 14))
 	k := kernels.Best()
-	base := TrainConfig{Hidden: 4, Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
+	base := TrainConfig{Model: rnnModel(4), Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
 	for _, c := range []struct {
 		frac float64
 		want string
-	}{{0.005, "validation needs at least 2"}, {0.95, "lower -val-frac"}, {1, "-val-frac"}, {-0.1, "-val-frac"}} {
+	}{{0.005, "validation needs at least 2"}, {0.95, "lower ValFrac"}, {1, "ValFrac"}, {-0.1, "ValFrac"}} {
 		cfg := base
 		cfg.ValFrac = c.frac
 		if _, err := NewTrainer(cfg, k, corpus, vocab); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -124,7 +124,7 @@ func TestValFracNeedsRoom(t *testing.T) {
 	}
 	cfg := base
 	cfg.Schedule = Schedule{Kind: "plateau", Decay: 0.5, PlateauPatience: 2}
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "-val-frac") {
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "ValFrac") {
 		t.Errorf("plateau without validation: %v", err)
 	}
 }

@@ -417,7 +417,7 @@ func TestRuneTrainingCursorsAndSamples(t *testing.T) {
 	}
 	k := kernels.Best()
 	const T, B = 12, 3
-	cfg := TrainConfig{Hidden: 16, Seq: T, Batch: B, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 4}
+	cfg := TrainConfig{Model: rnnModel(16), Seq: T, Batch: B, Optimizer: "adam", LR: 0.01, Clip: Clip{Mode: "norm", Limit: 5}, Seed: 4}
 	tr, err := NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		t.Fatal(err)
@@ -466,9 +466,9 @@ func TestRuneEvaluateMatchesSampler(t *testing.T) {
 	text := polyglot(2500, 3) // well over one evaluation window of tokens
 	corpus, vocab := writeRuneCorpus(t, text, 30)
 	ids, _ := refRuneTokens(vocab, []byte(text))
-	m, _ := NewModel(10, vocab.Size(), 5)
-	for i := range m.P.Slab {
-		m.P.Slab[i] *= 20 // a model far from uniform, so that order matters
+	m, _ := NewModel(rnnShape(10, vocab.Size()), 5)
+	for i := range m.Params {
+		m.Params[i] *= 20 // a model far from uniform, so that order matters
 	}
 	k, err := kernels.Lookup("generic")
 	if err != nil {
@@ -503,11 +503,11 @@ func TestRuneEvaluateMatchesSampler(t *testing.T) {
 
 func TestRuneTrainerRejectsShortCorpus(t *testing.T) {
 	corpus, vocab := writeRuneCorpus(t, "日本語です", 10) // 15 bytes, 5 runes
-	cfg := TrainConfig{Hidden: 4, Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
+	cfg := TrainConfig{Model: rnnModel(4), Seq: 8, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}
 	if _, err := NewTrainer(cfg, kernels.Best(), corpus, vocab); err == nil || !strings.Contains(err.Error(), "has 5 characters") || !strings.Contains(err.Error(), "needs at least 9") {
 		t.Fatalf("want an error about the corpus being too short, got %v", err)
 	}
-	m, _ := NewModel(4, vocab.Size(), 1)
+	m, _ := NewModel(rnnShape(4, vocab.Size()), 1)
 	if _, err := Evaluate(kernels.Best(), m, vocab, openCorpus(t, writeTree(t, t.TempDir(), map[string]string{"x": "日"}))); err == nil {
 		t.Fatal("evaluated a one-character text")
 	}
@@ -516,7 +516,7 @@ func TestRuneTrainerRejectsShortCorpus(t *testing.T) {
 func TestRuneCheckpointRoundTrip(t *testing.T) {
 	corpus, vocab := writeRuneCorpus(t, polyglot(4000, 5), 20)
 	k := kernels.Best()
-	cfg := TrainConfig{Hidden: 12, Seq: 9, Batch: 3, Optimizer: "adam", LR: 0.005, Clip: Clip{Mode: "value", Limit: 5}, Seed: 3}
+	cfg := TrainConfig{Model: rnnModel(12), Seq: 9, Batch: 3, Optimizer: "adam", LR: 0.005, Clip: Clip{Mode: "value", Limit: 5}, Seed: 3}
 	a, err := NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
 		t.Fatal(err)
@@ -527,7 +527,7 @@ func TestRuneCheckpointRoundTrip(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "m.ckpt")
-	if err := a.Checkpoint("test", 1.5).Save(path); err != nil {
+	if err := mustCheckpoint(t, a).Save(path); err != nil {
 		t.Fatal(err)
 	}
 	ck, err := LoadCheckpoint(path)

@@ -53,9 +53,9 @@ func runBench(args []string) error {
 			*hidden = 512
 		}
 		w := bench.Workload{Name: "custom", Hidden: *hidden, Seq: *seq, Batch: *batch, Vocab: *vocab}
-		cfg := engine.TrainConfig{Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch, Optimizer: "adagrad", LR: 0.1, Clip: engine.Clip{Mode: "none"}}
+		cfg := engine.TrainConfig{Model: w.Model(), Seq: w.Seq, Batch: w.Batch, Optimizer: "adagrad", LR: 0.1, Clip: engine.Clip{Mode: "none"}}
 		if err := cfg.Validate(); err != nil {
-			return badInput(err)
+			return configError(err)
 		}
 		workloads = []bench.Workload{w}
 	} else if flags.isSet("vocab") {
@@ -131,18 +131,19 @@ func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Durat
 		if r.TrainCharsPerSec, err = bench.MeasureTrain(tr, d); err != nil {
 			return r, err
 		}
-		r.TrainGFLOPS = r.TrainCharsPerSec * bench.TrainFLOPsPerChar(w.Hidden, w.Vocab) / 1e9
+		r.TrainGFLOPS = r.TrainCharsPerSec * bench.TrainFLOPsPerChar(w.Model()) / 1e9
 		r.TrainPeakFraction = r.TrainGFLOPS / (lim.FMAGFLOPS * float64(threads))
 	}
 	if w.Batch == 1 {
-		m, err := engine.NewModel(w.Hidden, w.Vocab, 1)
+		m, err := engine.NewModel(w.Model(), 1)
 		if err != nil {
 			return r, badInput(err)
 		}
 		r.SampleCharsPerSec = bench.MeasureSample(engine.NewSampler(k, m, 1), d)
-		r.SampleGFLOPS = r.SampleCharsPerSec * bench.SampleFLOPsPerChar(w.Hidden, w.Vocab) / 1e9
-		// Each sampled character reads W and V once: 4(H²+HV) bytes.
-		bytesPerChar := 4 * float64(w.Hidden*w.Hidden+w.Hidden*w.Vocab)
+		r.SampleGFLOPS = r.SampleCharsPerSec * bench.SampleFLOPsPerChar(w.Model()) / 1e9
+		// Each sampled character reads every weight it multiplies by once,
+		// 4 bytes each: two flops per 4 bytes.
+		bytesPerChar := 2 * bench.SampleFLOPsPerChar(w.Model())
 		r.SampleL2RoofFraction = r.SampleCharsPerSec * bytesPerChar / (lim.L2ReadGBps * 1e9 * float64(threads))
 	}
 	return r, nil

@@ -8,7 +8,7 @@ import "charrnn/engine"
 func loadCheckpoint(path string) (*engine.Checkpoint, *engine.Vocab, error) {
 	ck, err := engine.LoadCheckpoint(path)
 	if err != nil {
-		return nil, nil, badInput(err)
+		return nil, nil, badInput(configError(err))
 	}
 	vocab, err := engine.NewVocab(ck.Header.VocabKind, ck.Header.Vocab)
 	if err != nil {

@@ -33,7 +33,7 @@ func runExport(args []string) error {
 	if err := engine.ExportSafetensors(*out, m, vocab); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "charrnn: exported %s (step %d, hidden %d, vocabulary %d) to %s\n", *checkpoint, ck.Header.Step, m.Hidden, m.Vocab, *out)
+	fmt.Fprintf(os.Stderr, "charrnn: exported %s (step %d, %s, vocabulary %d) to %s\n", *checkpoint, ck.Header.Step, describeModel(m.Config), m.Config.Vocab, *out)
 	return nil
 }
 

@@ -16,26 +16,35 @@ type initFrom struct {
 }
 
 // loadInitFrom reads -init-from's file, if given, and takes the run's
-// hidden size from it.
-func loadInitFrom(flags *commandFlags, f *trainFlags) (*initFrom, error) {
-	if f.initFrom == "" {
+// model (cell, layers, hidden size) and vocabulary kind from it; flags
+// given explicitly must agree with it.
+func loadInitFrom(flags *commandFlags, o *trainOptions, cfg *engine.TrainConfig) (*initFrom, error) {
+	if o.initFrom == "" {
 		return nil, nil
 	}
-	if f.resume {
+	if o.resume {
 		return nil, badInputf("-init-from starts a new run from exported weights; it cannot be combined with -resume")
 	}
-	m, v, err := engine.LoadSafetensors(f.initFrom)
+	m, v, err := engine.LoadSafetensors(o.initFrom)
 	if err != nil {
 		return nil, badInputf("-init-from: %v", err)
 	}
-	if flags.isSet("hidden") && f.hidden != m.Hidden {
-		return nil, badInputf("-init-from %s has hidden size %d, but -hidden is %d", f.initFrom, m.Hidden, f.hidden)
+	file := m.Config
+	for _, c := range []struct {
+		flag       string
+		given, has any
+	}{
+		{"cell", cfg.Model.Cell, file.Cell},
+		{"layers", cfg.Model.Layers, file.Layers},
+		{"hidden", cfg.Model.Hidden, file.Hidden},
+		{"vocab", o.vocab, v.Kind},
+	} {
+		if flags.isSet(c.flag) && c.given != c.has {
+			return nil, badInputf("-init-from %s has -%s %v, but -%s is %v", o.initFrom, c.flag, c.has, c.flag, c.given)
+		}
 	}
-	if flags.isSet("vocab") && f.vocab != v.Kind {
-		return nil, badInputf("-init-from %s has a %s vocabulary, but -vocab is %s", f.initFrom, v.Kind, f.vocab)
-	}
-	f.hidden, f.vocab = m.Hidden, v.Kind
-	return &initFrom{f.initFrom, m, v}, nil
+	cfg.Model.Cell, cfg.Model.Layers, cfg.Model.Hidden, o.vocab = file.Cell, file.Layers, file.Hidden, v.Kind
+	return &initFrom{o.initFrom, m, v}, nil
 }
 
 // vocabFor returns the export's vocabulary, which the run keeps. A byte

@@ -28,27 +28,34 @@ func runInspect(args []string) error {
 // describeCheckpoint prints what a checkpoint holds, for people.
 func describeCheckpoint(w io.Writer, path string, ck *engine.Checkpoint) error {
 	h := ck.Header
-	H, V := h.Hidden, len(h.Vocab)
+	c := h.Config
+	m := c.Model
 	fmt.Fprintf(w, "checkpoint  %s\n", path)
-	fmt.Fprintf(w, "config      hidden %d  seq %d  batch %d  optimizer %s  lr %g  clip %s %g  seed %d\n",
-		H, h.Seq, h.Batch, h.Optimizer, h.LR, h.ClipMode, h.Clip, h.Seed)
+	fmt.Fprintf(w, "model       cell %s  layers %d  hidden %d  dropout %g\n", m.Cell, m.Layers, m.Hidden, m.Dropout)
+	fmt.Fprintf(w, "config      seq %d  batch %d  optimizer %s  lr %g  %s schedule  clip %s %g  seed %d\n",
+		c.Seq, c.Batch, c.Optimizer, c.LR, c.Schedule.Kind, c.Clip.Mode, c.Clip.Limit, c.Seed)
 	data := h.Data
 	if data == "" {
 		data = "(not recorded)"
 	}
 	fmt.Fprintf(w, "data        %s\n", data)
-	fmt.Fprintf(w, "vocabulary  %d %s: %s\n", V, h.VocabKind, escapeSymbols(h.VocabKind, h.Vocab))
-	fmt.Fprintf(w, "parameters  %d\n", engine.ParamCount(H, V))
-	for _, t := range []struct {
-		name, shape, what string
-	}{
-		{"U", fmt.Sprintf("%d×%d", H, V), "input to hidden (stored transposed, Vocab×H)"},
-		{"W", fmt.Sprintf("%d×%d", H, H), "hidden to hidden"},
-		{"V", fmt.Sprintf("%d×%d", V, H), "hidden to output"},
-		{"b", fmt.Sprintf("%d", H), "hidden bias"},
-		{"c", fmt.Sprintf("%d", V), "output bias"},
-	} {
-		fmt.Fprintf(w, "  %s  %-11s %s\n", t.name, t.shape, t.what)
+	fmt.Fprintf(w, "vocabulary  %d %s: %s\n", len(h.Vocab), h.VocabKind, escapeSymbols(h.VocabKind, h.Vocab))
+	n := 0
+	for _, t := range h.Tensors {
+		n += t.Size()
+	}
+	fmt.Fprintf(w, "parameters  %d\n", n)
+	for _, t := range h.Tensors {
+		s := t.ExportShape()
+		shape := fmt.Sprint(s[0])
+		if len(s) == 2 {
+			shape = fmt.Sprintf("%d×%d", s[0], s[1])
+		}
+		note := ""
+		if t.Lookup {
+			note = " (stored transposed: the one-hot input is a row lookup)"
+		}
+		fmt.Fprintf(w, "  %s  %s%s\n", t.Name, shape, note)
 	}
 	var sections []string
 	for _, s := range h.Sections {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"charrnn/engine"
 	"fmt"
 	"io"
 	"os"
@@ -96,13 +97,13 @@ func (b *progressBar) move() {
 }
 
 // describe puts a record in front of the bar and redraws it.
-func (b *progressBar) describe(rec record, valLoss *float64) {
+func (b *progressBar) describe(rec engine.Record, valLoss *float64) {
 	b.move()
 	b.bar.Describe(b.fit(barDescriptions(rec, valLoss)...))
 }
 
 // barDescriptions says what the bar shows of a record, longest first.
-func barDescriptions(rec record, valLoss *float64) []string {
+func barDescriptions(rec engine.Record, valLoss *float64) []string {
 	val := ""
 	if valLoss != nil {
 		val = fmt.Sprintf("val %.4f", *valLoss)

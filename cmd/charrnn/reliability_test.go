@@ -144,7 +144,7 @@ func TestReliabilityBadInput(t *testing.T) {
 	foreignText := writeFile(t, filepath.Join(f.dir, "foreign.txt"), []byte(strings.Repeat("THE CAT SAT ON THE MAT!\n", 20)))
 	notCkpt := writeFile(t, filepath.Join(f.dir, "bad", "magic.ckpt"), append([]byte("CHARRNX\x00"), ck[8:]...))
 	newer := bytes.Clone(ck)
-	bin.LittleEndian.PutUint32(newer[8:], 2)
+	bin.LittleEndian.PutUint32(newer[8:], engine.CheckpointVersion+1)
 	newerPath := writeFile(t, filepath.Join(f.dir, "bad", "newer.ckpt"), rechecksum(newer))
 	// A NaN in the last section (a state, not a parameter), under a valid
 	// checksum: made by hand, never by charrnn.
@@ -153,6 +153,7 @@ func TestReliabilityBadInput(t *testing.T) {
 	nanPath := writeFile(t, filepath.Join(f.dir, "bad", "nan-state.ckpt"), rechecksum(nan))
 
 	shortCorpus := writeFile(t, filepath.Join(f.dir, "short-corpus.txt"), []byte(strings.Repeat("the cat sat on the mat. the dog ate the log.\n", 5)))
+	config := func(h map[string]any) map[string]any { return h["config"].(map[string]any) }
 	crafted := func(name string, edit func(h map[string]any)) string {
 		return writeFile(t, filepath.Join(f.dir, "bad", "crafted-"+name+".ckpt"), reheader(t, ck, edit))
 	}
@@ -231,7 +232,7 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"bench duration 0", bench("-duration", "0s"), "-duration"},
 
 		// Names.
-		{"unknown optimizer", train("-optimizer", "rmsprop9"), "unknown optimizer"},
+		{"unknown optimizer", train("-optimizer", "rmsprop9"), "-optimizer must be one of"},
 		{"unknown clip mode", train("-clip-mode", "soft"), "clip-mode"},
 		{"unknown backend (train)", train("-backend", "quantum"), "unknown backend"},
 		{"unknown backend (sample)", sample("-backend", "quantum"), "unknown backend"},
@@ -264,13 +265,13 @@ func TestReliabilityBadInput(t *testing.T) {
 			v[0], v[1] = v[1], v[0]
 		})), "ascending"},
 		{"crafted: unknown vocabulary kind", sample("-checkpoint", crafted("kind", func(h map[string]any) { h["vocab_kind"] = "words" })), "vocabulary kind"},
-		{"crafted: hidden size disagrees with params", eval("-checkpoint", crafted("hidden", func(h map[string]any) { h["hidden"] = 15.0 })), "params section"},
-		{"crafted: seq 0", resume(crafted("seq", func(h map[string]any) { h["seq"] = 0.0 })), "-seq"},
+		{"crafted: hidden size disagrees with params", eval("-checkpoint", crafted("hidden", func(h map[string]any) { config(h)["model"].(map[string]any)["hidden"] = 15.0 })), "tensor table"},
+		{"crafted: seq 0", resume(crafted("seq", func(h map[string]any) { config(h)["seq"] = 0.0 })), "-seq"},
 		{"crafted: negative step", resume(crafted("step", func(h map[string]any) { h["step"] = -1.0 })), "negative"},
 		{"crafted: cursor count", resume(crafted("cursors", func(h map[string]any) { h["cursors"] = []any{0.0} })), "cursors"},
 		{"crafted: negative cursor", resume(crafted("cursor", func(h map[string]any) { h["cursors"] = []any{-8.0, 0.0} })), "cursor -8"},
 		{"crafted: unknown header field", sample("-checkpoint", crafted("field", func(h map[string]any) { h["layers"] = 2.0 })), "layers"},
-		{"crafted: unknown optimizer", resume(crafted("optimizer", func(h map[string]any) { h["optimizer"] = "lion" })), "lion"},
+		{"crafted: unknown optimizer", resume(crafted("optimizer", func(h map[string]any) { config(h)["optimizer"] = "lion" })), "lion"},
 		{"text as checkpoint", sample("-checkpoint", f.corpus), "not a charrnn checkpoint"},
 		{"existing checkpoint without -resume", train("-checkpoint", f.ckpt), "-resume"},
 		{"resume with a vocabulary the checkpoint lacks", resume(f.ckpt, "-data", foreignText), "vocabulary lacks"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"charrnn/engine"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,25 +9,6 @@ import (
 	"os"
 	"time"
 )
-
-// record is one progress report of a training run. The -log file holds
-// these as JSON, one per line, and the plot is drawn from that JSON form, so
-// a field added here reaches the log without further changes.
-type record struct {
-	Step        int64   `json:"step"`
-	Chars       int64   `json:"chars"`         // characters trained on so far
-	Loss        float64 `json:"loss"`          // mean training loss since the last report, nats/char
-	BitsPerChar float64 `json:"bits_per_char"` // the same in bits
-	LR          float64 `json:"lr"`
-	CharsPerSec float64 `json:"chars_per_sec"`
-	GradNorm    float64 `json:"grad_norm"` // the last step's, before clipping
-	Seconds     float64 `json:"seconds"`   // since the run started
-
-	// Set on the steps where the held-out tail was evaluated (-val-frac).
-	ValLoss        *float64 `json:"val_loss,omitempty"` // nats/char
-	ValBitsPerChar *float64 `json:"val_bits_per_char,omitempty"`
-	ValPerplexity  *float64 `json:"val_perplexity,omitempty"`
-}
 
 // reportConfig says where a training run's progress goes.
 type reportConfig struct {
@@ -50,8 +32,8 @@ type reporter struct {
 	bar            *progressBar // nil: plain lines
 	log            *runLog      // nil: no -log
 	plotPath       string
-	points         []point // the curves so far, for -plot
-	last           *record // the latest record, shown again when the bar goes away
+	points         []point        // the curves so far, for -plot
+	last           *engine.Record // the latest record, shown again when the bar goes away
 
 	// err is the first failure to write the log or the plot. Training goes
 	// on without them (warned about once); close returns it.
@@ -99,16 +81,16 @@ func plotHistory(stderr io.Writer, logPath string) []point {
 	return points
 }
 
-// progress moves the bar to step; called after every step, it costs next to
+// Stepped moves the bar to step; called after every step, it costs next to
 // nothing without a bar.
-func (r *reporter) progress(step int64) {
+func (r *reporter) Stepped(step int64) {
 	if r.bar != nil {
 		r.bar.progress(step)
 	}
 }
 
-// report shows rec and records it in the log and the curves.
-func (r *reporter) report(rec record) {
+// Report shows rec and records it in the log and the curves.
+func (r *reporter) Report(rec engine.Record) {
 	r.last = &rec
 	// The record's JSON is what the log holds and what the plot and the
 	// bar's validation loss are read from.
@@ -140,7 +122,7 @@ func (r *reporter) report(rec record) {
 }
 
 // plainLine is how a record reads when stderr is not a terminal.
-func plainLine(rec record) string {
+func plainLine(rec engine.Record) string {
 	val := ""
 	if rec.ValLoss != nil {
 		val = fmt.Sprintf("  val %.4f nats/char %.3f bits/char perplexity %.3f", *rec.ValLoss, *rec.ValBitsPerChar, *rec.ValPerplexity)
@@ -149,8 +131,8 @@ func plainLine(rec record) string {
 		rec.Step, rec.Loss, rec.BitsPerChar, rec.CharsPerSec, rec.GradNorm, val)
 }
 
-// sample prints a sample to stdout, taking the bar out of its way.
-func (r *reporter) sample(step int64, text string) {
+// Sample prints a sample to stdout, taking the bar out of its way.
+func (r *reporter) Sample(step int64, text string) {
 	if r.bar != nil {
 		r.bar.clear()
 	}
@@ -160,9 +142,12 @@ func (r *reporter) sample(step int64, text string) {
 	}
 }
 
-// note prints a line about the run (a rollback, a learning-rate cut, an
+// Note prints a line about the run (a rollback, a learning-rate cut, an
 // early stop) to stderr, taking the bar out of its way.
-func (r *reporter) note(line string) {
+func (r *reporter) Note(msg string) { r.line("charrnn: " + msg) }
+
+// line prints a line to stderr, taking the bar out of its way.
+func (r *reporter) line(line string) {
 	if r.bar != nil {
 		r.bar.clear()
 	}
@@ -172,9 +157,9 @@ func (r *reporter) note(line string) {
 	}
 }
 
-// saved is called after each checkpoint save: the log is made durable up to
+// Saved is called after each checkpoint save: the log is made durable up to
 // the checkpoint and the plot is redrawn (once there is a record to draw).
-func (r *reporter) saved() {
+func (r *reporter) Saved(string) {
 	if r.log != nil {
 		if err := r.log.sync(); err != nil {
 			r.fail(err)
@@ -210,7 +195,7 @@ func (r *reporter) close() error {
 
 // fail warns about a failed log or plot write once; training goes on.
 func (r *reporter) fail(err error) {
-	r.note(fmt.Sprintf("charrnn: %v (training goes on)", err))
+	r.Note(fmt.Sprintf("%v (training goes on)", err))
 	if r.err == nil {
 		r.err = err
 	}

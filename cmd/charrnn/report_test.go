@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"charrnn/engine"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,8 +15,8 @@ import (
 // The reporter in-process: the bar as written to an io.Writer, the log's
 // repair on append, and the curves.
 
-func testRecord(step int64) record {
-	return record{Step: step, Chars: step * 100, Loss: 1.5, BitsPerChar: 1.5 / 0.6931471805599453,
+func testRecord(step int64) engine.Record {
+	return engine.Record{Step: step, Chars: step * 100, Loss: 1.5, BitsPerChar: 1.5 / 0.6931471805599453,
 		LR: 0.002, CharsPerSec: 52100, GradNorm: 3}
 }
 
@@ -25,10 +26,10 @@ func TestProgressBarRendering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep.progress(1)
+	rep.Stepped(1)
 	time.Sleep(2 * redrawEvery)
-	rep.progress(100)
-	rep.report(testRecord(100))
+	rep.Stepped(100)
+	rep.Report(testRecord(100))
 	bar := out.String()
 	for _, want := range []string{"\r", "step 100", "loss 1.5000", "2.164 bits/char", "52.1k chars/s", "10%", "\x1b[0K"} {
 		if !strings.Contains(bar, want) {
@@ -45,7 +46,7 @@ func TestProgressBarRendering(t *testing.T) {
 
 	// A sample clears the bar's line first and starts on a fresh line.
 	out.Reset()
-	rep.sample(100, "the cat")
+	rep.Sample(100, "the cat")
 	s := out.String()
 	clear := strings.Index(s, "\x1b[2K\r")
 	sample := strings.Index(s, "--- sample at step 100 ---\nthe cat\n---\n")
@@ -152,11 +153,11 @@ func TestReportWritesEachRecordAtOnce(t *testing.T) {
 	}
 	defer rep.close()
 	for step := int64(1); step <= 3; step++ {
-		rep.report(testRecord(step))
+		rep.Report(testRecord(step))
 		// Readable before anything is closed or synced: `tail -f` works.
 		got, _ := os.ReadFile(path)
 		lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
-		var rec record
+		var rec engine.Record
 		if len(lines) != int(step) || json.Unmarshal([]byte(lines[step-1]), &rec) != nil || rec != testRecord(step) {
 			t.Fatalf("after report %d the log holds %q", step, got)
 		}
@@ -170,13 +171,13 @@ func TestPlotRedrawnAtSaves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep.saved() // a save before the first report: nothing to draw yet
+	rep.Saved("") // a save before the first report: nothing to draw yet
 	if _, err := os.Stat(path); err == nil {
 		t.Fatal("plot drawn without records")
 	}
-	rep.report(testRecord(10))
-	rep.report(testRecord(20))
-	rep.saved()
+	rep.Report(testRecord(10))
+	rep.Report(testRecord(20))
+	rep.Saved("")
 	checkPNG(t, path)
 	if err := rep.close(); err != nil || strings.Contains(out.String(), "charrnn:") {
 		t.Fatalf("close: %v; output %q", err, out.String())
@@ -193,7 +194,7 @@ func TestResumedPlotStartsFromTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep.report(testRecord(30))
+	rep.Report(testRecord(30))
 	if len(rep.points) != 3 || rep.points[0].Step != 10 || rep.points[2].Step != 30 {
 		t.Errorf("curve after resume: %+v", rep.points)
 	}

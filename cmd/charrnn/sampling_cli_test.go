@@ -207,7 +207,7 @@ func TestSamplingBadInput(t *testing.T) {
 		{"init-from truncated", initFrom("truncated.safetensors"), "do not fit"},
 		{"init-from foreign", initFrom("foreign.safetensors"), "not a safetensors file"},
 		{"init-from a checkpoint", initFrom("m.ckpt"), "it is a charrnn checkpoint"},
-		{"init-from with other hidden", initFrom("good.safetensors", "-hidden", "8"), "hidden size 16, but -hidden is 8"},
+		{"init-from with other hidden", initFrom("good.safetensors", "-hidden", "8"), "-hidden 16, but -hidden is 8"},
 		{"init-from with resume", []string{"train", "-data", f.corpus, "-checkpoint", "m.ckpt", "-resume", "-init-from", "good.safetensors"}, "-resume"},
 		{"init-from vocabulary mismatch", []string{"train", "-data", other, "-checkpoint", "new.ckpt", "-steps", "1", "-init-from", "good.safetensors"}, "vocabulary lacks"},
 	}

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"slices"
+
+	"charrnn/kernels"
+)
+
+// Cell is one kind of recurrent layer. A cell is one file: the tensors it
+// adds to the layout, the state a stream carries, its forward and backward
+// passes over a window, and the single step that sampling and beam search
+// share. It registers itself (RegisterCell) and no other file names its
+// tensors.
+type Cell interface {
+	// Tensors lists layer l's tensors in a model of configuration c
+	// (the layout sets their offsets). Layer 0's input is one-hot: its
+	// input weights are a Lookup tensor.
+	Tensors(c ModelConfig, l int) []Tensor
+	// StateVectors is how many H-wide vectors a stream carries from one
+	// window (or character) to the next; the first is h, the layer's output.
+	StateVectors() int
+	// Init sets layer l's initial parameters, drawing from rng.
+	Init(m *Model, l int, rng *rand.Rand)
+	// WindowFloats is how many floats NewLayer allocates for windows of T
+	// steps of B streams.
+	WindowFloats(c ModelConfig, l, T, B int) int
+	// NewLayer binds layer l of m, and a gradient slab laid out as m's
+	// parameters (nil when the layer only runs forward), to buffers for
+	// windows of T steps of B streams. The recurrence shares the streams
+	// between cores through split.
+	NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer
+	// NewStep binds layer l of m for single steps of one stream.
+	NewStep(m *Model, l int) Step
+}
+
+// Layer is one recurrent layer's passes over a window of T steps of B
+// streams. Rows are time-major: row t·B+s is stream s at time t.
+type Layer interface {
+	// Forward runs the window: the input is ids (layer 0) or x, the T·B
+	// rows of H of the layer below's output. It keeps what Backward needs.
+	Forward(k kernels.Backend, ids []int32, x []float32)
+	// Out is the window's output h_1..h_T, T·B rows of H.
+	Out() []float32
+	// Backward takes dh, the loss's gradient with respect to Out (it may
+	// overwrite it), writes the layer's parameter gradients (overwriting
+	// what was there) and, when dx is not nil, the gradient with respect to
+	// the input x. Nothing flows into the carried state (truncated BPTT).
+	Backward(k kernels.Backend, dh, dx []float32)
+	// State is the state carried into the window: StateVectors slabs of B
+	// rows of H, h first.
+	State() [][]float32
+	// Carry moves the window's last state into State, for the next window.
+	Carry()
+}
+
+// Step advances one stream of a layer by one input.
+type Step interface {
+	// Step reads the input, id (layer 0) or x (the layer below's h), and
+	// the state prev, and writes the next state to next (StateVectors
+	// vectors of H floats each, h first).
+	Step(k kernels.Backend, id int32, x []float32, prev, next []float32)
+}
+
+var cells = map[string]Cell{}
+
+// RegisterCell makes a cell available under name (ModelConfig.Cell).
+func RegisterCell(name string, c Cell) {
+	if cells[name] != nil {
+		panic("engine: cell registered twice: " + name)
+	}
+	cells[name] = c
+}
+
+// CellNames lists the registered cells.
+func CellNames() []string {
+	var names []string
+	for n := range cells {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

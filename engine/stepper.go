@@ -1,0 +1,43 @@
+package engine
+
+import "charrnn/kernels"
+
+// stepper advances one stream of a whole model by one character, layer by
+// layer, then computes the logits: what sampling and beam search share.
+type stepper struct {
+	m     *Model
+	steps []Step
+	state int // floats of one layer's state
+}
+
+func newStepper(m *Model) *stepper {
+	c := m.Config
+	st := &stepper{m: m, state: cells[c.Cell].StateVectors() * c.Hidden}
+	for l := 0; l < c.Layers; l++ {
+		st.steps = append(st.steps, cells[c.Cell].NewStep(m, l))
+	}
+	return st
+}
+
+// stateFloats is the size of one stream's state in all the layers.
+func (st *stepper) stateFloats() int { return len(st.steps) * st.state }
+
+// step feeds symbol id to the model in state prev, writes the next state to
+// next and the logits o = V·h + c to logits.
+func (st *stepper) step(k kernels.Backend, id int32, prev, next, logits []float32) {
+	H := st.m.Config.Hidden
+	var x []float32
+	for l, s := range st.steps {
+		p, n := prev[l*st.state:(l+1)*st.state], next[l*st.state:(l+1)*st.state]
+		s.Step(k, id, x, p, n)
+		x = n[:H]
+	}
+	st.output(k, x, logits)
+}
+
+// output computes the logits o = V·h + c of the top layer's h.
+func (st *stepper) output(k kernels.Backend, h, logits []float32) {
+	v, c := st.m.output()
+	copy(logits, c.Of(st.m.Params))
+	k.Gemv(false, st.m.Config.Vocab, st.m.Config.Hidden, 1, v.Of(st.m.Params), st.m.Config.Hidden, h, 1, logits)
+}

@@ -1,0 +1,211 @@
+package engine
+
+import "charrnn/kernels"
+
+// Workspace holds every activation buffer of a model's passes over windows
+// of B streams × T characters, and runs them. It is allocated once and
+// reused, so a step allocates nothing. Rows are time-major: row t·B+s is
+// stream s at time t.
+type Workspace struct {
+	T, B int
+
+	// Inputs and Targets are the window's ids: Targets[i] is the character
+	// that follows Inputs[i].
+	Inputs, Targets []int32
+
+	m      *Model
+	grads  []float32 // laid out as m.Params; nil when only Forward runs
+	layers []Layer
+	split  *streamSplit
+
+	// drop is each layer's dropout while training (nil otherwise); the
+	// masks of Forward are those of update number dropStep.
+	drop        []*dropout
+	dropSeed    uint64
+	dropStep    int64
+	firstStream int
+
+	// top is what the output layer read in the last Forward.
+	top []float32
+	// logits holds T·B rows of Vocab: o_t, turned in place into dO = y - onehot.
+	logits []float32
+	// dh and dx hold T·B rows of H: the loss's gradient with respect to a
+	// layer's output and to its input, which is the output of the one below.
+	dh, dx []float32
+	// v is V as the output layer reads it (see paddedCopy).
+	v paddedCopy
+}
+
+// NewWorkspace allocates the buffers for passes of model m over windows of
+// t characters of b streams. grads, laid out as m's parameters, receives
+// Backward's gradients; it is nil when only Forward runs.
+func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
+	c := m.Config
+	H, V := c.Hidden, c.Vocab
+	ws := &Workspace{
+		T: t, B: b, m: m, grads: grads,
+		Inputs:  make([]int32, t*b),
+		Targets: make([]int32, t*b),
+		split:   newStreamSplit(b),
+		logits:  make([]float32, t*b*V),
+		v:       newPaddedCopy(V, H),
+	}
+	for l := 0; l < c.Layers; l++ {
+		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.split))
+	}
+	if grads != nil {
+		ws.dh = make([]float32, t*b*H)
+		if c.Layers > 1 {
+			ws.dx = make([]float32, t*b*H)
+		}
+	}
+	return ws
+}
+
+// workspaceFloats is how many floats NewWorkspace allocates, for the memory
+// estimate (ids aside).
+func workspaceFloats(c ModelConfig, t, b int, training bool) int {
+	H, V := c.Hidden, c.Vocab
+	n := t*b*V + paddedFloats(V, H)
+	for l := 0; l < c.Layers; l++ {
+		n += cells[c.Cell].WindowFloats(c, l, t, b)
+	}
+	if training {
+		n += t * b * H
+		if c.Layers > 1 {
+			n += t * b * H
+		}
+		if c.Dropout > 0 {
+			n += 2 * c.Layers * t * b * H
+		}
+	}
+	return n
+}
+
+// trainDropout switches dropout on for Forward (when the model has any):
+// the masks are drawn from seed, and this workspace's streams are the run's
+// streams firstStream, firstStream+1, ...
+func (ws *Workspace) trainDropout(seed uint64, firstStream int) {
+	p := ws.m.Config.Dropout
+	if p == 0 {
+		return
+	}
+	ws.dropSeed, ws.firstStream = seed, firstStream
+	ws.drop = make([]*dropout, len(ws.layers))
+	for l := range ws.drop {
+		ws.drop[l] = newDropout(p, ws.T*ws.B*ws.m.Config.Hidden)
+	}
+}
+
+// Forward runs the window through the model and returns the summed
+// cross-entropy loss in nats. It leaves dO (the loss's gradient with respect
+// to the logits) in place for Backward.
+func (ws *Workspace) Forward(k kernels.Backend) float64 {
+	c := ws.m.Config
+	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
+	var x []float32
+	for l, layer := range ws.layers {
+		ids := ws.Inputs
+		if l > 0 {
+			ids = nil
+		}
+		layer.Forward(k, ids, x)
+		x = layer.Out()
+		if ws.drop != nil {
+			ws.drop[l].draw(ws.dropSeed, ws.dropStep, l, ws.firstStream, ws.T, ws.B, H)
+			x = ws.drop[l].apply(x)
+		}
+	}
+	ws.top = x
+	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
+	vt, ct := ws.m.output()
+	v, ldv := ws.v.refresh(vt.Of(ws.m.Params), H)
+	k.Gemm(false, true, n, V, H, 1, x, H, v, ldv, 0, ws.logits, V)
+	bias := ct.Of(ws.m.Params)
+	var loss float64
+	for i, target := range ws.Targets {
+		row := ws.logits[i*V : (i+1)*V]
+		loss += float64(k.SoftmaxXent(row, row, bias, int(target)))
+	}
+	return loss
+}
+
+// Backward writes the gradients of the window's loss into the gradient slab
+// (overwriting what was there), by back-propagation through time over the
+// activations Forward left. The loss is summed over time and averaged over
+// streams, so B = 1 is exactly the notebook's gradient.
+func (ws *Workspace) Backward(k kernels.Backend) {
+	c := ws.m.Config
+	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
+	scale := 1 / float32(ws.B)
+	dO := ws.logits
+	vt, ct := ws.m.output()
+
+	// Output layer, window-wide: dV = dOᵀ·Hs, dc = Σ dO, dh = dO·V.
+	dc := ct.Of(ws.grads)
+	clear(dc)
+	k.Gemm(true, false, V, H, n, scale, dO, V, ws.top, H, 0, vt.Of(ws.grads), H)
+	for i := 0; i < n; i++ {
+		k.Axpy(scale, dO[i*V:(i+1)*V], dc)
+	}
+	v, ldv := ws.v.current(vt.Of(ws.m.Params), H)
+	dh, dx := ws.dh, ws.dx
+	k.Gemm(false, false, n, H, V, scale, dO, V, v, ldv, 0, dh, H)
+
+	// Down the layers; each takes the gradient of its output and gives the
+	// one of its input, the output of the layer below.
+	for l := len(ws.layers) - 1; l >= 0; l-- {
+		if ws.drop != nil {
+			ws.drop[l].backward(dh)
+		}
+		var below []float32
+		if l > 0 {
+			below = dx
+		}
+		ws.layers[l].Backward(k, dh, below)
+		dh, dx = dx, dh
+	}
+}
+
+// Carry moves the last states into the slots the next window starts from,
+// so state flows across windows.
+func (ws *Workspace) Carry() {
+	for _, l := range ws.layers {
+		l.Carry()
+	}
+}
+
+// StateFloats is the size of the carried state of all the streams.
+func (ws *Workspace) StateFloats() int {
+	return len(ws.layers) * cells[ws.m.Config.Cell].StateVectors() * ws.B * ws.m.Config.Hidden
+}
+
+// state calls f with each slab of carried state (B rows of H), layer by
+// layer, h first.
+func (ws *Workspace) state(f func(slab []float32)) {
+	for _, l := range ws.layers {
+		for _, s := range l.State() {
+			f(s)
+		}
+	}
+}
+
+// SaveState copies the carried state of all the streams into dst
+// (StateFloats long): layer by layer, each state vector's B rows of H.
+func (ws *Workspace) SaveState(dst []float32) {
+	off := 0
+	ws.state(func(s []float32) { off += copy(dst[off:], s) })
+}
+
+// LoadState sets the carried state from what SaveState wrote.
+func (ws *Workspace) LoadState(src []float32) {
+	off := 0
+	ws.state(func(s []float32) { off += copy(s, src[off:]) })
+}
+
+// ResetStream zeroes stream s's carried state (a stream that wrapped around
+// the corpus starts afresh).
+func (ws *Workspace) ResetStream(s int) {
+	H := ws.m.Config.Hidden
+	ws.state(func(slab []float32) { clear(slab[s*H : (s+1)*H]) })
+}
