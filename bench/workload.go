@@ -1,6 +1,7 @@
-// Package bench measures charrnn's throughput: the standard workloads of
-// DESIGN.md on every kernel backend, and the machine's limits they are
-// judged against. `charrnn bench` and `go test -bench` both use it.
+// Package bench measures charrnn's throughput: the standard workloads
+// (Standard) on every kernel backend, and the machine's limits they are
+// judged against (Probe). `charrnn bench` and `go test -bench` both use it;
+// compare.py measures the same workloads in PyTorch and numpy.
 package bench
 
 import (
@@ -36,7 +37,9 @@ func (w Workload) Model() engine.ModelConfig {
 	return c
 }
 
-// Standard is DESIGN.md's table of standard workloads.
+// Standard is the table of standard workloads: the notebook's setting
+// (tiny), latency-bound training and sampling at H=512 (h512b1, sample512)
+// and throughput-bound training (h512b32).
 var Standard = []Workload{
 	{Name: "tiny", Hidden: 100, Seq: 25, Batch: 1, Vocab: 65},
 	{Name: "h512b1", Hidden: 512, Seq: 100, Batch: 1, Vocab: 65},

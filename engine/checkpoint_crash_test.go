@@ -30,8 +30,8 @@ func crashCheckpoint(n int64) *Checkpoint {
 	}
 	h := testHeader(TrainConfig{Model: rnnModel(hidden), Seq: 1, Batch: 1, Optimizer: "sgd", LR: 0.1, Clip: Clip{Mode: "none"}}, vocab)
 	h.Step = n
-	n32, _ := ParamCount(h.Config.Model)
-	params := make([]float32, n32) // 120k floats, a 480 kB file
+	lay, _ := NewLayout(h.Config.Model)
+	params := make([]float32, lay.Floats) // 120k floats, a 480 kB file
 	for i := range params {
 		params[i] = float32(n)
 	}

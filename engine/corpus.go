@@ -522,3 +522,13 @@ func corpusFormatBytes(n int64) string {
 	}
 	panic("unreachable")
 }
+
+// NewCorpus is a corpus of text held in memory, called name in messages and
+// checkpoints.
+func NewCorpus(name string, text []byte) (*Corpus, error) {
+	if len(text) == 0 {
+		return nil, fmt.Errorf("corpus is empty: %s", name)
+	}
+	n := int64(len(text))
+	return &Corpus{spec: name, segs: []corpusSegment{{path: name, size: n, data: text}}, files: 1, size: n}, nil
+}

@@ -106,7 +106,7 @@ func largeCorpusChild(t *testing.T, path string) {
 	for off, text := range largeCorpusMarks {
 		pos := max(0, min(off-3, c.Size()-8))
 		dst := make([]int32, 8)
-		if err := s.Window(pos, dst); err != nil {
+		if err := tokenWindow(s, pos, dst); err != nil {
 			t.Fatal(err)
 		}
 		got := v.Decode(dst)

@@ -106,7 +106,7 @@ func checkDecoded(t *testing.T, c *Checkpoint, inputLen int) {
 	t.Helper()
 	h := c.Header
 	params := c.Sections["params"]
-	if n, err := ParamCount(h.Config.Model); err != nil || len(params) != n {
+	if lay, err := NewLayout(h.Config.Model); err != nil || len(params) != lay.Floats {
 		t.Fatalf("params %d floats for model %+v (%v)", len(params), h.Config.Model, err)
 	}
 	floats := 0
@@ -411,7 +411,7 @@ func FuzzTokenWindow(f *testing.F) {
 			}
 		}
 		dst := make([]int32, int(n)%(len(data)+2))
-		err = v.NewTokenStream(c).Window(pos, dst)
+		err = tokenWindow(v.NewTokenStream(c), pos, dst)
 		if pos < 0 || pos+int64(len(dst)) > int64(len(data)) {
 			if err == nil {
 				t.Fatalf("window [%d, %d) of a %d-byte corpus accepted", pos, pos+int64(len(dst)), len(data))

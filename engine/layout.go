@@ -104,15 +104,6 @@ func outputTensors(c ModelConfig) []Tensor {
 	}
 }
 
-// ParamCount is the number of parameters of a model of configuration c.
-func ParamCount(c ModelConfig) (int, error) {
-	l, err := NewLayout(c)
-	if err != nil {
-		return 0, err
-	}
-	return l.Floats, nil
-}
-
 // ExportShape is the tensor's shape in the equations and in an export: a
 // Lookup tensor's transpose of how it is stored.
 func (t Tensor) ExportShape() []int {

@@ -1,6 +1,9 @@
 package engine
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // Schedules lists the learning-rate schedules Schedule.Kind accepts.
 var Schedules = []string{"constant", "step", "cosine", "plateau"}
@@ -34,7 +37,7 @@ func (s Schedule) Validate() error {
 	switch s.Kind {
 	case "", "constant", "step", "cosine", "plateau":
 	default:
-		return fieldErrorf("Schedule.Kind", "must be constant, step, cosine or plateau, got %q", s.Kind)
+		return fieldErrorf("Schedule.Kind", "must be one of %s, got %q", strings.Join(Schedules, ", "), s.Kind)
 	}
 	if s.Warmup < 0 {
 		return fieldErrorf("Schedule.Warmup", "must not be negative, got %d", s.Warmup)

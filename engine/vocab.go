@@ -275,21 +275,6 @@ func (v *Vocab) NewTokenStream(c *Corpus) *TokenStream {
 // out of a held-out tail.
 func (s *TokenStream) Limit(end int64) { s.end = min(max(end, 0), s.c.size) }
 
-// End is where the stream ends.
-func (s *TokenStream) End() int64 { return s.end }
-
-// Window fills dst with the ids of the len(dst) tokens starting at byte
-// offset pos, which must be the start of a token; the window must end inside
-// the corpus (wrapping around is the caller's job). In a byte vocabulary, a
-// byte not in the vocabulary is an error naming it.
-func (s *TokenStream) Window(pos int64, dst []int32) error {
-	n, _, err := s.ReadTokens(pos, dst)
-	if err == nil && n < len(dst) {
-		err = fmt.Errorf("token window of %d at offset %d runs past the end of the text (%d bytes)", len(dst), pos, s.end)
-	}
-	return err
-}
-
 // ReadTokens fills dst with the ids of the tokens starting at byte offset
 // pos, as many as fit or as the corpus holds: n < len(dst) only at the end
 // of the corpus. It returns where the last token read (dst[n-1]) starts, or

@@ -335,10 +335,10 @@ func TestRuneTokenStreamMatchesReference(t *testing.T) {
 		}
 		// The end: a full window to the last token, then past it.
 		tail := len(starts) - 5
-		if err := s.Window(starts[tail], buf[:5]); err != nil || !slices.Equal(buf[:5], want[tail:]) {
+		if err := tokenWindow(s, starts[tail], buf[:5]); err != nil || !slices.Equal(buf[:5], want[tail:]) {
 			t.Fatalf("last window: %v", err)
 		}
-		if err := s.Window(starts[tail], buf[:6]); err == nil {
+		if err := tokenWindow(s, starts[tail], buf[:6]); err == nil {
 			t.Fatal("window past the end succeeded")
 		}
 		if n, last, err := s.ReadTokens(c.Size(), buf[:3]); n != 0 || last != c.Size() || err != nil {
@@ -364,7 +364,7 @@ func TestRuneTokenStreamAllocatesNothing(t *testing.T) {
 		s.ReadTokens(positions[2], dst) // sizes the pread buffer, if any
 		k := 0
 		allocs := testing.AllocsPerRun(200, func() {
-			if err := s.Window(positions[k%len(positions)], dst); err != nil {
+			if err := tokenWindow(s, positions[k%len(positions)], dst); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.TokenStart(positions[k%len(positions)] + 1); err != nil {

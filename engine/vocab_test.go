@@ -123,7 +123,7 @@ func TestVocabAllByteValues(t *testing.T) {
 			t.Fatal("binary round trip differs")
 		}
 		win := make([]int32, len(data))
-		if err := v.NewTokenStream(c).Window(0, win); err != nil {
+		if err := tokenWindow(v.NewTokenStream(c), 0, win); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(win, ids) {
@@ -212,7 +212,7 @@ func TestTokenStreamWindowMatchesReference(t *testing.T) {
 			}
 			pos := rng.Int64N(c.Size() - int64(n) + 1)
 			dst := buf[:n]
-			if err := s.Window(pos, dst); err != nil {
+			if err := tokenWindow(s, pos, dst); err != nil {
 				t.Fatalf("Window(%d, len %d): %v", pos, n, err)
 			}
 			if !slices.Equal(dst, want[pos:pos+int64(n)]) {
@@ -220,16 +220,16 @@ func TestTokenStreamWindowMatchesReference(t *testing.T) {
 			}
 		}
 		// The very end, and empty windows at both ends.
-		if err := s.Window(c.Size()-5, buf[:5]); err != nil || !slices.Equal(buf[:5], want[len(want)-5:]) {
+		if err := tokenWindow(s, c.Size()-5, buf[:5]); err != nil || !slices.Equal(buf[:5], want[len(want)-5:]) {
 			t.Fatalf("last window: %v", err)
 		}
 		for _, pos := range []int64{0, c.Size()} {
-			if err := s.Window(pos, nil); err != nil {
+			if err := tokenWindow(s, pos, nil); err != nil {
 				t.Errorf("empty window at %d: %v", pos, err)
 			}
 		}
 		for _, bad := range [][2]int64{{-1, 1}, {c.Size() - 4, 5}, {c.Size(), 1}} {
-			if err := s.Window(bad[0], buf[:bad[1]]); err == nil {
+			if err := tokenWindow(s, bad[0], buf[:bad[1]]); err == nil {
 				t.Errorf("Window(%d, len %d) past the corpus succeeded", bad[0], bad[1])
 			}
 		}
@@ -247,10 +247,10 @@ func TestTokenStreamNamesByteNotInVocab(t *testing.T) {
 		}
 		s := v.NewTokenStream(c)
 		dst := make([]int32, 2000)
-		if err := s.Window(0, dst[:1003]); err != nil {
+		if err := tokenWindow(s, 0, dst[:1003]); err != nil {
 			t.Fatalf("window before the bad byte: %v", err)
 		}
-		err = s.Window(500, dst)
+		err = tokenWindow(s, 500, dst)
 		want := fmt.Sprintf(`corpus byte "\xc3" at offset 1003 (%s, offset 1000) is not in the vocabulary`, filepath.Join(dir, "2.txt"))
 		if err == nil || err.Error() != want {
 			t.Fatalf("Window over a foreign byte: %v\nwant %s", err, want)
@@ -270,18 +270,18 @@ func TestTokenStreamAfterCloseAndBadKind(t *testing.T) {
 	}
 	s := v.NewTokenStream(c)
 	c.Close()
-	if err := s.Window(0, make([]int32, 2)); err == nil {
+	if err := tokenWindow(s, 0, make([]int32, 2)); err == nil {
 		t.Error("Window after Close succeeded")
 	}
 	if _, err := BuildByteVocab(c); err == nil {
 		t.Error("BuildByteVocab after Close succeeded")
 	}
 	runes := &Vocab{Kind: VocabRunes, Symbols: []int32{RuneUnknown, 'a'}} // no lookup table
-	if err := runes.NewTokenStream(openCorpus(t, dir)).Window(0, make([]int32, 1)); err == nil {
+	if err := tokenWindow(runes.NewTokenStream(openCorpus(t, dir)), 0, make([]int32, 1)); err == nil {
 		t.Error("rune Vocab literal without constructor streamed the corpus")
 	}
 	words := &Vocab{Kind: "words", Symbols: []int32{'a'}}
-	if err := words.NewTokenStream(openCorpus(t, dir)).Window(0, make([]int32, 1)); err == nil {
+	if err := tokenWindow(words.NewTokenStream(openCorpus(t, dir)), 0, make([]int32, 1)); err == nil {
 		t.Error("vocab of unknown kind streamed the corpus")
 	}
 }
@@ -299,12 +299,12 @@ func TestTokenStreamWindowAllocatesNothing(t *testing.T) {
 		dst := make([]int32, 101)
 		// Spans many small files (arena), a boundary, and a large file.
 		positions := []int64{0, corpusSmallFile + 4096 - 50, c.Size() - 101, 300_000}
-		if err := s.Window(positions[3], dst); err != nil { // sizes the pread buffer, if any
+		if err := tokenWindow(s, positions[3], dst); err != nil { // sizes the pread buffer, if any
 			t.Fatal(err)
 		}
 		k := 0
 		allocs := testing.AllocsPerRun(200, func() {
-			if err := s.Window(positions[k%len(positions)], dst); err != nil {
+			if err := tokenWindow(s, positions[k%len(positions)], dst); err != nil {
 				t.Fatal(err)
 			}
 			k++
@@ -334,7 +334,7 @@ func BenchmarkTokenStreamWindow(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		pos := int64(n%B)*stride + int64(n/B)*(T-1)%stride
-		if err := s.Window(pos, dst); err != nil {
+		if err := tokenWindow(s, pos, dst); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -390,7 +390,7 @@ func TestBuildByteVocabChunkEdges(t *testing.T) {
 			}
 			// Released pages read back intact.
 			ids := make([]int32, 2)
-			if err := v.NewTokenStream(c).Window(int64(vocabMapChunk-1), ids); err != nil || v.Decode(ids) != "ST" {
+			if err := tokenWindow(v.NewTokenStream(c), int64(vocabMapChunk-1), ids); err != nil || v.Decode(ids) != "ST" {
 				t.Errorf("release %v: window after the scan = %q, %v", release, v.Decode(ids), err)
 			}
 		}
@@ -453,4 +453,15 @@ func FuzzVocabEncode(f *testing.F) {
 			t.Fatalf("Encode(%q) without %#x: error %q does not name %s", text, missing, err, want)
 		}
 	})
+}
+
+// tokenWindow fills dst with the ids of the len(dst) tokens starting at byte
+// offset pos, which must be the start of a token; the window must end inside
+// the corpus.
+func tokenWindow(s *TokenStream, pos int64, dst []int32) error {
+	n, _, err := s.ReadTokens(pos, dst)
+	if err == nil && n < len(dst) {
+		err = fmt.Errorf("token window of %d at offset %d runs past the end of the text (%d bytes)", len(dst), pos, s.end)
+	}
+	return err
 }
