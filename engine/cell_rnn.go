@@ -34,15 +34,11 @@ func (rnnCell) Tensors(c ModelConfig, l int) []Tensor {
 
 func rnnNames(c ModelConfig, l int) rnnTensors {
 	H := c.Hidden
-	in := Tensor{Shape: []int{H, H}}
-	if l == 0 {
-		in = Tensor{Shape: []int{c.Vocab, H}, Lookup: true}
-	}
+	in := inputTensor(c, l, 1)
 	if c.Notebook() {
 		in.Name = "U"
 		return rnnTensors{u: in, w: Tensor{Name: "W", Shape: []int{H, H}}, bih: Tensor{Name: "b", Shape: []int{H}}}
 	}
-	in.Name = fmt.Sprintf("rnn.weight_ih_l%d", l)
 	return rnnTensors{
 		u:   in,
 		w:   Tensor{Name: fmt.Sprintf("rnn.weight_hh_l%d", l), Shape: []int{H, H}},
@@ -51,13 +47,31 @@ func rnnNames(c ModelConfig, l int) rnnTensors {
 	}
 }
 
-// bound returns layer l's tensors with their offsets in m's layout.
+// inputTensor is layer l's input weights weight_ih for g gates: for layer 0
+// a lookup table of one row per symbol, above it g·H×H.
+func inputTensor(c ModelConfig, l, g int) Tensor {
+	name := fmt.Sprintf("rnn.weight_ih_l%d", l)
+	if l == 0 {
+		return Tensor{Name: name, Shape: []int{c.Vocab, g * c.Hidden}, Lookup: true}
+	}
+	return Tensor{Name: name, Shape: []int{g * c.Hidden, c.Hidden}}
+}
+
+// bound returns the tensors with their offsets in m's layout.
 func (t rnnTensors) bound(m *Model) rnnTensors {
 	t.u, t.w, t.bih = m.Layout.Tensor(t.u.Name), m.Layout.Tensor(t.w.Name), m.Layout.Tensor(t.bih.Name)
 	if t.bhh.Name != "" {
 		t.bhh = m.Layout.Tensor(t.bhh.Name)
 	}
 	return t
+}
+
+// bias is b, or b_ih + b_hh (into buf) for a layer with two biases.
+func (t rnnTensors) bias(p, buf []float32) []float32 {
+	if t.bhh.Name == "" {
+		return t.bih.Of(p)
+	}
+	return biasSum(p, t.bih, t.bhh, buf)
 }
 
 func (rnnCell) StateVectors() int { return 1 }
@@ -77,56 +91,44 @@ func (rnnCell) Init(m *Model, l int, rng *rand.Rand) {
 
 func (rnnCell) WindowFloats(c ModelConfig, l, T, B int) int {
 	H := c.Hidden
-	n := (T+1)*B*H + paddedFloats(H, H) + H // hs, the aligned W, the summed bias
-	if l > 0 {
-		n += T * B * H // the input's projection
-	}
-	return n
+	// hs, the aligned W, the summed bias, the input's projection
+	return (T+1)*B*H + paddedFloats(H, H) + H + inputFloats(l, H, T*B)
 }
 
 // rnnLayer is the vanilla RNN's window passes.
 type rnnLayer struct {
-	T, B, H, in int
-	m           *Model
-	t           rnnTensors
-	grads       []float32
-	split       *streamSplit
+	T, B, H int
+	m       *Model
+	t       rnnTensors
+	grads   []float32
+	split   *streamSplit
+	input   layerInput
 
 	// hs holds (T+1)·B rows of H: block 0 is the state carried in from the
 	// previous window, block t+1 is h_t.
-	hs []float32
-	// proj holds, for layers above the first, the input's projection U·x_t
-	// for the whole window (T·B rows of H).
-	proj []float32
+	hs    []float32
+	state [][]float32 // State's answer, made once: block 0 of hs
 	// bias is b, or b_ih + b_hh for a layer with two biases.
-	bias, biasSum []float32
+	bias, biasBuf []float32
 	w             paddedCopy
-	state         [][]float32 // State's answer, made once: block -1 of hs
 
-	// The window's input, kept for Backward, and what the recurrence of
-	// the current pass reads.
-	ids  []int32
-	x    []float32
-	wr   []float32 // W with leading dimension ldw
-	ldw  int
-	dh   []float32 // Backward's dh, turned in place into dr
-	fwd  func(lo, hi int)
-	back func(lo, hi int)
+	// What the recurrence of the current pass reads: W with leading
+	// dimension ldw, and Backward's dh, turned in place into dr.
+	wr        []float32
+	ldw       int
+	dh        []float32
+	fwd, back func(lo, hi int)
 }
 
 func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
-	c := m.Config
-	H := c.Hidden
+	H := m.Config.Hidden
+	t := rnnNames(m.Config, l).bound(m)
 	r := &rnnLayer{
-		T: T, B: B, H: H, in: H, m: m, t: rnnNames(c, l).bound(m), grads: grads, split: split,
-		hs: make([]float32, (T+1)*B*H),
-		w:  newPaddedCopy(H, H),
-	}
-	r.biasSum = make([]float32, H)
-	if l == 0 {
-		r.in = c.Vocab
-	} else {
-		r.proj = make([]float32, T*B*H)
+		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
+		input:   newLayerInput(t.u, H, T*B),
+		hs:      make([]float32, (T+1)*B*H),
+		biasBuf: make([]float32, H),
+		w:       newPaddedCopy(H, H),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.block(-1)}
@@ -143,29 +145,13 @@ func (r *rnnLayer) block(t int) []float32 {
 	return r.hs[(t+1)*n : (t+2)*n]
 }
 
-// sumBias returns b, or b_ih + b_hh into buf.
-func (t rnnTensors) sumBias(p, buf []float32) []float32 {
-	b := t.bih.Of(p)
-	if t.bhh.Name == "" {
-		return b
-	}
-	copy(buf, b)
-	for i, v := range t.bhh.Of(p) {
-		buf[i] += v
-	}
-	return buf
-}
-
-// Forward: for layers above the first, the input's projection U·x for the
-// whole window is one GEMM; then the recurrence, for every stream (on two
-// cores, half the streams each: streams.go).
+// Forward: the input's side (a lookup, or one GEMM for the window), then
+// the recurrence, for every stream (on two cores, half the streams each:
+// streams.go).
 func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
-	r.ids, r.x = ids, x
-	r.bias = r.t.sumBias(p, r.biasSum)
-	if x != nil {
-		k.Gemm(false, true, r.T*r.B, r.H, r.in, 1, x, r.in, r.t.u.Of(p), r.in, 0, r.proj, r.H)
-	}
+	r.input.forward(k, p, ids, x)
+	r.bias = r.t.bias(p, r.biasBuf)
 	r.wr, r.ldw = r.w.refresh(r.t.w.Of(p), r.H)
 	r.split.run(k, 4*r.H*r.H, r.fwd)
 }
@@ -174,8 +160,7 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 // [lo, hi): a_t = W·h_{t-1}, then h_t = tanh(a_t + U·x_t + b).
 func (r *rnnLayer) forwardStreams(lo, hi int) {
 	H, B := r.H, r.B
-	k := r.split.k
-	u := r.t.u.Of(r.m.Params)
+	k, p := r.split.k, r.m.Params
 	for t := 0; t < r.T; t++ {
 		prev, cur := r.block(t - 1)[lo*H:hi*H], r.block(t)[lo*H:hi*H]
 		if B == 1 {
@@ -184,53 +169,30 @@ func (r *rnnLayer) forwardStreams(lo, hi int) {
 			k.Gemm(false, true, hi-lo, H, H, 1, prev, H, r.wr, r.ldw, 0, cur, H)
 		}
 		for s := lo; s < hi; s++ {
-			var in []float32
-			if r.ids != nil { // the one-hot input is a row lookup
-				x := int(r.ids[t*B+s])
-				in = u[x*H : (x+1)*H]
-			} else {
-				in = r.proj[(t*B+s)*H : (t*B+s+1)*H]
-			}
 			h := cur[(s-lo)*H : (s-lo+1)*H]
-			k.AddTanh(h, h, in, r.bias)
+			k.AddTanh(h, h, r.input.row(p, t*B+s), r.bias)
 		}
 	}
 }
 
-// Backward: through time only the recurrence is per step; dW, dU and the
-// input's gradient are window-wide GEMMs, db (and a one-hot input's dU)
-// row adds.
+// Backward: through time only the recurrence is per step; dW and the
+// input's side are window-wide (GEMMs, or row adds for a lookup), db row
+// adds.
 func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
-	du, db := r.t.u.Of(g), r.t.bih.Of(g)
-	clear(db)
-	if r.ids != nil {
-		clear(du) // row adds accumulate into it
-	}
 	r.dh = dh
 	r.wr, r.ldw = r.w.current(r.t.w.Of(p), H)
 	r.split.run(k, 4*H*H, r.back)
 
-	// dW = dRᵀ·H_prev; db and a one-hot input's dU are row adds of dr.
+	// dW = dRᵀ·H_prev; db = Σ dr; the input weights' and the input's
+	// gradients from dR.
 	k.Gemm(true, false, H, H, n, 1, dh, H, r.hs[:n*H], H, 0, r.t.w.Of(g), H)
-	for i := 0; i < n; i++ {
-		dr := dh[i*H : (i+1)*H]
-		k.Axpy(1, dr, db)
-		if r.ids != nil {
-			x := int(r.ids[i])
-			k.Axpy(1, dr, du[x*H:(x+1)*H])
-		}
-	}
-	if r.ids == nil {
-		k.Gemm(true, false, H, r.in, n, 1, dh, H, r.x, r.in, 0, du, r.in)
-	}
+	sumRows(k, r.t.bih.Of(g), dh)
 	if r.t.bhh.Name != "" {
-		copy(r.t.bhh.Of(g), db)
+		copy(r.t.bhh.Of(g), r.t.bih.Of(g))
 	}
-	if dx != nil {
-		k.Gemm(false, false, n, r.in, H, 1, dh, H, r.t.u.Of(p), r.in, 0, dx, r.in)
-	}
+	r.input.backward(k, p, g, dh, dx)
 }
 
 // backwardStreams runs the recurrence back through the window for streams
@@ -257,28 +219,18 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 type rnnStep struct {
 	m          *Model
 	t          rnnTensors
-	H, in      int
+	input      layerInput
 	proj, bias []float32
 }
 
 func (rnnCell) NewStep(m *Model, l int) Step {
 	H := m.Config.Hidden
-	s := &rnnStep{m: m, t: rnnNames(m.Config, l).bound(m), H: H, in: H, proj: make([]float32, H), bias: make([]float32, H)}
-	if l == 0 {
-		s.in = m.Config.Vocab
-	}
-	return s
+	t := rnnNames(m.Config, l).bound(m)
+	return &rnnStep{m: m, t: t, input: newLayerInput(t.u, H, 0), proj: make([]float32, H), bias: make([]float32, H)}
 }
 
 func (s *rnnStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	H, p := s.H, s.m.Params
-	u := s.t.u.Of(p)
+	p, H := s.m.Params, len(next)
 	k.Gemv(false, H, H, 1, s.t.w.Of(p), H, prev, 0, next)
-	in := s.proj
-	if x == nil {
-		in = u[int(id)*H : (int(id)+1)*H]
-	} else {
-		k.Gemv(false, H, s.in, 1, u, s.in, x, 0, s.proj)
-	}
-	k.AddTanh(next, next, in, s.t.sumBias(p, s.bias))
+	k.AddTanh(next, next, s.input.step(k, p, id, x, s.proj), s.t.bias(p, s.bias))
 }

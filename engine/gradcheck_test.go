@@ -9,24 +9,20 @@ import (
 	"charrnn/kernels"
 )
 
-// ref64 is a float64 copy of the model written straight from the notebook's
-// equations, one stream and one timestep at a time, with no kernels: the
-// plain reference the engine's gradients are checked against.
+// ref64 is a float64 model written straight from the cells' equations, one
+// stream and one timestep at a time, with no kernels: the plain reference
+// the engine's losses and gradients are checked against. It reads its
+// parameters from a float64 copy of the engine's slab, through the layout.
 type ref64 struct {
-	H, V           int
-	U, W, Vo, b, c []float64 // U is H×Vocab here, as in the equations
+	c   ModelConfig
+	lay Layout
+	p   []float64
+	// numeric is the loss's gradient by central differences, once computed.
+	numeric []float64
 }
 
 func ref64From(m *Model) *ref64 {
-	H, V := m.Config.Hidden, m.Config.Vocab
-	r := &ref64{H: H, V: V, U: make([]float64, H*V), W: f64(m.Tensor("W")), Vo: f64(m.Tensor("V")), b: f64(m.Tensor("b")), c: f64(m.Tensor("c"))}
-	u := m.Tensor("U")
-	for x := 0; x < V; x++ {
-		for i := 0; i < H; i++ {
-			r.U[i*V+x] = float64(u[x*H+i]) // engine stores Uᵀ
-		}
-	}
-	return r
+	return &ref64{c: m.Config, lay: m.Layout, p: f64(m.Params)}
 }
 
 func f64(s []float32) []float64 {
@@ -37,192 +33,250 @@ func f64(s []float32) []float64 {
 	return out
 }
 
-// loss is (1/B) Σ_s Σ_t -log y_t[target]; inputs and targets are time-major.
-func (r *ref64) loss(h0 [][]float64, inputs, targets []int32, B int) float64 {
-	loss, _ := r.run(h0, inputs, targets, B, false)
-	return loss
+func (r *ref64) t(name string) []float64 {
+	t := r.lay.Tensor(name)
+	return r.p[t.Offset : t.Offset+t.Size()]
 }
 
-// run returns the loss and, if grads, the analytic gradients [U, W, V, b, c]
-// by back-propagation through time.
-func (r *ref64) run(h0 [][]float64, inputs, targets []int32, B int, grads bool) (float64, [5][]float64) {
-	H, V := r.H, r.V
+// inputProduct is W_ih·x for layer l: column id of the one-hot input's
+// weights (a row of the lookup table), or the product with x.
+func (r *ref64) inputProduct(l int, id int32, x []float64) []float64 {
+	name := fmt.Sprintf("rnn.weight_ih_l%d", l)
+	if r.c.Notebook() {
+		name = "U"
+	}
+	t := r.lay.Tensor(name)
+	w := r.t(name)
+	rows := t.ExportShape()[0]
+	out := make([]float64, rows)
+	if t.Lookup {
+		copy(out, w[int(id)*rows:(int(id)+1)*rows])
+		return out
+	}
+	for i := range out {
+		for j, v := range x {
+			out[i] += w[i*len(x)+j] * v
+		}
+	}
+	return out
+}
+
+// recurrentProduct is W_hh·h for layer l (W for the notebook's model).
+func (r *ref64) recurrentProduct(l int, h []float64) []float64 {
+	name := fmt.Sprintf("rnn.weight_hh_l%d", l)
+	if r.c.Notebook() {
+		name = "W"
+	}
+	w := r.t(name)
+	out := make([]float64, len(w)/len(h))
+	for i := range out {
+		for j, v := range h {
+			out[i] += w[i*len(h)+j] * v
+		}
+	}
+	return out
+}
+
+// bias returns layer l's bias_ih and bias_hh (b and zeros for the
+// notebook's model).
+func (r *ref64) bias(l int) (bih, bhh []float64) {
+	if r.c.Notebook() {
+		return r.t("b"), make([]float64, r.c.Hidden)
+	}
+	return r.t(fmt.Sprintf("rnn.bias_ih_l%d", l)), r.t(fmt.Sprintf("rnn.bias_hh_l%d", l))
+}
+
+func sigm(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// step advances layer l by one input; state is h (and c for the LSTM).
+func (r *ref64) step(l int, id int32, x []float64, state [][]float64) [][]float64 {
+	H := r.c.Hidden
+	a, b := r.inputProduct(l, id, x), r.recurrentProduct(l, state[0])
+	bih, bhh := r.bias(l)
+	h := make([]float64, H)
+	switch r.c.Cell {
+	case "rnn":
+		for i := range h {
+			h[i] = math.Tanh(a[i] + bih[i] + b[i] + bhh[i])
+		}
+		return [][]float64{h}
+	case "lstm":
+		c := make([]float64, H)
+		for j := range h {
+			pre := func(k int) float64 { return a[k*H+j] + bih[k*H+j] + b[k*H+j] + bhh[k*H+j] }
+			i, f, g, o := sigm(pre(0)), sigm(pre(1)), math.Tanh(pre(2)), sigm(pre(3))
+			c[j] = f*state[1][j] + i*g
+			h[j] = o * math.Tanh(c[j])
+		}
+		return [][]float64{h, c}
+	case "gru":
+		for j := range h {
+			rg := sigm(a[j] + bih[j] + b[j] + bhh[j])
+			z := sigm(a[H+j] + bih[H+j] + b[H+j] + bhh[H+j])
+			n := math.Tanh(a[2*H+j] + bih[2*H+j] + rg*(b[2*H+j]+bhh[2*H+j]))
+			h[j] = (1-z)*n + z*state[0][j]
+		}
+		return [][]float64{h}
+	}
+	panic("no reference for cell " + r.c.Cell)
+}
+
+// loss is (1/B) Σ_s Σ_t -log y_t[target]: inputs and targets are time-major;
+// state[l][v][s] is stream s's state vector v of layer l at the start;
+// masks[l], when not nil, is layer l's dropout mask (T·B rows of H).
+func (r *ref64) loss(state [][][][]float64, inputs, targets []int32, B int, masks [][]float32) float64 {
+	H, V := r.c.Hidden, r.c.Vocab
 	T := len(inputs) / B
-	var g [5][]float64
-	g[0], g[1], g[2], g[3], g[4] = make([]float64, H*V), make([]float64, H*H), make([]float64, V*H), make([]float64, H), make([]float64, V)
+	vw, cb := r.output()
 	var total float64
 	for s := 0; s < B; s++ {
-		hs := [][]float64{h0[s]}
-		var ys [][]float64
-		for t := 0; t < T; t++ {
-			x := int(inputs[t*B+s])
-			h := make([]float64, H)
-			for i := 0; i < H; i++ {
-				a := r.b[i] + r.U[i*V+x]
-				for j := 0; j < H; j++ {
-					a += r.W[i*H+j] * hs[t][j]
-				}
-				h[i] = math.Tanh(a)
+		st := make([][][]float64, r.c.Layers)
+		for l := range st {
+			for _, v := range state[l] {
+				st[l] = append(st[l], v[s])
 			}
-			hs = append(hs, h)
+		}
+		for t := 0; t < T; t++ {
+			id := inputs[t*B+s]
+			var x []float64
+			for l := range st {
+				st[l] = r.step(l, id, x, st[l])
+				x = append([]float64(nil), st[l][0]...)
+				if masks != nil {
+					for i := range x {
+						x[i] *= float64(masks[l][(t*B+s)*H+i])
+					}
+				}
+			}
 			o := make([]float64, V)
 			mx := math.Inf(-1)
-			for k := 0; k < V; k++ {
-				o[k] = r.c[k]
+			for k := range o {
+				o[k] = cb[k]
 				for j := 0; j < H; j++ {
-					o[k] += r.Vo[k*H+j] * h[j]
+					o[k] += vw[k*H+j] * x[j]
 				}
 				mx = math.Max(mx, o[k])
 			}
 			var sum float64
 			for k := range o {
-				o[k] = math.Exp(o[k] - mx)
-				sum += o[k]
+				sum += math.Exp(o[k] - mx)
 			}
-			for k := range o {
-				o[k] /= sum
-			}
-			total -= math.Log(o[targets[t*B+s]]) / float64(B)
-			ys = append(ys, o)
-		}
-		if !grads {
-			continue
-		}
-		dnext := make([]float64, H)
-		for t := T - 1; t >= 0; t-- {
-			dy := append([]float64(nil), ys[t]...)
-			dy[targets[t*B+s]]--
-			for k := range dy {
-				dy[k] /= float64(B)
-			}
-			h, hp := hs[t+1], hs[t]
-			dh := append([]float64(nil), dnext...)
-			for k := 0; k < V; k++ {
-				g[4][k] += dy[k]
-				for j := 0; j < H; j++ {
-					g[2][k*H+j] += dy[k] * h[j]
-					dh[j] += r.Vo[k*H+j] * dy[k]
-				}
-			}
-			x := int(inputs[t*B+s])
-			for i := 0; i < H; i++ {
-				dr := (1 - h[i]*h[i]) * dh[i]
-				g[3][i] += dr
-				g[0][i*V+x] += dr
-				for j := 0; j < H; j++ {
-					g[1][i*H+j] += dr * hp[j]
-				}
-			}
-			for j := 0; j < H; j++ {
-				dnext[j] = 0
-				for i := 0; i < H; i++ {
-					dnext[j] += r.W[i*H+j] * (1 - h[i]*h[i]) * dh[i]
-				}
-			}
+			total += (math.Log(sum) - (o[targets[t*B+s]] - mx)) / float64(B)
 		}
 	}
-	return total, g
+	return total
 }
 
-func (r *ref64) tensors() [5][]float64 { return [5][]float64{r.U, r.W, r.Vo, r.b, r.c} }
+func (r *ref64) output() (v, c []float64) {
+	vt, ct := outputTensors(r.c)[0], outputTensors(r.c)[1]
+	return r.t(vt.Name), r.t(ct.Name)
+}
 
-var tensorNames = [5]string{"U", "W", "V", "b", "c"}
-
-// TestGradients checks, on random small configurations, that (1) the float64
-// reference's analytic gradients match central finite differences, and (2)
-// the float32 engine's gradients match the float64 ones, on every backend.
+// TestGradients checks, on random small models of every cell, 1 to 3
+// layers, with and without dropout (with the masks the engine drew), that
+// the float32 engine's loss matches the float64 reference's and its
+// gradients match central finite differences of the reference, on every
+// backend.
 func TestGradients(t *testing.T) {
 	rng := rand.New(rand.NewPCG(42, 7))
-	for trial := 0; trial < 24; trial++ {
-		H, V, T, B := 1+rng.IntN(17), 2+rng.IntN(10), 1+rng.IntN(9), 1+rng.IntN(3)
-		name := fmt.Sprintf("H=%d/V=%d/T=%d/B=%d", H, V, T, B)
-		t.Run(name, func(t *testing.T) {
-			m, err := NewModel(rnnShape(H, V), uint64(trial))
-			if err != nil {
-				t.Fatal(err)
+	trial := 0
+	for _, cell := range CellNames() {
+		for _, layers := range []int{1, 2, 3} {
+			for _, dropout := range []float64{0, 0.3} {
+				trial++
+				H, V, T, B := 1+rng.IntN(9), 2+rng.IntN(6), 1+rng.IntN(6), 1+rng.IntN(3)
+				c := ModelConfig{Cell: cell, Layers: layers, Hidden: H, Vocab: V, Dropout: dropout}
+				t.Run(fmt.Sprintf("%s/L=%d/dropout=%v/H=%d/V=%d/T=%d/B=%d", cell, layers, dropout, H, V, T, B), func(t *testing.T) {
+					checkGradients(t, rng, c, T, B, uint64(trial))
+				})
 			}
-			for _, name := range []string{"b", "c"} { // non-zero biases exercise db and dc
-				bias := m.Tensor(name)
-				for i := range bias {
-					bias[i] = float32(rng.Float64() - 0.5)
-				}
-			}
-			inputs, targets := make([]int32, T*B), make([]int32, T*B)
-			for i := range inputs {
-				inputs[i], targets[i] = int32(rng.IntN(V)), int32(rng.IntN(V))
-			}
-			h0 := make([][]float64, B)
-			for s := range h0 {
-				h0[s] = make([]float64, H)
-				for i := range h0[s] {
-					h0[s][i] = float64(float32(rng.Float64() - 0.5))
-				}
-			}
-
-			ref := ref64From(m)
-			refLoss, analytic := ref.run(h0, inputs, targets, B, true)
-
-			// (1) the reference against finite differences.
-			const eps = 1e-5
-			for ti, p := range ref.tensors() {
-				for i := range p {
-					old := p[i]
-					p[i] = old + eps
-					up := ref.loss(h0, inputs, targets, B)
-					p[i] = old - eps
-					down := ref.loss(h0, inputs, targets, B)
-					p[i] = old
-					numeric := (up - down) / (2 * eps)
-					if e := relErr(analytic[ti][i], numeric, 1e-6); e > 1e-4 {
-						t.Fatalf("reference d%s[%d]: analytic %g, numeric %g, relative error %g", tensorNames[ti], i, analytic[ti][i], numeric, e)
-					}
-				}
-			}
-
-			// (2) the engine against the reference, on every backend.
-			for _, k := range kernels.Supported() {
-				g := make([]float32, len(m.Params))
-				for i := range g { // Backward must overwrite, never read, g
-					g[i] = float32(math.NaN())
-				}
-				ws := NewWorkspace(m, g, T, B)
-				copy(ws.Inputs, inputs)
-				copy(ws.Targets, targets)
-				state := make([]float32, ws.StateFloats())
-				for s := 0; s < B; s++ {
-					for i, v := range h0[s] {
-						state[s*H+i] = float32(v)
-					}
-				}
-				ws.LoadState(state)
-				loss := ws.Forward(k) / float64(B)
-				ws.Backward(k)
-				if e := relErr(loss, refLoss, 1e-6); e > 1e-5 {
-					t.Fatalf("%s: loss %g, reference %g", k.Name(), loss, refLoss)
-				}
-				grad := func(name string) []float32 { return m.Layout.Tensor(name).Of(g) }
-				engine := [5][]float32{transposeUT(grad("U"), H, V), grad("W"), grad("V"), grad("b"), grad("c")}
-				for ti := range engine {
-					for i, v := range engine[ti] {
-						if e := relErr(float64(v), analytic[ti][i], 1e-4); e > 1e-3 {
-							t.Fatalf("%s: d%s[%d] = %g, reference %g, relative error %g", k.Name(), tensorNames[ti], i, v, analytic[ti][i], e)
-						}
-					}
-				}
-			}
-		})
+		}
 	}
 }
 
-// transposeUT turns the engine's stored Uᵀ (Vocab×H) back into U (H×Vocab).
-func transposeUT(ut []float32, H, V int) []float32 {
-	u := make([]float32, H*V)
-	for x := 0; x < V; x++ {
-		for i := 0; i < H; i++ {
-			u[i*V+x] = ut[x*H+i]
+func checkGradients(t *testing.T, rng *rand.Rand, c ModelConfig, T, B int, seed uint64) {
+	m, err := NewModel(c, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range m.Layout.Tensors { // non-zero biases exercise their gradients
+		if len(tn.Shape) == 1 {
+			for i, b := 0, tn.Of(m.Params); i < len(b); i++ {
+				b[i] = float32(rng.Float64() - 0.5)
+			}
 		}
 	}
-	return u
+	inputs, targets := make([]int32, T*B), make([]int32, T*B)
+	for i := range inputs {
+		inputs[i], targets[i] = int32(rng.IntN(c.Vocab)), int32(rng.IntN(c.Vocab))
+	}
+	vectors := cells[c.Cell].StateVectors()
+	state := make([]float32, c.Layers*vectors*B*c.Hidden)
+	for i := range state {
+		state[i] = float32(rng.Float64() - 0.5)
+	}
+	// The reference's view of the same state: [layer][vector][stream].
+	refState := make([][][][]float64, c.Layers)
+	off := 0
+	for l := range refState {
+		refState[l] = make([][][]float64, vectors)
+		for v := range refState[l] {
+			for s := 0; s < B; s++ {
+				refState[l][v] = append(refState[l][v], f64(state[off:off+c.Hidden]))
+				off += c.Hidden
+			}
+		}
+	}
+
+	ref := ref64From(m)
+	var masks [][]float32
+	for _, k := range kernels.Supported() {
+		g := make([]float32, len(m.Params))
+		for i := range g { // Backward must overwrite, never read, g
+			g[i] = float32(math.NaN())
+		}
+		ws := NewWorkspace(m, g, T, B)
+		ws.trainDropout(seed, 0)
+		ws.dropStep = 5
+		copy(ws.Inputs, inputs)
+		copy(ws.Targets, targets)
+		ws.LoadState(state)
+		loss := ws.Forward(k) / float64(B)
+		ws.Backward(k)
+		if masks == nil && ws.drop != nil {
+			for _, d := range ws.drop {
+				masks = append(masks, append([]float32(nil), d.mask...))
+			}
+		}
+		refLoss := ref.loss(refState, inputs, targets, B, masks)
+		if e := relErr(loss, refLoss, 1e-6); e > 1e-5 {
+			t.Fatalf("%s: loss %g, reference %g", k.Name(), loss, refLoss)
+		}
+		// Central differences of the float64 reference, parameter by
+		// parameter (computed once, for the first backend).
+		if k == kernels.Supported()[0] {
+			numeric := make([]float64, len(ref.p))
+			const eps = 1e-5
+			for i := range ref.p {
+				old := ref.p[i]
+				ref.p[i] = old + eps
+				up := ref.loss(refState, inputs, targets, B, masks)
+				ref.p[i] = old - eps
+				down := ref.loss(refState, inputs, targets, B, masks)
+				ref.p[i] = old
+				numeric[i] = (up - down) / (2 * eps)
+			}
+			ref.numeric = numeric
+		}
+		for _, tn := range m.Layout.Tensors {
+			for i, v := range tn.Of(g) {
+				want := ref.numeric[tn.Offset+i]
+				if e := relErr(float64(v), want, 1e-4); e > 2e-3 {
+					t.Fatalf("%s: d%s[%d] = %g, finite differences %g, relative error %g", k.Name(), tn.Name, i, v, want, e)
+				}
+			}
+		}
+	}
 }
 
 // relErr is |a-b| relative to the larger magnitude, with a floor so that

@@ -40,6 +40,44 @@ type Backend interface {
 	// over len(dr) elements. dr may alias dh.
 	TanhGrad(dr, h, dh []float32)
 
+	// LSTMForward is an LSTM cell's element-wise step for one stream, with
+	// PyTorch nn.LSTM's gates i, f, g, o, each H wide (H = len(h)). On entry
+	// gates holds the recurrent product W_hh·h_{t-1} (4H); the gates'
+	// pre-activations are gates + in + bias, where in is the input's
+	// W_ih·x_t. It writes the activations i = σ, f = σ, g = tanh, o = σ
+	// into gates, c = f∘cPrev + i∘g, tc = tanh(c) and h = o∘tanh(c).
+	LSTMForward(gates, in, bias, cPrev, c, tc, h []float32)
+
+	// LSTMBackward is the backward pass of LSTMForward for one stream:
+	// from the activations (gates), cPrev, tc = tanh(c), dh (the loss's
+	// gradient with respect to h) and dc (with respect to c, from the next
+	// step), it writes dgates, the gradient with respect to the 4H
+	// pre-activations, and overwrites dc with the gradient with respect to
+	// cPrev.
+	LSTMBackward(dgates, gates, cPrev, tc, dh, dc []float32)
+
+	// GRUForward is a GRU cell's element-wise step for one stream, with
+	// PyTorch nn.GRU's gates r, z, n, each H wide (H = len(h)):
+	//
+	//	r = σ(in_r + bih_r + hg_r + bhh_r)
+	//	z = σ(in_z + bih_z + hg_z + bhh_z)
+	//	n = tanh(in_n + bih_n + r∘(hg_n + bhh_n))
+	//	h = (1-z)∘n + z∘hPrev
+	//
+	// where in (3H) is the input's W_ih·x_t and hg (3H) holds the recurrent
+	// product W_hh·hPrev on entry. It writes r, z, n to act (3H), h, and
+	// hg_n + bhh_n back into hg's third part (the backward pass needs it).
+	GRUForward(act, hg, in, bih, bhh, hPrev, h []float32)
+
+	// GRUBackward is the backward pass of GRUForward for one stream: from
+	// the activations, hg's third part as GRUForward left it, hPrev and dh
+	// (the loss's gradient with respect to h), it writes dx and dhg (3H
+	// each), the gradients with respect to the input's and the recurrent
+	// pre-activations (they differ in the n part only: dhg_n = r∘dx_n), and
+	// adds the gradient that flows from h to hPrev directly, dh∘z, to
+	// dhPrev (unless dhPrev is nil).
+	GRUBackward(dx, dhg, act, hg, hPrev, dh, dhPrev []float32)
+
 	// SoftmaxXent turns one row of logits into the gradient of the
 	// cross-entropy loss with respect to them: with p = softmax(logits+bias)
 	// it writes d = p - onehot(target) and returns -log p[target] in nats.

@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"math/rand/v2"
+
+	"charrnn/kernels"
+)
+
+// The GRU of PyTorch's nn.GRU, gates in its order r, z, n:
+//
+//	r = σ(W_ir x + b_ir + W_hr h + b_hr)
+//	z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//	n = tanh(W_in x + b_in + r∘(W_hn h + b_hn))
+//	h' = (1-z)∘n + z∘h
+//
+// b_hn sits inside the reset gate's product, so unlike the LSTM's the two
+// biases do not merge. Each layer has PyTorch's tensors weight_ih (3H×in),
+// weight_hh (3H×H), bias_ih and bias_hh (3H), all initialised uniform in
+// ±1/√H as PyTorch does. A stream carries h.
+type gruCell struct{}
+
+func init() { RegisterCell("gru", gruCell{}) }
+
+func (gruCell) Tensors(c ModelConfig, l int) []Tensor { return gatedNames(c, l, 3).list() }
+func (gruCell) StateVectors() int                     { return 1 }
+
+func (gruCell) Init(m *Model, l int, rng *rand.Rand) {
+	initGated(m, gatedNames(m.Config, l, 3).bound(m), rng)
+}
+
+func (gruCell) WindowFloats(c ModelConfig, l, T, B int) int {
+	H, n := c.Hidden, T*B
+	// hs; the activations, the recurrent products and the gradients of
+	// both sides; the aligned W_hh; the input's projection
+	return (T+1)*B*H + 4*n*3*H + paddedFloats(3*H, H) + inputFloats(l, 3*H, n)
+}
+
+// gruLayer is the GRU's window passes.
+type gruLayer struct {
+	T, B, H int
+	m       *Model
+	t       gatedTensors
+	grads   []float32
+	split   *streamSplit
+	input   layerInput
+
+	// hs holds (T+1)·B rows of H: block 0 is the state carried in from the
+	// previous window, block t+1 is h_t.
+	hs    []float32
+	state [][]float32
+	// T·B rows of 3H each: the activations r, z, n; the recurrent products
+	// W_hh·h_{t-1} (whose n part GRUForward turns into W_hn·h + b_hn); and
+	// the gradients with respect to the input's and the recurrent
+	// pre-activations.
+	act, hg, dx, dhg []float32
+	w                paddedCopy
+
+	wr        []float32
+	ldw       int
+	dh        []float32
+	fwd, back func(lo, hi int)
+}
+
+func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+	H, n := m.Config.Hidden, T*B
+	t := gatedNames(m.Config, l, 3).bound(m)
+	r := &gruLayer{
+		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
+		input: newLayerInput(t.wih, 3*H, n),
+		hs:    make([]float32, (T+1)*B*H),
+		act:   make([]float32, n*3*H),
+		hg:    make([]float32, n*3*H),
+		dx:    make([]float32, n*3*H),
+		dhg:   make([]float32, n*3*H),
+		w:     newPaddedCopy(3*H, H),
+	}
+	r.fwd, r.back = r.forwardStreams, r.backwardStreams
+	r.state = [][]float32{r.hs[:B*H]}
+	return r
+}
+
+func (r *gruLayer) Out() []float32     { return r.hs[r.B*r.H:] }
+func (r *gruLayer) State() [][]float32 { return r.state }
+func (r *gruLayer) Carry()             { copy(r.hs[:r.B*r.H], r.hs[r.T*r.B*r.H:]) }
+
+func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
+	p := r.m.Params
+	r.input.forward(k, p, ids, x)
+	r.wr, r.ldw = r.w.refresh(r.t.whh.Of(p), r.H)
+	r.split.run(k, 12*r.H*r.H, r.fwd)
+}
+
+// forwardStreams runs the recurrence through the window for streams [lo,
+// hi): per step one product over all three gates, W_hh·h_{t-1}, then the
+// fused element-wise pass.
+func (r *gruLayer) forwardStreams(lo, hi int) {
+	H, B, G := r.H, r.B, 3*r.H
+	k, p := r.split.k, r.m.Params
+	bih, bhh := r.t.bih.Of(p), r.t.bhh.Of(p)
+	for t := 0; t < r.T; t++ {
+		prev, hg := rows(r.hs, t, B, lo, hi, H), rows(r.hg, t, B, lo, hi, G)
+		if B == 1 {
+			k.Gemv(false, G, H, 1, r.wr, r.ldw, prev, 0, hg)
+		} else {
+			k.Gemm(false, true, hi-lo, G, H, 1, prev, H, r.wr, r.ldw, 0, hg, G)
+		}
+		for s := lo; s < hi; s++ {
+			i := t*B + s
+			k.GRUForward(r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G], r.input.row(p, i), bih, bhh,
+				r.hs[i*H:(i+1)*H], r.hs[(i+B)*H:(i+B+1)*H])
+		}
+	}
+}
+
+func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
+	H, n, G := r.H, r.T*r.B, 3*r.H
+	g, p := r.grads, r.m.Params
+	r.dh = dh
+	r.wr, r.ldw = r.w.current(r.t.whh.Of(p), H)
+	r.split.run(k, 12*H*H, r.back)
+
+	// Window-wide: dW_hh = dHGᵀ·H_prev, the biases' row sums, the input's
+	// side from dX.
+	k.Gemm(true, false, G, H, n, 1, r.dhg, G, r.hs[:n*H], H, 0, r.t.whh.Of(g), H)
+	sumRows(k, r.t.bhh.Of(g), r.dhg)
+	sumRows(k, r.t.bih.Of(g), r.dx)
+	r.input.backward(k, p, g, r.dx, dx)
+}
+
+// backwardStreams runs the recurrence back through the window for streams
+// [lo, hi): the fused element-wise pass gives both sides' gradients and
+// passes dh∘z straight back to h_{t-1}; then dh_{t-1} += W_hhᵀ·dHG_t.
+func (r *gruLayer) backwardStreams(lo, hi int) {
+	H, B, G := r.H, r.B, 3*r.H
+	k := r.split.k
+	for t := r.T - 1; t >= 0; t-- {
+		for s := lo; s < hi; s++ {
+			i := t*B + s
+			var dhPrev []float32
+			if t > 0 { // truncated BPTT: nothing flows into the carried state
+				dhPrev = r.dh[(i-B)*H : (i-B+1)*H]
+			}
+			k.GRUBackward(r.dx[i*G:(i+1)*G], r.dhg[i*G:(i+1)*G], r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G],
+				r.hs[i*H:(i+1)*H], r.dh[i*H:(i+1)*H], dhPrev)
+		}
+		if t == 0 {
+			break
+		}
+		dg, prev := rows(r.dhg, t, B, lo, hi, G), rows(r.dh, t-1, B, lo, hi, H)
+		if B == 1 {
+			k.Gemv(true, G, H, 1, r.wr, r.ldw, dg, 1, prev)
+		} else {
+			k.Gemm(false, false, hi-lo, H, G, 1, dg, G, r.wr, r.ldw, 1, prev, H)
+		}
+	}
+}
+
+// gruStep is one step of one stream.
+type gruStep struct {
+	m             *Model
+	t             gatedTensors
+	input         layerInput
+	hg, act, proj []float32
+}
+
+func (gruCell) NewStep(m *Model, l int) Step {
+	H := m.Config.Hidden
+	t := gatedNames(m.Config, l, 3).bound(m)
+	return &gruStep{m: m, t: t, input: newLayerInput(t.wih, 3*H, 0),
+		hg: make([]float32, 3*H), act: make([]float32, 3*H), proj: make([]float32, 3*H)}
+}
+
+func (s *gruStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
+	p, H := s.m.Params, len(next)
+	k.Gemv(false, 3*H, H, 1, s.t.whh.Of(p), H, prev, 0, s.hg)
+	in := s.input.step(k, p, id, x, s.proj)
+	k.GRUForward(s.act, s.hg, in, s.t.bih.Of(p), s.t.bhh.Of(p), prev, next)
+}

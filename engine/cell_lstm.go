@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"charrnn/kernels"
+)
+
+// The LSTM of PyTorch's nn.LSTM, gates in its order i, f, g, o:
+//
+//	i = σ(W_ii x + b_ii + W_hi h + b_hi)    f = σ(W_if x + b_if + W_hf h + b_hf)
+//	g = tanh(W_ig x + b_ig + W_hg h + b_hg) o = σ(W_io x + b_io + W_ho h + b_ho)
+//	c' = f∘c + i∘g                          h' = o∘tanh(c')
+//
+// Each layer has PyTorch's tensors weight_ih (4H×in), weight_hh (4H×H),
+// bias_ih and bias_hh (4H), initialised as PyTorch does (uniform in ±1/√H),
+// except that the forget gate's bias_ih starts at 1, as char-rnn's does, so
+// the cell remembers from the start. A stream carries h and c.
+type lstmCell struct{}
+
+func init() { RegisterCell("lstm", lstmCell{}) }
+
+// gatedTensors are one gated layer's tensors (LSTM and GRU).
+type gatedTensors struct{ wih, whh, bih, bhh Tensor }
+
+func gatedNames(c ModelConfig, l, gates int) gatedTensors {
+	H := c.Hidden
+	return gatedTensors{
+		wih: inputTensor(c, l, gates),
+		whh: Tensor{Name: fmt.Sprintf("rnn.weight_hh_l%d", l), Shape: []int{gates * H, H}},
+		bih: Tensor{Name: fmt.Sprintf("rnn.bias_ih_l%d", l), Shape: []int{gates * H}},
+		bhh: Tensor{Name: fmt.Sprintf("rnn.bias_hh_l%d", l), Shape: []int{gates * H}},
+	}
+}
+
+func (t gatedTensors) list() []Tensor { return []Tensor{t.wih, t.whh, t.bih, t.bhh} }
+
+func (t gatedTensors) bound(m *Model) gatedTensors {
+	lay := m.Layout
+	return gatedTensors{lay.Tensor(t.wih.Name), lay.Tensor(t.whh.Name), lay.Tensor(t.bih.Name), lay.Tensor(t.bhh.Name)}
+}
+
+// initGated initialises a gated layer as PyTorch does: every tensor uniform
+// in ±1/√H.
+func initGated(m *Model, t gatedTensors, rng *rand.Rand) {
+	for _, x := range t.list() {
+		uniform(rng, x.Of(m.Params), m.Config.Hidden)
+	}
+}
+
+func (lstmCell) Tensors(c ModelConfig, l int) []Tensor { return gatedNames(c, l, 4).list() }
+func (lstmCell) StateVectors() int                     { return 2 }
+
+func (lstmCell) Init(m *Model, l int, rng *rand.Rand) {
+	t := gatedNames(m.Config, l, 4).bound(m)
+	initGated(m, t, rng)
+	H := m.Config.Hidden
+	forget := t.bih.Of(m.Params)[H : 2*H]
+	for i := range forget {
+		forget[i] = 1
+	}
+}
+
+func (lstmCell) WindowFloats(c ModelConfig, l, T, B int) int {
+	H, n := c.Hidden, T*B
+	// hs and cs, tanh(c), the gates' activations and their gradient, the
+	// carried dc, the aligned W_hh, the summed bias, the input's projection
+	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + paddedFloats(4*H, H) + 4*H + inputFloats(l, 4*H, n)
+}
+
+// lstmLayer is the LSTM's window passes.
+type lstmLayer struct {
+	T, B, H int
+	m       *Model
+	t       gatedTensors
+	grads   []float32
+	split   *streamSplit
+	input   layerInput
+
+	// hs and cs hold (T+1)·B rows of H: block 0 is the state carried in
+	// from the previous window, block t+1 is h_t (c_t).
+	hs, cs []float32
+	state  [][]float32 // State's answer: block 0 of hs and cs
+	tcs    []float32   // T·B rows of H: tanh(c_t)
+	// gates holds T·B rows of 4H: the recurrent products, then the gates'
+	// activations; dgates their gradient.
+	gates, dgates []float32
+	dc            []float32 // B rows of H: the gradient flowing back into c
+	bias          []float32 // b_ih + b_hh
+	w             paddedCopy
+
+	wr        []float32 // W_hh as the recurrence reads it, leading dimension ldw
+	ldw       int
+	dh        []float32
+	fwd, back func(lo, hi int)
+}
+
+func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+	H, n := m.Config.Hidden, T*B
+	t := gatedNames(m.Config, l, 4).bound(m)
+	r := &lstmLayer{
+		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
+		input:  newLayerInput(t.wih, 4*H, n),
+		hs:     make([]float32, (T+1)*B*H),
+		cs:     make([]float32, (T+1)*B*H),
+		tcs:    make([]float32, n*H),
+		gates:  make([]float32, n*4*H),
+		dgates: make([]float32, n*4*H),
+		dc:     make([]float32, B*H),
+		bias:   make([]float32, 4*H),
+		w:      newPaddedCopy(4*H, H),
+	}
+	r.fwd, r.back = r.forwardStreams, r.backwardStreams
+	r.state = [][]float32{r.hs[:B*H], r.cs[:B*H]}
+	return r
+}
+
+func (r *lstmLayer) Out() []float32     { return r.hs[r.B*r.H:] }
+func (r *lstmLayer) State() [][]float32 { return r.state }
+func (r *lstmLayer) Carry() {
+	n := r.B * r.H
+	copy(r.hs[:n], r.hs[r.T*n:])
+	copy(r.cs[:n], r.cs[r.T*n:])
+}
+
+// rows returns rows [lo, hi) of block t of a buffer of rows of width w
+// (with one block before t = 0 when carried).
+func rows(buf []float32, t, B, lo, hi, w int) []float32 {
+	return buf[(t*B+lo)*w : (t*B+hi)*w]
+}
+
+func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
+	p := r.m.Params
+	r.input.forward(k, p, ids, x)
+	biasSum(p, r.t.bih, r.t.bhh, r.bias)
+	r.wr, r.ldw = r.w.refresh(r.t.whh.Of(p), r.H)
+	r.split.run(k, 16*r.H*r.H, r.fwd)
+}
+
+// forwardStreams runs the recurrence through the window for streams [lo,
+// hi): per step one product over all four gates, W_hh·h_{t-1}, then the
+// fused element-wise pass.
+func (r *lstmLayer) forwardStreams(lo, hi int) {
+	H, B, G := r.H, r.B, 4*r.H
+	k, p := r.split.k, r.m.Params
+	for t := 0; t < r.T; t++ {
+		prev, gates := rows(r.hs, t, B, lo, hi, H), rows(r.gates, t, B, lo, hi, G)
+		if B == 1 {
+			k.Gemv(false, G, H, 1, r.wr, r.ldw, prev, 0, gates)
+		} else {
+			k.Gemm(false, true, hi-lo, G, H, 1, prev, H, r.wr, r.ldw, 0, gates, G)
+		}
+		for s := lo; s < hi; s++ {
+			i := t*B + s
+			k.LSTMForward(r.gates[i*G:(i+1)*G], r.input.row(p, i), r.bias,
+				r.cs[i*H:(i+1)*H], r.cs[(i+B)*H:(i+B+1)*H], r.tcs[i*H:(i+1)*H], r.hs[(i+B)*H:(i+B+1)*H])
+		}
+	}
+}
+
+func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
+	H, n, G := r.H, r.T*r.B, 4*r.H
+	g, p := r.grads, r.m.Params
+	r.dh = dh
+	r.wr, r.ldw = r.w.current(r.t.whh.Of(p), H)
+	r.split.run(k, 16*H*H, r.back)
+
+	// The weights' gradients are window-wide: dW_hh = dGᵀ·H_prev,
+	// db = Σ dG, and the input's side.
+	k.Gemm(true, false, G, H, n, 1, r.dgates, G, r.hs[:n*H], H, 0, r.t.whh.Of(g), H)
+	sumRows(k, r.t.bih.Of(g), r.dgates)
+	copy(r.t.bhh.Of(g), r.t.bih.Of(g))
+	r.input.backward(k, p, g, r.dgates, dx)
+}
+
+// backwardStreams runs the recurrence back through the window for streams
+// [lo, hi): the fused element-wise pass gives the gates' gradient dG_t and
+// carries dc back; then dh_{t-1} += W_hhᵀ·dG_t.
+func (r *lstmLayer) backwardStreams(lo, hi int) {
+	H, B, G := r.H, r.B, 4*r.H
+	k := r.split.k
+	clear(r.dc[lo*H : hi*H]) // truncated BPTT: nothing flows in from the next window
+	for t := r.T - 1; t >= 0; t-- {
+		for s := lo; s < hi; s++ {
+			i := t*B + s
+			k.LSTMBackward(r.dgates[i*G:(i+1)*G], r.gates[i*G:(i+1)*G], r.cs[i*H:(i+1)*H], r.tcs[i*H:(i+1)*H],
+				r.dh[i*H:(i+1)*H], r.dc[s*H:(s+1)*H])
+		}
+		if t == 0 {
+			break
+		}
+		dg, prev := rows(r.dgates, t, B, lo, hi, G), rows(r.dh, t-1, B, lo, hi, H)
+		if B == 1 {
+			k.Gemv(true, G, H, 1, r.wr, r.ldw, dg, 1, prev)
+		} else {
+			k.Gemm(false, false, hi-lo, H, G, 1, dg, G, r.wr, r.ldw, 1, prev, H)
+		}
+	}
+}
+
+// lstmStep is one step of one stream.
+type lstmStep struct {
+	m                     *Model
+	t                     gatedTensors
+	input                 layerInput
+	gates, proj, bias, tc []float32
+}
+
+func (lstmCell) NewStep(m *Model, l int) Step {
+	H := m.Config.Hidden
+	t := gatedNames(m.Config, l, 4).bound(m)
+	return &lstmStep{m: m, t: t, input: newLayerInput(t.wih, 4*H, 0),
+		gates: make([]float32, 4*H), proj: make([]float32, 4*H), bias: make([]float32, 4*H), tc: make([]float32, H)}
+}
+
+func (s *lstmStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
+	p, H := s.m.Params, len(s.tc)
+	k.Gemv(false, 4*H, H, 1, s.t.whh.Of(p), H, prev[:H], 0, s.gates)
+	in := s.input.step(k, p, id, x, s.proj)
+	k.LSTMForward(s.gates, in, biasSum(p, s.t.bih, s.t.bhh, s.bias), prev[H:], next[H:], s.tc, next[:H])
+}

@@ -1,0 +1,101 @@
+package engine
+
+import "charrnn/kernels"
+
+// layerInput is a layer's input weights W_ih (G·H rows, one block per gate)
+// and what they make of the window's input: for layer 0, whose input is
+// one-hot, a row lookup into the weights (stored one row per symbol); for
+// the layers above, one GEMM over the whole window.
+type layerInput struct {
+	w      Tensor // Vocab×GH (Lookup) or GH×in
+	gh, in int    // the output and input widths
+	proj   []float32
+	ids    []int32   // layer 0's input, kept for the backward pass
+	x      []float32 // the input of a layer above the first (T·B rows of in)
+}
+
+// newLayerInput makes the input side of a layer of gh pre-activations over
+// windows of n = T·B rows.
+func newLayerInput(w Tensor, gh, n int) layerInput {
+	li := layerInput{w: w, gh: gh, in: w.Shape[1]}
+	if !w.Lookup {
+		li.proj = make([]float32, n*gh)
+	}
+	return li
+}
+
+// inputFloats is what newLayerInput allocates.
+func inputFloats(l, gh, n int) int {
+	if l == 0 {
+		return 0
+	}
+	return n * gh
+}
+
+// forward takes the window's input: ids for layer 0, or x; for the layers
+// above the first it computes the projection W_ih·x_t of every row at once.
+func (li *layerInput) forward(k kernels.Backend, p []float32, ids []int32, x []float32) {
+	li.ids, li.x = ids, x
+	if !li.w.Lookup {
+		k.Gemm(false, true, len(x)/li.in, li.gh, li.in, 1, x, li.in, li.w.Of(p), li.in, 0, li.proj, li.gh)
+	}
+}
+
+// row is W_ih·x of row i (t·B+s) of the window.
+func (li *layerInput) row(p []float32, i int) []float32 {
+	if li.w.Lookup {
+		x := int(li.ids[i])
+		return li.w.Of(p)[x*li.gh : (x+1)*li.gh]
+	}
+	return li.proj[i*li.gh : (i+1)*li.gh]
+}
+
+// backward writes the weights' gradient into g from dpre, the gradient with
+// respect to the projections (T·B rows of gh): row adds for a lookup, one
+// GEMM otherwise. When dx is not nil it also writes the gradient with
+// respect to the input, dpre·W_ih.
+func (li *layerInput) backward(k kernels.Backend, p, g, dpre, dx []float32) {
+	dw := li.w.Of(g)
+	n := len(dpre) / li.gh
+	if li.w.Lookup {
+		clear(dw)
+		for i, x := range li.ids {
+			k.Axpy(1, dpre[i*li.gh:(i+1)*li.gh], dw[int(x)*li.gh:(int(x)+1)*li.gh])
+		}
+	} else {
+		k.Gemm(true, false, li.gh, li.in, n, 1, dpre, li.gh, li.x, li.in, 0, dw, li.in)
+	}
+	if dx != nil {
+		k.Gemm(false, false, n, li.in, li.gh, 1, dpre, li.gh, li.w.Of(p), li.in, 0, dx, li.in)
+	}
+}
+
+// step is W_ih·x for one step of one stream: a row of the lookup table for
+// id (layer 0), or a GEMV of x into buf.
+func (li *layerInput) step(k kernels.Backend, p []float32, id int32, x, buf []float32) []float32 {
+	if li.w.Lookup {
+		return li.w.Of(p)[int(id)*li.gh : (int(id)+1)*li.gh]
+	}
+	k.Gemv(false, li.gh, li.in, 1, li.w.Of(p), li.in, x, 0, buf)
+	return buf
+}
+
+// sumRows adds the n rows of width len(dst) in rows into dst (overwriting
+// it): a bias's gradient.
+func sumRows(k kernels.Backend, dst, rows []float32) {
+	clear(dst)
+	w := len(dst)
+	for i := 0; i < len(rows)/w; i++ {
+		k.Axpy(1, rows[i*w:(i+1)*w], dst)
+	}
+}
+
+// biasSum is b_ih + b_hh, which the gates of LSTM and nn.RNN layers add
+// together, into buf.
+func biasSum(p []float32, bih, bhh Tensor, buf []float32) []float32 {
+	copy(buf, bih.Of(p))
+	for i, v := range bhh.Of(p) {
+		buf[i] += v
+	}
+	return buf
+}
