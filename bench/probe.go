@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"sync"
 	"time"
 
 	"charrnn/kernels"
@@ -14,18 +15,52 @@ type Limits struct {
 	// a GEMM small enough to stay in L1 on the given backend.
 	FMAGFLOPS float64
 	FMAISA    string
-	// L2ReadGBps is the read bandwidth of one core from a buffer that fits
-	// in L2 but not L1, in GB/s.
-	L2ReadGBps float64
+	// The read bandwidth of one core, in GB/s: from a buffer that fits in
+	// L2 but not L1 (384 KiB), one that fits in L3 but not L2 (16 MiB) and
+	// one that fits in no cache (256 MiB).
+	L2ReadGBps, L3ReadGBps, MemReadGBps float64
 }
 
 // Probe measures the limits on backend k, taking about d in all.
 func Probe(k kernels.Backend, d time.Duration) Limits {
-	l := Limits{L2ReadGBps: probeL2(k, d/2)}
-	if l.FMAGFLOPS, l.FMAISA = kernels.FMAPeak(d / 2); l.FMAISA == "" {
-		l.FMAGFLOPS, l.FMAISA = probeGemm(k, d/2), "gemm "+k.Name()
+	l := Limits{
+		L2ReadGBps:  ReadRate(k, 384<<10, 1, d/4),
+		L3ReadGBps:  ReadRate(k, 16<<20, 1, d/4),
+		MemReadGBps: ReadRate(k, 256<<20, 1, d/4),
+	}
+	if l.FMAGFLOPS, l.FMAISA = kernels.FMAPeak(d / 4); l.FMAISA == "" {
+		l.FMAGFLOPS, l.FMAISA = probeGemm(k, d/4), "gemm "+k.Name()
 	}
 	return l
+}
+
+// ReadRate is the rate (GB/s) at which `threads` cores read a working set
+// of the given bytes again and again, each its own share, as generation
+// reads a model's weights once per character: the roof that sampling is
+// judged against.
+func ReadRate(k kernels.Backend, bytes, threads int, d time.Duration) float64 {
+	n := max(bytes/8/threads, 16) // floats per vector; each core Dots two
+	rates := make([]float64, threads)
+	var wg sync.WaitGroup
+	for i := range rates {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x, y := make([]float32, n), make([]float32, n)
+			for j := range x {
+				x[j], y[j] = 1, 2
+			}
+			var sink float32
+			rates[i] = repeat(d, 2*4*n, func() { sink += k.Dot(x, y) })
+			_ = sink
+		}()
+	}
+	wg.Wait()
+	var sum float64
+	for _, r := range rates {
+		sum += r
+	}
+	return sum / 1e9
 }
 
 // probeGemm times a 64×64×256 GEMM (A and B 64 KiB each, C 16 KiB), the
@@ -40,19 +75,6 @@ func probeGemm(k kernels.Backend, d time.Duration) float64 {
 		b[i] = float32(i%5) * 0.1
 	}
 	return repeat(d, 2*m*n*kk, func() { k.Gemm(false, false, m, n, kk, 1, a, kk, b, n, 0, c, n) }) / 1e9
-}
-
-// probeL2 times Dot over two 192 KiB vectors (384 KiB: past L1, within L2).
-func probeL2(k kernels.Backend, d time.Duration) float64 {
-	const n = 48 << 10
-	x, y := make([]float32, n), make([]float32, n)
-	for i := range x {
-		x[i], y[i] = 1, 2
-	}
-	var sink float32
-	bps := repeat(d, 2*4*n, func() { sink += k.Dot(x, y) })
-	_ = sink
-	return bps / 1e9
 }
 
 // repeat runs f for about d and returns units per second, where one call

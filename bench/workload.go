@@ -38,13 +38,19 @@ func (w Workload) Model() engine.ModelConfig {
 }
 
 // Standard is the table of standard workloads: the notebook's setting
-// (tiny), latency-bound training and sampling at H=512 (h512b1, sample512)
-// and throughput-bound training (h512b32).
+// (tiny), latency-bound training and sampling at H=512 (h512b1, sample512),
+// throughput-bound training (h512b32), and the gated cells people train
+// (two layers, as char-rnn and torch-rnn default to).
 var Standard = []Workload{
 	{Name: "tiny", Hidden: 100, Seq: 25, Batch: 1, Vocab: 65},
 	{Name: "h512b1", Hidden: 512, Seq: 100, Batch: 1, Vocab: 65},
 	{Name: "h512b32", Hidden: 512, Seq: 100, Batch: 32, Vocab: 65},
 	{Name: "sample512", Hidden: 512, Batch: 1, Vocab: 65, SampleOnly: true},
+	{Name: "lstm512b32", Cell: "lstm", Layers: 2, Hidden: 512, Seq: 100, Batch: 32, Vocab: 65},
+	{Name: "lstm256b32", Cell: "lstm", Layers: 2, Hidden: 256, Seq: 100, Batch: 32, Vocab: 65},
+	{Name: "gru512b32", Cell: "gru", Layers: 2, Hidden: 512, Seq: 100, Batch: 32, Vocab: 65},
+	{Name: "lstm512b1", Cell: "lstm", Layers: 2, Hidden: 512, Seq: 100, Batch: 1, Vocab: 65},
+	{Name: "sample-lstm512", Cell: "lstm", Layers: 2, Hidden: 512, Batch: 1, Vocab: 65, SampleOnly: true},
 }
 
 // productWeights counts the weights a character's forward pass multiplies

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 type benchResult struct {
 	Workload          string  `json:"workload"`
 	Backend           string  `json:"backend"`
+	Cell              string  `json:"cell"`
+	Layers            int     `json:"layers"`
 	Hidden            int     `json:"hidden"`
 	Seq               int     `json:"seq"`
 	Batch             int     `json:"batch"`
@@ -28,15 +31,21 @@ type benchResult struct {
 	SampleGFLOPS      float64 `json:"sample_gflops"`
 	// Fractions of the machine's limits (the probe's figures times the
 	// threads used): FMA peak, and for the recurrence's GEMVs, L2 bandwidth.
-	TrainPeakFraction    float64 `json:"train_peak_fraction"`
-	SampleL2RoofFraction float64 `json:"sample_l2_roof_fraction"`
+	TrainPeakFraction float64 `json:"train_peak_fraction"`
+	// SampleReadFraction is sampling's fraction of the rate at which the
+	// threads read a working set of the model's size (bench.ReadRate):
+	// each character reads every weight once.
+	SampleReadFraction float64 `json:"sample_read_fraction"`
 }
 
 func runBench(args []string) error {
-	flags := newFlagSet("bench", "[-hidden H -seq T -batch B -vocab V] [-duration D] [-backend NAME|all] [-json]")
-	hidden := flags.Int("hidden", 0, "hidden size H (with -seq and -batch: one custom workload; default: the four standard workloads)")
-	seq := flags.Int("seq", 100, "window length T for a custom workload")
-	batch := flags.Int("batch", 1, "streams B for a custom workload")
+	flags := newFlagSet("bench", "[-workload NAMES | -cell C -layers L -hidden H -seq T -batch B] [-vocab V] [-duration D] [-backend NAME|all] [-json]")
+	names := flags.String("workload", "", "standard workloads to measure, comma-separated (default: all of them): "+strings.Join(workloadNames(), ", "))
+	cell := flags.String("cell", "rnn", "cell of a custom workload (set by -cell, -layers, -hidden, -seq or -batch): "+strings.Join(engine.CellNames(), ", "))
+	layers := flags.Int("layers", 1, "layers of a custom workload")
+	hidden := flags.Int("hidden", 512, "hidden size H of a custom workload")
+	seq := flags.Int("seq", 100, "window length T of a custom workload")
+	batch := flags.Int("batch", 1, "streams B of a custom workload")
 	vocab := flags.Int("vocab", 65, "vocabulary size V")
 	duration := flags.Duration("duration", 3*time.Second, "time per measurement")
 	var be backendFlags
@@ -47,18 +56,25 @@ func runBench(args []string) error {
 	if err := flags.parse(args); err != nil {
 		return err
 	}
-	workloads := bench.Standard
-	if flags.isSet("hidden") || flags.isSet("seq") || flags.isSet("batch") {
-		if *hidden == 0 {
-			*hidden = 512
-		}
-		w := bench.Workload{Name: "custom", Hidden: *hidden, Seq: *seq, Batch: *batch, Vocab: *vocab}
+	workloads, err := chooseWorkloads(*names)
+	if err != nil {
+		return err
+	}
+	custom := false
+	for _, f := range []string{"cell", "layers", "hidden", "seq", "batch"} {
+		custom = custom || flags.isSet(f)
+	}
+	switch {
+	case custom && *names != "":
+		return badInputf("-workload names standard workloads; -cell, -layers, -hidden, -seq and -batch make a custom one: give one or the other")
+	case custom:
+		w := bench.Workload{Name: "custom", Cell: *cell, Layers: *layers, Hidden: *hidden, Seq: *seq, Batch: *batch, Vocab: *vocab}
 		cfg := engine.TrainConfig{Model: w.Model(), Seq: w.Seq, Batch: w.Batch, Optimizer: "adagrad", LR: 0.1, Clip: engine.Clip{Mode: "none"}}
 		if err := cfg.Validate(); err != nil {
 			return configError(err)
 		}
 		workloads = []bench.Workload{w}
-	} else if flags.isSet("vocab") {
+	case flags.isSet("vocab"):
 		for i := range workloads {
 			workloads[i].Vocab = *vocab
 		}
@@ -95,10 +111,10 @@ func runBench(args []string) error {
 	threads := be.threads
 	limits := bench.Probe(kernels.Best(), time.Second)
 	if !*asJSON {
-		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; per core: %.0f GFLOP/s fp32 FMA peak (%s loop), %.0f GB/s L2 read\n",
-			cpuName(), runtime.NumCPU(), threads, openblasNote(""), limits.FMAGFLOPS, limits.FMAISA, limits.L2ReadGBps)
-		fmt.Printf("%-10s %-9s %5s %4s %3s %4s %14s %8s %7s %15s %7s\n",
-			"workload", "backend", "H", "T", "B", "V", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% L2")
+		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; per core: %.0f GFLOP/s fp32 FMA peak (%s loop), read %.0f GB/s from L2, %.0f from L3, %.0f from memory\n",
+			cpuName(), runtime.NumCPU(), threads, openblasNote(""), limits.FMAGFLOPS, limits.FMAISA, limits.L2ReadGBps, limits.L3ReadGBps, limits.MemReadGBps)
+		fmt.Printf("%-14s %-9s %-4s %2s %5s %4s %3s %4s %14s %8s %7s %15s %12s\n",
+			"workload", "backend", "cell", "L", "H", "T", "B", "V", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% read rate")
 	}
 	for _, w := range workloads {
 		for _, k := range backends {
@@ -112,17 +128,22 @@ func runBench(args []string) error {
 				}
 				continue
 			}
-			fmt.Printf("%-10s %-9s %5d %4d %3d %4d %14s %8.1f %6.0f%% %15s %6.0f%%\n",
-				w.Name, k.Name(), w.Hidden, w.Seq, w.Batch, w.Vocab,
+			roof := "–"
+			if r.SampleCharsPerSec > 0 {
+				roof = fmt.Sprintf("%.0f%%", 100*r.SampleReadFraction)
+			}
+			fmt.Printf("%-14s %-9s %-4s %2d %5d %4d %3d %4d %14s %8.1f %6.0f%% %15s %12s\n",
+				w.Name, k.Name(), r.Cell, r.Layers, w.Hidden, w.Seq, w.Batch, w.Vocab,
 				orDash(r.TrainCharsPerSec), r.TrainGFLOPS, 100*r.TrainPeakFraction,
-				orDash(r.SampleCharsPerSec), 100*r.SampleL2RoofFraction)
+				orDash(r.SampleCharsPerSec), roof)
 		}
 	}
 	return stopProfiling()
 }
 
 func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Duration, threads int, lim bench.Limits) (benchResult, error) {
-	r := benchResult{Workload: w.Name, Backend: k.Name(), Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch, Vocab: w.Vocab, Threads: threads}
+	m := w.Model()
+	r := benchResult{Workload: w.Name, Backend: k.Name(), Cell: m.Cell, Layers: m.Layers, Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch, Vocab: w.Vocab, Threads: threads}
 	if !w.SampleOnly {
 		tr, err := data.NewTrainer(k, w)
 		if err != nil {
@@ -144,9 +165,36 @@ func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Durat
 		// Each sampled character reads every weight it multiplies by once,
 		// 4 bytes each: two flops per 4 bytes.
 		bytesPerChar := 2 * bench.SampleFLOPsPerChar(w.Model())
-		r.SampleL2RoofFraction = r.SampleCharsPerSec * bytesPerChar / (lim.L2ReadGBps * 1e9 * float64(threads))
+		roof := bench.ReadRate(k, int(bytesPerChar), threads, d/4)
+		r.SampleReadFraction = r.SampleCharsPerSec * bytesPerChar / (roof * 1e9)
 	}
 	return r, nil
+}
+
+// workloadNames lists the standard workloads.
+func workloadNames() []string {
+	var names []string
+	for _, w := range bench.Standard {
+		names = append(names, w.Name)
+	}
+	return names
+}
+
+// chooseWorkloads returns the standard workloads named (all for ""), as a
+// copy the caller may change.
+func chooseWorkloads(names string) ([]bench.Workload, error) {
+	if names == "" {
+		return slices.Clone(bench.Standard), nil
+	}
+	var out []bench.Workload
+	for _, n := range strings.Split(names, ",") {
+		i := slices.IndexFunc(bench.Standard, func(w bench.Workload) bool { return w.Name == n })
+		if i < 0 {
+			return nil, badInputf("-workload: no standard workload %q (want %s)", n, strings.Join(workloadNames(), ", "))
+		}
+		out = append(out, bench.Standard[i])
+	}
+	return out, nil
 }
 
 func orDash(v float64) string {

@@ -45,6 +45,10 @@ func describeCheckpoint(w io.Writer, path string, ck *engine.Checkpoint) error {
 		n += t.Size()
 	}
 	fmt.Fprintf(w, "parameters  %d\n", n)
+	width := 0
+	for _, t := range h.Tensors {
+		width = max(width, len(t.Name))
+	}
 	for _, t := range h.Tensors {
 		s := t.ExportShape()
 		shape := fmt.Sprint(s[0])
@@ -55,7 +59,7 @@ func describeCheckpoint(w io.Writer, path string, ck *engine.Checkpoint) error {
 		if t.Lookup {
 			note = " (stored transposed: the one-hot input is a row lookup)"
 		}
-		fmt.Fprintf(w, "  %s  %s%s\n", t.Name, shape, note)
+		fmt.Fprintf(w, "  %-*s  %s%s\n", width, t.Name, shape, note)
 	}
 	var sections []string
 	for _, s := range h.Sections {
