@@ -22,9 +22,15 @@ const faultJobEnv = "DIST_TEST_FAULT_JOB"
 const faultJobSteps = 200
 
 // runFaultJob all-reduces in a loop on every rank; after faultJobSteps,
-// rank 1 dies as mode says: "kill" (SIGKILL from itself) or "panic" (a Go
-// panic). The other rank is then blocked in an all-reduce that cannot
-// complete, and only mpirun can end it. It returns the exit status.
+// rank 1 ends as mode says:
+//   - "kill": SIGKILL from itself;
+//   - "panic": a Go panic;
+//   - "abort": Comm.Abort(3);
+//   - "abort-while-blocked": Comm.Abort(3) while another goroutine of rank 1
+//     is blocked in an all-reduce that rank 0 never joins.
+//
+// Rank 0 is then blocked in an all-reduce that cannot complete (or asleep),
+// and only mpirun can end it. It returns the exit status.
 func runFaultJob(mode string) int {
 	c, err := Init()
 	if err != nil {
@@ -33,6 +39,9 @@ func runFaultJob(mode string) int {
 	}
 	buf := make([]float32, 1<<16)
 	for step := 0; ; step++ {
+		if step == faultJobSteps && c.Rank() == 0 && mode == "abort-while-blocked" {
+			time.Sleep(time.Hour)
+		}
 		if step == faultJobSteps && c.Rank() == 1 {
 			fmt.Fprintf(os.Stderr, "fault job: rank 1 dies (%s) at step %d, at unix ns %d\n", mode, step, time.Now().UnixNano())
 			switch mode {
@@ -40,6 +49,12 @@ func runFaultJob(mode string) int {
 				syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			case "panic":
 				panic("fault job: rank 1 panics")
+			case "abort":
+				c.Abort(3)
+			case "abort-while-blocked":
+				go c.AllReduceSum32(make([]float32, 1))
+				time.Sleep(200 * time.Millisecond)
+				c.Abort(3)
 			}
 		}
 		if err := c.AllReduceSum32(buf); err != nil {
@@ -68,6 +83,8 @@ func TestRankDeathEndsJob(t *testing.T) {
 	}{
 		{"kill", []string{"process rank 1", "exited on signal 9"}},
 		{"panic", []string{"exited with non-zero status", "],1]"}}, // [[job,1],rank]
+		{"abort", []string{"MPI_ABORT was invoked on rank 1", "errorcode 3"}},
+		{"abort-while-blocked", []string{"exited with non-zero status", "],1]", "Exit code:    3"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*limit)
