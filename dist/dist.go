@@ -52,8 +52,9 @@ type Comm interface {
 	// It does not return.
 	Abort(code int)
 	// Close ends this rank's part in the job (MPI_Finalize). Every rank
-	// calls it once, after its last collective; the Comm is unusable
-	// after. Closing a closed Comm does nothing.
+	// calls it once, after its last collective and after waiting for
+	// every Request; the Comm is unusable after. Closing a closed Comm
+	// does nothing.
 	Close() error
 }
 

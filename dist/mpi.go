@@ -27,9 +27,12 @@ const MPICompiled = true
 // MPI_Finalize for a failed one and ends the job.
 //
 // In containers, Open MPI may need settings that machines do not: as root
-// mpirun wants --allow-run-as-root; without the ptrace permission its
+// mpirun wants --allow-run-as-root (or OMPI_ALLOW_RUN_AS_ROOT=1 and
+// OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1); without the ptrace permission its
 // shared-memory transport cannot copy between processes directly and needs
-// --mca btl_vader_single_copy_mechanism none (see .ci/run).
+// --mca btl_vader_single_copy_mechanism none (see .ci/run). And mpirun binds
+// each rank to one core when it starts one or two ranks: a rank that should
+// run several threads needs --bind-to none.
 func Init() (Comm, error) {
 	if !Launched() {
 		return Local{}, nil
