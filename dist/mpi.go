@@ -96,11 +96,15 @@ func initMPI() (*mpiComm, error) {
 }
 
 // mainThread initialises MPI, waits for Close and finalises MPI, all on one
-// locked OS thread. It never unlocks: if it returned first, the thread would
-// end with it.
+// OS thread, to which it stays locked.
 func (c *mpiComm) mainThread(started chan<- error) {
 	runtime.LockOSThread()
-	provided, err := mpiInit()
+	provided, err := mpiInitThread()
+	if err != nil {
+		started <- err
+		return
+	}
+	err = mpiErrorsReturn()
 	if err == nil && provided < mpiThreadSerialized {
 		err = fmt.Errorf("MPI provides thread level %d, below MPI_THREAD_SERIALIZED (%d)", provided, mpiThreadSerialized)
 	}

@@ -63,18 +63,23 @@ func mpiError(call string, code C.int) error {
 	return &Error{Call: call, Code: int(code), Text: desc}
 }
 
-// mpiInit calls MPI_Init_thread asking for MPI_THREAD_SERIALIZED and sets
-// MPI_ERRORS_RETURN on MPI_COMM_WORLD. It returns the thread level MPI
-// provides.
-func mpiInit() (provided int, err error) {
+// mpiInitThread calls MPI_Init_thread asking for MPI_THREAD_SERIALIZED and
+// returns the thread level MPI provides.
+func mpiInitThread() (provided int, err error) {
 	var p C.int
 	if code := C.dist_init(&p); code != mpiSuccess {
 		return int(p), mpiError("MPI_Init_thread", code)
 	}
-	if code := C.dist_errors_return(); code != mpiSuccess {
-		return int(p), mpiError("MPI_Comm_set_errhandler", code)
-	}
 	return int(p), nil
+}
+
+// mpiErrorsReturn makes failures on MPI_COMM_WORLD return error codes
+// instead of aborting the job (MPI's default).
+func mpiErrorsReturn() error {
+	if code := C.dist_errors_return(); code != mpiSuccess {
+		return mpiError("MPI_Comm_set_errhandler", code)
+	}
+	return nil
 }
 
 // mpiThreadSerialized is MPI_THREAD_SERIALIZED.
