@@ -66,8 +66,9 @@ func runFaultJob(mode string) int {
 
 // A rank that dies mid-run ends the whole job within seconds, non-zero,
 // with mpirun's line saying which rank died and how. Open MPI does this by
-// default: mpirun's daemon sees the rank end before MPI_Finalize and kills
-// the other ranks.
+// default: mpirun's daemon sees the rank end before MPI_Finalize and ends
+// the other ranks (SIGTERM, then SIGKILL after odls_base_sigkill_timeout,
+// one second, which is most of the time the job takes to end).
 func TestRankDeathEndsJob(t *testing.T) {
 	if Launched() {
 		t.Skip("starts its own mpirun: run the test binary without mpirun")
