@@ -15,7 +15,10 @@ type Clip struct {
 // Validate reports a clear error for an unusable setting.
 func (c Clip) Validate() error {
 	switch c.Mode {
-	case "none":
+	case "none": // the limit is unused, but kept in checkpoints: a number JSON can hold
+		if math.IsNaN(float64(c.Limit)) || math.IsInf(float64(c.Limit), 0) {
+			return fieldErrorf("Clip.Limit", "must be a number, got %v", c.Limit)
+		}
 		return nil
 	case "value", "norm":
 		if !(c.Limit > 0) || math.IsInf(float64(c.Limit), 0) {

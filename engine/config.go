@@ -171,7 +171,7 @@ func (c TrainConfig) Validate() error {
 		return fieldErrorf("Guard.SnapshotEvery", "must not be negative, got %d", c.Guard.SnapshotEvery)
 	case c.Guard.Retries < 0:
 		return fieldErrorf("Guard.Retries", "must not be negative, got %d", c.Guard.Retries)
-	case c.Guard.Retries > 0 && !(c.Guard.LRFactor > 0 && c.Guard.LRFactor <= 1):
+	case c.Guard.Retries > 0 && !(c.Guard.LRFactor > 0 && c.Guard.LRFactor <= 1), !finite(c.Guard.LRFactor):
 		return fieldErrorf("Guard.LRFactor", "must be in (0, 1], got %v", c.Guard.LRFactor)
 	case c.EvalEvery < 0:
 		return fieldErrorf("EvalEvery", "must not be negative, got %d", c.EvalEvery)

@@ -47,6 +47,10 @@ func (s Schedule) Validate() error {
 		if !(s.Decay > 0 && s.Decay <= 1) {
 			return fieldErrorf("Schedule.Decay", "must be in (0, 1], got %v", s.Decay)
 		}
+	default: // unused, but kept in checkpoints: a number JSON can hold
+		if math.IsNaN(s.Decay) || math.IsInf(s.Decay, 0) {
+			return fieldErrorf("Schedule.Decay", "must be in (0, 1], got %v", s.Decay)
+		}
 	}
 	switch {
 	case s.Kind == "step" && s.DecayAfter < 0:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"charrnn/engine"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +21,22 @@ func (p *profiling) register(fs *commandFlags) {
 	fs.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile to `FILE` (phases labelled: go tool pprof -tagfocus phase=backward)")
 	fs.StringVar(&p.mem, "memprofile", "", "write a heap profile to `FILE` at the end")
 	fs.StringVar(&p.addr, "pprof", "", "serve net/http/pprof on `ADDR` (e.g. localhost:6060) while running")
+}
+
+// check finds, before any work, profile files that could not be written.
+func (p *profiling) check() error {
+	for _, f := range []struct{ flag, path string }{{"-cpuprofile", p.cpu}, {"-memprofile", p.mem}} {
+		if f.path == "" {
+			continue
+		}
+		if err := checkOutputDir(f.flag, f.path); err != nil {
+			return err
+		}
+		if err := engine.CheckWritable(f.path); err != nil {
+			return badInputf("%s %s: %v", f.flag, f.path, err)
+		}
+	}
+	return nil
 }
 
 // start begins what was asked for and returns the function that finishes

@@ -145,8 +145,13 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// An interrupt, a termination or a hang-up (a dropped ssh session)
+	// saves and stops. A closed stdout or stderr must not stop training:
+	// with SIGPIPE ignored, writes to them fail instead, and the reporter
+	// stops writing there.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
 	start := time.Now()
 	out, err := tr.Run(ctx, o.checkpoint, engine.Limits{Steps: o.steps, Duration: o.duration}, rep)
 	if perr := stopProfiling(); err == nil {
@@ -157,7 +162,7 @@ func runTrain(args []string) error {
 	}
 	if out.Stop == engine.StopInterrupted {
 		rep.close()
-		fmt.Fprintf(os.Stderr, "charrnn: interrupted at step %d; checkpoint saved to %s\n", tr.Step, o.checkpoint)
+		rep.line(fmt.Sprintf("charrnn: interrupted at step %d; checkpoint saved to %s", tr.Step, o.checkpoint))
 		return errInterrupted
 	}
 	samplePath := strings.TrimSuffix(o.checkpoint, filepath.Ext(o.checkpoint)) + ".sample.txt"
@@ -251,13 +256,19 @@ func checkTrainFlags(flags *commandFlags, o *trainOptions, cfg engine.TrainConfi
 		if err := checkOutputDir("-log", o.logPath); err != nil {
 			return err
 		}
+		if err := engine.CheckWritable(o.logPath); err != nil {
+			return badInputf("-log %s: %v", o.logPath, err)
+		}
 	}
 	if o.plotPath != "" {
 		if err := checkPlotPath("-plot", o.plotPath); err != nil {
 			return err
 		}
+		if err := engine.CheckWritable(o.plotPath); err != nil {
+			return badInputf("-plot %s: %v", o.plotPath, err)
+		}
 	}
-	return nil
+	return o.prof.check()
 }
 
 // trainVocab is the vocabulary to train with: the checkpoint's when resuming,
