@@ -339,8 +339,8 @@ func settledPoolGoroutines() int {
 
 // BenchmarkHandoff is the round trip of a cache line between two goroutines
 // on two cores: one stores, the other sees it and answers. It bounds how
-// finely two cores can share a step's work (a GEMV of 100×100 takes about
-// a third of a microsecond), whatever the pool's own overheads.
+// finely two cores can share a step's work (set it beside a small GEMV's
+// time, BenchmarkGemv/backend=.../100x100), whatever the pool's own overheads.
 func BenchmarkHandoff(b *testing.B) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		b.Skip("needs two cores")

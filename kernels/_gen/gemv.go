@@ -203,10 +203,10 @@ func genGemvTrans(s isa) {
 
 // genGemvRows writes GemvRows{isa}: y = alpha*A*x + beta*y one row at a
 // time, in memory order. One ascending stream is what the prefetchers follow
-// best: a long-row matrix streams from L2 about half as fast again as with
-// GemvN's four interleaved rows (and walking the rows backwards, to reuse
-// what the previous call left in L2, made it slower, not faster). Short rows
-// are GemvN's: one row's horizontal sum is too short to hide its latency.
+// best: a long-row matrix streams from L2 faster than with GemvN's four
+// interleaved rows (and walking the rows backwards, to reuse what the
+// previous call left in L2, made it slower, not faster). Short rows are
+// GemvN's: one row's horizontal sum is too short to hide its latency.
 func genGemvRows(s isa) {
 	name := "GemvRows" + s.name
 	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")

@@ -104,9 +104,9 @@ func genSumSquares(s isa) {
 // a square or a partial sum above 3.4e38 (an element above 1.8e19) stays
 // finite, and squares below 1e-38 keep their digits. The engine relies on
 // that: it decides from this sum whether gradients and parameters are finite.
-// Widening halves the lanes per instruction: measured, it takes about twice
-// as long as SumSquares from L2 (and on AVX2 from L3 too), so the kernels
-// package uses it only where SumSquares' float32 lanes fall short.
+// Widening halves the lanes per instruction, which makes it slower than
+// SumSquares, so the kernels package uses it only where SumSquares' float32
+// lanes fall short.
 func genSumSquaresWide(s isa) {
 	text("SumSquaresWide"+s.name, "func(x []float32) float64")
 	Doc("SumSquaresWide"+s.name+" returns the sum of x[i]*x[i] over len(x) elements, accumulated in float64",
