@@ -239,8 +239,6 @@ func axpy(alpha float32, x, y []float32) {
 	}
 }
 
-// scale sets y = beta*y, writing zeros outright when beta is 0 (BLAS
-// semantics: the old contents are never read).
 // scaleRows is C = beta*C for an m×n C with leading dimension ldc: a GEMM
 // whose inner dimension is 0.
 func scaleRows(beta float32, c []float32, m, n, ldc int) {
@@ -249,6 +247,8 @@ func scaleRows(beta float32, c []float32, m, n, ldc int) {
 	}
 }
 
+// scale sets y = beta*y, writing zeros outright when beta is 0 (BLAS
+// semantics: the old contents are never read).
 func scale(beta float32, y []float32) {
 	switch beta {
 	case 1:

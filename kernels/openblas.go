@@ -20,31 +20,32 @@ const OpenBLASCompiled = true
 
 // Ranks of the openblas backend: above the assembly backends when OpenBLAS
 // runs the right kernels for this CPU, below them when it runs a weaker set
-// (see DESIGN.md, the OpenBLAS misdetection trap).
+// (OpenBLAS picks its kernels from the CPU it detects, and on some CPUs
+// guesses a weaker set; see openblas_coretype.go).
 const (
 	openblasRank     = 35
 	openblasWeakRank = 10
 )
 
-// OpenBLAS is the backend that runs Gemv, Gemm, Axpy and Dot in OpenBLAS
-// through gonum's cgo CBLAS bindings. BLAS has nothing for the rest (the
-// fused activations, softmax, the optimizer updates), so those are the
+// openblasBackend is the backend that runs Gemv, Gemm, Axpy and Dot in
+// OpenBLAS through gonum's cgo CBLAS bindings. BLAS has nothing for the rest
+// (the fused activations, softmax, the optimizer updates), so those are the
 // embedded backend's: the best assembly backend this CPU runs, or Generic
-// (see NewOpenBLAS).
-type OpenBLAS struct{ Backend }
+// (see newOpenBLAS).
+type openblasBackend struct{ Backend }
 
-// NewOpenBLAS is the openblas backend with the element-wise ops of the best
+// newOpenBLAS is the openblas backend with the element-wise ops of the best
 // backend registered so far that this CPU supports. The assembly backends
 // register in files that sort before this one, and Go runs a package's init
 // functions in file order, so at this package's init that is the best
 // assembly backend.
-func NewOpenBLAS() OpenBLAS {
+func newOpenBLAS() openblasBackend {
 	for _, b := range Supported() {
-		if _, ok := b.(OpenBLAS); !ok {
-			return OpenBLAS{b}
+		if _, ok := b.(openblasBackend); !ok {
+			return openblasBackend{b}
 		}
 	}
-	return OpenBLAS{Generic{}}
+	return openblasBackend{Generic{}}
 }
 
 // openblasAdvice is decided once: OpenBLAS picked its kernels when the
@@ -64,7 +65,7 @@ func init() {
 	if openblasAdvice.weak {
 		rank = openblasWeakRank
 	}
-	Register(NewOpenBLAS(), rank, func() bool { return true })
+	Register(newOpenBLAS(), rank, func() bool { return true })
 }
 
 // hostTier is the widest SIMD tier cpuid reports, with the OS support for
@@ -94,10 +95,6 @@ func OpenBLASStatus() (corename string, weak bool, fix string) {
 // OpenBLASWarning returns a one-line, print-ready warning with the exact fix
 // when OpenBLAS runs weaker kernels than this CPU supports, "" otherwise.
 func OpenBLASWarning() string { return openblasAdvice.warning() }
-
-// OpenBLASConfig returns OpenBLAS's own description of its build (version,
-// options, selected core, maximum threads).
-func OpenBLASConfig() string { return openblas.Config() }
 
 // ReexecWithCoretype replaces the current process with a fresh run of the
 // same binary, same arguments and environment plus OPENBLAS_CORETYPE set to
@@ -129,15 +126,8 @@ func reexecWith(coretype string, exec func(argv0 string, argv, envv []string) er
 	return nil
 }
 
-// SetOpenBLASThreads sets how many threads OpenBLAS uses for one call
-// (n < 1 means 1). The default is 1.
-func SetOpenBLASThreads(n int) { openblas.SetNumThreads(n) }
-
-// OpenBLASThreads returns how many threads OpenBLAS uses for one call.
-func OpenBLASThreads() int { return openblas.NumThreads() }
-
 // Name implements Backend.
-func (OpenBLAS) Name() string { return "openblas" }
+func (openblasBackend) Name() string { return "openblas" }
 
 var cblas netlib.Implementation
 
@@ -154,7 +144,7 @@ func transpose(t bool) blas.Transpose {
 // Backend (a leading dimension below 1 is rejected even when there is a
 // single row) and skips the beta*y scaling when the inner dimension is 0
 // (reference BLAS quick-returns). Both cases are handled here.
-func (OpenBLAS) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+func (openblasBackend) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
 	xn, yn := n, m
 	if trans {
 		xn, yn = m, n
@@ -173,7 +163,7 @@ func (OpenBLAS) Gemv(trans bool, m, n int, alpha float32, a []float32, lda int, 
 }
 
 // Gemm implements Backend; see Gemv for the edge cases handled here.
-func (OpenBLAS) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func (openblasBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -203,7 +193,7 @@ func (OpenBLAS) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float3
 }
 
 // Axpy implements Backend.
-func (OpenBLAS) Axpy(alpha float32, x, y []float32) {
+func (openblasBackend) Axpy(alpha float32, x, y []float32) {
 	if len(x) == 0 {
 		return
 	}
@@ -211,7 +201,7 @@ func (OpenBLAS) Axpy(alpha float32, x, y []float32) {
 }
 
 // Dot implements Backend.
-func (OpenBLAS) Dot(x, y []float32) float32 {
+func (openblasBackend) Dot(x, y []float32) float32 {
 	if len(x) == 0 {
 		return 0
 	}

@@ -135,7 +135,7 @@ func (a coretypeAdvice) warning() string {
 	default:
 		why = "because it did not recognise this CPU"
 	}
-	slower := "slower" // AVX2 instead of AVX-512: sgemm at about half speed
+	slower := "slower" // AVX2 kernels on an AVX-512 CPU
 	if a.core == tierSSE {
 		slower = "several times slower"
 	}

@@ -32,11 +32,12 @@ func TestAdviseCoretype(t *testing.T) {
 		coretype string
 		reexec   bool
 	}{
-		// The trap of DESIGN.md: an unrecognised AVX-512 Xeon runs Prescott.
+		// The misdetection trap: an unrecognised AVX-512 Xeon runs Prescott's
+		// SSE3 kernels.
 		{core: "Prescott", host: tierAVX512, weak: true, coretype: "SkylakeX", reexec: true},
 		{core: "Prescott", host: tierAVX2, weak: true, coretype: "Haswell", reexec: true},
 		{core: "Nehalem", host: tierAVX, weak: true, coretype: "Sandybridge", reexec: true},
-		// AVX2 kernels on an AVX-512 CPU: sgemm ran at about half speed here.
+		// AVX2 kernels on an AVX-512 CPU: narrower than it can run.
 		{core: "Haswell", host: tierAVX512, weak: true, coretype: "SkylakeX", reexec: true},
 		{core: "Zen", host: tierAVX512, weak: true, coretype: "SkylakeX", reexec: true},
 		// The user chose: warn, never override.

@@ -18,15 +18,6 @@ func OpenBLASStatus() (corename string, weak bool, fix string) {
 // OpenBLASWarning returns "": no OpenBLAS, nothing to warn about.
 func OpenBLASWarning() string { return "" }
 
-// OpenBLASConfig reports "not compiled in".
-func OpenBLASConfig() string { return "not compiled in" }
-
 // ReexecWithCoretype does nothing and returns nil: no OpenBLAS is loaded,
 // so there is nothing to fix.
 func ReexecWithCoretype() error { return nil }
-
-// SetOpenBLASThreads does nothing: no OpenBLAS is loaded.
-func SetOpenBLASThreads(n int) {}
-
-// OpenBLASThreads returns 0: no OpenBLAS is loaded.
-func OpenBLASThreads() int { return 0 }

@@ -15,15 +15,15 @@ import (
 
 func TestOpenBLASStatus(t *testing.T) {
 	core, weak, fix := OpenBLASStatus()
-	t.Logf("corename %q (%v), host %v, weak %v, fix %q, %s", core, openblasCoreTier(core), hostTier(), weak, fix, OpenBLASConfig())
+	t.Logf("corename %q (%v), host %v, weak %v, fix %q, %s", core, openblasCoreTier(core), hostTier(), weak, fix, openblas.Config())
 	if w := OpenBLASWarning(); w != "" {
 		t.Log(w)
 	}
 	if core == "" || core != openblas.CoreName() {
 		t.Fatalf("OpenBLASStatus corename %q, library says %q", core, openblas.CoreName())
 	}
-	if !strings.Contains(OpenBLASConfig(), "OpenBLAS") {
-		t.Fatalf("OpenBLASConfig %q does not name OpenBLAS", OpenBLASConfig())
+	if !strings.Contains(openblas.Config(), "OpenBLAS") {
+		t.Fatalf("openblas.Config() %q does not name OpenBLAS", openblas.Config())
 	}
 	if weak != (fix != "") || weak != (OpenBLASWarning() != "") {
 		t.Fatalf("weak %v but fix %q and warning %q", weak, fix, OpenBLASWarning())
@@ -48,13 +48,13 @@ func openblasRegisteredRank(t *testing.T) int {
 }
 
 func TestOpenBLASThreads(t *testing.T) {
-	if n := OpenBLASThreads(); n != 1 {
+	if n := openblas.NumThreads(); n != 1 {
 		t.Fatalf("OpenBLAS runs %d threads per call by default, want 1", n)
 	}
-	SetOpenBLASThreads(2)
-	defer SetOpenBLASThreads(1)
-	if n := OpenBLASThreads(); n != 2 {
-		t.Fatalf("after SetOpenBLASThreads(2): %d threads", n)
+	openblas.SetNumThreads(2)
+	defer openblas.SetNumThreads(1)
+	if n := openblas.NumThreads(); n != 2 {
+		t.Fatalf("after SetNumThreads(2): %d threads", n)
 	}
 }
 
@@ -141,7 +141,7 @@ func TestReexecWithCoretype(t *testing.T) {
 // values; the core name is part of the benchmark name.
 func BenchmarkOpenBLAS(b *testing.B) {
 	core, _, _ := OpenBLASStatus()
-	be := NewOpenBLAS()
+	be := newOpenBLAS()
 	for _, s := range []struct {
 		name    string
 		m, n, k int // k == 0: GEMV m×n
@@ -186,12 +186,12 @@ func TestOpenBLASElementwise(t *testing.T) {
 	}
 	var want Backend = Generic{}
 	for _, c := range Supported() {
-		if _, ok := c.(OpenBLAS); !ok {
+		if _, ok := c.(openblasBackend); !ok {
 			want = c
 			break
 		}
 	}
-	if got := b.(OpenBLAS).Backend.Name(); got != want.Name() {
+	if got := b.(openblasBackend).Backend.Name(); got != want.Name() {
 		t.Fatalf("element-wise ops from %s, want %s", got, want.Name())
 	}
 }

@@ -36,18 +36,17 @@ type splitPolicy struct {
 	elemWork int // split an element-wise pass over at least this many elements.
 }
 
-// defaultSplit: a 512×512 GEMV is 10-20 µs of work against about a
-// microsecond of hand-off when the helper is spinning (see
-// BenchmarkParallelDispatch); a GEMM of 2^20 multiply-adds takes at least
-// 12 µs even at the 170 GFLOP/s OpenBLAS reaches on one core here.
-// An optimizer update streams 20-28 bytes per element from L2 or memory:
-// 64k elements take well over 20 µs.
+// defaultSplit keeps every split block's work many times the cost of handing
+// it to a spinning helper (BenchmarkParallelDispatch measures that cost,
+// BenchmarkParallelGemv what a split gains): a 512×512 GEMV; a GEMM of 2^20
+// multiply-adds, even at OpenBLAS's single-core speed; an optimizer update
+// over 64k elements, which streams 20-28 bytes per element from L2 or memory.
 var defaultSplit = splitPolicy{gemvOut: 512, gemvWork: 256 << 10, gemmWork: 1 << 20, elemWork: 64 << 10}
 
 // How long a goroutine spins waiting before it parks. Waking a parked
-// goroutine costs 5-20 µs, a GEMV 10-20 µs, so pool goroutines spin long
-// enough to catch the next GEMV of a training step (the element-wise ops
-// between two take a few microseconds). The caller, waiting for blocks that
+// goroutine costs about as much as a GEMV of the recurrence takes, so pool
+// goroutines spin long enough to catch the next GEMV of a training step (the
+// element-wise ops between two are much shorter). The caller, waiting for blocks that
 // are already running, spins a little longer, but not so long that it keeps
 // the CPU from a helper whose thread the OS has descheduled: runtime.Gosched
 // yields to goroutines, not to other threads.
@@ -435,8 +434,8 @@ func (pb *parallelBackend) AdamWUpdate(p, g, m, v []float32, alpha, beta1, beta2
 }
 
 // gate is where one goroutine waits for a condition that another makes
-// true: it spins for a while (a hand-off then costs about a microsecond,
-// a wake-up from parked 5-20 µs) and then parks on a channel.
+// true: it spins for a while (a hand-off then costs a small fraction of a
+// wake-up from parked) and then parks on a channel.
 type gate struct {
 	parked atomic.Bool
 	wake   chan struct{}

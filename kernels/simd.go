@@ -73,8 +73,8 @@ type simdKernels struct {
 }
 
 // shortNTFloats bounds B (n×k) for the short-row NT path: every row of A
-// reads all of B again, so B must stay in cache between them (64 KB here;
-// tiny's V is 26 KB, its W 40 KB).
+// reads all of B again, so B must stay in cache between them (64 KB; tiny's
+// V is 26 KB, its W 40 KB).
 const shortNTFloats = 16 << 10
 
 // kcBlock bounds the k extent of one pass of the broadcast kernel, so the

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// genElementwise writes the fused element-wise ops of the recurrence and of
+// softmax: AddTanh, TanhGrad, MaxSum and ExpSum.
+func genElementwise(s isa) {
+	genAddTanh(s)
+	genTanhGrad(s)
+	genMaxSum(s)
+	genExpSum(s)
+}
+
+// exp sets x = e^x for x <= 88 (the callers guarantee it). Below -87.3 the
+// result is clamped to about 1.2e-38 instead of underflowing, which is far
+// inside every tolerance and keeps the AVX2 exponent trick in range.
+//
+// e^x = 2^n * e^r with n = round(x/ln2) and |r| <= ln2/2; e^r is its Taylor
+// polynomial of degree 7 (truncation error < 6e-9 relative). ln2 is split in a
+// high part with few mantissa bits (n*ln2hi is exact) and a low correction.
+//
+// A NaN input gives NaN: MAXPS returns its second source operand when either
+// is NaN, so x is that operand (in Go's reversed order, the first).
+func (s isa) exp(x VecVirtual) {
+	lo := s.vec()
+	VMOVUPS(cstf("explo", -87.3), lo)
+	VMAXPS(x, lo, x)
+	n := s.vec()
+	VMULPS(cstf("log2e", math.Log2E), x, n)
+	if s.avx512 {
+		VRNDSCALEPS(U8(0), n, n) // round to nearest even
+	} else {
+		VROUNDPS(U8(0), n, n)
+	}
+	VFNMADD231PS(cstf("ln2hi", 0.693359375), n, x)
+	VFNMADD231PS(cstf("ln2lo", -2.12194440e-4), n, x)
+	p := s.vec()
+	VMOVUPS(cstf("inv5040", 1.0/5040), p)
+	for _, c := range []struct {
+		name string
+		v    float32
+	}{{"inv720", 1.0 / 720}, {"inv120", 1.0 / 120}, {"inv24", 1.0 / 24}, {"inv6", 1.0 / 6}, {"half", 0.5}, {"one", 1}, {"one", 1}} {
+		VFMADD213PS(cstf(c.name, c.v), x, p) // p = p*x + c
+	}
+	if s.avx512 {
+		VSCALEFPS(n, p, x) // x = p * 2^n
+	} else {
+		// Add n to the exponent field; n >= -126 thanks to the clamp.
+		VCVTPS2DQ(n, n)
+		VPSLLD(U8(23), n, n)
+		VPADDD(n, p, x)
+	}
+}
+
+// tanh sets x = tanh(x).
+//
+// For |x| < 0.5 the odd Taylor series up to x^15 (next term < 5e-9) keeps
+// full relative accuracy near 0 (tanh(0) is exactly 0); above, tanh|x| =
+// 1 - 2/(e^{2|x|}+1) has no cancellation to fear. |x| is clamped to 9, where
+// tanh is 1 to float32 precision; the sign is put back at the end.
+func (s isa) tanh(x VecVirtual) {
+	and := func(a, b, c Op) { VPAND(a, b, c) }
+	or := func(a, b, c Op) { VPOR(a, b, c) }
+	if s.avx512 {
+		// EVEX VANDPS needs AVX512DQ; VPANDD is AVX512F.
+		and = func(a, b, c Op) { VPANDD(a, b, c) }
+		or = func(a, b, c Op) { VPORD(a, b, c) }
+	}
+	sign, ax := s.vec(), s.vec()
+	and(cst("signbit", 0x80000000), x, sign)
+	and(cst("absmask", 0x7fffffff), x, ax)
+	nine := s.vec()
+	VMOVUPS(cstf("nine", 9), nine)
+	VMINPS(ax, nine, ax) // |x| as second source: NaN stays NaN
+
+	// Large branch: l = 1 - 2/(e^{2|x|} + 1).
+	l := s.vec()
+	VADDPS(ax, ax, l)
+	s.exp(l)
+	VADDPS(cstf("one", 1), l, l)
+	two := s.vec()
+	VMOVUPS(cstf("two", 2), two)
+	VDIVPS(l, two, l)
+	one := s.vec()
+	VMOVUPS(cstf("one", 1), one)
+	VSUBPS(l, one, l)
+
+	// Small branch: x + x^3*P(x^2).
+	sq, p := s.vec(), s.vec()
+	VMULPS(ax, ax, sq)
+	VMOVUPS(cstf("t15", -929569.0/638512875), p)
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"t13", 21844.0 / 6081075}, {"t11", -1382.0 / 155925}, {"t9", 62.0 / 2835}, {"t7", -17.0 / 315}, {"t5", 2.0 / 15}, {"t3", -1.0 / 3}} {
+		VFMADD213PS(cstf(c.name, float32(c.v)), sq, p) // p = p*sq + c
+	}
+	VMULPS(ax, sq, sq)     // sq = |x|^3
+	VFMADD213PS(ax, p, sq) // sq = p*|x|^3 + |x|
+	if s.avx512 {
+		k := K()
+		VCMPPS(U8(1), cstf("halfthr", 0.5), ax, k) // k = |x| < 0.5
+		VBLENDMPS(sq, l, k, ax)                    // ax = k ? small : large
+	} else {
+		m := s.vec()
+		VCMPPS(U8(1), cstf("halfthr", 0.5), ax, m)
+		VBLENDVPS(m, sq, l, ax)
+	}
+	or(sign, ax, x)
+}
+
+func genAddTanh(s isa) {
+	text("AddTanh"+s.name, "func(h, a, col, bias []float32)")
+	Doc("AddTanh"+s.name+" sets h[i] = tanh(a[i] + col[i] + bias[i]) over len(h) elements.",
+		"h may alias a.")
+	h := Load(Param("h").Base(), GP64())
+	a := Load(Param("a").Base(), GP64())
+	col := Load(Param("col").Base(), GP64())
+	bias := Load(Param("bias").Base(), GP64())
+	n := Load(Param("h").Len(), GP64())
+	s.vectorLoop("", n, []Register{h, a, col, bias}, func(mk *mask) {
+		x, t := s.vec(), s.vec()
+		s.load(Mem{Base: a}, x, mk)
+		s.load(Mem{Base: col}, t, mk)
+		VADDPS(t, x, x)
+		s.load(Mem{Base: bias}, t, mk)
+		VADDPS(t, x, x)
+		s.tanh(x)
+		s.store(x, Mem{Base: h}, mk)
+	})
+	ret()
+}
+
+func genTanhGrad(s isa) {
+	text("TanhGrad"+s.name, "func(dr, h, dh []float32)")
+	Doc("TanhGrad"+s.name+" sets dr[i] = (1 - h[i]^2) * dh[i] over len(dr) elements.",
+		"dr may alias dh.")
+	dr := Load(Param("dr").Base(), GP64())
+	h := Load(Param("h").Base(), GP64())
+	dh := Load(Param("dh").Base(), GP64())
+	n := Load(Param("dr").Len(), GP64())
+	one := s.vec()
+	VMOVUPS(cstf("one", 1), one)
+	s.vectorLoop("", n, []Register{dr, h, dh}, func(mk *mask) {
+		hv, t, d := s.vec(), s.vec(), s.vec()
+		s.load(Mem{Base: h}, hv, mk)
+		s.load(Mem{Base: dh}, d, mk)
+		VMOVAPS(one, t)
+		VFNMADD231PS(hv, hv, t) // t = 1 - h*h
+		VMULPS(d, t, t)
+		s.store(t, Mem{Base: dr}, mk)
+	})
+	ret()
+}
+
+func genMaxSum(s isa) {
+	text("MaxSum"+s.name, "func(x, y []float32) float32")
+	Doc("MaxSum" + s.name + " returns the largest x[i]+y[i] over len(x) elements (-Inf if none).")
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	acc := s.vec()
+	VMOVUPS(cst("neginf", 0xff800000), acc)
+	s.vectorLoop("", n, []Register{x, y}, func(mk *mask) {
+		t, u := s.vec(), s.vec()
+		s.load(Mem{Base: x}, t, mk)
+		s.load(Mem{Base: y}, u, mk)
+		VADDPS(u, t, t)
+		switch {
+		case mk == nil:
+			VMAXPS(t, acc, acc)
+		case s.avx512:
+			VMAXPS(t, acc, mk.r, acc) // lanes outside the mask keep acc
+		default:
+			ninf := s.vec()
+			VMOVUPS(cst("neginf", 0xff800000), ninf)
+			VBLENDVPS(mk.r, t, ninf, t) // lanes outside the mask become -Inf
+			VMAXPS(t, acc, acc)
+		}
+	})
+	storeResult(s.hreduce(acc, vmaxps))
+	ret()
+}
+
+func genExpSum(s isa) {
+	text("ExpSum"+s.name, "func(d, x, y []float32, shift float32) float32")
+	Doc("ExpSum"+s.name+" sets d[i] = exp(x[i] + y[i] - shift) over len(d) elements and returns their sum.",
+		"Every x[i]+y[i]-shift must be at most 88; d may alias x.")
+	d := Load(Param("d").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("d").Len(), GP64())
+	sh := s.broadcast(loadScalar("shift"))
+	sum := s.zero()
+	s.vectorLoop("", n, []Register{d, x, y}, func(mk *mask) {
+		t, u := s.vec(), s.vec()
+		s.load(Mem{Base: x}, t, mk)
+		s.load(Mem{Base: y}, u, mk)
+		VADDPS(u, t, t)
+		VSUBPS(sh, t, t)
+		s.exp(t)
+		s.store(t, Mem{Base: d}, mk)
+		switch {
+		case mk == nil:
+			VADDPS(t, sum, sum)
+		case s.avx512:
+			VADDPS(t, sum, mk.r, sum)
+		default:
+			VANDPS(mk.r, t, t)
+			VADDPS(t, sum, sum)
+		}
+	})
+	storeResult(s.hreduce(sum, vaddps))
+	ret()
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/gotypes"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// isa is one instruction set the routines are generated for. Every routine
+// exists twice, once per instruction set, generated from the same code: isa
+// says how wide a vector is and how a tail is masked.
+type isa struct {
+	name   string // suffix of every routine: "AVX512" or "AVX2"
+	lanes  int    // float32 lanes in one vector register
+	avx512 bool
+	// Register blocking of the GEMM micro-kernels (see genBcast, genDotNT).
+	bcastRows, bcastVecs int
+	// gemvTVecs is the width in vectors of GemvT, the one-row broadcast
+	// kernel for full strips of GEMV transposed: more independent
+	// accumulators than GemmBcast1 has.
+	gemvTVecs int
+	// dotNT is rows, cols and unroll (vectors per step) of the GEMM's
+	// DotNT kernel.
+	dotNT [3]int
+}
+
+var (
+	avx512 = isa{name: "AVX512", lanes: 16, avx512: true, bcastRows: 6, bcastVecs: 4, gemvTVecs: 8, dotNT: [3]int{4, 4, 1}}
+	avx2   = isa{name: "AVX2", lanes: 8, bcastRows: 4, bcastVecs: 2, gemvTVecs: 8, dotNT: [3]int{2, 4, 1}}
+)
+
+func (s isa) bytes() int { return 4 * s.lanes }
+
+func (s isa) vec() VecVirtual {
+	if s.avx512 {
+		return ZMM()
+	}
+	return YMM()
+}
+
+// mask selects the first cnt lanes of a vector: an opmask register on
+// AVX-512, a vector of all-ones words on AVX2 (for VMASKMOVPS).
+type mask struct{ r Register }
+
+// tailMask builds the mask of the first cnt lanes, 0 <= cnt <= lanes.
+func (s isa) tailMask(cnt Register) mask {
+	if s.avx512 {
+		// The assembler takes no index register on a static symbol, so
+		// the table's address goes into a register first.
+		tab := GP64()
+		LEAQ(maskW16(), tab)
+		k := K()
+		KMOVW(Mem{Base: tab, Index: cnt, Scale: 2}, k)
+		return mask{k}
+	}
+	t, tab := GP64(), GP64()
+	MOVQ(U32(8), t)
+	SUBQ(cnt, t)
+	LEAQ(maskY8(), tab)
+	m := YMM()
+	VMOVDQU(Mem{Base: tab, Index: t, Scale: 4}, m)
+	return mask{m}
+}
+
+// load reads one vector; with a mask the lanes outside it read as zero and
+// their memory is not touched (no fault past the end of a slice).
+func (s isa) load(m Mem, dst VecVirtual, mk *mask) {
+	switch {
+	case mk == nil:
+		VMOVUPS(m, dst)
+	case s.avx512:
+		VMOVUPS_Z(m, mk.r, dst)
+	default:
+		VMASKMOVPS(m, mk.r, dst)
+	}
+}
+
+func (s isa) store(src VecVirtual, m Mem, mk *mask) {
+	switch {
+	case mk == nil:
+		VMOVUPS(src, m)
+	case s.avx512:
+		VMOVUPS(src, mk.r, m)
+	default:
+		VMASKMOVPS(src, mk.r, m)
+	}
+}
+
+// param is the memory operand of a scalar argument or result. Scalars are
+// read and written with VEX/EVEX moves, never with SSE MOVSS (which avo's
+// Load would use), because SSE cannot reach X16-X31.
+func param(c Component) Mem {
+	b, err := c.Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+func loadScalar(name string) VecVirtual {
+	x := XMM()
+	VMOVSS(param(Param(name)), x)
+	return x
+}
+
+func storeResult(x VecVirtual) { VMOVSS(x.AsX(), param(ReturnIndex(0))) }
+
+func (s isa) broadcast(x Op) VecVirtual {
+	v := s.vec()
+	VBROADCASTSS(x, v)
+	return v
+}
+
+func (s isa) zero() VecVirtual {
+	v := s.vec()
+	if s.avx512 {
+		VPXORD(v, v, v) // EVEX VXORPS would need AVX512DQ
+	} else {
+		VXORPS(v, v, v)
+	}
+	return v
+}
+
+// hsum adds the lanes of v; the result is in lane 0 of the returned XMM.
+// op is VADDPS (sum) or VMAXPS (max).
+func (s isa) hreduce(v VecVirtual, op func(...Op)) VecVirtual {
+	var y VecVirtual = v
+	if s.avx512 {
+		t := YMM()
+		VEXTRACTF64X4(U8(1), v, t)
+		op(t, v.AsY(), t)
+		y = t
+	}
+	x := XMM()
+	if s.avx512 {
+		VEXTRACTF32X4(U8(1), y, x) // VEX VEXTRACTF128 cannot reach Y16-Y31
+	} else {
+		VEXTRACTF128(U8(1), y, x)
+	}
+	op(x, y.AsX(), x)
+	t := XMM()
+	VMOVHLPS(x, x, t)
+	op(t, x, x)
+	VMOVSHDUP(x, t)
+	op(t, x, x)
+	return x
+}
+
+func vaddps(ops ...Op) { VADDPS(ops...) }
+func vmaxps(ops ...Op) { VMAXPS(ops...) }
+
+// text starts a routine. None of them keeps a pointer past its return, so the
+// Go declarations say noescape and callers' slices may live on the stack.
+func text(name, signature string) {
+	TEXT(name, NOSPLIT, signature)
+	Pragma("noescape")
+}
+
+func ret() {
+	VZEROUPPER()
+	RET()
+}
+
+// vectorLoop emits a loop over n elements, one vector at a time, calling
+// body(nil) for every full vector and body(&tailMask) once for the rest.
+// After each full vector the pointers advance by one vector.
+func (s isa) vectorLoop(prefix string, n Register, ptrs []Register, body func(mk *mask)) {
+	Label(prefix + "loop")
+	CMPQ(n, U32(s.lanes))
+	JL(LabelRef(prefix + "tail"))
+	body(nil)
+	for _, p := range ptrs {
+		ADDQ(U32(s.bytes()), p)
+	}
+	SUBQ(U32(s.lanes), n)
+	JMP(LabelRef(prefix + "loop"))
+	Label(prefix + "tail")
+	TESTQ(n, n)
+	JZ(LabelRef(prefix + "done"))
+	mk := s.tailMask(n)
+	body(&mk)
+	Label(prefix + "done")
+}

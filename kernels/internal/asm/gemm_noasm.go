@@ -1,0 +1,45 @@
+//go:build !amd64 || noasm
+
+package asm
+
+// The pure-Go twins of gemm_amd64.s, for other platforms and the noasm
+// build tag. ref.go says what each computes.
+
+func GemmBcast1AVX512(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(1, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast2AVX512(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(2, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast3AVX512(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(3, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast4AVX512(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(4, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast5AVX512(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(5, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast6AVX512(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(6, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func DotNT4x4AVX512(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	dotNTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func FMAPeakAVX512(n int) float32 { return fmaPeakRef(n) }
+func GemmBcast1AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(1, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast2AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(2, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast3AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(3, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast4AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(4, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func DotNT2x4AVX2(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	dotNTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func FMAPeakAVX2(n int) float32 { return fmaPeakRef(n) }
