@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -35,6 +36,12 @@ func Evaluate(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus) (Evalua
 // only (from rounded up to the start of a token), read as one stream from a
 // zero hidden state.
 func EvaluateRange(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, from, to int64) (Evaluation, error) {
+	return evaluateRange(context.Background(), k, m, vocab, corpus, from, to)
+}
+
+// evaluateRange is EvaluateRange, giving up with ctx's error between
+// windows once ctx is done.
+func evaluateRange(ctx context.Context, k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, from, to int64) (Evaluation, error) {
 	if from < 0 || to > corpus.Size() || from > to {
 		return Evaluation{}, fmt.Errorf("evaluation range [%d, %d) is outside the text (%d bytes)", from, to, corpus.Size())
 	}
@@ -49,6 +56,9 @@ func EvaluateRange(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, fr
 	var total float64
 	var chars int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return Evaluation{}, err
+		}
 		// Consecutive windows share one token: the last target is the next input.
 		n, last, err := tokens.ReadTokens(pos, ids)
 		if err != nil {

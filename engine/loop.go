@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -98,6 +99,16 @@ func (t *Trainer) Run(ctx context.Context, path string, lim Limits, obs Observer
 			// save is due first.
 			err = &NonFiniteError{Step: t.Step, Params: true}
 		}
+		var nf *NonFiniteError
+		if err != nil && !errors.As(err, &nf) {
+			// The data could not be read (the corpus changed under the
+			// run): nothing of the step happened, so the state is the last
+			// step's, worth saving.
+			if serr := r.save(path); serr != nil {
+				return Outcome{}, fmt.Errorf("%w (and saving failed: %v)", err, serr)
+			}
+			return Outcome{}, fmt.Errorf("%w; checkpoint saved to %s at step %d", err, path, t.Step)
+		}
 		if err != nil {
 			if err := t.Recover(err); err != nil {
 				return Outcome{}, fmt.Errorf("%w; %s is left as last saved", err, path)
@@ -116,7 +127,10 @@ func (t *Trainer) Run(ctx context.Context, path string, lim Limits, obs Observer
 
 		var val *Validation
 		if c.EvalEvery > 0 && t.Step%c.EvalEvery == 0 {
-			v, err := t.Validate()
+			v, err := t.validate(ctx)
+			if ctx.Err() != nil { // interrupted mid-validation: this step's is skipped
+				return Outcome{Stop: StopInterrupted}, r.save(path)
+			}
 			if err != nil {
 				return Outcome{}, err
 			}

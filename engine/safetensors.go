@@ -321,17 +321,23 @@ func safetensorsModel(entries map[string]safetensorsEntry, meta map[string]strin
 	if err != nil {
 		return ModelConfig{}, err
 	}
+	// The metadata says how many layers (and the layout then names every
+	// tensor that must be there); a file without it has as many as it has
+	// weight_hh tensors in a row.
 	layers := 0
 	for entries[fmt.Sprintf("rnn.weight_hh_l%d", layers)].Shape != nil {
 		layers++
+	}
+	if n, ok := meta["layers"]; ok {
+		var err error
+		if layers, err = strconv.Atoi(n); err != nil {
+			return ModelConfig{}, fmt.Errorf("metadata: layers %q is not a number", n)
+		}
 	}
 	cell := meta["cell"]
 	if cell == "" {
 		rows, _ := dim("rnn.weight_hh_l0", 0)
 		cell = map[int]string{1: "rnn", 3: "gru", 4: "lstm"}[rows/H]
-	}
-	if n, ok := meta["layers"]; ok && n != strconv.Itoa(layers) {
-		return ModelConfig{}, fmt.Errorf("metadata says %s layers, the file has the tensors of %d", n, layers)
 	}
 	return ModelConfig{Cell: cell, Layers: layers, Hidden: H, Vocab: V}, nil
 }

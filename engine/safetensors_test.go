@@ -163,3 +163,40 @@ func TestSafetensorsDamageNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// A gated model's file with a gate tensor missing, misshapen, or of another
+// cell's shape is refused with a line naming the tensor.
+func TestSafetensorsRejectsBadGateTensors(t *testing.T) {
+	c := ModelConfig{Cell: "lstm", Layers: 2, Hidden: 4, Vocab: 3}
+	m, err := NewModel(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := NewByteVocab([]int32{'a', 'b', 'c'})
+	data, err := EncodeSafetensors(m, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(data)
+	hdr, body := string(data[8:8+n]), data[8+n:]
+	rebuild := func(h string) []byte {
+		for (8+len(h))%8 != 0 {
+			h += " "
+		}
+		out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+		return append(append(out, h...), body...)
+	}
+	for _, c := range []struct{ name, from, to, want string }{
+		{"missing", `"rnn.weight_hh_l1":`, `"rnn.weight_hh_lX":`, "rnn.weight_hh_l"},
+		{"misshapen", `"rnn.weight_hh_l1":{"dtype":"F32","shape":[16,4]`, `"rnn.weight_hh_l1":{"dtype":"F32","shape":[4,16]`, "rnn.weight_hh_l1 has shape"},
+		{"another cell", `"cell":"lstm"`, `"cell":"gru"`, "shape"},
+	} {
+		if !strings.Contains(hdr, c.from) {
+			t.Fatalf("%s: header lacks %s: %s", c.name, c.from, hdr)
+		}
+		_, _, err := DecodeSafetensors(rebuild(strings.Replace(hdr, c.from, c.to, 1)))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error mentioning %q", c.name, err, c.want)
+		}
+	}
+}

@@ -46,6 +46,8 @@ type Trainer struct {
 	size      int64        // bytes in the corpus
 	trainSize int64        // bytes in its training part, [0, trainSize)
 	window    []int32      // T+1 ids read for one stream
+	next      []int64      // the cursors after the window being read
+	wrapped   []bool       // the streams that start again in that window
 	snap      *snapshot
 
 	// What the training loop (Run) carries from one call to the next, and
@@ -136,6 +138,8 @@ func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab
 		size:      size,
 		trainSize: trainSize,
 		window:    make([]int32, cfg.Seq+1),
+		next:      make([]int64, cfg.Batch),
+		wrapped:   make([]bool, cfg.Batch),
 		sampler:   NewSampler(k, m, cfg.Seed),
 		Cursors:   make([]int64, cfg.Batch),
 		State:     NewTrainState(),
@@ -220,16 +224,19 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 // loadWindow reads the next T+1 ids of every stream into the workspace and
 // moves the stream's cursor to the start of the last one, where the next
 // window begins. A stream that reaches the end of the corpus starts again at
-// the beginning, from a zero state.
+// the beginning, from a zero state. Nothing but the workspace's ids changes
+// unless every stream's window was read.
 func (t *Trainer) loadWindow() error {
 	T, B := t.Config.Seq, t.Config.Batch
 	for s := 0; s < B; s++ {
-		if t.Cursors[s]+int64(T)+1 > t.trainSize { // too few bytes for T+1 tokens of any kind
-			t.wrap(s)
+		pos := t.Cursors[s]
+		t.wrapped[s] = pos+int64(T)+1 > t.trainSize // too few bytes for T+1 tokens of any kind
+		if t.wrapped[s] {
+			pos = 0
 		}
-		n, last, err := t.tokens.ReadTokens(t.Cursors[s], t.window)
-		if err == nil && n < T+1 { // too few runes
-			t.wrap(s)
+		n, last, err := t.tokens.ReadTokens(pos, t.window)
+		if err == nil && n < T+1 && !t.wrapped[s] { // too few runes
+			t.wrapped[s] = true
 			n, last, err = t.tokens.ReadTokens(0, t.window)
 		}
 		if err != nil {
@@ -242,15 +249,15 @@ func (t *Trainer) loadWindow() error {
 			t.ws.Inputs[i*B+s] = t.window[i]
 			t.ws.Targets[i*B+s] = t.window[i+1]
 		}
-		t.Cursors[s] = last
+		t.next[s] = last
 	}
+	for s := 0; s < B; s++ {
+		if t.wrapped[s] {
+			t.ws.ResetStream(s)
+		}
+	}
+	copy(t.Cursors, t.next)
 	return nil
-}
-
-// wrap starts stream s again at the beginning of the corpus.
-func (t *Trainer) wrap(s int) {
-	t.Cursors[s] = 0
-	t.ws.ResetStream(s)
 }
 
 // Checkpoint captures everything needed to sample or to resume exactly.

@@ -1,6 +1,9 @@
 package engine
 
-import "math"
+import (
+	"context"
+	"math"
+)
 
 // Validation is one measurement on the held-out tail.
 type Validation struct {
@@ -23,9 +26,13 @@ func (t *Trainer) HeldOut() (from, to int64) {
 // Validate measures the exact sequential loss on the held-out tail and
 // updates the best loss, the count of validations without improvement and
 // the plateau schedule.
-func (t *Trainer) Validate() (Validation, error) {
+func (t *Trainer) Validate() (Validation, error) { return t.validate(context.Background()) }
+
+// validate is Validate, giving up (and changing nothing) with ctx's error
+// once ctx is done.
+func (t *Trainer) validate(ctx context.Context) (Validation, error) {
 	from, to := t.HeldOut()
-	ev, err := EvaluateRange(t.k, t.Model, t.Vocab, t.corpus, from, to)
+	ev, err := evaluateRange(ctx, t.k, t.Model, t.Vocab, t.corpus, from, to)
 	if err != nil {
 		return Validation{}, err
 	}

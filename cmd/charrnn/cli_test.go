@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"charrnn/engine"
 	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -128,6 +131,19 @@ func TestBadInput(t *testing.T) {
 		{"directory without files", []string{"train", "-data", emptyDir, "-checkpoint", "new.ckpt"}, "nothing"},
 		{"corpus shorter than seq+1", []string{"train", "-data", short, "-checkpoint", "new.ckpt", "-seq", "8"}, "needs at least 9"},
 		{"zero hidden", train("-hidden", "0"), "-hidden"},
+		{"unknown cell", train("-cell", "transformer"), "-cell must be one of"},
+		{"zero layers", train("-layers", "0"), "-layers"},
+		{"absurd layers", train("-layers", "1000"), "-layers must be between 1 and"},
+		{"dropout 1", train("-dropout", "1"), "-dropout"},
+		{"negative dropout", train("-dropout", "-0.1"), "-dropout"},
+		{"NaN decay", train("-decay", "NaN"), "-decay"},
+		{"infinite clip, unused", train("-clip", "Inf", "-clip-mode", "none"), "-clip"},
+		{"unwritable plot", train("-plot", "/proc/charrnn-test.png"), "-plot"},
+		{"unwritable log", train("-log", "/proc/charrnn-test.jsonl"), "-log"},
+		{"unwritable cpuprofile", train("-cpuprofile", "/proc/charrnn-test.prof"), "-cpuprofile"},
+		{"unwritable memprofile", train("-memprofile", "/proc/charrnn-test.prof"), "-memprofile"},
+		{"bench zero hidden", []string{"bench", "-hidden", "0"}, "-hidden"},
+		{"bench unknown workload", []string{"bench", "-workload", "h9"}, "no standard workload"},
 		{"negative seq", train("-seq", "-3"), "-seq"},
 		{"zero batch", train("-batch", "0"), "-batch"},
 		{"zero lr", train("-lr", "0"), "-lr"},
@@ -210,42 +226,76 @@ func hashFiles(t *testing.T, dir string) map[string][32]byte {
 	return out
 }
 
-func TestInterruptSavesCheckpoint(t *testing.T) {
+// An interrupt, a termination or a hang-up (a dropped ssh session) saves
+// the checkpoint and stops with status 130.
+func TestSignalsSaveCheckpoint(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			f := newFixture(t)
+			cmd := exec.Command(binary, "train", "-data", f.corpus, "-hidden", "16", "-seq", "8", "-checkpoint", "run.ckpt",
+				"-report-every", "1", "-sample-every", "0", "-save-every", "0")
+			cmd.Dir = f.dir
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait until training is under way, then signal it.
+			buf := make([]byte, 4096)
+			var seen strings.Builder
+			for !strings.Contains(seen.String(), "step 3 ") {
+				n, err := stderr.Read(buf)
+				if err != nil {
+					t.Fatalf("training ended before it was signalled: %v\n%s", err, seen.String())
+				}
+				seen.Write(buf[:n])
+			}
+			cmd.Process.Signal(sig)
+			go func() {
+				for {
+					if _, err := stderr.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+			err = cmd.Wait()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+				t.Fatalf("exit after %v: %v, want status 130", sig, err)
+			}
+			r := charrnn(t, f.dir, "sample", "-checkpoint", "run.ckpt", "-n", "10", "-seed", "1")
+			if r.code != 0 {
+				t.Fatalf("checkpoint saved on %v does not load: %s", sig, r.stderr)
+			}
+		})
+	}
+}
+
+// A reader that goes away (train ... | head -n 3) does not stop training:
+// the run goes on to its end and saves.
+func TestClosedStdoutDoesNotStopTraining(t *testing.T) {
 	f := newFixture(t)
 	cmd := exec.Command(binary, "train", "-data", f.corpus, "-hidden", "16", "-seq", "8", "-checkpoint", "run.ckpt",
-		"-report-every", "1", "-sample-every", "0", "-save-every", "0")
+		"-steps", "200", "-report-every", "1", "-sample-every", "2", "-save-every", "0")
 	cmd.Dir = f.dir
-	stderr, err := cmd.StderrPipe()
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until training is under way, then interrupt it.
-	buf := make([]byte, 4096)
-	var seen strings.Builder
-	for !strings.Contains(seen.String(), "step 3 ") {
-		n, err := stderr.Read(buf)
-		if err != nil {
-			t.Fatalf("training ended before it was interrupted: %v\n%s", err, seen.String())
-		}
-		seen.Write(buf[:n])
+	buf := make([]byte, 10)
+	if _, err := io.ReadFull(stdout, buf); err != nil {
+		t.Fatal(err)
 	}
-	cmd.Process.Signal(os.Interrupt)
-	go func() {
-		for {
-			if _, err := stderr.Read(buf); err != nil {
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit after interrupt: %v, want status 130", err)
+	stdout.Close() // as head does after its lines
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("training with its stdout closed: %v", err)
 	}
-	r := charrnn(t, f.dir, "sample", "-checkpoint", "run.ckpt", "-n", "10", "-seed", "1")
-	if r.code != 0 {
-		t.Fatalf("checkpoint saved on interrupt does not load: %s", r.stderr)
+	ck, err := engine.LoadCheckpoint(filepath.Join(f.dir, "run.ckpt"))
+	if err != nil || ck.Header.Step != 200 {
+		t.Fatalf("checkpoint after a closed stdout: %v (step %v)", err, ck)
 	}
 }
