@@ -31,8 +31,8 @@ func (gruCell) Init(m *Model, l int, rng *rand.Rand) {
 func (gruCell) WindowFloats(c ModelConfig, l, T, B int) int {
 	H, n := c.Hidden, T*B
 	// hs; the activations, the recurrent products and the gradients of
-	// both sides; the aligned W_hh; the input's projection
-	return (T+1)*B*H + 4*n*3*H + paddedFloats(3*H, H) + inputFloats(l, 3*H, n)
+	// both sides; W_hh; the input's side
+	return (T+1)*B*H + 4*n*3*H + weightsFloats(3*H, H) + inputFloats(l, 3*H, H, n)
 }
 
 // gruLayer is the GRU's window passes.
@@ -53,10 +53,8 @@ type gruLayer struct {
 	// the gradients with respect to the input's and the recurrent
 	// pre-activations.
 	act, hg, dx, dhg []float32
-	w                paddedCopy
+	whh              weights
 
-	wr        []float32
-	ldw       int
 	dh        []float32
 	fwd, back func(lo, hi int)
 }
@@ -72,7 +70,7 @@ func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *strea
 		hg:    make([]float32, n*3*H),
 		dx:    make([]float32, n*3*H),
 		dhg:   make([]float32, n*3*H),
-		w:     newPaddedCopy(3*H, H),
+		whh:   newWeights(t.whh),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H]}
@@ -86,7 +84,7 @@ func (r *gruLayer) Carry()             { copy(r.hs[:r.B*r.H], r.hs[r.T*r.B*r.H:]
 func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
-	r.wr, r.ldw = r.w.refresh(r.t.whh.Of(p), r.H)
+	r.whh.refresh(p)
 	r.split.run(k, 12*r.H*r.H, r.fwd)
 }
 
@@ -98,12 +96,7 @@ func (r *gruLayer) forwardStreams(lo, hi int) {
 	k, p := r.split.k, r.m.Params
 	bih, bhh := r.t.bih.Of(p), r.t.bhh.Of(p)
 	for t := 0; t < r.T; t++ {
-		prev, hg := rows(r.hs, t, B, lo, hi, H), rows(r.hg, t, B, lo, hi, G)
-		if B == 1 {
-			k.Gemv(false, G, H, 1, r.wr, r.ldw, prev, 0, hg)
-		} else {
-			k.Gemm(false, true, hi-lo, G, H, 1, prev, H, r.wr, r.ldw, 0, hg, G)
-		}
+		r.whh.mulT(k, B == 1, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.hg, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
 			k.GRUForward(r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G], r.input.row(p, i), bih, bhh,
@@ -113,15 +106,14 @@ func (r *gruLayer) forwardStreams(lo, hi int) {
 }
 
 func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
-	H, n, G := r.H, r.T*r.B, 3*r.H
+	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.wr, r.ldw = r.w.current(r.t.whh.Of(p), H)
 	r.split.run(k, 12*H*H, r.back)
 
 	// Window-wide: dW_hh = dHGᵀ·H_prev, the biases' row sums, the input's
 	// side from dX.
-	k.Gemm(true, false, G, H, n, 1, r.dhg, G, r.hs[:n*H], H, 0, r.t.whh.Of(g), H)
+	r.whh.gradient(k, n, 1, r.dhg, r.hs[:n*H], g)
 	sumRows(k, r.t.bhh.Of(g), r.dhg)
 	sumRows(k, r.t.bih.Of(g), r.dx)
 	r.input.backward(k, p, g, r.dx, dx)
@@ -146,12 +138,7 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 		if t == 0 {
 			break
 		}
-		dg, prev := rows(r.dhg, t, B, lo, hi, G), rows(r.dh, t-1, B, lo, hi, H)
-		if B == 1 {
-			k.Gemv(true, G, H, 1, r.wr, r.ldw, dg, 1, prev)
-		} else {
-			k.Gemm(false, false, hi-lo, H, G, 1, dg, G, r.wr, r.ldw, 1, prev, H)
-		}
+		r.whh.mul(k, B == 1, hi-lo, 1, rows(r.dhg, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
 	}
 }
 

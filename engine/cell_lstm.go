@@ -65,8 +65,8 @@ func (lstmCell) Init(m *Model, l int, rng *rand.Rand) {
 func (lstmCell) WindowFloats(c ModelConfig, l, T, B int) int {
 	H, n := c.Hidden, T*B
 	// hs and cs, tanh(c), the gates' activations and their gradient, the
-	// carried dc, the aligned W_hh, the summed bias, the input's projection
-	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + paddedFloats(4*H, H) + 4*H + inputFloats(l, 4*H, n)
+	// carried dc, W_hh, the summed bias, the input's side
+	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + weightsFloats(4*H, H) + 4*H + inputFloats(l, 4*H, H, n)
 }
 
 // lstmLayer is the LSTM's window passes.
@@ -88,10 +88,8 @@ type lstmLayer struct {
 	gates, dgates []float32
 	dc            []float32 // B rows of H: the gradient flowing back into c
 	bias          []float32 // b_ih + b_hh
-	w             paddedCopy
+	whh           weights
 
-	wr        []float32 // W_hh as the recurrence reads it, leading dimension ldw
-	ldw       int
 	dh        []float32
 	fwd, back func(lo, hi int)
 }
@@ -109,7 +107,7 @@ func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *stre
 		dgates: make([]float32, n*4*H),
 		dc:     make([]float32, B*H),
 		bias:   make([]float32, 4*H),
-		w:      newPaddedCopy(4*H, H),
+		whh:    newWeights(t.whh),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H], r.cs[:B*H]}
@@ -134,7 +132,7 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	biasSum(p, r.t.bih, r.t.bhh, r.bias)
-	r.wr, r.ldw = r.w.refresh(r.t.whh.Of(p), r.H)
+	r.whh.refresh(p)
 	r.split.run(k, 16*r.H*r.H, r.fwd)
 }
 
@@ -145,12 +143,7 @@ func (r *lstmLayer) forwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
 	k, p := r.split.k, r.m.Params
 	for t := 0; t < r.T; t++ {
-		prev, gates := rows(r.hs, t, B, lo, hi, H), rows(r.gates, t, B, lo, hi, G)
-		if B == 1 {
-			k.Gemv(false, G, H, 1, r.wr, r.ldw, prev, 0, gates)
-		} else {
-			k.Gemm(false, true, hi-lo, G, H, 1, prev, H, r.wr, r.ldw, 0, gates, G)
-		}
+		r.whh.mulT(k, B == 1, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.gates, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
 			k.LSTMForward(r.gates[i*G:(i+1)*G], r.input.row(p, i), r.bias,
@@ -160,15 +153,14 @@ func (r *lstmLayer) forwardStreams(lo, hi int) {
 }
 
 func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
-	H, n, G := r.H, r.T*r.B, 4*r.H
+	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.wr, r.ldw = r.w.current(r.t.whh.Of(p), H)
 	r.split.run(k, 16*H*H, r.back)
 
 	// The weights' gradients are window-wide: dW_hh = dGᵀ·H_prev,
 	// db = Σ dG, and the input's side.
-	k.Gemm(true, false, G, H, n, 1, r.dgates, G, r.hs[:n*H], H, 0, r.t.whh.Of(g), H)
+	r.whh.gradient(k, n, 1, r.dgates, r.hs[:n*H], g)
 	sumRows(k, r.t.bih.Of(g), r.dgates)
 	copy(r.t.bhh.Of(g), r.t.bih.Of(g))
 	r.input.backward(k, p, g, r.dgates, dx)
@@ -190,12 +182,7 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 		if t == 0 {
 			break
 		}
-		dg, prev := rows(r.dgates, t, B, lo, hi, G), rows(r.dh, t-1, B, lo, hi, H)
-		if B == 1 {
-			k.Gemv(true, G, H, 1, r.wr, r.ldw, dg, 1, prev)
-		} else {
-			k.Gemm(false, false, hi-lo, H, G, 1, dg, G, r.wr, r.ldw, 1, prev, H)
-		}
+		r.whh.mul(k, B == 1, hi-lo, 1, rows(r.dgates, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
 	}
 }
 

@@ -91,8 +91,8 @@ func (rnnCell) Init(m *Model, l int, rng *rand.Rand) {
 
 func (rnnCell) WindowFloats(c ModelConfig, l, T, B int) int {
 	H := c.Hidden
-	// hs, the aligned W, the summed bias, the input's projection
-	return (T+1)*B*H + paddedFloats(H, H) + H + inputFloats(l, H, T*B)
+	// hs, W, the summed bias, the input's side
+	return (T+1)*B*H + weightsFloats(H, H) + H + inputFloats(l, H, H, T*B)
 }
 
 // rnnLayer is the vanilla RNN's window passes.
@@ -110,13 +110,9 @@ type rnnLayer struct {
 	state [][]float32 // State's answer, made once: block 0 of hs
 	// bias is b, or b_ih + b_hh for a layer with two biases.
 	bias, biasBuf []float32
-	w             paddedCopy
+	w             weights
 
-	// What the recurrence of the current pass reads: W with leading
-	// dimension ldw, and Backward's dh, turned in place into dr.
-	wr        []float32
-	ldw       int
-	dh        []float32
+	dh        []float32 // Backward's dh, turned in place into dr
 	fwd, back func(lo, hi int)
 }
 
@@ -128,7 +124,7 @@ func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *strea
 		input:   newLayerInput(t.u, H, T*B),
 		hs:      make([]float32, (T+1)*B*H),
 		biasBuf: make([]float32, H),
-		w:       newPaddedCopy(H, H),
+		w:       newWeights(t.w),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.block(-1)}
@@ -152,7 +148,7 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	r.bias = r.t.bias(p, r.biasBuf)
-	r.wr, r.ldw = r.w.refresh(r.t.w.Of(p), r.H)
+	r.w.refresh(p)
 	r.split.run(k, 4*r.H*r.H, r.fwd)
 }
 
@@ -163,11 +159,7 @@ func (r *rnnLayer) forwardStreams(lo, hi int) {
 	k, p := r.split.k, r.m.Params
 	for t := 0; t < r.T; t++ {
 		prev, cur := r.block(t - 1)[lo*H:hi*H], r.block(t)[lo*H:hi*H]
-		if B == 1 {
-			k.Gemv(false, H, H, 1, r.wr, r.ldw, prev, 0, cur)
-		} else {
-			k.Gemm(false, true, hi-lo, H, H, 1, prev, H, r.wr, r.ldw, 0, cur, H)
-		}
+		r.w.mulT(k, B == 1, hi-lo, 1, prev, 0, cur)
 		for s := lo; s < hi; s++ {
 			h := cur[(s-lo)*H : (s-lo+1)*H]
 			k.AddTanh(h, h, r.input.row(p, t*B+s), r.bias)
@@ -182,12 +174,11 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.wr, r.ldw = r.w.current(r.t.w.Of(p), H)
 	r.split.run(k, 4*H*H, r.back)
 
 	// dW = dRᵀ·H_prev; db = Σ dr; the input weights' and the input's
 	// gradients from dR.
-	k.Gemm(true, false, H, H, n, 1, dh, H, r.hs[:n*H], H, 0, r.t.w.Of(g), H)
+	r.w.gradient(k, n, 1, dh, r.hs[:n*H], g)
 	sumRows(k, r.t.bih.Of(g), dh)
 	if r.t.bhh.Name != "" {
 		copy(r.t.bhh.Of(g), r.t.bih.Of(g))
@@ -206,12 +197,7 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 		if t == 0 {
 			break // truncated BPTT: nothing flows into the carried state
 		}
-		prev := r.dh[((t-1)*B+lo)*H : ((t-1)*B+hi)*H]
-		if B == 1 {
-			k.Gemv(true, H, H, 1, r.wr, r.ldw, dr, 1, prev)
-		} else {
-			k.Gemm(false, false, hi-lo, H, H, 1, dr, H, r.wr, r.ldw, 1, prev, H)
-		}
+		r.w.mul(k, B == 1, hi-lo, 1, dr, 1, r.dh[((t-1)*B+lo)*H:((t-1)*B+hi)*H])
 	}
 }
 

@@ -32,8 +32,8 @@ type Workspace struct {
 	// dh and dx hold T·B rows of H: the loss's gradient with respect to a
 	// layer's output and to its input, which is the output of the one below.
 	dh, dx []float32
-	// v is V as the output layer reads it (see paddedCopy).
-	v paddedCopy
+	// v is V as the output layer reads it.
+	v weights
 }
 
 // NewWorkspace allocates the buffers for passes of model m over windows of
@@ -48,8 +48,9 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 		Targets: make([]int32, t*b),
 		split:   newStreamSplit(b),
 		logits:  make([]float32, t*b*V),
-		v:       newPaddedCopy(V, H),
 	}
+	vt, _ := m.output()
+	ws.v = newWeights(vt)
 	for l := 0; l < c.Layers; l++ {
 		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.split))
 	}
@@ -66,7 +67,7 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 // estimate (ids aside).
 func workspaceFloats(c ModelConfig, t, b int, training bool) int {
 	H, V := c.Hidden, c.Vocab
-	n := t*b*V + paddedFloats(V, H)
+	n := t*b*V + weightsFloats(V, H)
 	for l := 0; l < c.Layers; l++ {
 		n += cells[c.Cell].WindowFloats(c, l, t, b)
 	}
@@ -118,9 +119,9 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	}
 	ws.top = x
 	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
-	vt, ct := ws.m.output()
-	v, ldv := ws.v.refresh(vt.Of(ws.m.Params), H)
-	k.Gemm(false, true, n, V, H, 1, x, H, v, ldv, 0, ws.logits, V)
+	ws.v.refresh(ws.m.Params)
+	ws.v.mulT(k, false, n, 1, x, 0, ws.logits)
+	_, ct := ws.m.output()
 	bias := ct.Of(ws.m.Params)
 	var loss float64
 	for i, target := range ws.Targets {
@@ -135,22 +136,20 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 // activations Forward left. The loss is summed over time and averaged over
 // streams, so B = 1 is exactly the notebook's gradient.
 func (ws *Workspace) Backward(k kernels.Backend) {
-	c := ws.m.Config
-	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
+	V, n := ws.m.Config.Vocab, ws.T*ws.B
 	scale := 1 / float32(ws.B)
 	dO := ws.logits
-	vt, ct := ws.m.output()
+	_, ct := ws.m.output()
 
 	// Output layer, window-wide: dV = dOᵀ·Hs, dc = Σ dO, dh = dO·V.
 	dc := ct.Of(ws.grads)
 	clear(dc)
-	k.Gemm(true, false, V, H, n, scale, dO, V, ws.top, H, 0, vt.Of(ws.grads), H)
+	ws.v.gradient(k, n, scale, dO, ws.top, ws.grads)
 	for i := 0; i < n; i++ {
 		k.Axpy(scale, dO[i*V:(i+1)*V], dc)
 	}
-	v, ldv := ws.v.current(vt.Of(ws.m.Params), H)
 	dh, dx := ws.dh, ws.dx
-	k.Gemm(false, false, n, H, V, scale, dO, V, v, ldv, 0, dh, H)
+	ws.v.mul(k, false, n, scale, dO, 0, dh)
 
 	// Down the layers; each takes the gradient of its output and gives the
 	// one of its input, the output of the layer below.
