@@ -81,3 +81,41 @@ func CellNames() []string {
 	slices.Sort(names)
 	return names
 }
+
+// layerBase is what every cell's layer holds: its shape, the model and the
+// gradient slab it is bound to, its input side, and hs, the outputs with
+// the carried h in block 0. Cells embed it.
+type layerBase struct {
+	T, B, H int
+	m       *Model
+	grads   []float32
+	split   *streamSplit
+	input   layerInput
+
+	// hs holds (T+1)·B rows of H: block 0 is the h carried in from the
+	// previous window, block t+1 is h_t.
+	hs    []float32
+	state [][]float32 // State's answer, made once
+	dh    []float32   // Backward's dh, which the backward pass consumes
+
+	// The recurrence's passes over streams [lo, hi) (streams.go), as func
+	// values made once.
+	fwd, back func(lo, hi int)
+}
+
+// newLayerBase makes the common part of layer l of m, whose input weights
+// wih make gh pre-activations.
+func newLayerBase(m *Model, grads []float32, T, B int, split *streamSplit, wih Tensor, gh int) layerBase {
+	H := m.Config.Hidden
+	return layerBase{T: T, B: B, H: H, m: m, grads: grads, split: split,
+		input: newLayerInput(wih, gh, T*B), hs: make([]float32, (T+1)*B*H)}
+}
+
+func (b *layerBase) Out() []float32     { return b.hs[b.B*b.H:] }
+func (b *layerBase) State() [][]float32 { return b.state }
+
+// rows returns rows [lo, hi) of block t of a buffer of rows of width w
+// laid out in blocks of B rows.
+func rows(buf []float32, t, B, lo, hi, w int) []float32 {
+	return buf[(t*B+lo)*w : (t*B+hi)*w]
+}

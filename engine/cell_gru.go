@@ -37,40 +37,27 @@ func (gruCell) WindowFloats(c ModelConfig, l, T, B int) int {
 
 // gruLayer is the GRU's window passes.
 type gruLayer struct {
-	T, B, H int
-	m       *Model
-	t       gatedTensors
-	grads   []float32
-	split   *streamSplit
-	input   layerInput
-
-	// hs holds (T+1)·B rows of H: block 0 is the state carried in from the
-	// previous window, block t+1 is h_t.
-	hs    []float32
-	state [][]float32
+	layerBase
+	t gatedTensors
 	// T·B rows of 3H each: the activations r, z, n; the recurrent products
 	// W_hh·h_{t-1} (whose n part GRUForward turns into W_hn·h + b_hn); and
 	// the gradients with respect to the input's and the recurrent
 	// pre-activations.
 	act, hg, dx, dhg []float32
 	whh              weights
-
-	dh        []float32
-	fwd, back func(lo, hi int)
 }
 
 func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 3).bound(m)
 	r := &gruLayer{
-		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
-		input: newLayerInput(t.wih, 3*H, n),
-		hs:    make([]float32, (T+1)*B*H),
-		act:   make([]float32, n*3*H),
-		hg:    make([]float32, n*3*H),
-		dx:    make([]float32, n*3*H),
-		dhg:   make([]float32, n*3*H),
-		whh:   newWeights(t.whh),
+		layerBase: newLayerBase(m, grads, T, B, split, t.wih, 3*H),
+		t:         t,
+		act:       make([]float32, n*3*H),
+		hg:        make([]float32, n*3*H),
+		dx:        make([]float32, n*3*H),
+		dhg:       make([]float32, n*3*H),
+		whh:       newWeights(t.whh),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H]}

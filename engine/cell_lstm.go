@@ -71,61 +71,43 @@ func (lstmCell) WindowFloats(c ModelConfig, l, T, B int) int {
 
 // lstmLayer is the LSTM's window passes.
 type lstmLayer struct {
-	T, B, H int
-	m       *Model
-	t       gatedTensors
-	grads   []float32
-	split   *streamSplit
-	input   layerInput
-
-	// hs and cs hold (T+1)·B rows of H: block 0 is the state carried in
-	// from the previous window, block t+1 is h_t (c_t).
-	hs, cs []float32
-	state  [][]float32 // State's answer: block 0 of hs and cs
-	tcs    []float32   // T·B rows of H: tanh(c_t)
+	layerBase
+	t gatedTensors
+	// cs holds (T+1)·B rows of H, as hs does: block 0 is the c carried in
+	// from the previous window, block t+1 is c_t.
+	cs  []float32
+	tcs []float32 // T·B rows of H: tanh(c_t)
 	// gates holds T·B rows of 4H: the recurrent products, then the gates'
 	// activations; dgates their gradient.
 	gates, dgates []float32
 	dc            []float32 // B rows of H: the gradient flowing back into c
 	bias          []float32 // b_ih + b_hh
 	whh           weights
-
-	dh        []float32
-	fwd, back func(lo, hi int)
 }
 
 func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 4).bound(m)
 	r := &lstmLayer{
-		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
-		input:  newLayerInput(t.wih, 4*H, n),
-		hs:     make([]float32, (T+1)*B*H),
-		cs:     make([]float32, (T+1)*B*H),
-		tcs:    make([]float32, n*H),
-		gates:  make([]float32, n*4*H),
-		dgates: make([]float32, n*4*H),
-		dc:     make([]float32, B*H),
-		bias:   make([]float32, 4*H),
-		whh:    newWeights(t.whh),
+		layerBase: newLayerBase(m, grads, T, B, split, t.wih, 4*H),
+		t:         t,
+		cs:        make([]float32, (T+1)*B*H),
+		tcs:       make([]float32, n*H),
+		gates:     make([]float32, n*4*H),
+		dgates:    make([]float32, n*4*H),
+		dc:        make([]float32, B*H),
+		bias:      make([]float32, 4*H),
+		whh:       newWeights(t.whh),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H], r.cs[:B*H]}
 	return r
 }
 
-func (r *lstmLayer) Out() []float32     { return r.hs[r.B*r.H:] }
-func (r *lstmLayer) State() [][]float32 { return r.state }
 func (r *lstmLayer) Carry() {
 	n := r.B * r.H
 	copy(r.hs[:n], r.hs[r.T*n:])
 	copy(r.cs[:n], r.cs[r.T*n:])
-}
-
-// rows returns rows [lo, hi) of block t of a buffer of rows of width w
-// (with one block before t = 0 when carried).
-func rows(buf []float32, t, B, lo, hi, w int) []float32 {
-	return buf[(t*B+lo)*w : (t*B+hi)*w]
 }
 
 func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {

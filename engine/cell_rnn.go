@@ -95,45 +95,26 @@ func (rnnCell) WindowFloats(c ModelConfig, l, T, B int) int {
 	return (T+1)*B*H + weightsFloats(H, H) + H + inputFloats(l, H, H, T*B)
 }
 
-// rnnLayer is the vanilla RNN's window passes.
+// rnnLayer is the vanilla RNN's window passes. Backward turns dh into dr in
+// place.
 type rnnLayer struct {
-	T, B, H int
-	m       *Model
-	t       rnnTensors
-	grads   []float32
-	split   *streamSplit
-	input   layerInput
-
-	// hs holds (T+1)·B rows of H: block 0 is the state carried in from the
-	// previous window, block t+1 is h_t.
-	hs    []float32
-	state [][]float32 // State's answer, made once: block 0 of hs
+	layerBase
+	t rnnTensors
 	// bias is b, or b_ih + b_hh for a layer with two biases.
 	bias, biasBuf []float32
 	w             weights
-
-	dh        []float32 // Backward's dh, turned in place into dr
-	fwd, back func(lo, hi int)
 }
 
 func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
 	H := m.Config.Hidden
 	t := rnnNames(m.Config, l).bound(m)
-	r := &rnnLayer{
-		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
-		input:   newLayerInput(t.u, H, T*B),
-		hs:      make([]float32, (T+1)*B*H),
-		biasBuf: make([]float32, H),
-		w:       newWeights(t.w),
-	}
+	r := &rnnLayer{layerBase: newLayerBase(m, grads, T, B, split, t.u, H), t: t, biasBuf: make([]float32, H), w: newWeights(t.w)}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.block(-1)}
 	return r
 }
 
-func (r *rnnLayer) Out() []float32     { return r.hs[r.B*r.H:] }
-func (r *rnnLayer) State() [][]float32 { return r.state }
-func (r *rnnLayer) Carry()             { copy(r.block(-1), r.block(r.T-1)) }
+func (r *rnnLayer) Carry() { copy(r.block(-1), r.block(r.T-1)) }
 
 // block returns the B rows of hs at time t (t = -1 is the carried state).
 func (r *rnnLayer) block(t int) []float32 {
