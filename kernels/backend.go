@@ -48,11 +48,8 @@ type Backend interface {
 	// into gates, c = f∘cPrev + i∘g, tc = tanh(c) and h = o∘tanh(c).
 	// c may alias cPrev.
 	//
-	// Every σ of the gated cells takes its argument clamped to [-30, 30]:
-	// σ(30) is 1 in float32 anyway, and σ(-30) ≈ 9.4e-14 is within 1e-13 of
-	// σ of anything below, but keeps a saturated unit's factors σ and
-	// σ(1-σ) far above float32's subnormal range, where x86 arithmetic is
-	// slow.
+	// Every σ of the gated cells takes its argument clamped to
+	// [-SigmoidLimit, SigmoidLimit].
 	LSTMForward(gates, in, bias, cPrev, c, tc, h []float32)
 
 	// LSTMBackward is the backward pass of LSTMForward for one stream:
@@ -74,7 +71,7 @@ type Backend interface {
 	// where in (3H) is the input's W_ih·x_t and hg (3H) holds the recurrent
 	// product W_hh·hPrev on entry. It writes r, z, n to act (3H), h, and
 	// hg_n + bhh_n back into hg's third part (the backward pass needs it).
-	// h may alias hPrev.
+	// h may alias hPrev. σ is clamped as in LSTMForward.
 	GRUForward(act, hg, in, bih, bhh, hPrev, h []float32)
 
 	// GRUBackward is the backward pass of GRUForward for one stream: from
@@ -130,3 +127,9 @@ type Backend interface {
 
 // AdagradEpsilon is the constant under AdagradUpdate's square root.
 const AdagradEpsilon = 1e-8
+
+// SigmoidLimit bounds the argument of every σ of the gated cells: σ(30) is
+// 1 in float32 anyway, and σ(-30) ≈ 9.4e-14 is within 1e-13 of σ of anything
+// below, but keeps a saturated unit's factors σ and σ(1-σ) far above
+// float32's subnormal range, where x86 arithmetic is slow.
+const SigmoidLimit = 30

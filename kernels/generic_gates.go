@@ -5,10 +5,7 @@ import "math"
 // The gated cells' element-wise steps: the readable specification of what
 // the assembly versions compute, in float64 per element.
 
-// sigmoidLimit is where σ's argument is clamped (see Backend.LSTMForward).
-const sigmoidLimit = 30
-
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-min(max(x, -sigmoidLimit), sigmoidLimit))) }
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-min(max(x, -SigmoidLimit), SigmoidLimit))) }
 
 // LSTMForward implements Backend.
 func (Generic) LSTMForward(gates, in, bias, cPrev, c, tc, h []float32) {

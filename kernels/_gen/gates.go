@@ -21,8 +21,8 @@ func genGates(s isa) {
 // keeps σ ≥ σ(-30) ≈ 9.4e-14 (within 1e-13 of the exact value, and σ(30) is
 // 1 in float32 anyway), so the tiny factors σ and σ(1-σ) that the forward
 // and backward passes multiply by stay far above float32's subnormal range,
-// where x86 arithmetic is slow. The same limit is in the pure-Go twins and
-// the kernels package's generic backend.
+// where x86 arithmetic is slow. It is the kernels package's SigmoidLimit,
+// which the pure-Go twins use too.
 const sigmoidLimit = 30
 
 // sigmoid sets x = σ(x) = 1/(1+e^-x), with the argument clamped to

@@ -3,6 +3,8 @@ package kerneltest
 import (
 	"math"
 	"testing"
+
+	"charrnn/kernels"
 )
 
 // The gated cells' references are computed in float64 together with a bound
@@ -29,10 +31,6 @@ const ulp = 0x1p-24
 // room for a cheaper approximation but catches any with a fixed absolute
 // error (σ ≈ 1e-13 near its saturation would be off by orders of magnitude).
 const actErr = 6 * ulp
-
-// sigmoidLimit is where the spec clamps σ's argument (see
-// kernels.Backend.LSTMForward).
-const sigmoidLimit = 30
 
 // val is a reference value v and the bound e on a float32 implementation's
 // distance from it.
@@ -82,7 +80,7 @@ func activation(x val, f, df func(float64) float64) val {
 }
 
 func sigmoid64(x float64) float64 {
-	return 1 / (1 + math.Exp(-min(max(x, -sigmoidLimit), sigmoidLimit)))
+	return 1 / (1 + math.Exp(-min(max(x, -kernels.SigmoidLimit), kernels.SigmoidLimit)))
 }
 
 func sigmoid(x val) val {

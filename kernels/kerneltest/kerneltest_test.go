@@ -139,7 +139,7 @@ type sigmoidViaTanh struct{ kernels.Generic }
 
 func (sigmoidViaTanh) LSTMForward(gates, in, bias, cPrev, c, tc, h []float32) {
 	lstmForwardWith(func(x float64) float64 {
-		x = min(max(x, -30), 30)
+		x = min(max(x, -kernels.SigmoidLimit), kernels.SigmoidLimit)
 		return float64(0.5*float32(math.Tanh(x/2)) + 0.5)
 	}, gates, in, bias, cPrev, c, tc, h)
 }

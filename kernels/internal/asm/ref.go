@@ -187,9 +187,9 @@ func gemvTransRef(m, n int, a []float32, lda int, x, y []float32, alpha, beta fl
 // order, with its fused multiply-adds (fma32); only σ and tanh are the exact
 // functions rounded to float32, where the assembly evaluates polynomials.
 
-// sigmoidLimit bounds σ's argument, as in the assembly: a saturated unit
-// keeps σ >= σ(-30) ≈ 9.4e-14, so its tiny factors never reach float32's
-// subnormal range.
+// sigmoidLimit bounds σ's argument, as in the assembly: the kernels
+// package's SigmoidLimit (a saturated unit keeps σ >= σ(-30) ≈ 9.4e-14, so
+// its tiny factors never reach float32's subnormal range).
 const sigmoidLimit = 30
 
 func sigmoidRef(x float32) float32 {
