@@ -25,6 +25,12 @@ var avx512Kernels = simdKernels{
 	tanhGrad: asm.TanhGradAVX512,
 	maxSum:   asm.MaxSumAVX512,
 	expSum:   asm.ExpSumAVX512,
+	mul:      asm.MulAVX512,
+
+	lstmForward:  asm.LSTMForwardAVX512,
+	lstmBackward: asm.LSTMBackwardAVX512,
+	gruForward:   asm.GRUForwardAVX512,
+	gruBackward:  asm.GRUBackwardAVX512,
 
 	sumSquares:     asm.SumSquaresAVX512,
 	sumSquaresWide: asm.SumSquaresWideAVX512,

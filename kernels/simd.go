@@ -57,6 +57,14 @@ type simdKernels struct {
 	tanhGrad func(dr, h, dh []float32)
 	maxSum   func(x, y []float32) float32
 	expSum   func(d, x, y []float32, shift float32) float32
+	mul      func(dst, x, y []float32)
+
+	// The gated cells' steps over H units (see simd_gates.go); slices are
+	// cut to their lengths before the call.
+	lstmForward  func(gates, in, bias, cPrev, c, tc, h []float32)
+	lstmBackward func(dgates, gates, cPrev, tc, dh, dc []float32)
+	gruForward   func(act, hg, in, bih, bhh, hPrev, h []float32)
+	gruBackward  func(dx, dhg, act, hg, hPrev, dh, dhPrev []float32)
 
 	// The optimizer routines; each runs over len(p) elements (len(x) for
 	// sumSquares) and the methods below check the other slices first.

@@ -39,6 +39,7 @@ type family struct {
 var families = []family{
 	{"blas1", genBLAS1},
 	{"elementwise", genElementwise},
+	{"gates", genGates},
 	{"gemm", genGEMM},
 	{"gemv", genGEMV},
 	{"optimizers", genOptimizers},

@@ -10,8 +10,9 @@
 // passes.
 //
 // The suite is written by op family, one file each (blas1.go, gemv.go,
-// gemm.go, elementwise.go, optimizers.go), and every family also checks that
-// its ops panic on a slice one element too short and allocate nothing. A new
+// gemm.go, elementwise.go, gates.go, optimizers.go), and every family also
+// checks that its ops panic on a slice one element too short and allocate
+// nothing. A new
 // family is a new file with its test function and one line in families.
 //
 // The Check and Compare functions are single cases of the suite, exported for
@@ -35,6 +36,7 @@ var families = []struct {
 	{"gemv", testGemv},
 	{"gemm", testGemm},
 	{"elementwise", testElementwise},
+	{"gates", testGates},
 	{"optimizers", testOptimizers},
 }
 
