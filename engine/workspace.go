@@ -114,7 +114,7 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 		x = layer.Out()
 		if ws.drop != nil {
 			ws.drop[l].draw(ws.dropSeed, ws.dropStep, l, ws.firstStream, ws.T, ws.B, H)
-			x = ws.drop[l].apply(x)
+			x = ws.drop[l].apply(k, x)
 		}
 	}
 	ws.top = x
@@ -155,7 +155,7 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 	// one of its input, the output of the layer below.
 	for l := len(ws.layers) - 1; l >= 0; l-- {
 		if ws.drop != nil {
-			ws.drop[l].backward(dh)
+			ws.drop[l].backward(k, dh)
 		}
 		var below []float32
 		if l > 0 {
