@@ -14,7 +14,7 @@ import (
 // bf16Kernels is an instruction set's BF16 routines and the blocking around
 // them. Its GEMM and GEMV sum every output the same way (see the bf16 family
 // in internal/asm): an output depends on its two rows and k only, not on m,
-// n, the blocking or a Parallel split, and GemvBF16's y[i] is GemmBF16's
+// n or a Parallel split; up to k = bf16SlabK, GemvBF16's y[i] is GemmBF16's
 // C[i, 0] with B = xᵀ, bit for bit.
 type bf16Kernels struct {
 	toBF16 func(dst []uint16, src []float32)
@@ -58,10 +58,16 @@ func checkMatBF16(name string, s []uint16, rows, cols, ld int) {
 	}
 }
 
-// bf16PanelBytes bounds the rows of B one pass of the GEMM sweeps with each
-// 4-row block of A: they stay in L2 while every block of A passes over
-// them, each block in L1 meanwhile.
-const bf16PanelBytes = 256 << 10
+// The GEMM's cache blocking. A longer k is cut into slabs of at most
+// bf16SlabK elements (as few as will do, of equal length), so that a 4-row
+// block of A and the 4 rows of B it meets stay in L1; the later slabs add
+// onto C. Within a slab, B is cut into panels of at most bf16PanelBytes,
+// which stay in L2 while every 4-row block of A sweeps them in one kernel
+// call.
+const (
+	bf16SlabK      = 2048
+	bf16PanelBytes = 512 << 10
+)
 
 // ToBF16 implements BF16.
 func (s *bf16Kernels) ToBF16(dst []uint16, src []float32) {
@@ -98,8 +104,7 @@ func (s *bf16Kernels) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, 
 	}
 }
 
-// GemmBF16 implements BF16. B is cut into panels of rows that stay in L2;
-// each 4-row block of A sweeps a whole panel in one kernel call.
+// GemmBF16 implements BF16, blocked as the constants above say.
 func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	checkMatBF16("GemmBF16 A", a, m, k, lda)
 	checkMatBF16("GemmBF16 B", b, n, k, ldb)
@@ -111,11 +116,22 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 		scaleRows(beta, c, m, n, ldc)
 		return
 	}
-	nb := max(4, bf16PanelBytes/(2*k)&^3)
-	for j0 := 0; j0 < n; j0 += nb {
-		nc := min(nb, n-j0)
-		for i0 := 0; i0 < m; i0 += 4 {
-			s.gemmNT(k, a[i0*lda:], lda, min(4, m-i0), b[j0*ldb:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, beta, beta != 0)
+	// Slabs of k of equal length, rounded up to whole 32-element steps.
+	slab := (k + bf16SlabK - 1) / bf16SlabK
+	slab = ((k+slab-1)/slab + 31) &^ 31
+	for l0 := 0; l0 < k; l0 += slab {
+		kb := min(slab, k-l0)
+		// Later slabs of k add onto the first one's result.
+		bt, useBeta := beta, beta != 0
+		if l0 > 0 {
+			bt, useBeta = 1, true
+		}
+		nb := max(4, bf16PanelBytes/(2*kb)&^3)
+		for j0 := 0; j0 < n; j0 += nb {
+			nc := min(nb, n-j0)
+			for i0 := 0; i0 < m; i0 += 4 {
+				s.gemmNT(kb, a[i0*lda+l0:], lda, min(4, m-i0), b[j0*ldb+l0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+			}
 		}
 	}
 }
