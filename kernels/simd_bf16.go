@@ -21,9 +21,9 @@ type bf16Kernels struct {
 	// toBF16T converts and transposes a strip of 16 rows, cols a multiple
 	// of 16.
 	toBF16T func(dst []uint16, ldd int, src []float32, lds, cols int)
-	// gemmNT updates a block of up to 4 rows of C against any number of
-	// rows of B.
-	gemmNT func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
+	// gemm6 and gemm4 update a block of up to 6 (4) rows of C against
+	// any number of rows of B, every output summed the same way.
+	gemm6, gemm4 bf16GemmKernel
 	// gemv does a GEMV over a multiple of 8 rows; the rest go to gemmNT.
 	gemv func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)
 
@@ -32,11 +32,29 @@ type bf16Kernels struct {
 	sweeps atomic.Uint32
 }
 
+type bf16GemmKernel func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
+
+// rowBlock returns the kernel for the next block of rows of C and its
+// height, rem rows being left: 6-row blocks, with 4-row ones where 6 would
+// leave rows idle (32 rows are 4×6 + 2×4).
+func (s *bf16Kernels) rowBlock(rem int) (bf16GemmKernel, int) {
+	switch {
+	case rem <= 4:
+		return s.gemm4, rem
+	case rem <= 6:
+		return s.gemm6, rem
+	case rem <= 12 && rem%6 != 0:
+		return s.gemm4, 4
+	}
+	return s.gemm6, 6
+}
+
 // avx512BF16 is the avx512 backend's BF16 capability.
 var avx512BF16 = bf16Kernels{
 	toBF16:  asm.ToBF16AVX512,
 	toBF16T: asm.ToBF16TAVX512,
-	gemmNT:  asm.GemmBF16NT4AVX512,
+	gemm6:   asm.GemmBF16NT6AVX512,
+	gemm4:   asm.GemmBF16NT4AVX512,
 	gemv:    asm.GemvBF16AVX512,
 }
 
@@ -59,11 +77,11 @@ func checkMatBF16(name string, s []uint16, rows, cols, ld int) {
 }
 
 // The GEMM's cache blocking. A longer k is cut into slabs of at most
-// bf16SlabK elements (as few as will do, of equal length), so that a 4-row
-// block of A and the 4 rows of B it meets stay in L1; the later slabs add
-// onto C. Within a slab, B is cut into panels of at most bf16PanelBytes,
-// which stay in L2 while every 4-row block of A sweeps them in one kernel
-// call.
+// bf16SlabK elements (as few as will do, of equal length), so that a block
+// of rows of A and the 4 rows of B it meets at a time stay in L1; the later
+// slabs add onto C. Within a slab, B is cut into panels of at most
+// bf16PanelBytes, which stay in L2 while every block of rows of A sweeps
+// them in one kernel call.
 const (
 	bf16SlabK      = 2048
 	bf16PanelBytes = 512 << 10
@@ -129,8 +147,10 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 		nb := max(4, bf16PanelBytes/(2*kb)&^3)
 		for j0 := 0; j0 < n; j0 += nb {
 			nc := min(nb, n-j0)
-			for i0 := 0; i0 < m; i0 += 4 {
-				s.gemmNT(kb, a[i0*lda+l0:], lda, min(4, m-i0), b[j0*ldb+l0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+			for i0 := 0; i0 < m; {
+				kern, rows := s.rowBlock(m - i0)
+				kern(kb, a[i0*lda+l0:], lda, rows, b[j0*ldb+l0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+				i0 += rows
 			}
 		}
 	}
@@ -140,7 +160,7 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 const gemvBlock = 64
 
 // GemvBF16 implements BF16: 8-row blocks in one kernel call, the last m%8
-// rows with the GEMM kernel. Large matrices are swept in alternating
+// rows with the GEMM kernels. Large matrices are swept in alternating
 // directions, as float32 GEMVs are (see simdKernels.backwards).
 func (s *bf16Kernels) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
 	checkMatBF16("GemvBF16 A", a, m, n, lda)
@@ -157,8 +177,10 @@ func (s *bf16Kernels) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x [
 	}
 	m8 := m &^ 7
 	tail := func() {
-		for i0 := m8; i0 < m; i0 += 4 {
-			s.gemmNT(n, a[i0*lda:], lda, min(4, m-i0), x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
+		for i0 := m8; i0 < m; {
+			kern, rows := s.rowBlock(m - i0)
+			kern(n, a[i0*lda:], lda, rows, x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
+			i0 += rows
 		}
 	}
 	if m*lda*2 < gemvSweepBytes || s.sweeps.Add(1)&1 != 0 {

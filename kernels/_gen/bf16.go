@@ -25,7 +25,8 @@ func genBF16(s isa) {
 	}
 	genToBF16(s)
 	genToBF16T(s)
-	genGemmBF16NT(s)
+	genGemmBF16NT(s, 6)
+	genGemmBF16NT(s, 4)
 	genGemvBF16(s)
 	genDPBF16(s)
 	genBF16Peak(s)
@@ -215,13 +216,16 @@ func bf16RowPtrs(param, ld, count string, n int) []Register {
 // rows pa with the rows pb over the first k (a parameter) elements, 32 per
 // step, the last k%32 loaded with the word mask kmask (so the zero-filled
 // rest adds nothing). It returns acc[r][j], one vector of lane sums per
-// pair of rows.
-func dotLoopBF16(s isa, pa, pb []Register, kmask Register) [][]VecVirtual {
+// pair of rows. The accumulators start as copies of zero, a zero vector:
+// avo takes VPXORD v, v, v for a read of v, which would keep them live
+// around the caller's loop, through the reduction, where registers run out.
+func dotLoopBF16(s isa, pa, pb []Register, kmask Register, zero VecVirtual) [][]VecVirtual {
 	acc := make([][]VecVirtual, len(pa))
 	for r := range acc {
 		acc[r] = make([]VecVirtual, len(pb))
 		for j := range acc[r] {
-			acc[r][j] = s.zero()
+			acc[r][j] = s.vec()
+			VMOVAPS(zero, acc[r][j])
 		}
 	}
 	off := GP64()
@@ -273,21 +277,36 @@ func kTailMask() Register {
 	return wordTailMask(kt)
 }
 
-// genGemmBF16NT writes GemmBF16NT4{isa}, the GEMM kernel for C = alpha*A·Bᵀ
-// + beta*C with bfloat16 rows: a block of up to 4 rows of A against all nc
-// rows of B, 4 at a time. Each 4×4 block of C has 16 accumulators along k;
-// each step loads 32 elements of each of the 8 rows, so 8 loads feed 16
-// VDPBF16PS. The 16 accumulators are reduced together by the tree of
-// dotNTStoreTree into one vector whose 128-bit lane r holds C[r, 0:4].
-// Rows past mr or nc read row 0 of the block again and are not stored.
-func genGemmBF16NT(s isa) {
-	name := "GemmBF16NT4" + s.name
+// permRows45 gathers rows 4 and 5 of the GEMM kernel's block from the tree's
+// result (see genGemmBF16NT): row 4 into the low 128 bits, row 5 above.
+func permRows45() Mem {
+	return global("permrows45", func() {
+		for i, v := range []uint32{0, 8, 1, 9, 4, 12, 5, 13, 0, 0, 0, 0, 0, 0, 0, 0} {
+			DATA(4*i, U32(v))
+		}
+	})
+}
+
+// genGemmBF16NT writes GemmBF16NT{R}{isa} (R is 4 or 6), the GEMM kernel
+// for C = alpha*A·Bᵀ + beta*C with bfloat16 rows: a block of up to R rows
+// of A against all nc rows of B, 4 at a time. Each R×4 block of C has 4R
+// accumulators along k, one per output; each step loads 32 elements of each
+// of the R+4 rows, for 4R VDPBF16PS (24 for 10 loads with R = 6; the 4-row
+// kernel is for the rows that do not fill 6-row blocks). The accumulators
+// are added up by the trees of the AVX-512 reductions (every one through the
+// same adds): rows 0-3 as in dotNTStoreTree, into one vector whose 128-bit
+// lane r holds C[r, 0:4]; rows 4 and 5 by the same levels on 8 accumulators
+// and a permutation. Rows past mr or nc read row 0 of the block again and
+// are not stored.
+func genGemmBF16NT(s isa, R int) {
+	name := fmt.Sprintf("GemmBF16NT%d%s", R, s.name)
 	text(name, "func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
 	Doc(name+" computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]",
-		"for r < mr <= 4 and j < nc, over bfloat16 a and b, accumulating in float32;",
+		fmt.Sprintf("for r < mr <= %d and j < nc, over bfloat16 a and b, accumulating in float32;", R),
 		"C[r, j] is c[r*ldc + j]. With useBeta false C is not read.")
-	pa := bf16RowPtrs("a", "lda", "mr", 4)
+	pa := bf16RowPtrs("a", "lda", "mr", R)
 	kmask := kTailMask()
+	zero := s.zero()
 	bp := Load(Param("b").Base(), GP64())
 	cp := Load(Param("c").Base(), GP64())
 	nc := Load(Param("nc"), GP64())
@@ -295,18 +314,20 @@ func genGemmBF16NT(s isa) {
 	Label("block")
 	TESTQ(nc, nc)
 	JLE(LabelRef("done"))
-	ldb := Load(Param("ldb"), GP64())
-	SHLQ(U8(1), ldb)
 	pb := []Register{bp, GP64(), GP64(), GP64()}
-	for j := 1; j < 4; j++ {
-		MOVQ(pb[j-1], pb[j])
-		ADDQ(ldb, pb[j])
-		CMPQ(nc, U32(j))
-		CMOVQLE(bp, pb[j])
+	{
+		ldb := Load(Param("ldb"), GP64())
+		SHLQ(U8(1), ldb)
+		for j := 1; j < 4; j++ {
+			MOVQ(pb[j-1], pb[j])
+			ADDQ(ldb, pb[j])
+			CMPQ(nc, U32(j))
+			CMOVQLE(bp, pb[j])
+		}
 	}
-	acc := dotLoopBF16(s, pa, pb, kmask)
+	acc := dotLoopBF16(s, pa, pb, kmask, zero)
 
-	// v[c*4+r] = acc[r][c]; see dotNTStoreTree.
+	// Rows 0-3: v[c*4+r] = acc[r][c]; see dotNTStoreTree.
 	v := make([]VecVirtual, 16)
 	for r := 0; r < 4; r++ {
 		for c := 0; c < 4; c++ {
@@ -315,8 +336,30 @@ func genGemmBF16NT(s isa) {
 	}
 	u := s.addLanes(s.addHalves(v))
 	f := s.pairs(s.pairs(u[0], u[1]), s.pairs(u[2], u[3]))
+	// Rows 4 and 5: w[c*2+r] = acc[4+r][c]. addHalves and addLanes leave
+	// in x[q] the lanes [(4,2q) (5,2q) (4,2q+1) (5,2q+1)], each with four
+	// partial sums; pairs twice finishes them, lane L holding the sums of
+	// x[0] lane L then of x[1] lane L, which permRows45 puts in order.
+	g := s.vec()
 	al := s.vec()
-	VBROADCASTSS(param(Param("alpha")), al)
+	if R > 4 {
+		w := make([]VecVirtual, 8)
+		for r := 0; r < 2; r++ {
+			for c := 0; c < 4; c++ {
+				w[c*2+r] = acc[4+r][c]
+			}
+		}
+		x := s.addLanes(s.addHalves(w))
+		p := s.pairs(x[0], x[1])
+		q := s.pairs(p, p)
+		idx := s.vec()
+		VMOVUPS(permRows45(), idx)
+		VPERMPS(q, idx, g)
+		VBROADCASTSS(param(Param("alpha")), al)
+		VMULPS(al, g, g)
+	} else {
+		VBROADCASTSS(param(Param("alpha")), al)
+	}
 	VMULPS(al, f, f)
 
 	cols, four := GP64(), GP64()
@@ -333,30 +376,37 @@ func genGemmBF16NT(s isa) {
 	VBROADCASTSS(param(Param("beta")), be)
 	cq := GP64()
 	MOVQ(cp, cq)
-	for r := 0; r < 4; r++ {
+	for r := 0; r < R; r++ {
 		if r > 0 {
 			CMPQ(mr, U32(r))
 			JLE(LabelRef("next"))
 		}
-		x := XMM()
-		if r == 0 {
-			VMOVAPS(f.AsX(), x)
-		} else {
-			VEXTRACTF32X4(U8(r), f, x)
+		row := XMM()
+		switch {
+		case r == 0:
+			VMOVAPS(f.AsX(), row)
+		case r < 4:
+			VEXTRACTF32X4(U8(r), f, row)
+		case r == 4:
+			VMOVAPS(g.AsX(), row)
+		default:
+			VEXTRACTF32X4(U8(r-4), g, row)
 		}
 		lbl := fmt.Sprintf("store%d", r)
 		TESTB(ub, ub)
 		JZ(LabelRef(lbl))
 		t := XMM()
 		VMOVUPS_Z(Mem{Base: cq}, mk.r, t)
-		VFMADD231PS(t, be, x)
+		VFMADD231PS(t, be, row)
 		Label(lbl)
-		VMOVUPS(x, mk.r, Mem{Base: cq})
+		VMOVUPS(row, mk.r, Mem{Base: cq})
 		ADDQ(ldc, cq)
 	}
 	Label("next")
 	ADDQ(U32(16), cp)
-	LEAQ(Mem{Base: bp, Index: ldb, Scale: 4}, bp)
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(3), ldb) // 4 rows of B
+	ADDQ(ldb, bp)
 	SUBQ(U32(4), nc)
 	JMP(LabelRef("block"))
 	Label("done")
@@ -367,8 +417,8 @@ func genGemmBF16NT(s isa) {
 // and x, m a multiple of 8, eight rows at a time: x is loaded once per 32
 // elements for eight VDPBF16PS, and the eight accumulators are reduced
 // together (sum8) into the eight outputs. Every y[i] is summed exactly as
-// GemmBF16NT4 sums C[i, 0] with B = x, so the caller does the last m%8 rows
-// with it.
+// the GEMM kernels sum C[i, 0] with B = x, so the caller does the last m%8
+// rows with them.
 func genGemvBF16(s isa) {
 	name := "GemvBF16" + s.name
 	text(name, "func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)")

@@ -16,6 +16,13 @@ func ToBF16AVX512(dst []uint16, src []float32)
 //go:noescape
 func ToBF16TAVX512(dst []uint16, ldd int, src []float32, lds int, cols int)
 
+// GemmBF16NT6AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
+// for r < mr <= 6 and j < nc, over bfloat16 a and b, accumulating in float32;
+// C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBF16NT6AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
 // GemmBF16NT4AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
 // for r < mr <= 4 and j < nc, over bfloat16 a and b, accumulating in float32;
 // C[r, j] is c[r*ldc + j]. With useBeta false C is not read.

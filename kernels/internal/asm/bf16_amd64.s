@@ -234,9 +234,9 @@ done:
 	VZEROUPPER
 	RET
 
-// func GemmBF16NT4AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// func GemmBF16NT6AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_BF16, CMOV, FMA3
-TEXT ·GemmBF16NT4AVX512(SB), NOSPLIT, $0-129
+TEXT ·GemmBF16NT6AVX512(SB), NOSPLIT, $0-129
 	MOVQ    a_base+8(FP), AX
 	MOVQ    lda+32(FP), CX
 	SHLQ    $0x01, CX
@@ -253,250 +253,354 @@ TEXT ·GemmBF16NT4AVX512(SB), NOSPLIT, $0-129
 	ADDQ    CX, DI
 	CMPQ    DX, $0x00000003
 	CMOVQLE AX, DI
+	MOVQ    DI, R8
+	ADDQ    CX, R8
+	CMPQ    DX, $0x00000004
+	CMOVQLE AX, R8
+	MOVQ    R8, R9
+	ADDQ    CX, R9
+	CMPQ    DX, $0x00000005
+	CMOVQLE AX, R9
 	MOVQ    k+0(FP), CX
 	ANDQ    $0x0000001f, CX
 	LEAQ    tailmask32<>+0(SB), DX
 	KMOVD   (DX)(CX*4), K1
+	VPXORD  Z0, Z0, Z0
 	MOVQ    b_base+48(FP), CX
 	MOVQ    c_base+88(FP), DX
-	MOVQ    nc+80(FP), R8
+	MOVQ    nc+80(FP), R10
 
 block:
-	TESTQ   R8, R8
+	TESTQ   R10, R10
 	JLE     done
-	MOVQ    ldb+72(FP), R9
-	SHLQ    $0x01, R9
-	MOVQ    CX, R10
-	ADDQ    R9, R10
-	CMPQ    R8, $0x00000001
-	CMOVQLE CX, R10
-	MOVQ    R10, R11
-	ADDQ    R9, R11
-	CMPQ    R8, $0x00000002
+	MOVQ    ldb+72(FP), R14
+	SHLQ    $0x01, R14
+	MOVQ    CX, R11
+	ADDQ    R14, R11
+	CMPQ    R10, $0x00000001
 	CMOVQLE CX, R11
 	MOVQ    R11, R12
-	ADDQ    R9, R12
-	CMPQ    R8, $0x00000003
+	ADDQ    R14, R12
+	CMPQ    R10, $0x00000002
 	CMOVQLE CX, R12
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	VPXORD  Z12, Z12, Z12
-	VPXORD  Z13, Z13, Z13
-	VPXORD  Z14, Z14, Z14
-	VPXORD  Z15, Z15, Z15
-	XORQ    R13, R13
-	MOVQ    k+0(FP), R14
-	SHRQ    $0x05, R14
+	MOVQ    R12, R13
+	ADDQ    R14, R13
+	CMPQ    R10, $0x00000003
+	CMOVQLE CX, R13
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z0, Z7
+	VMOVAPS Z0, Z8
+	VMOVAPS Z0, Z9
+	VMOVAPS Z0, Z10
+	VMOVAPS Z0, Z11
+	VMOVAPS Z0, Z12
+	VMOVAPS Z0, Z13
+	VMOVAPS Z0, Z14
+	VMOVAPS Z0, Z15
+	VMOVAPS Z0, Z16
+	VMOVAPS Z0, Z17
+	VMOVAPS Z0, Z18
+	VMOVAPS Z0, Z19
+	VMOVAPS Z0, Z20
+	VMOVAPS Z0, Z21
+	VMOVAPS Z0, Z22
+	VMOVAPS Z0, Z23
+	VMOVAPS Z0, Z24
+	XORQ    R14, R14
+	MOVQ    k+0(FP), R15
+	SHRQ    $0x05, R15
 
 kloop:
-	TESTQ     R14, R14
+	TESTQ     R15, R15
 	JZ        ktail
-	VMOVDQU16 (CX)(R13*1), Z16
-	VMOVDQU16 (R10)(R13*1), Z17
-	VMOVDQU16 (R11)(R13*1), Z18
-	VMOVDQU16 (R12)(R13*1), Z19
-	VMOVDQU16 (AX)(R13*1), Z20
-	// VDPBF16PS Z16, Z20, Z0 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
-	// VDPBF16PS Z17, Z20, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z20, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z20, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	VMOVDQU16 (BX)(R13*1), Z20
-	// VDPBF16PS Z16, Z20, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
-	// VDPBF16PS Z17, Z20, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z20, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z20, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	VMOVDQU16 (SI)(R13*1), Z20
-	// VDPBF16PS Z16, Z20, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
-	// VDPBF16PS Z17, Z20, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z20, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z20, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	VMOVDQU16 (DI)(R13*1), Z20
-	// VDPBF16PS Z16, Z20, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
-	// VDPBF16PS Z17, Z20, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z20, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z20, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	ADDQ      $0x00000040, R13
-	DECQ      R14
+	VMOVDQU16 (CX)(R14*1), Z25
+	VMOVDQU16 (R11)(R14*1), Z26
+	VMOVDQU16 (R12)(R14*1), Z27
+	VMOVDQU16 (R13)(R14*1), Z28
+	VMOVDQU16 (AX)(R14*1), Z29
+	// VDPBF16PS Z25, Z29, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z29, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z29, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z28, Z29, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16 (BX)(R14*1), Z29
+	// VDPBF16PS Z25, Z29, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z29, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z29, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z28, Z29, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	VMOVDQU16 (SI)(R14*1), Z29
+	// VDPBF16PS Z25, Z29, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z29, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z29, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z28, Z29, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16 (DI)(R14*1), Z29
+	// VDPBF16PS Z25, Z29, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z29, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z29, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z28, Z29, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	VMOVDQU16 (R8)(R14*1), Z29
+	// VDPBF16PS Z25, Z29, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z29, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z29, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z28, Z29, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16 (R9)(R14*1), Z29
+	// VDPBF16PS Z25, Z29, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z29, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z29, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z28, Z29, Z24 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	ADDQ      $0x00000040, R14
+	DECQ      R15
 	JMP       kloop
 
 ktail:
-	MOVQ        k+0(FP), R14
-	ANDQ        $0x0000001f, R14
+	MOVQ        k+0(FP), R15
+	ANDQ        $0x0000001f, R15
 	JZ          kdone
-	VMOVDQU16.Z (CX)(R13*1), K1, Z16
-	VMOVDQU16.Z (R10)(R13*1), K1, Z17
-	VMOVDQU16.Z (R11)(R13*1), K1, Z18
-	VMOVDQU16.Z (R12)(R13*1), K1, Z19
-	VMOVDQU16.Z (AX)(R13*1), K1, Z20
-	// VDPBF16PS Z16, Z20, Z0 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
-	// VDPBF16PS Z17, Z20, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z20, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z20, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	VMOVDQU16.Z (BX)(R13*1), K1, Z20
-	// VDPBF16PS Z16, Z20, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
-	// VDPBF16PS Z17, Z20, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z20, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z20, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	VMOVDQU16.Z (SI)(R13*1), K1, Z20
-	// VDPBF16PS Z16, Z20, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
-	// VDPBF16PS Z17, Z20, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z20, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z20, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	VMOVDQU16.Z (DI)(R13*1), K1, Z20
-	// VDPBF16PS Z16, Z20, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
-	// VDPBF16PS Z17, Z20, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z20, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z20, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	VMOVDQU16.Z (CX)(R14*1), K1, Z25
+	VMOVDQU16.Z (R11)(R14*1), K1, Z26
+	VMOVDQU16.Z (R12)(R14*1), K1, Z27
+	VMOVDQU16.Z (R13)(R14*1), K1, Z28
+	VMOVDQU16.Z (AX)(R14*1), K1, Z29
+	// VDPBF16PS Z25, Z29, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z29, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z29, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z28, Z29, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16.Z (BX)(R14*1), K1, Z29
+	// VDPBF16PS Z25, Z29, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z29, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z29, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z28, Z29, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	VMOVDQU16.Z (SI)(R14*1), K1, Z29
+	// VDPBF16PS Z25, Z29, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z29, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z29, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z28, Z29, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16.Z (DI)(R14*1), K1, Z29
+	// VDPBF16PS Z25, Z29, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z29, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z29, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z28, Z29, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	VMOVDQU16.Z (R8)(R14*1), K1, Z29
+	// VDPBF16PS Z25, Z29, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z29, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z29, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z28, Z29, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16.Z (R9)(R14*1), K1, Z29
+	// VDPBF16PS Z25, Z29, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z29, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z29, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z28, Z29, Z24 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
 
 kdone:
-	VSHUFF32X4   $0x44, Z4, Z0, Z16
-	VSHUFF32X4   $0xee, Z4, Z0, Z17
-	VADDPS       Z17, Z16, Z16
-	VSHUFF32X4   $0x44, Z12, Z8, Z17
-	VSHUFF32X4   $0xee, Z12, Z8, Z18
-	VADDPS       Z18, Z17, Z17
-	VSHUFF32X4   $0x44, Z5, Z1, Z18
-	VSHUFF32X4   $0xee, Z5, Z1, Z19
-	VADDPS       Z19, Z18, Z18
-	VSHUFF32X4   $0x44, Z13, Z9, Z19
-	VSHUFF32X4   $0xee, Z13, Z9, Z20
-	VADDPS       Z20, Z19, Z19
-	VSHUFF32X4   $0x44, Z6, Z2, Z20
-	VSHUFF32X4   $0xee, Z6, Z2, Z21
-	VADDPS       Z21, Z20, Z20
-	VSHUFF32X4   $0x44, Z14, Z10, Z21
-	VSHUFF32X4   $0xee, Z14, Z10, Z22
-	VADDPS       Z22, Z21, Z21
-	VSHUFF32X4   $0x44, Z7, Z3, Z22
-	VSHUFF32X4   $0xee, Z7, Z3, Z23
-	VADDPS       Z23, Z22, Z22
-	VSHUFF32X4   $0x44, Z15, Z11, Z23
-	VSHUFF32X4   $0xee, Z15, Z11, Z24
-	VADDPS       Z24, Z23, Z23
-	VSHUFF32X4   $0x88, Z17, Z16, Z24
-	VSHUFF32X4   $0xdd, Z17, Z16, Z16
-	VADDPS       Z16, Z24, Z24
-	VSHUFF32X4   $0x88, Z19, Z18, Z16
-	VSHUFF32X4   $0xdd, Z19, Z18, Z17
-	VADDPS       Z17, Z16, Z16
-	VSHUFF32X4   $0x88, Z21, Z20, Z17
-	VSHUFF32X4   $0xdd, Z21, Z20, Z18
-	VADDPS       Z18, Z17, Z17
-	VSHUFF32X4   $0x88, Z23, Z22, Z18
-	VSHUFF32X4   $0xdd, Z23, Z22, Z19
-	VADDPS       Z19, Z18, Z18
-	VSHUFPS      $0x88, Z16, Z24, Z19
-	VSHUFPS      $0xdd, Z16, Z24, Z16
-	VADDPS       Z16, Z19, Z19
-	VSHUFPS      $0x88, Z18, Z17, Z16
-	VSHUFPS      $0xdd, Z18, Z17, Z17
-	VADDPS       Z17, Z16, Z16
-	VSHUFPS      $0x88, Z16, Z19, Z17
-	VSHUFPS      $0xdd, Z16, Z19, Z16
-	VADDPS       Z16, Z17, Z17
-	VBROADCASTSS alpha+120(FP), Z16
-	VMULPS       Z16, Z17, Z17
-	MOVQ         R8, R10
-	MOVQ         $0x00000004, R11
-	CMPQ         R10, R11
-	CMOVQGT      R11, R10
-	LEAQ         tailmask16<>+0(SB), R11
-	KMOVW        (R11)(R10*2), K2
-	MOVQ         mr+40(FP), R10
-	MOVQ         ldc+112(FP), R11
-	SHLQ         $0x02, R11
-	MOVB         useBeta+128(FP), R12
-	VBROADCASTSS beta+124(FP), X16
-	MOVQ         DX, R13
-	VMOVAPS      X17, X18
-	TESTB        R12, R12
+	VSHUFF32X4   $0x44, Z5, Z1, Z25
+	VSHUFF32X4   $0xee, Z5, Z1, Z1
+	VADDPS       Z1, Z25, Z25
+	VSHUFF32X4   $0x44, Z13, Z9, Z1
+	VSHUFF32X4   $0xee, Z13, Z9, Z5
+	VADDPS       Z5, Z1, Z1
+	VSHUFF32X4   $0x44, Z6, Z2, Z5
+	VSHUFF32X4   $0xee, Z6, Z2, Z2
+	VADDPS       Z2, Z5, Z5
+	VSHUFF32X4   $0x44, Z14, Z10, Z2
+	VSHUFF32X4   $0xee, Z14, Z10, Z6
+	VADDPS       Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z7, Z3, Z6
+	VSHUFF32X4   $0xee, Z7, Z3, Z3
+	VADDPS       Z3, Z6, Z6
+	VSHUFF32X4   $0x44, Z15, Z11, Z3
+	VSHUFF32X4   $0xee, Z15, Z11, Z7
+	VADDPS       Z7, Z3, Z3
+	VSHUFF32X4   $0x44, Z8, Z4, Z7
+	VSHUFF32X4   $0xee, Z8, Z4, Z4
+	VADDPS       Z4, Z7, Z7
+	VSHUFF32X4   $0x44, Z16, Z12, Z4
+	VSHUFF32X4   $0xee, Z16, Z12, Z8
+	VADDPS       Z8, Z4, Z4
+	VSHUFF32X4   $0x88, Z1, Z25, Z8
+	VSHUFF32X4   $0xdd, Z1, Z25, Z1
+	VADDPS       Z1, Z8, Z8
+	VSHUFF32X4   $0x88, Z2, Z5, Z1
+	VSHUFF32X4   $0xdd, Z2, Z5, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x88, Z3, Z6, Z2
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z4, Z7, Z3
+	VSHUFF32X4   $0xdd, Z4, Z7, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFPS      $0x88, Z1, Z8, Z4
+	VSHUFPS      $0xdd, Z1, Z8, Z1
+	VADDPS       Z1, Z4, Z4
+	VSHUFPS      $0x88, Z3, Z2, Z1
+	VSHUFPS      $0xdd, Z3, Z2, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFPS      $0x88, Z1, Z4, Z2
+	VSHUFPS      $0xdd, Z1, Z4, Z1
+	VADDPS       Z1, Z2, Z2
+	VSHUFF32X4   $0x44, Z21, Z17, Z1
+	VSHUFF32X4   $0xee, Z21, Z17, Z3
+	VADDPS       Z3, Z1, Z1
+	VSHUFF32X4   $0x44, Z22, Z18, Z3
+	VSHUFF32X4   $0xee, Z22, Z18, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFF32X4   $0x44, Z23, Z19, Z4
+	VSHUFF32X4   $0xee, Z23, Z19, Z5
+	VADDPS       Z5, Z4, Z4
+	VSHUFF32X4   $0x44, Z24, Z20, Z5
+	VSHUFF32X4   $0xee, Z24, Z20, Z6
+	VADDPS       Z6, Z5, Z5
+	VSHUFF32X4   $0x88, Z3, Z1, Z6
+	VSHUFF32X4   $0xdd, Z3, Z1, Z1
+	VADDPS       Z1, Z6, Z6
+	VSHUFF32X4   $0x88, Z5, Z4, Z1
+	VSHUFF32X4   $0xdd, Z5, Z4, Z3
+	VADDPS       Z3, Z1, Z1
+	VSHUFPS      $0x88, Z1, Z6, Z3
+	VSHUFPS      $0xdd, Z1, Z6, Z1
+	VADDPS       Z1, Z3, Z3
+	VSHUFPS      $0x88, Z3, Z3, Z1
+	VSHUFPS      $0xdd, Z3, Z3, Z3
+	VADDPS       Z3, Z1, Z1
+	VMOVUPS      permrows45<>+0(SB), Z3
+	VPERMPS      Z1, Z3, Z1
+	VBROADCASTSS alpha+120(FP), Z3
+	VMULPS       Z3, Z1, Z1
+	VMULPS       Z3, Z2, Z2
+	MOVQ         R10, R11
+	MOVQ         $0x00000004, R12
+	CMPQ         R11, R12
+	CMOVQGT      R12, R11
+	LEAQ         tailmask16<>+0(SB), R12
+	KMOVW        (R12)(R11*2), K2
+	MOVQ         mr+40(FP), R11
+	MOVQ         ldc+112(FP), R12
+	SHLQ         $0x02, R12
+	MOVB         useBeta+128(FP), R13
+	VBROADCASTSS beta+124(FP), X3
+	MOVQ         DX, R14
+	VMOVAPS      X2, X4
+	TESTB        R13, R13
 	JZ           store0
-	VMOVUPS.Z    (R13), K2, X19
-	VFMADD231PS  X19, X16, X18
+	VMOVUPS.Z    (R14), K2, X5
+	VFMADD231PS  X5, X3, X4
 
 store0:
-	VMOVUPS       X18, K2, (R13)
-	ADDQ          R11, R13
-	CMPQ          R10, $0x00000001
+	VMOVUPS       X4, K2, (R14)
+	ADDQ          R12, R14
+	CMPQ          R11, $0x00000001
 	JLE           next
-	VEXTRACTF32X4 $0x01, Z17, X18
-	TESTB         R12, R12
+	VEXTRACTF32X4 $0x01, Z2, X4
+	TESTB         R13, R13
 	JZ            store1
-	VMOVUPS.Z     (R13), K2, X19
-	VFMADD231PS   X19, X16, X18
+	VMOVUPS.Z     (R14), K2, X5
+	VFMADD231PS   X5, X3, X4
 
 store1:
-	VMOVUPS       X18, K2, (R13)
-	ADDQ          R11, R13
-	CMPQ          R10, $0x00000002
+	VMOVUPS       X4, K2, (R14)
+	ADDQ          R12, R14
+	CMPQ          R11, $0x00000002
 	JLE           next
-	VEXTRACTF32X4 $0x02, Z17, X18
-	TESTB         R12, R12
+	VEXTRACTF32X4 $0x02, Z2, X4
+	TESTB         R13, R13
 	JZ            store2
-	VMOVUPS.Z     (R13), K2, X19
-	VFMADD231PS   X19, X16, X18
+	VMOVUPS.Z     (R14), K2, X5
+	VFMADD231PS   X5, X3, X4
 
 store2:
-	VMOVUPS       X18, K2, (R13)
-	ADDQ          R11, R13
-	CMPQ          R10, $0x00000003
+	VMOVUPS       X4, K2, (R14)
+	ADDQ          R12, R14
+	CMPQ          R11, $0x00000003
 	JLE           next
-	VEXTRACTF32X4 $0x03, Z17, X17
-	TESTB         R12, R12
+	VEXTRACTF32X4 $0x03, Z2, X2
+	TESTB         R13, R13
 	JZ            store3
-	VMOVUPS.Z     (R13), K2, X18
-	VFMADD231PS   X18, X16, X17
+	VMOVUPS.Z     (R14), K2, X4
+	VFMADD231PS   X4, X3, X2
 
 store3:
-	VMOVUPS X17, K2, (R13)
-	ADDQ    R11, R13
+	VMOVUPS     X2, K2, (R14)
+	ADDQ        R12, R14
+	CMPQ        R11, $0x00000004
+	JLE         next
+	VMOVAPS     X1, X2
+	TESTB       R13, R13
+	JZ          store4
+	VMOVUPS.Z   (R14), K2, X4
+	VFMADD231PS X4, X3, X2
+
+store4:
+	VMOVUPS       X2, K2, (R14)
+	ADDQ          R12, R14
+	CMPQ          R11, $0x00000005
+	JLE           next
+	VEXTRACTF32X4 $0x01, Z1, X1
+	TESTB         R13, R13
+	JZ            store5
+	VMOVUPS.Z     (R14), K2, X2
+	VFMADD231PS   X2, X3, X1
+
+store5:
+	VMOVUPS X1, K2, (R14)
+	ADDQ    R12, R14
 
 next:
 	ADDQ $0x00000010, DX
-	LEAQ (CX)(R9*4), CX
-	SUBQ $0x00000004, R8
+	MOVQ ldb+72(FP), R11
+	SHLQ $0x03, R11
+	ADDQ R11, CX
+	SUBQ $0x00000004, R10
 	JMP  block
 
 done:
@@ -537,6 +641,296 @@ DATA tailmask32<>+120(SB)/4, $0x3fffffff
 DATA tailmask32<>+124(SB)/4, $0x7fffffff
 DATA tailmask32<>+128(SB)/4, $0xffffffff
 GLOBL tailmask32<>(SB), RODATA|NOPTR, $132
+
+DATA permrows45<>+0(SB)/4, $0x00000000
+DATA permrows45<>+4(SB)/4, $0x00000008
+DATA permrows45<>+8(SB)/4, $0x00000001
+DATA permrows45<>+12(SB)/4, $0x00000009
+DATA permrows45<>+16(SB)/4, $0x00000004
+DATA permrows45<>+20(SB)/4, $0x0000000c
+DATA permrows45<>+24(SB)/4, $0x00000005
+DATA permrows45<>+28(SB)/4, $0x0000000d
+DATA permrows45<>+32(SB)/4, $0x00000000
+DATA permrows45<>+36(SB)/4, $0x00000000
+DATA permrows45<>+40(SB)/4, $0x00000000
+DATA permrows45<>+44(SB)/4, $0x00000000
+DATA permrows45<>+48(SB)/4, $0x00000000
+DATA permrows45<>+52(SB)/4, $0x00000000
+DATA permrows45<>+56(SB)/4, $0x00000000
+DATA permrows45<>+60(SB)/4, $0x00000000
+GLOBL permrows45<>(SB), RODATA|NOPTR, $64
+
+// func GemmBF16NT4AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_BF16, CMOV, FMA3
+TEXT ·GemmBF16NT4AVX512(SB), NOSPLIT, $0-129
+	MOVQ    a_base+8(FP), AX
+	MOVQ    lda+32(FP), CX
+	SHLQ    $0x01, CX
+	MOVQ    mr+40(FP), DX
+	MOVQ    AX, BX
+	ADDQ    CX, BX
+	CMPQ    DX, $0x00000001
+	CMOVQLE AX, BX
+	MOVQ    BX, SI
+	ADDQ    CX, SI
+	CMPQ    DX, $0x00000002
+	CMOVQLE AX, SI
+	MOVQ    SI, DI
+	ADDQ    CX, DI
+	CMPQ    DX, $0x00000003
+	CMOVQLE AX, DI
+	MOVQ    k+0(FP), CX
+	ANDQ    $0x0000001f, CX
+	LEAQ    tailmask32<>+0(SB), DX
+	KMOVD   (DX)(CX*4), K1
+	VPXORD  Z0, Z0, Z0
+	MOVQ    b_base+48(FP), CX
+	MOVQ    c_base+88(FP), DX
+	MOVQ    nc+80(FP), R8
+
+block:
+	TESTQ   R8, R8
+	JLE     done
+	MOVQ    ldb+72(FP), R12
+	SHLQ    $0x01, R12
+	MOVQ    CX, R9
+	ADDQ    R12, R9
+	CMPQ    R8, $0x00000001
+	CMOVQLE CX, R9
+	MOVQ    R9, R10
+	ADDQ    R12, R10
+	CMPQ    R8, $0x00000002
+	CMOVQLE CX, R10
+	MOVQ    R10, R11
+	ADDQ    R12, R11
+	CMPQ    R8, $0x00000003
+	CMOVQLE CX, R11
+	VMOVAPS Z0, Z1
+	VMOVAPS Z0, Z2
+	VMOVAPS Z0, Z3
+	VMOVAPS Z0, Z4
+	VMOVAPS Z0, Z5
+	VMOVAPS Z0, Z6
+	VMOVAPS Z0, Z7
+	VMOVAPS Z0, Z8
+	VMOVAPS Z0, Z9
+	VMOVAPS Z0, Z10
+	VMOVAPS Z0, Z11
+	VMOVAPS Z0, Z12
+	VMOVAPS Z0, Z13
+	VMOVAPS Z0, Z14
+	VMOVAPS Z0, Z15
+	VMOVAPS Z0, Z16
+	XORQ    R12, R12
+	MOVQ    k+0(FP), R13
+	SHRQ    $0x05, R13
+
+kloop:
+	TESTQ     R13, R13
+	JZ        ktail
+	VMOVDQU16 (CX)(R12*1), Z17
+	VMOVDQU16 (R9)(R12*1), Z18
+	VMOVDQU16 (R10)(R12*1), Z19
+	VMOVDQU16 (R11)(R12*1), Z20
+	VMOVDQU16 (AX)(R12*1), Z21
+	// VDPBF16PS Z17, Z21, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z21, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z21, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z20, Z21, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16 (BX)(R12*1), Z21
+	// VDPBF16PS Z17, Z21, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z21, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z21, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z20, Z21, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	VMOVDQU16 (SI)(R12*1), Z21
+	// VDPBF16PS Z17, Z21, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z21, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z21, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z20, Z21, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16 (DI)(R12*1), Z21
+	// VDPBF16PS Z17, Z21, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z21, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z21, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z20, Z21, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	ADDQ      $0x00000040, R12
+	DECQ      R13
+	JMP       kloop
+
+ktail:
+	MOVQ        k+0(FP), R13
+	ANDQ        $0x0000001f, R13
+	JZ          kdone
+	VMOVDQU16.Z (CX)(R12*1), K1, Z17
+	VMOVDQU16.Z (R9)(R12*1), K1, Z18
+	VMOVDQU16.Z (R10)(R12*1), K1, Z19
+	VMOVDQU16.Z (R11)(R12*1), K1, Z20
+	VMOVDQU16.Z (AX)(R12*1), K1, Z21
+	// VDPBF16PS Z17, Z21, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z21, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z21, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z20, Z21, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16.Z (BX)(R12*1), K1, Z21
+	// VDPBF16PS Z17, Z21, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z21, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z21, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z20, Z21, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	VMOVDQU16.Z (SI)(R12*1), K1, Z21
+	// VDPBF16PS Z17, Z21, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z21, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z21, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	// VDPBF16PS Z20, Z21, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16.Z (DI)(R12*1), K1, Z21
+	// VDPBF16PS Z17, Z21, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z21, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z21, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	// VDPBF16PS Z20, Z21, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+
+kdone:
+	VSHUFF32X4   $0x44, Z5, Z1, Z17
+	VSHUFF32X4   $0xee, Z5, Z1, Z1
+	VADDPS       Z1, Z17, Z17
+	VSHUFF32X4   $0x44, Z13, Z9, Z1
+	VSHUFF32X4   $0xee, Z13, Z9, Z5
+	VADDPS       Z5, Z1, Z1
+	VSHUFF32X4   $0x44, Z6, Z2, Z5
+	VSHUFF32X4   $0xee, Z6, Z2, Z2
+	VADDPS       Z2, Z5, Z5
+	VSHUFF32X4   $0x44, Z14, Z10, Z2
+	VSHUFF32X4   $0xee, Z14, Z10, Z6
+	VADDPS       Z6, Z2, Z2
+	VSHUFF32X4   $0x44, Z7, Z3, Z6
+	VSHUFF32X4   $0xee, Z7, Z3, Z3
+	VADDPS       Z3, Z6, Z6
+	VSHUFF32X4   $0x44, Z15, Z11, Z3
+	VSHUFF32X4   $0xee, Z15, Z11, Z7
+	VADDPS       Z7, Z3, Z3
+	VSHUFF32X4   $0x44, Z8, Z4, Z7
+	VSHUFF32X4   $0xee, Z8, Z4, Z4
+	VADDPS       Z4, Z7, Z7
+	VSHUFF32X4   $0x44, Z16, Z12, Z4
+	VSHUFF32X4   $0xee, Z16, Z12, Z8
+	VADDPS       Z8, Z4, Z4
+	VSHUFF32X4   $0x88, Z1, Z17, Z8
+	VSHUFF32X4   $0xdd, Z1, Z17, Z1
+	VADDPS       Z1, Z8, Z8
+	VSHUFF32X4   $0x88, Z2, Z5, Z1
+	VSHUFF32X4   $0xdd, Z2, Z5, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x88, Z3, Z6, Z2
+	VSHUFF32X4   $0xdd, Z3, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z4, Z7, Z3
+	VSHUFF32X4   $0xdd, Z4, Z7, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFPS      $0x88, Z1, Z8, Z4
+	VSHUFPS      $0xdd, Z1, Z8, Z1
+	VADDPS       Z1, Z4, Z4
+	VSHUFPS      $0x88, Z3, Z2, Z1
+	VSHUFPS      $0xdd, Z3, Z2, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFPS      $0x88, Z1, Z4, Z2
+	VSHUFPS      $0xdd, Z1, Z4, Z1
+	VADDPS       Z1, Z2, Z2
+	VBROADCASTSS alpha+120(FP), Z1
+	VMULPS       Z1, Z2, Z2
+	MOVQ         R8, R9
+	MOVQ         $0x00000004, R10
+	CMPQ         R9, R10
+	CMOVQGT      R10, R9
+	LEAQ         tailmask16<>+0(SB), R10
+	KMOVW        (R10)(R9*2), K2
+	MOVQ         mr+40(FP), R9
+	MOVQ         ldc+112(FP), R10
+	SHLQ         $0x02, R10
+	MOVB         useBeta+128(FP), R11
+	VBROADCASTSS beta+124(FP), X1
+	MOVQ         DX, R12
+	VMOVAPS      X2, X3
+	TESTB        R11, R11
+	JZ           store0
+	VMOVUPS.Z    (R12), K2, X4
+	VFMADD231PS  X4, X1, X3
+
+store0:
+	VMOVUPS       X3, K2, (R12)
+	ADDQ          R10, R12
+	CMPQ          R9, $0x00000001
+	JLE           next
+	VEXTRACTF32X4 $0x01, Z2, X3
+	TESTB         R11, R11
+	JZ            store1
+	VMOVUPS.Z     (R12), K2, X4
+	VFMADD231PS   X4, X1, X3
+
+store1:
+	VMOVUPS       X3, K2, (R12)
+	ADDQ          R10, R12
+	CMPQ          R9, $0x00000002
+	JLE           next
+	VEXTRACTF32X4 $0x02, Z2, X3
+	TESTB         R11, R11
+	JZ            store2
+	VMOVUPS.Z     (R12), K2, X4
+	VFMADD231PS   X4, X1, X3
+
+store2:
+	VMOVUPS       X3, K2, (R12)
+	ADDQ          R10, R12
+	CMPQ          R9, $0x00000003
+	JLE           next
+	VEXTRACTF32X4 $0x03, Z2, X2
+	TESTB         R11, R11
+	JZ            store3
+	VMOVUPS.Z     (R12), K2, X3
+	VFMADD231PS   X3, X1, X2
+
+store3:
+	VMOVUPS X2, K2, (R12)
+	ADDQ    R10, R12
+
+next:
+	ADDQ $0x00000010, DX
+	MOVQ ldb+72(FP), R9
+	SHLQ $0x03, R9
+	ADDQ R9, CX
+	SUBQ $0x00000004, R8
+	JMP  block
+
+done:
+	VZEROUPPER
+	RET
 
 // func GemvBF16AVX512(m int, n int, a []uint16, lda int, x []uint16, y []float32, alpha float32, beta float32, useBeta bool)
 // Requires: AVX, AVX512BW, AVX512F, AVX512_BF16, FMA3

@@ -12,6 +12,9 @@ func ToBF16TAVX512(dst []uint16, ldd int, src []float32, lds, cols int) {
 func GemmBF16NT4AVX512(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 	gemmBF16NTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
+func GemmBF16NT6AVX512(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBF16NTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
 func GemvBF16AVX512(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool) {
 	gemvBF16Ref(m, n, a, lda, x, y, alpha, beta, useBeta)
 }

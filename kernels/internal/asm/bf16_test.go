@@ -309,40 +309,48 @@ func checkBF16Kernel(t *testing.T, name string, rng *rand.Rand, rows, nc, ldc, k
 	}
 }
 
-func TestGemmBF16NT4(t *testing.T) {
+// bf16GemmKernels are the GEMM kernels and the rows each takes.
+var bf16GemmKernels = []struct {
+	rows int
+	kern func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
+}{{6, GemmBF16NT6AVX512}, {4, GemmBF16NT4AVX512}}
+
+func TestGemmBF16NT(t *testing.T) {
 	skipWithoutBF16(t)
 	rng := rand.New(rand.NewPCG(4, 16))
-	for _, specials := range []bool{false, true} {
-		for mr := 1; mr <= 4; mr++ {
-			for _, nc := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 13} {
-				for _, k := range []int{0, 1, 2, 3, 31, 32, 33, 63, 64, 65, 100, 513} {
-					lda, ldb, ldc := k+rng.IntN(3), k+rng.IntN(3), nc+1+rng.IntN(3)
-					// Only mr rows of A and nc of B exist.
-					a := randBF16s(rng, max(0, (mr-1)*lda+k), specials)
-					b := randBF16s(rng, max(0, (nc-1)*ldb+k), specials)
-					name := fmt.Sprintf("specials=%v mr=%d nc=%d k=%d", specials, mr, nc, k)
-					const alpha, beta = 0.75, -0.5
-					want64 := func(r, j int) (float64, float64) {
-						s, abs := dot64(k, a[r*lda:], b[j*ldb:])
-						return alpha * s, alpha * abs
+	for _, kr := range bf16GemmKernels {
+		for _, specials := range []bool{false, true} {
+			for mr := 1; mr <= kr.rows; mr++ {
+				for _, nc := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 13} {
+					for _, k := range []int{0, 1, 2, 3, 31, 32, 33, 63, 64, 65, 100, 513} {
+						lda, ldb, ldc := k+rng.IntN(3), k+rng.IntN(3), nc+1+rng.IntN(3)
+						// Only mr rows of A and nc of B exist.
+						a := randBF16s(rng, max(0, (mr-1)*lda+k), specials)
+						b := randBF16s(rng, max(0, (nc-1)*ldb+k), specials)
+						name := fmt.Sprintf("GemmBF16NT%d specials=%v mr=%d nc=%d k=%d", kr.rows, specials, mr, nc, k)
+						const alpha, beta = 0.75, -0.5
+						want64 := func(r, j int) (float64, float64) {
+							s, abs := dot64(k, a[r*lda:], b[j*ldb:])
+							return alpha * s, alpha * abs
+						}
+						if specials {
+							want64 = nil // subnormals, overflow: the twin alone says
+						}
+						checkBF16Kernel(t, name, rng, mr, nc, ldc, k, func(c []float32, ub bool) {
+							kr.kern(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, ub)
+						}, func(c []float32, ub bool) {
+							gemmBF16NTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, ub)
+						}, want64)
 					}
-					if specials {
-						want64 = nil // subnormals, overflow: the twin alone says
-					}
-					checkBF16Kernel(t, name, rng, mr, nc, ldc, k, func(c []float32, ub bool) {
-						GemmBF16NT4AVX512(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, ub)
-					}, func(c []float32, ub bool) {
-						gemmBF16NTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, ub)
-					}, want64)
 				}
 			}
 		}
 	}
 }
 
-// TestGemvBF16 holds GemvBF16 to its twin and to GemmBF16NT4 with one
+// TestGemvBF16 holds GemvBF16 to its twin and to the GEMM kernels with one
 // column bit for bit: the kernels package does a GEMV's last m%8 rows with
-// the GEMM kernel, and every row must be summed the same way.
+// them, and every row must be summed the same way.
 func TestGemvBF16(t *testing.T) {
 	skipWithoutBF16(t)
 	rng := rand.New(rand.NewPCG(5, 16))
@@ -366,14 +374,17 @@ func TestGemvBF16(t *testing.T) {
 				}, func(y []float32, ub bool) {
 					gemvBF16Ref(m, n, a, lda, x, y, alpha, beta, ub)
 				}, want64)
-				y, yg := make([]float32, m), make([]float32, m)
+				y := make([]float32, m)
 				GemvBF16AVX512(m, n, a, lda, x, y, alpha, 0, false)
-				for i0 := 0; i0 < m; i0 += 4 {
-					GemmBF16NT4AVX512(n, a[i0*lda:], lda, min(4, m-i0), x, 0, 1, yg[i0:], 1, alpha, 0, false)
-				}
-				for i := range y {
-					if !sameBits(y[i], yg[i]) {
-						t.Fatalf("%s: y[%d] = %v, GemmBF16NT4 %v", name, i, y[i], yg[i])
+				for _, kr := range bf16GemmKernels {
+					yg := make([]float32, m)
+					for i0 := 0; i0 < m; i0 += kr.rows {
+						kr.kern(n, a[i0*lda:], lda, min(kr.rows, m-i0), x, 0, 1, yg[i0:], 1, alpha, 0, false)
+					}
+					for i := range y {
+						if !sameBits(y[i], yg[i]) {
+							t.Fatalf("%s: y[%d] = %v, GemmBF16NT%d %v", name, i, y[i], kr.rows, yg[i])
+						}
 					}
 				}
 			}
@@ -402,7 +413,7 @@ func TestBF16BetaFused(t *testing.T) {
 	const beta = 1 + 0x1p-12
 	const want = 1 + 0x1p-23
 	for name, kern := range map[string]func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool){
-		"GemmBF16NT4": GemmBF16NT4AVX512, "twin": gemmBF16NTRef,
+		"GemmBF16NT6": GemmBF16NT6AVX512, "GemmBF16NT4": GemmBF16NT4AVX512, "twin": gemmBF16NTRef,
 	} {
 		c := []float32{(1 - 0x1p-12 + 0x1p-24) * 0x1p-24}
 		kern(2, a, 2, 1, b, 2, 1, c, 1, 1, beta, true)

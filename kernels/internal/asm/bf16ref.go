@@ -155,7 +155,7 @@ func toBF16TRef(dst []uint16, ldd int, src []float32, lds, cols int) {
 	}
 }
 
-// gemmBF16NTRef is GemmBF16NT4: for r < mr, j < nc
+// gemmBF16NTRef is GemmBF16NT6 and GemmBF16NT4: for r < mr, j < nc
 //
 //	C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
 //
