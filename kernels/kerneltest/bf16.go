@@ -10,7 +10,7 @@ import (
 )
 
 // The bf16 family: the BF16 ops of every backend that offers them on this
-// CPU (kernels.BF16Of); a backend without them skips it. TestConformance in
+// CPU (kernels.BF16Of); a backend without them skips it. TestBF16Offered in
 // package kernels fails if a backend that should offer them does not.
 //
 // The products are checked twice against float64 sums:
@@ -19,7 +19,9 @@ import (
 //     backend's ToBF16), within float32 accumulation: each of the k
 //     additions rounds by at most 2^-24 of a partial sum bounded by the sum
 //     of the products' magnitudes, the tolerance of the float32 GEMM
-//     ((k+2)·1.2e-7·Σ|a·b|);
+//     ((k+2)·1.2e-7·Σ|a·b|, the 2 for alpha's product and beta's sum; the
+//     hardware's flushing of results below 2^-126 adds less than its
+//     1e-30 floor);
 //   - of the float32 inputs themselves, within what rounding the operands to
 //     bfloat16 costs on top: 8 significant bits, a relative error of at most
 //     2^-8 per operand, so (2·2^-8 + 2^-16)·Σ|a·b| per output.
