@@ -24,7 +24,8 @@ type bf16Kernels struct {
 	// gemm6 and gemm4 update a block of up to 6 (4) rows of C against
 	// any number of rows of B, every output summed the same way.
 	gemm6, gemm4 bf16GemmKernel
-	// gemv does a GEMV over a multiple of 8 rows; the rest go to gemmNT.
+	// gemv does a GEMV over a multiple of 8 rows; the other rows go to
+	// gemm6 and gemm4.
 	gemv func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)
 
 	// sweeps counts GEMVs over large matrices, so that every other one
