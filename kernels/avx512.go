@@ -40,6 +40,8 @@ var avx512Kernels = simdKernels{
 	adamW:          asm.AdamWUpdateAVX512,
 	momentum:       asm.MomentumUpdateAVX512,
 	rmsprop:        asm.RMSpropUpdateAVX512,
+
+	bf16: &avx512BF16,
 }
 
 // The CPU is asked on every call, not once at init, so that a test can switch

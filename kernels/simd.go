@@ -78,6 +78,9 @@ type simdKernels struct {
 	adamW          func(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32)
 	momentum       func(p, g, vel []float32, lr, mu, scale, limit float32)
 	rmsprop        func(p, g, ms []float32, lr, rho, eps, scale, limit float32)
+
+	// bf16 is the instruction set's BF16 capability, nil if none.
+	bf16 *bf16Kernels
 }
 
 // shortNTFloats bounds B (n×k) for the short-row NT path: every row of A

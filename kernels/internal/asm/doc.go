@@ -7,6 +7,10 @@
 // <family>_noasm.go maps every routine to it on other platforms and under the
 // noasm build tag, so the package builds everywhere. The routines are
 // unchecked: callers pass slices long enough for the shapes.
+//
+// The bf16 family's specification is bf16ref.go, exact to the bit: it models
+// the AVX512_BF16 instructions, which neither Go's assembler nor avo knows
+// (the generator encodes them into bytes).
 package asm
 
 //go:generate go run -C ../../_gen .

@@ -199,12 +199,6 @@ func sigmoidRef(x float32) float32 {
 
 func tanhRef(x float32) float32 { return float32(math.Tanh(float64(x))) }
 
-// fma32 is a*b + c rounded once to float32, up to a double rounding the
-// float64 step makes in rare ties (a*b is exact in float64).
-func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
-}
-
 // sigmoidGradRef is σ(1-σ) from σ's value a, computed as a - a² rounded once.
 func sigmoidGradRef(a float32) float32 { return fma32(-a, a, a) }
 
