@@ -23,15 +23,16 @@ type Cell interface {
 	// Init sets layer l's initial parameters, drawing from rng.
 	Init(m *Model, l int, rng *rand.Rand)
 	// WindowFloats is how many floats NewLayer allocates for windows of T
-	// steps of B streams.
-	WindowFloats(c ModelConfig, l, T, B int) int
+	// steps of B streams, its products in precision p.
+	WindowFloats(c ModelConfig, l, T, B int, p Precision) int
 	// NewLayer binds layer l of m, and a gradient slab laid out as m's
 	// parameters (nil when the layer only runs forward), to buffers for
 	// windows of T steps of B streams. The recurrence shares the streams
-	// between cores through split.
-	NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer
-	// NewStep binds layer l of m for single steps of one stream.
-	NewStep(m *Model, l int) Step
+	// between cores, and reads the weights, through ctx.
+	NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer
+	// NewStep binds layer l of m for single steps of one stream, reading
+	// the weights through ctx.
+	NewStep(m *Model, l int, ctx *passContext) Step
 }
 
 // Layer is one recurrent layer's passes over a window of T steps of B
@@ -89,7 +90,7 @@ type layerBase struct {
 	T, B, H int
 	m       *Model
 	grads   []float32
-	split   *streamSplit
+	ctx     *passContext
 	input   layerInput
 
 	// hs holds (T+1)·B rows of H: block 0 is the h carried in from the
@@ -105,10 +106,10 @@ type layerBase struct {
 
 // newLayerBase makes the common part of layer l of m, whose input weights
 // wih make gh pre-activations.
-func newLayerBase(m *Model, grads []float32, T, B int, split *streamSplit, wih Tensor, gh int) layerBase {
+func newLayerBase(m *Model, grads []float32, T, B int, ctx *passContext, wih Tensor, gh int) layerBase {
 	H := m.Config.Hidden
-	return layerBase{T: T, B: B, H: H, m: m, grads: grads, split: split,
-		input: newLayerInput(wih, gh, T*B), hs: make([]float32, (T+1)*B*H)}
+	return layerBase{T: T, B: B, H: H, m: m, grads: grads, ctx: ctx,
+		input: newLayerInput(wih, gh, T*B, ctx), hs: make([]float32, (T+1)*B*H)}
 }
 
 func (b *layerBase) Out() []float32     { return b.hs[b.B*b.H:] }

@@ -28,11 +28,11 @@ func (gruCell) Init(m *Model, l int, rng *rand.Rand) {
 	initGated(m, gatedNames(m.Config, l, 3).bound(m), rng)
 }
 
-func (gruCell) WindowFloats(c ModelConfig, l, T, B int) int {
+func (gruCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
 	// hs; the activations, the recurrent products and the gradients of
 	// both sides; W_hh; the input's side
-	return (T+1)*B*H + 4*n*3*H + weightsFloats(3*H, H) + inputFloats(l, 3*H, H, n)
+	return (T+1)*B*H + 4*n*3*H + weightsFloats(3*H, H, p) + inputFloats(l, 3*H, H, n, p)
 }
 
 // gruLayer is the GRU's window passes.
@@ -47,17 +47,17 @@ type gruLayer struct {
 	whh              weights
 }
 
-func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 3).bound(m)
 	r := &gruLayer{
-		layerBase: newLayerBase(m, grads, T, B, split, t.wih, 3*H),
+		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 3*H),
 		t:         t,
 		act:       make([]float32, n*3*H),
 		hg:        make([]float32, n*3*H),
 		dx:        make([]float32, n*3*H),
 		dhg:       make([]float32, n*3*H),
-		whh:       newWeights(t.whh),
+		whh:       newWeights(t.whh, ctx),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H]}
@@ -72,7 +72,7 @@ func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	r.whh.refresh(p)
-	r.split.run(k, 12*r.H*r.H, r.fwd)
+	r.ctx.run(k, 12*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -80,10 +80,10 @@ func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 // fused element-wise pass.
 func (r *gruLayer) forwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 3*r.H
-	k, p := r.split.k, r.m.Params
+	k, p := r.ctx.k, r.m.Params
 	bih, bhh := r.t.bih.Of(p), r.t.bhh.Of(p)
 	for t := 0; t < r.T; t++ {
-		r.whh.mulT(k, B == 1, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.hg, t, B, lo, hi, G))
+		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.hg, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
 			k.GRUForward(r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G], r.input.row(p, i), bih, bhh,
@@ -96,7 +96,7 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.split.run(k, 12*H*H, r.back)
+	r.ctx.run(k, 12*H*H, r.back)
 
 	// Window-wide: dW_hh = dHGᵀ·H_prev, the biases' row sums, the input's
 	// side from dX.
@@ -111,7 +111,7 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 // passes dh∘z straight back to h_{t-1}; then dh_{t-1} += W_hhᵀ·dHG_t.
 func (r *gruLayer) backwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 3*r.H
-	k := r.split.k
+	k := r.ctx.k
 	for t := r.T - 1; t >= 0; t-- {
 		for s := lo; s < hi; s++ {
 			i := t*B + s
@@ -125,7 +125,7 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 		if t == 0 {
 			break
 		}
-		r.whh.mul(k, B == 1, hi-lo, 1, rows(r.dhg, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
+		r.whh.mul(k, B == 1, lo, hi-lo, 1, rows(r.dhg, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
 	}
 }
 
@@ -133,20 +133,22 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 type gruStep struct {
 	m             *Model
 	t             gatedTensors
+	whh           weights
 	input         layerInput
 	hg, act, proj []float32
 }
 
-func (gruCell) NewStep(m *Model, l int) Step {
+func (gruCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H := m.Config.Hidden
 	t := gatedNames(m.Config, l, 3).bound(m)
-	return &gruStep{m: m, t: t, input: newLayerInput(t.wih, 3*H, 0),
+	return &gruStep{m: m, t: t, whh: newWeights(t.whh, ctx), input: newLayerInput(t.wih, 3*H, 0, ctx),
 		hg: make([]float32, 3*H), act: make([]float32, 3*H), proj: make([]float32, 3*H)}
 }
 
 func (s *gruStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	p, H := s.m.Params, len(next)
-	k.Gemv(false, 3*H, H, 1, s.t.whh.Of(p), H, prev, 0, s.hg)
+	p := s.m.Params
+	s.whh.view(p)
+	s.whh.mulT(k, true, 0, 1, 1, prev, 0, s.hg)
 	in := s.input.step(k, p, id, x, s.proj)
 	k.GRUForward(s.act, s.hg, in, s.t.bih.Of(p), s.t.bhh.Of(p), prev, next)
 }

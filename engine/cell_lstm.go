@@ -62,11 +62,11 @@ func (lstmCell) Init(m *Model, l int, rng *rand.Rand) {
 	}
 }
 
-func (lstmCell) WindowFloats(c ModelConfig, l, T, B int) int {
+func (lstmCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
 	// hs and cs, tanh(c), the gates' activations and their gradient, the
 	// carried dc, W_hh, the summed bias, the input's side
-	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + weightsFloats(4*H, H) + 4*H + inputFloats(l, 4*H, H, n)
+	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + weightsFloats(4*H, H, p) + 4*H + inputFloats(l, 4*H, H, n, p)
 }
 
 // lstmLayer is the LSTM's window passes.
@@ -85,11 +85,11 @@ type lstmLayer struct {
 	whh           weights
 }
 
-func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 4).bound(m)
 	r := &lstmLayer{
-		layerBase: newLayerBase(m, grads, T, B, split, t.wih, 4*H),
+		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 4*H),
 		t:         t,
 		cs:        make([]float32, (T+1)*B*H),
 		tcs:       make([]float32, n*H),
@@ -97,7 +97,7 @@ func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *stre
 		dgates:    make([]float32, n*4*H),
 		dc:        make([]float32, B*H),
 		bias:      make([]float32, 4*H),
-		whh:       newWeights(t.whh),
+		whh:       newWeights(t.whh, ctx),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H], r.cs[:B*H]}
@@ -115,7 +115,7 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	r.input.forward(k, p, ids, x)
 	biasSum(p, r.t.bih, r.t.bhh, r.bias)
 	r.whh.refresh(p)
-	r.split.run(k, 16*r.H*r.H, r.fwd)
+	r.ctx.run(k, 16*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -123,9 +123,9 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 // fused element-wise pass.
 func (r *lstmLayer) forwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
-	k, p := r.split.k, r.m.Params
+	k, p := r.ctx.k, r.m.Params
 	for t := 0; t < r.T; t++ {
-		r.whh.mulT(k, B == 1, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.gates, t, B, lo, hi, G))
+		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.gates, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
 			k.LSTMForward(r.gates[i*G:(i+1)*G], r.input.row(p, i), r.bias,
@@ -138,7 +138,7 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.split.run(k, 16*H*H, r.back)
+	r.ctx.run(k, 16*H*H, r.back)
 
 	// The weights' gradients are window-wide: dW_hh = dGᵀ·H_prev,
 	// db = Σ dG, and the input's side.
@@ -153,7 +153,7 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 // carries dc back; then dh_{t-1} += W_hhᵀ·dG_t.
 func (r *lstmLayer) backwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
-	k := r.split.k
+	k := r.ctx.k
 	clear(r.dc[lo*H : hi*H]) // truncated BPTT: nothing flows in from the next window
 	for t := r.T - 1; t >= 0; t-- {
 		for s := lo; s < hi; s++ {
@@ -164,7 +164,7 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 		if t == 0 {
 			break
 		}
-		r.whh.mul(k, B == 1, hi-lo, 1, rows(r.dgates, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
+		r.whh.mul(k, B == 1, lo, hi-lo, 1, rows(r.dgates, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
 	}
 }
 
@@ -172,20 +172,22 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 type lstmStep struct {
 	m                     *Model
 	t                     gatedTensors
+	whh                   weights
 	input                 layerInput
 	gates, proj, bias, tc []float32
 }
 
-func (lstmCell) NewStep(m *Model, l int) Step {
+func (lstmCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H := m.Config.Hidden
 	t := gatedNames(m.Config, l, 4).bound(m)
-	return &lstmStep{m: m, t: t, input: newLayerInput(t.wih, 4*H, 0),
+	return &lstmStep{m: m, t: t, whh: newWeights(t.whh, ctx), input: newLayerInput(t.wih, 4*H, 0, ctx),
 		gates: make([]float32, 4*H), proj: make([]float32, 4*H), bias: make([]float32, 4*H), tc: make([]float32, H)}
 }
 
 func (s *lstmStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
 	p, H := s.m.Params, len(s.tc)
-	k.Gemv(false, 4*H, H, 1, s.t.whh.Of(p), H, prev[:H], 0, s.gates)
+	s.whh.view(p)
+	s.whh.mulT(k, true, 0, 1, 1, prev[:H], 0, s.gates)
 	in := s.input.step(k, p, id, x, s.proj)
 	k.LSTMForward(s.gates, in, biasSum(p, s.t.bih, s.t.bhh, s.bias), prev[H:], next[H:], s.tc, next[:H])
 }

@@ -89,10 +89,10 @@ func (rnnCell) Init(m *Model, l int, rng *rand.Rand) {
 	}
 }
 
-func (rnnCell) WindowFloats(c ModelConfig, l, T, B int) int {
+func (rnnCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H := c.Hidden
 	// hs, W, the summed bias, the input's side
-	return (T+1)*B*H + weightsFloats(H, H) + H + inputFloats(l, H, H, T*B)
+	return (T+1)*B*H + weightsFloats(H, H, p) + H + inputFloats(l, H, H, T*B, p)
 }
 
 // rnnLayer is the vanilla RNN's window passes. Backward turns dh into dr in
@@ -105,10 +105,10 @@ type rnnLayer struct {
 	w             weights
 }
 
-func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H := m.Config.Hidden
 	t := rnnNames(m.Config, l).bound(m)
-	r := &rnnLayer{layerBase: newLayerBase(m, grads, T, B, split, t.u, H), t: t, biasBuf: make([]float32, H), w: newWeights(t.w)}
+	r := &rnnLayer{layerBase: newLayerBase(m, grads, T, B, ctx, t.u, H), t: t, biasBuf: make([]float32, H), w: newWeights(t.w, ctx)}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.block(-1)}
 	return r
@@ -130,17 +130,17 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	r.input.forward(k, p, ids, x)
 	r.bias = r.t.bias(p, r.biasBuf)
 	r.w.refresh(p)
-	r.split.run(k, 4*r.H*r.H, r.fwd)
+	r.ctx.run(k, 4*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence forward through the window for streams
 // [lo, hi): a_t = W·h_{t-1}, then h_t = tanh(a_t + U·x_t + b).
 func (r *rnnLayer) forwardStreams(lo, hi int) {
 	H, B := r.H, r.B
-	k, p := r.split.k, r.m.Params
+	k, p := r.ctx.k, r.m.Params
 	for t := 0; t < r.T; t++ {
 		prev, cur := r.block(t - 1)[lo*H:hi*H], r.block(t)[lo*H:hi*H]
-		r.w.mulT(k, B == 1, hi-lo, 1, prev, 0, cur)
+		r.w.mulT(k, B == 1, lo, hi-lo, 1, prev, 0, cur)
 		for s := lo; s < hi; s++ {
 			h := cur[(s-lo)*H : (s-lo+1)*H]
 			k.AddTanh(h, h, r.input.row(p, t*B+s), r.bias)
@@ -155,7 +155,7 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.split.run(k, 4*H*H, r.back)
+	r.ctx.run(k, 4*H*H, r.back)
 
 	// dW = dRᵀ·H_prev; db = Σ dr; the input weights' and the input's
 	// gradients from dR.
@@ -171,14 +171,14 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 // [lo, hi): dr_t = (1 - h_t²) ∘ dh_t, then dh_{t-1} += Wᵀ·dr_t.
 func (r *rnnLayer) backwardStreams(lo, hi int) {
 	H, B := r.H, r.B
-	k := r.split.k
+	k := r.ctx.k
 	for t := r.T - 1; t >= 0; t-- {
 		dr := r.dh[(t*B+lo)*H : (t*B+hi)*H]
 		k.TanhGrad(dr, r.block(t)[lo*H:hi*H], dr)
 		if t == 0 {
 			break // truncated BPTT: nothing flows into the carried state
 		}
-		r.w.mul(k, B == 1, hi-lo, 1, dr, 1, r.dh[((t-1)*B+lo)*H:((t-1)*B+hi)*H])
+		r.w.mul(k, B == 1, lo, hi-lo, 1, dr, 1, r.dh[((t-1)*B+lo)*H:((t-1)*B+hi)*H])
 	}
 }
 
@@ -186,18 +186,20 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 type rnnStep struct {
 	m          *Model
 	t          rnnTensors
+	w          weights
 	input      layerInput
 	proj, bias []float32
 }
 
-func (rnnCell) NewStep(m *Model, l int) Step {
+func (rnnCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H := m.Config.Hidden
 	t := rnnNames(m.Config, l).bound(m)
-	return &rnnStep{m: m, t: t, input: newLayerInput(t.u, H, 0), proj: make([]float32, H), bias: make([]float32, H)}
+	return &rnnStep{m: m, t: t, w: newWeights(t.w, ctx), input: newLayerInput(t.u, H, 0, ctx), proj: make([]float32, H), bias: make([]float32, H)}
 }
 
 func (s *rnnStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	p, H := s.m.Params, len(next)
-	k.Gemv(false, H, H, 1, s.t.w.Of(p), H, prev, 0, next)
+	p := s.m.Params
+	s.w.view(p)
+	s.w.mulT(k, true, 0, 1, 1, prev, 0, next)
 	k.AddTanh(next, next, s.input.step(k, p, id, x, s.proj), s.t.bias(p, s.bias))
 }

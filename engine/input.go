@@ -17,21 +17,21 @@ type layerInput struct {
 
 // newLayerInput makes the input side of a layer of gh pre-activations over
 // windows of n = T·B rows.
-func newLayerInput(w Tensor, gh, n int) layerInput {
+func newLayerInput(w Tensor, gh, n int, ctx *passContext) layerInput {
 	li := layerInput{w: w, gh: gh, in: w.Shape[1]}
 	if !w.Lookup {
-		li.mat = newWeights(w)
+		li.mat = newWeights(w, ctx)
 		li.proj = make([]float32, n*gh)
 	}
 	return li
 }
 
 // inputFloats is what newLayerInput allocates for layer l.
-func inputFloats(l, gh, in, n int) int {
+func inputFloats(l, gh, in, n int, p Precision) int {
 	if l == 0 {
 		return 0
 	}
-	return n*gh + weightsFloats(gh, in)
+	return n*gh + weightsFloats(gh, in, p)
 }
 
 // forward takes the window's input: ids for layer 0, or x; for the layers
@@ -40,7 +40,7 @@ func (li *layerInput) forward(k kernels.Backend, p []float32, ids []int32, x []f
 	li.ids, li.x = ids, x
 	if !li.w.Lookup {
 		li.mat.refresh(p)
-		li.mat.mulT(k, false, len(x)/li.in, 1, x, 0, li.proj)
+		li.mat.mulT(k, false, 0, len(x)/li.in, 1, x, 0, li.proj)
 	}
 }
 
@@ -62,7 +62,7 @@ func (li *layerInput) backward(k kernels.Backend, p, g, dpre, dx []float32) {
 	if !li.w.Lookup {
 		li.mat.gradient(k, n, 1, dpre, li.x, g)
 		if dx != nil {
-			li.mat.mul(k, false, n, 1, dpre, 0, dx)
+			li.mat.mul(k, false, 0, n, 1, dpre, 0, dx)
 		}
 		return
 	}
@@ -79,7 +79,8 @@ func (li *layerInput) step(k kernels.Backend, p []float32, id int32, x, buf []fl
 	if li.w.Lookup {
 		return li.w.Of(p)[int(id)*li.gh : (int(id)+1)*li.gh]
 	}
-	k.Gemv(false, li.gh, li.in, 1, li.w.Of(p), li.in, x, 0, buf)
+	li.mat.view(p)
+	li.mat.mulT(k, true, 0, 1, 1, x, 0, buf)
 	return buf
 }
 

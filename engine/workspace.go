@@ -16,7 +16,7 @@ type Workspace struct {
 	m      *Model
 	grads  []float32 // laid out as m.Params; nil when only Forward runs
 	layers []Layer
-	split  *streamSplit
+	ctx    *passContext
 
 	// drop is each layer's dropout while training (nil otherwise); the
 	// masks of Forward are those of update number dropStep.
@@ -46,13 +46,13 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 		T: t, B: b, m: m, grads: grads,
 		Inputs:  make([]int32, t*b),
 		Targets: make([]int32, t*b),
-		split:   newStreamSplit(b),
+		ctx:     newPassContext(b, m.Precision),
 		logits:  make([]float32, t*b*V),
 	}
 	vt, _ := m.output()
-	ws.v = newWeights(vt)
+	ws.v = newWeights(vt, ws.ctx)
 	for l := 0; l < c.Layers; l++ {
-		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.split))
+		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.ctx))
 	}
 	if grads != nil {
 		ws.dh = make([]float32, t*b*H)
@@ -65,11 +65,18 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 
 // workspaceFloats is how many floats NewWorkspace allocates, for the memory
 // estimate (ids aside).
-func workspaceFloats(c ModelConfig, t, b int, training bool) int {
+func workspaceFloats(c ModelConfig, t, b int, training bool, p Precision) (int, error) {
 	H, V := c.Hidden, c.Vocab
-	n := t*b*V + weightsFloats(V, H)
+	n := t*b*V + weightsFloats(V, H, p)
 	for l := 0; l < c.Layers; l++ {
-		n += cells[c.Cell].WindowFloats(c, l, t, b)
+		n += cells[c.Cell].WindowFloats(c, l, t, b, p)
+	}
+	if p == BF16 { // two bfloat16 scratch buffers
+		lay, err := NewLayout(c)
+		if err != nil {
+			return 0, err
+		}
+		n += t * b * bf16Width(lay)
 	}
 	if training {
 		n += t * b * H
@@ -80,7 +87,7 @@ func workspaceFloats(c ModelConfig, t, b int, training bool) int {
 			n += 2 * c.Layers * t * b * H
 		}
 	}
-	return n
+	return n, nil
 }
 
 // trainDropout switches dropout on for Forward (when the model has any):
@@ -104,6 +111,7 @@ func (ws *Workspace) trainDropout(seed uint64, firstStream int) {
 func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	c := ws.m.Config
 	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
+	ws.ctx.bindBF16(k, ws.T*ws.B, bf16Width(ws.m.Layout))
 	var x []float32
 	for l, layer := range ws.layers {
 		ids := ws.Inputs
@@ -120,7 +128,7 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	ws.top = x
 	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
 	ws.v.refresh(ws.m.Params)
-	ws.v.mulT(k, false, n, 1, x, 0, ws.logits)
+	ws.v.mulT(k, false, 0, n, 1, x, 0, ws.logits)
 	_, ct := ws.m.output()
 	bias := ct.Of(ws.m.Params)
 	var loss float64
@@ -149,7 +157,7 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 		k.Axpy(scale, dO[i*V:(i+1)*V], dc)
 	}
 	dh, dx := ws.dh, ws.dx
-	ws.v.mul(k, false, n, scale, dO, 0, dh)
+	ws.v.mul(k, false, 0, n, scale, dO, 0, dh)
 
 	// Down the layers; each takes the gradient of its output and gives the
 	// one of its input, the output of the layer below.

@@ -28,6 +28,7 @@ func runSample(args []string) error {
 	seed := flags.Uint64("seed", 0, "random seed (default: a new one each run)")
 	var be backendFlags
 	be.register(flags, "auto")
+	precision := flags.String("precision", "fp32", precisionUsage)
 	var prof profiling
 	prof.register(flags)
 	if err := flags.parse(args); err != nil {
@@ -66,9 +67,18 @@ func runSample(args []string) error {
 	if err != nil {
 		return badInputf("-prime: %v", err)
 	}
-	k, err := be.choose(false)
+	k, err := be.choose()
 	if err != nil {
 		return err
+	}
+	m := ck.Model()
+	var why string
+	if m.Precision, why, err = resolvePrecision(engine.Precision(*precision), k); err != nil {
+		return err
+	}
+	be.say(k)
+	if flags.isSet("precision") {
+		fmt.Fprintf(os.Stderr, "charrnn: precision %s (%s)\n", m.Precision, why)
 	}
 
 	stopProfiling, err := prof.start()
@@ -78,7 +88,7 @@ func runSample(args []string) error {
 	out := bufio.NewWriter(os.Stdout)
 	out.WriteString(*prime)
 	if flags.isSet("beam") {
-		ids, logProb, err := engine.BeamSearch(k, ck.Model(), primeIDs, *n, *beam)
+		ids, logProb, err := engine.BeamSearch(k, m, primeIDs, *n, *beam)
 		if err != nil {
 			return badInput(err) // its errors are all about -n and -beam
 		}
@@ -91,7 +101,7 @@ func runSample(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "charrnn: beam %d: log-probability %.4f nats (%.4f nats/char)\n", *beam, logProb, perChar)
 	} else {
-		s := engine.NewSampler(k, ck.Model(), *seed)
+		s := engine.NewSampler(k, m, *seed)
 		s.Temperature, s.Greedy, s.TopK, s.TopP = *temperature, *greedy, *topK, *topP
 		s.Prime(primeIDs)
 		// Stream: flush what is buffered whenever streamFlushEvery has

@@ -78,12 +78,15 @@ func runTrain(args []string) error {
 	}
 	// The cosine schedule anneals to this run's last step.
 	cfg.Schedule.Steps = o.steps
-	if err := checkTrainFlags(flags, &o, cfg); err != nil {
+	k, err := o.backend.choose()
+	if err != nil {
 		return err
 	}
-
-	k, err := o.backend.choose(true)
-	if err != nil {
+	var why string
+	if cfg.Precision, why, err = resolvePrecision(cfg.Precision, k); err != nil {
+		return err
+	}
+	if err := checkTrainFlags(flags, &o, cfg); err != nil {
 		return err
 	}
 	corpus, err := engine.OpenCorpus(o.data)
@@ -122,6 +125,7 @@ func runTrain(args []string) error {
 	fmt.Fprintf(os.Stderr, "charrnn: backend %s, %d thread(s)%s; corpus %s (%s); vocabulary %d %s; %s (%d parameters) T=%d B=%d; %s lr %g, %s schedule\n",
 		k.Name(), o.backend.threads, openblasNote(k.Name()), tr.Data, corpus.Describe(), vocab.Size(), vocab.Kind,
 		describeModel(m), len(tr.Model.Params), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR, cfg.Schedule.Kind)
+	fmt.Fprintf(os.Stderr, "charrnn: precision %s (%s)\n", cfg.Precision, why)
 	if cfg.ValFrac > 0 {
 		from, to := tr.HeldOut()
 		fmt.Fprintf(os.Stderr, "charrnn: training on the first %d characters; validating on %d held-out characters every %d steps\n",
