@@ -107,6 +107,12 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Held for the whole run, before the checkpoint is read or replaced.
+	unlock, err := lockCheckpoint(f.checkpoint)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var resumeFrom *engine.Checkpoint
 	if f.resume {
 		ck, err := engine.LoadCheckpoint(f.checkpoint)
