@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"os"
 	"slices"
 )
 
@@ -157,7 +156,7 @@ var ErrNotCheckpoint = errors.New("not a charrnn checkpoint")
 // header and section sizes, and that every value is finite. Nothing is
 // returned unless all of it holds.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegularFile(path) // a named pipe is refused, not waited on
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}

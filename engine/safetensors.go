@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 )
@@ -117,21 +116,9 @@ func ExportSafetensors(path string, m *Model, vocab *Vocab) error {
 // written by ExportSafetensors (or by anything else that follows the same
 // names, shapes and metadata).
 func LoadSafetensors(path string) (*Model, *Vocab, error) {
-	f, err := os.Open(path)
+	data, err := ReadRegularFile(path) // a named pipe is refused, not waited on
 	if err != nil {
 		return nil, nil, fmt.Errorf("load safetensors: %w", err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("load safetensors %s: %w", path, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("load safetensors %s: not a regular file", path)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load safetensors %s: %w", path, err)
 	}
 	m, v, err := DecodeSafetensors(data)
 	if err != nil {
