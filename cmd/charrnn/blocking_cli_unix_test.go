@@ -92,3 +92,25 @@ func TestReliabilityNamedPipesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestReliabilitySampleStopsAtFailedWrite: sampling into a full device
+// stops at the first failed write with one line, exit status 1, instead of
+// generating all of a huge -n first.
+func TestReliabilitySampleStopsAtFailedWrite(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full here: %v", err)
+	}
+	defer full.Close()
+	f := newFixture(t)
+	// 2^31-1 characters would take many minutes at the fixture's speed.
+	r := runWithin(t, time.Minute, f.dir, full, "sample", "-checkpoint", f.ckpt, "-n", "2147483647", "-seed", "1")
+	if r.code != exitFailure || strings.Contains(r.stderr, "goroutine ") {
+		t.Fatalf("exit status %d, want %d:\n%s", r.code, exitFailure, r.stderr)
+	}
+	// The backend line, then the error, once.
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if last := lines[len(lines)-1]; strings.Count(r.stderr, "charrnn sample: ") != 1 || !strings.Contains(last, "no space left on device") {
+		t.Fatalf("want one error line saying the device is full:\n%s", r.stderr)
+	}
+}
