@@ -49,7 +49,10 @@ func runBench(args []string) error {
 	}
 	workloads := bench.Standard
 	if flags.isSet("hidden") || flags.isSet("seq") || flags.isSet("batch") {
-		if *hidden == 0 {
+		switch {
+		case flags.isSet("hidden") && *hidden <= 0:
+			return badInputf("-hidden must be positive, got %d", *hidden)
+		case *hidden == 0:
 			*hidden = 512
 		}
 		w := bench.Workload{Name: "custom", Hidden: *hidden, Seq: *seq, Batch: *batch, Vocab: *vocab}

@@ -224,6 +224,7 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"temperature -Inf", sample("-temperature", "-Inf"), "temperature"},
 		{"sample seed negative", sample("-seed", "-3"), "-seed"},
 		{"bench hidden negative", bench("-hidden", "-1"), "-hidden"},
+		{"bench hidden 0", bench("-hidden", "0"), "-hidden"},
 		{"bench seq 0", bench("-seq", "0"), "-seq"},
 		{"bench batch 0", bench("-batch", "0"), "-batch"},
 		{"bench vocab 1", bench("-vocab", "1"), "-vocab"},
@@ -355,6 +356,7 @@ func TestReliabilityUnreadable(t *testing.T) {
 		{"unreadable eval data", []string{"eval", "-checkpoint", "m.ckpt", "-data", lockedText}, "permission denied"},
 		{"unreadable checkpoint (sample)", []string{"sample", "-checkpoint", lockedCkpt, "-n", "3"}, "permission denied"},
 		{"unreadable checkpoint (resume)", []string{"train", "-data", f.corpus, "-checkpoint", lockedCkpt, "-resume", "-steps", "40"}, "permission denied"},
+		{"export into a read-only directory", []string{"export", "-checkpoint", f.ckpt, "-o", filepath.Join(readOnly, "m.safetensors")}, "permission denied"},
 	}
 	before := treeHashes(t, f.dir)
 	for _, c := range cases {
