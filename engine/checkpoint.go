@@ -251,10 +251,8 @@ func (h *Header) validate() error {
 		return fmt.Errorf("header: empty vocabulary")
 	case h.VocabKind != "bytes" && h.VocabKind != "runes":
 		return fmt.Errorf("header: unknown vocabulary kind %q", h.VocabKind)
-	case h.Seq < 0 || h.Batch < 0 || h.Step < 0 || h.CharsSeen < 0:
-		return fmt.Errorf("header: negative seq, batch, step or chars seen")
 	}
-	return nil
+	return h.checkRanges()
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
