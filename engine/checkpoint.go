@@ -1,13 +1,11 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"maps"
 	"math"
 	"slices"
@@ -192,13 +190,8 @@ func DecodeCheckpoint(data []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("header length %d does not fit the file", hlen)
 	}
 	var h Header
-	dec := json.NewDecoder(bytes.NewReader(body[fixed : fixed+int(hlen)]))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
+	if err := decodeStrict(body[fixed:fixed+int(hlen)], &h); err != nil { // exact keys, once each
 		return nil, fmt.Errorf("header: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("header: trailing data")
 	}
 	if err := h.validate(); err != nil {
 		return nil, err

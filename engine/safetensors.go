@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -149,19 +148,15 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 	if header[0] != '{' {
 		return nil, nil, fmt.Errorf("%w: header does not start with '{'", ErrNotSafetensors)
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(header))
-	if err := dec.Decode(&raw); err != nil {
+	raw, err := decodeObject(header) // strictly: see strictjson.go
+	if err != nil {
 		return nil, nil, fmt.Errorf("header: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, fmt.Errorf("header: trailing data after the JSON object")
 	}
 
 	var meta map[string]string
 	if m, ok := raw["__metadata__"]; !ok {
 		return nil, nil, fmt.Errorf("header: no __metadata__ (a charrnn export has vocab_kind and vocab)")
-	} else if err := json.Unmarshal(m, &meta); err != nil {
+	} else if err := decodeStrict(m, &meta); err != nil {
 		return nil, nil, fmt.Errorf("header: __metadata__ must map names to strings: %w", err)
 	}
 	delete(raw, "__metadata__")
@@ -172,9 +167,7 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 			return nil, nil, fmt.Errorf("unexpected tensor %s (want U, W, V, b, c)", strconv.Quote(name))
 		}
 		var e safetensorsEntry
-		d := json.NewDecoder(bytes.NewReader(r))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&e); err != nil {
+		if err := decodeStrict(r, &e); err != nil {
 			return nil, nil, fmt.Errorf("tensor %s: %w", name, err)
 		}
 		if e.Dtype != "F32" {
