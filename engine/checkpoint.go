@@ -96,8 +96,9 @@ func (c *Checkpoint) Model() *Model {
 // leaves whatever was at path untouched.
 //
 // A process killed in the middle of a save leaves its temporary file
-// (path + ".tmp" + digits) behind; the next successful save removes such
-// files older than itself (see WriteFileAtomic).
+// (path + ".tmp" + its pid + "-" + digits) behind; the next successful save
+// removes such files older than itself whose writer has exited (see
+// WriteFileAtomic). A path that is a symbolic link has its target replaced.
 func (c *Checkpoint) Save(path string) error {
 	data, err := c.encode()
 	if err == nil {

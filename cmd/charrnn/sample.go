@@ -118,7 +118,7 @@ func runSample(args []string) error {
 		s.Prime(primeIDs)
 		// Stream: flush what is buffered whenever streamFlushEvery has
 		// passed, so text appears as it is generated. Generate in pieces,
-		// so that a failed write (a full disk, a closed pipe) stops the
+		// so that a failed write (a full disk, say) stops the
 		// run at once rather than after all of -n.
 		last := time.Now()
 		emit := func(id int32) {
