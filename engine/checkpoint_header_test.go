@@ -55,14 +55,14 @@ func editHeader(t testing.TB, ck []byte, edit func(h map[string]any)) []byte {
 // those objects.
 func set(field string, value any) func(h map[string]any) {
 	return func(h map[string]any) {
-		obj := h
+		obj, path := h, field
 		for {
-			head, rest, nested := strings.Cut(field, ".")
+			head, rest, nested := strings.Cut(path, ".")
 			if !nested {
 				obj[head] = value
 				return
 			}
-			obj, field = obj[head].(map[string]any), rest
+			obj, path = obj[head].(map[string]any), rest
 		}
 	}
 }
