@@ -170,23 +170,34 @@ func TestHeaderRangeFuzzSeeds(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeCheckpoint")
 	good := rangeCheckpoint(t)
 	for _, c := range headerRangeCases {
-		path := filepath.Join(dir, "header-"+c.name)
-		if os.Getenv(fuzzSeedEnv) != "" {
-			seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(true)\n", editHeader(t, good, c.edit))
-			if err := os.WriteFile(path, []byte(seed), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("seed %s: %v (write the seeds with %s=1)", path, err, fuzzSeedEnv)
-		}
-		data, err := parseBytesSeed(string(raw))
-		if err != nil {
-			t.Fatalf("seed %s: %v", path, err)
-		}
+		data := committedSeed(t, filepath.Join(dir, "header-"+c.name), func() []byte { return editHeader(t, good, c.edit) }, "bool(true)\n")
 		if _, err := DecodeCheckpoint(withCRC(data)); err == nil || !strings.Contains(err.Error(), c.field) {
-			t.Errorf("seed %s: %v, want a refusal naming %s", path, err, c.field)
+			t.Errorf("seed header-%s: %v, want a refusal naming %s", c.name, err, c.field)
 		}
 	}
+}
+
+// committedSeed returns the []byte input of the committed fuzz seed at path,
+// first writing it as build() and the other arguments' lines extra say when
+// CHARRNN_WRITE_FUZZ_SEEDS is set.
+func committedSeed(t *testing.T, path string, build func() []byte, extra string) []byte {
+	t.Helper()
+	if os.Getenv(fuzzSeedEnv) != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n%s", build(), extra)
+		if err := os.WriteFile(path, []byte(seed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("seed %s: %v (write the seeds with %s=1)", path, err, fuzzSeedEnv)
+	}
+	data, err := parseBytesSeed(string(raw))
+	if err != nil {
+		t.Fatalf("seed %s: %v", path, err)
+	}
+	return data
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -135,26 +133,9 @@ func TestCheckpointHeaderIsStrict(t *testing.T) {
 func TestStrictSafetensorsFuzzSeeds(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeSafetensors")
 	for _, c := range strictSafetensorsCases {
-		path := filepath.Join(dir, "strict-"+c.name)
-		if os.Getenv(fuzzSeedEnv) != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", strictSafetensors(t, c.old, c.new))
-			if err := os.WriteFile(path, []byte(seed), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("seed %s: %v (write the seeds with %s=1)", path, err, fuzzSeedEnv)
-		}
-		data, err := parseBytesSeed(string(raw))
-		if err != nil {
-			t.Fatalf("seed %s: %v", path, err)
-		}
+		data := committedSeed(t, filepath.Join(dir, "strict-"+c.name), func() []byte { return strictSafetensors(t, c.old, c.new) }, "")
 		if _, _, err := DecodeSafetensors(data); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("seed %s: %v, want %q", path, err, c.want)
+			t.Errorf("seed strict-%s: %v, want %q", c.name, err, c.want)
 		}
 	}
 }
