@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,26 @@ import (
 // enough that a reader sees it appear as it is generated, seldom enough
 // that writes cost nothing next to the model.
 const streamFlushEvery = 40 * time.Millisecond
+
+// sampleChunk is how many characters are generated between checks that
+// writing still works.
+const sampleChunk = 1024
+
+// stickyWriter remembers the first error of the writer it wraps, so that a
+// long generation can stop at it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
+}
 
 func runSample(args []string) error {
 	flags := newFlagSet("sample", "-checkpoint FILE [flags]")
@@ -85,7 +106,8 @@ func runSample(args []string) error {
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriter(os.Stdout)
+	stdout := &stickyWriter{w: os.Stdout}
+	out := bufio.NewWriter(stdout)
 	out.WriteString(*prime)
 	if flags.isSet("beam") {
 		ids, logProb, err := engine.BeamSearch(k, m, primeIDs, *n, *beam)
@@ -105,18 +127,22 @@ func runSample(args []string) error {
 		s.Temperature, s.Greedy, s.TopK, s.TopP = *temperature, *greedy, *topK, *topP
 		s.Prime(primeIDs)
 		// Stream: flush what is buffered whenever streamFlushEvery has
-		// passed, so text appears as it is generated.
+		// passed, so text appears as it is generated. Generate in pieces,
+		// so that a failed write (a full disk, say) stops the
+		// run at once rather than after all of -n.
 		last := time.Now()
-		var werr error
-		s.Generate(*n, func(id int32) {
+		emit := func(id int32) {
 			writeSymbol(out, vocab, id)
-			if now := time.Now(); now.Sub(last) >= streamFlushEvery && werr == nil {
-				werr = out.Flush()
+			if now := time.Now(); now.Sub(last) >= streamFlushEvery && stdout.err == nil {
+				out.Flush()
 				last = now
 			}
-		})
-		if werr != nil {
-			return werr
+		}
+		for left := *n; left > 0 && stdout.err == nil; left -= sampleChunk {
+			s.Generate(min(left, sampleChunk), emit)
+		}
+		if stdout.err != nil {
+			return stdout.err
 		}
 	}
 	out.WriteString("\n")

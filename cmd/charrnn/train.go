@@ -59,6 +59,12 @@ func runTrain(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Held for the whole run, before the checkpoint is read or replaced.
+	unlock, err := lockCheckpoint(o.checkpoint)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var resumeFrom *engine.Checkpoint
 	if o.resume {
 		if resumeFrom, err = engine.LoadCheckpoint(o.checkpoint); err != nil {
