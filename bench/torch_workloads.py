@@ -20,6 +20,9 @@ Settings, each measured in bench/torch_factors.py (bench/RESULTS.md has the figu
     GEMMs go to the system BLAS (Debian's python3-torch), whose threads torch does not set.
   - GLIBC_TUNABLES keeping freed memory in the process: without it glibc hands each step's
     MB-sized gradient buffers back to the kernel and faults fresh pages in the next step.
+  - OPENBLAS_CORETYPE unset (--openblas-core to force one): OpenBLAS picks its kernels for
+    this CPU, as it does for anyone who has not set the variable. These machines preset
+    it to Haswell (AVX2), whose GEMMs PyTorch runs slower than OpenBLAS's own choice.
   - torch.set_flush_denormal(True): subnormal floats flushed to zero.
 """
 
@@ -40,10 +43,23 @@ LR = 0.1
 GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967296"
 
 
-def child_env(threads):
-    """The variables a measurement runs with, in the order the printed command shows them."""
+def child_env(threads, openblas_core=None):
+    """The variables a measurement runs with; None means unset."""
     return [("GLIBC_TUNABLES", GLIBC_TUNABLES), ("OMP_NUM_THREADS", str(threads)),
-            ("OPENBLAS_NUM_THREADS", str(threads))]
+            ("OPENBLAS_NUM_THREADS", str(threads)), ("OPENBLAS_CORETYPE", openblas_core)]
+
+
+def reexec_with_env(threads, script, argv, openblas_core=None):
+    """Start script again with child_env(...) unless this process already has it.
+
+    These variables are read when the C libraries start, so setting them from Python is
+    too late: the process has to start again with them."""
+    want = dict(child_env(threads, openblas_core))
+    if all(os.environ.get(k) == v for k, v in want.items()):
+        return
+    env = {k: v for k, v in os.environ.items() if k not in want}
+    env.update({k: v for k, v in want.items() if v is not None})
+    os.execve(sys.executable, [sys.executable, os.path.abspath(script)] + argv, env)
 
 
 class Net:
@@ -189,8 +205,10 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--duration", type=float, default=10.0, help="timed seconds")
     p.add_argument("--warmup", type=float, default=2.0, help="untimed seconds first")
+    p.add_argument("--openblas-core", metavar="NAME",
+                   help="set OPENBLAS_CORETYPE=NAME (default: unset, OpenBLAS's own choice)")
     p.add_argument("--as-is", action="store_true",
-                   help="run with the environment as it is (no GLIBC_TUNABLES, thread variables)")
+                   help="run with the environment as it is (none of the variables above)")
     p.add_argument("--describe", action="store_true",
                    help="print PyTorch's version and the BLAS it loads, and exit")
     args = p.parse_args(argv)
@@ -207,11 +225,8 @@ def parse_args(argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    env = dict(child_env(args.threads))
-    if not args.as_is and any(os.environ.get(k) != v for k, v in env.items()):
-        # These are read when the C libraries start: set them, then start again.
-        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + argv,
-                  dict(os.environ, **env))
+    if not args.as_is:
+        reexec_with_env(args.threads, __file__, argv, args.openblas_core)
     try:
         import torch
     except ImportError:
@@ -227,6 +242,7 @@ def main(argv=None):
                 args.duration, args.warmup)
     r.update(torch=torch.__version__, threads=torch.get_num_threads(),
              **{k.lower(): os.environ.get(k, "") for k, _ in child_env(args.threads)})
+    r["blas"] = blas_in_use()
     print(json.dumps(r))
     return 0
 
