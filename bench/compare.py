@@ -672,8 +672,19 @@ def is_text_column(name):
 
 
 def reproduce_line(args):
-    return ("the whole table: bench/compare.sh --workloads %s --duration %g --warmup %g"
-            % (",".join(w.name for w in args.workload_list), args.duration, args.warmup))
+    """The compare.sh command for the whole table: every option that was not the default."""
+    line = "the whole table: bench/compare.sh --workloads %s" % ",".join(
+        w.name for w in args.workload_list)
+    if args.system_list != list(SYSTEM_NAMES):
+        line += " --systems " + ",".join(args.system_list)
+    line += " --duration %g --warmup %g" % (args.duration, args.warmup)
+    if args.torch_threads != [1, 2]:
+        line += " --torch-threads " + ",".join(str(n) for n in args.torch_threads)
+    if args.backend != "all":
+        line += " --backend " + args.backend
+    if args.numpy_dtype != "float64":
+        line += " --numpy-dtype " + args.numpy_dtype
+    return line
 
 
 def render_text(info, header, rows, commands, note_lines, skipped, args):

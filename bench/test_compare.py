@@ -177,7 +177,12 @@ class CharrnnParsing(unittest.TestCase):
         self.assertIn("CPU:", text)
         self.assertIn("h512b1, charrnn: 9,000 chars/s: %s bench -hidden 512" % self.fake.path, text)
         self.assertIn("the whole table: bench/compare.sh --workloads h512b1,sample512,h512b32 "
-                      "--duration 1 --warmup 0", text)
+                      "--systems charrnn --duration 1 --warmup 0\n", text + "\n")
+
+    def test_main_names_options_that_are_not_the_default(self):
+        text = self.run_main("--workloads", "tiny", "--backend", "avx2", "--torch-threads", "1")
+        self.assertIn("--workloads tiny --systems charrnn --duration 1 --warmup 0 "
+                      "--torch-threads 1 --backend avx2", text)
 
     def test_main_markdown(self):
         text = self.run_main("--workloads", "tiny,h512b1", "--markdown")
