@@ -47,10 +47,14 @@ type Checkpoint struct {
 // Header is the checkpoint's JSON part.
 type Header struct {
 	// Config is the run's configuration, the model's with it.
-	Config    TrainConfig `json:"config"`
-	VocabKind string      `json:"vocab_kind"`
-	Vocab     []int32     `json:"vocab"` // byte values or code points, in id order
-	Data      string      `json:"data"`  // what the corpus was
+	Config TrainConfig `json:"config"`
+	// Ranks is the number of ranks of the data-parallel job that saved
+	// it, each training Config.Batch streams (0: one process); Cursors
+	// and the carried states are every rank's streams, in global order.
+	Ranks     int     `json:"ranks,omitempty"`
+	VocabKind string  `json:"vocab_kind"`
+	Vocab     []int32 `json:"vocab"` // byte values or code points, in id order
+	Data      string  `json:"data"`  // what the corpus was
 
 	Step      int64      `json:"step"`
 	CharsSeen int64      `json:"chars_seen"`
@@ -263,6 +267,8 @@ func (h *Header) validate() error {
 		return fmt.Errorf("header: unknown vocabulary kind %q", h.VocabKind)
 	case h.Step < 0 || h.CharsSeen < 0:
 		return fmt.Errorf("header: negative step or chars seen")
+	case h.Ranks < 0 || h.Ranks > MaxRanks:
+		return fmt.Errorf("header: %d ranks, want 0 to %d", h.Ranks, MaxRanks)
 	}
 	if err := h.Config.Validate(); err != nil {
 		return fmt.Errorf("header: config: %w", err)
@@ -276,6 +282,9 @@ func (h *Header) validate() error {
 	}
 	return nil
 }
+
+// ranks is the number of ranks that trained the checkpoint's streams.
+func (h *Header) ranks() int { return max(h.Ranks, 1) }
 
 // checkSections checks the sizes of the float sections against the header:
 // the parameters against the layout, the carried states against the
@@ -294,7 +303,7 @@ func (h *Header) checkSections(sections map[string][]float32) error {
 		want := -1
 		switch {
 		case name == "hidden":
-			want = h.Config.Batch * m.Layers * cells[m.Cell].StateVectors() * m.Hidden
+			want = h.ranks() * h.Config.Batch * m.Layers * cells[m.Cell].StateVectors() * m.Hidden
 		case strings.HasPrefix(name, "opt."):
 			want = lay.Floats
 		}

@@ -25,6 +25,13 @@ type Workspace struct {
 	dropStep    int64
 	firstStream int
 
+	// lossStreams is the number of streams the loss is averaged over: B,
+	// or in a data-parallel job every rank's streams together.
+	lossStreams int
+	// reducer, in a data-parallel job, starts summing gradients over the
+	// ranks as soon as Backward completes them.
+	reducer *gradReducer
+
 	// top is what the output layer read in the last Forward.
 	top []float32
 	// logits holds T·B rows of Vocab: o_t, turned in place into dO = y - onehot.
@@ -44,11 +51,12 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 	H, V := c.Hidden, c.Vocab
 	ws := &Workspace{
 		T: t, B: b, m: m, grads: grads,
-		Inputs:  make([]int32, t*b),
-		Targets: make([]int32, t*b),
-		split:   newStreamSplit(b),
-		logits:  make([]float32, t*b*V),
-		v:       newPaddedCopy(V, H),
+		Inputs:      make([]int32, t*b),
+		Targets:     make([]int32, t*b),
+		split:       newStreamSplit(b),
+		lossStreams: b,
+		logits:      make([]float32, t*b*V),
+		v:           newPaddedCopy(V, H),
 	}
 	for l := 0; l < c.Layers; l++ {
 		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.split))
@@ -133,11 +141,14 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 // Backward writes the gradients of the window's loss into the gradient slab
 // (overwriting what was there), by back-propagation through time over the
 // activations Forward left. The loss is summed over time and averaged over
-// streams, so B = 1 is exactly the notebook's gradient.
+// streams, so B = 1 is exactly the notebook's gradient. In a data-parallel
+// job the average is over every rank's streams: scaling here, in the output
+// layer's GEMMs, rather than after the sum over ranks costs no pass over
+// the slab, and each rank's gradient is then its share of the sum.
 func (ws *Workspace) Backward(k kernels.Backend) {
 	c := ws.m.Config
 	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
-	scale := 1 / float32(ws.B)
+	scale := 1 / float32(ws.lossStreams)
 	dO := ws.logits
 	vt, ct := ws.m.output()
 
@@ -145,6 +156,9 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 	dc := ct.Of(ws.grads)
 	clear(dc)
 	k.Gemm(true, false, V, H, n, scale, dO, V, ws.top, H, 0, vt.Of(ws.grads), H)
+	if ws.reducer != nil {
+		ws.reducer.outputDone()
+	}
 	for i := 0; i < n; i++ {
 		k.Axpy(scale, dO[i*V:(i+1)*V], dc)
 	}
@@ -163,6 +177,9 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 			below = dx
 		}
 		ws.layers[l].Backward(k, dh, below)
+		if ws.reducer != nil {
+			ws.reducer.poll()
+		}
 		dh, dx = dx, dh
 	}
 }
