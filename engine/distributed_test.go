@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -442,5 +443,67 @@ func TestDistributedJoinRefuses(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A rank whose corpus cannot be read stops every rank, with nothing of the
+// step done anywhere: the checkpoint saved is the last completed step's,
+// the failing rank says why, and the others say nothing.
+func TestDistributedUnreadableCorpusStopsAll(t *testing.T) {
+	old := corpusMapFiles
+	corpusMapFiles = false // read with pread, whose short read reports the change
+	defer func() { corpusMapFiles = old }()
+	dir := t.TempDir()
+	text := pairsText(200000, 13)
+	corpora := make([]*Corpus, 2)
+	for r := range corpora {
+		path := filepath.Join(dir, fmt.Sprintf("rank%d.txt", r))
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := OpenCorpus(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		corpora[r] = c
+	}
+	vocab, err := BuildByteVocab(corpora[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := distConfig(rnnModel(8), 2)
+	ckpt := filepath.Join(dir, "m.ckpt")
+	errs := make([]error, 2)
+	disttest.Run(2, func(c dist.Comm) {
+		tr, err := NewTrainer(cfg, kernels.Best(), corpora[c.Rank()], vocab)
+		if err == nil {
+			err = tr.Join(c)
+		}
+		if err != nil {
+			t.Errorf("rank %d: %v", c.Rank(), err)
+			return
+		}
+		if c.Rank() == 1 {
+			tr.inject = func(step int64, _ []float32) {
+				if step == 5 {
+					os.Truncate(filepath.Join(dir, "rank1.txt"), 4096)
+				}
+			}
+		}
+		_, errs[c.Rank()] = tr.Run(context.Background(), ckpt, Limits{Steps: 100}, &quietObserver{})
+	})
+	if err := errs[1]; err == nil || !strings.Contains(err.Error(), "rank 1: ") || !strings.Contains(err.Error(), "rank1.txt") || errors.Is(err, ErrOtherRank) {
+		t.Errorf("rank 1: %v; want its own error naming its file", err)
+	}
+	if err := errs[0]; err == nil || !errors.Is(err, ErrOtherRank) {
+		t.Errorf("rank 0: %v; want an error another rank reports", err)
+	}
+	ck, err := LoadCheckpoint(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Header.Step != 5 {
+		t.Fatalf("checkpoint at step %d, want the last completed step, 5", ck.Header.Step)
 	}
 }
