@@ -75,7 +75,7 @@ func runTrain(args []string) (err error) {
 		if errors.As(err, &ce) {
 			return err
 		}
-		return badInput(configError(err))
+		return job.shared(badInput(configError(err))) // every rank's, alike
 	}
 	if run.resumeFrom != nil {
 		if err := tr.Restore(run.resumeFrom); err != nil {
