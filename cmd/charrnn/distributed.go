@@ -190,19 +190,38 @@ func (j *trainJob) profile(p *profiling) (stop func() error, err error) {
 
 // end turns the run's error into what this rank reports, and leaves the
 // job. A failed collective ends every rank (Abort): the others may be
-// waiting in one that will never complete. An error another rank reports
-// stays quiet; a rank's own error says which rank it is.
+// waiting in one that will never complete. Otherwise the ranks leave
+// together: an error is reported (its rank named, but for rank 0's) before
+// a last barrier, because mpirun ends the whole job as soon as one rank
+// exits with an error, and the rank with the line to say could be killed
+// before it says it. An error another rank reports stays quiet.
 func (j *trainJob) end(err error) error {
+	if !j.multi() {
+		if cerr := j.comm.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	rank := j.comm.Rank()
 	var ce *engine.CommError
-	if j.multi() && errors.As(err, &ce) {
-		fmt.Fprintf(os.Stderr, "charrnn train: rank %d: %v; ending the job\n", j.comm.Rank(), err)
+	if errors.As(err, &ce) {
+		fmt.Fprintf(os.Stderr, "charrnn train: rank %d: %v; ending the job\n", rank, err)
 		j.comm.Abort(exitFailure)
 	}
-	if cerr := j.comm.Close(); err == nil && cerr != nil {
-		err = cerr
+	if err != nil && !errors.Is(err, engine.ErrOtherRank) && !errors.Is(err, errHelp) {
+		if rank == 0 {
+			fmt.Fprintf(os.Stderr, "charrnn train: %v\n", err)
+		} else {
+			fmt.Fprintf(os.Stderr, "charrnn train: rank %d: %v\n", rank, err)
+		}
+		err = &quietError{err}
 	}
-	if j.multi() && err != nil && !j.root() && !errors.Is(err, engine.ErrOtherRank) {
-		err = fmt.Errorf("rank %d: %w", j.comm.Rank(), err)
+	berr := j.comm.Barrier()
+	if cerr := j.comm.Close(); berr == nil {
+		berr = cerr
+	}
+	if err == nil {
+		err = berr
 	}
 	return err
 }
