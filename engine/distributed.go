@@ -214,9 +214,6 @@ func (t *Trainer) agreeRead(err error) error {
 	case cerr != nil:
 		return cerr
 	case err != nil:
-		if t.job != nil {
-			return fmt.Errorf("rank %d: %w", t.job.rank, err)
-		}
 		return err
 	case failed:
 		return &otherRankError{errors.New("another rank could not read its windows of the corpus")}

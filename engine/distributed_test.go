@@ -493,7 +493,7 @@ func TestDistributedUnreadableCorpusStopsAll(t *testing.T) {
 		}
 		_, errs[c.Rank()] = tr.Run(context.Background(), ckpt, Limits{Steps: 100}, &quietObserver{})
 	})
-	if err := errs[1]; err == nil || !strings.Contains(err.Error(), "rank 1: ") || !strings.Contains(err.Error(), "rank1.txt") || errors.Is(err, ErrOtherRank) {
+	if err := errs[1]; err == nil || !strings.Contains(err.Error(), "rank1.txt") || errors.Is(err, ErrOtherRank) {
 		t.Errorf("rank 1: %v; want its own error naming its file", err)
 	}
 	if err := errs[0]; err == nil || !errors.Is(err, ErrOtherRank) {
