@@ -64,7 +64,6 @@ func (e *CommError) Unwrap() error { return e.Err }
 type job struct {
 	comm       dist.Comm
 	rank, size int
-	grads      gradReducer
 	scalars    []float64 // a step's votes and loss, allocated once
 	// commTime is the time spent in the gradient and loss reductions.
 	commTime time.Duration
@@ -108,8 +107,6 @@ func (t *Trainer) Join(c dist.Comm) error {
 			B, c.Size(), total, share, t.trainSize, T+1))
 	}
 	t.ws.firstStream, t.ws.lossStreams = t.firstStream(), total
-	t.job.grads = newGradReducer(c, t.Model, t.grads)
-	t.ws.reducer = &t.job.grads
 	return t.placeStreams()
 }
 
@@ -247,65 +244,18 @@ func (j *job) reduceLoss(loss float64, nonFinite bool) (float64, bool, error) {
 	return v[0], v[1] > 0 || math.IsNaN(v[0]) || math.IsInf(v[0], 0), nil
 }
 
-// reduceGradients finishes summing the gradient slab over the ranks.
-func (j *job) reduceGradients() error {
+// reduceGradients sums the gradient slab over the ranks, in one
+// all-reduce once the backward pass is over. (Starting the output layer's
+// share early, to overlap the layers' backward pass, does not pay: see
+// bench/RESULTS.md.)
+func (j *job) reduceGradients(grads []float32) error {
 	start := time.Now()
-	err := j.grads.finish()
+	err := j.comm.AllReduceSum32(grads)
 	j.commTime += time.Since(start)
 	if err != nil {
 		return &CommError{err}
 	}
 	return nil
-}
-
-// gradReducer sums the gradient slab over the ranks. The output layer's V
-// is complete before the layers' backward pass begins, so its all-reduce
-// starts then, without blocking, and is moved along (Test) after each
-// layer's backward pass; the rest of the slab follows when the backward
-// pass ends.
-type gradReducer struct {
-	comm dist.Comm
-	// early is V's gradient; before and after are the rest of the slab
-	// (the layers' matrices; every vector, the output bias c among them).
-	early, before, after []float32
-	req                  dist.Request
-	err                  error
-}
-
-func newGradReducer(c dist.Comm, m *Model, grads []float32) gradReducer {
-	v, _ := m.output()
-	end := v.Offset + v.Size()
-	return gradReducer{comm: c, early: v.Of(grads), before: grads[:v.Offset], after: grads[end:]}
-}
-
-// outputDone starts the all-reduce of V's gradient.
-func (g *gradReducer) outputDone() {
-	g.req, g.err = g.comm.IAllReduceSum32(g.early)
-}
-
-// poll moves the all-reduce in flight along.
-func (g *gradReducer) poll() {
-	if g.req != nil && g.err == nil {
-		_, g.err = g.req.Test()
-	}
-}
-
-// finish sums the rest of the slab and waits for V's sum.
-func (g *gradReducer) finish() error {
-	err := g.err
-	if err == nil {
-		err = g.comm.AllReduceSum32(g.before)
-	}
-	if err == nil {
-		err = g.comm.AllReduceSum32(g.after)
-	}
-	if g.req != nil {
-		if werr := g.req.Wait(); err == nil {
-			err = werr
-		}
-	}
-	g.req, g.err = nil, nil
-	return err
 }
 
 // checkInSync returns an error, on every rank, unless the parameters and

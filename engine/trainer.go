@@ -208,7 +208,7 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 	t.ws.Carry()
 	if t.job != nil {
 		enter(phaseReduce)
-		if err := t.job.reduceGradients(); err != nil {
+		if err := t.job.reduceGradients(t.grads); err != nil {
 			return StepResult{}, err
 		}
 	}

@@ -28,9 +28,6 @@ type Workspace struct {
 	// lossStreams is the number of streams the loss is averaged over: B,
 	// or in a data-parallel job every rank's streams together.
 	lossStreams int
-	// reducer, in a data-parallel job, starts summing gradients over the
-	// ranks as soon as Backward completes them.
-	reducer *gradReducer
 
 	// top is what the output layer read in the last Forward.
 	top []float32
@@ -156,9 +153,6 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 	dc := ct.Of(ws.grads)
 	clear(dc)
 	k.Gemm(true, false, V, H, n, scale, dO, V, ws.top, H, 0, vt.Of(ws.grads), H)
-	if ws.reducer != nil {
-		ws.reducer.outputDone()
-	}
 	for i := 0; i < n; i++ {
 		k.Axpy(scale, dO[i*V:(i+1)*V], dc)
 	}
@@ -177,9 +171,6 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 			below = dx
 		}
 		ws.layers[l].Backward(k, dh, below)
-		if ws.reducer != nil {
-			ws.reducer.poll()
-		}
 		dh, dx = dx, dh
 	}
 }
