@@ -123,13 +123,13 @@ func (t *Trainer) Run(ctx context.Context, path string, lim Limits, obs Observer
 			// run): nothing of the step happened, so the state is the last
 			// step's, worth saving.
 			if serr := r.save(path); serr != nil {
-				return Outcome{}, fmt.Errorf("%w (and saving failed: %v)", err, serr)
+				return Outcome{}, fmt.Errorf("%w (and saving failed: %w)", err, serr)
 			}
 			return Outcome{}, fmt.Errorf("%w; checkpoint saved to %s at step %d", err, path, t.Step)
 		}
 		if err != nil {
 			if err := t.Recover(err); err != nil {
-				return Outcome{}, fmt.Errorf("%w; %s is left as last saved", err, path)
+				return Outcome{}, t.shared(fmt.Errorf("%w; %s is left as last saved", err, path))
 			}
 			obs.Note(fmt.Sprintf("%v; rolled back to step %d with learning rate %.3g (rollback %d of %d)",
 				err, t.Step, t.LR(), t.State.Rollbacks, c.Guard.Retries))
