@@ -23,6 +23,8 @@ type Workload struct {
 	Hidden, Seq, Batch, Vocab int
 	// SampleOnly workloads measure generation, not training.
 	SampleOnly bool
+	// Precision of the products ("" is fp32).
+	Precision engine.Precision
 }
 
 // Model is the workload's model configuration.
@@ -143,7 +145,7 @@ func (d *Data) NewTrainer(k kernels.Backend, w Workload) (*engine.Trainer, error
 	cfg := engine.TrainConfig{
 		Model: w.Model(), Seq: w.Seq, Batch: w.Batch,
 		Optimizer: "adagrad", LR: 0.1,
-		Clip: engine.Clip{Mode: "value", Limit: 5}, Seed: 1,
+		Clip: engine.Clip{Mode: "value", Limit: 5}, Seed: 1, Precision: w.Precision,
 	}
 	return engine.NewTrainer(cfg, k, d.Corpus, d.Vocab)
 }

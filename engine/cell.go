@@ -23,15 +23,16 @@ type Cell interface {
 	// Init sets layer l's initial parameters, drawing from rng.
 	Init(m *Model, l int, rng *rand.Rand)
 	// WindowFloats is how many floats NewLayer allocates for windows of T
-	// steps of B streams.
-	WindowFloats(c ModelConfig, l, T, B int) int
+	// steps of B streams, its products in precision p.
+	WindowFloats(c ModelConfig, l, T, B int, p Precision) int
 	// NewLayer binds layer l of m, and a gradient slab laid out as m's
 	// parameters (nil when the layer only runs forward), to buffers for
 	// windows of T steps of B streams. The recurrence shares the streams
-	// between cores through split.
-	NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer
-	// NewStep binds layer l of m for single steps of one stream.
-	NewStep(m *Model, l int) Step
+	// between cores, and reads the weights, through ctx.
+	NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer
+	// NewStep binds layer l of m for single steps of one stream, reading
+	// the weights through ctx.
+	NewStep(m *Model, l int, ctx *passContext) Step
 }
 
 // Layer is one recurrent layer's passes over a window of T steps of B
@@ -80,4 +81,42 @@ func CellNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// layerBase is what every cell's layer holds: its shape, the model and the
+// gradient slab it is bound to, its input side, and hs, the outputs with
+// the carried h in block 0. Cells embed it.
+type layerBase struct {
+	T, B, H int
+	m       *Model
+	grads   []float32
+	ctx     *passContext
+	input   layerInput
+
+	// hs holds (T+1)·B rows of H: block 0 is the h carried in from the
+	// previous window, block t+1 is h_t.
+	hs    []float32
+	state [][]float32 // State's answer, made once
+	dh    []float32   // Backward's dh, which the backward pass consumes
+
+	// The recurrence's passes over streams [lo, hi) (streams.go), as func
+	// values made once.
+	fwd, back func(lo, hi int)
+}
+
+// newLayerBase makes the common part of layer l of m, whose input weights
+// wih make gh pre-activations.
+func newLayerBase(m *Model, grads []float32, T, B int, ctx *passContext, wih Tensor, gh int) layerBase {
+	H := m.Config.Hidden
+	return layerBase{T: T, B: B, H: H, m: m, grads: grads, ctx: ctx,
+		input: newLayerInput(wih, gh, T*B, ctx), hs: make([]float32, (T+1)*B*H)}
+}
+
+func (b *layerBase) Out() []float32     { return b.hs[b.B*b.H:] }
+func (b *layerBase) State() [][]float32 { return b.state }
+
+// rows returns rows [lo, hi) of block t of a buffer of rows of width w
+// laid out in blocks of B rows.
+func rows(buf []float32, t, B, lo, hi, w int) []float32 {
+	return buf[(t*B+lo)*w : (t*B+hi)*w]
 }

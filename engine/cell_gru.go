@@ -28,51 +28,36 @@ func (gruCell) Init(m *Model, l int, rng *rand.Rand) {
 	initGated(m, gatedNames(m.Config, l, 3).bound(m), rng)
 }
 
-func (gruCell) WindowFloats(c ModelConfig, l, T, B int) int {
+func (gruCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
 	// hs; the activations, the recurrent products and the gradients of
-	// both sides; the aligned W_hh; the input's projection
-	return (T+1)*B*H + 4*n*3*H + paddedFloats(3*H, H) + inputFloats(l, 3*H, n)
+	// both sides; W_hh; the input's side
+	return (T+1)*B*H + 4*n*3*H + weightsFloats(3*H, H, p) + inputFloats(l, 3*H, H, n, p)
 }
 
 // gruLayer is the GRU's window passes.
 type gruLayer struct {
-	T, B, H int
-	m       *Model
-	t       gatedTensors
-	grads   []float32
-	split   *streamSplit
-	input   layerInput
-
-	// hs holds (T+1)·B rows of H: block 0 is the state carried in from the
-	// previous window, block t+1 is h_t.
-	hs    []float32
-	state [][]float32
+	layerBase
+	t gatedTensors
 	// T·B rows of 3H each: the activations r, z, n; the recurrent products
 	// W_hh·h_{t-1} (whose n part GRUForward turns into W_hn·h + b_hn); and
 	// the gradients with respect to the input's and the recurrent
 	// pre-activations.
 	act, hg, dx, dhg []float32
-	w                paddedCopy
-
-	wr        []float32
-	ldw       int
-	dh        []float32
-	fwd, back func(lo, hi int)
+	whh              weights
 }
 
-func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 3).bound(m)
 	r := &gruLayer{
-		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
-		input: newLayerInput(t.wih, 3*H, n),
-		hs:    make([]float32, (T+1)*B*H),
-		act:   make([]float32, n*3*H),
-		hg:    make([]float32, n*3*H),
-		dx:    make([]float32, n*3*H),
-		dhg:   make([]float32, n*3*H),
-		w:     newPaddedCopy(3*H, H),
+		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 3*H),
+		t:         t,
+		act:       make([]float32, n*3*H),
+		hg:        make([]float32, n*3*H),
+		dx:        make([]float32, n*3*H),
+		dhg:       make([]float32, n*3*H),
+		whh:       newWeights(t.whh, ctx),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H]}
@@ -86,8 +71,8 @@ func (r *gruLayer) Carry()             { copy(r.hs[:r.B*r.H], r.hs[r.T*r.B*r.H:]
 func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
-	r.wr, r.ldw = r.w.refresh(r.t.whh.Of(p), r.H)
-	r.split.run(k, 12*r.H*r.H, r.fwd)
+	r.whh.refresh(p)
+	r.ctx.run(k, 12*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -95,15 +80,10 @@ func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 // fused element-wise pass.
 func (r *gruLayer) forwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 3*r.H
-	k, p := r.split.k, r.m.Params
+	k, p := r.ctx.k, r.m.Params
 	bih, bhh := r.t.bih.Of(p), r.t.bhh.Of(p)
 	for t := 0; t < r.T; t++ {
-		prev, hg := rows(r.hs, t, B, lo, hi, H), rows(r.hg, t, B, lo, hi, G)
-		if B == 1 {
-			k.Gemv(false, G, H, 1, r.wr, r.ldw, prev, 0, hg)
-		} else {
-			k.Gemm(false, true, hi-lo, G, H, 1, prev, H, r.wr, r.ldw, 0, hg, G)
-		}
+		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.hg, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
 			k.GRUForward(r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G], r.input.row(p, i), bih, bhh,
@@ -113,15 +93,14 @@ func (r *gruLayer) forwardStreams(lo, hi int) {
 }
 
 func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
-	H, n, G := r.H, r.T*r.B, 3*r.H
+	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.wr, r.ldw = r.w.current(r.t.whh.Of(p), H)
-	r.split.run(k, 12*H*H, r.back)
+	r.ctx.run(k, 12*H*H, r.back)
 
 	// Window-wide: dW_hh = dHGᵀ·H_prev, the biases' row sums, the input's
 	// side from dX.
-	k.Gemm(true, false, G, H, n, 1, r.dhg, G, r.hs[:n*H], H, 0, r.t.whh.Of(g), H)
+	r.whh.gradient(k, n, 1, r.dhg, r.hs[:n*H], g)
 	sumRows(k, r.t.bhh.Of(g), r.dhg)
 	sumRows(k, r.t.bih.Of(g), r.dx)
 	r.input.backward(k, p, g, r.dx, dx)
@@ -132,7 +111,7 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 // passes dh∘z straight back to h_{t-1}; then dh_{t-1} += W_hhᵀ·dHG_t.
 func (r *gruLayer) backwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 3*r.H
-	k := r.split.k
+	k := r.ctx.k
 	for t := r.T - 1; t >= 0; t-- {
 		for s := lo; s < hi; s++ {
 			i := t*B + s
@@ -146,12 +125,7 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 		if t == 0 {
 			break
 		}
-		dg, prev := rows(r.dhg, t, B, lo, hi, G), rows(r.dh, t-1, B, lo, hi, H)
-		if B == 1 {
-			k.Gemv(true, G, H, 1, r.wr, r.ldw, dg, 1, prev)
-		} else {
-			k.Gemm(false, false, hi-lo, H, G, 1, dg, G, r.wr, r.ldw, 1, prev, H)
-		}
+		r.whh.mul(k, B == 1, lo, hi-lo, 1, rows(r.dhg, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
 	}
 }
 
@@ -159,20 +133,22 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 type gruStep struct {
 	m             *Model
 	t             gatedTensors
+	whh           weights
 	input         layerInput
 	hg, act, proj []float32
 }
 
-func (gruCell) NewStep(m *Model, l int) Step {
+func (gruCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H := m.Config.Hidden
 	t := gatedNames(m.Config, l, 3).bound(m)
-	return &gruStep{m: m, t: t, input: newLayerInput(t.wih, 3*H, 0),
+	return &gruStep{m: m, t: t, whh: newWeights(t.whh, ctx), input: newLayerInput(t.wih, 3*H, 0, ctx),
 		hg: make([]float32, 3*H), act: make([]float32, 3*H), proj: make([]float32, 3*H)}
 }
 
 func (s *gruStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	p, H := s.m.Params, len(next)
-	k.Gemv(false, 3*H, H, 1, s.t.whh.Of(p), H, prev, 0, s.hg)
+	p := s.m.Params
+	s.whh.view(p)
+	s.whh.mulT(k, true, 0, 1, 1, prev, 0, s.hg)
 	in := s.input.step(k, p, id, x, s.proj)
 	k.GRUForward(s.act, s.hg, in, s.t.bih.Of(p), s.t.bhh.Of(p), prev, next)
 }

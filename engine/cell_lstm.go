@@ -62,80 +62,60 @@ func (lstmCell) Init(m *Model, l int, rng *rand.Rand) {
 	}
 }
 
-func (lstmCell) WindowFloats(c ModelConfig, l, T, B int) int {
+func (lstmCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
 	// hs and cs, tanh(c), the gates' activations and their gradient, the
-	// carried dc, the aligned W_hh, the summed bias, the input's projection
-	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + paddedFloats(4*H, H) + 4*H + inputFloats(l, 4*H, n)
+	// carried dc, W_hh, the summed bias, the input's side
+	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + weightsFloats(4*H, H, p) + 4*H + inputFloats(l, 4*H, H, n, p)
 }
 
 // lstmLayer is the LSTM's window passes.
 type lstmLayer struct {
-	T, B, H int
-	m       *Model
-	t       gatedTensors
-	grads   []float32
-	split   *streamSplit
-	input   layerInput
-
-	// hs and cs hold (T+1)·B rows of H: block 0 is the state carried in
-	// from the previous window, block t+1 is h_t (c_t).
-	hs, cs []float32
-	state  [][]float32 // State's answer: block 0 of hs and cs
-	tcs    []float32   // T·B rows of H: tanh(c_t)
+	layerBase
+	t gatedTensors
+	// cs holds (T+1)·B rows of H, as hs does: block 0 is the c carried in
+	// from the previous window, block t+1 is c_t.
+	cs  []float32
+	tcs []float32 // T·B rows of H: tanh(c_t)
 	// gates holds T·B rows of 4H: the recurrent products, then the gates'
 	// activations; dgates their gradient.
 	gates, dgates []float32
 	dc            []float32 // B rows of H: the gradient flowing back into c
 	bias          []float32 // b_ih + b_hh
-	w             paddedCopy
-
-	wr        []float32 // W_hh as the recurrence reads it, leading dimension ldw
-	ldw       int
-	dh        []float32
-	fwd, back func(lo, hi int)
+	whh           weights
 }
 
-func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 4).bound(m)
 	r := &lstmLayer{
-		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
-		input:  newLayerInput(t.wih, 4*H, n),
-		hs:     make([]float32, (T+1)*B*H),
-		cs:     make([]float32, (T+1)*B*H),
-		tcs:    make([]float32, n*H),
-		gates:  make([]float32, n*4*H),
-		dgates: make([]float32, n*4*H),
-		dc:     make([]float32, B*H),
-		bias:   make([]float32, 4*H),
-		w:      newPaddedCopy(4*H, H),
+		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 4*H),
+		t:         t,
+		cs:        make([]float32, (T+1)*B*H),
+		tcs:       make([]float32, n*H),
+		gates:     make([]float32, n*4*H),
+		dgates:    make([]float32, n*4*H),
+		dc:        make([]float32, B*H),
+		bias:      make([]float32, 4*H),
+		whh:       newWeights(t.whh, ctx),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H], r.cs[:B*H]}
 	return r
 }
 
-func (r *lstmLayer) Out() []float32     { return r.hs[r.B*r.H:] }
-func (r *lstmLayer) State() [][]float32 { return r.state }
 func (r *lstmLayer) Carry() {
 	n := r.B * r.H
 	copy(r.hs[:n], r.hs[r.T*n:])
 	copy(r.cs[:n], r.cs[r.T*n:])
 }
 
-// rows returns rows [lo, hi) of block t of a buffer of rows of width w
-// (with one block before t = 0 when carried).
-func rows(buf []float32, t, B, lo, hi, w int) []float32 {
-	return buf[(t*B+lo)*w : (t*B+hi)*w]
-}
-
 func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	biasSum(p, r.t.bih, r.t.bhh, r.bias)
-	r.wr, r.ldw = r.w.refresh(r.t.whh.Of(p), r.H)
-	r.split.run(k, 16*r.H*r.H, r.fwd)
+	r.whh.refresh(p)
+	r.ctx.run(k, 16*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -143,14 +123,9 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 // fused element-wise pass.
 func (r *lstmLayer) forwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
-	k, p := r.split.k, r.m.Params
+	k, p := r.ctx.k, r.m.Params
 	for t := 0; t < r.T; t++ {
-		prev, gates := rows(r.hs, t, B, lo, hi, H), rows(r.gates, t, B, lo, hi, G)
-		if B == 1 {
-			k.Gemv(false, G, H, 1, r.wr, r.ldw, prev, 0, gates)
-		} else {
-			k.Gemm(false, true, hi-lo, G, H, 1, prev, H, r.wr, r.ldw, 0, gates, G)
-		}
+		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.gates, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
 			k.LSTMForward(r.gates[i*G:(i+1)*G], r.input.row(p, i), r.bias,
@@ -160,15 +135,14 @@ func (r *lstmLayer) forwardStreams(lo, hi int) {
 }
 
 func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
-	H, n, G := r.H, r.T*r.B, 4*r.H
+	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.wr, r.ldw = r.w.current(r.t.whh.Of(p), H)
-	r.split.run(k, 16*H*H, r.back)
+	r.ctx.run(k, 16*H*H, r.back)
 
 	// The weights' gradients are window-wide: dW_hh = dGᵀ·H_prev,
 	// db = Σ dG, and the input's side.
-	k.Gemm(true, false, G, H, n, 1, r.dgates, G, r.hs[:n*H], H, 0, r.t.whh.Of(g), H)
+	r.whh.gradient(k, n, 1, r.dgates, r.hs[:n*H], g)
 	sumRows(k, r.t.bih.Of(g), r.dgates)
 	copy(r.t.bhh.Of(g), r.t.bih.Of(g))
 	r.input.backward(k, p, g, r.dgates, dx)
@@ -179,7 +153,7 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 // carries dc back; then dh_{t-1} += W_hhᵀ·dG_t.
 func (r *lstmLayer) backwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
-	k := r.split.k
+	k := r.ctx.k
 	clear(r.dc[lo*H : hi*H]) // truncated BPTT: nothing flows in from the next window
 	for t := r.T - 1; t >= 0; t-- {
 		for s := lo; s < hi; s++ {
@@ -190,12 +164,7 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 		if t == 0 {
 			break
 		}
-		dg, prev := rows(r.dgates, t, B, lo, hi, G), rows(r.dh, t-1, B, lo, hi, H)
-		if B == 1 {
-			k.Gemv(true, G, H, 1, r.wr, r.ldw, dg, 1, prev)
-		} else {
-			k.Gemm(false, false, hi-lo, H, G, 1, dg, G, r.wr, r.ldw, 1, prev, H)
-		}
+		r.whh.mul(k, B == 1, lo, hi-lo, 1, rows(r.dgates, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
 	}
 }
 
@@ -203,20 +172,22 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 type lstmStep struct {
 	m                     *Model
 	t                     gatedTensors
+	whh                   weights
 	input                 layerInput
 	gates, proj, bias, tc []float32
 }
 
-func (lstmCell) NewStep(m *Model, l int) Step {
+func (lstmCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H := m.Config.Hidden
 	t := gatedNames(m.Config, l, 4).bound(m)
-	return &lstmStep{m: m, t: t, input: newLayerInput(t.wih, 4*H, 0),
+	return &lstmStep{m: m, t: t, whh: newWeights(t.whh, ctx), input: newLayerInput(t.wih, 4*H, 0, ctx),
 		gates: make([]float32, 4*H), proj: make([]float32, 4*H), bias: make([]float32, 4*H), tc: make([]float32, H)}
 }
 
 func (s *lstmStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
 	p, H := s.m.Params, len(s.tc)
-	k.Gemv(false, 4*H, H, 1, s.t.whh.Of(p), H, prev[:H], 0, s.gates)
+	s.whh.view(p)
+	s.whh.mulT(k, true, 0, 1, 1, prev[:H], 0, s.gates)
 	in := s.input.step(k, p, id, x, s.proj)
 	k.LSTMForward(s.gates, in, biasSum(p, s.t.bih, s.t.bhh, s.bias), prev[H:], next[H:], s.tc, next[:H])
 }

@@ -89,55 +89,32 @@ func (rnnCell) Init(m *Model, l int, rng *rand.Rand) {
 	}
 }
 
-func (rnnCell) WindowFloats(c ModelConfig, l, T, B int) int {
+func (rnnCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H := c.Hidden
-	// hs, the aligned W, the summed bias, the input's projection
-	return (T+1)*B*H + paddedFloats(H, H) + H + inputFloats(l, H, T*B)
+	// hs, W, the summed bias, the input's side
+	return (T+1)*B*H + weightsFloats(H, H, p) + H + inputFloats(l, H, H, T*B, p)
 }
 
-// rnnLayer is the vanilla RNN's window passes.
+// rnnLayer is the vanilla RNN's window passes. Backward turns dh into dr in
+// place.
 type rnnLayer struct {
-	T, B, H int
-	m       *Model
-	t       rnnTensors
-	grads   []float32
-	split   *streamSplit
-	input   layerInput
-
-	// hs holds (T+1)·B rows of H: block 0 is the state carried in from the
-	// previous window, block t+1 is h_t.
-	hs    []float32
-	state [][]float32 // State's answer, made once: block 0 of hs
+	layerBase
+	t rnnTensors
 	// bias is b, or b_ih + b_hh for a layer with two biases.
 	bias, biasBuf []float32
-	w             paddedCopy
-
-	// What the recurrence of the current pass reads: W with leading
-	// dimension ldw, and Backward's dh, turned in place into dr.
-	wr        []float32
-	ldw       int
-	dh        []float32
-	fwd, back func(lo, hi int)
+	w             weights
 }
 
-func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, split *streamSplit) Layer {
+func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H := m.Config.Hidden
 	t := rnnNames(m.Config, l).bound(m)
-	r := &rnnLayer{
-		T: T, B: B, H: H, m: m, t: t, grads: grads, split: split,
-		input:   newLayerInput(t.u, H, T*B),
-		hs:      make([]float32, (T+1)*B*H),
-		biasBuf: make([]float32, H),
-		w:       newPaddedCopy(H, H),
-	}
+	r := &rnnLayer{layerBase: newLayerBase(m, grads, T, B, ctx, t.u, H), t: t, biasBuf: make([]float32, H), w: newWeights(t.w, ctx)}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.block(-1)}
 	return r
 }
 
-func (r *rnnLayer) Out() []float32     { return r.hs[r.B*r.H:] }
-func (r *rnnLayer) State() [][]float32 { return r.state }
-func (r *rnnLayer) Carry()             { copy(r.block(-1), r.block(r.T-1)) }
+func (r *rnnLayer) Carry() { copy(r.block(-1), r.block(r.T-1)) }
 
 // block returns the B rows of hs at time t (t = -1 is the carried state).
 func (r *rnnLayer) block(t int) []float32 {
@@ -152,22 +129,18 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	r.bias = r.t.bias(p, r.biasBuf)
-	r.wr, r.ldw = r.w.refresh(r.t.w.Of(p), r.H)
-	r.split.run(k, 4*r.H*r.H, r.fwd)
+	r.w.refresh(p)
+	r.ctx.run(k, 4*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence forward through the window for streams
 // [lo, hi): a_t = W·h_{t-1}, then h_t = tanh(a_t + U·x_t + b).
 func (r *rnnLayer) forwardStreams(lo, hi int) {
 	H, B := r.H, r.B
-	k, p := r.split.k, r.m.Params
+	k, p := r.ctx.k, r.m.Params
 	for t := 0; t < r.T; t++ {
 		prev, cur := r.block(t - 1)[lo*H:hi*H], r.block(t)[lo*H:hi*H]
-		if B == 1 {
-			k.Gemv(false, H, H, 1, r.wr, r.ldw, prev, 0, cur)
-		} else {
-			k.Gemm(false, true, hi-lo, H, H, 1, prev, H, r.wr, r.ldw, 0, cur, H)
-		}
+		r.w.mulT(k, B == 1, lo, hi-lo, 1, prev, 0, cur)
 		for s := lo; s < hi; s++ {
 			h := cur[(s-lo)*H : (s-lo+1)*H]
 			k.AddTanh(h, h, r.input.row(p, t*B+s), r.bias)
@@ -182,12 +155,11 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.wr, r.ldw = r.w.current(r.t.w.Of(p), H)
-	r.split.run(k, 4*H*H, r.back)
+	r.ctx.run(k, 4*H*H, r.back)
 
 	// dW = dRᵀ·H_prev; db = Σ dr; the input weights' and the input's
 	// gradients from dR.
-	k.Gemm(true, false, H, H, n, 1, dh, H, r.hs[:n*H], H, 0, r.t.w.Of(g), H)
+	r.w.gradient(k, n, 1, dh, r.hs[:n*H], g)
 	sumRows(k, r.t.bih.Of(g), dh)
 	if r.t.bhh.Name != "" {
 		copy(r.t.bhh.Of(g), r.t.bih.Of(g))
@@ -199,19 +171,14 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 // [lo, hi): dr_t = (1 - h_t²) ∘ dh_t, then dh_{t-1} += Wᵀ·dr_t.
 func (r *rnnLayer) backwardStreams(lo, hi int) {
 	H, B := r.H, r.B
-	k := r.split.k
+	k := r.ctx.k
 	for t := r.T - 1; t >= 0; t-- {
 		dr := r.dh[(t*B+lo)*H : (t*B+hi)*H]
 		k.TanhGrad(dr, r.block(t)[lo*H:hi*H], dr)
 		if t == 0 {
 			break // truncated BPTT: nothing flows into the carried state
 		}
-		prev := r.dh[((t-1)*B+lo)*H : ((t-1)*B+hi)*H]
-		if B == 1 {
-			k.Gemv(true, H, H, 1, r.wr, r.ldw, dr, 1, prev)
-		} else {
-			k.Gemm(false, false, hi-lo, H, H, 1, dr, H, r.wr, r.ldw, 1, prev, H)
-		}
+		r.w.mul(k, B == 1, lo, hi-lo, 1, dr, 1, r.dh[((t-1)*B+lo)*H:((t-1)*B+hi)*H])
 	}
 }
 
@@ -219,18 +186,20 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 type rnnStep struct {
 	m          *Model
 	t          rnnTensors
+	w          weights
 	input      layerInput
 	proj, bias []float32
 }
 
-func (rnnCell) NewStep(m *Model, l int) Step {
+func (rnnCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H := m.Config.Hidden
 	t := rnnNames(m.Config, l).bound(m)
-	return &rnnStep{m: m, t: t, input: newLayerInput(t.u, H, 0), proj: make([]float32, H), bias: make([]float32, H)}
+	return &rnnStep{m: m, t: t, w: newWeights(t.w, ctx), input: newLayerInput(t.u, H, 0, ctx), proj: make([]float32, H), bias: make([]float32, H)}
 }
 
 func (s *rnnStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	p, H := s.m.Params, len(next)
-	k.Gemv(false, H, H, 1, s.t.w.Of(p), H, prev, 0, next)
+	p := s.m.Params
+	s.w.view(p)
+	s.w.mulT(k, true, 0, 1, 1, prev, 0, next)
 	k.AddTanh(next, next, s.input.step(k, p, id, x, s.proj), s.t.bias(p, s.bias))
 }

@@ -1,16 +1,13 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strings"
 )
@@ -95,8 +92,9 @@ func (c *Checkpoint) Model() *Model {
 // leaves whatever was at path untouched.
 //
 // A process killed in the middle of a save leaves its temporary file
-// (path + ".tmp" + digits) behind; the next successful save removes such
-// files older than itself (see WriteFileAtomic).
+// (path + ".tmp" + its pid + "-" + digits) behind; the next successful save
+// removes such files older than itself whose writer has exited (see
+// WriteFileAtomic). A path that is a symbolic link has its target replaced.
 func (c *Checkpoint) Save(path string) error {
 	data, err := c.encode()
 	if err == nil {
@@ -153,7 +151,7 @@ var ErrNotCheckpoint = errors.New("not a charrnn checkpoint")
 // header and section sizes, and that every value is finite. Nothing is
 // returned unless all of it holds.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegularFile(path) // a named pipe is refused, not waited on
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
@@ -232,28 +230,14 @@ func decodeHeader(version uint32, data []byte) (Header, error) {
 	var h Header
 	if version == 1 {
 		var v1 headerV1
-		if err := decodeJSON(data, &v1); err != nil {
+		if err := decodeStrict(data, &v1); err != nil { // exact keys, once each
 			return Header{}, fmt.Errorf("header: %w", err)
 		}
 		h = v1.upgrade()
-	} else if err := decodeJSON(data, &h); err != nil {
+	} else if err := decodeStrict(data, &h); err != nil {
 		return Header{}, fmt.Errorf("header: %w", err)
 	}
 	return h, h.validate()
-}
-
-// decodeJSON decodes one JSON value, refusing unknown fields and anything
-// after it.
-func decodeJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("trailing data")
-	}
-	return nil
 }
 
 // validate checks the header's own consistency: a configuration a trainer
@@ -265,10 +249,6 @@ func (h *Header) validate() error {
 		return fmt.Errorf("header: empty vocabulary")
 	case h.VocabKind != "bytes" && h.VocabKind != "runes":
 		return fmt.Errorf("header: unknown vocabulary kind %q", h.VocabKind)
-	case h.Step < 0 || h.CharsSeen < 0:
-		return fmt.Errorf("header: negative step or chars seen")
-	case h.Ranks < 0 || h.Ranks > MaxRanks:
-		return fmt.Errorf("header: %d ranks, want 0 to %d", h.Ranks, MaxRanks)
 	}
 	if err := h.Config.Validate(); err != nil {
 		return fmt.Errorf("header: config: %w", err)
@@ -280,7 +260,7 @@ func (h *Header) validate() error {
 	if !lay.Equal(Layout{Tensors: h.Tensors, Floats: lay.Floats}) {
 		return fmt.Errorf("header: the tensor table is not the layout of a %d-layer %s model of width %d", h.Config.Model.Layers, h.Config.Model.Cell, h.Config.Model.Hidden)
 	}
-	return nil
+	return h.checkRanges()
 }
 
 // ranks is the number of ranks that trained the checkpoint's streams.
@@ -300,18 +280,20 @@ func (h *Header) checkSections(sections map[string][]float32) error {
 		return fmt.Errorf("params section has %d floats, a %d-layer %s model of width %d and vocabulary %d has %d", len(params), m.Layers, m.Cell, m.Hidden, m.Vocab, lay.Floats)
 	}
 	for name, s := range sections {
-		want := -1
 		switch {
 		case name == "hidden":
-			want = h.ranks() * h.Config.Batch * m.Layers * cells[m.Cell].StateVectors() * m.Hidden
-		case strings.HasPrefix(name, "opt."):
-			want = lay.Floats
-		}
-		if want >= 0 && len(s) != want {
-			return fmt.Errorf("section %q has %d floats, want %d", name, len(s), want)
+			// Every stream of every rank: compared by division, as the
+			// product of the header's counts may not fit an int.
+			perStream := m.Layers * cells[m.Cell].StateVectors() * m.Hidden
+			streams := int64(h.ranks()) * int64(h.Config.Batch)
+			if len(s)%perStream != 0 || int64(len(s)/perStream) != streams {
+				return fmt.Errorf("section %q has %d floats, want %d streams × %d", name, len(s), streams, perStream)
+			}
+		case strings.HasPrefix(name, "opt.") && len(s) != lay.Floats:
+			return fmt.Errorf("section %q has %d floats, want %d", name, len(s), lay.Floats)
 		}
 	}
-	return nil
+	return h.checkRanges()
 }
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

@@ -17,7 +17,7 @@ func testHeader(c TrainConfig, vocab []int32) Header {
 	if err != nil {
 		panic(err)
 	}
-	return Header{Config: c, VocabKind: VocabBytes, Vocab: vocab, Tensors: lay.Tensors}
+	return Header{Config: c, VocabKind: VocabBytes, Vocab: vocab, Tensors: lay.Tensors, Train: NewTrainState()}
 }
 
 func sampleCheckpoint(t *testing.T) (*Checkpoint, []byte) {

@@ -72,6 +72,10 @@ type TrainConfig struct {
 	Rho         float32 `json:"rho,omitempty"`          // rmsprop: decay of the mean square (DefaultRho is PyTorch's)
 	WeightDecay float32 `json:"weight_decay,omitempty"` // adamw: decoupled weight decay
 
+	// Precision is how the products with weights run: FP32, or BF16, mixed
+	// precision (bf16.go), where the CPU has bfloat16 products.
+	Precision Precision `json:"precision,omitempty"`
+
 	LR       float32  `json:"lr"` // base learning rate
 	Schedule Schedule `json:"schedule"`
 	Clip     Clip     `json:"clip"`
@@ -116,6 +120,7 @@ func DefaultTrainConfig() TrainConfig {
 		Seq:         64,
 		Batch:       16,
 		Optimizer:   "adam",
+		Precision:   FP32,
 		LR:          DefaultLR("adam"),
 		Schedule:    Schedule{Kind: "constant", Decay: 0.97, DecayAfter: 10, PlateauPatience: 3},
 		Clip:        Clip{Mode: "value", Limit: 5},
@@ -191,6 +196,9 @@ func (c TrainConfig) Validate() error {
 		return fieldErrorf("Patience", "must not be negative, got %d", c.Patience)
 	case c.Patience > 0 && c.EvalEvery == 0:
 		return fieldErrorf("Patience", "needs ValFrac > 0 and EvalEvery > 0: it counts validations without improvement")
+	}
+	if err := c.Precision.validate(); err != nil {
+		return err
 	}
 	if err := c.Schedule.Validate(); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -38,9 +39,9 @@ var _ io.ReaderAt = (*Corpus)(nil)
 // logical byte stream (files joined in the order given; directories walked in
 // lexical order).
 //
-// The files must not be truncated while the corpus is open: reading a mapped
-// page past the new end of a file faults the process. A Corpus is safe for
-// concurrent reads; Close must not race with them.
+// A file that changes size while the corpus is open makes reads fail with a
+// *CorpusChangedError (see corpus_changed.go) rather than fault the process.
+// A Corpus is safe for concurrent reads; Close must not race with them.
 type Corpus struct {
 	spec   string
 	segs   []corpusSegment // the non-empty files, in stream order
@@ -143,7 +144,8 @@ func (c *Corpus) Describe() string {
 // ReadAt copies bytes [off, off+len(p)) of the logical stream into p, across
 // file boundaries, with io.ReaderAt semantics: fewer than len(p) bytes only at
 // the end of the stream (io.EOF) or on an error.
-func (c *Corpus) ReadAt(p []byte, off int64) (int, error) {
+func (c *Corpus) ReadAt(p []byte, off int64) (n int, err error) {
+	defer c.endRead(debug.SetPanicOnFault(true), &err)
 	if c.closed {
 		return 0, errCorpusClosed
 	}
@@ -156,7 +158,6 @@ func (c *Corpus) ReadAt(p []byte, off int64) (int, error) {
 		}
 		return 0, io.EOF
 	}
-	n := 0
 	for i := c.segmentAt(off); n < len(p) && i < len(c.segs); i++ {
 		m, err := c.segs[i].readAt(p[n:], off-c.segs[i].start)
 		n += m
@@ -201,14 +202,14 @@ func (s *corpusSegment) readAt(p []byte, rel int64) (int, error) {
 		return n, nil
 	}
 	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF // the file shrank since it was opened
+		return n, s.changedError() // the file shrank since it was opened
 	}
 	return n, fmt.Errorf("corpus: read %s: %w", s.path, err)
 }
 
 // add appends one file to the stream.
 func (c *Corpus) add(path string) error {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path) // a named pipe is refused, not waited on
 	if err != nil {
 		return fmt.Errorf("corpus: %w", err)
 	}
@@ -221,9 +222,6 @@ func (c *Corpus) add(path string) error {
 	info, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("corpus: %w", err)
-	}
-	if !info.Mode().IsRegular() {
-		return fmt.Errorf("corpus: %s is not a regular file", path)
 	}
 	c.files++
 	size := info.Size()

@@ -1,8 +1,8 @@
 package engine
 
 import (
-	"errors"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -41,51 +41,61 @@ func (c *Corpus) scan(chunk, mapChunk int64, visit func(worker int, pos int64, d
 		}
 	}
 	release := c.mapped > vocabReleaseAbove
-
-	workers := min(scanWorkers(), len(pieces))
-	errs := make([]error, workers)
 	var next atomic.Int64
 	var stop atomic.Bool
+
+	// work is one worker's loop. A fault in a mapping (a file cut under
+	// the corpus) becomes its error, which stops every worker.
+	work := func(w int) (err error) {
+		defer c.endRead(debug.SetPanicOnFault(true), &err)
+		var buf []byte // for files read rather than held in memory
+		for !stop.Load() {
+			k := next.Add(1) - 1
+			if k >= int64(len(pieces)) {
+				return nil
+			}
+			p := &pieces[k]
+			data := p.seg.data
+			if data != nil {
+				data = data[p.off : p.off+p.n]
+			} else {
+				if buf == nil {
+					buf = make([]byte, chunk)
+				}
+				data = buf[:p.n]
+				if _, err := p.seg.readAt(data, p.off); err != nil {
+					return err
+				}
+			}
+			done, err := visit(w, p.seg.start+p.off, data)
+			if p.seg.mapped && release {
+				corpusReleasePages(data)
+			}
+			if done || err != nil {
+				stop.Store(true)
+				return err
+			}
+		}
+		return nil
+	}
+	workers := min(scanWorkers(), len(pieces))
+	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf []byte // for files read rather than held in memory
-			for !stop.Load() {
-				k := next.Add(1) - 1
-				if k >= int64(len(pieces)) {
-					return
-				}
-				p := &pieces[k]
-				data := p.seg.data
-				if data != nil {
-					data = data[p.off : p.off+p.n]
-				} else {
-					if buf == nil {
-						buf = make([]byte, chunk)
-					}
-					data = buf[:p.n]
-					if _, err := p.seg.readAt(data, p.off); err != nil {
-						errs[w] = err
-						stop.Store(true)
-						return
-					}
-				}
-				done, err := visit(w, p.seg.start+p.off, data)
-				if p.seg.mapped && release {
-					corpusReleasePages(data)
-				}
-				if err != nil {
-					errs[w] = err
-				}
-				if done || err != nil {
-					stop.Store(true)
-					return
-				}
+			if errs[w] = work(w); errs[w] != nil {
+				stop.Store(true)
 			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	// The first error only: after a file is cut, every worker may fail the same way.
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

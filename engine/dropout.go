@@ -3,6 +3,8 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
+
+	"charrnn/kernels"
 )
 
 // dropout is inverted dropout on one layer's output while training: each
@@ -62,21 +64,15 @@ func (d *dropout) unit(r uint32) float32 {
 }
 
 // apply returns x with the mask applied.
-func (d *dropout) apply(x []float32) []float32 {
+func (d *dropout) apply(k kernels.Backend, x []float32) []float32 {
 	out := d.out[:len(x)]
-	for i, m := range d.mask[:len(x)] {
-		out[i] = x[i] * m
-	}
+	k.Mul(out, x, d.mask)
 	return out
 }
 
 // backward turns the gradient with respect to the dropped output into the
 // gradient with respect to the output, in place.
-func (d *dropout) backward(dh []float32) {
-	for i, m := range d.mask[:len(dh)] {
-		dh[i] *= m
-	}
-}
+func (d *dropout) backward(k kernels.Backend, dh []float32) { k.Mul(dh, dh, d.mask) }
 
 // splitmix is SplitMix64's finaliser: nearby inputs give unrelated outputs.
 func splitmix(x uint64) uint64 {

@@ -42,6 +42,11 @@ func EvaluateRange(k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, fr
 // evaluateRange is EvaluateRange, giving up with ctx's error between
 // windows once ctx is done.
 func evaluateRange(ctx context.Context, k kernels.Backend, m *Model, vocab *Vocab, corpus *Corpus, from, to int64) (Evaluation, error) {
+	if m.Precision == BF16 {
+		if _, err := BF16Products(k); err != nil {
+			return Evaluation{}, err
+		}
+	}
 	if from < 0 || to > corpus.Size() || from > to {
 		return Evaluation{}, fmt.Errorf("evaluation range [%d, %d) is outside the text (%d bytes)", from, to, corpus.Size())
 	}

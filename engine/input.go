@@ -7,8 +7,9 @@ import "charrnn/kernels"
 // one-hot, a row lookup into the weights (stored one row per symbol); for
 // the layers above, one GEMM over the whole window.
 type layerInput struct {
-	w      Tensor // Vocab×GH (Lookup) or GH×in
-	gh, in int    // the output and input widths
+	w      Tensor  // Vocab×GH (Lookup) or GH×in
+	mat    weights // w as the products read it, when not a lookup
+	gh, in int     // the output and input widths
 	proj   []float32
 	ids    []int32   // layer 0's input, kept for the backward pass
 	x      []float32 // the input of a layer above the first (T·B rows of in)
@@ -16,20 +17,21 @@ type layerInput struct {
 
 // newLayerInput makes the input side of a layer of gh pre-activations over
 // windows of n = T·B rows.
-func newLayerInput(w Tensor, gh, n int) layerInput {
+func newLayerInput(w Tensor, gh, n int, ctx *passContext) layerInput {
 	li := layerInput{w: w, gh: gh, in: w.Shape[1]}
 	if !w.Lookup {
+		li.mat = newWeights(w, ctx)
 		li.proj = make([]float32, n*gh)
 	}
 	return li
 }
 
-// inputFloats is what newLayerInput allocates.
-func inputFloats(l, gh, n int) int {
+// inputFloats is what newLayerInput allocates for layer l.
+func inputFloats(l, gh, in, n int, p Precision) int {
 	if l == 0 {
 		return 0
 	}
-	return n * gh
+	return n*gh + weightsFloats(gh, in, p)
 }
 
 // forward takes the window's input: ids for layer 0, or x; for the layers
@@ -37,7 +39,8 @@ func inputFloats(l, gh, n int) int {
 func (li *layerInput) forward(k kernels.Backend, p []float32, ids []int32, x []float32) {
 	li.ids, li.x = ids, x
 	if !li.w.Lookup {
-		k.Gemm(false, true, len(x)/li.in, li.gh, li.in, 1, x, li.in, li.w.Of(p), li.in, 0, li.proj, li.gh)
+		li.mat.refresh(p)
+		li.mat.mulT(k, false, 0, len(x)/li.in, 1, x, 0, li.proj)
 	}
 }
 
@@ -55,18 +58,18 @@ func (li *layerInput) row(p []float32, i int) []float32 {
 // GEMM otherwise. When dx is not nil it also writes the gradient with
 // respect to the input, dpre·W_ih.
 func (li *layerInput) backward(k kernels.Backend, p, g, dpre, dx []float32) {
-	dw := li.w.Of(g)
 	n := len(dpre) / li.gh
-	if li.w.Lookup {
-		clear(dw)
-		for i, x := range li.ids {
-			k.Axpy(1, dpre[i*li.gh:(i+1)*li.gh], dw[int(x)*li.gh:(int(x)+1)*li.gh])
+	if !li.w.Lookup {
+		li.mat.gradient(k, n, 1, dpre, li.x, g)
+		if dx != nil {
+			li.mat.mul(k, false, 0, n, 1, dpre, 0, dx)
 		}
-	} else {
-		k.Gemm(true, false, li.gh, li.in, n, 1, dpre, li.gh, li.x, li.in, 0, dw, li.in)
+		return
 	}
-	if dx != nil {
-		k.Gemm(false, false, n, li.in, li.gh, 1, dpre, li.gh, li.w.Of(p), li.in, 0, dx, li.in)
+	dw := li.w.Of(g)
+	clear(dw)
+	for i, x := range li.ids {
+		k.Axpy(1, dpre[i*li.gh:(i+1)*li.gh], dw[int(x)*li.gh:(int(x)+1)*li.gh])
 	}
 }
 
@@ -76,7 +79,8 @@ func (li *layerInput) step(k kernels.Backend, p []float32, id int32, x, buf []fl
 	if li.w.Lookup {
 		return li.w.Of(p)[int(id)*li.gh : (int(id)+1)*li.gh]
 	}
-	k.Gemv(false, li.gh, li.in, 1, li.w.Of(p), li.in, x, 0, buf)
+	li.mat.view(p)
+	li.mat.mulT(k, true, 0, 1, 1, x, 0, buf)
 	return buf
 }
 

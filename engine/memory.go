@@ -22,7 +22,11 @@ func (c TrainConfig) TrainingBytes() (float64, error) {
 		floats += params*(1+slabs) + state
 	}
 	floats += params*(1+slabs) + state // the checkpoint file, encoded in memory
-	floats += float64(workspaceFloats(c.Model, c.Seq, c.Batch, true))
+	ws, err := workspaceFloats(c.Model, c.Seq, c.Batch, true, c.Precision)
+	if err != nil {
+		return 0, err
+	}
+	floats += float64(ws)
 	// Small buffers are not counted one by one (the window's ids, the
 	// cursors, the sampler's, a checkpoint header's JSON): an allowance
 	// covers them.

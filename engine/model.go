@@ -21,11 +21,14 @@ import (
 	"math/rand/v2"
 )
 
-// Model is a model's configuration, layout and parameters.
+// Model is a model's configuration, layout and parameters, and the
+// precision its products run in (not a property of the model itself: a
+// float32 model runs in either).
 type Model struct {
-	Config ModelConfig
-	Layout Layout
-	Params []float32 // the slab, laid out by Layout
+	Config    ModelConfig
+	Layout    Layout
+	Params    []float32 // the slab, laid out by Layout
+	Precision Precision // FP32 when empty
 }
 
 // NewModel initialises a model of configuration c: each layer as its cell

@@ -52,12 +52,3 @@ func (pc *paddedCopy) refresh(m []float32, cols int) ([]float32, int) {
 	}
 	return pc.buf, pc.ld
 }
-
-// current is what the last refresh returned, for Backward, which runs on
-// the same parameters as the Forward before it.
-func (pc *paddedCopy) current(m []float32, cols int) ([]float32, int) {
-	if pc.buf == nil {
-		return m, cols
-	}
-	return pc.buf, pc.ld
-}

@@ -26,12 +26,12 @@ func TestPaddedWSameResults(t *testing.T) {
 					gp, gq := make([]float32, len(m.Params)), make([]float32, len(m.Params))
 					padded, plain := NewWorkspace(m, gp, T, B), NewWorkspace(m, gq, T, B)
 					pw, qw := &padded.layers[0].(*rnnLayer).w, &plain.layers[0].(*rnnLayer).w
-					for _, pc := range []paddedCopy{*pw, padded.v} {
+					for _, pc := range []paddedCopy{pw.copy, padded.v.copy} {
 						if pc.buf == nil || pc.ld <= H || pc.ld%16 != 0 || pc.ld%128 == 0 {
 							t.Fatalf("H=%d: ld %d, padded copy %v", H, pc.ld, pc.buf != nil)
 						}
 					}
-					*qw, plain.v = paddedCopy{ld: H}, paddedCopy{ld: H}
+					qw.copy, plain.v.copy = paddedCopy{ld: H}, paddedCopy{ld: H}
 					for i := range padded.Inputs {
 						padded.Inputs[i], padded.Targets[i] = int32(rng.IntN(V)), int32(rng.IntN(V))
 					}

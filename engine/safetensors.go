@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 )
@@ -130,21 +128,9 @@ func ExportSafetensors(path string, m *Model, vocab *Vocab) error {
 // written by ExportSafetensors (or by anything else that follows the same
 // names, shapes and metadata).
 func LoadSafetensors(path string) (*Model, *Vocab, error) {
-	f, err := os.Open(path)
+	data, err := ReadRegularFile(path) // a named pipe is refused, not waited on
 	if err != nil {
 		return nil, nil, fmt.Errorf("load safetensors: %w", err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("load safetensors %s: %w", path, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("load safetensors %s: not a regular file", path)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load safetensors %s: %w", path, err)
 	}
 	m, v, err := DecodeSafetensors(data)
 	if err != nil {
@@ -175,19 +161,15 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 	if header[0] != '{' {
 		return nil, nil, fmt.Errorf("%w: header does not start with '{'", ErrNotSafetensors)
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(header))
-	if err := dec.Decode(&raw); err != nil {
+	raw, err := decodeObject(header) // strictly: see strictjson.go
+	if err != nil {
 		return nil, nil, fmt.Errorf("header: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, fmt.Errorf("header: trailing data after the JSON object")
 	}
 
 	var meta map[string]string
 	if m, ok := raw["__metadata__"]; !ok {
 		return nil, nil, fmt.Errorf("header: no __metadata__ (a charrnn export has vocab_kind and vocab)")
-	} else if err := json.Unmarshal(m, &meta); err != nil {
+	} else if err := decodeStrict(m, &meta); err != nil {
 		return nil, nil, fmt.Errorf("header: __metadata__ must map names to strings: %w", err)
 	}
 	delete(raw, "__metadata__")
@@ -195,9 +177,7 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 	entries := map[string]safetensorsEntry{}
 	for name, r := range raw {
 		var e safetensorsEntry
-		d := json.NewDecoder(bytes.NewReader(r))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&e); err != nil {
+		if err := decodeStrict(r, &e); err != nil {
 			return nil, nil, fmt.Errorf("tensor %s: %w", strconv.Quote(name), err)
 		}
 		if e.Dtype != "F32" {

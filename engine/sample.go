@@ -37,7 +37,9 @@ type Sampler struct {
 }
 
 // NewSampler returns a sampler at the zero state, seeded for reproducible
-// draws.
+// draws. A model in BF16 precision needs k's bfloat16 products (see
+// BF16Products); its weights are converted at the first character, as a
+// model being sampled does not change.
 func NewSampler(k kernels.Backend, m *Model, seed uint64) *Sampler {
 	V, st := m.Config.Vocab, newStepper(m)
 	s := &Sampler{

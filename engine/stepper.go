@@ -6,16 +6,20 @@ import "charrnn/kernels"
 // layer, then computes the logits: what sampling and beam search share.
 type stepper struct {
 	m     *Model
+	ctx   *passContext
 	steps []Step
-	state int // floats of one layer's state
+	v     weights // the output layer's
+	state int     // floats of one layer's state
 }
 
 func newStepper(m *Model) *stepper {
 	c := m.Config
-	st := &stepper{m: m, state: cells[c.Cell].StateVectors() * c.Hidden}
+	st := &stepper{m: m, ctx: newPassContext(1, m.Precision), state: cells[c.Cell].StateVectors() * c.Hidden}
 	for l := 0; l < c.Layers; l++ {
-		st.steps = append(st.steps, cells[c.Cell].NewStep(m, l))
+		st.steps = append(st.steps, cells[c.Cell].NewStep(m, l, st.ctx))
 	}
+	vt, _ := m.output()
+	st.v = newWeights(vt, st.ctx)
 	return st
 }
 
@@ -26,6 +30,7 @@ func (st *stepper) stateFloats() int { return len(st.steps) * st.state }
 // next and the logits o = V·h + c to logits.
 func (st *stepper) step(k kernels.Backend, id int32, prev, next, logits []float32) {
 	H := st.m.Config.Hidden
+	st.ctx.bindBF16(k, 1, bf16Width(st.m.Layout))
 	var x []float32
 	for l, s := range st.steps {
 		p, n := prev[l*st.state:(l+1)*st.state], next[l*st.state:(l+1)*st.state]
@@ -37,7 +42,8 @@ func (st *stepper) step(k kernels.Backend, id int32, prev, next, logits []float3
 
 // output computes the logits o = V·h + c of the top layer's h.
 func (st *stepper) output(k kernels.Backend, h, logits []float32) {
-	v, c := st.m.output()
+	_, c := st.m.output()
 	copy(logits, c.Of(st.m.Params))
-	k.Gemv(false, st.m.Config.Vocab, st.m.Config.Hidden, 1, v.Of(st.m.Params), st.m.Config.Hidden, h, 1, logits)
+	st.v.view(st.m.Params)
+	st.v.mulT(k, true, 0, 1, 1, h, 1, logits)
 }

@@ -10,26 +10,34 @@ import "charrnn/kernels"
 // per call.
 const streamSplitMaxW = 512 << 10
 
-// streamSplit runs a recurrence pass for two halves of the streams side by
-// side: the first half here, the second on a helper core. Every stream's
+// passContext is what the layers of one workspace share during a pass: the
+// backend running it (k), the sharing of streams between cores (run), and,
+// in mixed precision, the bfloat16 products (bf16.go).
+//
+// run runs a recurrence pass for two halves of the streams side by side:
+// the first half here, the second on a helper core. Every stream's
 // values are computed by the same calls as without the split, and the
 // project's kernels sum a GEMM's row the same way whatever the other rows,
 // so results are bit-identical (OpenBLAS may round a row differently with
 // another row count, so on it they agree to rounding only); what changes is
 // that the hidden states stay on one core from step to step, where
 // splitting each step's small GEMM moved them between cores.
-type streamSplit struct {
+type passContext struct {
 	B int
 	// k is the backend of the pass running now, for the passes to use.
 	k kernels.Backend
+	// precision is how the products with weights are computed; bf, once a
+	// pass has bound it, the bfloat16 products of mixed precision.
+	precision Precision
+	bf        *bf16Products
 	// second runs pass on the second half: a func value made once, as a
 	// method value made per call would allocate.
 	second func()
 	pass   func(lo, hi int)
 }
 
-func newStreamSplit(b int) *streamSplit {
-	s := &streamSplit{B: b}
+func newPassContext(b int, p Precision) *passContext {
+	s := &passContext{B: b, precision: p}
 	s.second = func() { s.pass(s.B/2, s.B) }
 	return s
 }
@@ -37,7 +45,7 @@ func newStreamSplit(b int) *streamSplit {
 // run runs pass over all the streams, split between two cores when the
 // backend offers a helper (kernels.Async), there are at least two streams,
 // and the recurrent weights (wBytes) are small enough.
-func (s *streamSplit) run(k kernels.Backend, wBytes int, pass func(lo, hi int)) {
+func (s *passContext) run(k kernels.Backend, wBytes int, pass func(lo, hi int)) {
 	s.k = k
 	a, ok := k.(kernels.Async)
 	if !ok || s.B < 2 || wBytes > streamSplitMaxW {

@@ -120,10 +120,20 @@ func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab
 		}
 		return nil, fmt.Errorf("corpus has %d characters; training with windows of %d needs at least %d", size, cfg.Seq, cfg.Seq+1)
 	}
+	if cfg.Precision == BF16 {
+		if _, err := BF16Products(k); err != nil {
+			return nil, &FieldError{Field: "Precision", Problem: err.Error()}
+		}
+	}
 	m, err := NewModel(cfg.Model, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
+	m.Precision = cfg.Precision
+	// The run's samples are drawn in float32: in mixed precision the
+	// sampler's bfloat16 weights would be those of the first sample.
+	fp32 := *m
+	fp32.Precision = FP32
 	opt, err := NewOptimizer(cfg, len(m.Params))
 	if err != nil {
 		return nil, err
@@ -141,7 +151,7 @@ func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab
 		window:    make([]int32, cfg.Seq+1),
 		next:      make([]int64, cfg.Batch),
 		wrapped:   make([]bool, cfg.Batch),
-		sampler:   NewSampler(k, m, cfg.Seed),
+		sampler:   NewSampler(k, &fp32, cfg.Seed),
 		Cursors:   make([]int64, cfg.Batch),
 		State:     NewTrainState(),
 	}

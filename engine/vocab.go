@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -288,6 +289,7 @@ func (s *TokenStream) ReadTokens(pos int64, dst []int32) (n int, last int64, err
 	if c.closed {
 		return 0, pos, errCorpusClosed
 	}
+	defer c.endRead(debug.SetPanicOnFault(true), &err)
 	if pos < 0 || pos > s.end {
 		return 0, pos, fmt.Errorf("token offset %d is outside the text (%d bytes)", pos, s.end)
 	}
@@ -322,6 +324,9 @@ func (s *TokenStream) readBytes(pos int64, dst []int32) error {
 			}
 		}
 		if k := s.decode(src, dst[:n]); k >= 0 {
+			if err := seg.changed(); err != nil {
+				return err // a file cut inside a page reads zeros past its end
+			}
 			return fmt.Errorf("corpus byte %s at offset %d (%s, offset %d) is not in the vocabulary",
 				strconv.Quote(string(src[k:k+1])), pos+int64(k), seg.path, rel+int64(k))
 		}

@@ -16,7 +16,7 @@ type Workspace struct {
 	m      *Model
 	grads  []float32 // laid out as m.Params; nil when only Forward runs
 	layers []Layer
-	split  *streamSplit
+	ctx    *passContext
 
 	// drop is each layer's dropout while training (nil otherwise); the
 	// masks of Forward are those of update number dropStep.
@@ -36,8 +36,8 @@ type Workspace struct {
 	// dh and dx hold T·B rows of H: the loss's gradient with respect to a
 	// layer's output and to its input, which is the output of the one below.
 	dh, dx []float32
-	// v is V as the output layer reads it (see paddedCopy).
-	v paddedCopy
+	// v is V as the output layer reads it.
+	v weights
 }
 
 // NewWorkspace allocates the buffers for passes of model m over windows of
@@ -50,13 +50,14 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 		T: t, B: b, m: m, grads: grads,
 		Inputs:      make([]int32, t*b),
 		Targets:     make([]int32, t*b),
-		split:       newStreamSplit(b),
+		ctx:         newPassContext(b, m.Precision),
 		lossStreams: b,
 		logits:      make([]float32, t*b*V),
-		v:           newPaddedCopy(V, H),
 	}
+	vt, _ := m.output()
+	ws.v = newWeights(vt, ws.ctx)
 	for l := 0; l < c.Layers; l++ {
-		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.split))
+		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.ctx))
 	}
 	if grads != nil {
 		ws.dh = make([]float32, t*b*H)
@@ -69,11 +70,18 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 
 // workspaceFloats is how many floats NewWorkspace allocates, for the memory
 // estimate (ids aside).
-func workspaceFloats(c ModelConfig, t, b int, training bool) int {
+func workspaceFloats(c ModelConfig, t, b int, training bool, p Precision) (int, error) {
 	H, V := c.Hidden, c.Vocab
-	n := t*b*V + paddedFloats(V, H)
+	n := t*b*V + weightsFloats(V, H, p)
 	for l := 0; l < c.Layers; l++ {
-		n += cells[c.Cell].WindowFloats(c, l, t, b)
+		n += cells[c.Cell].WindowFloats(c, l, t, b, p)
+	}
+	if p == BF16 { // two bfloat16 scratch buffers
+		lay, err := NewLayout(c)
+		if err != nil {
+			return 0, err
+		}
+		n += t * b * bf16Width(lay)
 	}
 	if training {
 		n += t * b * H
@@ -84,7 +92,7 @@ func workspaceFloats(c ModelConfig, t, b int, training bool) int {
 			n += 2 * c.Layers * t * b * H
 		}
 	}
-	return n
+	return n, nil
 }
 
 // trainDropout switches dropout on for Forward (when the model has any):
@@ -108,6 +116,7 @@ func (ws *Workspace) trainDropout(seed uint64, firstStream int) {
 func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	c := ws.m.Config
 	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
+	ws.ctx.bindBF16(k, ws.T*ws.B, bf16Width(ws.m.Layout))
 	var x []float32
 	for l, layer := range ws.layers {
 		ids := ws.Inputs
@@ -118,14 +127,14 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 		x = layer.Out()
 		if ws.drop != nil {
 			ws.drop[l].draw(ws.dropSeed, ws.dropStep, l, ws.firstStream, ws.T, ws.B, H)
-			x = ws.drop[l].apply(x)
+			x = ws.drop[l].apply(k, x)
 		}
 	}
 	ws.top = x
 	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
-	vt, ct := ws.m.output()
-	v, ldv := ws.v.refresh(vt.Of(ws.m.Params), H)
-	k.Gemm(false, true, n, V, H, 1, x, H, v, ldv, 0, ws.logits, V)
+	ws.v.refresh(ws.m.Params)
+	ws.v.mulT(k, false, 0, n, 1, x, 0, ws.logits)
+	_, ct := ws.m.output()
 	bias := ct.Of(ws.m.Params)
 	var loss float64
 	for i, target := range ws.Targets {
@@ -143,28 +152,26 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 // layer's GEMMs, rather than after the sum over ranks costs no pass over
 // the slab, and each rank's gradient is then its share of the sum.
 func (ws *Workspace) Backward(k kernels.Backend) {
-	c := ws.m.Config
-	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
+	V, n := ws.m.Config.Vocab, ws.T*ws.B
 	scale := 1 / float32(ws.lossStreams)
 	dO := ws.logits
-	vt, ct := ws.m.output()
+	_, ct := ws.m.output()
 
 	// Output layer, window-wide: dV = dOᵀ·Hs, dc = Σ dO, dh = dO·V.
 	dc := ct.Of(ws.grads)
 	clear(dc)
-	k.Gemm(true, false, V, H, n, scale, dO, V, ws.top, H, 0, vt.Of(ws.grads), H)
+	ws.v.gradient(k, n, scale, dO, ws.top, ws.grads)
 	for i := 0; i < n; i++ {
 		k.Axpy(scale, dO[i*V:(i+1)*V], dc)
 	}
-	v, ldv := ws.v.current(vt.Of(ws.m.Params), H)
 	dh, dx := ws.dh, ws.dx
-	k.Gemm(false, false, n, H, V, scale, dO, V, v, ldv, 0, dh, H)
+	ws.v.mul(k, false, 0, n, scale, dO, 0, dh)
 
 	// Down the layers; each takes the gradient of its output and gives the
 	// one of its input, the output of the layer below.
 	for l := len(ws.layers) - 1; l >= 0; l-- {
 		if ws.drop != nil {
-			ws.drop[l].backward(dh)
+			ws.drop[l].backward(k, dh)
 		}
 		var below []float32
 		if l > 0 {

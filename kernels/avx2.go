@@ -23,6 +23,12 @@ var avx2Kernels = simdKernels{
 	tanhGrad: asm.TanhGradAVX2,
 	maxSum:   asm.MaxSumAVX2,
 	expSum:   asm.ExpSumAVX2,
+	mul:      asm.MulAVX2,
+
+	lstmForward:  asm.LSTMForwardAVX2,
+	lstmBackward: asm.LSTMBackwardAVX2,
+	gruForward:   asm.GRUForwardAVX2,
+	gruBackward:  asm.GRUBackwardAVX2,
 
 	sumSquares:     asm.SumSquaresAVX2,
 	sumSquaresWide: asm.SumSquaresWideAVX2,

@@ -25,6 +25,12 @@ var avx512Kernels = simdKernels{
 	tanhGrad: asm.TanhGradAVX512,
 	maxSum:   asm.MaxSumAVX512,
 	expSum:   asm.ExpSumAVX512,
+	mul:      asm.MulAVX512,
+
+	lstmForward:  asm.LSTMForwardAVX512,
+	lstmBackward: asm.LSTMBackwardAVX512,
+	gruForward:   asm.GRUForwardAVX512,
+	gruBackward:  asm.GRUBackwardAVX512,
 
 	sumSquares:     asm.SumSquaresAVX512,
 	sumSquaresWide: asm.SumSquaresWideAVX512,
@@ -34,6 +40,8 @@ var avx512Kernels = simdKernels{
 	adamW:          asm.AdamWUpdateAVX512,
 	momentum:       asm.MomentumUpdateAVX512,
 	rmsprop:        asm.RMSpropUpdateAVX512,
+
+	bf16: &avx512BF16,
 }
 
 // The CPU is asked on every call, not once at init, so that a test can switch

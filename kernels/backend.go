@@ -46,6 +46,10 @@ type Backend interface {
 	// pre-activations are gates + in + bias, where in is the input's
 	// W_ih·x_t. It writes the activations i = σ, f = σ, g = tanh, o = σ
 	// into gates, c = f∘cPrev + i∘g, tc = tanh(c) and h = o∘tanh(c).
+	// c may alias cPrev.
+	//
+	// Every σ of the gated cells takes its argument clamped to
+	// [-SigmoidLimit, SigmoidLimit].
 	LSTMForward(gates, in, bias, cPrev, c, tc, h []float32)
 
 	// LSTMBackward is the backward pass of LSTMForward for one stream:
@@ -53,7 +57,7 @@ type Backend interface {
 	// gradient with respect to h) and dc (with respect to c, from the next
 	// step), it writes dgates, the gradient with respect to the 4H
 	// pre-activations, and overwrites dc with the gradient with respect to
-	// cPrev.
+	// cPrev. dgates may alias gates.
 	LSTMBackward(dgates, gates, cPrev, tc, dh, dc []float32)
 
 	// GRUForward is a GRU cell's element-wise step for one stream, with
@@ -67,6 +71,7 @@ type Backend interface {
 	// where in (3H) is the input's W_ih·x_t and hg (3H) holds the recurrent
 	// product W_hh·hPrev on entry. It writes r, z, n to act (3H), h, and
 	// hg_n + bhh_n back into hg's third part (the backward pass needs it).
+	// h may alias hPrev. σ is clamped as in LSTMForward.
 	GRUForward(act, hg, in, bih, bhh, hPrev, h []float32)
 
 	// GRUBackward is the backward pass of GRUForward for one stream: from
@@ -77,6 +82,10 @@ type Backend interface {
 	// adds the gradient that flows from h to hPrev directly, dh∘z, to
 	// dhPrev (unless dhPrev is nil).
 	GRUBackward(dx, dhg, act, hg, hPrev, dh, dhPrev []float32)
+
+	// Mul is the element-wise product dst[i] = x[i] * y[i] over len(dst)
+	// elements (dropout masks). dst may alias x or y.
+	Mul(dst, x, y []float32)
 
 	// SoftmaxXent turns one row of logits into the gradient of the
 	// cross-entropy loss with respect to them: with p = softmax(logits+bias)
@@ -118,3 +127,9 @@ type Backend interface {
 
 // AdagradEpsilon is the constant under AdagradUpdate's square root.
 const AdagradEpsilon = 1e-8
+
+// SigmoidLimit bounds the argument of every σ of the gated cells: σ(30) is
+// 1 in float32 anyway, and σ(-30) ≈ 9.4e-14 is within 1e-13 of σ of anything
+// below, but keeps a saturated unit's factors σ and σ(1-σ) far above
+// float32's subnormal range, where x86 arithmetic is slow.
+const SigmoidLimit = 30

@@ -85,7 +85,9 @@ func BenchmarkGemv(b *testing.B) {
 
 // gemmBenchShapes are the engine's GEMMs (H=512 or 100, vocab 65, T=100,
 // B=32 or 1): forward Hprev·Wᵀ, the output projection Hs·Vᵀ, and the
-// backward dOᵀ·Hs, dO·V, dR·W and dRᵀ·Hprev.
+// backward dOᵀ·Hs, dO·V, dR·W and dRᵀ·Hprev; and a 512-wide LSTM's (4H =
+// 2048 gates): per step Hprev·W_hhᵀ and dG·W_hh, per window the input's
+// projection X·W_ihᵀ, dGᵀ·X and dG·W_ih.
 var gemmBenchShapes = []struct {
 	transA, transB bool
 	m, n, k        int
@@ -101,6 +103,11 @@ var gemmBenchShapes = []struct {
 	{true, false, 512, 512, 3200},
 	{true, false, 65, 512, 3200},
 	{true, false, 65, 512, 100},
+	{false, true, 32, 2048, 512},
+	{false, false, 32, 512, 2048},
+	{false, true, 3200, 2048, 512},
+	{true, false, 2048, 512, 3200},
+	{false, false, 3200, 512, 2048},
 }
 
 func BenchmarkGemm(b *testing.B) {

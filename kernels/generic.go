@@ -106,6 +106,14 @@ func (Generic) TanhGrad(dr, h, dh []float32) {
 	}
 }
 
+// Mul implements Backend.
+func (Generic) Mul(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	for i := range dst {
+		dst[i] = x[i] * y[i]
+	}
+}
+
 // SoftmaxXent implements Backend.
 func (Generic) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 	logits, bias = logits[:len(d)], bias[:len(d)]

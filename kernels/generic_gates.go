@@ -5,7 +5,7 @@ import "math"
 // The gated cells' element-wise steps: the readable specification of what
 // the assembly versions compute, in float64 per element.
 
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-min(max(x, -SigmoidLimit), SigmoidLimit))) }
 
 // LSTMForward implements Backend.
 func (Generic) LSTMForward(gates, in, bias, cPrev, c, tc, h []float32) {
@@ -58,6 +58,9 @@ func (Generic) GRUForward(act, hg, in, bih, bhh, hPrev, h []float32) {
 func (Generic) GRUBackward(dx, dhg, act, hg, hPrev, dh, dhPrev []float32) {
 	H := len(dh)
 	dx, dhg, act, hg, hPrev = dx[:3*H], dhg[:3*H], act[:3*H], hg[:3*H], hPrev[:H]
+	if dhPrev != nil {
+		dhPrev = dhPrev[:H]
+	}
 	for j := range dh {
 		r, z, n := act[j], act[H+j], act[2*H+j]
 		dn := dh[j] * (1 - z)

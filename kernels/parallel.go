@@ -109,6 +109,9 @@ type job struct {
 	fn  func()
 	arg [8]float32
 	sum float64
+
+	// bf16 is a BF16 op's part (parallel_bf16.go).
+	bf16 bf16Job
 }
 
 const (
@@ -130,6 +133,7 @@ const (
 	opRMSprop
 	opAdamW
 	opFunc
+	opBF16
 	opStop
 )
 
@@ -232,6 +236,8 @@ func (j *job) run(b Backend) {
 		b.AdamWUpdate(j.p, j.g, j.s1, j.s2, j.arg[0], j.arg[1], j.arg[2], j.arg[3], j.arg[4], j.arg[5], j.arg[6])
 	case opFunc:
 		j.fn()
+	case opBF16:
+		j.runBF16()
 	}
 }
 

@@ -19,3 +19,12 @@ func fmaLoop() (run func(iters int) float32, lanes int, isa string) {
 	}
 	return nil, 0, ""
 }
+
+// bf16Loop returns the VDPBF16PS loop of BF16Peak: 24 independent
+// instructions per iteration; nil without AVX512_BF16.
+func bf16Loop() func(iters int) float32 {
+	if !cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512BF16) {
+		return nil
+	}
+	return asm.BF16PeakAVX512
+}

@@ -57,6 +57,14 @@ type simdKernels struct {
 	tanhGrad func(dr, h, dh []float32)
 	maxSum   func(x, y []float32) float32
 	expSum   func(d, x, y []float32, shift float32) float32
+	mul      func(dst, x, y []float32)
+
+	// The gated cells' steps over H units (see simd_gates.go); slices are
+	// cut to their lengths before the call.
+	lstmForward  func(gates, in, bias, cPrev, c, tc, h []float32)
+	lstmBackward func(dgates, gates, cPrev, tc, dh, dc []float32)
+	gruForward   func(act, hg, in, bih, bhh, hPrev, h []float32)
+	gruBackward  func(dx, dhg, act, hg, hPrev, dh, dhPrev []float32)
 
 	// The optimizer routines; each runs over len(p) elements (len(x) for
 	// sumSquares) and the methods below check the other slices first.
@@ -70,6 +78,9 @@ type simdKernels struct {
 	adamW          func(p, g, m, v []float32, alpha, beta1, beta2, eps, decay, scale, limit float32)
 	momentum       func(p, g, vel []float32, lr, mu, scale, limit float32)
 	rmsprop        func(p, g, ms []float32, lr, rho, eps, scale, limit float32)
+
+	// bf16 is the instruction set's BF16 capability, nil if none.
+	bf16 *bf16Kernels
 }
 
 // shortNTFloats bounds B (n×k) for the short-row NT path: every row of A

@@ -38,6 +38,9 @@ func (be simdBackend) AddTanh(h, a, col, bias []float32) {
 // TanhGrad implements Backend.
 func (be simdBackend) TanhGrad(dr, h, dh []float32) { be.k.tanhGrad(dr, h[:len(dr)], dh[:len(dr)]) }
 
+// Mul implements Backend.
+func (be simdBackend) Mul(dst, x, y []float32) { be.k.mul(dst, x[:len(dst)], y[:len(dst)]) }
+
 // SoftmaxXent implements Backend.
 func (be simdBackend) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 	return be.k.softmaxXent(d, logits, bias, target)

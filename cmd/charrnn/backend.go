@@ -29,9 +29,8 @@ func (b *backendFlags) check() error {
 }
 
 // choose resolves -backend (or CHARRNN_BACKEND when the flag is "auto") to
-// a kernel backend, split over -threads cores, and says on stderr which one
-// runs (with OpenBLAS's core, and the fix when that core is a weak one).
-func (b *backendFlags) choose(quiet bool) (kernels.Backend, error) {
+// a kernel backend, split over -threads cores.
+func (b *backendFlags) choose() (kernels.Backend, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
@@ -39,10 +38,13 @@ func (b *backendFlags) choose(quiet bool) (kernels.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !quiet {
-		fmt.Fprintf(os.Stderr, "charrnn: backend %s, %d thread(s)%s\n", k.Name(), b.threads, openblasNote(k.Name()))
-	}
 	return kernels.Parallel(k, b.threads), nil
+}
+
+// say tells on stderr which backend runs (with OpenBLAS's core, and the fix
+// when that core is a weak one), once every flag has been checked.
+func (b *backendFlags) say(k kernels.Backend) {
+	fmt.Fprintf(os.Stderr, "charrnn: backend %s, %d thread(s)%s\n", k.Name(), b.threads, openblasNote(k.Name()))
 }
 
 // lookupBackend resolves a backend name; "auto" defers to CHARRNN_BACKEND,

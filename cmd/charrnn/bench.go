@@ -20,6 +20,7 @@ type benchResult struct {
 	Backend           string  `json:"backend"`
 	Cell              string  `json:"cell"`
 	Layers            int     `json:"layers"`
+	Precision         string  `json:"precision"`
 	Hidden            int     `json:"hidden"`
 	Seq               int     `json:"seq"`
 	Batch             int     `json:"batch"`
@@ -50,6 +51,7 @@ func runBench(args []string) error {
 	duration := flags.Duration("duration", 3*time.Second, "time per measurement")
 	var be backendFlags
 	be.register(flags, "all")
+	precisions := flags.String("precision", "fp32", "precision of the products: fp32, bf16, auto, or both (fp32 then bf16, side by side)")
 	asJSON := flags.Bool("json", false, "print one JSON object per workload and backend")
 	var prof profiling
 	prof.register(flags)
@@ -113,11 +115,22 @@ func runBench(args []string) error {
 	if !*asJSON {
 		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; per core: %.0f GFLOP/s fp32 FMA peak (%s loop), read %.0f GB/s from L2, %.0f from L3, %.0f from memory\n",
 			cpuName(), runtime.NumCPU(), threads, openblasNote(""), limits.FMAGFLOPS, limits.FMAISA, limits.L2ReadGBps, limits.L3ReadGBps, limits.MemReadGBps)
-		fmt.Printf("%-14s %-9s %-4s %2s %5s %4s %3s %4s %14s %8s %7s %15s %12s\n",
-			"workload", "backend", "cell", "L", "H", "T", "B", "V", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% read rate")
+		fmt.Printf("%-14s %-9s %-4s %2s %5s %4s %3s %4s %-4s %14s %8s %7s %15s %12s\n",
+			"workload", "backend", "cell", "L", "H", "T", "B", "V", "prec", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% read rate")
 	}
+	var runs []bench.Workload
 	for _, w := range workloads {
+		for _, p := range strings.Split(strings.ReplaceAll(*precisions, "both", "fp32,bf16"), ",") {
+			w.Precision = engine.Precision(p)
+			runs = append(runs, w)
+		}
+	}
+	for _, w := range runs {
 		for _, k := range backends {
+			var err error
+			if w.Precision, _, err = resolvePrecision(w.Precision, k); err != nil {
+				return err
+			}
 			r, err := measure(k, w, data, *duration, threads, limits)
 			if err != nil {
 				return err
@@ -132,8 +145,8 @@ func runBench(args []string) error {
 			if r.SampleCharsPerSec > 0 {
 				roof = fmt.Sprintf("%.0f%%", 100*r.SampleReadFraction)
 			}
-			fmt.Printf("%-14s %-9s %-4s %2d %5d %4d %3d %4d %14s %8.1f %6.0f%% %15s %12s\n",
-				w.Name, k.Name(), r.Cell, r.Layers, w.Hidden, w.Seq, w.Batch, w.Vocab,
+			fmt.Printf("%-14s %-9s %-4s %2d %5d %4d %3d %4d %-4s %14s %8.1f %6.0f%% %15s %12s\n",
+				w.Name, k.Name(), r.Cell, r.Layers, w.Hidden, w.Seq, w.Batch, w.Vocab, r.Precision,
 				orDash(r.TrainCharsPerSec), r.TrainGFLOPS, 100*r.TrainPeakFraction,
 				orDash(r.SampleCharsPerSec), roof)
 		}
@@ -143,7 +156,8 @@ func runBench(args []string) error {
 
 func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Duration, threads int, lim bench.Limits) (benchResult, error) {
 	m := w.Model()
-	r := benchResult{Workload: w.Name, Backend: k.Name(), Cell: m.Cell, Layers: m.Layers, Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch, Vocab: w.Vocab, Threads: threads}
+	r := benchResult{Workload: w.Name, Backend: k.Name(), Cell: m.Cell, Layers: m.Layers, Precision: string(w.Precision),
+		Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch, Vocab: w.Vocab, Threads: threads}
 	if !w.SampleOnly {
 		tr, err := data.NewTrainer(k, w)
 		if err != nil {
@@ -160,6 +174,7 @@ func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Durat
 		if err != nil {
 			return r, badInput(err)
 		}
+		m.Precision = w.Precision
 		r.SampleCharsPerSec = bench.MeasureSample(engine.NewSampler(k, m, 1), d)
 		r.SampleGFLOPS = r.SampleCharsPerSec * bench.SampleFLOPsPerChar(w.Model()) / 1e9
 		// Each sampled character reads every weight it multiplies by once,

@@ -21,6 +21,7 @@ func bindTrainConfig(fs *commandFlags, cfg *engine.TrainConfig) {
 	fs.IntVar(&cfg.Seq, "seq", cfg.Seq, "characters per window T (the truncated back-propagation length)")
 	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "streams trained together B")
 	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, strings.Join(engine.Optimizers, ", "))
+	fs.StringVar((*string)(&cfg.Precision), "precision", string(cfg.Precision), precisionUsage)
 	fs.Var((*float32Flag)(&cfg.LR), "lr", "base learning rate (default: the optimizer's: sgd 0.01, adagrad 0.1, rmsprop, adam and adamw 0.002)")
 	fs.Var((*float32Flag)(&cfg.Momentum), "momentum", "sgd: heavy-ball momentum M in [0, 1): v = M·v + g, p -= lr·v")
 	fs.Var((*float32Flag)(&cfg.Rho), "rho", fmt.Sprintf("rmsprop: decay of the mean squared gradient, in (0, 1) (default %v)", engine.DefaultRho))
@@ -64,7 +65,7 @@ func (f *float32Flag) Set(s string) error {
 // errors name the fields.
 var configFlags = map[string]string{
 	"Cell": "-cell", "Layers": "-layers", "Hidden": "-hidden", "Dropout": "-dropout",
-	"Seq": "-seq", "Batch": "-batch",
+	"Seq": "-seq", "Batch": "-batch", "Precision": "-precision",
 	"Optimizer": "-optimizer", "Momentum": "-momentum", "Rho": "-rho", "WeightDecay": "-weight-decay", "LR": "-lr",
 	"Schedule.Kind": "-schedule", "Schedule": "-schedule", "Schedule.Warmup": "-warmup", "Schedule.Decay": "-decay",
 	"Schedule.DecayAfter": "-decay-after", "Schedule.Steps": "-steps", "Schedule.PlateauPatience": "-plateau-patience",

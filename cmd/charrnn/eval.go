@@ -15,6 +15,7 @@ func runEval(args []string) error {
 	asJSON := flags.Bool("json", false, "print one JSON object")
 	var be backendFlags
 	be.register(flags, "auto")
+	precision := flags.String("precision", "fp32", precisionUsage)
 	if err := flags.parse(args); err != nil {
 		return err
 	}
@@ -22,8 +23,12 @@ func runEval(args []string) error {
 	if err != nil {
 		return err
 	}
-	k, err := be.choose(true)
+	k, err := be.choose()
 	if err != nil {
+		return err
+	}
+	m := ck.Model()
+	if m.Precision, _, err = resolvePrecision(engine.Precision(*precision), k); err != nil {
 		return err
 	}
 	corpus, err := engine.OpenCorpus(*data)
@@ -31,7 +36,7 @@ func runEval(args []string) error {
 		return badInput(err)
 	}
 	defer corpus.Close()
-	ev, err := engine.Evaluate(k, ck.Model(), vocab, corpus)
+	ev, err := engine.Evaluate(k, m, vocab, corpus)
 	if err != nil {
 		return badInput(err)
 	}
@@ -42,9 +47,10 @@ func runEval(args []string) error {
 			"bits_per_char": ev.BitsPerChar(),
 			"perplexity":    ev.Perplexity(),
 			"backend":       k.Name(),
+			"precision":     m.Precision,
 		})
 	}
-	fmt.Printf("loss %.4f nats/char  %.4f bits/char  perplexity %.3f  (%d characters, backend %s)\n",
-		ev.LossNats, ev.BitsPerChar(), ev.Perplexity(), ev.Chars, k.Name())
+	fmt.Printf("loss %.4f nats/char  %.4f bits/char  perplexity %.3f  (%d characters, backend %s, %s)\n",
+		ev.LossNats, ev.BitsPerChar(), ev.Perplexity(), ev.Chars, k.Name(), m.Precision)
 	return nil
 }

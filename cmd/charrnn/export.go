@@ -25,6 +25,10 @@ func runExport(args []string) error {
 	if info, err := os.Stat(filepath.Dir(*out)); err != nil || !info.IsDir() {
 		return badInputf("-o %s: directory %s does not exist", *out, filepath.Dir(*out))
 	}
+	// Found before loading, as train does, not at the write.
+	if err := engine.CheckWritable(*out); err != nil {
+		return badInputf("-o %s: cannot write there: %v", *out, err)
+	}
 	ck, vocab, err := loadCheckpoint(*checkpoint)
 	if err != nil {
 		return err

@@ -65,7 +65,9 @@ func checkPlotPath(flag, path string) error {
 	return checkOutputDir(flag, path)
 }
 
-// checkOutputDir checks that path's directory exists and path is not one.
+// checkOutputDir checks that path's directory exists and path, if it
+// exists, is a regular file: not a directory, nor a named pipe that writing
+// would wait on.
 func checkOutputDir(flag, path string) error {
 	dir := filepath.Dir(path)
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
@@ -73,6 +75,8 @@ func checkOutputDir(flag, path string) error {
 	}
 	if info, err := os.Stat(path); err == nil && info.IsDir() {
 		return badInputf("%s %s is a directory", flag, path)
+	} else if err == nil && !info.Mode().IsRegular() {
+		return badInputf("%s %s is not a regular file", flag, path)
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return badInputf("%s %s: %v", flag, path, err)
 	}

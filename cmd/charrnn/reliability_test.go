@@ -225,6 +225,7 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"temperature -Inf", sample("-temperature", "-Inf"), "temperature"},
 		{"sample seed negative", sample("-seed", "-3"), "-seed"},
 		{"bench hidden negative", bench("-hidden", "-1"), "-hidden"},
+		{"bench hidden 0", bench("-hidden", "0"), "-hidden"},
 		{"bench seq 0", bench("-seq", "0"), "-seq"},
 		{"bench batch 0", bench("-batch", "0"), "-batch"},
 		{"bench vocab 1", bench("-vocab", "1"), "-vocab"},
@@ -272,6 +273,9 @@ func TestReliabilityBadInput(t *testing.T) {
 		{"crafted: negative cursor", resume(crafted("cursor", func(h map[string]any) { h["cursors"] = []any{-8.0, 0.0} })), "cursor -8"},
 		{"crafted: unknown header field", sample("-checkpoint", crafted("field", func(h map[string]any) { h["layers"] = 2.0 })), "layers"},
 		{"crafted: unknown optimizer", resume(crafted("optimizer", func(h map[string]any) { config(h)["optimizer"] = "lion" })), "lion"},
+		{"crafted: chars seen near 2^63", resume(crafted("chars", func(h map[string]any) { h["chars_seen"] = 9.2e18 })), "chars_seen"},
+		{"crafted: lr_scale 0", resume(crafted("lrscale", func(h map[string]any) { h["train"].(map[string]any)["lr_scale"] = 0.0 })), "lr_scale"},
+		{"crafted: lr_scale negative", sample("-checkpoint", crafted("lrscale-neg", func(h map[string]any) { h["train"].(map[string]any)["lr_scale"] = -1.0 })), "lr_scale"},
 		{"text as checkpoint", sample("-checkpoint", f.corpus), "not a charrnn checkpoint"},
 		{"existing checkpoint without -resume", train("-checkpoint", f.ckpt), "-resume"},
 		{"resume with a vocabulary the checkpoint lacks", resume(f.ckpt, "-data", foreignText), "vocabulary lacks"},
@@ -356,6 +360,7 @@ func TestReliabilityUnreadable(t *testing.T) {
 		{"unreadable eval data", []string{"eval", "-checkpoint", "m.ckpt", "-data", lockedText}, "permission denied"},
 		{"unreadable checkpoint (sample)", []string{"sample", "-checkpoint", lockedCkpt, "-n", "3"}, "permission denied"},
 		{"unreadable checkpoint (resume)", []string{"train", "-data", f.corpus, "-checkpoint", lockedCkpt, "-resume", "-steps", "40"}, "permission denied"},
+		{"export into a read-only directory", []string{"export", "-checkpoint", f.ckpt, "-o", filepath.Join(readOnly, "m.safetensors")}, "permission denied"},
 	}
 	before := treeHashes(t, f.dir)
 	for _, c := range cases {

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
+
+	"charrnn/engine"
 )
 
 // runLog is the -log file: one JSON record per line, each written with a
@@ -27,9 +30,15 @@ func openRunLog(path string, appendTo bool) (*runLog, error) {
 	if appendTo {
 		flags = os.O_RDWR | os.O_CREATE
 	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	// Non-blocking, then checked: a named pipe put in the log's place since
+	// the flags were checked would otherwise wait for a reader.
+	f, err := os.OpenFile(path, flags|syscall.O_NONBLOCK, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("-log: %w", err)
+	}
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("-log %s: not a regular file", path)
 	}
 	l := &runLog{f: f, path: path}
 	if appendTo {
@@ -114,7 +123,7 @@ var errNoRecords = errors.New("no records")
 
 // readLog reads every record of a -log file, in order.
 func readLog(path string) ([]point, error) {
-	f, err := os.Open(path)
+	f, err := engine.OpenRegular(path) // a named pipe is refused, not waited on
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,26 @@ import (
 // enough that a reader sees it appear as it is generated, seldom enough
 // that writes cost nothing next to the model.
 const streamFlushEvery = 40 * time.Millisecond
+
+// sampleChunk is how many characters are generated between checks that
+// writing still works.
+const sampleChunk = 1024
+
+// stickyWriter remembers the first error of the writer it wraps, so that a
+// long generation can stop at it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
+}
 
 func runSample(args []string) error {
 	flags := newFlagSet("sample", "-checkpoint FILE [flags]")
@@ -28,6 +49,7 @@ func runSample(args []string) error {
 	seed := flags.Uint64("seed", 0, "random seed (default: a new one each run)")
 	var be backendFlags
 	be.register(flags, "auto")
+	precision := flags.String("precision", "fp32", precisionUsage)
 	var prof profiling
 	prof.register(flags)
 	if err := flags.parse(args); err != nil {
@@ -66,19 +88,29 @@ func runSample(args []string) error {
 	if err != nil {
 		return badInputf("-prime: %v", err)
 	}
-	k, err := be.choose(false)
+	k, err := be.choose()
 	if err != nil {
 		return err
+	}
+	m := ck.Model()
+	var why string
+	if m.Precision, why, err = resolvePrecision(engine.Precision(*precision), k); err != nil {
+		return err
+	}
+	be.say(k)
+	if flags.isSet("precision") {
+		fmt.Fprintf(os.Stderr, "charrnn: precision %s (%s)\n", m.Precision, why)
 	}
 
 	stopProfiling, err := prof.start()
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriter(os.Stdout)
+	stdout := &stickyWriter{w: os.Stdout}
+	out := bufio.NewWriter(stdout)
 	out.WriteString(*prime)
 	if flags.isSet("beam") {
-		ids, logProb, err := engine.BeamSearch(k, ck.Model(), primeIDs, *n, *beam)
+		ids, logProb, err := engine.BeamSearch(k, m, primeIDs, *n, *beam)
 		if err != nil {
 			return badInput(err) // its errors are all about -n and -beam
 		}
@@ -91,22 +123,26 @@ func runSample(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "charrnn: beam %d: log-probability %.4f nats (%.4f nats/char)\n", *beam, logProb, perChar)
 	} else {
-		s := engine.NewSampler(k, ck.Model(), *seed)
+		s := engine.NewSampler(k, m, *seed)
 		s.Temperature, s.Greedy, s.TopK, s.TopP = *temperature, *greedy, *topK, *topP
 		s.Prime(primeIDs)
 		// Stream: flush what is buffered whenever streamFlushEvery has
-		// passed, so text appears as it is generated.
+		// passed, so text appears as it is generated. Generate in pieces,
+		// so that a failed write (a full disk, say) stops the
+		// run at once rather than after all of -n.
 		last := time.Now()
-		var werr error
-		s.Generate(*n, func(id int32) {
+		emit := func(id int32) {
 			writeSymbol(out, vocab, id)
-			if now := time.Now(); now.Sub(last) >= streamFlushEvery && werr == nil {
-				werr = out.Flush()
+			if now := time.Now(); now.Sub(last) >= streamFlushEvery && stdout.err == nil {
+				out.Flush()
 				last = now
 			}
-		})
-		if werr != nil {
-			return werr
+		}
+		for left := *n; left > 0 && stdout.err == nil; left -= sampleChunk {
+			s.Generate(min(left, sampleChunk), emit)
+		}
+		if stdout.err != nil {
+			return stdout.err
 		}
 	}
 	out.WriteString("\n")

@@ -63,9 +63,7 @@ func runTrain(args []string) (err error) {
 		return err
 	}
 	run, err := setUpTrain(job, args)
-	if run != nil && run.corpus != nil {
-		defer run.corpus.Close()
-	}
+	defer run.close()
 	if err := job.agree(err); err != nil {
 		return err
 	}
@@ -87,6 +85,7 @@ func runTrain(args []string) (err error) {
 		fmt.Fprintf(os.Stderr, "charrnn: backend %s, %d thread(s)%s; corpus %s (%s); vocabulary %d %s; %s (%d parameters) T=%d B=%d; %s lr %g, %s schedule\n",
 			k.Name(), o.backend.threads, openblasNote(k.Name()), tr.Data, corpus.Describe(), vocab.Size(), vocab.Kind,
 			describeModel(m), len(tr.Model.Params), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR, cfg.Schedule.Kind)
+		fmt.Fprintf(os.Stderr, "charrnn: precision %s (%s)\n", cfg.Precision, run.why)
 		if tr.Ranks() > 1 {
 			fmt.Fprintf(os.Stderr, "charrnn: data-parallel over %d ranks (MPI), %d streams each, %d in all\n", tr.Ranks(), cfg.Batch, tr.Ranks()*cfg.Batch)
 		}
@@ -157,63 +156,87 @@ type trainRun struct {
 	cfg        engine.TrainConfig
 	o          trainOptions
 	k          kernels.Backend
+	why        string // why this precision
 	corpus     *engine.Corpus
 	vocab      *engine.Vocab
 	tr         *engine.Trainer
 	resumeFrom *engine.Checkpoint
+	unlock     func() error // releases the checkpoint's lock (rank 0's)
+}
+
+// close releases what the run holds: the corpus and the checkpoint's lock.
+func (r *trainRun) close() {
+	if r.corpus != nil {
+		r.corpus.Close()
+	}
+	if r.unlock != nil {
+		r.unlock()
+	}
 }
 
 // setUpTrain reads the flags, the checkpoint to resume (rank 0 reads it for
-// every rank), the corpus and the vocabulary, and makes the trainer. Its
-// only collective, the checkpoint's broadcast, is reached by every rank or
-// by none: what comes before it depends on the flags alone, which are the
-// same on every rank.
+// every rank), the corpus and the vocabulary, and makes the trainer. Every
+// rank issues the same collectives whatever fails: the flags are the same
+// on every rank, so a bad one stops all at the same point, and a failure
+// on one rank's files is agreed on before the next collective.
 func setUpTrain(job *trainJob, args []string) (*trainRun, error) {
+	run := &trainRun{}
 	cfg := engine.DefaultTrainConfig()
 	var o trainOptions
 	flags := trainFlags(&cfg, &o)
 	if err := flags.parse(args); err != nil {
-		return nil, job.shared(err)
+		return run, job.shared(err)
 	}
 	startFrom, err := loadInitFrom(flags, &o, &cfg)
-	if err != nil {
-		return nil, err
+	if err == nil && job.root() {
+		// Held for the whole run, before the checkpoint is read or
+		// replaced; rank 0 alone reads and writes it.
+		var unlock func() error
+		if unlock, err = lockCheckpoint(o.checkpoint); err == nil {
+			run.unlock = unlock
+		}
+	}
+	if err := job.agree(err); err != nil {
+		return run, err
 	}
 	var resumeFrom *engine.Checkpoint
 	if o.resume {
 		if resumeFrom, err = job.loadCheckpoint(o.checkpoint); err != nil {
-			return nil, badInput(configError(err))
+			return run, badInput(configError(err))
 		}
 		// The checkpoint's settings, then the flags given again on top.
 		cfg = resumeFrom.Header.Config
 		flags = trainFlags(&cfg, &o)
 		if err := flags.parse(args); err != nil {
-			return nil, job.shared(err)
+			return run, job.shared(err)
 		}
 		if err := adoptCheckpointVocab(flags, &o, resumeFrom.Header); err != nil {
-			return nil, job.shared(err)
+			return run, job.shared(err)
 		}
 		if err := job.shareStreams(flags, &cfg, resumeFrom.Header); err != nil {
-			return nil, job.shared(err)
+			return run, job.shared(err)
 		}
 	} else {
 		freshDefaults(flags, &cfg)
 	}
 	// The cosine schedule anneals to this run's last step.
 	cfg.Schedule.Steps = o.steps
-	if err := checkTrainFlags(flags, &o, cfg, job.root()); err != nil {
-		return nil, err
-	}
-
-	k, err := o.backend.choose(true)
+	k, err := o.backend.choose()
 	if err != nil {
-		return nil, err
+		return run, err
+	}
+	var why string
+	if cfg.Precision, why, err = resolvePrecision(cfg.Precision, k); err != nil {
+		return run, err
+	}
+	if err := checkTrainFlags(flags, &o, cfg, job.root()); err != nil {
+		return run, err
 	}
 	corpus, err := engine.OpenCorpus(o.data)
 	if err != nil {
-		return nil, badInput(err)
+		return run, badInput(err)
 	}
-	run := &trainRun{cfg: cfg, o: o, k: k, corpus: corpus, resumeFrom: resumeFrom}
+	run.cfg, run.o, run.k, run.why, run.corpus, run.resumeFrom = cfg, o, k, why, corpus, resumeFrom
 	if startFrom != nil {
 		run.vocab, err = startFrom.vocabFor(corpus)
 	} else {

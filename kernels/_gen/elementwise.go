@@ -9,10 +9,12 @@ import (
 )
 
 // genElementwise writes the fused element-wise ops of the recurrence and of
-// softmax: AddTanh, TanhGrad, MaxSum and ExpSum.
+// softmax: AddTanh, TanhGrad, MaxSum and ExpSum; and Mul, which applies
+// dropout masks.
 func genElementwise(s isa) {
 	genAddTanh(s)
 	genTanhGrad(s)
+	genMul(s)
 	genMaxSum(s)
 	genExpSum(s)
 }
@@ -155,6 +157,24 @@ func genTanhGrad(s isa) {
 		VFNMADD231PS(hv, hv, t) // t = 1 - h*h
 		VMULPS(d, t, t)
 		s.store(t, Mem{Base: dr}, mk)
+	})
+	ret()
+}
+
+func genMul(s isa) {
+	text("Mul"+s.name, "func(dst, x, y []float32)")
+	Doc("Mul"+s.name+" sets dst[i] = x[i] * y[i] over len(dst) elements.",
+		"dst may alias x or y.")
+	dst := Load(Param("dst").Base(), GP64())
+	x := Load(Param("x").Base(), GP64())
+	y := Load(Param("y").Base(), GP64())
+	n := Load(Param("dst").Len(), GP64())
+	s.vectorLoop("", n, []Register{dst, x, y}, func(mk *mask) {
+		t, u := s.vec(), s.vec()
+		s.load(Mem{Base: x}, t, mk)
+		s.load(Mem{Base: y}, u, mk)
+		VMULPS(u, t, t)
+		s.store(t, Mem{Base: dst}, mk)
 	})
 	ret()
 }

@@ -37,8 +37,10 @@ type family struct {
 }
 
 var families = []family{
+	{"bf16", genBF16},
 	{"blas1", genBLAS1},
 	{"elementwise", genElementwise},
+	{"gates", genGates},
 	{"gemm", genGEMM},
 	{"gemv", genGEMV},
 	{"optimizers", genOptimizers},
@@ -94,6 +96,9 @@ func generateAll(dir string) error {
 		cmd := exec.Command(self, "-family", f.name, "-out", asm, "-stubs", stubs, "-pkg", filepath.Base(dir))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("family %s: %w", f.name, err)
+		}
+		if err := encodeBF16(asm); err != nil {
 			return fmt.Errorf("family %s: %w", f.name, err)
 		}
 		for _, path := range []string{asm, stubs} {

@@ -10,10 +10,12 @@ import (
 )
 
 // testElementwise is the family of fused element-wise ops: the forward and
-// backward activations and softmax with cross-entropy.
+// backward activations, the element-wise product and softmax with
+// cross-entropy.
 func testElementwise(t *testing.T, b kernels.Backend) {
 	t.Run("AddTanh", func(t *testing.T) { testAddTanh(t, b) })
 	t.Run("TanhGrad", func(t *testing.T) { testTanhGrad(t, b) })
+	t.Run("Mul", func(t *testing.T) { testMul(t, b) })
 	t.Run("SoftmaxXent", func(t *testing.T) { testSoftmaxXent(t, b) })
 	t.Run("NaNPropagates", func(t *testing.T) { testNaNPropagates(t, b) })
 	t.Run("ShortSlices", func(t *testing.T) {
@@ -21,6 +23,8 @@ func testElementwise(t *testing.T, b kernels.Backend) {
 		checkShortSlicesPanic(t, map[string]func(){
 			"AddTanh a": func() { b.AddTanh(full(1, n), short(1, n), full(1, n), full(1, n)) },
 			"TanhGrad":  func() { b.TanhGrad(full(1, n), full(1, n), short(1, n)) },
+			"Mul x":     func() { b.Mul(full(1, n), short(1, n), full(1, n)) },
+			"Mul y":     func() { b.Mul(full(1, n), full(1, n), short(1, n)) },
 			"Softmax":   func() { b.SoftmaxXent(full(1, n), full(1, n), short(1, n), 0) },
 		})
 	})
@@ -32,6 +36,7 @@ func testElementwise(t *testing.T, b kernels.Backend) {
 		checkNoAllocs(t, map[string]func(){
 			"AddTanh":   func() { b.AddTanh(h, y, col, bias) },
 			"TanhGrad":  func() { b.TanhGrad(h, col, bias) },
+			"Mul":       func() { b.Mul(h, col, bias) },
 			"Softmax":   func() { sinkF32 = b.SoftmaxXent(h, y, bias, 3) },
 			"SoftmaxIn": func() { sinkF32 = b.SoftmaxXent(h, h, bias, 0) },
 		})
@@ -85,6 +90,54 @@ func testTanhGrad(t *testing.T, b kernels.Backend) {
 			}
 			dr.check(t, "TanhGrad")
 			unchanged(t, "TanhGrad h", hIn, h)
+		}
+	}
+}
+
+// testMul checks the element-wise product, which must be exact: a float32
+// product is correctly rounded, and so is the float64 product of two float32
+// values rounded to float32.
+func testMul(t *testing.T, b kernels.Backend) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range sizes {
+		for _, alias := range []string{"none", "x", "y", "both"} {
+			x, y := newGuarded(rng, n), newGuarded(rng, n+rng.IntN(2)) // y may be longer
+			for i := range x.data {
+				x.data[i] *= 3 // dropout masks hold 0 and 1/(1-p)
+				if i%5 == 0 {
+					x.data[i] = 0
+				}
+			}
+			if alias == "both" {
+				y = x
+			}
+			xIn, yIn := clone(x.data), clone(y.data)
+			dst := newGuarded(rng, n)
+			switch alias {
+			case "x", "both":
+				dst = x
+			case "y":
+				dst = y
+			}
+			b.Mul(dst.data[:n], x.data, y.data)
+			for i := range n {
+				want := float32(float64(xIn[i]) * float64(yIn[i]))
+				if dst.data[i] != want {
+					t.Fatalf("Mul n=%d alias=%s: dst[%d] = %v, want %v", n, alias, i, dst.data[i], want)
+				}
+			}
+			dst.check(t, "Mul")
+			if alias == "none" || alias == "y" {
+				unchanged(t, "Mul x", xIn, x)
+			}
+			if alias == "none" || alias == "x" {
+				unchanged(t, "Mul y", yIn, y)
+			}
+			for i := n; i < len(y.data); i++ {
+				if y.data[i] != yIn[i] {
+					t.Fatalf("Mul n=%d alias=%s: y[%d] past n written", n, alias, i)
+				}
+			}
 		}
 	}
 }

@@ -10,9 +10,10 @@
 // passes.
 //
 // The suite is written by op family, one file each (blas1.go, gemv.go,
-// gemm.go, elementwise.go, optimizers.go), and every family also checks that
-// its ops panic on a slice one element too short and allocate nothing. A new
-// family is a new file with its test function and one line in families.
+// gemm.go, elementwise.go, gates.go, optimizers.go, bf16.go), and every
+// family also checks that its ops panic on a slice one element too short and
+// allocate nothing. A new family is a new file with its test function and one
+// line in families.
 //
 // The Check and Compare functions are single cases of the suite, exported for
 // fuzz targets: Check* against the float64 reference, Compare* against
@@ -35,7 +36,9 @@ var families = []struct {
 	{"gemv", testGemv},
 	{"gemm", testGemm},
 	{"elementwise", testElementwise},
+	{"gates", testGates},
 	{"optimizers", testOptimizers},
+	{"bf16", testBF16},
 }
 
 // TestBackend runs the whole conformance suite on b, one subtest per op

@@ -23,6 +23,10 @@ var faults = map[string]struct {
 	"gemm-writes-padding": {gemmWritesPadding{}, "gemm", "padding C["},
 	"tanh-hides-nan":      {tanhHidesNaN{}, "elementwise", "tanh(NaN)"},
 	"sgd-allocates":       {sgdAllocates{}, "optimizers", "SGD allocates"},
+	"mul-unchecked":       {mulUnchecked{}, "elementwise", "Mul y: a slice one element short did not panic"},
+	"sigmoid-unclamped":   {sigmoidUnclamped{}, "gates", "beyond alias="},
+	"sigmoid-via-tanh":    {sigmoidViaTanh{}, "gates", "saturated alias="},
+	"gru-drops-dhprev":    {gruDropsDhPrev{}, "gates", "dhPrev=true dhPrev["},
 }
 
 // TestSuiteFindsFaults pins that the suite can fail: each faulty backend,
@@ -99,4 +103,49 @@ var garbage []float32
 func (sgdAllocates) SGDUpdate(p, g []float32, lr, scale, limit float32) {
 	garbage = make([]float32, len(p)+1)
 	kernels.Generic{}.SGDUpdate(p, g, lr, scale, limit)
+}
+
+type mulUnchecked struct{ kernels.Generic }
+
+func (mulUnchecked) Mul(dst, x, y []float32) {
+	for i := range min(len(dst), len(x), len(y)) {
+		dst[i] = x[i] * y[i]
+	}
+}
+
+// lstmForwardWith is the LSTM step with σ given: the faults below swap it.
+func lstmForwardWith(sigmoid func(float64) float64, gates, in, bias, cPrev, c, tc, h []float32) {
+	H := len(h)
+	for j := range h {
+		pre := func(k int) float64 { return float64(gates[k*H+j] + in[k*H+j] + bias[k*H+j]) }
+		i, f, g, o := sigmoid(pre(0)), sigmoid(pre(1)), math.Tanh(pre(2)), sigmoid(pre(3))
+		cj := float32(f*float64(cPrev[j]) + i*g)
+		t := float32(math.Tanh(float64(cj)))
+		gates[j], gates[H+j], gates[2*H+j], gates[3*H+j] = float32(i), float32(f), float32(g), float32(o)
+		c[j], tc[j], h[j] = cj, t, float32(o)*t
+	}
+}
+
+// sigmoidUnclamped lets σ of a pre-activation below -87 be subnormal.
+type sigmoidUnclamped struct{ kernels.Generic }
+
+func (sigmoidUnclamped) LSTMForward(gates, in, bias, cPrev, c, tc, h []float32) {
+	lstmForwardWith(func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, gates, in, bias, cPrev, c, tc, h)
+}
+
+// sigmoidViaTanh computes σ as 0.5·tanh(x/2) + 0.5 in float32: accurate to
+// float32's absolute resolution, but not relative to small σ.
+type sigmoidViaTanh struct{ kernels.Generic }
+
+func (sigmoidViaTanh) LSTMForward(gates, in, bias, cPrev, c, tc, h []float32) {
+	lstmForwardWith(func(x float64) float64 {
+		x = min(max(x, -kernels.SigmoidLimit), kernels.SigmoidLimit)
+		return float64(0.5*float32(math.Tanh(x/2)) + 0.5)
+	}, gates, in, bias, cPrev, c, tc, h)
+}
+
+type gruDropsDhPrev struct{ kernels.Generic }
+
+func (gruDropsDhPrev) GRUBackward(dx, dhg, act, hg, hPrev, dh, dhPrev []float32) {
+	kernels.Generic{}.GRUBackward(dx, dhg, act, hg, hPrev, dh, nil)
 }

@@ -37,6 +37,10 @@ type isaSet struct {
 	shortMax               int
 	exp                    func(d, x, y []float32, shift float32) float32
 	tanh                   func(h, a, col, bias []float32)
+	mul                    func(dst, x, y []float32)
+	lstmF, gruF            func(a, b, c, d, e, f, g []float32)
+	lstmB                  func(a, b, c, d, e, f []float32)
+	gruB                   func(a, b, c, d, e, f, g []float32)
 }
 
 func isaSets() []isaSet {
@@ -48,7 +52,8 @@ func isaSets() []isaSet {
 			dotNT: []kernel{DotNT4x4AVX512, DotNT4x1AVX512}, dotShape: [][2]int{{4, 4}, {4, 1}},
 			gemvN: GemvNAVX512, gemvTrans: GemvTransAVX512, gemvRows: GemvRowsAVX512,
 			gemvShortN: GemvShortNAVX512, gemvShortT: GemvShortTAVX512, shortMax: 128,
-			exp: ExpSumAVX512, tanh: AddTanhAVX512,
+			exp: ExpSumAVX512, tanh: AddTanhAVX512, mul: MulAVX512,
+			lstmF: LSTMForwardAVX512, lstmB: LSTMBackwardAVX512, gruF: GRUForwardAVX512, gruB: GRUBackwardAVX512,
 		},
 		{
 			name: "AVX2", ok: cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3), lanes: 8,
@@ -56,7 +61,8 @@ func isaSets() []isaSet {
 			bcastW: 16, gemvT: GemvTAVX2, gemvTW: 64,
 			dotNT: []kernel{DotNT2x4AVX2, DotNT4x1AVX2}, dotShape: [][2]int{{2, 4}, {4, 1}},
 			gemvN: GemvNAVX2, gemvTrans: GemvTransAVX2,
-			exp: ExpSumAVX2, tanh: AddTanhAVX2,
+			exp: ExpSumAVX2, tanh: AddTanhAVX2, mul: MulAVX2,
+			lstmF: LSTMForwardAVX2, lstmB: LSTMBackwardAVX2, gruF: GRUForwardAVX2, gruB: GRUBackwardAVX2,
 		},
 	}
 }
@@ -64,7 +70,7 @@ func isaSets() []isaSet {
 func forEachISA(t *testing.T, f func(t *testing.T, s isaSet)) {
 	for _, s := range isaSets() {
 		t.Run(s.name, func(t *testing.T) {
-			if !s.ok {
+			if !s.ok && !twins {
 				t.Skip("not supported by this CPU")
 			}
 			f(t, s)

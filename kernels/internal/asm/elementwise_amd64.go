@@ -16,6 +16,12 @@ func AddTanhAVX512(h []float32, a []float32, col []float32, bias []float32)
 //go:noescape
 func TanhGradAVX512(dr []float32, h []float32, dh []float32)
 
+// MulAVX512 sets dst[i] = x[i] * y[i] over len(dst) elements.
+// dst may alias x or y.
+//
+//go:noescape
+func MulAVX512(dst []float32, x []float32, y []float32)
+
 // MaxSumAVX512 returns the largest x[i]+y[i] over len(x) elements (-Inf if none).
 //
 //go:noescape
@@ -38,6 +44,12 @@ func AddTanhAVX2(h []float32, a []float32, col []float32, bias []float32)
 //
 //go:noescape
 func TanhGradAVX2(dr []float32, h []float32, dh []float32)
+
+// MulAVX2 sets dst[i] = x[i] * y[i] over len(dst) elements.
+// dst may alias x or y.
+//
+//go:noescape
+func MulAVX2(dst []float32, x []float32, y []float32)
 
 // MaxSumAVX2 returns the largest x[i]+y[i] over len(x) elements (-Inf if none).
 //

@@ -594,6 +594,41 @@ done:
 	VZEROUPPER
 	RET
 
+// func MulAVX512(dst []float32, x []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·MulAVX512(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ y_base+48(FP), DX
+	MOVQ dst_len+8(FP), BX
+
+loop:
+	CMPQ    BX, $0x00000010
+	JL      tail
+	VMOVUPS (CX), Z0
+	VMOVUPS (DX), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     loop
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(BX*2), K1
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func MaxSumAVX512(x []float32, y []float32) float32
 // Requires: AVX, AVX512F, AVX512VL
 TEXT ·MaxSumAVX512(SB), NOSPLIT, $0-52
@@ -914,6 +949,43 @@ tail:
 	VFNMADD231PS Y2, Y2, Y0
 	VMULPS       Y3, Y0, Y0
 	VMASKMOVPS   Y0, Y1, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func MulAVX2(dst []float32, x []float32, y []float32)
+// Requires: AVX
+TEXT ·MulAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ y_base+48(FP), DX
+	MOVQ dst_len+8(FP), BX
+
+loop:
+	CMPQ    BX, $0x00000008
+	JL      tail
+	VMOVUPS (CX), Y0
+	VMOVUPS (DX), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     loop
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	MOVQ       $0x00000008, SI
+	SUBQ       BX, SI
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    (BX)(SI*4), Y0
+	VMASKMOVPS (CX), Y0, Y1
+	VMASKMOVPS (DX), Y0, Y2
+	VMULPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
 
 done:
 	VZEROUPPER

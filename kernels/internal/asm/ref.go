@@ -39,6 +39,12 @@ func tanhGradRef(dr, h, dh []float32) {
 	}
 }
 
+func mulRef(dst, x, y []float32) {
+	for i := range dst {
+		dst[i] = x[i] * y[i]
+	}
+}
+
 func maxSumRef(x, y []float32) float32 {
 	m := float32(math.Inf(-1))
 	for i := range x {
@@ -175,4 +181,89 @@ func gemvNRef(m, n int, a []float32, lda int, x, y []float32, alpha, beta float3
 // beta*y[j] for j < n, y not read when useBeta is false.
 func gemvTransRef(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool) {
 	gemmBcastRef(1, m, x, 0, 1, a, lda, n, y, 0, alpha, beta, useBeta)
+}
+
+// The gated cells' steps. They use float32 arithmetic in the assembly's
+// order, with its fused multiply-adds (fma32); only σ and tanh are the exact
+// functions rounded to float32, where the assembly evaluates polynomials.
+
+// sigmoidLimit bounds σ's argument, as in the assembly: the kernels
+// package's SigmoidLimit (a saturated unit keeps σ >= σ(-30) ≈ 9.4e-14, so
+// its tiny factors never reach float32's subnormal range).
+const sigmoidLimit = 30
+
+func sigmoidRef(x float32) float32 {
+	x = min(max(x, -sigmoidLimit), sigmoidLimit) // NaN stays NaN
+	return float32(1 / (1 + math.Exp(-float64(x))))
+}
+
+func tanhRef(x float32) float32 { return float32(math.Tanh(float64(x))) }
+
+// sigmoidGradRef is σ(1-σ) from σ's value a, computed as a - a² rounded once.
+func sigmoidGradRef(a float32) float32 { return fma32(-a, a, a) }
+
+// oneMinusSquareRef is tanh's derivative 1 - a² from its value a, rounded once.
+func oneMinusSquareRef(a float32) float32 { return fma32(-a, a, 1) }
+
+func lstmForwardRef(gates, in, bias, cPrev, c, tc, h []float32) {
+	H := len(h)
+	for j := range h {
+		var act [4]float32
+		for k := range act {
+			p := gates[k*H+j] + in[k*H+j] + bias[k*H+j]
+			if k == 2 {
+				act[k] = tanhRef(p)
+			} else {
+				act[k] = sigmoidRef(p)
+			}
+			gates[k*H+j] = act[k]
+		}
+		i, f, g, o := act[0], act[1], act[2], act[3]
+		cj := fma32(f, cPrev[j], i*g)
+		t := tanhRef(cj)
+		c[j], tc[j], h[j] = cj, t, o*t
+	}
+}
+
+func lstmBackwardRef(dgates, gates, cPrev, tc, dh, dc []float32) {
+	H := len(dc)
+	for j := range dc {
+		i, f, g, o := gates[j], gates[H+j], gates[2*H+j], gates[3*H+j]
+		t := tc[j]
+		dct := fma32(oneMinusSquareRef(t), dh[j]*o, dc[j])
+		dgates[j] = sigmoidGradRef(i) * (dct * g)
+		dgates[H+j] = sigmoidGradRef(f) * (dct * cPrev[j])
+		dgates[2*H+j] = oneMinusSquareRef(g) * (dct * i)
+		dgates[3*H+j] = sigmoidGradRef(o) * (dh[j] * t)
+		dc[j] = dct * f
+	}
+}
+
+func gruForwardRef(act, hg, in, bih, bhh, hPrev, h []float32) {
+	H := len(h)
+	for j := range h {
+		r := sigmoidRef(in[j] + bih[j] + hg[j] + bhh[j])
+		z := sigmoidRef(in[H+j] + bih[H+j] + hg[H+j] + bhh[H+j])
+		hn := hg[2*H+j] + bhh[2*H+j]
+		n := tanhRef(fma32(r, hn, in[2*H+j]+bih[2*H+j]))
+		act[j], act[H+j], act[2*H+j] = r, z, n
+		hg[2*H+j] = hn
+		h[j] = fma32(z, hPrev[j], (1-z)*n)
+	}
+}
+
+// gruBackwardRef skips dhPrev when it is empty.
+func gruBackwardRef(dx, dhg, act, hg, hPrev, dh, dhPrev []float32) {
+	H := len(dh)
+	for j := range dh {
+		r, z, n := act[j], act[H+j], act[2*H+j]
+		dan := oneMinusSquareRef(n) * (dh[j] * (1 - z))
+		dar := sigmoidGradRef(r) * (dan * hg[2*H+j])
+		daz := sigmoidGradRef(z) * (dh[j] * (hPrev[j] - n))
+		dx[j], dx[H+j], dx[2*H+j] = dar, daz, dan
+		dhg[j], dhg[H+j], dhg[2*H+j] = dar, daz, dan*r
+		if len(dhPrev) > 0 {
+			dhPrev[j] = fma32(z, dh[j], dhPrev[j])
+		}
+	}
 }

@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"fmt"
+
+	"charrnn/kernels"
+)
+
+// Precision is how the products with a model's weights are computed.
+type Precision string
+
+const (
+	// FP32: float32 operands and sums.
+	FP32 Precision = "fp32"
+	// BF16 is mixed precision: the weights (kept as float32 masters, which
+	// the optimizer updates) are rounded to bfloat16 once per window, the
+	// other operand of each product as it is used, and the sums are
+	// float32. Gradients, optimizer state, carried states and the
+	// element-wise steps stay float32. bfloat16 has float32's exponent
+	// range, so no loss scaling is needed.
+	BF16 Precision = "bf16"
+)
+
+// Precisions lists the precisions a model runs in.
+var Precisions = []Precision{FP32, BF16}
+
+// validate reports an unknown precision; "" is FP32.
+func (p Precision) validate() error {
+	if p != "" && p != FP32 && p != BF16 {
+		return fieldErrorf("Precision", "must be fp32 or bf16, got %q", p)
+	}
+	return nil
+}
+
+// BF16Products returns k's bfloat16 products, or an error saying why there
+// are none: a precision of BF16 needs them.
+func BF16Products(k kernels.Backend) (kernels.BF16, error) {
+	if ops, ok := kernels.BF16Of(k); ok {
+		return ops, nil
+	}
+	return nil, fmt.Errorf("bf16 needs bfloat16 products (AVX512_BF16, on the avx512 backend); backend %s on this CPU (%s) has none", k.Name(), kernels.CPUFeatures())
+}
+
+// bf16Products is a workspace's bfloat16 products: the backend's ops and
+// the scratch the other operands are converted into.
+type bf16Products struct {
+	ops kernels.BF16
+	k   kernels.Backend // the backend ops came from
+	// a holds a product's converted operand: the rows of x, laid out by
+	// their row in the pass so that the two halves of a stream split use
+	// their own parts; a and b hold a weight gradient's two transposed
+	// operands.
+	a, b []uint16
+}
+
+// bindBF16 makes ctx's bfloat16 products those of k, when the pass runs in
+// mixed precision, with scratch for rows×width operands.
+func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {
+	if ctx.precision != BF16 || (ctx.bf != nil && ctx.bf.k == k) {
+		return
+	}
+	ops, err := BF16Products(k)
+	if err != nil { // the trainer and the commands check before they start
+		panic(err)
+	}
+	if ctx.bf == nil {
+		ctx.bf = &bf16Products{a: make([]uint16, rows*width), b: make([]uint16, rows*width)}
+	}
+	ctx.bf.ops, ctx.bf.k = ops, k
+}
+
+// bf16Width is the widest side of the model's weight matrices read by
+// products, for the size of the bfloat16 scratch.
+func bf16Width(lay Layout) int {
+	w := 0
+	for _, t := range lay.Tensors {
+		if len(t.Shape) == 2 && !t.Lookup {
+			w = max(w, t.Shape[0], t.Shape[1])
+		}
+	}
+	return w
+}

@@ -1,0 +1,123 @@
+package engine
+
+import "charrnn/kernels"
+
+// weights is a weight matrix of the parameter slab (rows × cols,
+// row-major) as a pass's products read it. Every product with a weight
+// matrix goes through it, so how a matrix is read is decided in one place:
+//
+//   - in float32, through an aligned copy when its rows are not a multiple
+//     of 16 floats (see paddedCopy);
+//   - in mixed precision (BF16), through bfloat16 copies of W and Wᵀ, each
+//     product then written as A·Bᵀ with both operands bfloat16.
+//
+// refresh takes the matrix from the parameters before each forward pass.
+type weights struct {
+	t          Tensor
+	rows, cols int
+	ctx        *passContext
+	copy       paddedCopy
+	w          []float32 // what float32 products read, with leading dimension ld
+	ld         int
+	w16, wt16  []uint16 // W and Wᵀ in bfloat16, made at the first refresh in BF16
+}
+
+func newWeights(t Tensor, ctx *passContext) weights {
+	rows, cols := t.Shape[0], t.Shape[1]
+	w := weights{t: t, rows: rows, cols: cols, ctx: ctx}
+	if ctx.precision != BF16 {
+		w.copy = newPaddedCopy(rows, cols)
+	}
+	return w
+}
+
+// weightsFloats is what newWeights allocates for a rows×cols matrix (two
+// bfloat16 copies in BF16 take the room of one float32 copy).
+func weightsFloats(rows, cols int, p Precision) int {
+	if p == BF16 {
+		return rows * cols
+	}
+	return paddedFloats(rows, cols)
+}
+
+// refresh takes the matrix from the parameters p, before a forward pass.
+func (w *weights) refresh(p []float32) {
+	bf := w.ctx.bf
+	if bf == nil {
+		w.w, w.ld = w.copy.refresh(w.t.Of(p), w.cols)
+		return
+	}
+	if w.w16 == nil {
+		w.w16, w.wt16 = make([]uint16, w.rows*w.cols), make([]uint16, w.rows*w.cols)
+	}
+	bf.ops.ToBF16(w.w16, w.t.Of(p))
+	bf.ops.ToBF16T(w.wt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
+}
+
+// view takes the matrix from p as it is now, for a single step: in float32
+// read in place (the sampler of a training run sees every update), in BF16
+// converted at the first view only (a model being sampled does not change).
+func (w *weights) view(p []float32) {
+	if w.ctx.bf == nil {
+		w.w, w.ld = w.t.Of(p), w.cols
+	} else if w.w16 == nil {
+		w.refresh(p)
+	}
+}
+
+// mulT computes out = alpha·x·Wᵀ + beta·out for the n rows of x (each cols
+// long; out's rows are rows long), rows lo to lo+n of the pass: the matrix
+// applied to each row. With vec (a single stream) it is one GEMV, W·x.
+func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
+	if bf := w.ctx.bf; bf != nil {
+		x16 := bf.a[lo*w.cols : (lo+n)*w.cols]
+		bf.ops.ToBF16(x16, x[:n*w.cols])
+		if vec {
+			bf.ops.GemvBF16(w.rows, w.cols, alpha, w.w16, w.cols, x16, beta, out)
+		} else {
+			bf.ops.GemmBF16(n, w.rows, w.cols, alpha, x16, w.cols, w.w16, w.cols, beta, out, w.rows)
+		}
+		return
+	}
+	if vec {
+		k.Gemv(false, w.rows, w.cols, alpha, w.w, w.ld, x, beta, out)
+		return
+	}
+	k.Gemm(false, true, n, w.rows, w.cols, alpha, x, w.cols, w.w, w.ld, beta, out, w.rows)
+}
+
+// mul computes out = alpha·x·W + beta·out for the n rows of x (each rows
+// long; out's rows are cols long), rows lo to lo+n of the pass: the
+// transpose applied to each row, as back-propagation does. With vec it is
+// one GEMV, Wᵀ·x.
+func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
+	if bf := w.ctx.bf; bf != nil {
+		x16 := bf.a[lo*w.rows : (lo+n)*w.rows]
+		bf.ops.ToBF16(x16, x[:n*w.rows])
+		if vec {
+			bf.ops.GemvBF16(w.cols, w.rows, alpha, w.wt16, w.rows, x16, beta, out)
+		} else {
+			bf.ops.GemmBF16(n, w.cols, w.rows, alpha, x16, w.rows, w.wt16, w.rows, beta, out, w.cols)
+		}
+		return
+	}
+	if vec {
+		k.Gemv(true, w.rows, w.cols, alpha, w.w, w.ld, x, beta, out)
+		return
+	}
+	k.Gemm(false, false, n, w.cols, w.rows, alpha, x, w.rows, w.w, w.ld, beta, out, w.cols)
+}
+
+// gradient writes dW = alpha·doutᵀ·x (overwriting it) into the gradient
+// slab g: the sum over the n rows of the outer products of each row of dout
+// (rows long) with the same row of x (cols long).
+func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g []float32) {
+	if bf := w.ctx.bf; bf != nil {
+		a, b := bf.a[:w.rows*n], bf.b[:w.cols*n]
+		bf.ops.ToBF16T(a, n, dout, n, w.rows, w.rows)
+		bf.ops.ToBF16T(b, n, x, n, w.cols, w.cols)
+		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, n, 0, w.t.Of(g), w.cols)
+		return
+	}
+	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, 0, w.t.Of(g), w.cols)
+}

@@ -1,0 +1,52 @@
+package kernels
+
+// BF16 is a backend's optional bfloat16 capability: products whose operands
+// are bfloat16 (the top 16 bits of a float32: 8 exponent bits, 8 significant
+// bits) and whose sums are float32. Weights kept as float32 master copies are
+// converted to bfloat16 once per step; every product with a weight matrix is
+// then written as C = A·Bᵀ with both operands contiguous along the reduction,
+// which is how the hardware pairs them.
+//
+// Matrices follow the package's conventions (row-major, a leading dimension,
+// nothing outside the shapes read or written); bfloat16 values are []uint16.
+// A slice too short for its shape panics, as in the Backend ops.
+type BF16 interface {
+	// ToBF16 rounds src[i] to bfloat16 into dst[i] for i < len(src), as
+	// the AVX512_BF16 conversion does: to nearest, ties to even; values
+	// beyond the largest finite bfloat16 by half a unit or more become
+	// ±Inf; a NaN stays NaN (quieted); a subnormal becomes a zero of its
+	// sign.
+	ToBF16(dst []uint16, src []float32)
+
+	// ToBF16T converts and transposes: src is rows×cols (leading
+	// dimension lds), dst is cols×rows (leading dimension ldd), and
+	// dst[j*ldd + i] = bf16(src[i*lds + j]), rounded as ToBF16 does.
+	ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, lds int)
+
+	// GemmBF16 computes C = alpha*A·Bᵀ + beta*C where A is m×k and B is
+	// n×k, both bfloat16, and C is m×n float32. Any k works, odd ones
+	// included. With beta == 0, C is overwritten and never read.
+	GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int)
+
+	// GemvBF16 computes y = alpha*A·x + beta*y where A is m×n and x has n
+	// elements, both bfloat16, and y has m float32 elements. With beta ==
+	// 0, y is overwritten and never read.
+	GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32)
+}
+
+// BF16Provider is implemented by a backend that has BF16 ops on some CPUs:
+// BF16 returns them, or false where this CPU cannot run them.
+type BF16Provider interface {
+	BF16() (BF16, bool)
+}
+
+// BF16Of returns b's bfloat16 ops if b has them and this CPU can run them:
+// the avx512 backend on a CPU with AVX512_BF16, and Parallel wrappers of
+// it, which split large calls over their cores as they split Gemm and Gemv.
+// Everywhere else it reports false.
+func BF16Of(b Backend) (BF16, bool) {
+	if p, ok := b.(BF16Provider); ok {
+		return p.BF16()
+	}
+	return nil, false
+}

@@ -1,0 +1,108 @@
+package kerneltest
+
+import (
+	"math"
+
+	"charrnn/kernels"
+)
+
+// The bf16 family's faults, each a plain-Go BF16 implementation with one
+// bug, added to TestSuiteFindsFaults' table.
+func init() {
+	faults["bf16-truncates"] = bf16Fault{bf16Backend{ops: truncates{}}, "bf16/ToBF16", "rounds to"}
+	faults["gemmbf16-reads-c"] = bf16Fault{bf16Backend{ops: gemmReadsC{}}, "bf16/GemmBF16", "from the bfloat16 inputs"}
+	faults["gemvbf16-drops-odd"] = bf16Fault{bf16Backend{ops: gemvDropsOdd{}}, "bf16/GemvBF16", "GemvBF16 m="}
+	faults["tobf16t-allocates"] = bf16Fault{bf16Backend{ops: transposeAllocates{}}, "bf16/NoAllocs", "ToBF16T allocates"}
+}
+
+// bf16Fault is an entry of faults.
+type bf16Fault struct {
+	backend kernels.Backend
+	family  string
+	message string
+}
+
+// bf16Backend is the generic backend with the given BF16 ops.
+type bf16Backend struct {
+	kernels.Generic
+	ops kernels.BF16
+}
+
+func (b bf16Backend) BF16() (kernels.BF16, bool) { return b.ops, true }
+
+// refBF16 is a plain BF16 implementation: the family's own rounding and a
+// float32 sum in order, which the suite's tolerances admit.
+type refBF16 struct{}
+
+func (refBF16) ToBF16(dst []uint16, src []float32) {
+	for i, v := range src {
+		dst[i] = roundBF16(v)
+	}
+}
+
+func (refBF16) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			dst[j*ldd+i] = roundBF16(src[i*lds+j])
+		}
+	}
+}
+
+func dotBF16(a, b []uint16) float32 {
+	var s float32
+	for l := range a {
+		s += float32(bf16Value(a[l]) * bf16Value(b[l]))
+	}
+	return s
+}
+
+func (refBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			v := alpha * dotBF16(a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
+			if beta != 0 {
+				v += beta * c[i*ldc+j]
+			}
+			c[i*ldc+j] = v
+		}
+	}
+}
+
+func (r refBF16) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
+	r.GemmBF16(m, 1, n, alpha, a, lda, x, 0, beta, y, 1)
+}
+
+type truncates struct{ refBF16 }
+
+func (truncates) ToBF16(dst []uint16, src []float32) {
+	for i, v := range src {
+		dst[i] = uint16(math.Float32bits(v) >> 16)
+	}
+}
+
+type gemmReadsC struct{ refBF16 }
+
+func (gemmReadsC) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	if beta == 0 {
+		beta = 1e-30 // reads C, so a NaN there leaks into the result
+	}
+	refBF16{}.GemmBF16(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+type gemvDropsOdd struct{ refBF16 }
+
+func (gemvDropsOdd) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
+	if n%2 == 1 && n > 1 {
+		n-- // forgets the last element of an odd row
+	}
+	refBF16{}.GemvBF16(m, n, alpha, a, lda, x, beta, y)
+}
+
+type transposeAllocates struct{ refBF16 }
+
+var garbage16 []uint16
+
+func (transposeAllocates) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	garbage16 = make([]uint16, rows*cols+1)
+	refBF16{}.ToBF16T(dst, ldd, src, rows, cols, lds)
+}
