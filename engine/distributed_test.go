@@ -390,6 +390,22 @@ func TestDistributedCheckpointResumes(t *testing.T) {
 			})
 		})
 	}
+	t.Run("header", func(t *testing.T) {
+		for _, tc := range []struct {
+			ranks int
+			says  string
+		}{{3, `section "hidden" has 96 floats, want 6 streams × 24`}, {-1, "ranks -1 out of range"}, {MaxRanks + 1, "out of range"}} {
+			bad := *ck
+			bad.Header.Ranks = tc.ranks
+			path := filepath.Join(t.TempDir(), "bad.ckpt")
+			if err := bad.Save(path); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := LoadCheckpoint(path); err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("a checkpoint of 4 streams saying %d ranks of 2: %v; want %q", tc.ranks, err, tc.says)
+			}
+		}
+	})
 	t.Run("another total", func(t *testing.T) {
 		runJob(t, 2, distConfig(model, 1), corpus, vocab, func(tr *Trainer, c dist.Comm) {
 			err := tr.Restore(ck)
