@@ -52,7 +52,8 @@ func mpiJob(t *testing.T) dist.Comm {
 }
 
 // sharedDir is a directory rank 0 made, the same on every rank (the ranks
-// of a test job share one machine).
+// of a test job share one machine). Rank 0 removes it when its test ends,
+// after a barrier: the other ranks are done with it first.
 func sharedDir(t *testing.T, c dist.Comm) string {
 	t.Helper()
 	buf := make([]byte, 512)
@@ -62,6 +63,7 @@ func sharedDir(t *testing.T, c dist.Comm) string {
 	if err := c.Broadcast(buf, 0); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Barrier() })
 	n := 0
 	for n < len(buf) && buf[n] != 0 {
 		n++
@@ -207,5 +209,28 @@ func TestMPIRunStopsTogether(t *testing.T) {
 	}
 	if ck, err := LoadCheckpoint(path); err != nil || ck.Header.Step != 7 || ck.Header.Ranks != c.Size() || ck.Header.Train.BestValStep != 4 {
 		t.Errorf("rank %d: checkpoint %v; want step 7's from %d ranks, validated at step 4", c.Rank(), err, c.Size())
+	}
+}
+
+// A step of a rank allocates nothing, its collectives included, as a
+// single process's does.
+func TestMPIStepAllocs(t *testing.T) {
+	c := mpiJob(t)
+	corpus, vocab := writeCorpus(t, distText)
+	tr, err := NewTrainer(distConfig(ModelConfig{Cell: "lstm", Layers: 2, Hidden: 16, Dropout: 0.2}, 2), kernels.Best(), corpus, vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Join(c); err != nil {
+		t.Fatal(err)
+	}
+	var stepErr error
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := tr.TrainStep(); err != nil && stepErr == nil {
+			stepErr = err
+		}
+	})
+	if stepErr != nil || allocs != 0 {
+		t.Errorf("rank %d: a step allocates %v times (%v), want 0", c.Rank(), allocs, stepErr)
 	}
 }
