@@ -2,20 +2,27 @@
 """Measure the standard charrnn workloads with PyTorch, numpy and charrnn, side by side.
 
 Systems (each one is optional; a missing one is skipped with a line saying how to get it):
-  PyTorch  nn.RNN (tanh, one layer) + nn.Linear + cross-entropy, Adagrad lr 0.1, fp32,
-           one thread, truncated BPTT with the hidden state carried (detached).
+  PyTorch  bench/torch_workloads.py, run once per workload and thread count in a process of
+           its own (its docstring says exactly what it measures and with which settings):
+           nn.RNN / nn.LSTM / nn.GRU + nn.Linear + cross-entropy, one-hot input by row
+           lookup, Adagrad lr 0.1, gradients clipped to +-5, fp32, truncated BPTT with the
+           state carried; glibc keeping freed memory, subnormals flushed to zero.
+           One thread and two threads (--torch-threads); ratios are against the faster.
   numpy    the notebook's algorithm (seed/rnn-notebook.txt, fixed): one-hot vectors, np.dot,
            per-timestep forward and backward, elementwise clip to +-5, Adagrad as in
-           min-char-rnn. B=1 only. float64 by default, as the notebook.
-  charrnn  `charrnn bench ... -json`, reading train_chars_per_sec / sample_chars_per_sec.
+           min-char-rnn. Vanilla RNN, B=1 only. float64 by default, as the notebook.
+  charrnn  `charrnn bench ... -json` (with -cell and -layers for the gated workloads),
+           reading train_chars_per_sec / sample_chars_per_sec.
 
-Workloads (DESIGN.md): tiny H100 T25 B1, h512b1 H512 T100 B1, h512b32 H512 T100 B32,
-sample512 H512 sampling one character at a time. Vocabulary 65, synthetic random ids, so every
-system does the same work. Train chars/s = B*T*steps/seconds, after a warm-up.
+Workloads (DESIGN.md and issue 11): tiny H100 T25 B1, h512b1 H512 T100 B1, h512b32 H512
+T100 B32, sample512 H512 sampling one character at a time; lstm512b32, lstm256b32, lstm512b1,
+gru512b32 (2 layers, T100) and sample-lstm512 (2x512 LSTM sampling). Vocabulary 65, random
+ids, so every system does the same work. Train chars/s = B*T*steps/seconds, after a warm-up.
 
-Progress goes to stderr, the report to stdout (`--markdown` for bench/RESULTS.md).
-Run it with /usr/bin/python3 (Debian's python3-torch and python3-numpy live there);
-bench/compare.sh builds charrnn and does that.
+Every figure is printed with the command that measures it alone; the ratios come from one run
+of this script (bench/compare.sh). Progress goes to stderr, the report to stdout
+(`--markdown` for bench/RESULTS.md). Run it with /usr/bin/python3 (Debian's python3-torch and
+python3-numpy live there); bench/compare.sh builds charrnn and does that.
 """
 
 import argparse
@@ -23,45 +30,63 @@ import json
 import math
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from collections import namedtuple
 
-VOCAB = 65
+import torch_workloads
+
+VOCAB = torch_workloads.VOCAB
 SEED = 1
 STREAM_LEN = 1 << 16  # synthetic ids per stream; windows wrap around
 SAMPLE_CHUNK = 100  # characters sampled between two clock reads
 CLIP = 5.0
 LR = 0.1
 
-Workload = namedtuple("Workload", "name hidden seq batch kind")  # kind: "train" or "sample"
+# kind: "train" or "sample"; cell: "rnn", "lstm" or "gru".
+Workload = namedtuple("Workload", "name cell layers hidden seq batch kind")
 
-WORKLOADS = {
-    "tiny": Workload("tiny", 100, 25, 1, "train"),
-    "tiny-sample": Workload("tiny-sample", 100, 25, 1, "sample"),  # tiny's model, generating
-    "h512b1": Workload("h512b1", 512, 100, 1, "train"),
-    "h512b32": Workload("h512b32", 512, 100, 32, "train"),
-    "sample512": Workload("sample512", 512, 100, 1, "sample"),
-}
+WORKLOADS = {w.name: w for w in [
+    Workload("tiny", "rnn", 1, 100, 25, 1, "train"),
+    Workload("tiny-sample", "rnn", 1, 100, 25, 1, "sample"),  # tiny's model, generating
+    Workload("h512b1", "rnn", 1, 512, 100, 1, "train"),
+    Workload("h512b32", "rnn", 1, 512, 100, 32, "train"),
+    Workload("sample512", "rnn", 1, 512, 100, 1, "sample"),
+    Workload("lstm512b32", "lstm", 2, 512, 100, 32, "train"),
+    Workload("lstm256b32", "lstm", 2, 256, 100, 32, "train"),
+    Workload("lstm512b1", "lstm", 2, 512, 100, 1, "train"),
+    Workload("gru512b32", "gru", 2, 512, 100, 32, "train"),
+    Workload("sample-lstm512", "lstm", 2, 512, 100, 1, "sample"),
+]}
+DEFAULT_WORKLOADS = ["tiny", "tiny-sample", "h512b1", "h512b32", "sample512"]
 
-# A measurement: chars/s, or None with a note saying why it is missing.
-Result = namedtuple("Result", "rate note")
+# A measurement: chars/s, or None with a note saying why it is missing; the command that
+# measures it alone; chars per CPU-second where known.
+Result = namedtuple("Result", "rate note command cpu_rate", defaults=("", "", None))
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def relpath(path):
+    """path relative to the repository root when it is inside it (commands are run from there)."""
+    rel = os.path.relpath(path, REPO)
+    return path if rel.startswith("..") else rel
+
+
 # ---------------------------------------------------------------------------------------------
-# Timing
+# Timing (numpy, in this process)
 
 
 def timed_rate(step, chars_per_step, duration, warmup):
-    """Run step() for `warmup` seconds untimed, then for `duration` seconds; return chars/s."""
+    """Run step() for `warmup` seconds untimed, then for `duration` seconds; (chars/s, chars/CPU-s)."""
     end = time.perf_counter() + warmup
     step()
     while time.perf_counter() < end:
@@ -75,11 +100,11 @@ def timed_rate(step, chars_per_step, duration, warmup):
         if elapsed >= duration:
             break
     cpu = time.process_time() - cpu_start
+    rate, cpu_rate = chars_per_step * steps / elapsed, chars_per_step * steps / max(cpu, 1e-9)
     # On a shared machine the CPU share says how much the wall-clock figure is to be trusted.
     log("  %d steps, %.2f s wall, %.2f s CPU (%.0f%% of a core): %.0f chars/s, %.0f chars/CPU-s"
-        % (steps, elapsed, cpu, 100 * cpu / elapsed, chars_per_step * steps / elapsed,
-           chars_per_step * steps / max(cpu, 1e-9)))
-    return chars_per_step * steps / elapsed
+        % (steps, elapsed, cpu, 100 * cpu / elapsed, rate, cpu_rate))
+    return rate, cpu_rate
 
 
 def window_cursor(seq):
@@ -96,13 +121,14 @@ def window_cursor(seq):
 # Optional libraries
 
 
-def import_torch():
+def have_torch(python):
+    """Whether `python` imports torch (it is measured in child processes of that interpreter)."""
     try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(1)
-    return torch
+        proc = subprocess.run([python, "-c", "import torch"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 def import_numpy():
@@ -120,66 +146,46 @@ NUMPY_MISSING = ("numpy not installed: apt-get install -y python3-numpy, "
 
 
 # ---------------------------------------------------------------------------------------------
-# System 1: PyTorch
+# System 1: PyTorch, one child process per measurement
 
 
-def torch_train(torch, wl, duration, warmup):
-    """nn.RNN + nn.Linear + cross-entropy, Adagrad, truncated BPTT carrying h; chars/s."""
-    nn, F = torch.nn, torch.nn.functional
-    torch.manual_seed(SEED)
-    gen = torch.Generator().manual_seed(SEED)
-    ids = torch.randint(0, VOCAB, (wl.batch, STREAM_LEN), generator=gen)
-    rnn = nn.RNN(VOCAB, wl.hidden, num_layers=1, nonlinearity="tanh")
-    out = nn.Linear(wl.hidden, VOCAB)
-    params = list(rnn.parameters()) + list(out.parameters())
-    opt = torch.optim.Adagrad(params, lr=LR)
-    cursor = window_cursor(wl.seq)
-    state = {"h": torch.zeros(1, wl.batch, wl.hidden)}
-
-    def step():
-        pos = next(cursor)
-        window = ids[:, pos:pos + wl.seq + 1].t()  # (T+1, B)
-        x = F.one_hot(window[:-1], VOCAB).float()  # (T, B, vocab)
-        hs, h_last = rnn(x, state["h"])
-        logits = out(hs)  # (T, B, vocab)
-        loss = F.cross_entropy(logits.reshape(-1, VOCAB), window[1:].reshape(-1),
-                               reduction="sum") / wl.batch
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_value_(params, CLIP)
-        opt.step()
-        state["h"] = h_last.detach()
-
-    return timed_rate(step, wl.batch * wl.seq, duration, warmup)
+def torch_command(wl, threads, duration, warmup, python):
+    """The bench/torch_workloads.py command that measures wl on `threads` threads."""
+    argv = [python, relpath(os.path.join(HERE, "torch_workloads.py")), "--kind", wl.kind,
+            "--cell", wl.cell, "--layers", str(wl.layers), "--hidden", str(wl.hidden)]
+    if wl.kind == "train":
+        argv += ["--seq", str(wl.seq), "--batch", str(wl.batch)]
+    return argv + ["--threads", str(threads), "--duration", "%g" % duration,
+                   "--warmup", "%g" % warmup]
 
 
-def torch_sample(torch, wl, duration, warmup):
-    """One character at a time: RNN step, softmax, multinomial, hidden carried; chars/s."""
-    nn, F = torch.nn, torch.nn.functional
-    torch.manual_seed(SEED)
-    rnn = nn.RNN(VOCAB, wl.hidden, num_layers=1, nonlinearity="tanh")
-    out = nn.Linear(wl.hidden, VOCAB)
-    state = {"h": torch.zeros(1, 1, wl.hidden), "ix": torch.zeros(1, dtype=torch.long)}
+def measure_torch(wl, threads, duration, warmup, python):
+    argv = torch_command(wl, threads, duration, warmup, python)
+    line = " ".join(shlex.quote(a) for a in argv)
+    log("running: " + line)
+    try:
+        proc = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    except OSError as e:
+        return Result(None, "cannot run %s: %s" % (python, e), line)
+    if proc.returncode != 0:
+        return Result(None, "exit %d: %s" % (proc.returncode, last_line(proc.stderr)), line)
+    try:
+        r = json.loads(last_line(proc.stdout))
+    except ValueError:
+        return Result(None, "no JSON in its output: " + last_line(proc.stdout), line)
+    log("  %d steps, %.2f s wall, %.2f s CPU: %.0f chars/s, %.0f chars/CPU-s"
+        % (r["steps"], r["wall_sec"], r["cpu_sec"], r["chars_per_sec"], r["chars_per_cpu_sec"]))
+    return Result(r["chars_per_sec"], "", line, r["chars_per_cpu_sec"])
 
-    def step():
-        h, ix = state["h"], state["ix"]
-        with torch.no_grad():
-            for _ in range(SAMPLE_CHUNK):
-                x = F.one_hot(ix, VOCAB).float().view(1, 1, VOCAB)
-                _, h = rnn(x, h)
-                p = torch.softmax(out(h[0, 0]), dim=0)
-                ix = torch.multinomial(p, 1)
-        state["h"], state["ix"] = h, ix
 
-    return timed_rate(step, SAMPLE_CHUNK, duration, warmup)
-
-
-def measure_torch(torch, wl, duration, warmup):
-    if torch is None:
-        return Result(None, "")  # the "not installed" line says why
-    if wl.kind == "sample":
-        return Result(torch_sample(torch, wl, duration, warmup), "")
-    return Result(torch_train(torch, wl, duration, warmup), "")
+def torch_info(python):
+    """PyTorch's version, the BLAS it loads and its settings, as the measurements run."""
+    proc = subprocess.run([python, os.path.join(HERE, "torch_workloads.py"), "--describe"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        return "could not describe: " + last_line(proc.stderr)
+    return last_line(proc.stdout)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,15 +303,23 @@ def numpy_sample(np, wl, duration, warmup, dtype):
     return timed_rate(step, SAMPLE_CHUNK, duration, warmup)
 
 
+def numpy_command(wl, duration, warmup, dtype_name):
+    return " ".join([sys.executable, relpath(os.path.abspath(__file__)), "--systems", "numpy",
+                     "--workloads", wl.name, "--duration", "%g" % duration, "--warmup",
+                     "%g" % warmup, "--numpy-dtype", dtype_name])
+
+
 def measure_numpy(np, wl, duration, warmup, dtype_name):
     if np is None:
         return Result(None, "")  # the "not installed" line says why
-    dtype = getattr(np, dtype_name)
+    if wl.cell != "rnn" or wl.layers != 1:
+        return Result(None, "the notebook's algorithm is a one-layer vanilla RNN")
     if wl.batch != 1:
         return Result(None, "B>1 skipped: the notebook's algorithm is B=1 only")
-    if wl.kind == "sample":
-        return Result(numpy_sample(np, wl, duration, warmup, dtype), "")
-    return Result(numpy_train(np, wl, duration, warmup, dtype), "")
+    dtype = getattr(np, dtype_name)
+    measure = numpy_sample if wl.kind == "sample" else numpy_train
+    rate, cpu_rate = measure(np, wl, duration, warmup, dtype)
+    return Result(rate, "", numpy_command(wl, duration, warmup, dtype_name), cpu_rate)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,26 +359,60 @@ def parse_bench_json(text):
     return rows
 
 
-def run_charrnn_bench(binary, hidden, seq, batch, duration, backend):
-    """Run one `charrnn bench` and return its JSON rows for this shape (raises RuntimeError)."""
-    cmd = [binary, "bench", "-hidden", str(hidden), "-seq", str(seq), "-batch", str(batch),
-           "-vocab", str(VOCAB), "-duration", "%gs" % duration, "-json"]
+def is_gated(wl):
+    return wl.cell != "rnn" or wl.layers != 1
+
+
+def charrnn_command(binary, wl, duration, backend):
+    """The `charrnn bench` argv measuring wl's shape (training and, at B=1, sampling)."""
+    cmd = [binary, "bench"]
+    if is_gated(wl):
+        cmd += ["-cell", wl.cell, "-layers", str(wl.layers)]
+    cmd += ["-hidden", str(wl.hidden), "-seq", str(wl.seq), "-batch", str(wl.batch),
+            "-vocab", str(VOCAB), "-duration", "%gs" % duration]
     if backend != "default":
-        cmd[-1:-1] = ["-backend", backend]
+        cmd += ["-backend", backend]
+    return cmd + ["-json"]
+
+
+def row_matches(row, wl):
+    """A JSON row is for wl's shape; rows without cell and layers are a one-layer RNN's."""
+    return ((row.get("hidden"), row.get("seq"), row.get("batch"), row.get("vocab"),
+             row.get("cell", "rnn"), row.get("layers", 1))
+            == (wl.hidden, wl.seq, wl.batch, VOCAB, wl.cell, wl.layers))
+
+
+def run_charrnn_bench(cmd, wl):
+    """Run one `charrnn bench` and return its JSON rows for wl's shape (raises RuntimeError)."""
     log("running: " + " ".join(cmd))
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except OSError as e:
-        raise RuntimeError("cannot run %s: %s" % (binary, e))
+        raise RuntimeError("cannot run %s: %s" % (cmd[0], e))
     if proc.returncode != 0:
         raise RuntimeError("exit %d: %s" % (proc.returncode, last_line(proc.stderr)))
-    rows = [r for r in parse_bench_json(proc.stdout)
-            if (r.get("hidden"), r.get("seq"), r.get("batch"), r.get("vocab"))
-            == (hidden, seq, batch, VOCAB)]
+    rows = [r for r in parse_bench_json(proc.stdout) if row_matches(r, wl)]
     if not rows:
-        raise RuntimeError("no JSON line for H%d T%d B%d vocab %d in its output"
-                           % (hidden, seq, batch, VOCAB))
+        raise RuntimeError("no JSON line for %s H%d T%d B%d vocab %d in its output"
+                           % (shape_name(wl), wl.hidden, wl.seq, wl.batch, VOCAB))
     return rows
+
+
+def shape_name(wl):
+    return "%s x%d" % (wl.cell, wl.layers)
+
+
+def supports_cells(binary):
+    """Whether this charrnn's bench takes -cell (its usage lists the flag)."""
+    try:
+        proc = subprocess.run([binary, "bench", "-h"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "-cell" in proc.stdout
+
+
+NO_CELLS = "this charrnn's bench has no -cell flag yet (issue 11): no figure for gated cells"
 
 
 class Charrnn:
@@ -373,15 +421,23 @@ class Charrnn:
     def __init__(self, binary, duration, backend):
         self.binary, self.duration, self.backend = binary, duration, backend
         self.cache = {}
+        self.cells = None  # whether -cell is supported, asked once when first needed
+
+    def command(self, wl):
+        return charrnn_command(self.binary, wl, self.duration, self.backend)
 
     def rows(self, wl):
-        key = (wl.hidden, wl.seq, wl.batch)
+        key = (wl.cell, wl.layers, wl.hidden, wl.seq, wl.batch)
         if key not in self.cache:
-            try:
-                self.cache[key] = run_charrnn_bench(self.binary, wl.hidden, wl.seq, wl.batch,
-                                                    self.duration, self.backend)
-            except RuntimeError as e:
-                self.cache[key] = e
+            if is_gated(wl) and self.cells is None:
+                self.cells = supports_cells(self.binary)
+            if is_gated(wl) and not self.cells:
+                self.cache[key] = RuntimeError(NO_CELLS)
+            else:
+                try:
+                    self.cache[key] = run_charrnn_bench(self.command(wl), wl)
+                except RuntimeError as e:
+                    self.cache[key] = e
         return self.cache[key]
 
 
@@ -393,22 +449,29 @@ def measure_charrnn(charrnn, wl):
     if isinstance(rows, Exception):
         return Result(None, str(rows))
     field = "sample_chars_per_sec" if wl.kind == "sample" else "train_chars_per_sec"
-    rows = [r for r in rows if isinstance(r.get(field), (int, float))]
+    rows = [r for r in rows if isinstance(r.get(field), (int, float)) and r.get(field) > 0]
     if not rows:
         return Result(None, "no %s in its output" % field)
     best = max(rows, key=lambda r: r[field])
-    return Result(float(best[field]), str(best.get("backend", "?")))
+    backend = str(best.get("backend", "?"))
+    # The command that measures this figure alone: with -backend all, the winner's name.
+    flag = backend if charrnn.backend == "all" else charrnn.backend
+    cmd = charrnn_command(charrnn.binary, wl, charrnn.duration, flag)
+    return Result(float(best[field]), backend, " ".join(shlex.quote(a) for a in cmd))
 
 
 # ---------------------------------------------------------------------------------------------
 # One workload
 
 
-def measure_workload(wl, systems, torch, np, charrnn, args):
+def measure_workload(wl, systems, np, charrnn, args):
     res = {}
     if "torch" in systems:
-        log("measuring %s with PyTorch" % wl.name)
-        res["torch"] = measure_torch(torch, wl, args.duration, args.warmup)
+        for threads in args.torch_threads:
+            log("measuring %s with PyTorch, %d thread(s)" % (wl.name, threads))
+            res["torch%d" % threads] = (measure_torch(wl, threads, args.duration, args.warmup,
+                                                      args.python)
+                                        if args.torch_ok else Result(None, ""))
     if "numpy" in systems:
         log("measuring %s with numpy" % wl.name)
         res["numpy"] = measure_numpy(np, wl, args.duration, args.warmup, args.numpy_dtype)
@@ -490,7 +553,7 @@ def openblas_autodetected_core(path):
     return proc.stdout.strip() or None
 
 
-def machine_info(torch, np, blas_threads):
+def machine_info(np, blas_threads, torch_desc):
     if np is not None:  # make sure the BLAS numpy uses is loaded before looking
         np.dot(np.ones((2, 2)), np.ones(2))
     model, cores, logical = cpu_info()
@@ -501,10 +564,9 @@ def machine_info(torch, np, blas_threads):
          % (cores or "?", logical, len(os.sched_getaffinity(0)))),
         ("OS", "%s %s" % (platform.system(), platform.release())),
         ("Python", "%s (%s)" % (platform.python_version(), sys.executable)),
-        ("PyTorch", "%s, %d thread" % (torch.__version__, torch.get_num_threads())
-         if torch is not None else "not installed"),
+        ("PyTorch", torch_desc),
         ("numpy", np.__version__ if np is not None else "not installed"),
-        ("BLAS loaded", ", ".join(loaded_blas_libraries()) or "none"),
+        ("numpy's BLAS", ", ".join(loaded_blas_libraries()) or "none"),
     ]
     if core is not None:
         pinned = ", pinned to %d thread(s)" % blas_threads if blas_threads > 0 else ""
@@ -519,10 +581,29 @@ def machine_info(torch, np, blas_threads):
     return info
 
 
+SYSTEM_NAMES = {"torch": "PyTorch", "numpy": "numpy", "charrnn": "charrnn"}
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 
-SYSTEM_NAMES = {"torch": "PyTorch", "numpy": "numpy", "charrnn": "charrnn"}
+
+def system_columns(systems, torch_threads):
+    """(key, column name) of each measured system, in table order."""
+    cols = []
+    for s in systems:
+        if s == "torch":
+            cols += [("torch%d" % n, "PyTorch %dT" % n) for n in torch_threads]
+        else:
+            cols.append((s, SYSTEM_NAMES[s]))
+    return cols
+
+
+def best_torch(res, torch_threads):
+    """PyTorch's fastest figure over its thread counts (what the ratio is against)."""
+    rs = [res.get("torch%d" % n) for n in torch_threads]
+    rs = [r for r in rs if r is not None and r.rate is not None]
+    return max(rs, key=lambda r: r.rate) if rs else None
 
 
 def fmt_rate(r):
@@ -535,45 +616,81 @@ def fmt_ratio(a, b):
     return "%.2fx" % (a.rate / b.rate)
 
 
-def table_rows(results, systems):
-    header = ["workload", "H", "T", "B", "measure"] + [SYSTEM_NAMES[s] for s in systems]
+def table_rows(results, systems, torch_threads):
+    cols = system_columns(systems, torch_threads)
+    header = ["workload", "cell", "L", "H", "T", "B", "measure"] + [name for _, name in cols]
     if "charrnn" in systems:
         header.append("charrnn backend")
         header += ["charrnn/" + SYSTEM_NAMES[s] for s in systems if s != "charrnn"]
     rows = []
     for wl, res in results:
-        row = [wl.name, str(wl.hidden), str(wl.seq) if wl.kind == "train" else "-",
-               str(wl.batch), wl.kind + " chars/s"]
-        row += [fmt_rate(res.get(s)) for s in systems]
+        row = [wl.name, wl.cell, str(wl.layers), str(wl.hidden),
+               str(wl.seq) if wl.kind == "train" else "-", str(wl.batch), wl.kind + " chars/s"]
+        row += [fmt_rate(res.get(key)) for key, _ in cols]
         if "charrnn" in systems:
             c = res.get("charrnn")
             row.append(c.note if c is not None and c.rate is not None else "-")
-            row += [fmt_ratio(c, res.get(s)) for s in systems if s != "charrnn"]
+            for s in systems:
+                if s == "torch":
+                    row.append(fmt_ratio(c, best_torch(res, torch_threads)))
+                elif s != "charrnn":
+                    row.append(fmt_ratio(c, res.get(s)))
         rows.append(row)
     return header, rows
 
 
-def notes(results, systems):
+def command_lines(results, systems, torch_threads):
+    """Each figure with the command that measures it alone."""
+    out = []
+    for wl, res in results:
+        for key, name in system_columns(systems, torch_threads):
+            r = res.get(key)
+            if r is not None and r.rate is not None and r.command:
+                cpu = (" (%s chars/CPU-s)" % "{:,.0f}".format(r.cpu_rate)
+                       if r.cpu_rate is not None else "")
+                out.append("%s, %s: %s chars/s%s: %s"
+                           % (wl.name, name, fmt_rate(r), cpu, r.command))
+    return out
+
+
+def notes(results, systems, torch_threads):
     """Why cells are empty, one line per (system, reason)."""
     out = []
-    for s in systems:
+    for key, name in system_columns(systems, torch_threads):
         by_reason = {}
         for wl, res in results:
-            r = res.get(s)
+            r = res.get(key)
             if r is not None and r.rate is None and r.note:
                 by_reason.setdefault(r.note, []).append(wl.name)
         for reason, names in by_reason.items():
-            out.append("%s %s: %s" % (SYSTEM_NAMES[s], ", ".join(names), reason))
+            out.append("%s %s: %s" % (name, ", ".join(names), reason))
     return out
 
 
 def is_text_column(name):
-    return name in ("workload", "H", "T", "B", "measure", "charrnn backend")
+    return name in ("workload", "cell", "L", "H", "T", "B", "measure", "charrnn backend")
 
 
-def render_text(info, header, rows, note_lines, skipped, args):
+def reproduce_line(args):
+    """The compare.sh command for the whole table: every option that was not the default."""
+    line = "the whole table: bench/compare.sh --workloads %s" % ",".join(
+        w.name for w in args.workload_list)
+    if args.system_list != list(SYSTEM_NAMES):
+        line += " --systems " + ",".join(args.system_list)
+    line += " --duration %g --warmup %g" % (args.duration, args.warmup)
+    if args.torch_threads != [1, 2]:
+        line += " --torch-threads " + ",".join(str(n) for n in args.torch_threads)
+    if args.backend != "all":
+        line += " --backend " + args.backend
+    if args.numpy_dtype != "float64":
+        line += " --numpy-dtype " + args.numpy_dtype
+    return line
+
+
+def render_text(info, header, rows, commands, note_lines, skipped, args):
     lines = ["%-14s %s" % (k + ":", v) for k, v in info]
-    lines.append("%-14s %g s per measurement after %g s warm-up; numpy dtype %s"
+    lines.append("%-14s %g s per measurement after %g s warm-up; numpy dtype %s; ratios "
+                 "against PyTorch's faster thread count"
                  % ("timing:", args.duration, args.warmup, args.numpy_dtype))
     lines.append("")
     lines += skipped
@@ -585,21 +702,26 @@ def render_text(info, header, rows, note_lines, skipped, args):
                                for name, c, w in zip(header, row, widths)))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    lines += ["", "Commands (each measures one figure alone; run from the repository root):"]
+    lines += ["  " + c for c in commands] + ["  " + reproduce_line(args)]
     if note_lines:
         lines.append("")
         lines += note_lines
     return "\n".join(lines)
 
 
-def render_markdown(info, header, rows, note_lines, skipped, args):
+def render_markdown(info, header, rows, commands, note_lines, skipped, args):
     lines = ["| " + " | ".join(header) + " |",
              "| " + " | ".join("---" if is_text_column(h) else "---:" for h in header) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines.append("")
     lines += ["- %s: %s" % (k, v) for k, v in info]
     lines.append("- timing: %g s per measurement after %g s warm-up, one run of `bench/compare.py`;"
-                 " numpy dtype %s" % (args.duration, args.warmup, args.numpy_dtype))
+                 " numpy dtype %s; ratios against PyTorch's faster thread count"
+                 % (args.duration, args.warmup, args.numpy_dtype))
     lines += ["- " + n for n in skipped + note_lines]
+    lines += ["", "Commands (each measures one figure alone; run from the repository root):", ""]
+    lines += ["    " + c for c in commands] + ["    " + reproduce_line(args)]
     return "\n".join(lines)
 
 
@@ -608,14 +730,19 @@ def render_markdown(info, header, rows, note_lines, skipped, args):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--workloads", default=",".join(WORKLOADS),
-                   help="comma-separated, from: %s (default: all)" % ", ".join(WORKLOADS))
+    p.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                   help="comma-separated, from: %s; 'all' for every one (default: %s)"
+                        % (", ".join(WORKLOADS), ",".join(DEFAULT_WORKLOADS)))
     p.add_argument("--systems", default="torch,numpy,charrnn",
                    help="comma-separated, from: torch, numpy, charrnn (default: all)")
     p.add_argument("--duration", type=float, default=10.0,
                    help="seconds per timed measurement (default 10)")
     p.add_argument("--warmup", type=float, default=None,
                    help="untimed seconds before each measurement (default: duration/5, max 2)")
+    p.add_argument("--torch-threads", default="1,2",
+                   help="PyTorch thread counts to measure, comma-separated (default 1,2)")
+    p.add_argument("--python", default=sys.executable,
+                   help="interpreter for the PyTorch measurements (default: this one)")
     p.add_argument("--charrnn", metavar="PATH",
                    help="charrnn binary (default: go build -o /tmp/charrnn ./cmd/charrnn)")
     p.add_argument("--backend", default="all",
@@ -624,17 +751,25 @@ def parse_args(argv):
     p.add_argument("--numpy-dtype", default="float64", choices=["float64", "float32"],
                    help="numpy parameter dtype (default float64, as the notebook)")
     p.add_argument("--blas-threads", type=int, default=1,
-                   help="pin the loaded OpenBLAS to this many threads, 0 = leave it (default 1)")
+                   help="pin numpy's OpenBLAS to this many threads, 0 = leave it (default 1)")
     p.add_argument("--markdown", action="store_true", help="print a markdown table")
     args = p.parse_args(argv)
     if args.warmup is None:
         args.warmup = min(2.0, args.duration / 5)
-    names = [w for w in args.workloads.split(",") if w]
+    if args.duration <= 0 or args.warmup < 0:
+        p.error("--duration must be positive and --warmup not negative")
+    names = list(WORKLOADS) if args.workloads == "all" else [w for w in args.workloads.split(",") if w]
     bad = [w for w in names if w not in WORKLOADS]
     systems = [s for s in args.systems.split(",") if s]
     bad += [s for s in systems if s not in SYSTEM_NAMES]
     if bad or not names or not systems:
         p.error("unknown or empty workload/system: %s" % ", ".join(bad))
+    try:
+        args.torch_threads = [int(n) for n in args.torch_threads.split(",") if n]
+    except ValueError:
+        p.error("--torch-threads wants comma-separated numbers, got %r" % args.torch_threads)
+    if not args.torch_threads or min(args.torch_threads) < 1:
+        p.error("--torch-threads wants thread counts of at least 1")
     args.workload_list = [WORKLOADS[w] for w in names]
     args.system_list = [s for s in SYSTEM_NAMES if s in systems]  # fixed column order
     return args
@@ -644,11 +779,16 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     systems = args.system_list
     skipped = []
-    torch = np = charrnn = None
+    np = charrnn = None
+    args.torch_ok = False
+    torch_desc = "not measured"
     if "torch" in systems:
-        torch = import_torch()
-        if torch is None:
+        args.torch_ok = have_torch(args.python)
+        if args.torch_ok:
+            torch_desc = torch_info(args.python)
+        else:
             skipped.append(TORCH_MISSING)
+            torch_desc = "not installed"
     if "numpy" in systems:
         np = import_numpy()
         if np is None:
@@ -662,13 +802,15 @@ def main(argv=None):
     for line in skipped:
         log(line)
 
-    info = machine_info(torch, np, args.blas_threads)
-    results = [(wl, measure_workload(wl, systems, torch, np, charrnn, args))
+    info = machine_info(np, args.blas_threads, torch_desc)
+    results = [(wl, measure_workload(wl, systems, np, charrnn, args))
                for wl in args.workload_list]
+    info.append(("load average", "%.2f %.2f %.2f at the end" % os.getloadavg()))
 
-    header, rows = table_rows(results, systems)
+    header, rows = table_rows(results, systems, args.torch_threads)
     render = render_markdown if args.markdown else render_text
-    print(render(info, header, rows, notes(results, systems), skipped, args))
+    print(render(info, header, rows, command_lines(results, systems, args.torch_threads),
+                 notes(results, systems, args.torch_threads), skipped, args))
     return 0
 
 

@@ -304,3 +304,51 @@ func TestClosedStdoutDoesNotStopTraining(t *testing.T) {
 		t.Fatalf("checkpoint after a closed stdout: %v (step %v)", err, ck)
 	}
 }
+
+// A corpus file cut short under a running trainer (another process
+// truncating the memory-mapped file) stops the run with one line naming the
+// file, after saving the last completed step, and exit status 1.
+func TestCorpusCutUnderTraining(t *testing.T) {
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "big.txt")
+	// Large enough to be memory-mapped rather than read into memory.
+	if err := os.WriteFile(corpus, []byte(strings.Repeat("the cat sat on the mat. the dog ate the log.\n", 20000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "train", "-data", corpus, "-hidden", "16", "-seq", "8", "-checkpoint", "run.ckpt",
+		"-report-every", "1", "-sample-every", "0", "-save-every", "0")
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen.String(), "step 3 ") {
+		n, err := stderr.Read(buf)
+		if err != nil {
+			t.Fatalf("training ended before the cut: %v\n%s", err, seen.String())
+		}
+		seen.Write(buf[:n])
+	}
+	if err := os.Truncate(corpus, 4096); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stderr)
+	seen.Write(rest)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit after the cut: %v, want status 1\n%s", err, seen.String())
+	}
+	lines := strings.Split(strings.TrimSpace(seen.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.Contains(last, corpus) || !strings.Contains(last, "changed") || !strings.Contains(last, "checkpoint saved") {
+		t.Fatalf("last line %q does not name the file and the save", last)
+	}
+	if _, err := engine.LoadCheckpoint(filepath.Join(dir, "run.ckpt")); err != nil {
+		t.Fatal(err)
+	}
+}
