@@ -35,7 +35,7 @@ func benchIterations(b *testing.B, c Comm) int {
 
 func BenchmarkAllReduceSum32(b *testing.B) {
 	c := mpiForTest(b)
-	for _, n := range []int{1, 1 << 10, 1 << 20} { // 4 B: latency; 4 KB; 4 MB: a gradient slab
+	for _, n := range []int{1, 1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 22} { // 4 B: latency; ...; 1-16 MB: gradient slabs
 		b.Run(fmt.Sprintf("ranks=%d/bytes=%d", c.Size(), 4*n), func(b *testing.B) {
 			buf := make([]float32, n)
 			iters := benchIterations(b, c)

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 )
 
-// Number is the element types BroadcastSlice sends: fixed-size numbers
+// Number is the element types BroadcastSlice and GatherSlice send: fixed-size numbers
 // without pointers, whose bytes mean the same on every rank of a job that
 // runs one binary on machines of one architecture.
 type Number interface {
@@ -17,11 +17,22 @@ type Number interface {
 // Comm.Broadcast does for bytes. A decision (stop, rollback, a new learning
 // rate) travels as a few such numbers.
 func BroadcastSlice[T Number](c Comm, buf []T, root int) error {
-	if len(buf) == 0 {
-		return c.Broadcast(nil, root)
+	return c.Broadcast(asBytes(buf), root)
+}
+
+// GatherSlice copies every rank's send, in rank order, into root's recv,
+// as Comm.Gather does for bytes; recv is Size() times as long as send on
+// the root and unused elsewhere.
+func GatherSlice[T Number](c Comm, send, recv []T, root int) error {
+	return c.Gather(asBytes(send), asBytes(recv), root)
+}
+
+// asBytes is the memory of s as bytes.
+func asBytes[T Number](s []T) []byte {
+	if len(s) == 0 {
+		return nil
 	}
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(buf)*int(unsafe.Sizeof(buf[0])))
-	return c.Broadcast(raw, root)
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*int(unsafe.Sizeof(s[0])))
 }
 
 // AllEqual reports whether data is the same on every rank as on rank 0,

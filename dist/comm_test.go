@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -345,4 +346,67 @@ func TestErrorText(t *testing.T) {
 	if got, want := err.Error(), "broadcast: MPI_Bcast: MPI_ERR_ROOT: invalid root"; got != want {
 		t.Fatalf("%q, want %q", got, want)
 	}
+}
+
+func TestGather(t *testing.T) {
+	forEachComm(t, func(t *testing.T, c Comm) {
+		for root := range c.Size() {
+			for _, n := range []int{0, 1, 1000} {
+				send := make([]byte, n)
+				for i := range send {
+					send[i] = byte(c.Rank()*31 + i)
+				}
+				var recv []byte
+				if c.Rank() == root {
+					recv = make([]byte, n*c.Size())
+				}
+				if err := c.Gather(send, recv, root); err != nil {
+					t.Errorf("root %d, n=%d: %v", root, n, err)
+					continue
+				}
+				for i, got := range recv {
+					if want := byte(i/n*31 + i%n); got != want {
+						t.Errorf("root %d, n=%d: byte %d is %d, want rank %d's byte %d, %d", root, n, i, got, i/n, i%n, want)
+						break
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestGatherSlice(t *testing.T) {
+	forEachComm(t, func(t *testing.T, c Comm) {
+		send := []int64{int64(c.Rank()), -1 << 62}
+		recv := make([]int64, 2*c.Size())
+		if err := GatherSlice(c, send, recv, 0); err != nil {
+			t.Fatal(err)
+		}
+		if c.Rank() != 0 {
+			return
+		}
+		for r := range c.Size() {
+			if recv[2*r] != int64(r) || recv[2*r+1] != -1<<62 {
+				t.Errorf("rank %d's part is %v, want [%d %d]", r, recv[2*r:2*r+2], r, int64(-1<<62))
+			}
+		}
+	})
+}
+
+// A root whose receive buffer is the wrong size is refused before any MPI
+// call; so are roots that are not ranks, on every rank.
+func TestGatherBadArguments(t *testing.T) {
+	forEachComm(t, func(t *testing.T, c Comm) {
+		for _, root := range []int{-1, c.Size()} {
+			if err := c.Gather(make([]byte, 4), nil, root); err == nil || !strings.Contains(err.Error(), "root "+strconv.Itoa(root)) {
+				t.Errorf("root %d: error %v, want one naming the root", root, err)
+			}
+		}
+		if c.Size() > 1 {
+			return // a wrong size on the root alone would leave the others waiting
+		}
+		if err := c.Gather(make([]byte, 4), make([]byte, 3), 0); err == nil || !strings.Contains(err.Error(), "into 3 bytes") {
+			t.Errorf("a 3-byte receive buffer for 4 bytes: %v, want an error", err)
+		}
+	})
 }

@@ -45,6 +45,10 @@ type Comm interface {
 	// Broadcast copies root's buf into buf on every other rank. Every
 	// rank passes a buffer of the same length.
 	Broadcast(buf []byte, root int) error
+	// Gather copies every rank's send, in rank order, into root's recv,
+	// which is Size() times as long; every rank sends as many bytes.
+	// recv is not used on the other ranks (it may be nil there).
+	Gather(send, recv []byte, root int) error
 	// Barrier returns once every rank has entered it.
 	Barrier() error
 

@@ -28,7 +28,19 @@ func (Local) AllReduceSum64(buf []float64) error { return nil }
 func (Local) IAllReduceSum32(buf []float32) (Request, error) { return doneRequest{}, nil }
 
 // Broadcast accepts root 0 only and leaves buf as it is.
-func (Local) Broadcast(buf []byte, root int) error { return checkRoot(root, 1) }
+func (Local) Broadcast(buf []byte, root int) error { return checkRoot("broadcast", root, 1) }
+
+// Gather accepts root 0 only and copies send into recv.
+func (Local) Gather(send, recv []byte, root int) error {
+	if err := checkRoot("gather", root, 1); err != nil {
+		return err
+	}
+	if err := checkGatherRecv(send, recv, 1); err != nil {
+		return err
+	}
+	copy(recv, send)
+	return nil
+}
 
 // Barrier returns at once.
 func (Local) Barrier() error { return nil }
@@ -46,9 +58,18 @@ func (doneRequest) Wait() error         { return nil }
 func (doneRequest) Test() (bool, error) { return true, nil }
 
 // checkRoot returns an error unless root is a rank of a job of size ranks.
-func checkRoot(root, size int) error {
+func checkRoot(op string, root, size int) error {
 	if root < 0 || root >= size {
-		return fmt.Errorf("broadcast root %d is not a rank of a job of %d", root, size)
+		return fmt.Errorf("%s root %d is not a rank of a job of %d", op, root, size)
+	}
+	return nil
+}
+
+// checkGatherRecv returns an error unless the root's recv holds send from
+// each of size ranks.
+func checkGatherRecv(send, recv []byte, size int) error {
+	if len(recv) != size*len(send) {
+		return fmt.Errorf("gather of %d bytes from each of %d ranks into %d bytes", len(send), size, len(recv))
 	}
 	return nil
 }

@@ -163,7 +163,7 @@ func (c *mpiComm) AllReduceSum64(buf []float64) error {
 }
 
 func (c *mpiComm) Broadcast(buf []byte, root int) error {
-	if err := checkRoot(root, c.size); err != nil {
+	if err := checkRoot("broadcast", root, c.size); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -173,6 +173,28 @@ func (c *mpiComm) Broadcast(buf []byte, root int) error {
 	}
 	if err := mpiBroadcast(buf, root); err != nil {
 		return fmt.Errorf("broadcast of %d bytes from rank %d: %w", len(buf), root, err)
+	}
+	return nil
+}
+
+// Gather checks the root's recv before the call: a root that returned
+// early would leave the other ranks waiting for it.
+func (c *mpiComm) Gather(send, recv []byte, root int) error {
+	if err := checkRoot("gather", root, c.size); err != nil {
+		return err
+	}
+	if c.rank == root {
+		if err := checkGatherRecv(send, recv, c.size); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.checkCall(len(send)); err != nil {
+		return err
+	}
+	if err := mpiGather(send, recv, root); err != nil {
+		return fmt.Errorf("gather of %d bytes per rank to rank %d: %w", len(send), root, err)
 	}
 	return nil
 }

@@ -33,6 +33,9 @@ static int dist_test(MPI_Request *req, int *done) { return MPI_Test(req, done, M
 static int dist_bcast(void *buf, int n, int root) {
 	return MPI_Bcast(buf, n, MPI_BYTE, root, MPI_COMM_WORLD);
 }
+static int dist_gather(void *send, void *recv, int n, int root) {
+	return MPI_Gather(send, n, MPI_BYTE, recv, n, MPI_BYTE, root, MPI_COMM_WORLD);
+}
 static int dist_barrier(void) { return MPI_Barrier(MPI_COMM_WORLD); }
 static void dist_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 static int dist_finalize(void) { return MPI_Finalize(); }
@@ -137,6 +140,16 @@ func mpiTest(req *C.MPI_Request) (bool, error) {
 func mpiBroadcast(buf []byte, root int) error {
 	if code := C.dist_bcast(unsafe.Pointer(unsafe.SliceData(buf)), C.int(len(buf)), C.int(root)); code != mpiSuccess {
 		return mpiError("MPI_Bcast", code)
+	}
+	return nil
+}
+
+// mpiGather gathers n bytes from every rank into root's recv; recv is
+// ignored on the other ranks.
+func mpiGather(send, recv []byte, root int) error {
+	code := C.dist_gather(unsafe.Pointer(unsafe.SliceData(send)), unsafe.Pointer(unsafe.SliceData(recv)), C.int(len(send)), C.int(root))
+	if code != mpiSuccess {
+		return mpiError("MPI_Gather", code)
 	}
 	return nil
 }

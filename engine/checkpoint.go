@@ -44,10 +44,14 @@ type Checkpoint struct {
 // Header is the checkpoint's JSON part.
 type Header struct {
 	// Config is the run's configuration, the model's with it.
-	Config    TrainConfig `json:"config"`
-	VocabKind string      `json:"vocab_kind"`
-	Vocab     []int32     `json:"vocab"` // byte values or code points, in id order
-	Data      string      `json:"data"`  // what the corpus was
+	Config TrainConfig `json:"config"`
+	// Ranks is the number of ranks of the data-parallel job that saved
+	// it, each training Config.Batch streams (0: one process); Cursors
+	// and the carried states are every rank's streams, in global order.
+	Ranks     int     `json:"ranks,omitempty"`
+	VocabKind string  `json:"vocab_kind"`
+	Vocab     []int32 `json:"vocab"` // byte values or code points, in id order
+	Data      string  `json:"data"`  // what the corpus was
 
 	Step      int64      `json:"step"`
 	CharsSeen int64      `json:"chars_seen"`
@@ -259,6 +263,9 @@ func (h *Header) validate() error {
 	return h.checkRanges()
 }
 
+// ranks is the number of ranks that trained the checkpoint's streams.
+func (h *Header) ranks() int { return max(h.Ranks, 1) }
+
 // checkSections checks the sizes of the float sections against the header:
 // the parameters against the layout, the carried states against the
 // batch, and the optimizer's slabs against the parameters.
@@ -273,15 +280,17 @@ func (h *Header) checkSections(sections map[string][]float32) error {
 		return fmt.Errorf("params section has %d floats, a %d-layer %s model of width %d and vocabulary %d has %d", len(params), m.Layers, m.Cell, m.Hidden, m.Vocab, lay.Floats)
 	}
 	for name, s := range sections {
-		want := -1
 		switch {
 		case name == "hidden":
-			want = h.Config.Batch * m.Layers * cells[m.Cell].StateVectors() * m.Hidden
-		case strings.HasPrefix(name, "opt."):
-			want = lay.Floats
-		}
-		if want >= 0 && len(s) != want {
-			return fmt.Errorf("section %q has %d floats, want %d", name, len(s), want)
+			// Every stream of every rank: compared by division, as the
+			// product of the header's counts may not fit an int.
+			perStream := m.Layers * cells[m.Cell].StateVectors() * m.Hidden
+			streams := int64(h.ranks()) * int64(h.Config.Batch)
+			if len(s)%perStream != 0 || int64(len(s)/perStream) != streams {
+				return fmt.Errorf("section %q has %d floats, want %d streams × %d", name, len(s), streams, perStream)
+			}
+		case strings.HasPrefix(name, "opt.") && len(s) != lay.Floats:
+			return fmt.Errorf("section %q has %d floats, want %d", name, len(s), lay.Floats)
 		}
 	}
 	return h.checkRanges()

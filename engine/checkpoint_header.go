@@ -38,6 +38,7 @@ func (h *Header) checkRanges() error {
 	checks := []headerCheck{
 		{"config.seq", h.Config.Seq < maxWindow, h.Config.Seq, "a size below 2^31"},
 		{"config.batch", h.Config.Batch < maxWindow, h.Config.Batch, "a size below 2^31"},
+		{"ranks", h.Ranks >= 0 && h.Ranks <= MaxRanks, h.Ranks, "0 (one process) to 2^20"},
 		{"step", h.Step >= 0 && h.Step <= MaxCount, h.Step, "a non-negative count up to 2^62"},
 		{"chars_seen", h.CharsSeen >= 0 && h.CharsSeen <= MaxCount, h.CharsSeen, "a non-negative count up to 2^62"},
 		{"cursor", negative == 0, negative, "a non-negative offset"},

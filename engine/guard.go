@@ -40,7 +40,9 @@ func (t *Trainer) snapshotIfDue() error {
 	if s == nil || (s.taken && (t.Step%t.Config.Guard.SnapshotEvery != 0 || s.step == t.Step)) {
 		return nil
 	}
-	if !t.Finite() {
+	if finite, err := t.finiteEverywhere(); err != nil {
+		return err
+	} else if !finite {
 		return &NonFiniteError{Step: t.Step, Loss: math.NaN(), GradNorm: math.NaN(), Params: true}
 	}
 	copy(s.params, t.Model.Params)

@@ -82,36 +82,54 @@ func BestPath(path string) string {
 // StopInterrupted. A step whose loss or gradient is not finite is rolled
 // back (Config.Guard); when no retries are left the run returns an error
 // and saves nothing more.
+//
+// On the ranks of a data-parallel job (Join), every rank calls Run and
+// every decision is the job's (see distributed.go): the ranks stop, roll
+// back, validate and save together. Rank 0 writes the checkpoints and draws
+// the samples; the other ranks' observers are told the same steps, reports
+// and notes.
 func (t *Trainer) Run(ctx context.Context, path string, lim Limits, obs Observer) (Outcome, error) {
 	c := t.Config
 	r := runState{t: t, path: path, obs: obs, start: time.Now()}
 	r.last, r.lastChars = r.start, t.CharsSeen
 	for {
-		if stop, ok := r.limitReached(ctx, lim); ok {
+		stop, ok, err := r.limitReached(ctx, lim)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if ok {
 			if stop == StopInterrupted {
 				return Outcome{Stop: stop}, r.save(path)
 			}
 			return r.finish(stop)
 		}
 		res, err := t.TrainStep()
-		if err == nil && r.savesAt(t.Step) && !t.Finite() {
-			// An update overflowed; the next step would see it, but a
-			// save is due first.
-			err = &NonFiniteError{Step: t.Step, Params: true}
+		if err == nil && r.savesAt(t.Step) {
+			// An update may have overflowed; the next step would see it,
+			// but a save is due first.
+			if finite, ferr := t.finiteEverywhere(); ferr != nil {
+				err = ferr
+			} else if !finite {
+				err = &NonFiniteError{Step: t.Step, Params: true}
+			}
 		}
 		var nf *NonFiniteError
+		var ce *CommError
+		if errors.As(err, &ce) { // the ranks can no longer act together
+			return Outcome{}, err
+		}
 		if err != nil && !errors.As(err, &nf) {
 			// The data could not be read (the corpus changed under the
 			// run): nothing of the step happened, so the state is the last
 			// step's, worth saving.
 			if serr := r.save(path); serr != nil {
-				return Outcome{}, fmt.Errorf("%w (and saving failed: %v)", err, serr)
+				return Outcome{}, fmt.Errorf("%w (and saving failed: %w)", err, serr)
 			}
 			return Outcome{}, fmt.Errorf("%w; checkpoint saved to %s at step %d", err, path, t.Step)
 		}
 		if err != nil {
 			if err := t.Recover(err); err != nil {
-				return Outcome{}, fmt.Errorf("%w; %s is left as last saved", err, path)
+				return Outcome{}, t.shared(fmt.Errorf("%w; %s is left as last saved", err, path))
 			}
 			obs.Note(fmt.Sprintf("%v; rolled back to step %d with learning rate %.3g (rollback %d of %d)",
 				err, t.Step, t.LR(), t.State.Rollbacks, c.Guard.Retries))
@@ -128,7 +146,8 @@ func (t *Trainer) Run(ctx context.Context, path string, lim Limits, obs Observer
 		var val *Validation
 		if c.EvalEvery > 0 && t.Step%c.EvalEvery == 0 {
 			v, err := t.validate(ctx)
-			if ctx.Err() != nil { // interrupted mid-validation: this step's is skipped
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				// Interrupted mid-validation: this step's is skipped.
 				return Outcome{Stop: StopInterrupted}, r.save(path)
 			}
 			if err != nil {
@@ -147,7 +166,7 @@ func (t *Trainer) Run(ctx context.Context, path string, lim Limits, obs Observer
 		if val != nil && val.Cut {
 			obs.Note(fmt.Sprintf("validation loss has not improved for %d evaluations; learning rate cut to %.3g", c.Schedule.PlateauPatience, t.LR()))
 		}
-		if c.SampleEvery > 0 && t.Step%c.SampleEvery == 0 {
+		if c.SampleEvery > 0 && t.Step%c.SampleEvery == 0 && t.Rank() == 0 {
 			obs.Sample(t.Step, t.sample())
 		}
 		if c.SaveEvery > 0 && t.Step%c.SaveEvery == 0 {
@@ -178,17 +197,20 @@ type runState struct {
 }
 
 // limitReached reports whether the run must stop before the next step, and
-// why.
-func (r *runState) limitReached(ctx context.Context, lim Limits) (Stop, bool) {
+// why: the job's decision, the same on every rank.
+func (r *runState) limitReached(ctx context.Context, lim Limits) (Stop, bool, error) {
+	timeUp, interrupted, err := r.t.agreeStop(lim.Duration > 0 && time.Since(r.start) >= lim.Duration, ctx.Err() != nil)
 	switch {
+	case err != nil:
+		return "", false, err
 	case lim.Steps > 0 && r.t.Step >= lim.Steps:
-		return StopSteps, true
-	case lim.Duration > 0 && time.Since(r.start) >= lim.Duration:
-		return StopTime, true
-	case ctx.Err() != nil:
-		return StopInterrupted, true
+		return StopSteps, true, nil
+	case timeUp:
+		return StopTime, true, nil
+	case interrupted:
+		return StopInterrupted, true, nil
 	}
-	return "", false
+	return "", false, nil
 }
 
 // savesAt reports whether step may save a checkpoint (periodic or best).
@@ -197,16 +219,28 @@ func (r *runState) savesAt(step int64) bool {
 	return c.SaveEvery > 0 && step%c.SaveEvery == 0 || c.EvalEvery > 0 && step%c.EvalEvery == 0
 }
 
-// save writes the trainer's checkpoint to path.
+// save writes the trainer's checkpoint to path; in a data-parallel job,
+// after checking that every rank still holds the same parameters, rank 0
+// writes it, with every rank's streams.
 func (r *runState) save(path string) error {
-	if !r.t.Finite() { // never expected: TrainStep and Recover keep the state finite
-		return fmt.Errorf("not saving %s: the training state is not finite", path)
-	}
-	ck, err := r.t.Checkpoint()
-	if err != nil {
+	t := r.t
+	if err := t.checkInSync(); err != nil {
 		return err
 	}
-	if err := ck.Save(path); err != nil {
+	if finite, err := t.finiteEverywhere(); err != nil {
+		return err
+	} else if !finite { // never expected: TrainStep and Recover keep the state finite
+		return t.shared(fmt.Errorf("not saving %s: the training state is not finite", path))
+	}
+	ck, err := t.Checkpoint()
+	if err == nil && ck != nil {
+		err = ck.Save(path)
+	}
+	var ce *CommError
+	if errors.As(err, &ce) {
+		return err
+	}
+	if err := t.rootOutcome(err); err != nil {
 		return err
 	}
 	r.obs.Saved(path)
@@ -219,7 +253,7 @@ func (r *runState) finish(stop Stop) (Outcome, error) {
 		return Outcome{}, err
 	}
 	out := Outcome{Stop: stop}
-	if r.t.Config.SampleLen > 0 {
+	if r.t.Config.SampleLen > 0 && r.t.Rank() == 0 {
 		out.Sample = r.t.sample()
 	}
 	return out, nil

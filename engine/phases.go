@@ -14,13 +14,14 @@ const (
 	phaseData phase = iota
 	phaseForward
 	phaseBackward
+	phaseReduce // summing gradients over the ranks of a data-parallel job
 	phaseUpdate
 	phaseNone
 )
 
 var phaseContexts = func() [phaseNone + 1]context.Context {
 	var ctxs [phaseNone + 1]context.Context
-	for p, name := range []string{"data", "forward", "backward", "update"} {
+	for p, name := range []string{"data", "forward", "backward", "reduce", "update"} {
 		ctxs[p] = pprof.WithLabels(context.Background(), pprof.Labels("phase", name))
 	}
 	ctxs[phaseNone] = context.Background()

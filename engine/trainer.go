@@ -49,6 +49,7 @@ type Trainer struct {
 	next      []int64      // the cursors after the window being read
 	wrapped   []bool       // the streams that start again in that window
 	snap      *snapshot
+	job       *job // the trainer's part in a data-parallel job; nil alone (Join)
 
 	// What the training loop (Run) carries from one call to the next, and
 	// a checkpoint with it: the sampler of its periodic samples, the
@@ -162,10 +163,8 @@ func NewTrainer(cfg TrainConfig, k kernels.Backend, corpus *Corpus, vocab *Vocab
 	} else if n < cfg.Seq+1 {
 		return nil, fmt.Errorf("corpus has %d characters; training with windows of %d needs at least %d", n, cfg.Seq, cfg.Seq+1)
 	}
-	for s := range t.Cursors {
-		if t.Cursors[s], err = t.tokens.TokenStart(int64(s) * (trainSize / int64(cfg.Batch))); err != nil {
-			return nil, err
-		}
+	if err := t.placeStreams(); err != nil {
+		return nil, err
 	}
 	if cfg.Guard.SnapshotEvery > 0 {
 		t.snap = t.newSnapshot()
@@ -217,10 +216,23 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 		t.inject(t.Step+1, t.grads)
 	}
 	t.ws.Carry()
+	if t.job != nil {
+		enter(phaseReduce)
+		if err := t.job.reduceGradients(t.grads); err != nil {
+			return StepResult{}, err
+		}
+	}
 	enter(phaseUpdate)
-	n := int64(t.Config.Seq * t.Config.Batch)
+	n := int64(t.Config.Seq * t.totalStreams())
 	cond := t.Config.Clip.Conditioning(t.k, t.grads)
-	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(cond.Norm) || math.IsInf(cond.Norm, 0) {
+	nonFinite := math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(cond.Norm) || math.IsInf(cond.Norm, 0)
+	if t.job != nil {
+		var err error
+		if loss, nonFinite, err = t.job.reduceLoss(loss, nonFinite); err != nil {
+			return StepResult{}, err
+		}
+	}
+	if nonFinite {
 		// Never let a non-finite value into the parameters (or a checkpoint).
 		return StepResult{}, &NonFiniteError{Step: t.Step + 1, Loss: loss / float64(n), GradNorm: cond.Norm}
 	}
@@ -235,8 +247,24 @@ func (t *Trainer) TrainStep() (StepResult, error) {
 // moves the stream's cursor to the start of the last one, where the next
 // window begins. A stream that reaches the end of the corpus starts again at
 // the beginning, from a zero state. Nothing but the workspace's ids changes
-// unless every stream's window was read.
+// unless every stream's window was read (on every rank of a job).
 func (t *Trainer) loadWindow() error {
+	if err := t.agreeRead(t.readWindows()); err != nil {
+		return err
+	}
+	for s := 0; s < t.Config.Batch; s++ {
+		if t.wrapped[s] {
+			t.ws.ResetStream(s)
+		}
+	}
+	copy(t.Cursors, t.next)
+	return nil
+}
+
+// readWindows reads the next T+1 ids of every stream into the workspace,
+// and notes where each stream's next window begins and which streams start
+// again from the beginning.
+func (t *Trainer) readWindows() error {
 	T, B := t.Config.Seq, t.Config.Batch
 	for s := 0; s < B; s++ {
 		pos := t.Cursors[s]
@@ -261,16 +289,13 @@ func (t *Trainer) loadWindow() error {
 		}
 		t.next[s] = last
 	}
-	for s := 0; s < B; s++ {
-		if t.wrapped[s] {
-			t.ws.ResetStream(s)
-		}
-	}
-	copy(t.Cursors, t.next)
 	return nil
 }
 
-// Checkpoint captures everything needed to sample or to resume exactly.
+// Checkpoint captures everything needed to sample or to resume exactly. On
+// a rank of a data-parallel job every rank calls it: rank 0's checkpoint
+// holds every stream of the job, in global order, as a single process
+// training them all would hold them, and the other ranks' is nil.
 func (t *Trainer) Checkpoint() (*Checkpoint, error) {
 	rng, err := t.sampler.RNGState()
 	if err != nil {
@@ -278,10 +303,17 @@ func (t *Trainer) Checkpoint() (*Checkpoint, error) {
 	}
 	state := make([]float32, t.ws.StateFloats())
 	t.ws.SaveState(state)
+	cursors, ranks := t.Cursors, 0
+	if t.job != nil {
+		if state, cursors, err = t.gatherStreams(state); err != nil || t.job.rank != 0 {
+			return nil, err
+		}
+		ranks = t.job.size
+	}
 	ck := &Checkpoint{
 		Header: Header{
-			Config: t.Config, VocabKind: t.Vocab.Kind, Vocab: t.Vocab.Symbols, Data: t.Data,
-			Step: t.Step, CharsSeen: t.CharsSeen, Cursors: t.Cursors, Loss: t.smoothed,
+			Config: t.Config, Ranks: ranks, VocabKind: t.Vocab.Kind, Vocab: t.Vocab.Symbols, Data: t.Data,
+			Step: t.Step, CharsSeen: t.CharsSeen, Cursors: cursors, Loss: t.smoothed,
 			Train: t.State, SampleRNG: rng, History: t.history,
 			Tensors: t.Model.Layout.Tensors,
 		},
@@ -298,8 +330,10 @@ func (t *Trainer) Checkpoint() (*Checkpoint, error) {
 
 // Restore continues from a checkpoint: parameters, optimizer state, carried
 // states, cursors, counters, the sampler's random state and the progress
-// so far. The checkpoint's model, window, batch, optimizer and held-out
-// fraction must be the trainer's; its other settings may have changed.
+// so far. The checkpoint's model, window, optimizer and held-out fraction
+// must be the trainer's, and so must its number of streams, ranks × batch
+// (a job may resume with another number of ranks, each rank taking its
+// streams); its other settings may have changed.
 func (t *Trainer) Restore(ck *Checkpoint) error {
 	h := ck.Header
 	was, now := h.Config, t.Config
@@ -315,8 +349,12 @@ func (t *Trainer) Restore(ck *Checkpoint) error {
 		return differ("Hidden", was.Model.Hidden, now.Model.Hidden)
 	case was.Seq != now.Seq:
 		return differ("Seq", was.Seq, now.Seq)
-	case was.Batch != now.Batch:
-		return differ("Batch", was.Batch, now.Batch)
+	case h.ranks()*was.Batch != t.totalStreams():
+		if h.ranks() == 1 && t.Ranks() == 1 {
+			return differ("Batch", was.Batch, now.Batch)
+		}
+		return &FieldError{Field: "Batch", Problem: fmt.Sprintf("differs: the checkpoint was trained with %d streams (%d ranks × Batch %d); this run has %d (%d ranks × Batch %d), and the total must be the same",
+			h.ranks()*was.Batch, h.ranks(), was.Batch, t.totalStreams(), t.Ranks(), now.Batch)}
 	case was.Optimizer != now.Optimizer:
 		return differ("Optimizer", was.Optimizer, now.Optimizer)
 	case (was.Momentum == 0) != (now.Momentum == 0):
@@ -327,15 +365,15 @@ func (t *Trainer) Restore(ck *Checkpoint) error {
 	if !slices.Equal(h.Vocab, t.Vocab.Symbols) || h.VocabKind != t.Vocab.Kind {
 		return fmt.Errorf("checkpoint's vocabulary (%d symbols) differs from this corpus's (%d symbols)", len(h.Vocab), t.Vocab.Size())
 	}
-	if len(h.Cursors) != now.Batch {
-		return fmt.Errorf("checkpoint has %d stream cursors, want %d", len(h.Cursors), now.Batch)
+	if len(h.Cursors) != t.totalStreams() {
+		return fmt.Errorf("checkpoint has %d stream cursors, want %d", len(h.Cursors), t.totalStreams())
 	}
 	for _, cur := range h.Cursors {
 		if cur < 0 || cur > t.trainSize {
 			return fmt.Errorf("checkpoint cursor %d is outside this corpus's training part (%d characters)", cur, t.trainSize)
 		}
 	}
-	want := map[string]int{"params": len(t.Model.Params), "hidden": t.ws.StateFloats()}
+	want := map[string]int{"params": len(t.Model.Params), "hidden": t.ws.StateFloats() * t.Ranks()}
 	for i := range t.optState {
 		want[fmt.Sprintf("opt.%d", i)] = len(t.Model.Params)
 	}
@@ -350,11 +388,12 @@ func (t *Trainer) Restore(ck *Checkpoint) error {
 		}
 	}
 	copy(t.Model.Params, ck.Sections["params"])
-	t.ws.LoadState(ck.Sections["hidden"])
+	hidden, cursors := t.ownStreams(ck.Sections["hidden"], h.Cursors)
+	t.ws.LoadState(hidden)
 	for i, s := range t.optState {
 		copy(s, ck.Sections[fmt.Sprintf("opt.%d", i)])
 	}
-	copy(t.Cursors, h.Cursors)
+	copy(t.Cursors, cursors)
 	t.Step, t.CharsSeen, t.State = h.Step, h.CharsSeen, h.Train
 	t.history, t.smoothed = h.History, h.Loss
 	if t.snap != nil {

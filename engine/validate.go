@@ -31,8 +31,7 @@ func (t *Trainer) Validate() (Validation, error) { return t.validate(context.Bac
 // validate is Validate, giving up (and changing nothing) with ctx's error
 // once ctx is done.
 func (t *Trainer) validate(ctx context.Context) (Validation, error) {
-	from, to := t.HeldOut()
-	ev, err := evaluateRange(ctx, t.k, t.Model, t.Vocab, t.corpus, from, to)
+	ev, err := t.heldOutLoss(ctx)
 	if err != nil {
 		return Validation{}, err
 	}

@@ -25,6 +25,10 @@ type Workspace struct {
 	dropStep    int64
 	firstStream int
 
+	// lossStreams is the number of streams the loss is averaged over: B,
+	// or in a data-parallel job every rank's streams together.
+	lossStreams int
+
 	// top is what the output layer read in the last Forward.
 	top []float32
 	// logits holds T·B rows of Vocab: o_t, turned in place into dO = y - onehot.
@@ -44,10 +48,11 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 	H, V := c.Hidden, c.Vocab
 	ws := &Workspace{
 		T: t, B: b, m: m, grads: grads,
-		Inputs:  make([]int32, t*b),
-		Targets: make([]int32, t*b),
-		ctx:     newPassContext(b, m.Precision),
-		logits:  make([]float32, t*b*V),
+		Inputs:      make([]int32, t*b),
+		Targets:     make([]int32, t*b),
+		ctx:         newPassContext(b, m.Precision),
+		lossStreams: b,
+		logits:      make([]float32, t*b*V),
 	}
 	vt, _ := m.output()
 	ws.v = newWeights(vt, ws.ctx)
@@ -142,10 +147,13 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 // Backward writes the gradients of the window's loss into the gradient slab
 // (overwriting what was there), by back-propagation through time over the
 // activations Forward left. The loss is summed over time and averaged over
-// streams, so B = 1 is exactly the notebook's gradient.
+// streams, so B = 1 is exactly the notebook's gradient. In a data-parallel
+// job the average is over every rank's streams: scaling here, in the output
+// layer's GEMMs, rather than after the sum over ranks costs no pass over
+// the slab, and each rank's gradient is then its share of the sum.
 func (ws *Workspace) Backward(k kernels.Backend) {
 	V, n := ws.m.Config.Vocab, ws.T*ws.B
-	scale := 1 / float32(ws.B)
+	scale := 1 / float32(ws.lossStreams)
 	dO := ws.logits
 	_, ct := ws.m.output()
 

@@ -32,8 +32,12 @@ func describeCheckpoint(w io.Writer, path string, ck *engine.Checkpoint) error {
 	m := c.Model
 	fmt.Fprintf(w, "checkpoint  %s\n", path)
 	fmt.Fprintf(w, "model       cell %s  layers %d  hidden %d  dropout %g\n", m.Cell, m.Layers, m.Hidden, m.Dropout)
-	fmt.Fprintf(w, "config      seq %d  batch %d  optimizer %s  lr %g  %s schedule  clip %s %g  seed %d\n",
-		c.Seq, c.Batch, c.Optimizer, c.LR, c.Schedule.Kind, c.Clip.Mode, c.Clip.Limit, c.Seed)
+	batch := fmt.Sprint(c.Batch)
+	if h.Ranks > 1 {
+		batch = fmt.Sprintf("%d per rank × %d ranks", c.Batch, h.Ranks)
+	}
+	fmt.Fprintf(w, "config      seq %d  batch %s  optimizer %s  lr %g  %s schedule  clip %s %g  seed %d\n",
+		c.Seq, batch, c.Optimizer, c.LR, c.Schedule.Kind, c.Clip.Mode, c.Clip.Limit, c.Seed)
 	data := h.Data
 	if data == "" {
 		data = "(not recorded)"

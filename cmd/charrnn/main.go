@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"charrnn/engine"
 	"charrnn/kernels"
 )
 
@@ -75,7 +76,9 @@ func run(args []string) int {
 	case errors.Is(err, errHelp):
 		return exitOK
 	}
-	fmt.Fprintf(os.Stderr, "charrnn %s: %v\n", args[0], err)
+	if !errors.Is(err, engine.ErrOtherRank) { // another rank of the job says why
+		fmt.Fprintf(os.Stderr, "charrnn %s: %v\n", args[0], err)
+	}
 	var bad *badInputError
 	switch {
 	case errors.As(err, &bad):

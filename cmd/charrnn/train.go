@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"charrnn/engine"
+	"charrnn/kernels"
 )
 
 // trainOptions are train's flags besides the engine's configuration: where
@@ -48,110 +49,67 @@ func trainFlags(cfg *engine.TrainConfig, o *trainOptions) *commandFlags {
 	return flags
 }
 
-func runTrain(args []string) error {
-	cfg := engine.DefaultTrainConfig()
-	var o trainOptions
-	flags := trainFlags(&cfg, &o)
-	if err := flags.parse(args); err != nil {
-		return err
-	}
-	startFrom, err := loadInitFrom(flags, &o, &cfg)
+// runTrain trains as one rank of a data-parallel job when mpirun started
+// it (a binary built with -tags mpi), otherwise as a single process. Every
+// rank runs the same steps; what could fail on one rank alone (its files)
+// is agreed on before the ranks go on together (see distributed.go).
+func runTrain(args []string) (err error) {
+	job, err := startTrainJob()
 	if err != nil {
 		return err
 	}
-	// Held for the whole run, before the checkpoint is read or replaced.
-	unlock, err := lockCheckpoint(o.checkpoint)
-	if err != nil {
+	defer func() { err = job.end(err) }()
+	if err := job.sameArgs(args); err != nil {
 		return err
 	}
-	defer unlock()
-	var resumeFrom *engine.Checkpoint
-	if o.resume {
-		if resumeFrom, err = engine.LoadCheckpoint(o.checkpoint); err != nil {
-			return badInput(configError(err))
-		}
-		// The checkpoint's settings, then the flags given again on top.
-		cfg = resumeFrom.Header.Config
-		flags = trainFlags(&cfg, &o)
-		if err := flags.parse(args); err != nil {
+	run, err := setUpTrain(job, args)
+	defer run.close()
+	if err := job.agree(err); err != nil {
+		return err
+	}
+	cfg, o, k, corpus, vocab, tr := run.cfg, run.o, run.k, run.corpus, run.vocab, run.tr
+	if err := tr.Join(job.comm); err != nil {
+		var ce *engine.CommError
+		if errors.As(err, &ce) {
 			return err
 		}
-		if err := adoptCheckpointVocab(flags, &o, resumeFrom.Header); err != nil {
-			return err
-		}
-	} else {
-		freshDefaults(flags, &cfg)
+		return job.shared(badInput(configError(err))) // every rank's, alike
 	}
-	// The cosine schedule anneals to this run's last step.
-	cfg.Schedule.Steps = o.steps
-	k, err := o.backend.choose()
-	if err != nil {
-		return err
-	}
-	var why string
-	if cfg.Precision, why, err = resolvePrecision(cfg.Precision, k); err != nil {
-		return err
-	}
-	if err := checkTrainFlags(flags, &o, cfg); err != nil {
-		return err
-	}
-	corpus, err := engine.OpenCorpus(o.data)
-	if err != nil {
-		return badInput(err)
-	}
-	defer corpus.Close()
-	var vocab *engine.Vocab
-	if startFrom != nil {
-		vocab, err = startFrom.vocabFor(corpus)
-	} else {
-		vocab, err = trainVocab(&o, corpus, resumeFrom)
-	}
-	if err != nil {
-		return err
-	}
-	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
-	if err != nil {
-		return badInput(configError(err))
-	}
-	tr.Data = o.data
-	if o.data == "" {
-		tr.Data = "the Go standard library"
-	}
-	if startFrom != nil {
-		if err := startFrom.apply(tr); err != nil {
-			return err
-		}
-	}
-	if resumeFrom != nil {
-		if err := tr.Restore(resumeFrom); err != nil {
-			return badInputf("resume %s: %v", o.checkpoint, configError(err))
+	if run.resumeFrom != nil {
+		if err := tr.Restore(run.resumeFrom); err != nil {
+			return job.shared(badInputf("resume %s: %v", o.checkpoint, configError(err)))
 		}
 	}
 	m := tr.Model.Config
-	fmt.Fprintf(os.Stderr, "charrnn: backend %s, %d thread(s)%s; corpus %s (%s); vocabulary %d %s; %s (%d parameters) T=%d B=%d; %s lr %g, %s schedule\n",
-		k.Name(), o.backend.threads, openblasNote(k.Name()), tr.Data, corpus.Describe(), vocab.Size(), vocab.Kind,
-		describeModel(m), len(tr.Model.Params), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR, cfg.Schedule.Kind)
-	fmt.Fprintf(os.Stderr, "charrnn: precision %s (%s)\n", cfg.Precision, why)
-	if cfg.ValFrac > 0 {
-		from, to := tr.HeldOut()
-		fmt.Fprintf(os.Stderr, "charrnn: training on the first %d characters; validating on %d held-out characters every %d steps\n",
-			tr.TrainSize(), to-from, cfg.EvalEvery)
-	}
-	if resumeFrom != nil {
-		fmt.Fprintf(os.Stderr, "charrnn: resuming %s at step %d\n", o.checkpoint, tr.Step)
+	if job.root() {
+		fmt.Fprintf(os.Stderr, "charrnn: backend %s, %d thread(s)%s; corpus %s (%s); vocabulary %d %s; %s (%d parameters) T=%d B=%d; %s lr %g, %s schedule\n",
+			k.Name(), o.backend.threads, openblasNote(k.Name()), tr.Data, corpus.Describe(), vocab.Size(), vocab.Kind,
+			describeModel(m), len(tr.Model.Params), cfg.Seq, cfg.Batch, cfg.Optimizer, cfg.LR, cfg.Schedule.Kind)
+		fmt.Fprintf(os.Stderr, "charrnn: precision %s (%s)\n", cfg.Precision, run.why)
+		if tr.Ranks() > 1 {
+			fmt.Fprintf(os.Stderr, "charrnn: data-parallel over %d ranks (MPI), %d streams each, %d in all\n", tr.Ranks(), cfg.Batch, tr.Ranks()*cfg.Batch)
+		}
+		if cfg.ValFrac > 0 {
+			from, to := tr.HeldOut()
+			fmt.Fprintf(os.Stderr, "charrnn: training on the first %d characters; validating on %d held-out characters every %d steps\n",
+				tr.TrainSize(), to-from, cfg.EvalEvery)
+		}
+		if run.resumeFrom != nil {
+			fmt.Fprintf(os.Stderr, "charrnn: resuming %s at step %d\n", o.checkpoint, tr.Step)
+		}
 	}
 
-	rep, err := newReporter(reportConfig{
+	rep, err := newReporter(job.reportConfig(reportConfig{
 		stderr: os.Stderr, stdout: os.Stdout, terminal: stderrIsTerminal(),
 		startStep: tr.Step, steps: o.steps, duration: o.duration,
 		logPath: o.logPath, plotPath: o.plotPath, appendLog: o.resume,
-	})
-	if err != nil {
+	}))
+	if err := job.agree(err); err != nil {
 		return err
 	}
 	defer rep.close()
 
-	stopProfiling, err := o.prof.start()
+	stopProfiling, err := job.profile(&o.prof)
 	if err != nil {
 		return err
 	}
@@ -173,7 +131,10 @@ func runTrain(args []string) error {
 	if out.Stop == engine.StopInterrupted {
 		rep.close()
 		rep.line(fmt.Sprintf("charrnn: interrupted at step %d; checkpoint saved to %s", tr.Step, o.checkpoint))
-		return errInterrupted
+		return job.shared(errInterrupted)
+	}
+	if !job.root() {
+		return nil
 	}
 	samplePath := strings.TrimSuffix(o.checkpoint, filepath.Ext(o.checkpoint)) + ".sample.txt"
 	if err := os.WriteFile(samplePath, []byte(out.Sample+"\n"), 0o644); err != nil {
@@ -183,7 +144,120 @@ func runTrain(args []string) error {
 	reportErr := rep.close()
 	fmt.Fprintf(os.Stderr, "charrnn: trained %d steps (%d characters) in %s; checkpoint %s, sample %s\n",
 		tr.Step, tr.CharsSeen, time.Since(start).Round(time.Second), o.checkpoint, samplePath)
+	if tr.Ranks() > 1 && tr.Step > 0 {
+		fmt.Fprintf(os.Stderr, "charrnn: waiting for and summing gradients over the %d ranks took %s per step, %.1f%% of the training time\n",
+			tr.Ranks(), (tr.CommTime() / time.Duration(tr.Step)).Round(time.Microsecond), 100*tr.CommTime().Seconds()/time.Since(start).Seconds())
+	}
 	return reportErr
+}
+
+// trainRun is what train sets up before the ranks go on together.
+type trainRun struct {
+	cfg        engine.TrainConfig
+	o          trainOptions
+	k          kernels.Backend
+	why        string // why this precision
+	corpus     *engine.Corpus
+	vocab      *engine.Vocab
+	tr         *engine.Trainer
+	resumeFrom *engine.Checkpoint
+	unlock     func() error // releases the checkpoint's lock (rank 0's)
+}
+
+// close releases what the run holds: the corpus and the checkpoint's lock.
+func (r *trainRun) close() {
+	if r.corpus != nil {
+		r.corpus.Close()
+	}
+	if r.unlock != nil {
+		r.unlock()
+	}
+}
+
+// setUpTrain reads the flags, the checkpoint to resume (rank 0 reads it for
+// every rank), the corpus and the vocabulary, and makes the trainer. Every
+// rank issues the same collectives whatever fails: the flags are the same
+// on every rank, so a bad one stops all at the same point, and a failure
+// on one rank's files is agreed on before the next collective.
+func setUpTrain(job *trainJob, args []string) (*trainRun, error) {
+	run := &trainRun{}
+	cfg := engine.DefaultTrainConfig()
+	var o trainOptions
+	flags := trainFlags(&cfg, &o)
+	if err := flags.parse(args); err != nil {
+		return run, job.shared(err)
+	}
+	startFrom, err := loadInitFrom(flags, &o, &cfg)
+	if err == nil && job.root() {
+		// Held for the whole run, before the checkpoint is read or
+		// replaced; rank 0 alone reads and writes it.
+		var unlock func() error
+		if unlock, err = lockCheckpoint(o.checkpoint); err == nil {
+			run.unlock = unlock
+		}
+	}
+	if err := job.agree(err); err != nil {
+		return run, err
+	}
+	var resumeFrom *engine.Checkpoint
+	if o.resume {
+		if resumeFrom, err = job.loadCheckpoint(o.checkpoint); err != nil {
+			return run, badInput(configError(err))
+		}
+		// The checkpoint's settings, then the flags given again on top.
+		cfg = resumeFrom.Header.Config
+		flags = trainFlags(&cfg, &o)
+		if err := flags.parse(args); err != nil {
+			return run, job.shared(err)
+		}
+		if err := adoptCheckpointVocab(flags, &o, resumeFrom.Header); err != nil {
+			return run, job.shared(err)
+		}
+		if err := job.shareStreams(flags, &cfg, resumeFrom.Header); err != nil {
+			return run, job.shared(err)
+		}
+	} else {
+		freshDefaults(flags, &cfg)
+	}
+	// The cosine schedule anneals to this run's last step.
+	cfg.Schedule.Steps = o.steps
+	k, err := o.backend.choose()
+	if err != nil {
+		return run, err
+	}
+	var why string
+	if cfg.Precision, why, err = resolvePrecision(cfg.Precision, k); err != nil {
+		return run, err
+	}
+	if err := checkTrainFlags(flags, &o, cfg, job.root()); err != nil {
+		return run, err
+	}
+	corpus, err := engine.OpenCorpus(o.data)
+	if err != nil {
+		return run, badInput(err)
+	}
+	run.cfg, run.o, run.k, run.why, run.corpus, run.resumeFrom = cfg, o, k, why, corpus, resumeFrom
+	if startFrom != nil {
+		run.vocab, err = startFrom.vocabFor(corpus)
+	} else {
+		run.vocab, err = trainVocab(&o, corpus, resumeFrom)
+	}
+	if err != nil {
+		return run, err
+	}
+	if run.tr, err = engine.NewTrainer(cfg, k, corpus, run.vocab); err != nil {
+		return run, badInput(configError(err))
+	}
+	run.tr.Data = o.data
+	if o.data == "" {
+		run.tr.Data = "the Go standard library"
+	}
+	if startFrom != nil {
+		if err := startFrom.apply(run.tr); err != nil {
+			return run, err
+		}
+	}
+	return run, nil
 }
 
 // describeModel is a model's shape in a few words.
@@ -221,8 +295,8 @@ func freshDefaults(flags *commandFlags, cfg *engine.TrainConfig) {
 
 // checkTrainFlags validates everything that can be checked before reading
 // any data: the configuration (the engine's one validation), the options,
-// and the files the run will write.
-func checkTrainFlags(flags *commandFlags, o *trainOptions, cfg engine.TrainConfig) error {
+// and, on rank 0 (root), the files the run will write.
+func checkTrainFlags(flags *commandFlags, o *trainOptions, cfg engine.TrainConfig, root bool) error {
 	switch {
 	case o.vocab != engine.VocabBytes && o.vocab != engine.VocabRunes:
 		return badInputf("-vocab must be %s or %s, got %q", engine.VocabBytes, engine.VocabRunes, o.vocab)
@@ -243,6 +317,9 @@ func checkTrainFlags(flags *commandFlags, o *trainOptions, cfg engine.TrainConfi
 	}
 	if err := cfg.Validate(); err != nil {
 		return configError(err)
+	}
+	if !root {
+		return nil // only rank 0 of a job writes files
 	}
 	if !o.resume {
 		if _, err := os.Stat(o.checkpoint); err == nil && !o.force {
