@@ -32,7 +32,7 @@ func (gruCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
 	// hs; the activations, the recurrent products and the gradients of
 	// both sides; W_hh; the input's side
-	return (T+1)*B*H + 4*n*3*H + weightsFloats(3*H, H, p) + inputFloats(l, 3*H, H, n, p)
+	return (T+1)*B*H + 4*n*3*H + recurrentWeightsFloats(3*H, H, B, p) + inputFloats(l, 3*H, H, n, p)
 }
 
 // gruLayer is the GRU's window passes.
@@ -57,7 +57,7 @@ func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passCon
 		hg:        make([]float32, n*3*H),
 		dx:        make([]float32, n*3*H),
 		dhg:       make([]float32, n*3*H),
-		whh:       newWeights(t.whh, ctx),
+		whh:       newRecurrentWeights(t.whh, ctx, B),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H]}

@@ -66,7 +66,7 @@ func (lstmCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
 	// hs and cs, tanh(c), the gates' activations and their gradient, the
 	// carried dc, W_hh, the summed bias, the input's side
-	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + weightsFloats(4*H, H, p) + 4*H + inputFloats(l, 4*H, H, n, p)
+	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + recurrentWeightsFloats(4*H, H, B, p) + 4*H + inputFloats(l, 4*H, H, n, p)
 }
 
 // lstmLayer is the LSTM's window passes.
@@ -97,7 +97,7 @@ func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passCo
 		dgates:    make([]float32, n*4*H),
 		dc:        make([]float32, B*H),
 		bias:      make([]float32, 4*H),
-		whh:       newWeights(t.whh, ctx),
+		whh:       newRecurrentWeights(t.whh, ctx, B),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.hs[:B*H], r.cs[:B*H]}

@@ -24,17 +24,20 @@ var pinnedRuns = []struct {
 }
 
 // pinnedResults holds, per backend and run, the crc32 of the losses' and
-// final parameters' bits, as the code before the engine's reshaping gave them.
+// final parameters' bits. The reshaping of the engine (layout, cells, loop)
+// left them as they were; the batched recurrence's product through a
+// transposed copy of W (a GEMM summing in another order) changed the runs
+// of more than one stream, and nothing else.
 var pinnedResults = map[string]string{
 	"avx512/adam-norm-B1":            "d61d7167",
-	"avx512/adagrad-value-B3":        "665a6deb",
-	"avx512/sgd-momentum-cosine-B5":  "fa2724dd",
+	"avx512/adagrad-value-B3":        "2eba4dd7",
+	"avx512/sgd-momentum-cosine-B5":  "380141b8",
 	"avx2/adam-norm-B1":              "aea96d05",
-	"avx2/adagrad-value-B3":          "e2773c01",
-	"avx2/sgd-momentum-cosine-B5":    "24adcc51",
+	"avx2/adagrad-value-B3":          "782c9781",
+	"avx2/sgd-momentum-cosine-B5":    "f4213ece",
 	"generic/adam-norm-B1":           "bd8a06c1",
-	"generic/adagrad-value-B3":       "756d93a2",
-	"generic/sgd-momentum-cosine-B5": "766a0b9e",
+	"generic/adagrad-value-B3":       "f6a1fa1d",
+	"generic/sgd-momentum-cosine-B5": "4951e0d3",
 }
 
 // pinnedDigest trains one pinned run for 10 steps and digests what it gave.

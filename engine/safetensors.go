@@ -48,15 +48,6 @@ func (t Tensor) fileShape() []int64 {
 	return shape
 }
 
-// transpose writes the rows×cols matrix src transposed into dst.
-func transpose(dst, src []float32, rows, cols int) {
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			dst[j*rows+i] = src[i*cols+j]
-		}
-	}
-}
-
 // EncodeSafetensors returns the model and its vocabulary as a safetensors
 // file.
 func EncodeSafetensors(m *Model, vocab *Vocab) ([]byte, error) {
@@ -101,7 +92,7 @@ func EncodeSafetensors(m *Model, vocab *Vocab) ([]byte, error) {
 		data := t.Of(m.Params)
 		if t.Lookup {
 			scratch = slices.Grow(scratch[:0], len(data))[:len(data)]
-			transpose(scratch, data, t.Shape[0], t.Shape[1])
+			transpose(scratch, t.Shape[0], data, t.Shape[0], t.Shape[1])
 			data = scratch
 		}
 		for _, v := range data {
@@ -256,7 +247,7 @@ func DecodeSafetensors(data []byte) (*Model, *Vocab, error) {
 			src[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 		}
 		if t.Lookup {
-			transpose(dst, src, t.Shape[1], t.Shape[0])
+			transpose(dst, t.Shape[1], src, t.Shape[1], t.Shape[0])
 		}
 	}
 	for i, v := range m.Params {

@@ -7,7 +7,10 @@ import "charrnn/kernels"
 // matrix goes through it, so how a matrix is read is decided in one place:
 //
 //   - in float32, through an aligned copy when its rows are not a multiple
-//     of 16 floats (see paddedCopy);
+//     of 16 floats (see paddedCopy), and for a recurrence over several
+//     streams also through a transposed copy: the step's product x·Wᵀ then
+//     runs as the broadcast GEMM, which does it faster than dot products
+//     of rows (bench/RESULTS.md);
 //   - in mixed precision (BF16), through bfloat16 copies of W and Wᵀ, each
 //     product then written as A·Bᵀ with both operands bfloat16.
 //
@@ -19,6 +22,8 @@ type weights struct {
 	copy       paddedCopy
 	w          []float32 // what float32 products read, with leading dimension ld
 	ld         int
+	wt         []float32 // Wᵀ (cols × rows, leading dimension ldt), when kept
+	ldt        int
 	w16, wt16  []uint16 // W and Wᵀ in bfloat16, made at the first refresh in BF16
 }
 
@@ -27,6 +32,17 @@ func newWeights(t Tensor, ctx *passContext) weights {
 	w := weights{t: t, rows: rows, cols: cols, ctx: ctx}
 	if ctx.precision != BF16 {
 		w.copy = newPaddedCopy(rows, cols)
+	}
+	return w
+}
+
+// newRecurrentWeights is newWeights for the matrix of a recurrence over b
+// streams, multiplied at every step.
+func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
+	w := newWeights(t, ctx)
+	if b > 1 && ctx.precision != BF16 {
+		w.ldt = paddedLD(w.rows)
+		w.wt = kernels.AlignedFloats(w.cols * w.ldt)
 	}
 	return w
 }
@@ -40,11 +56,23 @@ func weightsFloats(rows, cols int, p Precision) int {
 	return paddedFloats(rows, cols)
 }
 
+// recurrentWeightsFloats is what newRecurrentWeights allocates.
+func recurrentWeightsFloats(rows, cols, b int, p Precision) int {
+	n := weightsFloats(rows, cols, p)
+	if b > 1 && p != BF16 {
+		n += cols * paddedLD(rows)
+	}
+	return n
+}
+
 // refresh takes the matrix from the parameters p, before a forward pass.
 func (w *weights) refresh(p []float32) {
 	bf := w.ctx.bf
 	if bf == nil {
 		w.w, w.ld = w.copy.refresh(w.t.Of(p), w.cols)
+		if w.wt != nil {
+			transpose(w.wt, w.ldt, w.t.Of(p), w.rows, w.cols)
+		}
 		return
 	}
 	if w.w16 == nil {
@@ -79,11 +107,14 @@ func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x 
 		}
 		return
 	}
-	if vec {
+	switch {
+	case vec:
 		k.Gemv(false, w.rows, w.cols, alpha, w.w, w.ld, x, beta, out)
-		return
+	case w.wt != nil:
+		k.Gemm(false, false, n, w.rows, w.cols, alpha, x, w.cols, w.wt, w.ldt, beta, out, w.rows)
+	default:
+		k.Gemm(false, true, n, w.rows, w.cols, alpha, x, w.cols, w.w, w.ld, beta, out, w.rows)
 	}
-	k.Gemm(false, true, n, w.rows, w.cols, alpha, x, w.cols, w.w, w.ld, beta, out, w.rows)
 }
 
 // mul computes out = alpha·x·W + beta·out for the n rows of x (each rows
@@ -120,4 +151,21 @@ func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g [
 		return
 	}
 	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, 0, w.t.Of(g), w.cols)
+}
+
+// transpose writes the rows×cols matrix src (row-major) transposed into dst
+// (cols rows, leading dimension ld), a tile at a time so both stay in
+// cache.
+func transpose(dst []float32, ld int, src []float32, rows, cols int) {
+	const tile = 32
+	for i0 := 0; i0 < rows; i0 += tile {
+		for j0 := 0; j0 < cols; j0 += tile {
+			for i := i0; i < min(i0+tile, rows); i++ {
+				row := src[i*cols : (i+1)*cols]
+				for j := j0; j < min(j0+tile, cols); j++ {
+					dst[j*ld+i] = row[j]
+				}
+			}
+		}
+	}
 }
