@@ -113,12 +113,15 @@ type Guard struct {
 	Retries       int     `json:"retries"`        // rollbacks allowed in a run before giving up
 }
 
-// DefaultTrainConfig is the run that a trainer given no settings makes.
+// DefaultTrainConfig is the run that a trainer given no settings makes: the
+// default recipe, a 2-layer LSTM of 256 units over windows of 100 characters
+// and 32 streams, chosen by bench/recipe.sh as the candidate with the lowest
+// held-out loss after ten minutes on two cores (bench/RESULTS.md).
 func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{
-		Model:       ModelConfig{Cell: "rnn", Layers: 1, Hidden: 256},
-		Seq:         64,
-		Batch:       16,
+		Model:       ModelConfig{Cell: "lstm", Layers: 2, Hidden: 256},
+		Seq:         100,
+		Batch:       32,
 		Optimizer:   "adam",
 		Precision:   FP32,
 		LR:          DefaultLR("adam"),

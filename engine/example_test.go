@@ -22,7 +22,8 @@ func trainABC() (*engine.Trainer, error) {
 		return nil, err
 	}
 	cfg := engine.DefaultTrainConfig()
-	cfg.Model.Hidden, cfg.Seq, cfg.Batch, cfg.LR = 16, 16, 4, 0.01
+	cfg.Model = engine.ModelConfig{Cell: "rnn", Layers: 1, Hidden: 16} // the notebook's vanilla RNN
+	cfg.Seq, cfg.Batch, cfg.LR = 16, 4, 0.01
 	tr, err := engine.NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	if err != nil {
 		return nil, err
@@ -47,8 +48,9 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	cfg := engine.DefaultTrainConfig() // the notebook's vanilla RNN, Adam
-	cfg.Model.Hidden, cfg.Seq, cfg.Batch, cfg.LR = 16, 16, 4, 0.01
+	cfg := engine.DefaultTrainConfig()                                 // Adam; the default model is a 2-layer LSTM
+	cfg.Model = engine.ModelConfig{Cell: "rnn", Layers: 1, Hidden: 16} // the notebook's vanilla RNN
+	cfg.Seq, cfg.Batch, cfg.LR = 16, 4, 0.01
 	k := kernels.Best()
 	tr, err := engine.NewTrainer(cfg, k, corpus, vocab)
 	if err != nil {
@@ -164,7 +166,8 @@ func ExampleTrainer_Run() {
 	corpus, _ := engine.NewCorpus("abc", []byte(strings.Repeat("abc", 2000)))
 	vocab, _ := engine.BuildByteVocab(corpus)
 	cfg := engine.DefaultTrainConfig()
-	cfg.Model.Hidden, cfg.Seq, cfg.Batch = 16, 16, 4
+	cfg.Model = engine.ModelConfig{Cell: "rnn", Layers: 1, Hidden: 16}
+	cfg.Seq, cfg.Batch = 16, 4
 	cfg.ReportEvery, cfg.SaveEvery, cfg.SampleEvery = 25, 50, 0
 	tr, err := engine.NewTrainer(cfg, kernels.Best(), corpus, vocab)
 	if err != nil {
