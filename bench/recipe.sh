@@ -42,7 +42,7 @@ echo "$CANDIDATES" | while IFS= read -r flags; do
 	ckpt="$out/c$i.ckpt"
 	# shellcheck disable=SC2086 # the candidate's flags are words
 	"$out/charrnn" train -data "$out/train.txt" -time "$budget" -checkpoint "$ckpt" -force \
-		-sample-every 0 -save-every 0 -report-every 100 -log "$out/c$i.jsonl" $flags 2>"$out/c$i.err"
+		-sample-every 0 -save-every 0 -report-every 100 -log "$out/c$i.jsonl" $flags >/dev/null 2>"$out/c$i.err"
 	steps=$(tail -n 1 "$out/c$i.jsonl" | sed 's/.*"step":\([0-9]*\).*/\1/')
 	rate=$(tail -n 3 "$out/c$i.jsonl" | sed 's/.*"chars_per_sec":\([0-9.]*\).*/\1/' | sort -n | tail -n 1)
 	loss=$("$out/charrnn" eval -checkpoint "$ckpt" -data "$out/heldout.txt" -json | sed 's/.*"loss_nats":\([0-9.]*\).*/\1/')
