@@ -15,6 +15,10 @@ type Limits struct {
 	// a GEMM small enough to stay in L1 on the given backend.
 	FMAGFLOPS float64
 	FMAISA    string
+	// BF16GFLOPS is one core's bfloat16 dot-product throughput (VDPBF16PS,
+	// float32 sums), in GFLOP/s, or 0 where the CPU or build has none: the
+	// peak that mixed-precision training is judged against.
+	BF16GFLOPS float64
 	// The read bandwidth of one core, in GB/s: from a buffer that fits in
 	// L2 but not L1 (384 KiB), one that fits in L3 but not L2 (16 MiB) and
 	// one that fits in no cache (256 MiB).
@@ -28,6 +32,7 @@ func Probe(k kernels.Backend, d time.Duration) Limits {
 		L3ReadGBps:  ReadRate(k, 16<<20, 1, d/4),
 		MemReadGBps: ReadRate(k, 256<<20, 1, d/4),
 	}
+	l.BF16GFLOPS = kernels.BF16Peak(d / 8)
 	if l.FMAGFLOPS, l.FMAISA = kernels.FMAPeak(d / 4); l.FMAISA == "" {
 		l.FMAGFLOPS, l.FMAISA = probeGemm(k, d/4), "gemm "+k.Name()
 	}

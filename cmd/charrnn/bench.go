@@ -30,12 +30,13 @@ type benchResult struct {
 	SampleCharsPerSec float64 `json:"sample_chars_per_sec"`
 	TrainGFLOPS       float64 `json:"train_gflops"`
 	SampleGFLOPS      float64 `json:"sample_gflops"`
-	// Fractions of the machine's limits (the probe's figures times the
-	// threads used): FMA peak, and for the recurrence's GEMVs, L2 bandwidth.
+	// TrainPeakFraction is training's fraction of the threads' peak for its
+	// precision: the fp32 FMA peak, or for bf16 the bfloat16 dot peak.
 	TrainPeakFraction float64 `json:"train_peak_fraction"`
 	// SampleReadFraction is sampling's fraction of the rate at which the
 	// threads read a working set of the model's size (bench.ReadRate):
-	// each character reads every weight once.
+	// each character reads every weight once, 4 bytes each in fp32 and 2
+	// in bf16.
 	SampleReadFraction float64 `json:"sample_read_fraction"`
 }
 
@@ -113,8 +114,12 @@ func runBench(args []string) error {
 	threads := be.threads
 	limits := bench.Probe(kernels.Best(), time.Second)
 	if !*asJSON {
-		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; per core: %.0f GFLOP/s fp32 FMA peak (%s loop), read %.0f GB/s from L2, %.0f from L3, %.0f from memory\n",
-			cpuName(), runtime.NumCPU(), threads, openblasNote(""), limits.FMAGFLOPS, limits.FMAISA, limits.L2ReadGBps, limits.L3ReadGBps, limits.MemReadGBps)
+		bf16Peak := ""
+		if limits.BF16GFLOPS > 0 {
+			bf16Peak = fmt.Sprintf(", %.0f GFLOP/s bf16 dot peak", limits.BF16GFLOPS)
+		}
+		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; per core: %.0f GFLOP/s fp32 FMA peak (%s loop)%s, read %.0f GB/s from L2, %.0f from L3, %.0f from memory\n",
+			cpuName(), runtime.NumCPU(), threads, openblasNote(""), limits.FMAGFLOPS, limits.FMAISA, bf16Peak, limits.L2ReadGBps, limits.L3ReadGBps, limits.MemReadGBps)
 		fmt.Printf("%-14s %-9s %-4s %2s %5s %4s %3s %4s %-4s %14s %8s %7s %15s %12s\n",
 			"workload", "backend", "cell", "L", "H", "T", "B", "V", "prec", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% read rate")
 	}
@@ -167,7 +172,11 @@ func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Durat
 			return r, err
 		}
 		r.TrainGFLOPS = r.TrainCharsPerSec * bench.TrainFLOPsPerChar(w.Model()) / 1e9
-		r.TrainPeakFraction = r.TrainGFLOPS / (lim.FMAGFLOPS * float64(threads))
+		peak := lim.FMAGFLOPS
+		if w.Precision == engine.BF16 && lim.BF16GFLOPS > 0 {
+			peak = lim.BF16GFLOPS
+		}
+		r.TrainPeakFraction = r.TrainGFLOPS / (peak * float64(threads))
 	}
 	if w.Batch == 1 {
 		m, err := engine.NewModel(w.Model(), 1)
@@ -177,9 +186,12 @@ func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Durat
 		m.Precision = w.Precision
 		r.SampleCharsPerSec = bench.MeasureSample(engine.NewSampler(k, m, 1), d)
 		r.SampleGFLOPS = r.SampleCharsPerSec * bench.SampleFLOPsPerChar(w.Model()) / 1e9
-		// Each sampled character reads every weight it multiplies by once,
-		// 4 bytes each: two flops per 4 bytes.
+		// Each sampled character reads every weight it multiplies by once:
+		// two flops per 4 bytes, or per 2 in bfloat16.
 		bytesPerChar := 2 * bench.SampleFLOPsPerChar(w.Model())
+		if w.Precision == engine.BF16 {
+			bytesPerChar /= 2
+		}
 		roof := bench.ReadRate(k, int(bytesPerChar), threads, d/4)
 		r.SampleReadFraction = r.SampleCharsPerSec * bytesPerChar / (roof * 1e9)
 	}
