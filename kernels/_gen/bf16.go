@@ -422,13 +422,15 @@ const gemvBF16Chains = 8
 
 // genGemvBF16 writes GemvBF16{isa}: y = alpha*A·x + beta*y for bfloat16 A
 // and x. A is read in address order, each row whole before the next, one
-// ascending stream (interleaved rows stream from L2 slower, see
-// bench/RESULTS.md). A row's gemvBF16Chains accumulators are added by a
-// fixed tree, ((0+1)+(2+3))+((4+5)+(6+7)), a last partial step (zero-filled)
-// going into the accumulator its index names; eight rows' sums are then
-// reduced together (sum8). Rows past m in the last block read the block's
-// first row again and are not stored, so a row sums the same way wherever
-// it falls: y[i] depends on row i, x and n only.
+// ascending stream, as the float32 GemvRows does: eight interleaved rows
+// with one chain each streamed A from L2 markedly slower, and so did one
+// row at a time with one or four chains. A row's gemvBF16Chains
+// accumulators are added by a fixed tree, ((0+1)+(2+3))+((4+5)+(6+7)), a
+// last partial step (zero-filled) going into the accumulator its index
+// names; eight rows' sums are then reduced together (sum8). Rows past m in
+// the last block read the block's first row again and are not stored, so a
+// row sums the same way wherever it falls: y[i] depends on row i, x and n
+// only.
 func genGemvBF16(s isa) {
 	name := "GemvBF16" + s.name
 	text(name, "func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)")
