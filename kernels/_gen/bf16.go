@@ -459,7 +459,6 @@ func genGemvBF16(s isa) {
 	ANDQ(I32(-64*gemvBF16Chains), group)
 	idx := s.vec()
 	VMOVUPS(permSum8(), idx)
-	zero := s.zero()
 
 	Label("block")
 	sums := make([]VecVirtual, 8)
@@ -468,15 +467,20 @@ func genGemvBF16(s isa) {
 	for r := range sums {
 		pre := fmt.Sprintf("row%d", r)
 		if r > 0 {
-			// Past m: the block's first row again.
+			// Past m: the block's first row again. A branch, not a
+			// CMOV, which made the row's loads wait and measured
+			// markedly slower.
 			ADDQ(lda, p)
 			CMPQ(m, U32(r))
-			CMOVQLE(ab, p)
+			JG(LabelRef(pre + "start"))
+			MOVQ(ab, p)
+			Label(pre + "start")
 		}
 		acc := make([]VecVirtual, gemvBF16Chains)
-		for c := range acc {
+		acc[0] = s.zero()
+		for c := 1; c < len(acc); c++ {
 			acc[c] = s.vec()
-			VMOVAPS(zero, acc[c])
+			VMOVAPS(acc[0], acc[c])
 		}
 		off := GP64()
 		XORQ(off, off)

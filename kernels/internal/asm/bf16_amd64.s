@@ -953,10 +953,10 @@ TEXT ·GemvBF16AVX512(SB), NOSPLIT, $0-105
 	MOVQ    DI, R9
 	ANDQ    $-512, R9
 	VMOVUPS permsum8<>+0(SB), Z0
-	VPXORD  Z1, Z1, Z1
 
 block:
 	MOVQ    CX, R10
+	VPXORD  Z1, Z1, Z1
 	VMOVAPS Z1, Z2
 	VMOVAPS Z1, Z3
 	VMOVAPS Z1, Z4
@@ -964,1400 +964,1420 @@ block:
 	VMOVAPS Z1, Z6
 	VMOVAPS Z1, Z7
 	VMOVAPS Z1, Z8
-	VMOVAPS Z1, Z9
 	XORQ    R11, R11
 
 row0group:
 	CMPQ      R11, R9
 	JGE       row0steps
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z10
-	// VDPBF16PS 64(R10)(R11*1), Z10, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z10
-	// VDPBF16PS 128(R10)(R11*1), Z10, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z10
-	// VDPBF16PS 192(R10)(R11*1), Z10, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z10
-	// VDPBF16PS 256(R10)(R11*1), Z10, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z10
-	// VDPBF16PS 320(R10)(R11*1), Z10, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z10
-	// VDPBF16PS 384(R10)(R11*1), Z10, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z10
-	// VDPBF16PS 448(R10)(R11*1), Z10, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x4c; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row0group
 
 row0steps:
 	CMPQ      R11, DI
 	JGE       row0tail0
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row0tail1
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row0tail2
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row0tail3
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row0tail4
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row0tail5
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row0tail6
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row0tail7
-	VMOVDQU16 (SI)(R11*1), Z10
-	// VDPBF16PS (R10)(R11*1), Z10, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row0add
 
 row0tail0:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xd3
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc9
 	JMP         row0add
 
 row0tail1:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xdb
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row0add
 
 row0tail2:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xe3
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row0add
 
 row0tail3:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xeb
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row0add
 
 row0tail4:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xf3
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row0add
 
 row0tail5:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xfb
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row0add
 
 row0tail6:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xc3
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row0add
 
 row0tail7:
 	TESTQ       R8, R8
 	JZ          row0add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z10
-	VMOVDQU16.Z (R10)(R11*1), K1, Z11
-	// VDPBF16PS Z11, Z10, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xcb
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row0add:
-	VADDPS  Z3, Z2, Z2
-	VADDPS  Z5, Z4, Z4
-	VADDPS  Z7, Z6, Z6
-	VADDPS  Z9, Z8, Z8
-	VADDPS  Z4, Z2, Z2
-	VADDPS  Z8, Z6, Z6
-	VADDPS  Z6, Z2, Z2
-	ADDQ    DX, R10
-	CMPQ    AX, $0x00000001
-	CMOVQLE CX, R10
-	VMOVAPS Z1, Z3
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z6
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z8
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z10
+	VADDPS Z2, Z1, Z1
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z1, Z1
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z1, Z1
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000001
+	JG     row1start
+	MOVQ   CX, R10
+
+row1start:
+	VPXORD  Z10, Z10, Z10
+	VMOVAPS Z10, Z2
+	VMOVAPS Z10, Z3
+	VMOVAPS Z10, Z4
+	VMOVAPS Z10, Z5
+	VMOVAPS Z10, Z6
+	VMOVAPS Z10, Z7
+	VMOVAPS Z10, Z8
 	XORQ    R11, R11
 
 row1group:
 	CMPQ      R11, R9
 	JGE       row1steps
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z11
-	// VDPBF16PS 64(R10)(R11*1), Z11, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z11
-	// VDPBF16PS 128(R10)(R11*1), Z11, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z11
-	// VDPBF16PS 192(R10)(R11*1), Z11, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z11
-	// VDPBF16PS 256(R10)(R11*1), Z11, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z11
-	// VDPBF16PS 320(R10)(R11*1), Z11, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z11
-	// VDPBF16PS 384(R10)(R11*1), Z11, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x4c; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z11
-	// VDPBF16PS 448(R10)(R11*1), Z11, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row1group
 
 row1steps:
 	CMPQ      R11, DI
 	JGE       row1tail0
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row1tail1
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row1tail2
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row1tail3
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row1tail4
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row1tail5
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row1tail6
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row1tail7
-	VMOVDQU16 (SI)(R11*1), Z11
-	// VDPBF16PS (R10)(R11*1), Z11, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row1add
 
 row1tail0:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xdc
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row1add
 
 row1tail1:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xe4
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row1add
 
 row1tail2:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xec
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row1add
 
 row1tail3:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xf4
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row1add
 
 row1tail4:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xfc
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row1add
 
 row1tail5:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xc4
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row1add
 
 row1tail6:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xcc
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row1add
 
 row1tail7:
 	TESTQ       R8, R8
 	JZ          row1add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z11
-	VMOVDQU16.Z (R10)(R11*1), K1, Z12
-	// VDPBF16PS Z12, Z11, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0xd4
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row1add:
-	VADDPS  Z4, Z3, Z3
-	VADDPS  Z6, Z5, Z5
-	VADDPS  Z8, Z7, Z7
-	VADDPS  Z10, Z9, Z9
-	VADDPS  Z5, Z3, Z3
-	VADDPS  Z9, Z7, Z7
-	VADDPS  Z7, Z3, Z3
-	ADDQ    DX, R10
-	CMPQ    AX, $0x00000002
-	CMOVQLE CX, R10
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z6
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z8
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z11
+	VADDPS Z2, Z10, Z10
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z10, Z10
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z10, Z10
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000002
+	JG     row2start
+	MOVQ   CX, R10
+
+row2start:
+	VPXORD  Z11, Z11, Z11
+	VMOVAPS Z11, Z2
+	VMOVAPS Z11, Z3
+	VMOVAPS Z11, Z4
+	VMOVAPS Z11, Z5
+	VMOVAPS Z11, Z6
+	VMOVAPS Z11, Z7
+	VMOVAPS Z11, Z8
 	XORQ    R11, R11
 
 row2group:
 	CMPQ      R11, R9
 	JGE       row2steps
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z12
-	// VDPBF16PS 64(R10)(R11*1), Z12, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z12
-	// VDPBF16PS 128(R10)(R11*1), Z12, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z12
-	// VDPBF16PS 192(R10)(R11*1), Z12, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z12
-	// VDPBF16PS 256(R10)(R11*1), Z12, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z12
-	// VDPBF16PS 320(R10)(R11*1), Z12, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x4c; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z12
-	// VDPBF16PS 384(R10)(R11*1), Z12, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z12
-	// VDPBF16PS 448(R10)(R11*1), Z12, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row2group
 
 row2steps:
 	CMPQ      R11, DI
 	JGE       row2tail0
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row2tail1
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row2tail2
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row2tail3
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row2tail4
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row2tail5
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row2tail6
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row2tail7
-	VMOVDQU16 (SI)(R11*1), Z12
-	// VDPBF16PS (R10)(R11*1), Z12, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row2add
 
 row2tail0:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xe5
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row2add
 
 row2tail1:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xed
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row2add
 
 row2tail2:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xf5
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row2add
 
 row2tail3:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xfd
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row2add
 
 row2tail4:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xc5
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row2add
 
 row2tail5:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xcd
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row2add
 
 row2tail6:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xd5
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row2add
 
 row2tail7:
 	TESTQ       R8, R8
 	JZ          row2add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z12
-	VMOVDQU16.Z (R10)(R11*1), K1, Z13
-	// VDPBF16PS Z13, Z12, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xdd
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row2add:
-	VADDPS  Z5, Z4, Z4
-	VADDPS  Z7, Z6, Z6
-	VADDPS  Z9, Z8, Z8
-	VADDPS  Z11, Z10, Z10
-	VADDPS  Z6, Z4, Z4
-	VADDPS  Z10, Z8, Z8
-	VADDPS  Z8, Z4, Z4
-	ADDQ    DX, R10
-	CMPQ    AX, $0x00000003
-	CMOVQLE CX, R10
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z6
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z8
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z11
-	VMOVAPS Z1, Z12
+	VADDPS Z2, Z11, Z11
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z11, Z11
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z11, Z11
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000003
+	JG     row3start
+	MOVQ   CX, R10
+
+row3start:
+	VPXORD  Z12, Z12, Z12
+	VMOVAPS Z12, Z2
+	VMOVAPS Z12, Z3
+	VMOVAPS Z12, Z4
+	VMOVAPS Z12, Z5
+	VMOVAPS Z12, Z6
+	VMOVAPS Z12, Z7
+	VMOVAPS Z12, Z8
 	XORQ    R11, R11
 
 row3group:
 	CMPQ      R11, R9
 	JGE       row3steps
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z13
-	// VDPBF16PS 64(R10)(R11*1), Z13, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z13
-	// VDPBF16PS 128(R10)(R11*1), Z13, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z13
-	// VDPBF16PS 192(R10)(R11*1), Z13, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z13
-	// VDPBF16PS 256(R10)(R11*1), Z13, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x4c; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z13
-	// VDPBF16PS 320(R10)(R11*1), Z13, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z13
-	// VDPBF16PS 384(R10)(R11*1), Z13, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z13
-	// VDPBF16PS 448(R10)(R11*1), Z13, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row3group
 
 row3steps:
 	CMPQ      R11, DI
 	JGE       row3tail0
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row3tail1
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row3tail2
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row3tail3
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row3tail4
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row3tail5
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row3tail6
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row3tail7
-	VMOVDQU16 (SI)(R11*1), Z13
-	// VDPBF16PS (R10)(R11*1), Z13, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row3add
 
 row3tail0:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xee
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row3add
 
 row3tail1:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xf6
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row3add
 
 row3tail2:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xfe
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row3add
 
 row3tail3:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xc6
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row3add
 
 row3tail4:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xce
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row3add
 
 row3tail5:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xd6
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row3add
 
 row3tail6:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xde
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row3add
 
 row3tail7:
 	TESTQ       R8, R8
 	JZ          row3add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z13
-	VMOVDQU16.Z (R10)(R11*1), K1, Z14
-	// VDPBF16PS Z14, Z13, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0xe6
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row3add:
-	VADDPS  Z6, Z5, Z5
-	VADDPS  Z8, Z7, Z7
-	VADDPS  Z10, Z9, Z9
-	VADDPS  Z12, Z11, Z11
-	VADDPS  Z7, Z5, Z5
-	VADDPS  Z11, Z9, Z9
-	VADDPS  Z9, Z5, Z5
-	ADDQ    DX, R10
-	CMPQ    AX, $0x00000004
-	CMOVQLE CX, R10
-	VMOVAPS Z1, Z6
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z8
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z11
-	VMOVAPS Z1, Z12
-	VMOVAPS Z1, Z13
+	VADDPS Z2, Z12, Z12
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z12, Z12
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z12, Z12
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000004
+	JG     row4start
+	MOVQ   CX, R10
+
+row4start:
+	VPXORD  Z13, Z13, Z13
+	VMOVAPS Z13, Z2
+	VMOVAPS Z13, Z3
+	VMOVAPS Z13, Z4
+	VMOVAPS Z13, Z5
+	VMOVAPS Z13, Z6
+	VMOVAPS Z13, Z7
+	VMOVAPS Z13, Z8
 	XORQ    R11, R11
 
 row4group:
 	CMPQ      R11, R9
 	JGE       row4steps
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z14
-	// VDPBF16PS 64(R10)(R11*1), Z14, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z14
-	// VDPBF16PS 128(R10)(R11*1), Z14, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z14
-	// VDPBF16PS 192(R10)(R11*1), Z14, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x4c; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z14
-	// VDPBF16PS 256(R10)(R11*1), Z14, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z14
-	// VDPBF16PS 320(R10)(R11*1), Z14, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z14
-	// VDPBF16PS 384(R10)(R11*1), Z14, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z14
-	// VDPBF16PS 448(R10)(R11*1), Z14, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row4group
 
 row4steps:
 	CMPQ      R11, DI
 	JGE       row4tail0
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row4tail1
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row4tail2
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row4tail3
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row4tail4
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row4tail5
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row4tail6
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row4tail7
-	VMOVDQU16 (SI)(R11*1), Z14
-	// VDPBF16PS (R10)(R11*1), Z14, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row4add
 
 row4tail0:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xf7
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row4add
 
 row4tail1:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xff
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row4add
 
 row4tail2:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xc7
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row4add
 
 row4tail3:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xcf
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row4add
 
 row4tail4:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xd7
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row4add
 
 row4tail5:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xdf
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row4add
 
 row4tail6:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xe7
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row4add
 
 row4tail7:
 	TESTQ       R8, R8
 	JZ          row4add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z14
-	VMOVDQU16.Z (R10)(R11*1), K1, Z15
-	// VDPBF16PS Z15, Z14, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0xef
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row4add:
-	VADDPS  Z7, Z6, Z6
-	VADDPS  Z9, Z8, Z8
-	VADDPS  Z11, Z10, Z10
-	VADDPS  Z13, Z12, Z12
-	VADDPS  Z8, Z6, Z6
-	VADDPS  Z12, Z10, Z10
-	VADDPS  Z10, Z6, Z6
-	ADDQ    DX, R10
-	CMPQ    AX, $0x00000005
-	CMOVQLE CX, R10
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z8
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z11
-	VMOVAPS Z1, Z12
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z14
+	VADDPS Z2, Z13, Z13
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z13, Z13
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z13, Z13
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000005
+	JG     row5start
+	MOVQ   CX, R10
+
+row5start:
+	VPXORD  Z14, Z14, Z14
+	VMOVAPS Z14, Z2
+	VMOVAPS Z14, Z3
+	VMOVAPS Z14, Z4
+	VMOVAPS Z14, Z5
+	VMOVAPS Z14, Z6
+	VMOVAPS Z14, Z7
+	VMOVAPS Z14, Z8
 	XORQ    R11, R11
 
 row5group:
 	CMPQ      R11, R9
 	JGE       row5steps
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z15
-	// VDPBF16PS 64(R10)(R11*1), Z15, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z15
-	// VDPBF16PS 128(R10)(R11*1), Z15, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x4c; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z15
-	// VDPBF16PS 192(R10)(R11*1), Z15, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z15
-	// VDPBF16PS 256(R10)(R11*1), Z15, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z15
-	// VDPBF16PS 320(R10)(R11*1), Z15, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z15
-	// VDPBF16PS 384(R10)(R11*1), Z15, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z15
-	// VDPBF16PS 448(R10)(R11*1), Z15, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row5group
 
 row5steps:
 	CMPQ      R11, DI
 	JGE       row5tail0
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row5tail1
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row5tail2
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row5tail3
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row5tail4
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row5tail5
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row5tail6
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row5tail7
-	VMOVDQU16 (SI)(R11*1), Z15
-	// VDPBF16PS (R10)(R11*1), Z15, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row5add
 
 row5tail0:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xf8
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row5add
 
 row5tail1:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xc0
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row5add
 
 row5tail2:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xc8
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row5add
 
 row5tail3:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xd0
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row5add
 
 row5tail4:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xd8
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row5add
 
 row5tail5:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xe0
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row5add
 
 row5tail6:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xe8
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row5add
 
 row5tail7:
 	TESTQ       R8, R8
 	JZ          row5add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z15
-	VMOVDQU16.Z (R10)(R11*1), K1, Z16
-	// VDPBF16PS Z16, Z15, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0xf0
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row5add:
-	VADDPS  Z8, Z7, Z7
-	VADDPS  Z10, Z9, Z9
-	VADDPS  Z12, Z11, Z11
-	VADDPS  Z14, Z13, Z13
-	VADDPS  Z9, Z7, Z7
-	VADDPS  Z13, Z11, Z11
-	VADDPS  Z11, Z7, Z7
-	ADDQ    DX, R10
-	CMPQ    AX, $0x00000006
-	CMOVQLE CX, R10
-	VMOVAPS Z1, Z8
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z11
-	VMOVAPS Z1, Z12
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z14
-	VMOVAPS Z1, Z15
+	VADDPS Z2, Z14, Z14
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z14, Z14
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z14, Z14
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000006
+	JG     row6start
+	MOVQ   CX, R10
+
+row6start:
+	VPXORD  Z15, Z15, Z15
+	VMOVAPS Z15, Z2
+	VMOVAPS Z15, Z3
+	VMOVAPS Z15, Z4
+	VMOVAPS Z15, Z5
+	VMOVAPS Z15, Z6
+	VMOVAPS Z15, Z7
+	VMOVAPS Z15, Z8
 	XORQ    R11, R11
 
 row6group:
 	CMPQ      R11, R9
 	JGE       row6steps
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x04; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z16
-	// VDPBF16PS 64(R10)(R11*1), Z16, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x4c; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z16
-	// VDPBF16PS 128(R10)(R11*1), Z16, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z16
-	// VDPBF16PS 192(R10)(R11*1), Z16, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z16
-	// VDPBF16PS 256(R10)(R11*1), Z16, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z16
-	// VDPBF16PS 320(R10)(R11*1), Z16, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z16
-	// VDPBF16PS 384(R10)(R11*1), Z16, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z16
-	// VDPBF16PS 448(R10)(R11*1), Z16, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row6group
 
 row6steps:
 	CMPQ      R11, DI
 	JGE       row6tail0
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row6tail1
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row6tail2
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row6tail3
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row6tail4
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row6tail5
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row6tail6
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row6tail7
-	VMOVDQU16 (SI)(R11*1), Z16
-	// VDPBF16PS (R10)(R11*1), Z16, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row6add
 
 row6tail0:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xc1
+	// VDPBF16PS Z17, Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row6add
 
 row6tail1:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row6add
 
 row6tail2:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xd1
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row6add
 
 row6tail3:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xd9
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row6add
 
 row6tail4:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xe1
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row6add
 
 row6tail5:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row6add
 
 row6tail6:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xf1
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row6add
 
 row6tail7:
 	TESTQ       R8, R8
 	JZ          row6add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z16
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
 	VMOVDQU16.Z (R10)(R11*1), K1, Z17
-	// VDPBF16PS Z17, Z16, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xf9
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row6add:
-	VADDPS  Z9, Z8, Z8
-	VADDPS  Z11, Z10, Z10
-	VADDPS  Z13, Z12, Z12
-	VADDPS  Z15, Z14, Z14
-	VADDPS  Z10, Z8, Z8
-	VADDPS  Z14, Z12, Z12
-	VADDPS  Z12, Z8, Z8
-	ADDQ    DX, R10
-	CMPQ    AX, $0x00000007
-	CMOVQLE CX, R10
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z11
-	VMOVAPS Z1, Z12
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z14
-	VMOVAPS Z1, Z15
-	VMOVAPS Z1, Z16
+	VADDPS Z2, Z15, Z15
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z15, Z15
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z15, Z15
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000007
+	JG     row7start
+	MOVQ   CX, R10
+
+row7start:
+	VPXORD  Z16, Z16, Z16
+	VMOVAPS Z16, Z2
+	VMOVAPS Z16, Z3
+	VMOVAPS Z16, Z4
+	VMOVAPS Z16, Z5
+	VMOVAPS Z16, Z6
+	VMOVAPS Z16, Z7
+	VMOVAPS Z16, Z8
 	XORQ    R11, R11
 
 row7group:
 	CMPQ      R11, R9
 	JGE       row7steps
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
-	VMOVDQU16 64(SI)(R11*1), Z17
-	// VDPBF16PS 64(R10)(R11*1), Z17, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
-	VMOVDQU16 128(SI)(R11*1), Z17
-	// VDPBF16PS 128(R10)(R11*1), Z17, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
-	VMOVDQU16 192(SI)(R11*1), Z17
-	// VDPBF16PS 192(R10)(R11*1), Z17, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
-	VMOVDQU16 256(SI)(R11*1), Z17
-	// VDPBF16PS 256(R10)(R11*1), Z17, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
-	VMOVDQU16 320(SI)(R11*1), Z17
-	// VDPBF16PS 320(R10)(R11*1), Z17, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
-	VMOVDQU16 384(SI)(R11*1), Z17
-	// VDPBF16PS 384(R10)(R11*1), Z17, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
-	VMOVDQU16 448(SI)(R11*1), Z17
-	// VDPBF16PS 448(R10)(R11*1), Z17, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row7group
 
 row7steps:
 	CMPQ      R11, DI
 	JGE       row7tail0
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row7tail1
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row7tail2
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row7tail3
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row7tail4
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row7tail5
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row7tail6
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	CMPQ      R11, DI
 	JGE       row7tail7
-	VMOVDQU16 (SI)(R11*1), Z17
-	// VDPBF16PS (R10)(R11*1), Z17, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
 	ADDQ      $0x00000040, R11
 	JMP       row7add
 
 row7tail0:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xca
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 	JMP         row7add
 
 row7tail1:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row7add
 
 row7tail2:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xda
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row7add
 
 row7tail3:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xe2
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row7add
 
 row7tail4:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xea
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row7add
 
 row7tail5:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row7add
 
 row7tail6:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xfa
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row7add
 
 row7tail7:
 	TESTQ       R8, R8
 	JZ          row7add
-	VMOVDQU16.Z (SI)(R11*1), K1, Z17
-	VMOVDQU16.Z (R10)(R11*1), K1, Z18
-	// VDPBF16PS Z18, Z17, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xa2; BYTE $0x76; BYTE $0x40; BYTE $0x52; BYTE $0xc2
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 row7add:
-	VADDPS       Z10, Z9, Z9
-	VADDPS       Z12, Z11, Z11
-	VADDPS       Z14, Z13, Z13
-	VADDPS       Z16, Z15, Z15
-	VADDPS       Z11, Z9, Z9
-	VADDPS       Z15, Z13, Z13
-	VADDPS       Z13, Z9, Z9
-	VSHUFF32X4   $0x44, Z3, Z2, Z10
-	VSHUFF32X4   $0xee, Z3, Z2, Z2
-	VADDPS       Z2, Z10, Z10
-	VSHUFF32X4   $0x44, Z5, Z4, Z2
-	VSHUFF32X4   $0xee, Z5, Z4, Z3
-	VADDPS       Z3, Z2, Z2
-	VSHUFF32X4   $0x44, Z7, Z6, Z3
-	VSHUFF32X4   $0xee, Z7, Z6, Z4
+	VADDPS       Z2, Z16, Z16
 	VADDPS       Z4, Z3, Z3
-	VSHUFF32X4   $0x44, Z9, Z8, Z4
-	VSHUFF32X4   $0xee, Z9, Z8, Z5
-	VADDPS       Z5, Z4, Z4
-	VSHUFF32X4   $0x88, Z2, Z10, Z5
-	VSHUFF32X4   $0xdd, Z2, Z10, Z2
-	VADDPS       Z2, Z5, Z5
-	VSHUFF32X4   $0x88, Z4, Z3, Z2
-	VSHUFF32X4   $0xdd, Z4, Z3, Z3
+	VADDPS       Z6, Z5, Z5
+	VADDPS       Z8, Z7, Z7
+	VADDPS       Z3, Z16, Z16
+	VADDPS       Z7, Z5, Z5
+	VADDPS       Z5, Z16, Z16
+	VSHUFF32X4   $0x44, Z10, Z1, Z2
+	VSHUFF32X4   $0xee, Z10, Z1, Z3
 	VADDPS       Z3, Z2, Z2
-	VSHUFPS      $0x88, Z2, Z5, Z3
-	VSHUFPS      $0xdd, Z2, Z5, Z2
+	VSHUFF32X4   $0x44, Z12, Z11, Z3
+	VSHUFF32X4   $0xee, Z12, Z11, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFF32X4   $0x44, Z14, Z13, Z4
+	VSHUFF32X4   $0xee, Z14, Z13, Z5
+	VADDPS       Z5, Z4, Z4
+	VSHUFF32X4   $0x44, Z16, Z15, Z5
+	VSHUFF32X4   $0xee, Z16, Z15, Z6
+	VADDPS       Z6, Z5, Z5
+	VSHUFF32X4   $0x88, Z3, Z2, Z6
+	VSHUFF32X4   $0xdd, Z3, Z2, Z2
+	VADDPS       Z2, Z6, Z6
+	VSHUFF32X4   $0x88, Z5, Z4, Z2
+	VSHUFF32X4   $0xdd, Z5, Z4, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFPS      $0x88, Z2, Z6, Z3
+	VSHUFPS      $0xdd, Z2, Z6, Z2
 	VADDPS       Z2, Z3, Z3
 	VSHUFPS      $0x88, Z3, Z3, Z2
 	VSHUFPS      $0xdd, Z3, Z3, Z3
