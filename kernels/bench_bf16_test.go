@@ -138,7 +138,7 @@ func BenchmarkGemvBF16(b *testing.B) {
 	defer done()
 	for _, bb := range benches {
 		b.Run(bb.name, func(b *testing.B) {
-			for _, s := range [][2]int{{2048, 512}, {1536, 512}, {512, 512}, {65, 512}, {1024, 256}} {
+			for _, s := range [][2]int{{2048, 512}, {1536, 512}, {512, 512}, {65, 512}, {1024, 256}, {512, 2048}} {
 				m, n := s[0], s[1]
 				b.Run(fmt.Sprintf("%dx%d", m, n), func(b *testing.B) {
 					rng := rand.New(rand.NewPCG(5, 6))

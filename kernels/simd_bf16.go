@@ -12,10 +12,11 @@ import (
 )
 
 // bf16Kernels is an instruction set's BF16 routines and the blocking around
-// them. Its GEMM and GEMV sum every output the same way (see the bf16 family
-// in internal/asm): an output depends on its two rows and k only, not on m,
-// n or a Parallel split; up to k = bf16SlabK, GemvBF16's y[i] is GemmBF16's
-// C[i, 0] with B = xᵀ, bit for bit.
+// them. An output of its GEMM, or of its GEMV, depends on its two rows and k
+// only, not on m, n or a Parallel split (see the bf16 family in
+// internal/asm). The GEMV sums a row with more accumulators than the GEMM
+// does, to stream A faster, so GemvBF16's y[i] and GemmBF16's C[i, 0] with
+// B = xᵀ differ in rounding.
 type bf16Kernels struct {
 	toBF16 func(dst []uint16, src []float32)
 	// toBF16T converts and transposes a strip of 16 rows, cols a multiple
@@ -24,8 +25,7 @@ type bf16Kernels struct {
 	// gemm6 and gemm4 update a block of up to 6 (4) rows of C against
 	// any number of rows of B, every output summed the same way.
 	gemm6, gemm4 bf16GemmKernel
-	// gemv does a GEMV over a multiple of 8 rows; the other rows go to
-	// gemm6 and gemm4.
+	// gemv does a whole GEMV, or a block of its rows.
 	gemv func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)
 
 	// sweeps counts GEMVs over large matrices, so that every other one
@@ -160,9 +160,9 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 // gemvBlock is the rows a backward GEMV sweep does per call.
 const gemvBlock = 64
 
-// GemvBF16 implements BF16: 8-row blocks in one kernel call, the last m%8
-// rows with the GEMM kernels. Large matrices are swept in alternating
-// directions, as float32 GEMVs are (see simdKernels.backwards).
+// GemvBF16 implements BF16: one kernel call, or for large matrices blocks
+// of rows swept in alternating directions, as float32 GEMVs are (see
+// simdKernels.backwards).
 func (s *bf16Kernels) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
 	checkMatBF16("GemvBF16 A", a, m, n, lda)
 	if len(x) < n {
@@ -176,23 +176,11 @@ func (s *bf16Kernels) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x [
 		scale(beta, y[:m])
 		return
 	}
-	m8 := m &^ 7
-	tail := func() {
-		for i0 := m8; i0 < m; {
-			kern, rows := s.rowBlock(m - i0)
-			kern(n, a[i0*lda:], lda, rows, x, 0, 1, y[i0:], 1, alpha, beta, beta != 0)
-			i0 += rows
-		}
-	}
 	if m*lda*2 < gemvSweepBytes || s.sweeps.Add(1)&1 != 0 {
-		if m8 > 0 {
-			s.gemv(m8, n, a, lda, x, y, alpha, beta, beta != 0)
-		}
-		tail()
+		s.gemv(m, n, a, lda, x, y, alpha, beta, beta != 0)
 		return
 	}
-	tail()
-	for hi := m8; hi > 0; hi -= gemvBlock {
+	for hi := m; hi > 0; hi -= gemvBlock {
 		lo := max(0, hi-gemvBlock)
 		s.gemv(hi-lo, n, a[lo*lda:], lda, x, y[lo:], alpha, beta, beta != 0)
 	}

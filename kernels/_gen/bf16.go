@@ -14,11 +14,13 @@ import (
 // VDPBF16PS throughput. The BF16 instructions are placeholders encoded into
 // bytes after avo has run (bf16enc.go).
 //
-// Every dot product, in the GEMM and the GEMV alike, is summed the same way,
-// so that an output depends only on its two rows and k: one ZMM accumulator
-// per output, whose lane q takes elements 2q and 2q+1 of every 32 (a last
-// partial 32 zero-filled), then its 16 lanes added by one fixed tree
-// (reduce.go). The pure-Go twins in internal/asm repeat exactly this.
+// Every dot product is summed in a fixed order, so that an output depends
+// only on its two rows and k: the GEMM has one ZMM accumulator per output,
+// whose lane q takes elements 2q and 2q+1 of every 32 (a last partial 32
+// zero-filled), then its 16 lanes added by one fixed tree (reduce.go); the
+// GEMV spreads a row's steps over eight such accumulators and adds them
+// before the tree (genGemvBF16). The pure-Go twins in internal/asm repeat
+// exactly this.
 func genBF16(s isa) {
 	if !s.avx512 {
 		return
@@ -413,109 +415,141 @@ func genGemmBF16NT(s isa, R int) {
 	ret()
 }
 
+// gemvBF16Chains is how many accumulators a GEMV row has: 32-element step j
+// of the row goes into accumulator j%gemvBF16Chains, enough independent
+// VDPBF16PS chains to stream one row at a time.
+const gemvBF16Chains = 8
+
 // genGemvBF16 writes GemvBF16{isa}: y = alpha*A·x + beta*y for bfloat16 A
-// and x, m a multiple of 8, eight rows at a time: x is loaded once per 32
-// elements for eight VDPBF16PS, and the eight accumulators are reduced
-// together (sum8) into the eight outputs. Every y[i] is summed exactly as
-// the GEMM kernels sum C[i, 0] with B = x, so the caller does the last m%8
-// rows with them.
+// and x. A is read in address order, each row whole before the next, one
+// ascending stream, as the float32 GemvRows does: eight interleaved rows
+// with one chain each streamed A from L2 markedly slower, and so did one
+// row at a time with one or four chains. A row's gemvBF16Chains
+// accumulators are added by a fixed tree, ((0+1)+(2+3))+((4+5)+(6+7)), a
+// last partial step (zero-filled) going into the accumulator its index
+// names; eight rows' sums are then reduced together (sum8). Rows past m in
+// the last block read the block's first row again and are not stored, so a
+// row sums the same way wherever it falls: y[i] depends on row i, x and n
+// only.
 func genGemvBF16(s isa) {
 	name := "GemvBF16" + s.name
 	text(name, "func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(name+" computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,",
-		"m a multiple of 8, over bfloat16 a and x, accumulating in float32. With useBeta false y",
-		"is not read.")
+		"over bfloat16 a and x, accumulating in float32. With useBeta false y is not read.")
 	m := Load(Param("m"), GP64())
+	TESTQ(m, m)
+	JLE(LabelRef("done"))
 	ab := Load(Param("a").Base(), GP64())
 	lda := Load(Param("lda"), GP64())
 	SHLQ(U8(1), lda)
-	lda3 := GP64()
-	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	yp := Load(Param("y").Base(), GP64())
+	xb := Load(Param("x").Base(), GP64())
 	n := Load(Param("n"), GP64())
 	kt := GP64()
 	MOVQ(n, kt)
 	ANDQ(U32(31), kt)
 	kmask := wordTailMask(kt)
+	// full is the bytes of a row's whole 32-element steps, group those of
+	// its whole groups of gemvBF16Chains steps.
+	full, group := GP64(), GP64()
+	MOVQ(n, full)
+	ANDQ(I32(-32), full)
+	SHLQ(U8(1), full)
+	MOVQ(full, group)
+	ANDQ(I32(-64*gemvBF16Chains), group)
 	idx := s.vec()
 	VMOVUPS(permSum8(), idx)
-	row := func(q0, q4 Register, r int) Mem {
-		b := q0
-		if r >= 4 {
-			b = q4
-		}
-		switch r % 4 {
-		case 0:
-			return Mem{Base: b}
-		case 3:
-			return Mem{Base: b, Index: lda3, Scale: 1}
-		}
-		return Mem{Base: b, Index: lda, Scale: uint8(r % 4)}
-	}
 
 	Label("block")
-	CMPQ(m, U32(8))
-	JL(LabelRef("done"))
-	q0, q4, xq := GP64(), GP64(), Load(Param("x").Base(), GP64())
-	MOVQ(ab, q0)
-	LEAQ(Mem{Base: ab, Index: lda, Scale: 4}, q4)
-	acc := make([]VecVirtual, 8)
-	for r := range acc {
-		acc[r] = s.zero()
-	}
-	cnt := GP64()
-	MOVQ(n, cnt)
-	SHRQ(U8(5), cnt)
-	step := func(masked bool) {
-		xv := s.vec()
-		if masked {
-			VMOVDQU16_Z(Mem{Base: xq}, kmask, xv)
-		} else {
-			VMOVDQU16(Mem{Base: xq}, xv)
+	sums := make([]VecVirtual, 8)
+	p := GP64()
+	MOVQ(ab, p)
+	for r := range sums {
+		pre := fmt.Sprintf("row%d", r)
+		if r > 0 {
+			// Past m: the block's first row again. A branch, not a
+			// CMOV, which made the row's loads wait and measured
+			// markedly slower.
+			ADDQ(lda, p)
+			CMPQ(m, U32(r))
+			JG(LabelRef(pre + "start"))
+			MOVQ(ab, p)
+			Label(pre + "start")
 		}
-		for r := range acc {
-			av := s.vec()
-			if masked {
-				VMOVDQU16_Z(row(q0, q4, r), kmask, av)
-			} else {
-				VMOVDQU16(row(q0, q4, r), av)
+		acc := make([]VecVirtual, gemvBF16Chains)
+		acc[0] = s.zero()
+		for c := 1; c < len(acc); c++ {
+			acc[c] = s.vec()
+			VMOVAPS(acc[0], acc[c])
+		}
+		off := GP64()
+		XORQ(off, off)
+		Label(pre + "group")
+		CMPQ(off, group)
+		JGE(LabelRef(pre + "steps"))
+		for c := range acc {
+			xv := s.vec()
+			VMOVDQU16(Mem{Base: xb, Index: off, Scale: 1, Disp: 64 * c}, xv)
+			vdpbf16ps(Mem{Base: p, Index: off, Scale: 1, Disp: 64 * c}, xv, acc[c])
+		}
+		ADDQ(U32(64*gemvBF16Chains), off)
+		JMP(LabelRef(pre + "group"))
+		// Fewer than gemvBF16Chains whole steps are left: step c of them
+		// goes into accumulator c, and so does the partial step after them.
+		Label(pre + "steps")
+		for c := range acc {
+			tail := fmt.Sprintf("%stail%d", pre, c)
+			CMPQ(off, full)
+			JGE(LabelRef(tail))
+			xv := s.vec()
+			VMOVDQU16(Mem{Base: xb, Index: off, Scale: 1}, xv)
+			vdpbf16ps(Mem{Base: p, Index: off, Scale: 1}, xv, acc[c])
+			ADDQ(U32(64), off)
+		}
+		JMP(LabelRef(pre + "add"))
+		for c := range acc {
+			Label(fmt.Sprintf("%stail%d", pre, c))
+			TESTQ(kt, kt)
+			JZ(LabelRef(pre + "add"))
+			xt, at := s.vec(), s.vec()
+			VMOVDQU16_Z(Mem{Base: xb, Index: off, Scale: 1}, kmask, xt)
+			VMOVDQU16_Z(Mem{Base: p, Index: off, Scale: 1}, kmask, at)
+			vdpbf16ps(at, xt, acc[c])
+			JMP(LabelRef(pre + "add"))
+		}
+		Label(pre + "add")
+		for w := 1; w < gemvBF16Chains; w *= 2 {
+			for c := 0; c < gemvBF16Chains; c += 2 * w {
+				VADDPS(acc[c+w], acc[c], acc[c])
 			}
-			vdpbf16ps(xv, av, acc[r])
 		}
+		sums[r] = acc[0]
 	}
-	Label("kloop")
-	TESTQ(cnt, cnt)
-	JZ(LabelRef("ktail"))
-	step(false)
-	ADDQ(U32(64), q0)
-	ADDQ(U32(64), q4)
-	ADDQ(U32(64), xq)
-	DECQ(cnt)
-	JMP(LabelRef("kloop"))
-	Label("ktail")
-	TESTQ(kt, kt)
-	JZ(LabelRef("kdone"))
-	step(true)
-	Label("kdone")
 
-	f := s.sum8(acc, idx)
+	f := s.sum8(sums, idx)
 	al := YMM()
 	VBROADCASTSS(param(Param("alpha")), al)
 	VMULPS(al, f, f)
+	rows, eight := GP64(), GP64()
+	MOVQ(m, rows)
+	MOVQ(U32(8), eight)
+	CMPQ(rows, eight)
+	CMOVQGT(eight, rows)
+	mk := s.tailMask(rows)
 	ub := Load(Param("useBeta"), GP8())
 	TESTB(ub, ub)
 	JZ(LabelRef("store"))
 	be := YMM()
 	VBROADCASTSS(param(Param("beta")), be)
 	t := YMM()
-	VMOVUPS(Mem{Base: yp}, t)
+	VMOVUPS_Z(Mem{Base: yp}, mk.r, t)
 	VFMADD231PS(t, be, f)
 	Label("store")
-	VMOVUPS(f, Mem{Base: yp})
+	VMOVUPS(f, mk.r, Mem{Base: yp})
 	ADDQ(U32(32), yp)
 	LEAQ(Mem{Base: ab, Index: lda, Scale: 8}, ab)
 	SUBQ(U32(8), m)
-	JMP(LabelRef("block"))
+	JG(LabelRef("block"))
 	Label("done")
 	ret()
 }

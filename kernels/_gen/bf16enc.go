@@ -17,8 +17,8 @@ import (
 // allocates; avo prints them as written (VDPBF16PS Z3, Z2, Z1), which the
 // assembler would reject, and encodeBF16 then replaces each such line of the
 // generated file by the instruction's EVEX bytes, the mnemonic kept in a
-// comment above them. Only the register forms are used: loads stay separate
-// instructions that the assembler knows.
+// comment above them. The sources may be registers or, for the operand
+// encoded in ModRM.rm, a memory operand (a 64-byte vector, no broadcast).
 
 // bf16Insn is one AVX512_BF16 instruction: its opcode byte in map 0F38 and
 // its mandatory prefix (EVEX.pp).
@@ -69,14 +69,22 @@ func vcvtneps2bf16(src, dst Op) {
 // ModRM.reg, src2 = ModRM.rm, src1 = EVEX.vvvv; 512-bit vector length, no
 // mask, no broadcast.
 func evexBF16(insn bf16Insn, dst, src1, src2 int) []byte {
+	// X extends ModRM.rm to 32 registers.
+	p := evexPrefix(insn, dst, src1, src2&8 != 0, src2&16 != 0)
+	return append(p, insn.opcode, 0xC0|byte(dst&7)<<3|byte(src2&7))
+}
+
+// evexPrefix returns the four EVEX prefix bytes; b and x are the extension
+// bits of ModRM.rm (or of the base) and of the index (or of rm's register).
+func evexPrefix(insn bf16Insn, dst, src1 int, b, x bool) []byte {
 	p0 := byte(0x02) // map 0F38; R, X, B and R' are stored inverted
 	if dst&8 == 0 {
 		p0 |= 0x80
 	}
-	if src2&16 == 0 {
-		p0 |= 0x40 // X extends ModRM.rm to 32 registers
+	if !x {
+		p0 |= 0x40
 	}
-	if src2&8 == 0 {
+	if !b {
 		p0 |= 0x20
 	}
 	if dst&16 == 0 {
@@ -87,8 +95,75 @@ func evexBF16(insn bf16Insn, dst, src1, src2 int) []byte {
 	if src1&16 == 0 {
 		p2 |= 0x08 // V' inverted
 	}
-	modrm := 0xC0 | byte(dst&7)<<3 | byte(src2&7)
-	return []byte{0x62, p0, p1, p2, insn.opcode, modrm}
+	return []byte{0x62, p0, p1, p2}
+}
+
+// memOperand is a Go assembler memory operand disp(base)(index*scale);
+// index is -1 when there is none.
+type memOperand struct {
+	disp        int
+	base, index int
+	scale       int
+}
+
+var memOp = regexp.MustCompile(`^(-?[0-9]+)?\(([A-Z0-9]+)\)(?:\(([A-Z0-9]+)\*([1248])\))?$`)
+
+// gpRegs numbers the general-purpose registers as the encoding does.
+var gpRegs = map[string]int{
+	"AX": 0, "CX": 1, "DX": 2, "BX": 3, "SP": 4, "BP": 5, "SI": 6, "DI": 7,
+	"R8": 8, "R9": 9, "R10": 10, "R11": 11, "R12": 12, "R13": 13, "R14": 14, "R15": 15,
+}
+
+func parseMem(op string) (memOperand, bool) {
+	m := memOp.FindStringSubmatch(op)
+	if m == nil {
+		return memOperand{}, false
+	}
+	mo := memOperand{index: -1}
+	var ok bool
+	if mo.base, ok = gpRegs[m[2]]; !ok {
+		return memOperand{}, false
+	}
+	if m[1] != "" {
+		mo.disp, _ = strconv.Atoi(m[1])
+	}
+	if m[3] != "" {
+		if mo.index, ok = gpRegs[m[3]]; !ok || mo.index == 4 {
+			return memOperand{}, false // SP cannot be an index
+		}
+		mo.scale, _ = strconv.Atoi(m[4])
+	}
+	return mo, true
+}
+
+// evexBF16Mem encodes insn with its ModRM.rm source in memory: ModRM, a SIB
+// byte when there is an index (or the base needs one) and the displacement,
+// one byte scaled by the 64-byte vector (EVEX's disp8*N) when it fits.
+func evexBF16Mem(insn bf16Insn, dst, src1 int, mem memOperand) []byte {
+	enc := evexPrefix(insn, dst, src1, mem.base&8 != 0, mem.index >= 0 && mem.index&8 != 0)
+	enc = append(enc, insn.opcode)
+	var mod byte
+	var disp []byte
+	switch d := mem.disp; {
+	case d == 0 && mem.base&7 != 5: // rm 101 with mod 00 is RIP-relative
+	case d%64 == 0 && d/64 >= -128 && d/64 <= 127:
+		mod, disp = 1, []byte{byte(int8(d / 64))}
+	default:
+		mod = 2
+		disp = []byte{byte(d), byte(d >> 8), byte(d >> 16), byte(d >> 24)}
+	}
+	reg := byte(dst&7) << 3
+	if mem.index < 0 && mem.base&7 != 4 {
+		enc = append(enc, mod<<6|reg|byte(mem.base&7))
+		return append(enc, disp...)
+	}
+	sib := byte(4<<3) | byte(mem.base&7) // index 100: none
+	if mem.index >= 0 {
+		ss := map[int]byte{1: 0, 2: 1, 4: 2, 8: 3}[mem.scale]
+		sib = ss<<6 | byte(mem.index&7)<<3 | byte(mem.base&7)
+	}
+	enc = append(enc, mod<<6|reg|4, sib)
+	return append(enc, disp...)
 }
 
 var bf16Line = regexp.MustCompile(`^\t(VDPBF16PS|VCVTNE2PS2BF16|VCVTNEPS2BF16)\s+(.*)$`)
@@ -103,18 +178,27 @@ func encodeBF16Line(line string) (out []string, ok bool, err error) {
 		return nil, false, nil
 	}
 	insn := bf16Insns[m[1]]
+	ops := strings.Split(m[2], ",")
 	var regs []int
-	for _, op := range strings.Split(m[2], ",") {
+	mem, isMem := parseMem(strings.TrimSpace(ops[0]))
+	if isMem {
+		ops = ops[1:]
+	}
+	for _, op := range ops {
 		op = strings.TrimSpace(op)
 		rm := vecReg.FindStringSubmatch(op)
 		if rm == nil {
-			return nil, true, fmt.Errorf("%q: operand %q is not a vector register", line, op)
+			return nil, true, fmt.Errorf("%q: operand %q is neither a vector register nor a memory operand first", line, op)
 		}
 		n, _ := strconv.Atoi(rm[1])
 		regs = append(regs, n)
 	}
 	var enc []byte
 	switch {
+	case isMem && insn.src1 && len(regs) == 2:
+		enc = evexBF16Mem(insn, regs[1], regs[0], mem)
+	case isMem && !insn.src1 && len(regs) == 1:
+		enc = evexBF16Mem(insn, regs[0], 0, mem)
 	case insn.src1 && len(regs) == 3:
 		enc = evexBF16(insn, regs[2], regs[1], regs[0])
 	case !insn.src1 && len(regs) == 2:

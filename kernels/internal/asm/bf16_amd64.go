@@ -31,8 +31,7 @@ func GemmBF16NT6AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, 
 func GemmBF16NT4AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
 // GemvBF16AVX512 computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,
-// m a multiple of 8, over bfloat16 a and x, accumulating in float32. With useBeta false y
-// is not read.
+// over bfloat16 a and x, accumulating in float32. With useBeta false y is not read.
 //
 //go:noescape
 func GemvBF16AVX512(m int, n int, a []uint16, lda int, x []uint16, y []float32, alpha float32, beta float32, useBeta bool)

@@ -933,142 +933,1477 @@ done:
 	RET
 
 // func GemvBF16AVX512(m int, n int, a []uint16, lda int, x []uint16, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512BW, AVX512F, AVX512_BF16, FMA3
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_BF16, CMOV, FMA3
 TEXT ·GemvBF16AVX512(SB), NOSPLIT, $0-105
 	MOVQ    m+0(FP), AX
+	TESTQ   AX, AX
+	JLE     done
 	MOVQ    a_base+16(FP), CX
 	MOVQ    lda+40(FP), DX
 	SHLQ    $0x01, DX
-	LEAQ    (DX)(DX*2), BX
-	MOVQ    y_base+72(FP), SI
+	MOVQ    y_base+72(FP), BX
+	MOVQ    x_base+48(FP), SI
 	MOVQ    n+8(FP), DI
 	MOVQ    DI, R8
 	ANDQ    $0x0000001f, R8
 	LEAQ    tailmask32<>+0(SB), R9
 	KMOVD   (R9)(R8*4), K1
+	ANDQ    $-32, DI
+	SHLQ    $0x01, DI
+	MOVQ    DI, R9
+	ANDQ    $-512, R9
 	VMOVUPS permsum8<>+0(SB), Z0
 
 block:
-	CMPQ   AX, $0x00000008
-	JL     done
-	MOVQ   x_base+48(FP), R11
-	MOVQ   CX, R9
-	LEAQ   (CX)(DX*4), R10
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	MOVQ   DI, R12
-	SHRQ   $0x05, R12
+	MOVQ    CX, R10
+	VPXORD  Z1, Z1, Z1
+	VMOVAPS Z1, Z2
+	VMOVAPS Z1, Z3
+	VMOVAPS Z1, Z4
+	VMOVAPS Z1, Z5
+	VMOVAPS Z1, Z6
+	VMOVAPS Z1, Z7
+	VMOVAPS Z1, Z8
+	XORQ    R11, R11
 
-kloop:
-	TESTQ     R12, R12
-	JZ        ktail
-	VMOVDQU16 (R11), Z9
-	VMOVDQU16 (R9), Z10
-	// VDPBF16PS Z9, Z10, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xc9
-	VMOVDQU16 (R9)(DX*1), Z10
-	// VDPBF16PS Z9, Z10, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xd1
-	VMOVDQU16 (R9)(DX*2), Z10
-	// VDPBF16PS Z9, Z10, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xd9
-	VMOVDQU16 (R9)(BX*1), Z10
-	// VDPBF16PS Z9, Z10, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xe1
-	VMOVDQU16 (R10), Z10
-	// VDPBF16PS Z9, Z10, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xe9
-	VMOVDQU16 (R10)(DX*1), Z10
-	// VDPBF16PS Z9, Z10, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xf1
-	VMOVDQU16 (R10)(DX*2), Z10
-	// VDPBF16PS Z9, Z10, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xf9
-	VMOVDQU16 (R10)(BX*1), Z10
-	// VDPBF16PS Z9, Z10, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xc1
-	ADDQ      $0x00000040, R9
-	ADDQ      $0x00000040, R10
+row0group:
+	CMPQ      R11, R9
+	JGE       row0steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row0group
+
+row0steps:
+	CMPQ      R11, DI
+	JGE       row0tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
 	ADDQ      $0x00000040, R11
-	DECQ      R12
-	JMP       kloop
+	CMPQ      R11, DI
+	JGE       row0tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row0tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row0tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row0tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row0tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row0tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row0tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row0add
 
-ktail:
+row0tail0:
 	TESTQ       R8, R8
-	JZ          kdone
-	VMOVDQU16.Z (R11), K1, Z9
-	VMOVDQU16.Z (R9), K1, Z10
-	// VDPBF16PS Z9, Z10, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xc9
-	VMOVDQU16.Z (R9)(DX*1), K1, Z10
-	// VDPBF16PS Z9, Z10, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xd1
-	VMOVDQU16.Z (R9)(DX*2), K1, Z10
-	// VDPBF16PS Z9, Z10, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xd9
-	VMOVDQU16.Z (R9)(BX*1), K1, Z10
-	// VDPBF16PS Z9, Z10, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xe1
-	VMOVDQU16.Z (R10), K1, Z10
-	// VDPBF16PS Z9, Z10, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xe9
-	VMOVDQU16.Z (R10)(DX*1), K1, Z10
-	// VDPBF16PS Z9, Z10, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xf1
-	VMOVDQU16.Z (R10)(DX*2), K1, Z10
-	// VDPBF16PS Z9, Z10, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xd2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xf9
-	VMOVDQU16.Z (R10)(BX*1), K1, Z10
-	// VDPBF16PS Z9, Z10, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x52; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc9
+	JMP         row0add
 
-kdone:
-	VSHUFF32X4   $0x44, Z2, Z1, Z9
-	VSHUFF32X4   $0xee, Z2, Z1, Z10
-	VADDPS       Z10, Z9, Z9
-	VSHUFF32X4   $0x44, Z4, Z3, Z10
-	VSHUFF32X4   $0xee, Z4, Z3, Z11
-	VADDPS       Z11, Z10, Z10
-	VSHUFF32X4   $0x44, Z6, Z5, Z11
-	VSHUFF32X4   $0xee, Z6, Z5, Z12
-	VADDPS       Z12, Z11, Z11
-	VSHUFF32X4   $0x44, Z8, Z7, Z12
-	VSHUFF32X4   $0xee, Z8, Z7, Z13
-	VADDPS       Z13, Z12, Z12
-	VSHUFF32X4   $0x88, Z10, Z9, Z13
-	VSHUFF32X4   $0xdd, Z10, Z9, Z9
-	VADDPS       Z9, Z13, Z13
-	VSHUFF32X4   $0x88, Z12, Z11, Z9
-	VSHUFF32X4   $0xdd, Z12, Z11, Z10
-	VADDPS       Z10, Z9, Z9
-	VSHUFPS      $0x88, Z9, Z13, Z10
-	VSHUFPS      $0xdd, Z9, Z13, Z9
-	VADDPS       Z9, Z10, Z10
-	VSHUFPS      $0x88, Z10, Z10, Z9
-	VSHUFPS      $0xdd, Z10, Z10, Z10
-	VADDPS       Z10, Z9, Z9
-	VPERMPS      Z9, Z0, Z9
-	VBROADCASTSS alpha+96(FP), Y10
-	VMULPS       Y10, Y9, Y9
-	MOVB         useBeta+104(FP), R9
-	TESTB        R9, R9
+row0tail1:
+	TESTQ       R8, R8
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row0add
+
+row0tail2:
+	TESTQ       R8, R8
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row0add
+
+row0tail3:
+	TESTQ       R8, R8
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row0add
+
+row0tail4:
+	TESTQ       R8, R8
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row0add
+
+row0tail5:
+	TESTQ       R8, R8
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row0add
+
+row0tail6:
+	TESTQ       R8, R8
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row0add
+
+row0tail7:
+	TESTQ       R8, R8
+	JZ          row0add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row0add:
+	VADDPS Z2, Z1, Z1
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z1, Z1
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z1, Z1
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000001
+	JG     row1start
+	MOVQ   CX, R10
+
+row1start:
+	VPXORD  Z10, Z10, Z10
+	VMOVAPS Z10, Z2
+	VMOVAPS Z10, Z3
+	VMOVAPS Z10, Z4
+	VMOVAPS Z10, Z5
+	VMOVAPS Z10, Z6
+	VMOVAPS Z10, Z7
+	VMOVAPS Z10, Z8
+	XORQ    R11, R11
+
+row1group:
+	CMPQ      R11, R9
+	JGE       row1steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row1group
+
+row1steps:
+	CMPQ      R11, DI
+	JGE       row1tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row1tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row1tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row1tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row1tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row1tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row1tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row1tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row1add
+
+row1tail0:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row1add
+
+row1tail1:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row1add
+
+row1tail2:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row1add
+
+row1tail3:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row1add
+
+row1tail4:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row1add
+
+row1tail5:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row1add
+
+row1tail6:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row1add
+
+row1tail7:
+	TESTQ       R8, R8
+	JZ          row1add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row1add:
+	VADDPS Z2, Z10, Z10
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z10, Z10
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z10, Z10
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000002
+	JG     row2start
+	MOVQ   CX, R10
+
+row2start:
+	VPXORD  Z11, Z11, Z11
+	VMOVAPS Z11, Z2
+	VMOVAPS Z11, Z3
+	VMOVAPS Z11, Z4
+	VMOVAPS Z11, Z5
+	VMOVAPS Z11, Z6
+	VMOVAPS Z11, Z7
+	VMOVAPS Z11, Z8
+	XORQ    R11, R11
+
+row2group:
+	CMPQ      R11, R9
+	JGE       row2steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row2group
+
+row2steps:
+	CMPQ      R11, DI
+	JGE       row2tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row2tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row2tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row2tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row2tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row2tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row2tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row2tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row2add
+
+row2tail0:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row2add
+
+row2tail1:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row2add
+
+row2tail2:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row2add
+
+row2tail3:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row2add
+
+row2tail4:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row2add
+
+row2tail5:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row2add
+
+row2tail6:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row2add
+
+row2tail7:
+	TESTQ       R8, R8
+	JZ          row2add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row2add:
+	VADDPS Z2, Z11, Z11
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z11, Z11
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z11, Z11
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000003
+	JG     row3start
+	MOVQ   CX, R10
+
+row3start:
+	VPXORD  Z12, Z12, Z12
+	VMOVAPS Z12, Z2
+	VMOVAPS Z12, Z3
+	VMOVAPS Z12, Z4
+	VMOVAPS Z12, Z5
+	VMOVAPS Z12, Z6
+	VMOVAPS Z12, Z7
+	VMOVAPS Z12, Z8
+	XORQ    R11, R11
+
+row3group:
+	CMPQ      R11, R9
+	JGE       row3steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row3group
+
+row3steps:
+	CMPQ      R11, DI
+	JGE       row3tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row3tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row3tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row3tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row3tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row3tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row3tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row3tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row3add
+
+row3tail0:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row3add
+
+row3tail1:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row3add
+
+row3tail2:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row3add
+
+row3tail3:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row3add
+
+row3tail4:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row3add
+
+row3tail5:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row3add
+
+row3tail6:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row3add
+
+row3tail7:
+	TESTQ       R8, R8
+	JZ          row3add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row3add:
+	VADDPS Z2, Z12, Z12
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z12, Z12
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z12, Z12
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000004
+	JG     row4start
+	MOVQ   CX, R10
+
+row4start:
+	VPXORD  Z13, Z13, Z13
+	VMOVAPS Z13, Z2
+	VMOVAPS Z13, Z3
+	VMOVAPS Z13, Z4
+	VMOVAPS Z13, Z5
+	VMOVAPS Z13, Z6
+	VMOVAPS Z13, Z7
+	VMOVAPS Z13, Z8
+	XORQ    R11, R11
+
+row4group:
+	CMPQ      R11, R9
+	JGE       row4steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row4group
+
+row4steps:
+	CMPQ      R11, DI
+	JGE       row4tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row4tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row4tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row4tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row4tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row4tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row4tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row4tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row4add
+
+row4tail0:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row4add
+
+row4tail1:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row4add
+
+row4tail2:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row4add
+
+row4tail3:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row4add
+
+row4tail4:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row4add
+
+row4tail5:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row4add
+
+row4tail6:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row4add
+
+row4tail7:
+	TESTQ       R8, R8
+	JZ          row4add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row4add:
+	VADDPS Z2, Z13, Z13
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z13, Z13
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z13, Z13
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000005
+	JG     row5start
+	MOVQ   CX, R10
+
+row5start:
+	VPXORD  Z14, Z14, Z14
+	VMOVAPS Z14, Z2
+	VMOVAPS Z14, Z3
+	VMOVAPS Z14, Z4
+	VMOVAPS Z14, Z5
+	VMOVAPS Z14, Z6
+	VMOVAPS Z14, Z7
+	VMOVAPS Z14, Z8
+	XORQ    R11, R11
+
+row5group:
+	CMPQ      R11, R9
+	JGE       row5steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row5group
+
+row5steps:
+	CMPQ      R11, DI
+	JGE       row5tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row5tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row5tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row5tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row5tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row5tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row5tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row5tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row5add
+
+row5tail0:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row5add
+
+row5tail1:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row5add
+
+row5tail2:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row5add
+
+row5tail3:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row5add
+
+row5tail4:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row5add
+
+row5tail5:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row5add
+
+row5tail6:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row5add
+
+row5tail7:
+	TESTQ       R8, R8
+	JZ          row5add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row5add:
+	VADDPS Z2, Z14, Z14
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z14, Z14
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z14, Z14
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000006
+	JG     row6start
+	MOVQ   CX, R10
+
+row6start:
+	VPXORD  Z15, Z15, Z15
+	VMOVAPS Z15, Z2
+	VMOVAPS Z15, Z3
+	VMOVAPS Z15, Z4
+	VMOVAPS Z15, Z5
+	VMOVAPS Z15, Z6
+	VMOVAPS Z15, Z7
+	VMOVAPS Z15, Z8
+	XORQ    R11, R11
+
+row6group:
+	CMPQ      R11, R9
+	JGE       row6steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row6group
+
+row6steps:
+	CMPQ      R11, DI
+	JGE       row6tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row6tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row6tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row6tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row6tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row6tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row6tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row6tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row6add
+
+row6tail0:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row6add
+
+row6tail1:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row6add
+
+row6tail2:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row6add
+
+row6tail3:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row6add
+
+row6tail4:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row6add
+
+row6tail5:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row6add
+
+row6tail6:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row6add
+
+row6tail7:
+	TESTQ       R8, R8
+	JZ          row6add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row6add:
+	VADDPS Z2, Z15, Z15
+	VADDPS Z4, Z3, Z3
+	VADDPS Z6, Z5, Z5
+	VADDPS Z8, Z7, Z7
+	VADDPS Z3, Z15, Z15
+	VADDPS Z7, Z5, Z5
+	VADDPS Z5, Z15, Z15
+	ADDQ   DX, R10
+	CMPQ   AX, $0x00000007
+	JG     row7start
+	MOVQ   CX, R10
+
+row7start:
+	VPXORD  Z16, Z16, Z16
+	VMOVAPS Z16, Z2
+	VMOVAPS Z16, Z3
+	VMOVAPS Z16, Z4
+	VMOVAPS Z16, Z5
+	VMOVAPS Z16, Z6
+	VMOVAPS Z16, Z7
+	VMOVAPS Z16, Z8
+	XORQ    R11, R11
+
+row7group:
+	CMPQ      R11, R9
+	JGE       row7steps
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	VMOVDQU16 64(SI)(R11*1), Z9
+	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	VMOVDQU16 128(SI)(R11*1), Z9
+	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	VMOVDQU16 192(SI)(R11*1), Z9
+	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	VMOVDQU16 256(SI)(R11*1), Z9
+	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	VMOVDQU16 320(SI)(R11*1), Z9
+	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	VMOVDQU16 384(SI)(R11*1), Z9
+	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	VMOVDQU16 448(SI)(R11*1), Z9
+	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	ADDQ      $0x00000200, R11
+	JMP       row7group
+
+row7steps:
+	CMPQ      R11, DI
+	JGE       row7tail0
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row7tail1
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row7tail2
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row7tail3
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row7tail4
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row7tail5
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row7tail6
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	CMPQ      R11, DI
+	JGE       row7tail7
+	VMOVDQU16 (SI)(R11*1), Z9
+	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	ADDQ      $0x00000040, R11
+	JMP       row7add
+
+row7tail0:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+	JMP         row7add
+
+row7tail1:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
+	JMP         row7add
+
+row7tail2:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
+	JMP         row7add
+
+row7tail3:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
+	JMP         row7add
+
+row7tail4:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	JMP         row7add
+
+row7tail5:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
+	JMP         row7add
+
+row7tail6:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
+	JMP         row7add
+
+row7tail7:
+	TESTQ       R8, R8
+	JZ          row7add
+	VMOVDQU16.Z (SI)(R11*1), K1, Z9
+	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+row7add:
+	VADDPS       Z2, Z16, Z16
+	VADDPS       Z4, Z3, Z3
+	VADDPS       Z6, Z5, Z5
+	VADDPS       Z8, Z7, Z7
+	VADDPS       Z3, Z16, Z16
+	VADDPS       Z7, Z5, Z5
+	VADDPS       Z5, Z16, Z16
+	VSHUFF32X4   $0x44, Z10, Z1, Z2
+	VSHUFF32X4   $0xee, Z10, Z1, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x44, Z12, Z11, Z3
+	VSHUFF32X4   $0xee, Z12, Z11, Z4
+	VADDPS       Z4, Z3, Z3
+	VSHUFF32X4   $0x44, Z14, Z13, Z4
+	VSHUFF32X4   $0xee, Z14, Z13, Z5
+	VADDPS       Z5, Z4, Z4
+	VSHUFF32X4   $0x44, Z16, Z15, Z5
+	VSHUFF32X4   $0xee, Z16, Z15, Z6
+	VADDPS       Z6, Z5, Z5
+	VSHUFF32X4   $0x88, Z3, Z2, Z6
+	VSHUFF32X4   $0xdd, Z3, Z2, Z2
+	VADDPS       Z2, Z6, Z6
+	VSHUFF32X4   $0x88, Z5, Z4, Z2
+	VSHUFF32X4   $0xdd, Z5, Z4, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFPS      $0x88, Z2, Z6, Z3
+	VSHUFPS      $0xdd, Z2, Z6, Z2
+	VADDPS       Z2, Z3, Z3
+	VSHUFPS      $0x88, Z3, Z3, Z2
+	VSHUFPS      $0xdd, Z3, Z3, Z3
+	VADDPS       Z3, Z2, Z2
+	VPERMPS      Z2, Z0, Z2
+	VBROADCASTSS alpha+96(FP), Y3
+	VMULPS       Y3, Y2, Y2
+	MOVQ         AX, R10
+	MOVQ         $0x00000008, R11
+	CMPQ         R10, R11
+	CMOVQGT      R11, R10
+	LEAQ         tailmask16<>+0(SB), R11
+	KMOVW        (R11)(R10*2), K2
+	MOVB         useBeta+104(FP), R10
+	TESTB        R10, R10
 	JZ           store
-	VBROADCASTSS beta+100(FP), Y10
-	VMOVUPS      (SI), Y11
-	VFMADD231PS  Y11, Y10, Y9
+	VBROADCASTSS beta+100(FP), Y3
+	VMOVUPS.Z    (BX), K2, Y4
+	VFMADD231PS  Y4, Y3, Y2
 
 store:
-	VMOVUPS Y9, (SI)
-	ADDQ    $0x00000020, SI
+	VMOVUPS Y2, K2, (BX)
+	ADDQ    $0x00000020, BX
 	LEAQ    (CX)(DX*8), CX
 	SUBQ    $0x00000008, AX
-	JMP     block
+	JG      block
 
 done:
 	VZEROUPPER

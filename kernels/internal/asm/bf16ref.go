@@ -169,11 +169,39 @@ func gemmBF16NTRef(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []
 }
 
 // gemvBF16Ref is GemvBF16: y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] +
-// beta*y[i] for i < m, y not read when useBeta is false.
+// beta*y[i] for i < m, y not read when useBeta is false, every row summed
+// by gemvDotBF16Ref.
 func gemvBF16Ref(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool) {
 	for i := 0; i < m; i++ {
-		scaleStore(&y[i], dotBF16Ref(n, a[i*lda:], x), alpha, beta, useBeta)
+		scaleStore(&y[i], gemvDotBF16Ref(n, a[i*lda:], x), alpha, beta, useBeta)
 	}
+}
+
+// gemvDotBF16Ref is the dot product of a[:k] and b[:k] as the GEMV sums it:
+// eight accumulators, the 32-element step j (a last partial one read as
+// zeros past k) going into accumulator j%8 as dotBF16Ref's one does, then
+// the eight added lane by lane as ((0+1)+(2+3))+((4+5)+(6+7)), then
+// laneSum.
+func gemvDotBF16Ref(k int, a, b []uint16) float32 {
+	var acc [8][16]float32
+	at := func(s []uint16, i int) uint16 {
+		if i < k {
+			return s[i]
+		}
+		return 0
+	}
+	for l0 := 0; l0 < k; l0 += 32 {
+		c := &acc[l0/32%8]
+		for q := range c {
+			i := l0 + 2*q
+			c[q] = DotBF16Pair(c[q], at(a, i), at(a, i+1), at(b, i), at(b, i+1))
+		}
+	}
+	var sum [16]float32
+	for q := range sum {
+		sum[q] = ((acc[0][q] + acc[1][q]) + (acc[2][q] + acc[3][q])) + ((acc[4][q] + acc[5][q]) + (acc[6][q] + acc[7][q]))
+	}
+	return laneSum(&sum)
 }
 
 // dpbf16Ref is DPBF16: one VDPBF16PS over 16 lanes.
