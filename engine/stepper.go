@@ -9,7 +9,11 @@ type stepper struct {
 	ctx   *passContext
 	steps []Step
 	v     weights // the output layer's
+	c     Tensor  // and its bias
 	state int     // floats of one layer's state
+	// bfWidth is the bfloat16 scratch's width, found once: a step is short
+	// enough at small sizes for a walk over the layout to show.
+	bfWidth int
 }
 
 func newStepper(m *Model) *stepper {
@@ -18,8 +22,8 @@ func newStepper(m *Model) *stepper {
 	for l := 0; l < c.Layers; l++ {
 		st.steps = append(st.steps, cells[c.Cell].NewStep(m, l, st.ctx))
 	}
-	vt, _ := m.output()
-	st.v = newWeights(vt, st.ctx)
+	vt, ct := m.output()
+	st.v, st.c, st.bfWidth = newWeights(vt, st.ctx), ct, bf16Width(m.Layout)
 	return st
 }
 
@@ -30,7 +34,7 @@ func (st *stepper) stateFloats() int { return len(st.steps) * st.state }
 // next and the logits o = V·h + c to logits.
 func (st *stepper) step(k kernels.Backend, id int32, prev, next, logits []float32) {
 	H := st.m.Config.Hidden
-	st.ctx.bindBF16(k, 1, bf16Width(st.m.Layout))
+	st.ctx.bindBF16(k, 1, st.bfWidth)
 	var x []float32
 	for l, s := range st.steps {
 		p, n := prev[l*st.state:(l+1)*st.state], next[l*st.state:(l+1)*st.state]
@@ -42,8 +46,7 @@ func (st *stepper) step(k kernels.Backend, id int32, prev, next, logits []float3
 
 // output computes the logits o = V·h + c of the top layer's h.
 func (st *stepper) output(k kernels.Backend, h, logits []float32) {
-	_, c := st.m.output()
-	copy(logits, c.Of(st.m.Params))
+	copy(logits, st.c.Of(st.m.Params))
 	st.v.view(st.m.Params)
 	st.v.mulT(k, true, 0, 1, 1, h, 1, logits)
 }
