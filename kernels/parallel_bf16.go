@@ -85,8 +85,11 @@ func (p *parallelBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int,
 // Gemv is.
 func (p *parallelBF16) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
 	pool := p.pb.pool
-	large := m >= pool.policy.gemvOut || m*n >= pool.policy.gemvWork
-	if !large || n == 0 || !pool.acquire(m) {
+	// Split by bytes, as a float32 Gemv of the same bytes is: a bfloat16
+	// matrix of a float32 one's elements is half its size, and one that
+	// fits a core's L2 is read faster by that core alone than by two
+	// cores handing each other the result (bench/RESULTS.md).
+	if 2*m*n < 4*pool.policy.gemvWork || n == 0 || !pool.acquire(m) {
 		p.ops.GemvBF16(m, n, alpha, a, lda, x, beta, y)
 		return
 	}
