@@ -53,6 +53,19 @@ type bf16Products struct {
 	a, b []uint16
 }
 
+// times computes out = alpha·x·Mᵀ + beta·out for the n rows of x, rows lo
+// to lo+n of the pass, with M (outW × inW) in bfloat16: x is rounded into
+// its rows of the scratch first. With vec (a single stream) it is one GEMV.
+func (bf *bf16Products) times(vec bool, lo, n, outW, inW int, alpha float32, x []float32, m16 []uint16, beta float32, out []float32) {
+	x16 := bf.a[lo*inW : (lo+n)*inW]
+	bf.ops.ToBF16(x16, x[:n*inW])
+	if vec {
+		bf.ops.GemvBF16(outW, inW, alpha, m16, inW, x16, beta, out)
+		return
+	}
+	bf.ops.GemmBF16(n, outW, inW, alpha, x16, inW, m16, inW, beta, out, outW)
+}
+
 // bindBF16 makes ctx's bfloat16 products those of k, when the pass runs in
 // mixed precision, with scratch for rows×width operands.
 func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {

@@ -98,13 +98,7 @@ func (w *weights) view(p []float32) {
 // applied to each row. With vec (a single stream) it is one GEMV, W·x.
 func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		x16 := bf.a[lo*w.cols : (lo+n)*w.cols]
-		bf.ops.ToBF16(x16, x[:n*w.cols])
-		if vec {
-			bf.ops.GemvBF16(w.rows, w.cols, alpha, w.w16, w.cols, x16, beta, out)
-		} else {
-			bf.ops.GemmBF16(n, w.rows, w.cols, alpha, x16, w.cols, w.w16, w.cols, beta, out, w.rows)
-		}
+		bf.times(vec, lo, n, w.rows, w.cols, alpha, x, w.w16, beta, out)
 		return
 	}
 	switch {
@@ -123,13 +117,7 @@ func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x 
 // one GEMV, Wᵀ·x.
 func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		x16 := bf.a[lo*w.rows : (lo+n)*w.rows]
-		bf.ops.ToBF16(x16, x[:n*w.rows])
-		if vec {
-			bf.ops.GemvBF16(w.cols, w.rows, alpha, w.wt16, w.rows, x16, beta, out)
-		} else {
-			bf.ops.GemmBF16(n, w.cols, w.rows, alpha, x16, w.rows, w.wt16, w.rows, beta, out, w.cols)
-		}
+		bf.times(vec, lo, n, w.cols, w.rows, alpha, x, w.wt16, beta, out)
 		return
 	}
 	if vec {

@@ -580,25 +580,6 @@ func genBF16Peak(s isa) {
 	text(name, "func(n int) float32")
 	Doc(name+" runs n iterations of 24 independent VDPBF16PS and returns one lane of their",
 		"sum: a measure of the bfloat16 dot-product throughput of one core.")
-	n := Load(Param("n"), GP64())
-	x := s.vec()
-	VMOVUPS(cst("bf16half", 0x3f003f00), x) // bfloat16 0.5 in every word
-	acc := make([]VecVirtual, 24)
-	for i := range acc {
-		acc[i] = s.zero()
-	}
-	Label("loop")
-	TESTQ(n, n)
-	JZ(LabelRef("done"))
-	for i := range acc {
-		vdpbf16ps(x, x, acc[i])
-	}
-	DECQ(n)
-	JMP(LabelRef("loop"))
-	Label("done")
-	for i := 1; i < len(acc); i++ {
-		VADDPS(acc[i], acc[0], acc[0])
-	}
-	storeResult(acc[0])
-	ret()
+	half := cst("bf16half", 0x3f003f00) // bfloat16 0.5 in every word
+	peakLoop(s, half, 24, func(x, acc VecVirtual) { vdpbf16ps(x, x, acc) })
 }

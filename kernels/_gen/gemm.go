@@ -466,10 +466,18 @@ func genFMAPeak(s isa) {
 	text("FMAPeak"+s.name, "func(n int) float32")
 	Doc("FMAPeak"+s.name+" runs n iterations of 12 independent vector FMAs and returns one lane",
 		"of their sum: a measure of the FMA throughput of one core.")
+	peakLoop(s, cstf("fmapeakx", 0.5), 12, func(x, acc VecVirtual) { VFMADD231PS(x, x, acc) })
+}
+
+// peakLoop emits the body of a peak probe: n (a parameter) iterations of
+// chains independent ops op(x, acc) on the constant x, nothing else in the
+// loop but the counter, then one lane of the accumulators' sum as the result
+// so that the work is observable.
+func peakLoop(s isa, c Mem, chains int, op func(x, acc VecVirtual)) {
 	n := Load(Param("n"), GP64())
 	x := s.vec()
-	VMOVUPS(cstf("fmapeakx", 0.5), x)
-	acc := make([]VecVirtual, 12)
+	VMOVUPS(c, x)
+	acc := make([]VecVirtual, chains)
 	for i := range acc {
 		acc[i] = s.zero()
 	}
@@ -477,7 +485,7 @@ func genFMAPeak(s isa) {
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
 	for i := range acc {
-		VFMADD231PS(x, x, acc[i])
+		op(x, acc[i])
 	}
 	DECQ(n)
 	JMP(LabelRef("loop"))
