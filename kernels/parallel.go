@@ -44,14 +44,16 @@ type splitPolicy struct {
 var defaultSplit = splitPolicy{gemvOut: 512, gemvWork: 256 << 10, gemmWork: 1 << 20, elemWork: 64 << 10}
 
 // How long a goroutine spins waiting before it parks. Waking a parked
-// goroutine costs about as much as a GEMV of the recurrence takes, so pool
-// goroutines spin long enough to catch the next GEMV of a training step (the
-// element-wise ops between two are much shorter). The caller, waiting for blocks that
-// are already running, spins a little longer, but not so long that it keeps
-// the CPU from a helper whose thread the OS has descheduled: runtime.Gosched
-// yields to goroutines, not to other threads.
+// goroutine costs about as much as a GEMV of the recurrence takes, and more
+// on a virtual machine whose idle core has halted, so pool goroutines spin
+// long enough to outlast a whole window's recurrence run on one core (a
+// single stream whose products are too small to split): the window-wide
+// products after it then find the helper awake instead of running alone.
+// The caller, waiting for blocks that are already running, spins for less,
+// so as not to keep the CPU from a helper whose thread the OS has
+// descheduled: runtime.Gosched yields to goroutines, not to other threads.
 const (
-	helperSpin = 50 * time.Microsecond
+	helperSpin = 1 * time.Millisecond
 	callerSpin = 100 * time.Microsecond
 )
 
