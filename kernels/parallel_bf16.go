@@ -9,14 +9,17 @@ type bf16Op uint8
 
 const (
 	bf16Gemm bf16Op = iota + 1
+	bf16GemmPairs
 	bf16Gemv
 	bf16Convert
 	bf16ConvertT
+	bf16Pack
+	bf16PackT
 )
 
 // bf16Job is what a job of a BF16 op holds besides job's other fields: the
 // op, the ops that run it, and its bfloat16 slices (A and B, A and x, or the
-// destination of a conversion in a).
+// destination of a conversion or a packing in a).
 type bf16Job struct {
 	op   bf16Op
 	ops  BF16
@@ -28,12 +31,18 @@ func (j *job) runBF16() {
 	switch o.op {
 	case bf16Gemm:
 		o.ops.GemmBF16(j.m, j.n, j.k, j.alpha, o.a, j.lda, o.b, j.ldb, j.beta, j.c, j.ldc)
+	case bf16GemmPairs:
+		o.ops.GemmBF16Pairs(j.m, j.n, j.k, j.alpha, o.a, j.lda, o.b, j.ldb, j.beta, j.c, j.ldc)
 	case bf16Gemv:
 		o.ops.GemvBF16(j.m, j.n, j.alpha, o.a, j.lda, o.b, j.beta, j.c)
 	case bf16Convert:
 		o.ops.ToBF16(o.a, j.p)
 	case bf16ConvertT: // src p is m×n with leading dimension ldb, dst a has lda
 		o.ops.ToBF16T(o.a, j.lda, j.p, j.m, j.n, j.ldb)
+	case bf16Pack: // as bf16ConvertT
+		o.ops.ToBF16Pairs(o.a, j.lda, j.p, j.m, j.n, j.ldb)
+	case bf16PackT:
+		o.ops.ToBF16PairsT(o.a, j.lda, j.p, j.m, j.n, j.ldb)
 	}
 }
 
@@ -55,23 +64,44 @@ func (pb *parallelBackend) BF16() (BF16, bool) {
 // GemmBF16 implements BF16; a large call is split over the rows of C, or
 // over its columns when C has few rows, as Gemm is.
 func (p *parallelBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	p.gemm(false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmBF16Pairs implements BF16, split as GemmBF16 is.
+func (p *parallelBF16) GemmBF16Pairs(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	p.gemm(true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemm is GemmBF16 and, paired, GemmBF16Pairs.
+func (p *parallelBF16) gemm(paired bool, m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	pool := p.pb.pool
+	op := bf16Gemm
+	if paired {
+		op = bf16GemmPairs
+	}
 	byRows := m >= n || m >= 32*pool.workers
 	out := n
 	if byRows {
 		out = m
 	}
 	if m == 0 || n == 0 || k == 0 || m*n*k < pool.policy.gemmWork || !pool.acquire(out) {
-		p.ops.GemmBF16(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		if paired {
+			p.ops.GemmBF16Pairs(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		} else {
+			p.ops.GemmBF16(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
 		return
 	}
 	block := func(j *job, lo, hi int) {
 		*j = job{op: opBF16, m: m, n: n, k: k, alpha: alpha, lda: lda, ldb: ldb, beta: beta, c: c, ldc: ldc,
-			bf16: bf16Job{op: bf16Gemm, ops: p.ops, a: a, b: b}}
-		if byRows {
+			bf16: bf16Job{op: op, ops: p.ops, a: a, b: b}}
+		switch {
+		case byRows && paired:
+			j.m, j.bf16.a, j.c = hi-lo, a[2*lo:], c[lo*ldc:]
+		case byRows:
 			j.m, j.bf16.a, j.c = hi-lo, a[lo*lda:], c[lo*ldc:]
-		} else {
-			j.n, j.bf16.b, j.c = hi-lo, b[lo*ldb:], c[lo:]
+		default: // B's columns are pairs
+			j.n, j.bf16.b, j.c = hi-lo, b[2*lo:], c[lo:]
 		}
 	}
 	defer pool.finish(nil)
@@ -138,5 +168,44 @@ func (p *parallelBF16) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols,
 	pool.dispatch(cols, block)
 	var j job
 	block(&j, 0, blockStart(1, cols, pool.workers))
+	j.run(pool.backend)
+}
+
+// ToBF16Pairs implements BF16; a large one is split over the pairs of rows
+// of src (the rows of dst).
+func (p *parallelBF16) ToBF16Pairs(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	pool := p.pb.pool
+	pairs := (rows + 1) / 2
+	if cols == 0 || rows*cols < pool.policy.elemWork || !pool.acquire(pairs) {
+		p.ops.ToBF16Pairs(dst, ldd, src, rows, cols, lds)
+		return
+	}
+	block := func(j *job, lo, hi int) {
+		*j = job{op: opBF16, m: min(rows, 2*hi) - 2*lo, n: cols, lda: ldd, ldb: lds, p: src[2*lo*lds:],
+			bf16: bf16Job{op: bf16Pack, ops: p.ops, a: dst[2*lo*ldd:]}}
+	}
+	defer pool.finish(nil)
+	pool.dispatch(pairs, block)
+	var j job
+	block(&j, 0, blockStart(1, pairs, pool.workers))
+	j.run(pool.backend)
+}
+
+// ToBF16PairsT implements BF16; a large one is split over the rows of src
+// (the columns of dst).
+func (p *parallelBF16) ToBF16PairsT(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	pool := p.pb.pool
+	if cols == 0 || rows*cols < pool.policy.elemWork || !pool.acquire(rows) {
+		p.ops.ToBF16PairsT(dst, ldd, src, rows, cols, lds)
+		return
+	}
+	block := func(j *job, lo, hi int) {
+		*j = job{op: opBF16, m: hi - lo, n: cols, lda: ldd, ldb: lds, p: src[lo*lds:],
+			bf16: bf16Job{op: bf16PackT, ops: p.ops, a: dst[2*lo:]}}
+	}
+	defer pool.finish(nil)
+	pool.dispatch(rows, block)
+	var j job
+	block(&j, 0, blockStart(1, rows, pool.workers))
 	j.run(pool.backend)
 }
