@@ -57,20 +57,20 @@ type bf16Products struct {
 // to lo+n of the pass, with M (outW × inW) in bfloat16: x is rounded into
 // its rows of the scratch first. With vec (a single stream) it is one GEMV
 // reading m16, M row-major; otherwise one GEMM reading mt16, Mᵀ
-// pair-packed.
-func (bf *bf16Products) times(vec bool, lo, n, outW, inW int, alpha float32, x []float32, m16, mt16 []uint16, beta float32, out []float32) {
+// pair-packed with leading dimension ldt.
+func (bf *bf16Products) times(vec bool, lo, n, outW, inW int, alpha float32, x []float32, m16, mt16 []uint16, ldt int, beta float32, out []float32) {
 	x16 := bf.a[lo*inW : (lo+n)*inW]
 	bf.ops.ToBF16(x16, x[:n*inW])
 	if vec {
 		bf.ops.GemvBF16(outW, inW, alpha, m16, inW, x16, beta, out)
 		return
 	}
-	bf.ops.GemmBF16(n, outW, inW, alpha, x16, inW, mt16, outW, beta, out, outW)
+	bf.ops.GemmBF16(n, outW, inW, alpha, x16, inW, mt16, ldt, beta, out, outW)
 }
 
 // bindBF16 makes ctx's bfloat16 products those of k, when the pass runs in
-// mixed precision, with scratch for rows×width operands (and a row more,
-// for pair-packing an odd count).
+// mixed precision, with scratch for rows×width operands, or rows (one
+// more if odd) pair-packed with their leading dimension.
 func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {
 	if ctx.precision != BF16 || (ctx.bf != nil && ctx.bf.k == k) {
 		return
@@ -80,7 +80,8 @@ func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {
 		panic(err)
 	}
 	if ctx.bf == nil {
-		ctx.bf = &bf16Products{a: make([]uint16, (rows+1)*width), b: make([]uint16, (rows+1)*width)}
+		n := (rows + 1) * kernels.PairsLD(width)
+		ctx.bf = &bf16Products{a: make([]uint16, n), b: make([]uint16, n)}
 	}
 	ctx.bf.ops, ctx.bf.k = ops, k
 }

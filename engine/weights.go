@@ -31,6 +31,7 @@ type weights struct {
 	// (w16 alone for a single step's view), Wᵀ and W pair-packed for GEMMs.
 	w16, wt16  []uint16
 	pt16, pw16 []uint16
+	ldpt, ldpw int // their leading dimensions, in pairs
 }
 
 func newWeights(t Tensor, ctx *passContext) weights {
@@ -59,7 +60,7 @@ func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
 // last pairs completed by zeros).
 func weightsFloats(rows, cols int, p Precision) int {
 	if p == BF16 {
-		return (cols+1)/2*rows + (rows+1)/2*cols
+		return (cols+1)/2*kernels.PairsLD(rows) + (rows+1)/2*kernels.PairsLD(cols)
 	}
 	return paddedFloats(rows, cols)
 }
@@ -96,11 +97,12 @@ func (w *weights) refresh(p []float32) {
 		return
 	}
 	if w.pt16 == nil {
-		w.pt16 = make([]uint16, 2*((w.cols+1)/2)*w.rows)
-		w.pw16 = make([]uint16, 2*((w.rows+1)/2)*w.cols)
+		w.ldpt, w.ldpw = kernels.PairsLD(w.rows), kernels.PairsLD(w.cols)
+		w.pt16 = make([]uint16, 2*((w.cols+1)/2)*w.ldpt)
+		w.pw16 = make([]uint16, 2*((w.rows+1)/2)*w.ldpw)
 	}
-	bf.ops.ToBF16PairsT(w.pt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
-	bf.ops.ToBF16Pairs(w.pw16, w.cols, w.t.Of(p), w.rows, w.cols, w.cols)
+	bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
+	bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
 }
 
 // view takes the matrix from p as it is now, for a single step's GEMV: in
@@ -122,7 +124,7 @@ func (w *weights) view(p []float32) {
 // applied to each row. With vec (a single stream) it is one GEMV, W·x.
 func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		bf.times(vec, lo, n, w.rows, w.cols, alpha, x, w.w16, w.pt16, beta, out)
+		bf.times(vec, lo, n, w.rows, w.cols, alpha, x, w.w16, w.pt16, w.ldpt, beta, out)
 		return
 	}
 	switch {
@@ -141,7 +143,7 @@ func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x 
 // one GEMV, Wᵀ·x.
 func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		bf.times(vec, lo, n, w.cols, w.rows, alpha, x, w.wt16, w.pw16, beta, out)
+		bf.times(vec, lo, n, w.cols, w.rows, alpha, x, w.wt16, w.pw16, w.ldpw, beta, out)
 		return
 	}
 	if vec {
@@ -158,11 +160,11 @@ func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g [
 	if bf := w.ctx.bf; bf != nil {
 		// doutᵀ·x with both operands pair-packed: pairs of rows of dout
 		// and of x interleaved.
-		pairs := (n + 1) / 2
-		a, b := bf.a[:2*pairs*w.rows], bf.b[:2*pairs*w.cols]
-		bf.ops.ToBF16Pairs(a, w.rows, dout, n, w.rows, w.rows)
-		bf.ops.ToBF16Pairs(b, w.cols, x, n, w.cols, w.cols)
-		bf.ops.GemmBF16Pairs(w.rows, w.cols, n, alpha, a, w.rows, b, w.cols, 0, w.t.Of(g), w.cols)
+		pairs, lda, ldb := (n+1)/2, kernels.PairsLD(w.rows), kernels.PairsLD(w.cols)
+		a, b := bf.a[:2*pairs*lda], bf.b[:2*pairs*ldb]
+		bf.ops.ToBF16Pairs(a, lda, dout, n, w.rows, w.rows)
+		bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
+		bf.ops.GemmBF16Pairs(w.rows, w.cols, n, alpha, a, lda, b, ldb, 0, w.t.Of(g), w.cols)
 		return
 	}
 	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, 0, w.t.Of(g), w.cols)

@@ -108,8 +108,9 @@ func BenchmarkGemmBF16(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%dx%dx%d", s.fp32, s.m, s.n, s.k), func(b *testing.B) {
 					rng := rand.New(rand.NewPCG(3, 4))
 					// k×n pair-packed (and k×m for a pair-packed A) take
-					// at most (k+1)·n words.
-					a16, b16 := randBF16(bb.ops, rng, (s.k+1)*s.m), randBF16(bb.ops, rng, (s.k+1)*s.n)
+					// at most (k+1)·ld words, with the engine's ld.
+					pa, pb := PairsLD(s.m), PairsLD(s.n)
+					a16, b16 := randBF16(bb.ops, rng, (s.k+1)*max(s.m, pa)), randBF16(bb.ops, rng, (s.k+1)*pb)
 					a32, b32 := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k)
 					c := randSlice(rng, s.m*s.n)
 					transA, transB := s.fp32[0] == 'T', s.fp32[1] == 'T'
@@ -120,9 +121,9 @@ func BenchmarkGemmBF16(b *testing.B) {
 					if transB {
 						ldb = s.k
 					}
-					gemm := func() { bb.ops.GemmBF16(s.m, s.n, s.k, 1, a16, s.k, b16, s.n, 0, c, s.n) }
+					gemm := func() { bb.ops.GemmBF16(s.m, s.n, s.k, 1, a16, s.k, b16, pb, 0, c, s.n) }
 					if transA {
-						gemm = func() { bb.ops.GemmBF16Pairs(s.m, s.n, s.k, 1, a16, s.m, b16, s.n, 0, c, s.n) }
+						gemm = func() { bb.ops.GemmBF16Pairs(s.m, s.n, s.k, 1, a16, pa, b16, pb, 0, c, s.n) }
 					}
 					flops := 2 * float64(s.m*s.n*s.k)
 					alternate(b, gemm, func() {

@@ -74,3 +74,15 @@ func BF16Of(b Backend) (BF16, bool) {
 	}
 	return nil, false
 }
+
+// PairsLD is a good leading dimension, in pairs, for a pair-packed matrix
+// of n columns: rows a whole number of 64-byte lines apart, and not a
+// multiple of 512 bytes, which would put the rows of a GEMM's panel of B
+// into a fraction of the cache's sets.
+func PairsLD(n int) int {
+	ld := (n + 15) / 16 * 16
+	if ld%128 == 0 {
+		ld += 16
+	}
+	return ld
+}

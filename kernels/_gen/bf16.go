@@ -9,18 +9,20 @@ import (
 )
 
 // genBF16 writes the bfloat16 kernels, for AVX-512 with AVX512_BF16 only:
-// conversion from float32 (plain and transposing), the GEMM and GEMV with
-// bfloat16 operands and float32 accumulation, and BF16Peak, the probe of
-// VDPBF16PS throughput. The BF16 instructions are placeholders encoded into
-// bytes after avo has run (bf16enc.go).
+// conversion from float32 (plain, transposing, and into pairs of rows for
+// the GEMM), the GEMM and GEMV with bfloat16 operands and float32
+// accumulation, and BF16Peak, the probe of VDPBF16PS throughput. The BF16
+// instructions are placeholders encoded into bytes after avo has run
+// (bf16enc.go).
 //
 // Every dot product is summed in a fixed order, so that an output depends
-// only on its two rows and k: the GEMM has one ZMM accumulator per output,
-// whose lane q takes elements 2q and 2q+1 of every 32 (a last partial 32
-// zero-filled), then its 16 lanes added by one fixed tree (reduce.go); the
-// GEMV spreads a row's steps over eight such accumulators and adds them
-// before the tree (genGemvBF16). The pure-Go twins in internal/asm repeat
-// exactly this.
+// only on its operands and k: the GEMM (broadcast form, genGemmBF16Block)
+// gives each output one lane of one accumulator, which adds the pairs of k
+// in order, the odd element of a pair first, as VDPBF16PS does; the GEMV
+// spreads a row's 32-element steps over eight accumulators, lane q taking
+// elements 2q and 2q+1 of each, adds them, then adds the 16 lanes by one
+// fixed tree (reduce.go). The pure-Go twins in internal/asm repeat exactly
+// this.
 func genBF16(s isa) {
 	if !s.avx512 {
 		return
