@@ -48,8 +48,8 @@ type bf16Products struct {
 	k   kernels.Backend // the backend ops came from
 	// a holds a product's converted operand: the rows of x, laid out by
 	// their row in the pass so that the two halves of a stream split use
-	// their own parts; a and b hold a weight gradient's two pair-packed
-	// operands (an odd count of rows padded to a pair).
+	// their own parts; a and b hold a weight gradient's two operands, one
+	// transposed, one pair-packed (an odd count of rows padded to a pair).
 	a, b []uint16
 }
 

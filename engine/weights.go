@@ -158,13 +158,13 @@ func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x [
 // (rows long) with the same row of x (cols long).
 func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		// doutᵀ·x with both operands pair-packed: pairs of rows of dout
-		// and of x interleaved.
-		pairs, lda, ldb := (n+1)/2, kernels.PairsLD(w.rows), kernels.PairsLD(w.cols)
-		a, b := bf.a[:2*pairs*lda], bf.b[:2*pairs*ldb]
-		bf.ops.ToBF16Pairs(a, lda, dout, n, w.rows, w.rows)
+		// doutᵀ·x: doutᵀ row-major, x pair-packed (pairs of its rows
+		// interleaved).
+		ldb := kernels.PairsLD(w.cols)
+		a, b := bf.a[:w.rows*n], bf.b[:2*((n+1)/2)*ldb]
+		bf.ops.ToBF16T(a, n, dout, n, w.rows, w.rows)
 		bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
-		bf.ops.GemmBF16Pairs(w.rows, w.cols, n, alpha, a, lda, b, ldb, 0, w.t.Of(g), w.cols)
+		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, ldb, 0, w.t.Of(g), w.cols)
 		return
 	}
 	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, 0, w.t.Of(g), w.cols)

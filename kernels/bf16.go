@@ -46,12 +46,6 @@ type BF16 interface {
 	// odd ones included. With beta == 0, C is overwritten and never read.
 	GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int)
 
-	// GemmBF16Pairs is GemmBF16 with A pair-packed too: the k×m matrix Aᵀ
-	// pair-packed with leading dimension lda pairs, as ToBF16Pairs lays
-	// out a float32 k×m matrix. It computes the same outputs, to the bit,
-	// as GemmBF16 on A row-major.
-	GemmBF16Pairs(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int)
-
 	// GemvBF16 computes y = alpha*A·x + beta*y where A is m×n and x has n
 	// elements, both bfloat16, and y has m float32 elements. With beta ==
 	// 0, y is overwritten and never read.

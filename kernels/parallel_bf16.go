@@ -9,7 +9,6 @@ type bf16Op uint8
 
 const (
 	bf16Gemm bf16Op = iota + 1
-	bf16GemmPairs
 	bf16Gemv
 	bf16Convert
 	bf16ConvertT
@@ -31,8 +30,6 @@ func (j *job) runBF16() {
 	switch o.op {
 	case bf16Gemm:
 		o.ops.GemmBF16(j.m, j.n, j.k, j.alpha, o.a, j.lda, o.b, j.ldb, j.beta, j.c, j.ldc)
-	case bf16GemmPairs:
-		o.ops.GemmBF16Pairs(j.m, j.n, j.k, j.alpha, o.a, j.lda, o.b, j.ldb, j.beta, j.c, j.ldc)
 	case bf16Gemv:
 		o.ops.GemvBF16(j.m, j.n, j.alpha, o.a, j.lda, o.b, j.beta, j.c)
 	case bf16Convert:
@@ -64,43 +61,22 @@ func (pb *parallelBackend) BF16() (BF16, bool) {
 // GemmBF16 implements BF16; a large call is split over the rows of C, or
 // over its columns when C has few rows, as Gemm is.
 func (p *parallelBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	p.gemm(false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// GemmBF16Pairs implements BF16, split as GemmBF16 is.
-func (p *parallelBF16) GemmBF16Pairs(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	p.gemm(true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// gemm is GemmBF16 and, paired, GemmBF16Pairs.
-func (p *parallelBF16) gemm(paired bool, m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	pool := p.pb.pool
-	op := bf16Gemm
-	if paired {
-		op = bf16GemmPairs
-	}
 	byRows := m >= n || m >= 32*pool.workers
 	out := n
 	if byRows {
 		out = m
 	}
 	if m == 0 || n == 0 || k == 0 || m*n*k < pool.policy.gemmWork || !pool.acquire(out) {
-		if paired {
-			p.ops.GemmBF16Pairs(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		} else {
-			p.ops.GemmBF16(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		}
+		p.ops.GemmBF16(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	block := func(j *job, lo, hi int) {
 		*j = job{op: opBF16, m: m, n: n, k: k, alpha: alpha, lda: lda, ldb: ldb, beta: beta, c: c, ldc: ldc,
-			bf16: bf16Job{op: op, ops: p.ops, a: a, b: b}}
-		switch {
-		case byRows && paired:
-			j.m, j.bf16.a, j.c = hi-lo, a[2*lo:], c[lo*ldc:]
-		case byRows:
+			bf16: bf16Job{op: bf16Gemm, ops: p.ops, a: a, b: b}}
+		if byRows {
 			j.m, j.bf16.a, j.c = hi-lo, a[lo*lda:], c[lo*ldc:]
-		default: // B's columns are pairs
+		} else { // B's columns are pairs
 			j.n, j.bf16.b, j.c = hi-lo, b[2*lo:], c[lo:]
 		}
 	}

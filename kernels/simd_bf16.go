@@ -24,9 +24,9 @@ type bf16Kernels struct {
 	toBF16T, toBF16PairsT func(dst []uint16, ldd int, src []float32, lds, cols int)
 	// toBF16Pairs converts two rows and interleaves them.
 	toBF16Pairs func(dst []uint16, lo, hi []float32)
-	// gemmRows[r-1] and gemmPairs[r-1] update a block of r rows of C
-	// against any number of columns of B, A row-major or pair-packed.
-	gemmRows, gemmPairs []bf16GemmKernel
+	// gemm[r-1] updates a block of r rows of C against any number of
+	// columns of B.
+	gemm []bf16GemmKernel
 	// gemv does a whole GEMV, or a block of its rows.
 	gemv func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)
 
@@ -43,10 +43,8 @@ var avx512BF16 = bf16Kernels{
 	toBF16T:      asm.ToBF16TAVX512,
 	toBF16PairsT: asm.ToBF16PairsTAVX512,
 	toBF16Pairs:  asm.ToBF16PairsAVX512,
-	gemmRows: []bf16GemmKernel{asm.GemmBF16Rows1AVX512, asm.GemmBF16Rows2AVX512, asm.GemmBF16Rows3AVX512,
-		asm.GemmBF16Rows4AVX512, asm.GemmBF16Rows5AVX512, asm.GemmBF16Rows6AVX512},
-	gemmPairs: []bf16GemmKernel{asm.GemmBF16Pairs1AVX512, asm.GemmBF16Pairs2AVX512, asm.GemmBF16Pairs3AVX512,
-		asm.GemmBF16Pairs4AVX512, asm.GemmBF16Pairs5AVX512, asm.GemmBF16Pairs6AVX512},
+	gemm: []bf16GemmKernel{asm.GemmBF161AVX512, asm.GemmBF162AVX512, asm.GemmBF163AVX512,
+		asm.GemmBF164AVX512, asm.GemmBF165AVX512, asm.GemmBF166AVX512},
 	gemv: asm.GemvBF16AVX512,
 }
 
@@ -181,18 +179,6 @@ func (s *bf16Kernels) ToBF16PairsT(dst []uint16, ldd int, src []float32, rows, c
 // GemmBF16 implements BF16, blocked as the constants above say.
 func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	checkMatBF16("GemmBF16 A", a, m, k, lda)
-	s.gemm(false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// GemmBF16Pairs implements BF16, blocked as GemmBF16 is.
-func (s *bf16Kernels) GemmBF16Pairs(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	checkPairsBF16("GemmBF16Pairs A", a, k, m, lda)
-	s.gemm(true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// gemm is GemmBF16 (A row-major) and GemmBF16Pairs (paired) once A is
-// checked.
-func (s *bf16Kernels) gemm(paired bool, m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	checkPairsBF16("GemmBF16 B", b, k, n, ldb)
 	checkMat("GemmBF16 C", c, m, n, ldc)
 	if m == 0 || n == 0 {
@@ -202,10 +188,7 @@ func (s *bf16Kernels) gemm(paired bool, m, n, k int, alpha float32, a []uint16, 
 		scaleRows(beta, c, m, n, ldc)
 		return
 	}
-	kernels := s.gemmRows
-	if paired {
-		kernels = s.gemmPairs
-	}
+	kernels := s.gemm
 	// Blocks of rows as even as the kernels' height allows: a short block
 	// has too few accumulators to keep VDPBF16PS busy.
 	maxRows := len(kernels)
@@ -220,24 +203,15 @@ func (s *bf16Kernels) gemm(paired bool, m, n, k int, alpha float32, a []uint16, 
 		if l0 > 0 {
 			bt, useBeta = 1, true
 		}
-		// l0 is even: slab l0 starts at row l0/2 of the pairs.
+		// l0 is even: slab l0 starts at row l0/2 of B's pairs.
 		as, bs := a[l0:], b[l0*ldb:]
-		if paired {
-			as = a[l0*lda:]
-		}
 		nb := max(bf16GemmCols, bf16PanelBytes/(2*(kb+1))/bf16GemmCols*bf16GemmCols)
 		for j0 := 0; j0 < n; j0 += nb {
 			nc := min(nb, n-j0)
 			i0 := 0
 			for blk := range blocks {
 				rows := (m*(blk+1))/blocks - i0
-				var ai []uint16
-				if paired {
-					ai = as[2*i0:]
-				} else {
-					ai = as[i0*lda:]
-				}
-				kernels[rows-1](kb, ai, lda, bs[2*j0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+				kernels[rows-1](kb, as[i0*lda:], lda, bs[2*j0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
 				i0 += rows
 			}
 		}

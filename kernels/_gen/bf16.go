@@ -287,48 +287,36 @@ const (
 	bf16GemmVecs = 4
 )
 
-// genGemmBF16 writes GemmBF16{Rows|Pairs}{rows}{isa}, the micro-kernels of
-// C = alpha*A·B + beta*C with bfloat16 operands (see genGemmBF16Block), for
-// every block height 1..bf16GemmRows: A row-major (Rows) or pair-packed
-// (Pairs).
+// genGemmBF16 writes GemmBF16{rows}{isa}, the micro-kernels of C =
+// alpha*A·B + beta*C with bfloat16 operands (see genGemmBF16Block), for
+// every block height 1..bf16GemmRows.
 func genGemmBF16(s isa) {
-	for _, paired := range []bool{false, true} {
-		for r := 1; r <= bf16GemmRows; r++ {
-			genGemmBF16Block(s, r, paired)
-		}
+	for r := 1; r <= bf16GemmRows; r++ {
+		genGemmBF16Block(s, r)
 	}
 }
 
 // genGemmBF16Block writes the kernel for rows rows of C against all nc
 // columns of a pair-packed B (k×n stored as ⌈k/2⌉ rows of ldb pairs, the pair
 // (B[2p, j], B[2p+1, j]) one dword at b + 4*(p*ldb + j), a last odd row
-// paired with zeros). A is row-major (element (r, l) at word r*lda + l) or,
-// paired, pair-packed like B (the pair of (r, 2p) at dword p*lda + r).
+// paired with zeros). A is row-major (element (r, l) at word r*lda + l).
 //
 // C[r, j0:j0+16] is one accumulator; at step p it gets VDPBF16PS of the
 // pair of A broadcast to every lane and of the vector of pairs of B, so
 // every output is one chain over p in order, whatever the block: the
-// result depends on its row of A, its column of B and k only. A row-major
-// A with odd k has a last lone element, read as one word and paired with a
+// result depends on its row of A, its column of B and k only. With odd k
+// the last element of a row of A is read as one word and paired with a
 // zero (its neighbour in memory is outside A).
-func genGemmBF16Block(s isa, rows int, paired bool) {
-	kind, layout := "Rows", "a[r*lda + l]"
-	if paired {
-		kind, layout = "Pairs", "a pair-packed (lda pairs a row)"
-	}
-	name := fmt.Sprintf("GemmBF16%s%d%s", kind, rows, s.name)
+func genGemmBF16Block(s isa, rows int) {
+	name := fmt.Sprintf("GemmBF16%d%s", rows, s.name)
 	text(name, "func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
-	Doc(fmt.Sprintf("%s computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]", name),
-		fmt.Sprintf("for r < %d and j < nc over bfloat16 A (%s) and B, pair-packed", rows, layout),
-		"(ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.")
+	Doc(fmt.Sprintf("%s computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]", name),
+		fmt.Sprintf("for r < %d and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),", rows),
+		"accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.")
 	lda := Load(Param("lda"), GP64())
-	if paired {
-		SHLQ(U8(2), lda)
-	} else {
-		SHLQ(U8(1), lda)
-	}
+	SHLQ(U8(1), lda)
 	var lda3 GPVirtual
-	if !paired && rows > 3 {
+	if rows > 3 {
 		lda3 = GP64()
 		LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	}
@@ -345,7 +333,7 @@ func genGemmBF16Block(s isa, rows int, paired bool) {
 		Label(prefix)
 		CMPQ(nc, U32(above))
 		JLE(LabelRef(prefix + "end"))
-		gemmBF16Columns(s, prefix, nv, rows, paired, gemmBF16Ptrs{lda: lda, lda3: lda3, ldb: ldb, bp: bp, cp: cp, nc: nc})
+		gemmBF16Columns(s, prefix, nv, rows, gemmBF16Ptrs{lda: lda, lda3: lda3, ldb: ldb, bp: bp, cp: cp, nc: nc})
 		JMP(LabelRef(prefix))
 		Label(prefix + "end")
 	}
@@ -363,7 +351,7 @@ type gemmBF16Ptrs struct {
 
 // gemmBF16Columns emits one block of genGemmBF16Block: rows × nv vectors
 // of C over all of k, then bp, cp and nc moved on to the next block.
-func gemmBF16Columns(s isa, prefix string, nv, rows int, paired bool, g gemmBF16Ptrs) {
+func gemmBF16Columns(s isa, prefix string, nv, rows int, g gemmBF16Ptrs) {
 	lda, lda3, ldb, bp, cp, nc := g.lda, g.lda3, g.ldb, g.bp, g.cp, g.nc
 	// One mask per vector of the block: the columns nc - 16v, clamped to
 	// [0, 16].
@@ -380,18 +368,15 @@ func gemmBF16Columns(s isa, prefix string, nv, rows int, paired bool, g gemmBF16
 		CMOVQGT(lim, cnt)
 		masks[v] = s.tailMask(cnt)
 	}
-	// Rows 4 and up of a row-major A are addressed from a second base, so
-	// that every row is a base plus 0-3 strides.
+	// Rows 4 and up of A are addressed from a second base, so that every
+	// row is a base plus 0-3 strides.
 	aq := Load(Param("a").Base(), GP64())
 	var a4 GPVirtual
-	if !paired && rows > 4 {
+	if rows > 4 {
 		a4 = GP64()
 		LEAQ(Mem{Base: aq, Index: lda, Scale: 4}, a4)
 	}
 	aAt := func(r int) Mem {
-		if paired {
-			return Mem{Base: aq, Disp: 4 * r}
-		}
 		base := aq
 		if r >= 4 {
 			base, r = a4, r-4
@@ -426,9 +411,6 @@ func gemmBF16Columns(s isa, prefix string, nv, rows int, paired bool, g gemmBF16
 		return bv
 	}
 	steps := Load(Param("k"), GP64())
-	if paired {
-		INCQ(steps) // a last odd row is paired with zeros in memory
-	}
 	SHRQ(U8(1), steps)
 	Label(prefix + "kloop")
 	TESTQ(steps, steps)
@@ -442,30 +424,24 @@ func gemmBF16Columns(s isa, prefix string, nv, rows int, paired bool, g gemmBF16
 		}
 	}
 	ADDQ(ldb, bq)
-	if paired {
-		ADDQ(lda, aq)
-	} else {
-		ADDQ(U32(4), aq)
-		if rows > 4 {
-			ADDQ(U32(4), a4)
-		}
+	ADDQ(U32(4), aq)
+	if rows > 4 {
+		ADDQ(U32(4), a4)
 	}
 	DECQ(steps)
 	JMP(LabelRef(prefix + "kloop"))
 	Label(prefix + "kend")
-	if !paired {
-		odd := Load(Param("k"), GP64())
-		TESTQ(U32(1), odd)
-		JZ(LabelRef(prefix + "scale"))
-		bv := loadB()
-		for r := range acc {
-			w := GP32()
-			MOVWLZX(aAt(r), w)
-			t := s.vec()
-			VPBROADCASTD(w, t)
-			for v := range bv {
-				vdpbf16ps(bv[v], t, acc[r][v])
-			}
+	odd := Load(Param("k"), GP64())
+	TESTQ(U32(1), odd)
+	JZ(LabelRef(prefix + "scale"))
+	bv = loadB()
+	for r := range acc {
+		w := GP32()
+		MOVWLZX(aAt(r), w)
+		t := s.vec()
+		VPBROADCASTD(w, t)
+		for v := range bv {
+			vdpbf16ps(bv[v], t, acc[r][v])
 		}
 	}
 

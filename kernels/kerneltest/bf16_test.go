@@ -71,14 +71,12 @@ func (refBF16) ToBF16PairsT(dst []uint16, ldd int, src []float32, rows, cols, ld
 	}
 }
 
-// gemm sums C = alpha·A·B + beta·C in float32, in order, with A[i, l] read
-// by aAt and B pair-packed.
-func (refBF16) gemm(m, n, k int, alpha float32, aAt func(i, l int) uint16, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+func (refBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s float32
 			for l := 0; l < k; l++ {
-				s += float32(bf16Value(aAt(i, l)) * bf16Value(b[2*((l/2)*ldb+j)+l%2]))
+				s += float32(bf16Value(a[i*lda+l]) * bf16Value(b[2*((l/2)*ldb+j)+l%2]))
 			}
 			v := alpha * s
 			if beta != 0 {
@@ -87,14 +85,6 @@ func (refBF16) gemm(m, n, k int, alpha float32, aAt func(i, l int) uint16, b []u
 			c[i*ldc+j] = v
 		}
 	}
-}
-
-func (r refBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	r.gemm(m, n, k, alpha, func(i, l int) uint16 { return a[i*lda+l] }, b, ldb, beta, c, ldc)
-}
-
-func (r refBF16) GemmBF16Pairs(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	r.gemm(m, n, k, alpha, func(i, l int) uint16 { return a[2*((l/2)*lda+i)+l%2] }, b, ldb, beta, c, ldc)
 }
 
 func (refBF16) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {

@@ -29,89 +29,47 @@ func ToBF16PairsAVX512(dst []uint16, lo []float32, hi []float32)
 //go:noescape
 func ToBF16PairsTAVX512(dst []uint16, ldd int, src []float32, lds int, pairs int)
 
-// GemmBF16Rows1AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 1 and j < nc over bfloat16 A (a[r*lda + l]) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// GemmBF161AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 1 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
 //go:noescape
-func GemmBF16Rows1AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func GemmBF161AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
-// GemmBF16Rows2AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 2 and j < nc over bfloat16 A (a[r*lda + l]) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// GemmBF162AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 2 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
 //go:noescape
-func GemmBF16Rows2AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func GemmBF162AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
-// GemmBF16Rows3AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 3 and j < nc over bfloat16 A (a[r*lda + l]) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// GemmBF163AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 3 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
 //go:noescape
-func GemmBF16Rows3AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func GemmBF163AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
-// GemmBF16Rows4AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 4 and j < nc over bfloat16 A (a[r*lda + l]) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// GemmBF164AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 4 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
 //go:noescape
-func GemmBF16Rows4AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func GemmBF164AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
-// GemmBF16Rows5AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 5 and j < nc over bfloat16 A (a[r*lda + l]) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// GemmBF165AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 5 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
 //go:noescape
-func GemmBF16Rows5AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func GemmBF165AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
-// GemmBF16Rows6AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 6 and j < nc over bfloat16 A (a[r*lda + l]) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// GemmBF166AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 6 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
 //go:noescape
-func GemmBF16Rows6AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-
-// GemmBF16Pairs1AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 1 and j < nc over bfloat16 A (a pair-packed (lda pairs a row)) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
-//
-//go:noescape
-func GemmBF16Pairs1AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-
-// GemmBF16Pairs2AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 2 and j < nc over bfloat16 A (a pair-packed (lda pairs a row)) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
-//
-//go:noescape
-func GemmBF16Pairs2AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-
-// GemmBF16Pairs3AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 3 and j < nc over bfloat16 A (a pair-packed (lda pairs a row)) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
-//
-//go:noescape
-func GemmBF16Pairs3AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-
-// GemmBF16Pairs4AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 4 and j < nc over bfloat16 A (a pair-packed (lda pairs a row)) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
-//
-//go:noescape
-func GemmBF16Pairs4AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-
-// GemmBF16Pairs5AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 5 and j < nc over bfloat16 A (a pair-packed (lda pairs a row)) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
-//
-//go:noescape
-func GemmBF16Pairs5AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-
-// GemmBF16Pairs6AVX512 computes C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
-// for r < 6 and j < nc over bfloat16 A (a pair-packed (lda pairs a row)) and B, pair-packed
-// (ldb pairs a row), accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
-//
-//go:noescape
-func GemmBF16Pairs6AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func GemmBF166AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
 // GemvBF16AVX512 computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,
 // over bfloat16 a and x, accumulating in float32. With useBeta false y is not read.

@@ -13,41 +13,23 @@ func ToBF16PairsAVX512(dst []uint16, lo, hi []float32) { toBF16PairsRef(dst, lo,
 func ToBF16PairsTAVX512(dst []uint16, ldd int, src []float32, lds, pairs int) {
 	toBF16PairsTRef(dst, ldd, src, lds, pairs)
 }
-func GemmBF16Rows1AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, false, 1, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+func GemmBF161AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBF16Ref(k, a, lda, 1, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
-func GemmBF16Rows2AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, false, 2, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+func GemmBF162AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBF16Ref(k, a, lda, 2, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
-func GemmBF16Rows3AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, false, 3, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+func GemmBF163AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBF16Ref(k, a, lda, 3, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
-func GemmBF16Rows4AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, false, 4, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+func GemmBF164AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBF16Ref(k, a, lda, 4, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
-func GemmBF16Rows5AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, false, 5, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+func GemmBF165AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBF16Ref(k, a, lda, 5, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
-func GemmBF16Rows6AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, false, 6, b, ldb, nc, c, ldc, alpha, beta, useBeta)
-}
-func GemmBF16Pairs1AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, true, 1, b, ldb, nc, c, ldc, alpha, beta, useBeta)
-}
-func GemmBF16Pairs2AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, true, 2, b, ldb, nc, c, ldc, alpha, beta, useBeta)
-}
-func GemmBF16Pairs3AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, true, 3, b, ldb, nc, c, ldc, alpha, beta, useBeta)
-}
-func GemmBF16Pairs4AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, true, 4, b, ldb, nc, c, ldc, alpha, beta, useBeta)
-}
-func GemmBF16Pairs5AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, true, 5, b, ldb, nc, c, ldc, alpha, beta, useBeta)
-}
-func GemmBF16Pairs6AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	gemmBF16Ref(k, a, lda, true, 6, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+func GemmBF166AVX512(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBF16Ref(k, a, lda, 6, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
 func GemvBF16AVX512(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool) {
 	gemvBF16Ref(m, n, a, lda, x, y, alpha, beta, useBeta)

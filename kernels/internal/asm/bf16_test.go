@@ -312,12 +312,8 @@ func checkBF16Kernel(t *testing.T, name string, rng *rand.Rand, rows, nc, ldc, k
 // bf16GemmKernel is the signature of the GEMM kernels.
 type bf16GemmKernel = func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
 
-// bf16GemmKernels are the GEMM kernels by block height (index + 1), A
-// row-major (paired false) and pair-packed.
-var bf16GemmKernels = map[bool][]bf16GemmKernel{
-	false: {GemmBF16Rows1AVX512, GemmBF16Rows2AVX512, GemmBF16Rows3AVX512, GemmBF16Rows4AVX512, GemmBF16Rows5AVX512, GemmBF16Rows6AVX512},
-	true:  {GemmBF16Pairs1AVX512, GemmBF16Pairs2AVX512, GemmBF16Pairs3AVX512, GemmBF16Pairs4AVX512, GemmBF16Pairs5AVX512, GemmBF16Pairs6AVX512},
-}
+// bf16GemmKernels are the GEMM kernels by block height (index + 1).
+var bf16GemmKernels = []bf16GemmKernel{GemmBF161AVX512, GemmBF162AVX512, GemmBF163AVX512, GemmBF164AVX512, GemmBF165AVX512, GemmBF166AVX512}
 
 // packPairs lays out the rows×cols matrix at(l, j) pair-packed with ld
 // pairs a row, an odd last row paired with zeros.
@@ -337,53 +333,37 @@ func packPairs(rows, cols, ld int, at func(l, j int) uint16) []uint16 {
 func TestGemmBF16(t *testing.T) {
 	skipWithoutBF16(t)
 	rng := rand.New(rand.NewPCG(4, 16))
-	for _, paired := range []bool{false, true} {
-		for rows, kern := range bf16GemmKernels[paired] {
-			rows++
-			for _, specials := range []bool{false, true} {
-				for _, nc := range []int{0, 1, 15, 16, 17, 48, 63, 64, 65, 100, 130} {
-					for _, k := range []int{0, 1, 2, 3, 31, 32, 33, 64, 65, 100, 513} {
-						// The logical A (rows×k) and B (k×nc), and their layouts.
-						av := randBF16s(rng, rows*k, specials)
-						bv := randBF16s(rng, k*nc, specials)
-						aAt := func(r, l int) uint16 { return av[r*k+l] }
-						bAt := func(l, j int) uint16 { return bv[l*nc+j] }
-						ldb, ldc := nc+rng.IntN(3), nc+1+rng.IntN(3)
-						b := packPairs(k, nc, ldb, bAt)
-						var a []uint16
-						var lda int
-						if paired {
-							lda = rows + rng.IntN(3)
-							a = packPairs(k, rows, lda, func(l, r int) uint16 { return aAt(r, l) })
-						} else {
-							lda = k + rng.IntN(3)
-							a = make([]uint16, max(0, (rows-1)*lda+k)) // only k of the last row exist
-							for r := 0; r < rows; r++ {
-								for l := 0; l < k; l++ {
-									a[r*lda+l] = aAt(r, l)
-								}
-							}
+	for rows, kern := range bf16GemmKernels {
+		rows++
+		for _, specials := range []bool{false, true} {
+			for _, nc := range []int{0, 1, 15, 16, 17, 48, 63, 64, 65, 100, 130} {
+				for _, k := range []int{0, 1, 2, 3, 31, 32, 33, 64, 65, 100, 513} {
+					// The logical B (k×nc), pair-packed, and A.
+					bv := randBF16s(rng, k*nc, specials)
+					bAt := func(l, j int) uint16 { return bv[l*nc+j] }
+					ldb, ldc := nc+rng.IntN(3), nc+1+rng.IntN(3)
+					b := packPairs(k, nc, ldb, bAt)
+					lda := k + rng.IntN(3)
+					a := randBF16s(rng, max(0, (rows-1)*lda+k), specials) // only k of the last row exist
+					name := fmt.Sprintf("rows=%d specials=%v nc=%d k=%d", rows, specials, nc, k)
+					const alpha, beta = 0.75, -0.5
+					want64 := func(r, j int) (float64, float64) {
+						var s, abs float64
+						for l := 0; l < k; l++ {
+							p := float64(BF16ToFloat32(a[r*lda+l])) * float64(BF16ToFloat32(bAt(l, j)))
+							s += p
+							abs += math.Abs(p)
 						}
-						name := fmt.Sprintf("paired=%v rows=%d specials=%v nc=%d k=%d", paired, rows, specials, nc, k)
-						const alpha, beta = 0.75, -0.5
-						want64 := func(r, j int) (float64, float64) {
-							var s, abs float64
-							for l := 0; l < k; l++ {
-								p := float64(BF16ToFloat32(aAt(r, l))) * float64(BF16ToFloat32(bAt(l, j)))
-								s += p
-								abs += math.Abs(p)
-							}
-							return alpha * s, alpha * abs
-						}
-						if specials {
-							want64 = nil // subnormals, overflow: the twin alone says
-						}
-						checkBF16Kernel(t, name, rng, rows, nc, ldc, k, func(c []float32, ub bool) {
-							kern(k, a, lda, b, ldb, nc, c, ldc, alpha, beta, ub)
-						}, func(c []float32, ub bool) {
-							gemmBF16Ref(k, a, lda, paired, rows, b, ldb, nc, c, ldc, alpha, beta, ub)
-						}, want64)
+						return alpha * s, alpha * abs
 					}
+					if specials {
+						want64 = nil // subnormals, overflow: the twin alone says
+					}
+					checkBF16Kernel(t, name, rng, rows, nc, ldc, k, func(c []float32, ub bool) {
+						kern(k, a, lda, b, ldb, nc, c, ldc, alpha, beta, ub)
+					}, func(c []float32, ub bool) {
+						gemmBF16Ref(k, a, lda, rows, b, ldb, nc, c, ldc, alpha, beta, ub)
+					}, want64)
 				}
 			}
 		}
@@ -497,9 +477,9 @@ func TestBF16BetaFused(t *testing.T) {
 	const beta = 1 + 0x1p-12
 	const want = 1 + 0x1p-23
 	for name, kern := range map[string]bf16GemmKernel{
-		"GemmBF16Rows1": GemmBF16Rows1AVX512, "GemmBF16Pairs1": GemmBF16Pairs1AVX512,
+		"GemmBF161": GemmBF161AVX512,
 		"twin": func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-			gemmBF16Ref(k, a, lda, false, 1, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+			gemmBF16Ref(k, a, lda, 1, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 		},
 	} {
 		c := []float32{(1 - 0x1p-12 + 0x1p-24) * 0x1p-24}

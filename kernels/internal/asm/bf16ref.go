@@ -155,30 +155,23 @@ func toBF16PairsTRef(dst []uint16, ldd int, src []float32, lds, pairs int) {
 	}
 }
 
-// gemmBF16Ref is GemmBF16Rows{r} (paired false) and GemmBF16Pairs{r}: for
-// r < rows, j < nc
+// gemmBF16Ref is GemmBF16{r}: for r < rows, j < nc
 //
-//	C[r, j] = alpha * sum_{l<k} A[r, l] * B[l, j] + beta*C[r, j]
+//	C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
 //
 // with C[r, j] at c[r*ldc + j] and C not read when useBeta is false. B is
 // pair-packed: the pair (B[2p, j], B[2p+1, j]) at words 2*(p*ldb + j) and
-// one more; A is row-major (A[r, l] at a[r*lda + l]) or, paired,
-// pair-packed like B. Every output is one VDPBF16PS lane's chain over the
-// pairs p in order; a row-major A with odd k reads its last element paired
-// with a zero, a pair-packed operand its last pair as stored.
-func gemmBF16Ref(k int, a []uint16, lda int, paired bool, rows int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+// one more. Every output is one VDPBF16PS lane's chain over the pairs p in
+// order; with odd k the last element of a row of a is paired with a zero,
+// and B's last pair is read as stored.
+func gemmBF16Ref(k int, a []uint16, lda, rows int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 	for r := 0; r < rows; r++ {
 		for j := 0; j < nc; j++ {
 			var acc float32
 			for p := 0; p < (k+1)/2; p++ {
-				var a0, a1 uint16
-				switch {
-				case paired:
-					a0, a1 = a[2*(p*lda+r)], a[2*(p*lda+r)+1]
-				case 2*p+1 < k:
-					a0, a1 = a[r*lda+2*p], a[r*lda+2*p+1]
-				default:
-					a0 = a[r*lda+2*p]
+				a0, a1 := a[r*lda+2*p], uint16(0)
+				if 2*p+1 < k {
+					a1 = a[r*lda+2*p+1]
 				}
 				bi := 2 * (p*ldb + j)
 				acc = DotBF16Pair(acc, a0, a1, b[bi], b[bi+1])
