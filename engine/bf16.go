@@ -48,26 +48,29 @@ type bf16Products struct {
 	k   kernels.Backend // the backend ops came from
 	// a holds a product's converted operand: the rows of x, laid out by
 	// their row in the pass so that the two halves of a stream split use
-	// their own parts; a and b hold a weight gradient's two transposed
-	// operands.
+	// their own parts; a and b hold a weight gradient's two operands, one
+	// transposed, one pair-packed (an odd count of rows padded to a pair).
 	a, b []uint16
 }
 
 // times computes out = alpha·x·Mᵀ + beta·out for the n rows of x, rows lo
 // to lo+n of the pass, with M (outW × inW) in bfloat16: x is rounded into
-// its rows of the scratch first. With vec (a single stream) it is one GEMV.
-func (bf *bf16Products) times(vec bool, lo, n, outW, inW int, alpha float32, x []float32, m16 []uint16, beta float32, out []float32) {
+// its rows of the scratch first. With vec (a single stream) it is one GEMV
+// reading m16, M row-major; otherwise one GEMM reading mt16, Mᵀ
+// pair-packed with leading dimension ldt.
+func (bf *bf16Products) times(vec bool, lo, n, outW, inW int, alpha float32, x []float32, m16, mt16 []uint16, ldt int, beta float32, out []float32) {
 	x16 := bf.a[lo*inW : (lo+n)*inW]
 	bf.ops.ToBF16(x16, x[:n*inW])
 	if vec {
 		bf.ops.GemvBF16(outW, inW, alpha, m16, inW, x16, beta, out)
 		return
 	}
-	bf.ops.GemmBF16(n, outW, inW, alpha, x16, inW, m16, inW, beta, out, outW)
+	bf.ops.GemmBF16(n, outW, inW, alpha, x16, inW, mt16, ldt, beta, out, outW)
 }
 
 // bindBF16 makes ctx's bfloat16 products those of k, when the pass runs in
-// mixed precision, with scratch for rows×width operands.
+// mixed precision, with scratch for rows×width operands, or rows (one
+// more if odd) pair-packed with their leading dimension.
 func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {
 	if ctx.precision != BF16 || (ctx.bf != nil && ctx.bf.k == k) {
 		return
@@ -77,7 +80,8 @@ func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {
 		panic(err)
 	}
 	if ctx.bf == nil {
-		ctx.bf = &bf16Products{a: make([]uint16, rows*width), b: make([]uint16, rows*width)}
+		n := (rows + 1) * kernels.PairsLD(width)
+		ctx.bf = &bf16Products{a: make([]uint16, n), b: make([]uint16, n)}
 	}
 	ctx.bf.ops, ctx.bf.k = ops, k
 }

@@ -11,20 +11,27 @@ import "charrnn/kernels"
 //     streams also through a transposed copy: the step's product x·Wᵀ then
 //     runs as the broadcast GEMM, which does it faster than dot products
 //     of rows (bench/RESULTS.md);
-//   - in mixed precision (BF16), through bfloat16 copies of W and Wᵀ, each
-//     product then written as A·Bᵀ with both operands bfloat16.
+//   - in mixed precision (BF16), through bfloat16 copies: for GEMVs (a
+//     single stream's steps, vec) W and Wᵀ row-major, each GEMV reading
+//     rows; for GEMMs Wᵀ and W pair-packed (kernels.BF16), the B operand of
+//     the broadcast-form GEMM for x·Wᵀ and x·W.
 //
 // refresh takes the matrix from the parameters before each forward pass.
 type weights struct {
 	t          Tensor
 	rows, cols int
 	ctx        *passContext
+	vec        bool // its products are GEMVs
 	copy       paddedCopy
 	w          []float32 // what float32 products read, with leading dimension ld
 	ld         int
 	wt         []float32 // Wᵀ (cols × rows, leading dimension ldt), when kept
 	ldt        int
-	w16, wt16  []uint16 // W and Wᵀ in bfloat16, made at the first refresh in BF16
+	// In BF16, made at the first refresh: W and Wᵀ row-major for GEMVs
+	// (w16 alone for a single step's view), Wᵀ and W pair-packed for GEMMs.
+	w16, wt16  []uint16
+	pt16, pw16 []uint16
+	ldpt, ldpw int // their leading dimensions, in pairs
 }
 
 func newWeights(t Tensor, ctx *passContext) weights {
@@ -40,6 +47,7 @@ func newWeights(t Tensor, ctx *passContext) weights {
 // streams, multiplied at every step.
 func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
 	w := newWeights(t, ctx)
+	w.vec = b == 1
 	if b > 1 && ctx.precision != BF16 {
 		w.ldt = paddedLD(w.rows)
 		w.wt = kernels.AlignedFloats(w.cols * w.ldt)
@@ -47,17 +55,22 @@ func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
 	return w
 }
 
-// weightsFloats is what newWeights allocates for a rows×cols matrix (two
-// bfloat16 copies in BF16 take the room of one float32 copy).
+// weightsFloats is what newWeights allocates for a rows×cols matrix: in
+// BF16 the two pair-packed copies, each a float per pair (an odd side's
+// last pairs completed by zeros).
 func weightsFloats(rows, cols int, p Precision) int {
 	if p == BF16 {
-		return rows * cols
+		return (cols+1)/2*kernels.PairsLD(rows) + (rows+1)/2*kernels.PairsLD(cols)
 	}
 	return paddedFloats(rows, cols)
 }
 
-// recurrentWeightsFloats is what newRecurrentWeights allocates.
+// recurrentWeightsFloats is what newRecurrentWeights allocates (in BF16
+// over one stream, two bfloat16 copies: the room of one float32 copy).
 func recurrentWeightsFloats(rows, cols, b int, p Precision) int {
+	if b == 1 && p == BF16 {
+		return rows * cols
+	}
 	n := weightsFloats(rows, cols, p)
 	if b > 1 && p != BF16 {
 		n += cols * paddedLD(rows)
@@ -75,21 +88,34 @@ func (w *weights) refresh(p []float32) {
 		}
 		return
 	}
-	if w.w16 == nil {
-		w.w16, w.wt16 = make([]uint16, w.rows*w.cols), make([]uint16, w.rows*w.cols)
+	if w.vec {
+		if w.w16 == nil {
+			w.w16, w.wt16 = make([]uint16, w.rows*w.cols), make([]uint16, w.rows*w.cols)
+		}
+		bf.ops.ToBF16(w.w16, w.t.Of(p))
+		bf.ops.ToBF16T(w.wt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
+		return
 	}
-	bf.ops.ToBF16(w.w16, w.t.Of(p))
-	bf.ops.ToBF16T(w.wt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
+	if w.pt16 == nil {
+		w.ldpt, w.ldpw = kernels.PairsLD(w.rows), kernels.PairsLD(w.cols)
+		w.pt16 = make([]uint16, 2*((w.cols+1)/2)*w.ldpt)
+		w.pw16 = make([]uint16, 2*((w.rows+1)/2)*w.ldpw)
+	}
+	bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
+	bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
 }
 
-// view takes the matrix from p as it is now, for a single step: in float32
-// read in place (the sampler of a training run sees every update), in BF16
-// converted at the first view only (a model being sampled does not change).
+// view takes the matrix from p as it is now, for a single step's GEMV: in
+// float32 read in place (the sampler of a training run sees every update),
+// in BF16 converted at the first view only (a model being sampled does not
+// change).
 func (w *weights) view(p []float32) {
-	if w.ctx.bf == nil {
+	switch {
+	case w.ctx.bf == nil:
 		w.w, w.ld = w.t.Of(p), w.cols
-	} else if w.w16 == nil {
-		w.refresh(p)
+	case w.w16 == nil:
+		w.w16 = make([]uint16, w.rows*w.cols)
+		w.ctx.bf.ops.ToBF16(w.w16, w.t.Of(p))
 	}
 }
 
@@ -98,7 +124,7 @@ func (w *weights) view(p []float32) {
 // applied to each row. With vec (a single stream) it is one GEMV, W·x.
 func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		bf.times(vec, lo, n, w.rows, w.cols, alpha, x, w.w16, beta, out)
+		bf.times(vec, lo, n, w.rows, w.cols, alpha, x, w.w16, w.pt16, w.ldpt, beta, out)
 		return
 	}
 	switch {
@@ -117,7 +143,7 @@ func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x 
 // one GEMV, Wᵀ·x.
 func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		bf.times(vec, lo, n, w.cols, w.rows, alpha, x, w.wt16, beta, out)
+		bf.times(vec, lo, n, w.cols, w.rows, alpha, x, w.wt16, w.pw16, w.ldpw, beta, out)
 		return
 	}
 	if vec {
@@ -132,10 +158,13 @@ func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x [
 // (rows long) with the same row of x (cols long).
 func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		a, b := bf.a[:w.rows*n], bf.b[:w.cols*n]
+		// doutᵀ·x: doutᵀ row-major, x pair-packed (pairs of its rows
+		// interleaved).
+		ldb := kernels.PairsLD(w.cols)
+		a, b := bf.a[:w.rows*n], bf.b[:2*((n+1)/2)*ldb]
 		bf.ops.ToBF16T(a, n, dout, n, w.rows, w.rows)
-		bf.ops.ToBF16T(b, n, x, n, w.cols, w.cols)
-		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, n, 0, w.t.Of(g), w.cols)
+		bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
+		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, ldb, 0, w.t.Of(g), w.cols)
 		return
 	}
 	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, 0, w.t.Of(g), w.cols)

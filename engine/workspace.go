@@ -81,7 +81,7 @@ func workspaceFloats(c ModelConfig, t, b int, training bool, p Precision) (int, 
 		if err != nil {
 			return 0, err
 		}
-		n += t * b * bf16Width(lay)
+		n += (t*b + 1) * kernels.PairsLD(bf16Width(lay))
 	}
 	if training {
 		n += t * b * H

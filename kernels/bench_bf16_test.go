@@ -83,12 +83,12 @@ func randBF16(ops BF16, rng *rand.Rand, n int) []uint16 {
 }
 
 // gemmBF16BenchShapes are the engine's products with a weight matrix as
-// BF16 runs them, C = A·Bᵀ (m×n×k), next to the float32 Gemm the engine
-// runs for the same product (fp32 names its transposes): per step and
-// window-wide forward products, the output projection, the backward
-// products with the weights (through a transposed copy in BF16), and the
-// weight gradients (two transposed activations in BF16), for LSTM (4H), GRU
-// (3H) and the vanilla RNN at H = 512 and 256, T·B = 3200.
+// BF16 runs them, C = A·B (m×n×k) with B pair-packed, next to the float32
+// Gemm the engine runs for the same product (fp32 names its transposes):
+// per step and window-wide forward products, the output projection, the
+// backward products with the weights, and the weight gradients (TN: A
+// is the transposed activations), for LSTM (4H), GRU (3H) and the vanilla
+// RNN at H = 512 and 256, T·B = 3200.
 var gemmBF16BenchShapes = []struct {
 	fp32    string
 	m, n, k int
@@ -107,7 +107,10 @@ func BenchmarkGemmBF16(b *testing.B) {
 			for _, s := range gemmBF16BenchShapes {
 				b.Run(fmt.Sprintf("%s/%dx%dx%d", s.fp32, s.m, s.n, s.k), func(b *testing.B) {
 					rng := rand.New(rand.NewPCG(3, 4))
-					a16, b16 := randBF16(bb.ops, rng, s.m*s.k), randBF16(bb.ops, rng, s.n*s.k)
+					// k×n pair-packed takes at most (k+1)·ld words, with
+					// the engine's ld.
+					pb := PairsLD(s.n)
+					a16, b16 := randBF16(bb.ops, rng, s.m*s.k), randBF16(bb.ops, rng, (s.k+1)*pb)
 					a32, b32 := randSlice(rng, s.m*s.k), randSlice(rng, s.n*s.k)
 					c := randSlice(rng, s.m*s.n)
 					transA, transB := s.fp32[0] == 'T', s.fp32[1] == 'T'
@@ -120,7 +123,7 @@ func BenchmarkGemmBF16(b *testing.B) {
 					}
 					flops := 2 * float64(s.m*s.n*s.k)
 					alternate(b, func() {
-						bb.ops.GemmBF16(s.m, s.n, s.k, 1, a16, s.k, b16, s.k, 0, c, s.n)
+						bb.ops.GemmBF16(s.m, s.n, s.k, 1, a16, s.k, b16, pb, 0, c, s.n)
 					}, func() {
 						bb.be.Gemm(transA, transB, s.m, s.n, s.k, 1, a32, lda, b32, ldb, 0, c, s.n)
 					}, flops, flops, "GFLOP/s")
@@ -156,8 +159,9 @@ func BenchmarkGemvBF16(b *testing.B) {
 }
 
 // BenchmarkToBF16 times the conversions at the sizes the engine converts:
-// the LSTM's weights (once per step) and, transposed, the window's
-// activations and gate gradients for the weight gradients. GB/s counts the
+// the LSTM's weights plain (for the GEMV), pair-packed and pair-packed
+// transposed (for the GEMMs, once per window) and the window's activations
+// and gate gradients pair-packed (for the weight gradients). GB/s counts the
 // bytes read and written (6 per element).
 func BenchmarkToBF16(b *testing.B) {
 	benches, done := bf16Benches()
@@ -165,13 +169,20 @@ func BenchmarkToBF16(b *testing.B) {
 	for _, bb := range benches {
 		b.Run(bb.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(7, 8))
-			for _, s := range [][2]int{{1, 2048 * 512}, {3200, 2048}, {3200, 512}, {3200, 65}} {
-				rows, cols := s[0], s[1]
-				src, dst := randSlice(rng, rows*cols), make([]uint16, rows*cols)
+			for _, s := range []struct {
+				op         string
+				rows, cols int
+			}{{"plain", 1, 2048 * 512}, {"pairs", 2048, 512}, {"pairsT", 2048, 512}, {"pairs", 3200, 2048}, {"pairs", 3200, 512}, {"pairs", 3200, 65}} {
+				rows, cols := s.rows, s.cols
+				src, dst := randSlice(rng, rows*cols), make([]uint16, (rows+1)*(cols+1))
 				name, op := fmt.Sprintf("plain/%d", rows*cols), func() { bb.ops.ToBF16(dst, src) }
-				if rows > 1 {
-					name = fmt.Sprintf("transposed/%dx%d", rows, cols)
-					op = func() { bb.ops.ToBF16T(dst, rows, src, rows, cols, cols) }
+				switch s.op {
+				case "pairs":
+					name = fmt.Sprintf("pairs/%dx%d", rows, cols)
+					op = func() { bb.ops.ToBF16Pairs(dst, cols, src, rows, cols, cols) }
+				case "pairsT":
+					name = fmt.Sprintf("pairsT/%dx%d", rows, cols)
+					op = func() { bb.ops.ToBF16PairsT(dst, rows, src, rows, cols, cols) }
 				}
 				b.Run(name, func(b *testing.B) {
 					for range b.N {

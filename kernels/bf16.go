@@ -3,9 +3,15 @@ package kernels
 // BF16 is a backend's optional bfloat16 capability: products whose operands
 // are bfloat16 (the top 16 bits of a float32: 8 exponent bits, 8 significant
 // bits) and whose sums are float32. Weights kept as float32 master copies are
-// converted to bfloat16 once per step; every product with a weight matrix is
-// then written as C = A·Bᵀ with both operands contiguous along the reduction,
-// which is how the hardware pairs them.
+// converted to bfloat16 once per step, in the layout their products read.
+//
+// The GEMMs take B pair-packed, the layout VDPBF16PS multiplies: a k×n
+// matrix pair-packed with leading dimension ld (>= n) is ⌈k/2⌉ rows of ld
+// pairs of words, element (l, j) at word 2*((l/2)*ld + j) + l%2, the pairs
+// of an odd k's last row completed by zeros. Each step of a GEMM multiplies
+// a pair of A, the same for a whole row of C, by a row of B's pairs, so
+// both halves of a pair are added to the same output, and no sum is split
+// across lanes.
 //
 // Matrices follow the package's conventions (row-major, a leading dimension,
 // nothing outside the shapes read or written); bfloat16 values are []uint16.
@@ -23,9 +29,21 @@ type BF16 interface {
 	// dst[j*ldd + i] = bf16(src[i*lds + j]), rounded as ToBF16 does.
 	ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, lds int)
 
-	// GemmBF16 computes C = alpha*A·Bᵀ + beta*C where A is m×k and B is
-	// n×k, both bfloat16, and C is m×n float32. Any k works, odd ones
-	// included. With beta == 0, C is overwritten and never read.
+	// ToBF16Pairs packs the rows×cols matrix src (leading dimension lds)
+	// into dst pair-packed (leading dimension ldd pairs), rounded as
+	// ToBF16 does: pairs of rows of src interleaved.
+	ToBF16Pairs(dst []uint16, ldd int, src []float32, rows, cols, lds int)
+
+	// ToBF16PairsT packs the transpose of the rows×cols matrix src, a
+	// cols×rows matrix, into dst pair-packed (leading dimension ldd
+	// pairs), rounded as ToBF16 does: the pairs of each row of src become
+	// a column of dst.
+	ToBF16PairsT(dst []uint16, ldd int, src []float32, rows, cols, lds int)
+
+	// GemmBF16 computes C = alpha*A·B + beta*C where A is m×k bfloat16
+	// (row-major, leading dimension lda), B is k×n bfloat16 pair-packed
+	// (leading dimension ldb pairs) and C is m×n float32. Any k works,
+	// odd ones included. With beta == 0, C is overwritten and never read.
 	GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int)
 
 	// GemvBF16 computes y = alpha*A·x + beta*y where A is m×n and x has n
@@ -49,4 +67,16 @@ func BF16Of(b Backend) (BF16, bool) {
 		return p.BF16()
 	}
 	return nil, false
+}
+
+// PairsLD is a good leading dimension, in pairs, for a pair-packed matrix
+// of n columns: rows a whole number of 64-byte lines apart, and not a
+// multiple of 512 bytes, which would put the rows of a GEMM's panel of B
+// into a fraction of the cache's sets.
+func PairsLD(n int) int {
+	ld := (n + 15) / 16 * 16
+	if ld%128 == 0 {
+		ld += 16
+	}
+	return ld
 }

@@ -12,11 +12,13 @@ const (
 	bf16Gemv
 	bf16Convert
 	bf16ConvertT
+	bf16Pack
+	bf16PackT
 )
 
 // bf16Job is what a job of a BF16 op holds besides job's other fields: the
 // op, the ops that run it, and its bfloat16 slices (A and B, A and x, or the
-// destination of a conversion in a).
+// destination of a conversion or a packing in a).
 type bf16Job struct {
 	op   bf16Op
 	ops  BF16
@@ -34,6 +36,10 @@ func (j *job) runBF16() {
 		o.ops.ToBF16(o.a, j.p)
 	case bf16ConvertT: // src p is m×n with leading dimension ldb, dst a has lda
 		o.ops.ToBF16T(o.a, j.lda, j.p, j.m, j.n, j.ldb)
+	case bf16Pack: // as bf16ConvertT
+		o.ops.ToBF16Pairs(o.a, j.lda, j.p, j.m, j.n, j.ldb)
+	case bf16PackT:
+		o.ops.ToBF16PairsT(o.a, j.lda, j.p, j.m, j.n, j.ldb)
 	}
 }
 
@@ -70,8 +76,8 @@ func (p *parallelBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int,
 			bf16: bf16Job{op: bf16Gemm, ops: p.ops, a: a, b: b}}
 		if byRows {
 			j.m, j.bf16.a, j.c = hi-lo, a[lo*lda:], c[lo*ldc:]
-		} else {
-			j.n, j.bf16.b, j.c = hi-lo, b[lo*ldb:], c[lo:]
+		} else { // B's columns are pairs
+			j.n, j.bf16.b, j.c = hi-lo, b[2*lo:], c[lo:]
 		}
 	}
 	defer pool.finish(nil)
@@ -138,5 +144,44 @@ func (p *parallelBF16) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols,
 	pool.dispatch(cols, block)
 	var j job
 	block(&j, 0, blockStart(1, cols, pool.workers))
+	j.run(pool.backend)
+}
+
+// ToBF16Pairs implements BF16; a large one is split over the pairs of rows
+// of src (the rows of dst).
+func (p *parallelBF16) ToBF16Pairs(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	pool := p.pb.pool
+	pairs := (rows + 1) / 2
+	if cols == 0 || rows*cols < pool.policy.elemWork || !pool.acquire(pairs) {
+		p.ops.ToBF16Pairs(dst, ldd, src, rows, cols, lds)
+		return
+	}
+	block := func(j *job, lo, hi int) {
+		*j = job{op: opBF16, m: min(rows, 2*hi) - 2*lo, n: cols, lda: ldd, ldb: lds, p: src[2*lo*lds:],
+			bf16: bf16Job{op: bf16Pack, ops: p.ops, a: dst[2*lo*ldd:]}}
+	}
+	defer pool.finish(nil)
+	pool.dispatch(pairs, block)
+	var j job
+	block(&j, 0, blockStart(1, pairs, pool.workers))
+	j.run(pool.backend)
+}
+
+// ToBF16PairsT implements BF16; a large one is split over the rows of src
+// (the columns of dst).
+func (p *parallelBF16) ToBF16PairsT(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	pool := p.pb.pool
+	if cols == 0 || rows*cols < pool.policy.elemWork || !pool.acquire(rows) {
+		p.ops.ToBF16PairsT(dst, ldd, src, rows, cols, lds)
+		return
+	}
+	block := func(j *job, lo, hi int) {
+		*j = job{op: opBF16, m: hi - lo, n: cols, lda: ldd, ldb: lds, p: src[lo*lds:],
+			bf16: bf16Job{op: bf16PackT, ops: p.ops, a: dst[2*lo:]}}
+	}
+	defer pool.finish(nil)
+	pool.dispatch(rows, block)
+	var j job
+	block(&j, 0, blockStart(1, rows, pool.workers))
 	j.run(pool.backend)
 }

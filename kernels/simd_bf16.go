@@ -12,19 +12,21 @@ import (
 )
 
 // bf16Kernels is an instruction set's BF16 routines and the blocking around
-// them. An output of its GEMM, or of its GEMV, depends on its two rows and k
-// only, not on m, n or a Parallel split (see the bf16 family in
-// internal/asm). The GEMV sums a row with more accumulators than the GEMM
-// does, to stream A faster, so GemvBF16's y[i] and GemmBF16's C[i, 0] with
-// B = xᵀ differ in rounding.
+// them. An output of its GEMM, or of its GEMV, depends on its two rows (or
+// row and column) and k only, not on m, n or a Parallel split (see the bf16
+// family in internal/asm). The GEMV sums a row in 32-element steps over
+// eight accumulators, the GEMM in pairs along one chain, so GemvBF16's y[i]
+// and GemmBF16's C[0, i] for the same product differ in rounding.
 type bf16Kernels struct {
 	toBF16 func(dst []uint16, src []float32)
 	// toBF16T converts and transposes a strip of 16 rows, cols a multiple
-	// of 16.
-	toBF16T func(dst []uint16, ldd int, src []float32, lds, cols int)
-	// gemm6 and gemm4 update a block of up to 6 (4) rows of C against
-	// any number of rows of B, every output summed the same way.
-	gemm6, gemm4 bf16GemmKernel
+	// of 16; toBF16PairsT packs a strip's transpose, pairs a multiple of 16.
+	toBF16T, toBF16PairsT func(dst []uint16, ldd int, src []float32, lds, cols int)
+	// toBF16Pairs converts two rows and interleaves them.
+	toBF16Pairs func(dst []uint16, lo, hi []float32)
+	// gemm[r-1] updates a block of r rows of C against any number of
+	// columns of B.
+	gemm []bf16GemmKernel
 	// gemv does a whole GEMV, or a block of its rows.
 	gemv func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)
 
@@ -33,30 +35,17 @@ type bf16Kernels struct {
 	sweeps atomic.Uint32
 }
 
-type bf16GemmKernel func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
-
-// rowBlock returns the kernel for the next block of rows of C and its
-// height, rem rows being left: 6-row blocks, with 4-row ones where 6 would
-// leave rows idle (32 rows are 4×6 + 2×4).
-func (s *bf16Kernels) rowBlock(rem int) (bf16GemmKernel, int) {
-	switch {
-	case rem <= 4:
-		return s.gemm4, rem
-	case rem <= 6:
-		return s.gemm6, rem
-	case rem <= 12 && rem%6 != 0:
-		return s.gemm4, 4
-	}
-	return s.gemm6, 6
-}
+type bf16GemmKernel func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
 
 // avx512BF16 is the avx512 backend's BF16 capability.
 var avx512BF16 = bf16Kernels{
-	toBF16:  asm.ToBF16AVX512,
-	toBF16T: asm.ToBF16TAVX512,
-	gemm6:   asm.GemmBF16NT6AVX512,
-	gemm4:   asm.GemmBF16NT4AVX512,
-	gemv:    asm.GemvBF16AVX512,
+	toBF16:       asm.ToBF16AVX512,
+	toBF16T:      asm.ToBF16TAVX512,
+	toBF16PairsT: asm.ToBF16PairsTAVX512,
+	toBF16Pairs:  asm.ToBF16PairsAVX512,
+	gemm: []bf16GemmKernel{asm.GemmBF161AVX512, asm.GemmBF162AVX512, asm.GemmBF163AVX512,
+		asm.GemmBF164AVX512, asm.GemmBF165AVX512, asm.GemmBF166AVX512},
+	gemv: asm.GemvBF16AVX512,
 }
 
 // BF16 implements BF16Provider. The CPU is asked on every call, like the
@@ -77,15 +66,27 @@ func checkMatBF16(name string, s []uint16, rows, cols, ld int) {
 	}
 }
 
+// checkPairsBF16 checks that s holds a pair-packed rows×cols matrix with
+// leading dimension ld (see BF16).
+func checkPairsBF16(name string, s []uint16, rows, cols, ld int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if (rows > 2 && ld < cols) || len(s) < 2*(((rows+1)/2-1)*ld+cols) {
+		panic(fmt.Sprintf("kernels: %s: %d×%d pair-packed with leading dimension %d does not fit in %d elements", name, rows, cols, ld, len(s)))
+	}
+}
+
 // The GEMM's cache blocking. A longer k is cut into slabs of at most
-// bf16SlabK elements (as few as will do, of equal length), so that a block
-// of rows of A and the 4 rows of B it meets at a time stay in L1; the later
-// slabs add onto C. Within a slab, B is cut into panels of at most
+// bf16SlabK elements (as few as will do, of equal even length), the later
+// slabs adding onto C; within a slab B is cut into panels of at most
 // bf16PanelBytes, which stay in L2 while every block of rows of A sweeps
-// them in one kernel call.
+// them in one kernel call. The panels are whole blocks of the kernels'
+// columns (bf16GemmCols).
 const (
 	bf16SlabK      = 2048
 	bf16PanelBytes = 512 << 10
+	bf16GemmCols   = 64
 )
 
 // ToBF16 implements BF16.
@@ -123,10 +124,62 @@ func (s *bf16Kernels) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, 
 	}
 }
 
+// ToBF16Pairs implements BF16: two rows at a time in assembly, a last odd
+// one paired with zeros here.
+func (s *bf16Kernels) ToBF16Pairs(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	checkMat("ToBF16Pairs src", src, rows, cols, lds)
+	checkPairsBF16("ToBF16Pairs dst", dst, rows, cols, ldd)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	for p := 0; p < rows/2; p++ {
+		s.toBF16Pairs(dst[2*p*ldd:2*(p*ldd+cols)], src[2*p*lds:2*p*lds+cols], src[(2*p+1)*lds:(2*p+1)*lds+cols])
+	}
+	if rows%2 == 1 {
+		d, r := dst[(rows-1)*ldd:], src[(rows-1)*lds:]
+		for j := 0; j < cols; j++ {
+			d[2*j], d[2*j+1] = asm.ToBF16(r[j]), 0
+		}
+	}
+}
+
+// ToBF16PairsT implements BF16: strips of 16 rows in assembly, 16 pairs of
+// columns at a time; the columns and rows left over one by one.
+func (s *bf16Kernels) ToBF16PairsT(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	checkMat("ToBF16PairsT src", src, rows, cols, lds)
+	checkPairsBF16("ToBF16PairsT dst", dst, cols, rows, ldd)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	// pairT packs the pairs p of rows lo..hi of src.
+	pairT := func(lo, hi, p int) {
+		for i := lo; i < hi; i++ {
+			d, r := dst[2*(p*ldd+i):], src[i*lds:]
+			d[0], d[1] = asm.ToBF16(r[2*p]), 0
+			if 2*p+1 < cols {
+				d[1] = asm.ToBF16(r[2*p+1])
+			}
+		}
+	}
+	pairs, whole := (cols+1)/2, (cols/2)&^15
+	i := 0
+	for ; i+16 <= rows; i += 16 {
+		if whole > 0 {
+			s.toBF16PairsT(dst[2*i:], ldd, src[i*lds:], lds, whole)
+		}
+		for p := whole; p < pairs; p++ {
+			pairT(i, i+16, p)
+		}
+	}
+	for p := 0; p < pairs; p++ {
+		pairT(i, rows, p)
+	}
+}
+
 // GemmBF16 implements BF16, blocked as the constants above say.
 func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	checkMatBF16("GemmBF16 A", a, m, k, lda)
-	checkMatBF16("GemmBF16 B", b, n, k, ldb)
+	checkPairsBF16("GemmBF16 B", b, k, n, ldb)
 	checkMat("GemmBF16 C", c, m, n, ldc)
 	if m == 0 || n == 0 {
 		return
@@ -135,6 +188,11 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 		scaleRows(beta, c, m, n, ldc)
 		return
 	}
+	kernels := s.gemm
+	// Blocks of rows as even as the kernels' height allows: a short block
+	// has too few accumulators to keep VDPBF16PS busy.
+	maxRows := len(kernels)
+	blocks := (m + maxRows - 1) / maxRows
 	// Slabs of k of equal length, rounded up to whole 32-element steps.
 	slab := (k + bf16SlabK - 1) / bf16SlabK
 	slab = ((k+slab-1)/slab + 31) &^ 31
@@ -145,12 +203,15 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 		if l0 > 0 {
 			bt, useBeta = 1, true
 		}
-		nb := max(4, bf16PanelBytes/(2*kb)&^3)
+		// l0 is even: slab l0 starts at row l0/2 of B's pairs.
+		as, bs := a[l0:], b[l0*ldb:]
+		nb := max(bf16GemmCols, bf16PanelBytes/(2*(kb+1))/bf16GemmCols*bf16GemmCols)
 		for j0 := 0; j0 < n; j0 += nb {
 			nc := min(nb, n-j0)
-			for i0 := 0; i0 < m; {
-				kern, rows := s.rowBlock(m - i0)
-				kern(kb, a[i0*lda+l0:], lda, rows, b[j0*ldb+l0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+			i0 := 0
+			for blk := range blocks {
+				rows := (m*(blk+1))/blocks - i0
+				kernels[rows-1](kb, as[i0*lda:], lda, bs[2*j0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
 				i0 += rows
 			}
 		}

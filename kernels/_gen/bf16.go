@@ -9,26 +9,29 @@ import (
 )
 
 // genBF16 writes the bfloat16 kernels, for AVX-512 with AVX512_BF16 only:
-// conversion from float32 (plain and transposing), the GEMM and GEMV with
-// bfloat16 operands and float32 accumulation, and BF16Peak, the probe of
-// VDPBF16PS throughput. The BF16 instructions are placeholders encoded into
-// bytes after avo has run (bf16enc.go).
+// conversion from float32 (plain, transposing, and into pairs of rows for
+// the GEMM), the GEMM and GEMV with bfloat16 operands and float32
+// accumulation, and BF16Peak, the probe of VDPBF16PS throughput. The BF16
+// instructions are placeholders encoded into bytes after avo has run
+// (bf16enc.go).
 //
 // Every dot product is summed in a fixed order, so that an output depends
-// only on its two rows and k: the GEMM has one ZMM accumulator per output,
-// whose lane q takes elements 2q and 2q+1 of every 32 (a last partial 32
-// zero-filled), then its 16 lanes added by one fixed tree (reduce.go); the
-// GEMV spreads a row's steps over eight such accumulators and adds them
-// before the tree (genGemvBF16). The pure-Go twins in internal/asm repeat
-// exactly this.
+// only on its operands and k: the GEMM (broadcast form, genGemmBF16Block)
+// gives each output one lane of one accumulator, which adds the pairs of k
+// in order, the odd element of a pair first, as VDPBF16PS does; the GEMV
+// spreads a row's 32-element steps over eight accumulators, lane q taking
+// elements 2q and 2q+1 of each, adds them, then adds the 16 lanes by one
+// fixed tree (reduce.go). The pure-Go twins in internal/asm repeat exactly
+// this.
 func genBF16(s isa) {
 	if !s.avx512 {
 		return
 	}
 	genToBF16(s)
-	genToBF16T(s)
-	genGemmBF16NT(s, 6)
-	genGemmBF16NT(s, 4)
+	genToBF16T(s, false)
+	genToBF16Pairs(s)
+	genToBF16T(s, true)
+	genGemmBF16(s)
 	genGemvBF16(s)
 	genDPBF16(s)
 	genBF16Peak(s)
@@ -97,22 +100,90 @@ func genToBF16(s isa) {
 	ret()
 }
 
-// genToBF16T writes ToBF16T{isa}: one strip of 16 rows of src, converted
-// and transposed, 16×16 tiles at a time: each tile is loaded as 16 row
-// vectors, transposed in registers (four rounds of 16 shuffles) and every
-// column converted and stored as a row of dst.
-func genToBF16T(s isa) {
-	name := "ToBF16T" + s.name
-	text(name, "func(dst []uint16, ldd int, src []float32, lds, cols int)")
-	Doc(name+" computes dst[j*ldd + i] = bf16(src[i*lds + j]) for i < 16 and j < cols,",
-		"cols a multiple of 16, rounding as ToBF16 does.")
-	cols := Load(Param("cols"), GP64())
+// genToBF16Pairs writes ToBF16Pairs{isa}: two rows converted to bfloat16
+// and interleaved, 16 columns at a time (VCVTNE2PS2BF16 puts the two rows'
+// words side by side, VPERMW interleaves them), the rest with masks.
+func genToBF16Pairs(s isa) {
+	name := "ToBF16Pairs" + s.name
+	text(name, "func(dst []uint16, lo, hi []float32)")
+	Doc(name+" computes dst[2j] = bf16(lo[j]) and dst[2j+1] = bf16(hi[j]) for j < len(lo),",
+		"rounding as ToBF16 does.")
+	n := Load(Param("lo").Len(), GP64())
+	lp := Load(Param("lo").Base(), GP64())
+	hp := Load(Param("hi").Base(), GP64())
+	dp := Load(Param("dst").Base(), GP64())
+	idx := s.vec()
+	VMOVDQU16(interleaveWords(), idx)
+	pack := func(mk *mask) {
+		l, h, w := s.vec(), s.vec(), s.vec()
+		s.load(Mem{Base: lp}, l, mk)
+		s.load(Mem{Base: hp}, h, mk)
+		vcvtne2ps2bf16(l, h, w) // low words from lo
+		VPERMW(w, idx, w)
+		if mk == nil {
+			VMOVDQU32(w, Mem{Base: dp})
+		} else {
+			VMOVDQU32(w, mk.r, Mem{Base: dp})
+		}
+	}
+	Label("loop")
+	CMPQ(n, U32(s.lanes))
+	JL(LabelRef("tail"))
+	pack(nil)
+	ADDQ(U32(s.bytes()), lp)
+	ADDQ(U32(s.bytes()), hp)
+	ADDQ(U32(s.bytes()), dp)
+	SUBQ(U32(s.lanes), n)
+	JMP(LabelRef("loop"))
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	mk := s.tailMask(n)
+	pack(&mk)
+	Label("done")
+	ret()
+}
+
+// interleaveWords is the VPERMW index that interleaves the two halves of a
+// ZMM's 32 words: word 2j from word j, word 2j+1 from word 16+j.
+func interleaveWords() Mem {
+	return global("interleavewords", func() {
+		for j := 0; j < 16; j++ {
+			DATA(4*j, U16(uint16(j)))
+			DATA(4*j+2, U16(uint16(16+j)))
+		}
+	})
+}
+
+// genToBF16T writes ToBF16T{isa} and, with pairs, ToBF16PairsT{isa}: one
+// strip of 16 rows of src, converted and transposed, 16×16 tiles at a time.
+// Each tile is loaded as 16 row vectors (with pairs, 32 floats of a row
+// converted into 16 pairs of bfloat16, one dword each), transposed in
+// registers (four rounds of 16 shuffles) and every column stored as a row
+// of dst (without pairs, converted first). A pair is moved as one float32
+// would be, so the same shuffles transpose both.
+func genToBF16T(s isa, pairs bool) {
+	unit, sz := "cols", 1 // sz: log2 of a dst element's words
+	if pairs {
+		unit, sz = "pairs", 2
+		name := "ToBF16PairsT" + s.name
+		text(name, "func(dst []uint16, ldd int, src []float32, lds, pairs int)")
+		Doc(name+" packs the transpose of src pair-packed: dst[2*(p*ldd + i) + e] =",
+			"bf16(src[i*lds + 2p + e]) for i < 16, p < pairs and e < 2, pairs a multiple of 16,",
+			"rounding as ToBF16 does.")
+	} else {
+		name := "ToBF16T" + s.name
+		text(name, "func(dst []uint16, ldd int, src []float32, lds, cols int)")
+		Doc(name+" computes dst[j*ldd + i] = bf16(src[i*lds + j]) for i < 16 and j < cols,",
+			"cols a multiple of 16, rounding as ToBF16 does.")
+	}
+	cols := Load(Param(unit), GP64())
 	lds := Load(Param("lds"), GP64())
 	SHLQ(U8(2), lds)
 	lds3 := GP64()
 	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
 	ldd := Load(Param("ldd"), GP64())
-	SHLQ(U8(1), ldd)
+	SHLQ(U8(sz), ldd)
 	ldd3 := GP64()
 	LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
 	// Rows 4q..4q+3 of the tile (of src, and of dst's tile) are addressed
@@ -142,7 +213,13 @@ func genToBF16T(s isa) {
 	r := make([]VecVirtual, 16)
 	for i := range r {
 		r[i] = s.vec()
-		VMOVUPS(row(sb, lds, lds3, i), r[i])
+		m := row(sb, lds, lds3, i)
+		VMOVUPS(m, r[i])
+		if pairs {
+			hi := s.vec()
+			VMOVUPS(m.Offset(64), hi)
+			vcvtne2ps2bf16(r[i], hi, r[i]) // low words from the first 16
+		}
 	}
 	// Interleave rows pairwise, then pairs of pairs: u[4q+e] holds in
 	// 128-bit lane L column 4L+e of rows 4q..4q+3.
@@ -179,13 +256,17 @@ func genToBF16T(s isa) {
 				imm = U8(0xDD) // lanes 1 and 3
 			}
 			VSHUFF32X4(imm, v[2+L/2], v[L/2], col)
+			if pairs {
+				VMOVDQU32(col, row(db, ldd, ldd3, 4*L+e))
+				continue
+			}
 			y := YMM()
 			vcvtneps2bf16(col, y)
 			VMOVDQU32(y, row(db, ldd, ldd3, 4*L+e))
 		}
 	}
 	for q := 0; q < 4; q++ {
-		ADDQ(U32(64), sb[q])
+		ADDQ(U32(64*sz), sb[q])
 		LEAQ(Mem{Base: db[q], Index: ldd, Scale: 8}, db[q])
 		LEAQ(Mem{Base: db[q], Index: ldd, Scale: 8}, db[q])
 	}
@@ -195,224 +276,211 @@ func genToBF16T(s isa) {
 	ret()
 }
 
-// bf16RowPtrs loads the base of the named bfloat16 matrix and returns the
-// pointers to its first n rows, row r >= count (a parameter) replaced by
-// row 0 so that a block past the end of the matrix reads real memory.
-func bf16RowPtrs(param, ld, count string, n int) []Register {
-	p := make([]Register, n)
-	p[0] = Load(Param(param).Base(), GP64())
-	stride := Load(Param(ld), GP64())
-	SHLQ(U8(1), stride)
-	cnt := Load(Param(count), GP64())
-	for r := 1; r < n; r++ {
-		p[r] = GP64()
-		MOVQ(p[r-1], p[r])
-		ADDQ(stride, p[r])
-		CMPQ(cnt, U32(r))
-		CMOVQLE(p[0], p[r])
+// The broadcast-form GEMM's register block: a kernel keeps up to
+// bf16GemmRows rows × bf16GemmVecs vectors of C (16 columns each) in
+// accumulators for the whole k loop. Each step of two k loads bf16GemmVecs
+// vectors of pairs of B and broadcasts one pair of A per row, so every
+// load of B feeds bf16GemmRows VDPBF16PS and no sum needs reducing across
+// lanes at the end.
+const (
+	bf16GemmRows = 6
+	bf16GemmVecs = 4
+)
+
+// genGemmBF16 writes GemmBF16{rows}{isa}, the micro-kernels of C =
+// alpha*A·B + beta*C with bfloat16 operands (see genGemmBF16Block), for
+// every block height 1..bf16GemmRows.
+func genGemmBF16(s isa) {
+	for r := 1; r <= bf16GemmRows; r++ {
+		genGemmBF16Block(s, r)
 	}
-	return p
 }
 
-// dotLoopBF16 emits the accumulation of the dot products of the bfloat16
-// rows pa with the rows pb over the first k (a parameter) elements, 32 per
-// step, the last k%32 loaded with the word mask kmask (so the zero-filled
-// rest adds nothing). It returns acc[r][j], one vector of lane sums per
-// pair of rows. The accumulators start as copies of zero, a zero vector:
-// avo takes VPXORD v, v, v for a read of v, which would keep them live
-// around the caller's loop, through the reduction, where registers run out.
-func dotLoopBF16(s isa, pa, pb []Register, kmask Register, zero VecVirtual) [][]VecVirtual {
-	acc := make([][]VecVirtual, len(pa))
-	for r := range acc {
-		acc[r] = make([]VecVirtual, len(pb))
-		for j := range acc[r] {
-			acc[r][j] = s.vec()
-			VMOVAPS(zero, acc[r][j])
-		}
+// genGemmBF16Block writes the kernel for rows rows of C against all nc
+// columns of a pair-packed B (k×n stored as ⌈k/2⌉ rows of ldb pairs, the pair
+// (B[2p, j], B[2p+1, j]) one dword at b + 4*(p*ldb + j), a last odd row
+// paired with zeros). A is row-major (element (r, l) at word r*lda + l).
+//
+// C[r, j0:j0+16] is one accumulator; at step p it gets VDPBF16PS of the
+// pair of A broadcast to every lane and of the vector of pairs of B, so
+// every output is one chain over p in order, whatever the block: the
+// result depends on its row of A, its column of B and k only. With odd k
+// the last element of a row of A is read as one word and paired with a
+// zero (its neighbour in memory is outside A).
+func genGemmBF16Block(s isa, rows int) {
+	name := fmt.Sprintf("GemmBF16%d%s", rows, s.name)
+	text(name, "func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]", name),
+		fmt.Sprintf("for r < %d and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),", rows),
+		"accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.")
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(1), lda)
+	var lda3 GPVirtual
+	if rows > 3 {
+		lda3 = GP64()
+		LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	}
-	off := GP64()
-	XORQ(off, off)
-	cnt := Load(Param("k"), GP64())
-	SHRQ(U8(5), cnt)
-	step := func(masked bool) {
-		load := func(p Register) VecVirtual {
-			v := s.vec()
-			m := Mem{Base: p, Index: off, Scale: 1}
-			if masked {
-				VMOVDQU16_Z(m, kmask, v)
-			} else {
-				VMOVDQU16(m, v)
-			}
-			return v
-		}
-		bv := make([]VecVirtual, len(pb))
-		for j := range bv {
-			bv[j] = load(pb[j])
-		}
-		for r := range pa {
-			av := load(pa[r])
-			for j := range bv {
-				vdpbf16ps(bv[j], av, acc[r][j])
-			}
-		}
-	}
-	Label("kloop")
-	TESTQ(cnt, cnt)
-	JZ(LabelRef("ktail"))
-	step(false)
-	ADDQ(U32(64), off)
-	DECQ(cnt)
-	JMP(LabelRef("kloop"))
-	Label("ktail")
-	kt := Load(Param("k"), GP64())
-	ANDQ(U32(31), kt)
-	JZ(LabelRef("kdone"))
-	step(true)
-	Label("kdone")
-	return acc
-}
-
-// kTailMask is the word mask of the last k%32 elements of a row.
-func kTailMask() Register {
-	kt := Load(Param("k"), GP64())
-	ANDQ(U32(31), kt)
-	return wordTailMask(kt)
-}
-
-// permRows45 gathers rows 4 and 5 of the GEMM kernel's block from the tree's
-// result (see genGemmBF16NT): row 4 into the low 128 bits, row 5 above.
-func permRows45() Mem {
-	return global("permrows45", func() {
-		for i, v := range []uint32{0, 8, 1, 9, 4, 12, 5, 13, 0, 0, 0, 0, 0, 0, 0, 0} {
-			DATA(4*i, U32(v))
-		}
-	})
-}
-
-// genGemmBF16NT writes GemmBF16NT{R}{isa} (R is 4 or 6), the GEMM kernel
-// for C = alpha*A·Bᵀ + beta*C with bfloat16 rows: a block of up to R rows
-// of A against all nc rows of B, 4 at a time. Each R×4 block of C has 4R
-// accumulators along k, one per output; each step loads 32 elements of each
-// of the R+4 rows, for 4R VDPBF16PS (24 for 10 loads with R = 6; the 4-row
-// kernel is for the rows that do not fill 6-row blocks). The accumulators
-// are added up by the trees of the AVX-512 reductions (every one through the
-// same adds): rows 0-3 as in dotNTStoreTree, into one vector whose 128-bit
-// lane r holds C[r, 0:4]; rows 4 and 5 by the same levels on 8 accumulators
-// and a permutation. Rows past mr or nc read row 0 of the block again and
-// are not stored.
-func genGemmBF16NT(s isa, R int) {
-	name := fmt.Sprintf("GemmBF16NT%d%s", R, s.name)
-	text(name, "func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
-	Doc(name+" computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]",
-		fmt.Sprintf("for r < mr <= %d and j < nc, over bfloat16 a and b, accumulating in float32;", R),
-		"C[r, j] is c[r*ldc + j]. With useBeta false C is not read.")
-	pa := bf16RowPtrs("a", "lda", "mr", R)
-	kmask := kTailMask()
-	zero := s.zero()
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
 	bp := Load(Param("b").Base(), GP64())
 	cp := Load(Param("c").Base(), GP64())
 	nc := Load(Param("nc"), GP64())
 
-	Label("block")
-	TESTQ(nc, nc)
-	JLE(LabelRef("done"))
-	pb := []Register{bp, GP64(), GP64(), GP64()}
-	{
-		ldb := Load(Param("ldb"), GP64())
-		SHLQ(U8(1), ldb)
-		for j := 1; j < 4; j++ {
-			MOVQ(pb[j-1], pb[j])
-			ADDQ(ldb, pb[j])
-			CMPQ(nc, U32(j))
-			CMOVQLE(bp, pb[j])
-		}
+	// Blocks of bf16GemmVecs vectors while more than one vector's columns
+	// are left, then, for the last 1-16 columns, a block of one vector
+	// rather than one of mostly masked-off lanes.
+	block := func(prefix string, nv, above int) {
+		Label(prefix)
+		CMPQ(nc, U32(above))
+		JLE(LabelRef(prefix + "end"))
+		gemmBF16Columns(s, prefix, nv, rows, gemmBF16Ptrs{lda: lda, lda3: lda3, ldb: ldb, bp: bp, cp: cp, nc: nc})
+		JMP(LabelRef(prefix))
+		Label(prefix + "end")
 	}
-	acc := dotLoopBF16(s, pa, pb, kmask, zero)
+	block("wide", bf16GemmVecs, s.lanes)
+	block("narrow", 1, 0)
+	ret()
+}
 
-	// Rows 0-3: v[c*4+r] = acc[r][c]; see dotNTStoreTree.
-	v := make([]VecVirtual, 16)
-	for r := 0; r < 4; r++ {
-		for c := 0; c < 4; c++ {
-			v[c*4+r] = acc[r][c]
-		}
-	}
-	u := s.addLanes(s.addHalves(v))
-	f := s.pairs(s.pairs(u[0], u[1]), s.pairs(u[2], u[3]))
-	// Rows 4 and 5: w[c*2+r] = acc[4+r][c]. addHalves and addLanes leave
-	// in x[q] the lanes [(4,2q) (5,2q) (4,2q+1) (5,2q+1)], each with four
-	// partial sums; pairs twice finishes them, lane L holding the sums of
-	// x[0] lane L then of x[1] lane L, which permRows45 puts in order.
-	g := s.vec()
-	al := s.vec()
-	if R > 4 {
-		w := make([]VecVirtual, 8)
-		for r := 0; r < 2; r++ {
-			for c := 0; c < 4; c++ {
-				w[c*2+r] = acc[4+r][c]
-			}
-		}
-		x := s.addLanes(s.addHalves(w))
-		p := s.pairs(x[0], x[1])
-		q := s.pairs(p, p)
-		idx := s.vec()
-		VMOVUPS(permRows45(), idx)
-		VPERMPS(q, idx, g)
-		VBROADCASTSS(param(Param("alpha")), al)
-		VMULPS(al, g, g)
-	} else {
-		VBROADCASTSS(param(Param("alpha")), al)
-	}
-	VMULPS(al, f, f)
+// gemmBF16Ptrs are the registers a GEMM kernel's blocks share: strides in
+// bytes (lda3 is 3·lda, for row-major A of more than 3 rows), the next
+// block's B and C and the columns left.
+type gemmBF16Ptrs struct {
+	lda, lda3, ldb, bp, cp, nc Register
+}
 
-	cols, four := GP64(), GP64()
-	MOVQ(nc, cols)
-	MOVQ(U32(4), four)
-	CMPQ(cols, four)
-	CMOVQGT(four, cols)
-	mk := s.tailMask(cols)
-	mr := Load(Param("mr"), GP64())
+// gemmBF16Columns emits one block of genGemmBF16Block: rows × nv vectors
+// of C over all of k, then bp, cp and nc moved on to the next block.
+func gemmBF16Columns(s isa, prefix string, nv, rows int, g gemmBF16Ptrs) {
+	lda, lda3, ldb, bp, cp, nc := g.lda, g.lda3, g.ldb, g.bp, g.cp, g.nc
+	// One mask per vector of the block: the columns nc - 16v, clamped to
+	// [0, 16].
+	masks := make([]mask, nv)
+	for v := range masks {
+		cnt, lim := GP64(), GP64()
+		MOVQ(nc, cnt)
+		SUBQ(U32(v*s.lanes), cnt)
+		XORQ(lim, lim)
+		CMPQ(cnt, lim)
+		CMOVQLT(lim, cnt)
+		MOVQ(U32(s.lanes), lim)
+		CMPQ(cnt, lim)
+		CMOVQGT(lim, cnt)
+		masks[v] = s.tailMask(cnt)
+	}
+	// Rows 4 and up of A are addressed from a second base, so that every
+	// row is a base plus 0-3 strides.
+	aq := Load(Param("a").Base(), GP64())
+	var a4 GPVirtual
+	if rows > 4 {
+		a4 = GP64()
+		LEAQ(Mem{Base: aq, Index: lda, Scale: 4}, a4)
+	}
+	aAt := func(r int) Mem {
+		base := aq
+		if r >= 4 {
+			base, r = a4, r-4
+		}
+		switch r {
+		case 0:
+			return Mem{Base: base}
+		case 3:
+			return Mem{Base: base, Index: lda3, Scale: 1}
+		}
+		return Mem{Base: base, Index: lda, Scale: uint8(r)}
+	}
+	bq := GP64()
+	MOVQ(bp, bq)
+	// The accumulators start as zeros loaded from memory: avo takes
+	// VPXORD v, v, v for a read of v, which would keep one block's
+	// accumulators live through the other block, where registers run out.
+	acc := make([][]VecVirtual, rows)
+	for r := range acc {
+		acc[r] = make([]VecVirtual, nv)
+		for v := range acc[r] {
+			acc[r][v] = s.vec()
+			VMOVUPS(cst("zero", 0), acc[r][v])
+		}
+	}
+	loadB := func() []VecVirtual {
+		bv := make([]VecVirtual, nv)
+		for v := range bv {
+			bv[v] = s.vec()
+			VMOVDQU32_Z(Mem{Base: bq, Disp: v * s.bytes()}, masks[v].r, bv[v])
+		}
+		return bv
+	}
+	steps := Load(Param("k"), GP64())
+	SHRQ(U8(1), steps)
+	Label(prefix + "kloop")
+	TESTQ(steps, steps)
+	JZ(LabelRef(prefix + "kend"))
+	bv := loadB()
+	for r := range acc {
+		t := s.vec()
+		VPBROADCASTD(aAt(r), t)
+		for v := range bv {
+			vdpbf16ps(bv[v], t, acc[r][v])
+		}
+	}
+	ADDQ(ldb, bq)
+	ADDQ(U32(4), aq)
+	if rows > 4 {
+		ADDQ(U32(4), a4)
+	}
+	DECQ(steps)
+	JMP(LabelRef(prefix + "kloop"))
+	Label(prefix + "kend")
+	odd := Load(Param("k"), GP64())
+	TESTQ(U32(1), odd)
+	JZ(LabelRef(prefix + "scale"))
+	bv = loadB()
+	for r := range acc {
+		w := GP32()
+		MOVWLZX(aAt(r), w)
+		t := s.vec()
+		VPBROADCASTD(w, t)
+		for v := range bv {
+			vdpbf16ps(bv[v], t, acc[r][v])
+		}
+	}
+
+	// C = alpha*acc (+ beta*C), the product rounded before the fused add.
+	Label(prefix + "scale")
+	al := s.broadcast(loadScalar("alpha"))
+	for r := range acc {
+		for v := range acc[r] {
+			VMULPS(al, acc[r][v], acc[r][v])
+		}
+	}
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	ub := Load(Param("useBeta"), GP8())
-	be := XMM()
-	VBROADCASTSS(param(Param("beta")), be)
+	TESTB(ub, ub)
+	JZ(LabelRef(prefix + "store"))
+	be := s.broadcast(loadScalar("beta"))
 	cq := GP64()
 	MOVQ(cp, cq)
-	for r := 0; r < R; r++ {
-		if r > 0 {
-			CMPQ(mr, U32(r))
-			JLE(LabelRef("next"))
+	for r := range acc {
+		for v := range acc[r] {
+			t := s.vec()
+			s.load(Mem{Base: cq, Disp: v * s.bytes()}, t, &masks[v])
+			VFMADD231PS(t, be, acc[r][v])
 		}
-		row := XMM()
-		switch {
-		case r == 0:
-			VMOVAPS(f.AsX(), row)
-		case r < 4:
-			VEXTRACTF32X4(U8(r), f, row)
-		case r == 4:
-			VMOVAPS(g.AsX(), row)
-		default:
-			VEXTRACTF32X4(U8(r-4), g, row)
-		}
-		lbl := fmt.Sprintf("store%d", r)
-		TESTB(ub, ub)
-		JZ(LabelRef(lbl))
-		t := XMM()
-		VMOVUPS_Z(Mem{Base: cq}, mk.r, t)
-		VFMADD231PS(t, be, row)
-		Label(lbl)
-		VMOVUPS(row, mk.r, Mem{Base: cq})
 		ADDQ(ldc, cq)
 	}
-	Label("next")
-	ADDQ(U32(16), cp)
-	ldb := Load(Param("ldb"), GP64())
-	SHLQ(U8(3), ldb) // 4 rows of B
-	ADDQ(ldb, bp)
-	SUBQ(U32(4), nc)
-	JMP(LabelRef("block"))
-	Label("done")
-	ret()
+	Label(prefix + "store")
+	cq = GP64()
+	MOVQ(cp, cq)
+	for r := range acc {
+		for v := range acc[r] {
+			s.store(acc[r][v], Mem{Base: cq, Disp: v * s.bytes()}, &masks[v])
+		}
+		ADDQ(ldc, cq)
+	}
+	ADDQ(U32(nv*s.bytes()), cp)
+	ADDQ(U32(nv*s.bytes()), bp)
+	SUBQ(U32(nv*s.lanes), nc)
 }
 
 // gemvBF16Chains is how many accumulators a GEMV row has: 32-element step j

@@ -26,6 +26,9 @@ import (
 //     bfloat16 costs on top: 8 significant bits, a relative error of at most
 //     2^-8 per operand, so (2·2^-8 + 2^-16)·Σ|a·b| per output.
 
+// The GEMM reads B pair-packed (see kernels.BF16): the suite packs it itself, from the same roundings, so that a GEMM is
+// checked apart from the backend's packing, which is checked on its own.
+
 // bf16Sizes are the GEMM dimensions the cross product runs over; bf16Ks adds
 // the k the kernels cut at: pairs, 32-element steps, odd tails.
 var (
@@ -117,6 +120,31 @@ func newBF16Matrix(rng *rand.Rand, rows, cols, ld int) bf16Matrix {
 	return m
 }
 
+// pairPacked is a rows×cols matrix pair-packed with leading dimension ld
+// pairs, in a guarded slice: the pair of element (l, j) at words
+// 2*((l/2)*ld + j), an odd last row paired with zeros.
+func pairPacked(rng *rand.Rand, rows, cols, ld int, at func(l, j int) uint16) *guarded16 {
+	n := 0
+	if rows > 0 && cols > 0 {
+		n = 2 * (((rows+1)/2-1)*ld + cols)
+	}
+	g := newGuarded16(rng, n)
+	for p := 0; p < (rows+1)/2; p++ {
+		for j := 0; j < ld && 2*(p*ld+j) < n; j++ {
+			w := g.data[2*(p*ld+j):]
+			if j >= cols {
+				w[0], w[1] = guard16, guard16 // padding between rows
+				continue
+			}
+			w[0], w[1] = at(2*p, j), 0
+			if 2*p+1 < rows {
+				w[1] = at(2*p+1, j)
+			}
+		}
+	}
+	return g
+}
+
 func testBF16(t *testing.T, b kernels.Backend) {
 	ops, ok := kernels.BF16Of(b)
 	if !ok {
@@ -124,6 +152,7 @@ func testBF16(t *testing.T, b kernels.Backend) {
 	}
 	t.Run("ToBF16", func(t *testing.T) { testToBF16(t, ops) })
 	t.Run("ToBF16T", func(t *testing.T) { testToBF16T(t, ops) })
+	t.Run("ToBF16Pairs", func(t *testing.T) { testToBF16Pairs(t, ops) })
 	t.Run("GemmBF16", func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(31, 32))
 		betas := [][2]float32{{1, 0}, {-0.5, 1}, {1.5, 0.25}}
@@ -163,18 +192,26 @@ func testBF16(t *testing.T, b kernels.Backend) {
 		const m, n, k = 20, 30, 40
 		s16 := func(r, c int) []uint16 { return make([]uint16, r*c-1) }
 		f16 := func(r, c int) []uint16 { return make([]uint16, r*c) }
+		// A pair-packed B: ⌈rows/2⌉ rows of pairs.
+		p16 := func(r, c int) []uint16 { return make([]uint16, 2*(((r+1)/2-1)*c+c)) }
+		sp16 := func(r, c int) []uint16 { return make([]uint16, 2*(((r+1)/2-1)*c+c)-1) }
 		checkShortSlicesPanic(t, map[string]func(){
-			"GemmBF16 A":   func() { ops.GemmBF16(m, n, k, 1, s16(m, k), k, f16(n, k), k, 0, full(m, n), n) },
-			"GemmBF16 B":   func() { ops.GemmBF16(m, n, k, 1, f16(m, k), k, s16(n, k), k, 0, full(m, n), n) },
-			"GemmBF16 C":   func() { ops.GemmBF16(m, n, k, 1, f16(m, k), k, f16(n, k), k, 0, short(m, n), n) },
-			"GemvBF16 A":   func() { ops.GemvBF16(m, n, 1, s16(m, n), n, f16(1, n), 0, full(1, m)) },
-			"GemvBF16 x":   func() { ops.GemvBF16(m, n, 1, f16(m, n), n, s16(1, n), 0, full(1, m)) },
-			"GemvBF16 y":   func() { ops.GemvBF16(m, n, 1, f16(m, n), n, f16(1, n), 0, short(1, m)) },
-			"ToBF16 dst":   func() { ops.ToBF16(s16(1, n), full(1, n)) },
-			"ToBF16T src":  func() { ops.ToBF16T(f16(n, m), m, short(m, n), m, n, n) },
-			"ToBF16T dst":  func() { ops.ToBF16T(s16(n, m), m, full(m, n), m, n, n) },
-			"ToBF16T big":  func() { ops.ToBF16T(f16(n*16, m*16), m*16, short(m*16, n*16), m*16, n*16, n*16) },
-			"GemmBF16 big": func() { ops.GemmBF16(m*8, n*8, k, 1, f16(m*8, k), k, s16(n*8, k), k, 0, full(m*8, n*8), n*8) },
+			"GemmBF16 A":       func() { ops.GemmBF16(m, n, k, 1, s16(m, k), k, p16(k, n), n, 0, full(m, n), n) },
+			"GemmBF16 B":       func() { ops.GemmBF16(m, n, k, 1, f16(m, k), k, sp16(k, n), n, 0, full(m, n), n) },
+			"GemmBF16 C":       func() { ops.GemmBF16(m, n, k, 1, f16(m, k), k, p16(k, n), n, 0, short(m, n), n) },
+			"GemvBF16 A":       func() { ops.GemvBF16(m, n, 1, s16(m, n), n, f16(1, n), 0, full(1, m)) },
+			"GemvBF16 x":       func() { ops.GemvBF16(m, n, 1, f16(m, n), n, s16(1, n), 0, full(1, m)) },
+			"GemvBF16 y":       func() { ops.GemvBF16(m, n, 1, f16(m, n), n, f16(1, n), 0, short(1, m)) },
+			"ToBF16 dst":       func() { ops.ToBF16(s16(1, n), full(1, n)) },
+			"ToBF16T src":      func() { ops.ToBF16T(f16(n, m), m, short(m, n), m, n, n) },
+			"ToBF16T dst":      func() { ops.ToBF16T(s16(n, m), m, full(m, n), m, n, n) },
+			"ToBF16T big":      func() { ops.ToBF16T(f16(n*16, m*16), m*16, short(m*16, n*16), m*16, n*16, n*16) },
+			"ToBF16Pairs src":  func() { ops.ToBF16Pairs(p16(m, n), n, short(m, n), m, n, n) },
+			"ToBF16Pairs dst":  func() { ops.ToBF16Pairs(sp16(m, n), n, full(m, n), m, n, n) },
+			"ToBF16PairsT src": func() { ops.ToBF16PairsT(p16(n, m), m, short(m, n), m, n, n) },
+			"ToBF16PairsT dst": func() { ops.ToBF16PairsT(sp16(n, m), m, full(m, n), m, n, n) },
+			"ToBF16PairsT big": func() { ops.ToBF16PairsT(sp16(n*16, m*16), m*16, full(m*16, n*16), m*16, n*16, n*16) },
+			"GemmBF16 big":     func() { ops.GemmBF16(m*8, n*8, k, 1, f16(m*8, k), k, sp16(k, n*8), n*8, 0, full(m*8, n*8), n*8) },
 		})
 	})
 	t.Run("NoAllocs", func(t *testing.T) {
@@ -183,28 +220,35 @@ func testBF16(t *testing.T, b kernels.Backend) {
 		const m, n, k = 64, 512, 260
 		a, bb := newBF16Matrix(rng, m, k, k), newBF16Matrix(rng, n, k, k)
 		c, src := randSlice(rng, m*n), randSlice(rng, 600*130)
-		dst := make([]uint16, len(src))
+		dst := make([]uint16, len(src)+600)
 		checkNoAllocs(t, map[string]func(){
-			"GemmBF16":      func() { ops.GemmBF16(m, m, k, 1, a.bf.data, k, bb.bf.data, k, 0.5, c, m) },
-			"GemmBF16Small": func() { ops.GemmBF16(7, 9, 33, 1, a.bf.data, k, bb.bf.data, k, 0, c, n) },
+			"GemmBF16":      func() { ops.GemmBF16(m, m, k, 1, a.bf.data, k, bb.bf.data, m, 0.5, c, m) },
+			"GemmBF16Small": func() { ops.GemmBF16(7, 9, 33, 1, a.bf.data, k, bb.bf.data, 9, 0, c, n) },
 			"GemvBF16":      func() { ops.GemvBF16(n, k, 1, bb.bf.data, k, a.bf.data, 0, c) },
 			"ToBF16":        func() { ops.ToBF16(dst, src) },
 			"ToBF16T":       func() { ops.ToBF16T(dst, 130, src, 130, 600, 600) },
+			"ToBF16Pairs":   func() { ops.ToBF16Pairs(dst, 130, src, 600, 130, 130) },
+			"ToBF16PairsT":  func() { ops.ToBF16PairsT(dst, 600, src, 600, 130, 130) },
 		})
 	})
 }
 
-// CheckGemmBF16 runs one GemmBF16 on ops with random A (m×k) and B (n×k)
-// rounded to bfloat16 and a random C, every matrix with rows padded by 0-2
-// elements and unaligned between guards, and fails t unless C matches both
-// float64 references within the tolerances of the family's comment, the
-// padding between C's rows, the guards and the inputs are untouched, and
-// with beta 0 a NaN left in C did not leak into the result.
+// CheckGemmBF16 runs GemmBF16 on ops with random A (m×k) and B (k×n, read
+// pair-packed) rounded to bfloat16 and a random C, every matrix with rows
+// padded by 0-2 elements (or pairs) and unaligned between guards, and fails
+// t unless C matches both float64 references within the tolerances of the
+// family's comment, the padding between C's rows, the guards and the inputs
+// are untouched, and with beta 0 a NaN left in C did not leak into the
+// result.
 func CheckGemmBF16(t *testing.T, ops kernels.BF16, rng *rand.Rand, m, n, k int, alpha, beta float32) {
 	t.Helper()
 	name := fmt.Sprintf("GemmBF16 m=%d n=%d k=%d alpha=%v beta=%v", m, n, k, alpha, beta)
 	a := newBF16Matrix(rng, m, k, k+rng.IntN(3))
-	b := newBF16Matrix(rng, n, k, k+rng.IntN(3))
+	b := newBF16Matrix(rng, k, n, n) // the values; B is read pair-packed
+	aAt := func(i, l int) uint16 { return a.bf.data[i*a.ld+l] }
+	bAt := func(l, j int) uint16 { return b.bf.data[l*n+j] }
+	ldb := n + rng.IntN(3)
+	bp := pairPacked(rng, k, n, ldb, bAt)
 	ldc := n + rng.IntN(3)
 	c := newGuarded(rng, max(0, (m-1)*ldc+n))
 	for i := 0; i < m; i++ {
@@ -217,9 +261,10 @@ func CheckGemmBF16(t *testing.T, ops kernels.BF16, rng *rand.Rand, m, n, k int, 
 			}
 		}
 	}
-	aIn, bIn, cIn := append([]uint16(nil), a.bf.data...), append([]uint16(nil), b.bf.data...), clone(c.data)
+	aIn, bIn := append([]uint16(nil), a.bf.data...), append([]uint16(nil), bp.data...)
+	cIn := clone(c.data)
 
-	ops.GemmBF16(m, n, k, alpha, a.bf.data, a.ld, b.bf.data, b.ld, beta, c.data, ldc)
+	ops.GemmBF16(m, n, k, alpha, a.bf.data, a.ld, bp.data, ldb, beta, c.data, ldc)
 
 	for i := 0; i < m; i++ {
 		for j := 0; j < ldc && i*ldc+j < len(c.data); j++ {
@@ -236,11 +281,10 @@ func CheckGemmBF16(t *testing.T, ops kernels.BF16, rng *rand.Rand, m, n, k int, 
 			}
 			var want, wantF32, abs, absF32 float64
 			for l := 0; l < k; l++ {
-				av, bv := a.bf.data[i*a.ld+l], b.bf.data[j*b.ld+l]
-				p := float64(alpha) * bf16Value(av) * bf16Value(bv)
+				p := float64(alpha) * bf16Value(aAt(i, l)) * bf16Value(bAt(l, j))
 				want += p
 				abs += math.Abs(p)
-				p = float64(alpha) * float64(a.f32[i*a.ld+l]) * float64(b.f32[j*b.ld+l])
+				p = float64(alpha) * float64(a.f32[i*a.ld+l]) * float64(b.f32[l*n+j])
 				wantF32 += p
 				absF32 += math.Abs(p)
 			}
@@ -254,16 +298,16 @@ func CheckGemmBF16(t *testing.T, ops kernels.BF16, rng *rand.Rand, m, n, k int, 
 		}
 	}
 	c.check(t, name)
-	a.bf.check(t, name+" A")
-	b.bf.check(t, name+" B")
-	for i := range aIn {
-		if a.bf.data[i] != aIn[i] {
-			t.Fatalf("%s: A modified at %d", name, i)
-		}
-	}
-	for i := range bIn {
-		if b.bf.data[i] != bIn[i] {
-			t.Fatalf("%s: B modified at %d", name, i)
+	for _, in := range []struct {
+		what string
+		g    *guarded16
+		was  []uint16
+	}{{"A", a.bf, aIn}, {"B", bp, bIn}} {
+		in.g.check(t, name+" "+in.what)
+		for i := range in.was {
+			if in.g.data[i] != in.was[i] {
+				t.Fatalf("%s: %s modified at %d", name, in.what, i)
+			}
 		}
 	}
 }
@@ -385,6 +429,59 @@ func testToBF16T(t *testing.T, ops kernels.BF16) {
 	}
 }
 
+// testToBF16Pairs packs matrices, plain and transposed, around the 16-pair
+// tiles and odd row counts, the padding of dst's rows included.
+func testToBF16Pairs(t *testing.T, ops kernels.BF16) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	sizes := []int{0, 1, 2, 15, 16, 17, 33, 65, 100}
+	shapes := [][2]int{{3200, 65}, {3199, 512}, {512, 512}, {65, 512}, {2048, 67}}
+	for _, r := range sizes {
+		for _, c := range sizes {
+			shapes = append(shapes, [2]int{r, c})
+		}
+	}
+	for _, s := range shapes {
+		rows, cols := s[0], s[1]
+		lds := cols + rng.IntN(3)
+		src := newGuarded(rng, max(0, (rows-1)*lds+cols))
+		for i := range src.data {
+			if rng.IntN(50) == 0 {
+				src.data[i] = math.Float32frombits(rng.Uint32()) // any bits
+			}
+		}
+		srcIn := clone(src.data)
+		at := func(i, j int) uint16 { return roundBF16(src.data[i*lds+j]) }
+		for _, transposed := range []bool{false, true} {
+			// dst is the pair-packed pr×pc matrix: src or its transpose.
+			pr, pc, pat := rows, cols, at
+			name := fmt.Sprintf("ToBF16Pairs %d×%d", rows, cols)
+			if transposed {
+				pr, pc, pat = cols, rows, func(l, j int) uint16 { return at(j, l) }
+				name = fmt.Sprintf("ToBF16PairsT %d×%d", rows, cols)
+			}
+			ldd := pc + rng.IntN(3)
+			want := pairPacked(rng, pr, pc, ldd, pat)
+			dst := newGuarded16(rng, len(want.data))
+			for i := range dst.data {
+				dst.data[i] = guard16
+			}
+			if transposed {
+				ops.ToBF16PairsT(dst.data, ldd, src.data, rows, cols, lds)
+			} else {
+				ops.ToBF16Pairs(dst.data, ldd, src.data, rows, cols, lds)
+			}
+			dst.check(t, name)
+			unchanged(t, name+" src", srcIn, src)
+			for i, w := range want.data {
+				if got := dst.data[i]; got != w {
+					p, e := i/2, i%2
+					t.Fatalf("%s: pair row %d column %d word %d = %#04x, want %#04x", name, p/ldd, p%ldd, e, got, w)
+				}
+			}
+		}
+	}
+}
+
 // testBF16Specials pins how the products treat values the random tests do
 // not reach: an infinity or NaN in A reaches the outputs of its row and no
 // other, a NaN in C is read when beta is not 0, and an odd k's last element
@@ -398,8 +495,10 @@ func testBF16Specials(t *testing.T, ops kernels.BF16) {
 	for j := 0; j < n; j++ {
 		b.bf.data[j*k+5] = 0x3f80 // 1, so that row 2 gives +Inf, not NaN
 	}
+	// B (k×n) is b's rows as columns, pair-packed.
+	bp := pairPacked(rng, k, n, n, func(l, j int) uint16 { return b.bf.data[j*k+l] })
 	c := make([]float32, m*n)
-	ops.GemmBF16(m, n, k, 1, a.bf.data, k, b.bf.data, k, 0, c, n)
+	ops.GemmBF16(m, n, k, 1, a.bf.data, k, bp.data, n, 0, c, n)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			v := float64(c[i*n+j])
@@ -419,18 +518,20 @@ func testBF16Specials(t *testing.T, ops kernels.BF16) {
 	if !math.IsNaN(float64(y[3])) {
 		t.Fatalf("GemvBF16 beta=0.5: y[3] = %v, want NaN from the NaN in y", y[3])
 	}
-	// Odd k with rows packed back to back: a kernel that paired the last
-	// element with the one after it would add the next rows' first (1·2).
+	// Odd k with rows of A back to back: a kernel that paired the last
+	// element with the one after it (a NaN) would multiply it by the zero
+	// that completes B's last pair, and give NaN.
 	for _, kk := range []int{1, 3, 33, 65} {
-		aa, bb := make([]uint16, 2*kk), make([]uint16, 3*kk)
+		aa := make([]uint16, 2*kk)
 		for i := range aa {
 			aa[i] = 0x3f80 // 1
+			if i >= kk {
+				aa[i] = 0x7fc0
+			}
 		}
-		for i := range bb {
-			bb[i] = 0x4000 // 2
-		}
+		bb := pairPacked(rng, kk, 2, 2, func(l, j int) uint16 { return 0x4000 }) // 2
 		cc := []float32{0, 0}
-		ops.GemmBF16(1, 2, kk, 1, aa, kk, bb, kk, 0, cc, 2)
+		ops.GemmBF16(1, 2, kk, 1, aa, kk, bb.data, 2, 0, cc, 2)
 		if cc[0] != float32(2*kk) || cc[1] != float32(2*kk) {
 			t.Fatalf("GemmBF16 k=%d: C = %v, want %d twice", kk, cc, 2*kk)
 		}

@@ -12,6 +12,7 @@ func init() {
 	faults["bf16-truncates"] = bf16Fault{bf16Backend{ops: truncates{}}, "bf16/ToBF16", "rounds to"}
 	faults["gemmbf16-reads-c"] = bf16Fault{bf16Backend{ops: gemmReadsC{}}, "bf16/GemmBF16", "from the bfloat16 inputs"}
 	faults["gemvbf16-drops-odd"] = bf16Fault{bf16Backend{ops: gemvDropsOdd{}}, "bf16/GemvBF16", "GemvBF16 m="}
+	faults["tobf16pairs-odd-row"] = bf16Fault{bf16Backend{ops: pairsOddRow{}}, "bf16/ToBF16Pairs", "want 0x0000"}
 	faults["tobf16t-allocates"] = bf16Fault{bf16Backend{ops: transposeAllocates{}}, "bf16/NoAllocs", "ToBF16T allocates"}
 }
 
@@ -48,18 +49,36 @@ func (refBF16) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, lds int
 	}
 }
 
-func dotBF16(a, b []uint16) float32 {
-	var s float32
-	for l := range a {
-		s += float32(bf16Value(a[l]) * bf16Value(b[l]))
+func (refBF16) ToBF16Pairs(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	for l := 0; l < rows; l++ {
+		for j := 0; j < cols; j++ {
+			dst[2*((l/2)*ldd+j)+l%2] = roundBF16(src[l*lds+j])
+			if l%2 == 0 && l+1 == rows {
+				dst[2*((l/2)*ldd+j)+1] = 0
+			}
+		}
 	}
-	return s
+}
+
+func (refBF16) ToBF16PairsT(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	for j := 0; j < rows; j++ {
+		for l := 0; l < cols; l++ {
+			dst[2*((l/2)*ldd+j)+l%2] = roundBF16(src[j*lds+l])
+			if l%2 == 0 && l+1 == cols {
+				dst[2*((l/2)*ldd+j)+1] = 0
+			}
+		}
+	}
 }
 
 func (refBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
-			v := alpha * dotBF16(a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
+			var s float32
+			for l := 0; l < k; l++ {
+				s += float32(bf16Value(a[i*lda+l]) * bf16Value(b[2*((l/2)*ldb+j)+l%2]))
+			}
+			v := alpha * s
 			if beta != 0 {
 				v += beta * c[i*ldc+j]
 			}
@@ -68,8 +87,18 @@ func (refBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, b []uin
 	}
 }
 
-func (r refBF16) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
-	r.GemmBF16(m, 1, n, alpha, a, lda, x, 0, beta, y, 1)
+func (refBF16) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
+	for i := 0; i < m; i++ {
+		var s float32
+		for l := 0; l < n; l++ {
+			s += float32(bf16Value(a[i*lda+l]) * bf16Value(x[l]))
+		}
+		v := alpha * s
+		if beta != 0 {
+			v += beta * y[i]
+		}
+		y[i] = v
+	}
 }
 
 type truncates struct{ refBF16 }
@@ -105,4 +134,16 @@ var garbage16 []uint16
 func (transposeAllocates) ToBF16T(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
 	garbage16 = make([]uint16, rows*cols+1)
 	refBF16{}.ToBF16T(dst, ldd, src, rows, cols, lds)
+}
+
+type pairsOddRow struct{ refBF16 }
+
+// ToBF16Pairs pairs an odd last row with itself instead of zeros.
+func (pairsOddRow) ToBF16Pairs(dst []uint16, ldd int, src []float32, rows, cols, lds int) {
+	refBF16{}.ToBF16Pairs(dst, ldd, src, rows, cols, lds)
+	if rows%2 == 1 {
+		for j := 0; j < cols; j++ {
+			dst[2*((rows/2)*ldd+j)+1] = roundBF16(src[(rows-1)*lds+j])
+		}
+	}
 }

@@ -16,19 +16,60 @@ func ToBF16AVX512(dst []uint16, src []float32)
 //go:noescape
 func ToBF16TAVX512(dst []uint16, ldd int, src []float32, lds int, cols int)
 
-// GemmBF16NT6AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
-// for r < mr <= 6 and j < nc, over bfloat16 a and b, accumulating in float32;
-// C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// ToBF16PairsAVX512 computes dst[2j] = bf16(lo[j]) and dst[2j+1] = bf16(hi[j]) for j < len(lo),
+// rounding as ToBF16 does.
 //
 //go:noescape
-func GemmBF16NT6AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func ToBF16PairsAVX512(dst []uint16, lo []float32, hi []float32)
 
-// GemmBF16NT4AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
-// for r < mr <= 4 and j < nc, over bfloat16 a and b, accumulating in float32;
-// C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+// ToBF16PairsTAVX512 packs the transpose of src pair-packed: dst[2*(p*ldd + i) + e] =
+// bf16(src[i*lds + 2p + e]) for i < 16, p < pairs and e < 2, pairs a multiple of 16,
+// rounding as ToBF16 does.
 //
 //go:noescape
-func GemmBF16NT4AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+func ToBF16PairsTAVX512(dst []uint16, ldd int, src []float32, lds int, pairs int)
+
+// GemmBF161AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 1 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBF161AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmBF162AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 2 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBF162AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmBF163AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 3 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBF163AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmBF164AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 4 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBF164AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmBF165AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 5 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBF165AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmBF166AVX512 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
+// for r < 6 and j < nc over bfloat16 a and B, B pair-packed (ldb pairs a row),
+// accumulating in float32; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBF166AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
 // GemvBF16AVX512 computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,
 // over bfloat16 a and x, accumulating in float32. With useBeta false y is not read.

@@ -234,701 +234,2382 @@ done:
 	VZEROUPPER
 	RET
 
-// func GemmBF16NT6AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_BF16, CMOV, FMA3
-TEXT ·GemmBF16NT6AVX512(SB), NOSPLIT, $0-129
-	MOVQ    a_base+8(FP), AX
-	MOVQ    lda+32(FP), CX
-	SHLQ    $0x01, CX
-	MOVQ    mr+40(FP), DX
-	MOVQ    AX, BX
-	ADDQ    CX, BX
-	CMPQ    DX, $0x00000001
-	CMOVQLE AX, BX
-	MOVQ    BX, SI
-	ADDQ    CX, SI
-	CMPQ    DX, $0x00000002
-	CMOVQLE AX, SI
-	MOVQ    SI, DI
-	ADDQ    CX, DI
-	CMPQ    DX, $0x00000003
-	CMOVQLE AX, DI
-	MOVQ    DI, R8
-	ADDQ    CX, R8
-	CMPQ    DX, $0x00000004
-	CMOVQLE AX, R8
-	MOVQ    R8, R9
-	ADDQ    CX, R9
-	CMPQ    DX, $0x00000005
-	CMOVQLE AX, R9
-	MOVQ    k+0(FP), CX
-	ANDQ    $0x0000001f, CX
-	LEAQ    tailmask32<>+0(SB), DX
-	KMOVD   (DX)(CX*4), K1
-	VPXORD  Z0, Z0, Z0
-	MOVQ    b_base+48(FP), CX
-	MOVQ    c_base+88(FP), DX
-	MOVQ    nc+80(FP), R10
+// func ToBF16PairsAVX512(dst []uint16, lo []float32, hi []float32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512_BF16
+TEXT ·ToBF16PairsAVX512(SB), NOSPLIT, $0-72
+	MOVQ      lo_len+32(FP), AX
+	MOVQ      lo_base+24(FP), CX
+	MOVQ      hi_base+48(FP), DX
+	MOVQ      dst_base+0(FP), BX
+	VMOVDQU16 interleavewords<>+0(SB), Z0
 
-block:
-	TESTQ   R10, R10
-	JLE     done
-	MOVQ    ldb+72(FP), R14
-	SHLQ    $0x01, R14
-	MOVQ    CX, R11
-	ADDQ    R14, R11
-	CMPQ    R10, $0x00000001
-	CMOVQLE CX, R11
-	MOVQ    R11, R12
-	ADDQ    R14, R12
-	CMPQ    R10, $0x00000002
-	CMOVQLE CX, R12
-	MOVQ    R12, R13
-	ADDQ    R14, R13
-	CMPQ    R10, $0x00000003
-	CMOVQLE CX, R13
-	VMOVAPS Z0, Z1
-	VMOVAPS Z0, Z2
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z5
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z7
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z10
-	VMOVAPS Z0, Z11
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z13
-	VMOVAPS Z0, Z14
-	VMOVAPS Z0, Z15
-	VMOVAPS Z0, Z16
-	VMOVAPS Z0, Z17
-	VMOVAPS Z0, Z18
-	VMOVAPS Z0, Z19
-	VMOVAPS Z0, Z20
-	VMOVAPS Z0, Z21
-	VMOVAPS Z0, Z22
-	VMOVAPS Z0, Z23
-	VMOVAPS Z0, Z24
-	XORQ    R14, R14
-	MOVQ    k+0(FP), R15
-	SHRQ    $0x05, R15
+loop:
+	CMPQ           AX, $0x00000010
+	JL             tail
+	VMOVUPS        (CX), Z1
+	VMOVUPS        (DX), Z2
+	// VCVTNE2PS2BF16 Z1, Z2, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x6f; BYTE $0x48; BYTE $0x72; BYTE $0xc9
+	VPERMW         Z1, Z0, Z1
+	VMOVDQU32      Z1, (BX)
+	ADDQ           $0x00000040, CX
+	ADDQ           $0x00000040, DX
+	ADDQ           $0x00000040, BX
+	SUBQ           $0x00000010, AX
+	JMP            loop
 
-kloop:
-	TESTQ     R15, R15
-	JZ        ktail
-	VMOVDQU16 (CX)(R14*1), Z25
-	VMOVDQU16 (R11)(R14*1), Z26
-	VMOVDQU16 (R12)(R14*1), Z27
-	VMOVDQU16 (R13)(R14*1), Z28
-	VMOVDQU16 (AX)(R14*1), Z29
-	// VDPBF16PS Z25, Z29, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z26, Z29, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z27, Z29, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z28, Z29, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16 (BX)(R14*1), Z29
-	// VDPBF16PS Z25, Z29, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z26, Z29, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z27, Z29, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z28, Z29, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	VMOVDQU16 (SI)(R14*1), Z29
-	// VDPBF16PS Z25, Z29, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z26, Z29, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z27, Z29, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z28, Z29, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16 (DI)(R14*1), Z29
-	// VDPBF16PS Z25, Z29, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z26, Z29, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z27, Z29, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z28, Z29, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	VMOVDQU16 (R8)(R14*1), Z29
-	// VDPBF16PS Z25, Z29, Z17 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z26, Z29, Z18 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z27, Z29, Z19 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z28, Z29, Z20 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16 (R9)(R14*1), Z29
-	// VDPBF16PS Z25, Z29, Z21 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z26, Z29, Z22 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z27, Z29, Z23 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z28, Z29, Z24 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	ADDQ      $0x00000040, R14
-	DECQ      R15
-	JMP       kloop
-
-ktail:
-	MOVQ        k+0(FP), R15
-	ANDQ        $0x0000001f, R15
-	JZ          kdone
-	VMOVDQU16.Z (CX)(R14*1), K1, Z25
-	VMOVDQU16.Z (R11)(R14*1), K1, Z26
-	VMOVDQU16.Z (R12)(R14*1), K1, Z27
-	VMOVDQU16.Z (R13)(R14*1), K1, Z28
-	VMOVDQU16.Z (AX)(R14*1), K1, Z29
-	// VDPBF16PS Z25, Z29, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z26, Z29, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z27, Z29, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z28, Z29, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16.Z (BX)(R14*1), K1, Z29
-	// VDPBF16PS Z25, Z29, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z26, Z29, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z27, Z29, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z28, Z29, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	VMOVDQU16.Z (SI)(R14*1), K1, Z29
-	// VDPBF16PS Z25, Z29, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z26, Z29, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z27, Z29, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z28, Z29, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16.Z (DI)(R14*1), K1, Z29
-	// VDPBF16PS Z25, Z29, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z26, Z29, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z27, Z29, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z28, Z29, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	VMOVDQU16.Z (R8)(R14*1), K1, Z29
-	// VDPBF16PS Z25, Z29, Z17 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z26, Z29, Z18 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z27, Z29, Z19 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z28, Z29, Z20 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16.Z (R9)(R14*1), K1, Z29
-	// VDPBF16PS Z25, Z29, Z21 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z26, Z29, Z22 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z27, Z29, Z23 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z28, Z29, Z24 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x02; BYTE $0x16; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-
-kdone:
-	VSHUFF32X4   $0x44, Z5, Z1, Z25
-	VSHUFF32X4   $0xee, Z5, Z1, Z1
-	VADDPS       Z1, Z25, Z25
-	VSHUFF32X4   $0x44, Z13, Z9, Z1
-	VSHUFF32X4   $0xee, Z13, Z9, Z5
-	VADDPS       Z5, Z1, Z1
-	VSHUFF32X4   $0x44, Z6, Z2, Z5
-	VSHUFF32X4   $0xee, Z6, Z2, Z2
-	VADDPS       Z2, Z5, Z5
-	VSHUFF32X4   $0x44, Z14, Z10, Z2
-	VSHUFF32X4   $0xee, Z14, Z10, Z6
-	VADDPS       Z6, Z2, Z2
-	VSHUFF32X4   $0x44, Z7, Z3, Z6
-	VSHUFF32X4   $0xee, Z7, Z3, Z3
-	VADDPS       Z3, Z6, Z6
-	VSHUFF32X4   $0x44, Z15, Z11, Z3
-	VSHUFF32X4   $0xee, Z15, Z11, Z7
-	VADDPS       Z7, Z3, Z3
-	VSHUFF32X4   $0x44, Z8, Z4, Z7
-	VSHUFF32X4   $0xee, Z8, Z4, Z4
-	VADDPS       Z4, Z7, Z7
-	VSHUFF32X4   $0x44, Z16, Z12, Z4
-	VSHUFF32X4   $0xee, Z16, Z12, Z8
-	VADDPS       Z8, Z4, Z4
-	VSHUFF32X4   $0x88, Z1, Z25, Z8
-	VSHUFF32X4   $0xdd, Z1, Z25, Z1
-	VADDPS       Z1, Z8, Z8
-	VSHUFF32X4   $0x88, Z2, Z5, Z1
-	VSHUFF32X4   $0xdd, Z2, Z5, Z2
-	VADDPS       Z2, Z1, Z1
-	VSHUFF32X4   $0x88, Z3, Z6, Z2
-	VSHUFF32X4   $0xdd, Z3, Z6, Z3
-	VADDPS       Z3, Z2, Z2
-	VSHUFF32X4   $0x88, Z4, Z7, Z3
-	VSHUFF32X4   $0xdd, Z4, Z7, Z4
-	VADDPS       Z4, Z3, Z3
-	VSHUFPS      $0x88, Z1, Z8, Z4
-	VSHUFPS      $0xdd, Z1, Z8, Z1
-	VADDPS       Z1, Z4, Z4
-	VSHUFPS      $0x88, Z3, Z2, Z1
-	VSHUFPS      $0xdd, Z3, Z2, Z2
-	VADDPS       Z2, Z1, Z1
-	VSHUFPS      $0x88, Z1, Z4, Z2
-	VSHUFPS      $0xdd, Z1, Z4, Z1
-	VADDPS       Z1, Z2, Z2
-	VSHUFF32X4   $0x44, Z21, Z17, Z1
-	VSHUFF32X4   $0xee, Z21, Z17, Z3
-	VADDPS       Z3, Z1, Z1
-	VSHUFF32X4   $0x44, Z22, Z18, Z3
-	VSHUFF32X4   $0xee, Z22, Z18, Z4
-	VADDPS       Z4, Z3, Z3
-	VSHUFF32X4   $0x44, Z23, Z19, Z4
-	VSHUFF32X4   $0xee, Z23, Z19, Z5
-	VADDPS       Z5, Z4, Z4
-	VSHUFF32X4   $0x44, Z24, Z20, Z5
-	VSHUFF32X4   $0xee, Z24, Z20, Z6
-	VADDPS       Z6, Z5, Z5
-	VSHUFF32X4   $0x88, Z3, Z1, Z6
-	VSHUFF32X4   $0xdd, Z3, Z1, Z1
-	VADDPS       Z1, Z6, Z6
-	VSHUFF32X4   $0x88, Z5, Z4, Z1
-	VSHUFF32X4   $0xdd, Z5, Z4, Z3
-	VADDPS       Z3, Z1, Z1
-	VSHUFPS      $0x88, Z1, Z6, Z3
-	VSHUFPS      $0xdd, Z1, Z6, Z1
-	VADDPS       Z1, Z3, Z3
-	VSHUFPS      $0x88, Z3, Z3, Z1
-	VSHUFPS      $0xdd, Z3, Z3, Z3
-	VADDPS       Z3, Z1, Z1
-	VMOVUPS      permrows45<>+0(SB), Z3
-	VPERMPS      Z1, Z3, Z1
-	VBROADCASTSS alpha+120(FP), Z3
-	VMULPS       Z3, Z1, Z1
-	VMULPS       Z3, Z2, Z2
-	MOVQ         R10, R11
-	MOVQ         $0x00000004, R12
-	CMPQ         R11, R12
-	CMOVQGT      R12, R11
-	LEAQ         tailmask16<>+0(SB), R12
-	KMOVW        (R12)(R11*2), K2
-	MOVQ         mr+40(FP), R11
-	MOVQ         ldc+112(FP), R12
-	SHLQ         $0x02, R12
-	MOVB         useBeta+128(FP), R13
-	VBROADCASTSS beta+124(FP), X3
-	MOVQ         DX, R14
-	VMOVAPS      X2, X4
-	TESTB        R13, R13
-	JZ           store0
-	VMOVUPS.Z    (R14), K2, X5
-	VFMADD231PS  X5, X3, X4
-
-store0:
-	VMOVUPS       X4, K2, (R14)
-	ADDQ          R12, R14
-	CMPQ          R11, $0x00000001
-	JLE           next
-	VEXTRACTF32X4 $0x01, Z2, X4
-	TESTB         R13, R13
-	JZ            store1
-	VMOVUPS.Z     (R14), K2, X5
-	VFMADD231PS   X5, X3, X4
-
-store1:
-	VMOVUPS       X4, K2, (R14)
-	ADDQ          R12, R14
-	CMPQ          R11, $0x00000002
-	JLE           next
-	VEXTRACTF32X4 $0x02, Z2, X4
-	TESTB         R13, R13
-	JZ            store2
-	VMOVUPS.Z     (R14), K2, X5
-	VFMADD231PS   X5, X3, X4
-
-store2:
-	VMOVUPS       X4, K2, (R14)
-	ADDQ          R12, R14
-	CMPQ          R11, $0x00000003
-	JLE           next
-	VEXTRACTF32X4 $0x03, Z2, X2
-	TESTB         R13, R13
-	JZ            store3
-	VMOVUPS.Z     (R14), K2, X4
-	VFMADD231PS   X4, X3, X2
-
-store3:
-	VMOVUPS     X2, K2, (R14)
-	ADDQ        R12, R14
-	CMPQ        R11, $0x00000004
-	JLE         next
-	VMOVAPS     X1, X2
-	TESTB       R13, R13
-	JZ          store4
-	VMOVUPS.Z   (R14), K2, X4
-	VFMADD231PS X4, X3, X2
-
-store4:
-	VMOVUPS       X2, K2, (R14)
-	ADDQ          R12, R14
-	CMPQ          R11, $0x00000005
-	JLE           next
-	VEXTRACTF32X4 $0x01, Z1, X1
-	TESTB         R13, R13
-	JZ            store5
-	VMOVUPS.Z     (R14), K2, X2
-	VFMADD231PS   X2, X3, X1
-
-store5:
-	VMOVUPS X1, K2, (R14)
-	ADDQ    R12, R14
-
-next:
-	ADDQ $0x00000010, DX
-	MOVQ ldb+72(FP), R11
-	SHLQ $0x03, R11
-	ADDQ R11, CX
-	SUBQ $0x00000004, R10
-	JMP  block
+tail:
+	TESTQ          AX, AX
+	JZ             done
+	LEAQ           tailmask16<>+0(SB), SI
+	KMOVW          (SI)(AX*2), K1
+	VMOVUPS.Z      (CX), K1, Z1
+	VMOVUPS.Z      (DX), K1, Z2
+	// VCVTNE2PS2BF16 Z1, Z2, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x6f; BYTE $0x48; BYTE $0x72; BYTE $0xc9
+	VPERMW         Z1, Z0, Z1
+	VMOVDQU32      Z1, K1, (BX)
 
 done:
 	VZEROUPPER
 	RET
 
-DATA tailmask32<>+0(SB)/4, $0x00000000
-DATA tailmask32<>+4(SB)/4, $0x00000001
-DATA tailmask32<>+8(SB)/4, $0x00000003
-DATA tailmask32<>+12(SB)/4, $0x00000007
-DATA tailmask32<>+16(SB)/4, $0x0000000f
-DATA tailmask32<>+20(SB)/4, $0x0000001f
-DATA tailmask32<>+24(SB)/4, $0x0000003f
-DATA tailmask32<>+28(SB)/4, $0x0000007f
-DATA tailmask32<>+32(SB)/4, $0x000000ff
-DATA tailmask32<>+36(SB)/4, $0x000001ff
-DATA tailmask32<>+40(SB)/4, $0x000003ff
-DATA tailmask32<>+44(SB)/4, $0x000007ff
-DATA tailmask32<>+48(SB)/4, $0x00000fff
-DATA tailmask32<>+52(SB)/4, $0x00001fff
-DATA tailmask32<>+56(SB)/4, $0x00003fff
-DATA tailmask32<>+60(SB)/4, $0x00007fff
-DATA tailmask32<>+64(SB)/4, $0x0000ffff
-DATA tailmask32<>+68(SB)/4, $0x0001ffff
-DATA tailmask32<>+72(SB)/4, $0x0003ffff
-DATA tailmask32<>+76(SB)/4, $0x0007ffff
-DATA tailmask32<>+80(SB)/4, $0x000fffff
-DATA tailmask32<>+84(SB)/4, $0x001fffff
-DATA tailmask32<>+88(SB)/4, $0x003fffff
-DATA tailmask32<>+92(SB)/4, $0x007fffff
-DATA tailmask32<>+96(SB)/4, $0x00ffffff
-DATA tailmask32<>+100(SB)/4, $0x01ffffff
-DATA tailmask32<>+104(SB)/4, $0x03ffffff
-DATA tailmask32<>+108(SB)/4, $0x07ffffff
-DATA tailmask32<>+112(SB)/4, $0x0fffffff
-DATA tailmask32<>+116(SB)/4, $0x1fffffff
-DATA tailmask32<>+120(SB)/4, $0x3fffffff
-DATA tailmask32<>+124(SB)/4, $0x7fffffff
-DATA tailmask32<>+128(SB)/4, $0xffffffff
-GLOBL tailmask32<>(SB), RODATA|NOPTR, $132
+DATA interleavewords<>+0(SB)/2, $0x0000
+DATA interleavewords<>+2(SB)/2, $0x0010
+DATA interleavewords<>+4(SB)/2, $0x0001
+DATA interleavewords<>+6(SB)/2, $0x0011
+DATA interleavewords<>+8(SB)/2, $0x0002
+DATA interleavewords<>+10(SB)/2, $0x0012
+DATA interleavewords<>+12(SB)/2, $0x0003
+DATA interleavewords<>+14(SB)/2, $0x0013
+DATA interleavewords<>+16(SB)/2, $0x0004
+DATA interleavewords<>+18(SB)/2, $0x0014
+DATA interleavewords<>+20(SB)/2, $0x0005
+DATA interleavewords<>+22(SB)/2, $0x0015
+DATA interleavewords<>+24(SB)/2, $0x0006
+DATA interleavewords<>+26(SB)/2, $0x0016
+DATA interleavewords<>+28(SB)/2, $0x0007
+DATA interleavewords<>+30(SB)/2, $0x0017
+DATA interleavewords<>+32(SB)/2, $0x0008
+DATA interleavewords<>+34(SB)/2, $0x0018
+DATA interleavewords<>+36(SB)/2, $0x0009
+DATA interleavewords<>+38(SB)/2, $0x0019
+DATA interleavewords<>+40(SB)/2, $0x000a
+DATA interleavewords<>+42(SB)/2, $0x001a
+DATA interleavewords<>+44(SB)/2, $0x000b
+DATA interleavewords<>+46(SB)/2, $0x001b
+DATA interleavewords<>+48(SB)/2, $0x000c
+DATA interleavewords<>+50(SB)/2, $0x001c
+DATA interleavewords<>+52(SB)/2, $0x000d
+DATA interleavewords<>+54(SB)/2, $0x001d
+DATA interleavewords<>+56(SB)/2, $0x000e
+DATA interleavewords<>+58(SB)/2, $0x001e
+DATA interleavewords<>+60(SB)/2, $0x000f
+DATA interleavewords<>+62(SB)/2, $0x001f
+GLOBL interleavewords<>(SB), RODATA|NOPTR, $64
 
-DATA permrows45<>+0(SB)/4, $0x00000000
-DATA permrows45<>+4(SB)/4, $0x00000008
-DATA permrows45<>+8(SB)/4, $0x00000001
-DATA permrows45<>+12(SB)/4, $0x00000009
-DATA permrows45<>+16(SB)/4, $0x00000004
-DATA permrows45<>+20(SB)/4, $0x0000000c
-DATA permrows45<>+24(SB)/4, $0x00000005
-DATA permrows45<>+28(SB)/4, $0x0000000d
-DATA permrows45<>+32(SB)/4, $0x00000000
-DATA permrows45<>+36(SB)/4, $0x00000000
-DATA permrows45<>+40(SB)/4, $0x00000000
-DATA permrows45<>+44(SB)/4, $0x00000000
-DATA permrows45<>+48(SB)/4, $0x00000000
-DATA permrows45<>+52(SB)/4, $0x00000000
-DATA permrows45<>+56(SB)/4, $0x00000000
-DATA permrows45<>+60(SB)/4, $0x00000000
-GLOBL permrows45<>(SB), RODATA|NOPTR, $64
+// func ToBF16PairsTAVX512(dst []uint16, ldd int, src []float32, lds int, pairs int)
+// Requires: AVX, AVX512F, AVX512_BF16
+TEXT ·ToBF16PairsTAVX512(SB), NOSPLIT, $0-72
+	MOVQ pairs+64(FP), AX
+	MOVQ lds+56(FP), CX
+	SHLQ $0x02, CX
+	LEAQ (CX)(CX*2), DX
+	MOVQ ldd+24(FP), BX
+	SHLQ $0x02, BX
+	LEAQ (BX)(BX*2), SI
+	MOVQ src_base+32(FP), DI
+	MOVQ dst_base+0(FP), R8
+	LEAQ (DI)(CX*4), R9
+	LEAQ (R8)(BX*4), R10
+	LEAQ (R9)(CX*4), R11
+	LEAQ (R10)(BX*4), R12
+	LEAQ (R11)(CX*4), R13
+	LEAQ (R12)(BX*4), R14
 
-// func GemmBF16NT4AVX512(k int, a []uint16, lda int, mr int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_BF16, CMOV, FMA3
-TEXT ·GemmBF16NT4AVX512(SB), NOSPLIT, $0-129
-	MOVQ    a_base+8(FP), AX
-	MOVQ    lda+32(FP), CX
-	SHLQ    $0x01, CX
-	MOVQ    mr+40(FP), DX
-	MOVQ    AX, BX
-	ADDQ    CX, BX
-	CMPQ    DX, $0x00000001
-	CMOVQLE AX, BX
-	MOVQ    BX, SI
-	ADDQ    CX, SI
-	CMPQ    DX, $0x00000002
-	CMOVQLE AX, SI
-	MOVQ    SI, DI
-	ADDQ    CX, DI
-	CMPQ    DX, $0x00000003
-	CMOVQLE AX, DI
-	MOVQ    k+0(FP), CX
-	ANDQ    $0x0000001f, CX
-	LEAQ    tailmask32<>+0(SB), DX
-	KMOVD   (DX)(CX*4), K1
-	VPXORD  Z0, Z0, Z0
-	MOVQ    b_base+48(FP), CX
-	MOVQ    c_base+88(FP), DX
-	MOVQ    nc+80(FP), R8
-
-block:
-	TESTQ   R8, R8
-	JLE     done
-	MOVQ    ldb+72(FP), R12
-	SHLQ    $0x01, R12
-	MOVQ    CX, R9
-	ADDQ    R12, R9
-	CMPQ    R8, $0x00000001
-	CMOVQLE CX, R9
-	MOVQ    R9, R10
-	ADDQ    R12, R10
-	CMPQ    R8, $0x00000002
-	CMOVQLE CX, R10
-	MOVQ    R10, R11
-	ADDQ    R12, R11
-	CMPQ    R8, $0x00000003
-	CMOVQLE CX, R11
-	VMOVAPS Z0, Z1
-	VMOVAPS Z0, Z2
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z5
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z7
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z10
-	VMOVAPS Z0, Z11
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z13
-	VMOVAPS Z0, Z14
-	VMOVAPS Z0, Z15
-	VMOVAPS Z0, Z16
-	XORQ    R12, R12
-	MOVQ    k+0(FP), R13
-	SHRQ    $0x05, R13
-
-kloop:
-	TESTQ     R13, R13
-	JZ        ktail
-	VMOVDQU16 (CX)(R12*1), Z17
-	VMOVDQU16 (R9)(R12*1), Z18
-	VMOVDQU16 (R10)(R12*1), Z19
-	VMOVDQU16 (R11)(R12*1), Z20
-	VMOVDQU16 (AX)(R12*1), Z21
-	// VDPBF16PS Z17, Z21, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z21, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z21, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z20, Z21, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16 (BX)(R12*1), Z21
-	// VDPBF16PS Z17, Z21, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z21, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z21, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z20, Z21, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	VMOVDQU16 (SI)(R12*1), Z21
-	// VDPBF16PS Z17, Z21, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z21, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z21, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z20, Z21, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16 (DI)(R12*1), Z21
-	// VDPBF16PS Z17, Z21, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z21, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z21, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z20, Z21, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xa2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	ADDQ      $0x00000040, R12
-	DECQ      R13
-	JMP       kloop
-
-ktail:
-	MOVQ        k+0(FP), R13
-	ANDQ        $0x0000001f, R13
-	JZ          kdone
-	VMOVDQU16.Z (CX)(R12*1), K1, Z17
-	VMOVDQU16.Z (R9)(R12*1), K1, Z18
-	VMOVDQU16.Z (R10)(R12*1), K1, Z19
-	VMOVDQU16.Z (R11)(R12*1), K1, Z20
-	VMOVDQU16.Z (AX)(R12*1), K1, Z21
-	// VDPBF16PS Z17, Z21, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z21, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z21, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z20, Z21, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16.Z (BX)(R12*1), K1, Z21
-	// VDPBF16PS Z17, Z21, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z21, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z21, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xb2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z20, Z21, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-	VMOVDQU16.Z (SI)(R12*1), K1, Z21
-	// VDPBF16PS Z17, Z21, Z9 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc9
-	// VDPBF16PS Z18, Z21, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xd2
-	// VDPBF16PS Z19, Z21, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xdb
-	// VDPBF16PS Z20, Z21, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe4
-	VMOVDQU16.Z (DI)(R12*1), K1, Z21
-	// VDPBF16PS Z17, Z21, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xe9
-	// VDPBF16PS Z18, Z21, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xf2
-	// VDPBF16PS Z19, Z21, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x32; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xfb
-	// VDPBF16PS Z20, Z21, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0xa2; BYTE $0x56; BYTE $0x40; BYTE $0x52; BYTE $0xc4
-
-kdone:
-	VSHUFF32X4   $0x44, Z5, Z1, Z17
-	VSHUFF32X4   $0xee, Z5, Z1, Z1
-	VADDPS       Z1, Z17, Z17
-	VSHUFF32X4   $0x44, Z13, Z9, Z1
-	VSHUFF32X4   $0xee, Z13, Z9, Z5
-	VADDPS       Z5, Z1, Z1
-	VSHUFF32X4   $0x44, Z6, Z2, Z5
-	VSHUFF32X4   $0xee, Z6, Z2, Z2
-	VADDPS       Z2, Z5, Z5
-	VSHUFF32X4   $0x44, Z14, Z10, Z2
-	VSHUFF32X4   $0xee, Z14, Z10, Z6
-	VADDPS       Z6, Z2, Z2
-	VSHUFF32X4   $0x44, Z7, Z3, Z6
-	VSHUFF32X4   $0xee, Z7, Z3, Z3
-	VADDPS       Z3, Z6, Z6
-	VSHUFF32X4   $0x44, Z15, Z11, Z3
-	VSHUFF32X4   $0xee, Z15, Z11, Z7
-	VADDPS       Z7, Z3, Z3
-	VSHUFF32X4   $0x44, Z8, Z4, Z7
-	VSHUFF32X4   $0xee, Z8, Z4, Z4
-	VADDPS       Z4, Z7, Z7
-	VSHUFF32X4   $0x44, Z16, Z12, Z4
-	VSHUFF32X4   $0xee, Z16, Z12, Z8
-	VADDPS       Z8, Z4, Z4
-	VSHUFF32X4   $0x88, Z1, Z17, Z8
-	VSHUFF32X4   $0xdd, Z1, Z17, Z1
-	VADDPS       Z1, Z8, Z8
-	VSHUFF32X4   $0x88, Z2, Z5, Z1
-	VSHUFF32X4   $0xdd, Z2, Z5, Z2
-	VADDPS       Z2, Z1, Z1
-	VSHUFF32X4   $0x88, Z3, Z6, Z2
-	VSHUFF32X4   $0xdd, Z3, Z6, Z3
-	VADDPS       Z3, Z2, Z2
-	VSHUFF32X4   $0x88, Z4, Z7, Z3
-	VSHUFF32X4   $0xdd, Z4, Z7, Z4
-	VADDPS       Z4, Z3, Z3
-	VSHUFPS      $0x88, Z1, Z8, Z4
-	VSHUFPS      $0xdd, Z1, Z8, Z1
-	VADDPS       Z1, Z4, Z4
-	VSHUFPS      $0x88, Z3, Z2, Z1
-	VSHUFPS      $0xdd, Z3, Z2, Z2
-	VADDPS       Z2, Z1, Z1
-	VSHUFPS      $0x88, Z1, Z4, Z2
-	VSHUFPS      $0xdd, Z1, Z4, Z1
-	VADDPS       Z1, Z2, Z2
-	VBROADCASTSS alpha+120(FP), Z1
-	VMULPS       Z1, Z2, Z2
-	MOVQ         R8, R9
-	MOVQ         $0x00000004, R10
-	CMPQ         R9, R10
-	CMOVQGT      R10, R9
-	LEAQ         tailmask16<>+0(SB), R10
-	KMOVW        (R10)(R9*2), K2
-	MOVQ         mr+40(FP), R9
-	MOVQ         ldc+112(FP), R10
-	SHLQ         $0x02, R10
-	MOVB         useBeta+128(FP), R11
-	VBROADCASTSS beta+124(FP), X1
-	MOVQ         DX, R12
-	VMOVAPS      X2, X3
-	TESTB        R11, R11
-	JZ           store0
-	VMOVUPS.Z    (R12), K2, X4
-	VFMADD231PS  X4, X1, X3
-
-store0:
-	VMOVUPS       X3, K2, (R12)
-	ADDQ          R10, R12
-	CMPQ          R9, $0x00000001
-	JLE           next
-	VEXTRACTF32X4 $0x01, Z2, X3
-	TESTB         R11, R11
-	JZ            store1
-	VMOVUPS.Z     (R12), K2, X4
-	VFMADD231PS   X4, X1, X3
-
-store1:
-	VMOVUPS       X3, K2, (R12)
-	ADDQ          R10, R12
-	CMPQ          R9, $0x00000002
-	JLE           next
-	VEXTRACTF32X4 $0x02, Z2, X3
-	TESTB         R11, R11
-	JZ            store2
-	VMOVUPS.Z     (R12), K2, X4
-	VFMADD231PS   X4, X1, X3
-
-store2:
-	VMOVUPS       X3, K2, (R12)
-	ADDQ          R10, R12
-	CMPQ          R9, $0x00000003
-	JLE           next
-	VEXTRACTF32X4 $0x03, Z2, X2
-	TESTB         R11, R11
-	JZ            store3
-	VMOVUPS.Z     (R12), K2, X3
-	VFMADD231PS   X3, X1, X2
-
-store3:
-	VMOVUPS X2, K2, (R12)
-	ADDQ    R10, R12
-
-next:
-	ADDQ $0x00000010, DX
-	MOVQ ldb+72(FP), R9
-	SHLQ $0x03, R9
-	ADDQ R9, CX
-	SUBQ $0x00000004, R8
-	JMP  block
+tile:
+	TESTQ          AX, AX
+	JLE            done
+	VMOVUPS        (DI), Z0
+	VMOVUPS        64(DI), Z1
+	// VCVTNE2PS2BF16 Z0, Z1, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x77; BYTE $0x48; BYTE $0x72; BYTE $0xc0
+	VMOVUPS        (DI)(CX*1), Z1
+	VMOVUPS        64(DI)(CX*1), Z2
+	// VCVTNE2PS2BF16 Z1, Z2, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x6f; BYTE $0x48; BYTE $0x72; BYTE $0xc9
+	VMOVUPS        (DI)(CX*2), Z2
+	VMOVUPS        64(DI)(CX*2), Z3
+	// VCVTNE2PS2BF16 Z2, Z3, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x67; BYTE $0x48; BYTE $0x72; BYTE $0xd2
+	VMOVUPS        (DI)(DX*1), Z3
+	VMOVUPS        64(DI)(DX*1), Z4
+	// VCVTNE2PS2BF16 Z3, Z4, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x5f; BYTE $0x48; BYTE $0x72; BYTE $0xdb
+	VMOVUPS        (R9), Z4
+	VMOVUPS        64(R9), Z5
+	// VCVTNE2PS2BF16 Z4, Z5, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x57; BYTE $0x48; BYTE $0x72; BYTE $0xe4
+	VMOVUPS        (R9)(CX*1), Z5
+	VMOVUPS        64(R9)(CX*1), Z6
+	// VCVTNE2PS2BF16 Z5, Z6, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4f; BYTE $0x48; BYTE $0x72; BYTE $0xed
+	VMOVUPS        (R9)(CX*2), Z6
+	VMOVUPS        64(R9)(CX*2), Z7
+	// VCVTNE2PS2BF16 Z6, Z7, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x47; BYTE $0x48; BYTE $0x72; BYTE $0xf6
+	VMOVUPS        (R9)(DX*1), Z7
+	VMOVUPS        64(R9)(DX*1), Z8
+	// VCVTNE2PS2BF16 Z7, Z8, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3f; BYTE $0x48; BYTE $0x72; BYTE $0xff
+	VMOVUPS        (R11), Z8
+	VMOVUPS        64(R11), Z9
+	// VCVTNE2PS2BF16 Z8, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x37; BYTE $0x48; BYTE $0x72; BYTE $0xc0
+	VMOVUPS        (R11)(CX*1), Z9
+	VMOVUPS        64(R11)(CX*1), Z10
+	// VCVTNE2PS2BF16 Z9, Z10, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x2f; BYTE $0x48; BYTE $0x72; BYTE $0xc9
+	VMOVUPS        (R11)(CX*2), Z10
+	VMOVUPS        64(R11)(CX*2), Z11
+	// VCVTNE2PS2BF16 Z10, Z11, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x27; BYTE $0x48; BYTE $0x72; BYTE $0xd2
+	VMOVUPS        (R11)(DX*1), Z11
+	VMOVUPS        64(R11)(DX*1), Z12
+	// VCVTNE2PS2BF16 Z11, Z12, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x1f; BYTE $0x48; BYTE $0x72; BYTE $0xdb
+	VMOVUPS        (R13), Z12
+	VMOVUPS        64(R13), Z13
+	// VCVTNE2PS2BF16 Z12, Z13, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x17; BYTE $0x48; BYTE $0x72; BYTE $0xe4
+	VMOVUPS        (R13)(CX*1), Z13
+	VMOVUPS        64(R13)(CX*1), Z14
+	// VCVTNE2PS2BF16 Z13, Z14, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x0f; BYTE $0x48; BYTE $0x72; BYTE $0xed
+	VMOVUPS        (R13)(CX*2), Z14
+	VMOVUPS        64(R13)(CX*2), Z15
+	// VCVTNE2PS2BF16 Z14, Z15, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x07; BYTE $0x48; BYTE $0x72; BYTE $0xf6
+	VMOVUPS        (R13)(DX*1), Z15
+	VMOVUPS        64(R13)(DX*1), Z16
+	// VCVTNE2PS2BF16 Z15, Z16, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7f; BYTE $0x40; BYTE $0x72; BYTE $0xff
+	VUNPCKLPS      Z1, Z0, Z16
+	VUNPCKHPS      Z1, Z0, Z0
+	VUNPCKLPS      Z3, Z2, Z1
+	VUNPCKHPS      Z3, Z2, Z2
+	VUNPCKLPS      Z5, Z4, Z3
+	VUNPCKHPS      Z5, Z4, Z4
+	VUNPCKLPS      Z7, Z6, Z5
+	VUNPCKHPS      Z7, Z6, Z6
+	VUNPCKLPS      Z9, Z8, Z7
+	VUNPCKHPS      Z9, Z8, Z8
+	VUNPCKLPS      Z11, Z10, Z9
+	VUNPCKHPS      Z11, Z10, Z10
+	VUNPCKLPS      Z13, Z12, Z11
+	VUNPCKHPS      Z13, Z12, Z12
+	VUNPCKLPS      Z15, Z14, Z13
+	VUNPCKHPS      Z15, Z14, Z14
+	VUNPCKLPD      Z1, Z16, Z15
+	VUNPCKHPD      Z1, Z16, Z1
+	VUNPCKLPD      Z2, Z0, Z16
+	VUNPCKHPD      Z2, Z0, Z0
+	VUNPCKLPD      Z5, Z3, Z2
+	VUNPCKHPD      Z5, Z3, Z3
+	VUNPCKLPD      Z6, Z4, Z5
+	VUNPCKHPD      Z6, Z4, Z4
+	VUNPCKLPD      Z9, Z7, Z6
+	VUNPCKHPD      Z9, Z7, Z7
+	VUNPCKLPD      Z10, Z8, Z9
+	VUNPCKHPD      Z10, Z8, Z8
+	VUNPCKLPD      Z13, Z11, Z10
+	VUNPCKHPD      Z13, Z11, Z11
+	VUNPCKLPD      Z14, Z12, Z13
+	VUNPCKHPD      Z14, Z12, Z12
+	VSHUFF32X4     $0x44, Z2, Z15, Z14
+	VSHUFF32X4     $0xee, Z2, Z15, Z2
+	VSHUFF32X4     $0x44, Z10, Z6, Z15
+	VSHUFF32X4     $0xee, Z10, Z6, Z6
+	VSHUFF32X4     $0x88, Z15, Z14, Z10
+	VMOVDQU32      Z10, (R8)
+	VSHUFF32X4     $0xdd, Z15, Z14, Z10
+	VMOVDQU32      Z10, (R10)
+	VSHUFF32X4     $0x88, Z6, Z2, Z10
+	VMOVDQU32      Z10, (R12)
+	VSHUFF32X4     $0xdd, Z6, Z2, Z2
+	VMOVDQU32      Z2, (R14)
+	VSHUFF32X4     $0x44, Z3, Z1, Z2
+	VSHUFF32X4     $0xee, Z3, Z1, Z1
+	VSHUFF32X4     $0x44, Z11, Z7, Z3
+	VSHUFF32X4     $0xee, Z11, Z7, Z6
+	VSHUFF32X4     $0x88, Z3, Z2, Z7
+	VMOVDQU32      Z7, (R8)(BX*1)
+	VSHUFF32X4     $0xdd, Z3, Z2, Z2
+	VMOVDQU32      Z2, (R10)(BX*1)
+	VSHUFF32X4     $0x88, Z6, Z1, Z2
+	VMOVDQU32      Z2, (R12)(BX*1)
+	VSHUFF32X4     $0xdd, Z6, Z1, Z1
+	VMOVDQU32      Z1, (R14)(BX*1)
+	VSHUFF32X4     $0x44, Z5, Z16, Z1
+	VSHUFF32X4     $0xee, Z5, Z16, Z2
+	VSHUFF32X4     $0x44, Z13, Z9, Z3
+	VSHUFF32X4     $0xee, Z13, Z9, Z5
+	VSHUFF32X4     $0x88, Z3, Z1, Z6
+	VMOVDQU32      Z6, (R8)(BX*2)
+	VSHUFF32X4     $0xdd, Z3, Z1, Z1
+	VMOVDQU32      Z1, (R10)(BX*2)
+	VSHUFF32X4     $0x88, Z5, Z2, Z1
+	VMOVDQU32      Z1, (R12)(BX*2)
+	VSHUFF32X4     $0xdd, Z5, Z2, Z1
+	VMOVDQU32      Z1, (R14)(BX*2)
+	VSHUFF32X4     $0x44, Z4, Z0, Z1
+	VSHUFF32X4     $0xee, Z4, Z0, Z0
+	VSHUFF32X4     $0x44, Z12, Z8, Z2
+	VSHUFF32X4     $0xee, Z12, Z8, Z3
+	VSHUFF32X4     $0x88, Z2, Z1, Z4
+	VMOVDQU32      Z4, (R8)(SI*1)
+	VSHUFF32X4     $0xdd, Z2, Z1, Z1
+	VMOVDQU32      Z1, (R10)(SI*1)
+	VSHUFF32X4     $0x88, Z3, Z0, Z1
+	VMOVDQU32      Z1, (R12)(SI*1)
+	VSHUFF32X4     $0xdd, Z3, Z0, Z0
+	VMOVDQU32      Z0, (R14)(SI*1)
+	ADDQ           $0x00000080, DI
+	LEAQ           (R8)(BX*8), R8
+	LEAQ           (R8)(BX*8), R8
+	ADDQ           $0x00000080, R9
+	LEAQ           (R10)(BX*8), R10
+	LEAQ           (R10)(BX*8), R10
+	ADDQ           $0x00000080, R11
+	LEAQ           (R12)(BX*8), R12
+	LEAQ           (R12)(BX*8), R12
+	ADDQ           $0x00000080, R13
+	LEAQ           (R14)(BX*8), R14
+	LEAQ           (R14)(BX*8), R14
+	SUBQ           $0x00000010, AX
+	JMP            tile
 
 done:
+	VZEROUPPER
+	RET
+
+// func GemmBF161AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+TEXT ·GemmBF161AVX512(SB), NOSPLIT, $0-121
+	MOVQ lda+32(FP), AX
+	SHLQ $0x01, AX
+	MOVQ ldb+64(FP), AX
+	SHLQ $0x02, AX
+	MOVQ b_base+40(FP), CX
+	MOVQ c_base+80(FP), DX
+	MOVQ nc+72(FP), BX
+
+wide:
+	CMPQ    BX, $0x00000010
+	JLE     wideend
+	MOVQ    BX, SI
+	SUBQ    $0x00000000, SI
+	XORQ    DI, DI
+	CMPQ    SI, DI
+	CMOVQLT DI, SI
+	MOVQ    $0x00000010, DI
+	CMPQ    SI, DI
+	CMOVQGT DI, SI
+	LEAQ    tailmask16<>+0(SB), DI
+	KMOVW   (DI)(SI*2), K1
+	MOVQ    BX, SI
+	SUBQ    $0x00000010, SI
+	XORQ    DI, DI
+	CMPQ    SI, DI
+	CMOVQLT DI, SI
+	MOVQ    $0x00000010, DI
+	CMPQ    SI, DI
+	CMOVQGT DI, SI
+	LEAQ    tailmask16<>+0(SB), DI
+	KMOVW   (DI)(SI*2), K2
+	MOVQ    BX, SI
+	SUBQ    $0x00000020, SI
+	XORQ    DI, DI
+	CMPQ    SI, DI
+	CMOVQLT DI, SI
+	MOVQ    $0x00000010, DI
+	CMPQ    SI, DI
+	CMOVQGT DI, SI
+	LEAQ    tailmask16<>+0(SB), DI
+	KMOVW   (DI)(SI*2), K3
+	MOVQ    BX, SI
+	SUBQ    $0x00000030, SI
+	XORQ    DI, DI
+	CMPQ    SI, DI
+	CMOVQLT DI, SI
+	MOVQ    $0x00000010, DI
+	CMPQ    SI, DI
+	CMOVQGT DI, SI
+	LEAQ    tailmask16<>+0(SB), DI
+	KMOVW   (DI)(SI*2), K4
+	MOVQ    a_base+8(FP), SI
+	MOVQ    CX, DI
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	MOVQ    k+0(FP), R8
+	SHRQ    $0x01, R8
+
+widekloop:
+	TESTQ        R8, R8
+	JZ           widekend
+	VMOVDQU32.Z  (DI), K1, Z4
+	VMOVDQU32.Z  64(DI), K2, Z5
+	VMOVDQU32.Z  128(DI), K3, Z6
+	VMOVDQU32.Z  192(DI), K4, Z7
+	VPBROADCASTD (SI), Z8
+	// VDPBF16PS Z4, Z8, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z5, Z8, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z6, Z8, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z7, Z8, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xdf
+	ADDQ         AX, DI
+	ADDQ         $0x00000004, SI
+	DECQ         R8
+	JMP          widekloop
+
+widekend:
+	MOVQ         k+0(FP), R8
+	TESTQ        $0x00000001, R8
+	JZ           widescale
+	VMOVDQU32.Z  (DI), K1, Z4
+	VMOVDQU32.Z  64(DI), K2, Z5
+	VMOVDQU32.Z  128(DI), K3, Z6
+	VMOVDQU32.Z  192(DI), K4, Z7
+	MOVWLZX      (SI), SI
+	VPBROADCASTD SI, Z8
+	// VDPBF16PS Z4, Z8, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z5, Z8, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z6, Z8, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z7, Z8, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xdf
+
+widescale:
+	VMOVSS       alpha+112(FP), X4
+	VBROADCASTSS X4, Z4
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z4, Z1, Z1
+	VMULPS       Z4, Z2, Z2
+	VMULPS       Z4, Z3, Z3
+	MOVQ         ldc+104(FP), SI
+	SHLQ         $0x02, SI
+	MOVB         useBeta+120(FP), DI
+	TESTB        DI, DI
+	JZ           widestore
+	VMOVSS       beta+116(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVQ         DX, DI
+	VMOVUPS.Z    (DI), K1, Z5
+	VFMADD231PS  Z5, Z4, Z0
+	VMOVUPS.Z    64(DI), K2, Z5
+	VFMADD231PS  Z5, Z4, Z1
+	VMOVUPS.Z    128(DI), K3, Z5
+	VFMADD231PS  Z5, Z4, Z2
+	VMOVUPS.Z    192(DI), K4, Z5
+	VFMADD231PS  Z5, Z4, Z3
+	ADDQ         SI, DI
+
+widestore:
+	MOVQ    DX, DI
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K2, 64(DI)
+	VMOVUPS Z2, K3, 128(DI)
+	VMOVUPS Z3, K4, 192(DI)
+	ADDQ    SI, DI
+	ADDQ    $0x00000100, DX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, BX
+	JMP     wide
+
+wideend:
+narrow:
+	CMPQ    BX, $0x00000000
+	JLE     narrowend
+	MOVQ    BX, SI
+	SUBQ    $0x00000000, SI
+	XORQ    DI, DI
+	CMPQ    SI, DI
+	CMOVQLT DI, SI
+	MOVQ    $0x00000010, DI
+	CMPQ    SI, DI
+	CMOVQGT DI, SI
+	LEAQ    tailmask16<>+0(SB), DI
+	KMOVW   (DI)(SI*2), K1
+	MOVQ    a_base+8(FP), SI
+	MOVQ    CX, DI
+	VMOVUPS c_zero<>+0(SB), Z0
+	MOVQ    k+0(FP), R8
+	SHRQ    $0x01, R8
+
+narrowkloop:
+	TESTQ        R8, R8
+	JZ           narrowkend
+	VMOVDQU32.Z  (DI), K1, Z1
+	VPBROADCASTD (SI), Z2
+	// VDPBF16PS Z1, Z2, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+	ADDQ         AX, DI
+	ADDQ         $0x00000004, SI
+	DECQ         R8
+	JMP          narrowkloop
+
+narrowkend:
+	MOVQ         k+0(FP), R8
+	TESTQ        $0x00000001, R8
+	JZ           narrowscale
+	VMOVDQU32.Z  (DI), K1, Z1
+	MOVWLZX      (SI), SI
+	VPBROADCASTD SI, Z2
+	// VDPBF16PS Z1, Z2, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0xc1
+
+narrowscale:
+	VMOVSS       alpha+112(FP), X1
+	VBROADCASTSS X1, Z1
+	VMULPS       Z1, Z0, Z0
+	MOVQ         ldc+104(FP), SI
+	SHLQ         $0x02, SI
+	MOVB         useBeta+120(FP), DI
+	TESTB        DI, DI
+	JZ           narrowstore
+	VMOVSS       beta+116(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVQ         DX, DI
+	VMOVUPS.Z    (DI), K1, Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         SI, DI
+
+narrowstore:
+	MOVQ    DX, DI
+	VMOVUPS Z0, K1, (DI)
+	ADDQ    SI, DI
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, BX
+	JMP     narrow
+
+narrowend:
+	VZEROUPPER
+	RET
+
+DATA c_zero<>+0(SB)/4, $0x00000000
+DATA c_zero<>+4(SB)/4, $0x00000000
+DATA c_zero<>+8(SB)/4, $0x00000000
+DATA c_zero<>+12(SB)/4, $0x00000000
+DATA c_zero<>+16(SB)/4, $0x00000000
+DATA c_zero<>+20(SB)/4, $0x00000000
+DATA c_zero<>+24(SB)/4, $0x00000000
+DATA c_zero<>+28(SB)/4, $0x00000000
+DATA c_zero<>+32(SB)/4, $0x00000000
+DATA c_zero<>+36(SB)/4, $0x00000000
+DATA c_zero<>+40(SB)/4, $0x00000000
+DATA c_zero<>+44(SB)/4, $0x00000000
+DATA c_zero<>+48(SB)/4, $0x00000000
+DATA c_zero<>+52(SB)/4, $0x00000000
+DATA c_zero<>+56(SB)/4, $0x00000000
+DATA c_zero<>+60(SB)/4, $0x00000000
+GLOBL c_zero<>(SB), RODATA|NOPTR, $64
+
+// func GemmBF162AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+TEXT ·GemmBF162AVX512(SB), NOSPLIT, $0-121
+	MOVQ lda+32(FP), AX
+	SHLQ $0x01, AX
+	MOVQ ldb+64(FP), CX
+	SHLQ $0x02, CX
+	MOVQ b_base+40(FP), DX
+	MOVQ c_base+80(FP), BX
+	MOVQ nc+72(FP), SI
+
+wide:
+	CMPQ    SI, $0x00000010
+	JLE     wideend
+	MOVQ    SI, DI
+	SUBQ    $0x00000000, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K1
+	MOVQ    SI, DI
+	SUBQ    $0x00000010, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K2
+	MOVQ    SI, DI
+	SUBQ    $0x00000020, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K3
+	MOVQ    SI, DI
+	SUBQ    $0x00000030, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K4
+	MOVQ    a_base+8(FP), DI
+	MOVQ    DX, R8
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	VMOVUPS c_zero<>+0(SB), Z4
+	VMOVUPS c_zero<>+0(SB), Z5
+	VMOVUPS c_zero<>+0(SB), Z6
+	VMOVUPS c_zero<>+0(SB), Z7
+	MOVQ    k+0(FP), R9
+	SHRQ    $0x01, R9
+
+widekloop:
+	TESTQ        R9, R9
+	JZ           widekend
+	VMOVDQU32.Z  (R8), K1, Z8
+	VMOVDQU32.Z  64(R8), K2, Z9
+	VMOVDQU32.Z  128(R8), K3, Z10
+	VMOVDQU32.Z  192(R8), K4, Z11
+	VPBROADCASTD (DI), Z12
+	// VDPBF16PS Z8, Z12, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z9, Z12, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z10, Z12, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z11, Z12, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xdb
+	VPBROADCASTD (DI)(AX*1), Z12
+	// VDPBF16PS Z8, Z12, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z9, Z12, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z10, Z12, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z11, Z12, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xfb
+	ADDQ         CX, R8
+	ADDQ         $0x00000004, DI
+	DECQ         R9
+	JMP          widekloop
+
+widekend:
+	MOVQ         k+0(FP), R9
+	TESTQ        $0x00000001, R9
+	JZ           widescale
+	VMOVDQU32.Z  (R8), K1, Z8
+	VMOVDQU32.Z  64(R8), K2, Z9
+	VMOVDQU32.Z  128(R8), K3, Z10
+	VMOVDQU32.Z  192(R8), K4, Z11
+	MOVWLZX      (DI), R8
+	VPBROADCASTD R8, Z12
+	// VDPBF16PS Z8, Z12, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z9, Z12, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z10, Z12, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z11, Z12, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xdb
+	MOVWLZX      (DI)(AX*1), DI
+	VPBROADCASTD DI, Z12
+	// VDPBF16PS Z8, Z12, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z9, Z12, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z10, Z12, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z11, Z12, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xfb
+
+widescale:
+	VMOVSS       alpha+112(FP), X8
+	VBROADCASTSS X8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVB         useBeta+120(FP), R8
+	TESTB        R8, R8
+	JZ           widestore
+	VMOVSS       beta+116(FP), X8
+	VBROADCASTSS X8, Z8
+	MOVQ         BX, R8
+	VMOVUPS.Z    (R8), K1, Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS.Z    64(R8), K2, Z9
+	VFMADD231PS  Z9, Z8, Z1
+	VMOVUPS.Z    128(R8), K3, Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VMOVUPS.Z    192(R8), K4, Z9
+	VFMADD231PS  Z9, Z8, Z3
+	ADDQ         DI, R8
+	VMOVUPS.Z    (R8), K1, Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VMOVUPS.Z    64(R8), K2, Z9
+	VFMADD231PS  Z9, Z8, Z5
+	VMOVUPS.Z    128(R8), K3, Z9
+	VFMADD231PS  Z9, Z8, Z6
+	VMOVUPS.Z    192(R8), K4, Z9
+	VFMADD231PS  Z9, Z8, Z7
+	ADDQ         DI, R8
+
+widestore:
+	MOVQ    BX, R8
+	VMOVUPS Z0, K1, (R8)
+	VMOVUPS Z1, K2, 64(R8)
+	VMOVUPS Z2, K3, 128(R8)
+	VMOVUPS Z3, K4, 192(R8)
+	ADDQ    DI, R8
+	VMOVUPS Z4, K1, (R8)
+	VMOVUPS Z5, K2, 64(R8)
+	VMOVUPS Z6, K3, 128(R8)
+	VMOVUPS Z7, K4, 192(R8)
+	ADDQ    DI, R8
+	ADDQ    $0x00000100, BX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, SI
+	JMP     wide
+
+wideend:
+narrow:
+	CMPQ    SI, $0x00000000
+	JLE     narrowend
+	MOVQ    SI, DI
+	SUBQ    $0x00000000, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K1
+	MOVQ    a_base+8(FP), DI
+	MOVQ    DX, R8
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	MOVQ    k+0(FP), R9
+	SHRQ    $0x01, R9
+
+narrowkloop:
+	TESTQ        R9, R9
+	JZ           narrowkend
+	VMOVDQU32.Z  (R8), K1, Z2
+	VPBROADCASTD (DI), Z3
+	// VDPBF16PS Z2, Z3, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0xc2
+	VPBROADCASTD (DI)(AX*1), Z3
+	// VDPBF16PS Z2, Z3, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0xca
+	ADDQ         CX, R8
+	ADDQ         $0x00000004, DI
+	DECQ         R9
+	JMP          narrowkloop
+
+narrowkend:
+	MOVQ         k+0(FP), R9
+	TESTQ        $0x00000001, R9
+	JZ           narrowscale
+	VMOVDQU32.Z  (R8), K1, Z2
+	MOVWLZX      (DI), R8
+	VPBROADCASTD R8, Z3
+	// VDPBF16PS Z2, Z3, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0xc2
+	MOVWLZX      (DI)(AX*1), DI
+	VPBROADCASTD DI, Z3
+	// VDPBF16PS Z2, Z3, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0xca
+
+narrowscale:
+	VMOVSS       alpha+112(FP), X2
+	VBROADCASTSS X2, Z2
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z2, Z1, Z1
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVB         useBeta+120(FP), R8
+	TESTB        R8, R8
+	JZ           narrowstore
+	VMOVSS       beta+116(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         BX, R8
+	VMOVUPS.Z    (R8), K1, Z3
+	VFMADD231PS  Z3, Z2, Z0
+	ADDQ         DI, R8
+	VMOVUPS.Z    (R8), K1, Z3
+	VFMADD231PS  Z3, Z2, Z1
+	ADDQ         DI, R8
+
+narrowstore:
+	MOVQ    BX, R8
+	VMOVUPS Z0, K1, (R8)
+	ADDQ    DI, R8
+	VMOVUPS Z1, K1, (R8)
+	ADDQ    DI, R8
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, SI
+	JMP     narrow
+
+narrowend:
+	VZEROUPPER
+	RET
+
+// func GemmBF163AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+TEXT ·GemmBF163AVX512(SB), NOSPLIT, $0-121
+	MOVQ lda+32(FP), AX
+	SHLQ $0x01, AX
+	MOVQ ldb+64(FP), CX
+	SHLQ $0x02, CX
+	MOVQ b_base+40(FP), DX
+	MOVQ c_base+80(FP), BX
+	MOVQ nc+72(FP), SI
+
+wide:
+	CMPQ    SI, $0x00000010
+	JLE     wideend
+	MOVQ    SI, DI
+	SUBQ    $0x00000000, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K1
+	MOVQ    SI, DI
+	SUBQ    $0x00000010, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K2
+	MOVQ    SI, DI
+	SUBQ    $0x00000020, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K3
+	MOVQ    SI, DI
+	SUBQ    $0x00000030, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K4
+	MOVQ    a_base+8(FP), DI
+	MOVQ    DX, R8
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	VMOVUPS c_zero<>+0(SB), Z4
+	VMOVUPS c_zero<>+0(SB), Z5
+	VMOVUPS c_zero<>+0(SB), Z6
+	VMOVUPS c_zero<>+0(SB), Z7
+	VMOVUPS c_zero<>+0(SB), Z8
+	VMOVUPS c_zero<>+0(SB), Z9
+	VMOVUPS c_zero<>+0(SB), Z10
+	VMOVUPS c_zero<>+0(SB), Z11
+	MOVQ    k+0(FP), R9
+	SHRQ    $0x01, R9
+
+widekloop:
+	TESTQ        R9, R9
+	JZ           widekend
+	VMOVDQU32.Z  (R8), K1, Z12
+	VMOVDQU32.Z  64(R8), K2, Z13
+	VMOVDQU32.Z  128(R8), K3, Z14
+	VMOVDQU32.Z  192(R8), K4, Z15
+	VPBROADCASTD (DI), Z16
+	// VDPBF16PS Z12, Z16, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z13, Z16, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z14, Z16, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z15, Z16, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	VPBROADCASTD (DI)(AX*1), Z16
+	// VDPBF16PS Z12, Z16, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	// VDPBF16PS Z13, Z16, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xed
+	// VDPBF16PS Z14, Z16, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xf6
+	// VDPBF16PS Z15, Z16, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xff
+	VPBROADCASTD (DI)(AX*2), Z16
+	// VDPBF16PS Z12, Z16, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z13, Z16, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z14, Z16, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z15, Z16, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	ADDQ         CX, R8
+	ADDQ         $0x00000004, DI
+	DECQ         R9
+	JMP          widekloop
+
+widekend:
+	MOVQ         k+0(FP), R9
+	TESTQ        $0x00000001, R9
+	JZ           widescale
+	VMOVDQU32.Z  (R8), K1, Z12
+	VMOVDQU32.Z  64(R8), K2, Z13
+	VMOVDQU32.Z  128(R8), K3, Z14
+	VMOVDQU32.Z  192(R8), K4, Z15
+	MOVWLZX      (DI), R8
+	VPBROADCASTD R8, Z16
+	// VDPBF16PS Z12, Z16, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z13, Z16, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z14, Z16, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z15, Z16, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	MOVWLZX      (DI)(AX*1), R8
+	VPBROADCASTD R8, Z16
+	// VDPBF16PS Z12, Z16, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	// VDPBF16PS Z13, Z16, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xed
+	// VDPBF16PS Z14, Z16, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xf6
+	// VDPBF16PS Z15, Z16, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xd2; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xff
+	MOVWLZX      (DI)(AX*2), DI
+	VPBROADCASTD DI, Z16
+	// VDPBF16PS Z12, Z16, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z13, Z16, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z14, Z16, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z15, Z16, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+
+widescale:
+	VMOVSS       alpha+112(FP), X12
+	VBROADCASTSS X12, Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVB         useBeta+120(FP), R8
+	TESTB        R8, R8
+	JZ           widestore
+	VMOVSS       beta+116(FP), X12
+	VBROADCASTSS X12, Z12
+	MOVQ         BX, R8
+	VMOVUPS.Z    (R8), K1, Z13
+	VFMADD231PS  Z13, Z12, Z0
+	VMOVUPS.Z    64(R8), K2, Z13
+	VFMADD231PS  Z13, Z12, Z1
+	VMOVUPS.Z    128(R8), K3, Z13
+	VFMADD231PS  Z13, Z12, Z2
+	VMOVUPS.Z    192(R8), K4, Z13
+	VFMADD231PS  Z13, Z12, Z3
+	ADDQ         DI, R8
+	VMOVUPS.Z    (R8), K1, Z13
+	VFMADD231PS  Z13, Z12, Z4
+	VMOVUPS.Z    64(R8), K2, Z13
+	VFMADD231PS  Z13, Z12, Z5
+	VMOVUPS.Z    128(R8), K3, Z13
+	VFMADD231PS  Z13, Z12, Z6
+	VMOVUPS.Z    192(R8), K4, Z13
+	VFMADD231PS  Z13, Z12, Z7
+	ADDQ         DI, R8
+	VMOVUPS.Z    (R8), K1, Z13
+	VFMADD231PS  Z13, Z12, Z8
+	VMOVUPS.Z    64(R8), K2, Z13
+	VFMADD231PS  Z13, Z12, Z9
+	VMOVUPS.Z    128(R8), K3, Z13
+	VFMADD231PS  Z13, Z12, Z10
+	VMOVUPS.Z    192(R8), K4, Z13
+	VFMADD231PS  Z13, Z12, Z11
+	ADDQ         DI, R8
+
+widestore:
+	MOVQ    BX, R8
+	VMOVUPS Z0, K1, (R8)
+	VMOVUPS Z1, K2, 64(R8)
+	VMOVUPS Z2, K3, 128(R8)
+	VMOVUPS Z3, K4, 192(R8)
+	ADDQ    DI, R8
+	VMOVUPS Z4, K1, (R8)
+	VMOVUPS Z5, K2, 64(R8)
+	VMOVUPS Z6, K3, 128(R8)
+	VMOVUPS Z7, K4, 192(R8)
+	ADDQ    DI, R8
+	VMOVUPS Z8, K1, (R8)
+	VMOVUPS Z9, K2, 64(R8)
+	VMOVUPS Z10, K3, 128(R8)
+	VMOVUPS Z11, K4, 192(R8)
+	ADDQ    DI, R8
+	ADDQ    $0x00000100, BX
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, SI
+	JMP     wide
+
+wideend:
+narrow:
+	CMPQ    SI, $0x00000000
+	JLE     narrowend
+	MOVQ    SI, DI
+	SUBQ    $0x00000000, DI
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	LEAQ    tailmask16<>+0(SB), R8
+	KMOVW   (R8)(DI*2), K1
+	MOVQ    a_base+8(FP), DI
+	MOVQ    DX, R8
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	MOVQ    k+0(FP), R9
+	SHRQ    $0x01, R9
+
+narrowkloop:
+	TESTQ        R9, R9
+	JZ           narrowkend
+	VMOVDQU32.Z  (R8), K1, Z3
+	VPBROADCASTD (DI), Z4
+	// VDPBF16PS Z3, Z4, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xc3
+	VPBROADCASTD (DI)(AX*1), Z4
+	// VDPBF16PS Z3, Z4, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xcb
+	VPBROADCASTD (DI)(AX*2), Z4
+	// VDPBF16PS Z3, Z4, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xd3
+	ADDQ         CX, R8
+	ADDQ         $0x00000004, DI
+	DECQ         R9
+	JMP          narrowkloop
+
+narrowkend:
+	MOVQ         k+0(FP), R9
+	TESTQ        $0x00000001, R9
+	JZ           narrowscale
+	VMOVDQU32.Z  (R8), K1, Z3
+	MOVWLZX      (DI), R8
+	VPBROADCASTD R8, Z4
+	// VDPBF16PS Z3, Z4, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xc3
+	MOVWLZX      (DI)(AX*1), R8
+	VPBROADCASTD R8, Z4
+	// VDPBF16PS Z3, Z4, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xcb
+	MOVWLZX      (DI)(AX*2), DI
+	VPBROADCASTD DI, Z4
+	// VDPBF16PS Z3, Z4, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xd3
+
+narrowscale:
+	VMOVSS       alpha+112(FP), X3
+	VBROADCASTSS X3, Z3
+	VMULPS       Z3, Z0, Z0
+	VMULPS       Z3, Z1, Z1
+	VMULPS       Z3, Z2, Z2
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVB         useBeta+120(FP), R8
+	TESTB        R8, R8
+	JZ           narrowstore
+	VMOVSS       beta+116(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVQ         BX, R8
+	VMOVUPS.Z    (R8), K1, Z4
+	VFMADD231PS  Z4, Z3, Z0
+	ADDQ         DI, R8
+	VMOVUPS.Z    (R8), K1, Z4
+	VFMADD231PS  Z4, Z3, Z1
+	ADDQ         DI, R8
+	VMOVUPS.Z    (R8), K1, Z4
+	VFMADD231PS  Z4, Z3, Z2
+	ADDQ         DI, R8
+
+narrowstore:
+	MOVQ    BX, R8
+	VMOVUPS Z0, K1, (R8)
+	ADDQ    DI, R8
+	VMOVUPS Z1, K1, (R8)
+	ADDQ    DI, R8
+	VMOVUPS Z2, K1, (R8)
+	ADDQ    DI, R8
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, SI
+	JMP     narrow
+
+narrowend:
+	VZEROUPPER
+	RET
+
+// func GemmBF164AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+TEXT ·GemmBF164AVX512(SB), NOSPLIT, $0-121
+	MOVQ lda+32(FP), AX
+	SHLQ $0x01, AX
+	LEAQ (AX)(AX*2), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b_base+40(FP), BX
+	MOVQ c_base+80(FP), SI
+	MOVQ nc+72(FP), DI
+
+wide:
+	CMPQ    DI, $0x00000010
+	JLE     wideend
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K1
+	MOVQ    DI, R8
+	SUBQ    $0x00000010, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K2
+	MOVQ    DI, R8
+	SUBQ    $0x00000020, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K3
+	MOVQ    DI, R8
+	SUBQ    $0x00000030, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K4
+	MOVQ    a_base+8(FP), R8
+	MOVQ    BX, R9
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	VMOVUPS c_zero<>+0(SB), Z4
+	VMOVUPS c_zero<>+0(SB), Z5
+	VMOVUPS c_zero<>+0(SB), Z6
+	VMOVUPS c_zero<>+0(SB), Z7
+	VMOVUPS c_zero<>+0(SB), Z8
+	VMOVUPS c_zero<>+0(SB), Z9
+	VMOVUPS c_zero<>+0(SB), Z10
+	VMOVUPS c_zero<>+0(SB), Z11
+	VMOVUPS c_zero<>+0(SB), Z12
+	VMOVUPS c_zero<>+0(SB), Z13
+	VMOVUPS c_zero<>+0(SB), Z14
+	VMOVUPS c_zero<>+0(SB), Z15
+	MOVQ    k+0(FP), R10
+	SHRQ    $0x01, R10
+
+widekloop:
+	TESTQ        R10, R10
+	JZ           widekend
+	VMOVDQU32.Z  (R9), K1, Z16
+	VMOVDQU32.Z  64(R9), K2, Z17
+	VMOVDQU32.Z  128(R9), K3, Z18
+	VMOVDQU32.Z  192(R9), K4, Z19
+	VPBROADCASTD (R8), Z20
+	// VDPBF16PS Z16, Z20, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z17, Z20, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z20, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z20, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	VPBROADCASTD (R8)(AX*1), Z20
+	// VDPBF16PS Z16, Z20, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z17, Z20, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z20, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z20, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	VPBROADCASTD (R8)(AX*2), Z20
+	// VDPBF16PS Z16, Z20, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z17, Z20, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z20, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z20, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	VPBROADCASTD (R8)(CX*1), Z20
+	// VDPBF16PS Z16, Z20, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z17, Z20, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z20, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z20, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	ADDQ         DX, R9
+	ADDQ         $0x00000004, R8
+	DECQ         R10
+	JMP          widekloop
+
+widekend:
+	MOVQ         k+0(FP), R10
+	TESTQ        $0x00000001, R10
+	JZ           widescale
+	VMOVDQU32.Z  (R9), K1, Z16
+	VMOVDQU32.Z  64(R9), K2, Z17
+	VMOVDQU32.Z  128(R9), K3, Z18
+	VMOVDQU32.Z  192(R9), K4, Z19
+	MOVWLZX      (R8), R9
+	VPBROADCASTD R9, Z20
+	// VDPBF16PS Z16, Z20, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z17, Z20, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z20, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z20, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	MOVWLZX      (R8)(AX*1), R9
+	VPBROADCASTD R9, Z20
+	// VDPBF16PS Z16, Z20, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z17, Z20, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z20, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z20, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	MOVWLZX      (R8)(AX*2), R9
+	VPBROADCASTD R9, Z20
+	// VDPBF16PS Z16, Z20, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z17, Z20, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z18, Z20, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z19, Z20, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	MOVWLZX      (R8)(CX*1), R8
+	VPBROADCASTD R8, Z20
+	// VDPBF16PS Z16, Z20, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z17, Z20, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z18, Z20, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z19, Z20, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+
+widescale:
+	VMOVSS       alpha+112(FP), X16
+	VBROADCASTSS X16, Z16
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
+	JZ           widestore
+	VMOVSS       beta+116(FP), X16
+	VBROADCASTSS X16, Z16
+	MOVQ         SI, R9
+	VMOVUPS.Z    (R9), K1, Z17
+	VFMADD231PS  Z17, Z16, Z0
+	VMOVUPS.Z    64(R9), K2, Z17
+	VFMADD231PS  Z17, Z16, Z1
+	VMOVUPS.Z    128(R9), K3, Z17
+	VFMADD231PS  Z17, Z16, Z2
+	VMOVUPS.Z    192(R9), K4, Z17
+	VFMADD231PS  Z17, Z16, Z3
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z17
+	VFMADD231PS  Z17, Z16, Z4
+	VMOVUPS.Z    64(R9), K2, Z17
+	VFMADD231PS  Z17, Z16, Z5
+	VMOVUPS.Z    128(R9), K3, Z17
+	VFMADD231PS  Z17, Z16, Z6
+	VMOVUPS.Z    192(R9), K4, Z17
+	VFMADD231PS  Z17, Z16, Z7
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z17
+	VFMADD231PS  Z17, Z16, Z8
+	VMOVUPS.Z    64(R9), K2, Z17
+	VFMADD231PS  Z17, Z16, Z9
+	VMOVUPS.Z    128(R9), K3, Z17
+	VFMADD231PS  Z17, Z16, Z10
+	VMOVUPS.Z    192(R9), K4, Z17
+	VFMADD231PS  Z17, Z16, Z11
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z17
+	VFMADD231PS  Z17, Z16, Z12
+	VMOVUPS.Z    64(R9), K2, Z17
+	VFMADD231PS  Z17, Z16, Z13
+	VMOVUPS.Z    128(R9), K3, Z17
+	VFMADD231PS  Z17, Z16, Z14
+	VMOVUPS.Z    192(R9), K4, Z17
+	VFMADD231PS  Z17, Z16, Z15
+	ADDQ         R8, R9
+
+widestore:
+	MOVQ    SI, R9
+	VMOVUPS Z0, K1, (R9)
+	VMOVUPS Z1, K2, 64(R9)
+	VMOVUPS Z2, K3, 128(R9)
+	VMOVUPS Z3, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z4, K1, (R9)
+	VMOVUPS Z5, K2, 64(R9)
+	VMOVUPS Z6, K3, 128(R9)
+	VMOVUPS Z7, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z8, K1, (R9)
+	VMOVUPS Z9, K2, 64(R9)
+	VMOVUPS Z10, K3, 128(R9)
+	VMOVUPS Z11, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z12, K1, (R9)
+	VMOVUPS Z13, K2, 64(R9)
+	VMOVUPS Z14, K3, 128(R9)
+	VMOVUPS Z15, K4, 192(R9)
+	ADDQ    R8, R9
+	ADDQ    $0x00000100, SI
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DI
+	JMP     wide
+
+wideend:
+narrow:
+	CMPQ    DI, $0x00000000
+	JLE     narrowend
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K1
+	MOVQ    a_base+8(FP), R8
+	MOVQ    BX, R9
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	MOVQ    k+0(FP), R10
+	SHRQ    $0x01, R10
+
+narrowkloop:
+	TESTQ        R10, R10
+	JZ           narrowkend
+	VMOVDQU32.Z  (R9), K1, Z4
+	VPBROADCASTD (R8), Z5
+	// VDPBF16PS Z4, Z5, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xc4
+	VPBROADCASTD (R8)(AX*1), Z5
+	// VDPBF16PS Z4, Z5, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xcc
+	VPBROADCASTD (R8)(AX*2), Z5
+	// VDPBF16PS Z4, Z5, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xd4
+	VPBROADCASTD (R8)(CX*1), Z5
+	// VDPBF16PS Z4, Z5, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xdc
+	ADDQ         DX, R9
+	ADDQ         $0x00000004, R8
+	DECQ         R10
+	JMP          narrowkloop
+
+narrowkend:
+	MOVQ         k+0(FP), R10
+	TESTQ        $0x00000001, R10
+	JZ           narrowscale
+	VMOVDQU32.Z  (R9), K1, Z4
+	MOVWLZX      (R8), R9
+	VPBROADCASTD R9, Z5
+	// VDPBF16PS Z4, Z5, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xc4
+	MOVWLZX      (R8)(AX*1), R9
+	VPBROADCASTD R9, Z5
+	// VDPBF16PS Z4, Z5, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xcc
+	MOVWLZX      (R8)(AX*2), R9
+	VPBROADCASTD R9, Z5
+	// VDPBF16PS Z4, Z5, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xd4
+	MOVWLZX      (R8)(CX*1), R8
+	VPBROADCASTD R8, Z5
+	// VDPBF16PS Z4, Z5, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xdc
+
+narrowscale:
+	VMOVSS       alpha+112(FP), X4
+	VBROADCASTSS X4, Z4
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z4, Z1, Z1
+	VMULPS       Z4, Z2, Z2
+	VMULPS       Z4, Z3, Z3
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
+	JZ           narrowstore
+	VMOVSS       beta+116(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVQ         SI, R9
+	VMOVUPS.Z    (R9), K1, Z5
+	VFMADD231PS  Z5, Z4, Z0
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z5
+	VFMADD231PS  Z5, Z4, Z1
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z5
+	VFMADD231PS  Z5, Z4, Z2
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z5
+	VFMADD231PS  Z5, Z4, Z3
+	ADDQ         R8, R9
+
+narrowstore:
+	MOVQ    SI, R9
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z2, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z3, K1, (R9)
+	ADDQ    R8, R9
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DI
+	JMP     narrow
+
+narrowend:
+	VZEROUPPER
+	RET
+
+// func GemmBF165AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+TEXT ·GemmBF165AVX512(SB), NOSPLIT, $0-121
+	MOVQ lda+32(FP), AX
+	SHLQ $0x01, AX
+	LEAQ (AX)(AX*2), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b_base+40(FP), BX
+	MOVQ c_base+80(FP), SI
+	MOVQ nc+72(FP), DI
+
+wide:
+	CMPQ    DI, $0x00000010
+	JLE     wideend
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K1
+	MOVQ    DI, R8
+	SUBQ    $0x00000010, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K2
+	MOVQ    DI, R8
+	SUBQ    $0x00000020, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K3
+	MOVQ    DI, R8
+	SUBQ    $0x00000030, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K4
+	MOVQ    a_base+8(FP), R8
+	LEAQ    (R8)(AX*4), R9
+	MOVQ    BX, R10
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	VMOVUPS c_zero<>+0(SB), Z4
+	VMOVUPS c_zero<>+0(SB), Z5
+	VMOVUPS c_zero<>+0(SB), Z6
+	VMOVUPS c_zero<>+0(SB), Z7
+	VMOVUPS c_zero<>+0(SB), Z8
+	VMOVUPS c_zero<>+0(SB), Z9
+	VMOVUPS c_zero<>+0(SB), Z10
+	VMOVUPS c_zero<>+0(SB), Z11
+	VMOVUPS c_zero<>+0(SB), Z12
+	VMOVUPS c_zero<>+0(SB), Z13
+	VMOVUPS c_zero<>+0(SB), Z14
+	VMOVUPS c_zero<>+0(SB), Z15
+	VMOVUPS c_zero<>+0(SB), Z16
+	VMOVUPS c_zero<>+0(SB), Z17
+	VMOVUPS c_zero<>+0(SB), Z18
+	VMOVUPS c_zero<>+0(SB), Z19
+	MOVQ    k+0(FP), R11
+	SHRQ    $0x01, R11
+
+widekloop:
+	TESTQ        R11, R11
+	JZ           widekend
+	VMOVDQU32.Z  (R10), K1, Z20
+	VMOVDQU32.Z  64(R10), K2, Z21
+	VMOVDQU32.Z  128(R10), K3, Z22
+	VMOVDQU32.Z  192(R10), K4, Z23
+	VPBROADCASTD (R8), Z24
+	// VDPBF16PS Z20, Z24, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z21, Z24, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z22, Z24, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z23, Z24, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	VPBROADCASTD (R8)(AX*1), Z24
+	// VDPBF16PS Z20, Z24, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	// VDPBF16PS Z21, Z24, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xed
+	// VDPBF16PS Z22, Z24, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xf6
+	// VDPBF16PS Z23, Z24, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xff
+	VPBROADCASTD (R8)(AX*2), Z24
+	// VDPBF16PS Z20, Z24, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z21, Z24, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z22, Z24, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z23, Z24, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	VPBROADCASTD (R8)(CX*1), Z24
+	// VDPBF16PS Z20, Z24, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	// VDPBF16PS Z21, Z24, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xed
+	// VDPBF16PS Z22, Z24, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xf6
+	// VDPBF16PS Z23, Z24, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xff
+	VPBROADCASTD (R9), Z24
+	// VDPBF16PS Z20, Z24, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z21, Z24, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z22, Z24, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z23, Z24, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	ADDQ         DX, R10
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000004, R9
+	DECQ         R11
+	JMP          widekloop
+
+widekend:
+	MOVQ         k+0(FP), R11
+	TESTQ        $0x00000001, R11
+	JZ           widescale
+	VMOVDQU32.Z  (R10), K1, Z20
+	VMOVDQU32.Z  64(R10), K2, Z21
+	VMOVDQU32.Z  128(R10), K3, Z22
+	VMOVDQU32.Z  192(R10), K4, Z23
+	MOVWLZX      (R8), R10
+	VPBROADCASTD R10, Z24
+	// VDPBF16PS Z20, Z24, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z21, Z24, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z22, Z24, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z23, Z24, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	MOVWLZX      (R8)(AX*1), R10
+	VPBROADCASTD R10, Z24
+	// VDPBF16PS Z20, Z24, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	// VDPBF16PS Z21, Z24, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xed
+	// VDPBF16PS Z22, Z24, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xf6
+	// VDPBF16PS Z23, Z24, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xff
+	MOVWLZX      (R8)(AX*2), R10
+	VPBROADCASTD R10, Z24
+	// VDPBF16PS Z20, Z24, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z21, Z24, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z22, Z24, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z23, Z24, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+	MOVWLZX      (R8)(CX*1), R8
+	VPBROADCASTD R8, Z24
+	// VDPBF16PS Z20, Z24, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xe4
+	// VDPBF16PS Z21, Z24, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xed
+	// VDPBF16PS Z22, Z24, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xf6
+	// VDPBF16PS Z23, Z24, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xff
+	MOVWLZX      (R9), R8
+	VPBROADCASTD R8, Z24
+	// VDPBF16PS Z20, Z24, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xc4
+	// VDPBF16PS Z21, Z24, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xcd
+	// VDPBF16PS Z22, Z24, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xd6
+	// VDPBF16PS Z23, Z24, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
+
+widescale:
+	VMOVSS       alpha+112(FP), X20
+	VBROADCASTSS X20, Z20
+	VMULPS       Z20, Z0, Z0
+	VMULPS       Z20, Z1, Z1
+	VMULPS       Z20, Z2, Z2
+	VMULPS       Z20, Z3, Z3
+	VMULPS       Z20, Z4, Z4
+	VMULPS       Z20, Z5, Z5
+	VMULPS       Z20, Z6, Z6
+	VMULPS       Z20, Z7, Z7
+	VMULPS       Z20, Z8, Z8
+	VMULPS       Z20, Z9, Z9
+	VMULPS       Z20, Z10, Z10
+	VMULPS       Z20, Z11, Z11
+	VMULPS       Z20, Z12, Z12
+	VMULPS       Z20, Z13, Z13
+	VMULPS       Z20, Z14, Z14
+	VMULPS       Z20, Z15, Z15
+	VMULPS       Z20, Z16, Z16
+	VMULPS       Z20, Z17, Z17
+	VMULPS       Z20, Z18, Z18
+	VMULPS       Z20, Z19, Z19
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
+	JZ           widestore
+	VMOVSS       beta+116(FP), X20
+	VBROADCASTSS X20, Z20
+	MOVQ         SI, R9
+	VMOVUPS.Z    (R9), K1, Z21
+	VFMADD231PS  Z21, Z20, Z0
+	VMOVUPS.Z    64(R9), K2, Z21
+	VFMADD231PS  Z21, Z20, Z1
+	VMOVUPS.Z    128(R9), K3, Z21
+	VFMADD231PS  Z21, Z20, Z2
+	VMOVUPS.Z    192(R9), K4, Z21
+	VFMADD231PS  Z21, Z20, Z3
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z21
+	VFMADD231PS  Z21, Z20, Z4
+	VMOVUPS.Z    64(R9), K2, Z21
+	VFMADD231PS  Z21, Z20, Z5
+	VMOVUPS.Z    128(R9), K3, Z21
+	VFMADD231PS  Z21, Z20, Z6
+	VMOVUPS.Z    192(R9), K4, Z21
+	VFMADD231PS  Z21, Z20, Z7
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z21
+	VFMADD231PS  Z21, Z20, Z8
+	VMOVUPS.Z    64(R9), K2, Z21
+	VFMADD231PS  Z21, Z20, Z9
+	VMOVUPS.Z    128(R9), K3, Z21
+	VFMADD231PS  Z21, Z20, Z10
+	VMOVUPS.Z    192(R9), K4, Z21
+	VFMADD231PS  Z21, Z20, Z11
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z21
+	VFMADD231PS  Z21, Z20, Z12
+	VMOVUPS.Z    64(R9), K2, Z21
+	VFMADD231PS  Z21, Z20, Z13
+	VMOVUPS.Z    128(R9), K3, Z21
+	VFMADD231PS  Z21, Z20, Z14
+	VMOVUPS.Z    192(R9), K4, Z21
+	VFMADD231PS  Z21, Z20, Z15
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z21
+	VFMADD231PS  Z21, Z20, Z16
+	VMOVUPS.Z    64(R9), K2, Z21
+	VFMADD231PS  Z21, Z20, Z17
+	VMOVUPS.Z    128(R9), K3, Z21
+	VFMADD231PS  Z21, Z20, Z18
+	VMOVUPS.Z    192(R9), K4, Z21
+	VFMADD231PS  Z21, Z20, Z19
+	ADDQ         R8, R9
+
+widestore:
+	MOVQ    SI, R9
+	VMOVUPS Z0, K1, (R9)
+	VMOVUPS Z1, K2, 64(R9)
+	VMOVUPS Z2, K3, 128(R9)
+	VMOVUPS Z3, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z4, K1, (R9)
+	VMOVUPS Z5, K2, 64(R9)
+	VMOVUPS Z6, K3, 128(R9)
+	VMOVUPS Z7, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z8, K1, (R9)
+	VMOVUPS Z9, K2, 64(R9)
+	VMOVUPS Z10, K3, 128(R9)
+	VMOVUPS Z11, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z12, K1, (R9)
+	VMOVUPS Z13, K2, 64(R9)
+	VMOVUPS Z14, K3, 128(R9)
+	VMOVUPS Z15, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z16, K1, (R9)
+	VMOVUPS Z17, K2, 64(R9)
+	VMOVUPS Z18, K3, 128(R9)
+	VMOVUPS Z19, K4, 192(R9)
+	ADDQ    R8, R9
+	ADDQ    $0x00000100, SI
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DI
+	JMP     wide
+
+wideend:
+narrow:
+	CMPQ    DI, $0x00000000
+	JLE     narrowend
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K1
+	MOVQ    a_base+8(FP), R8
+	LEAQ    (R8)(AX*4), R9
+	MOVQ    BX, R10
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	VMOVUPS c_zero<>+0(SB), Z4
+	MOVQ    k+0(FP), R11
+	SHRQ    $0x01, R11
+
+narrowkloop:
+	TESTQ        R11, R11
+	JZ           narrowkend
+	VMOVDQU32.Z  (R10), K1, Z5
+	VPBROADCASTD (R8), Z6
+	// VDPBF16PS Z5, Z6, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xc5
+	VPBROADCASTD (R8)(AX*1), Z6
+	// VDPBF16PS Z5, Z6, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xcd
+	VPBROADCASTD (R8)(AX*2), Z6
+	// VDPBF16PS Z5, Z6, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xd5
+	VPBROADCASTD (R8)(CX*1), Z6
+	// VDPBF16PS Z5, Z6, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xdd
+	VPBROADCASTD (R9), Z6
+	// VDPBF16PS Z5, Z6, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xe5
+	ADDQ         DX, R10
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000004, R9
+	DECQ         R11
+	JMP          narrowkloop
+
+narrowkend:
+	MOVQ         k+0(FP), R11
+	TESTQ        $0x00000001, R11
+	JZ           narrowscale
+	VMOVDQU32.Z  (R10), K1, Z5
+	MOVWLZX      (R8), R10
+	VPBROADCASTD R10, Z6
+	// VDPBF16PS Z5, Z6, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xc5
+	MOVWLZX      (R8)(AX*1), R10
+	VPBROADCASTD R10, Z6
+	// VDPBF16PS Z5, Z6, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xcd
+	MOVWLZX      (R8)(AX*2), R10
+	VPBROADCASTD R10, Z6
+	// VDPBF16PS Z5, Z6, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xd5
+	MOVWLZX      (R8)(CX*1), R8
+	VPBROADCASTD R8, Z6
+	// VDPBF16PS Z5, Z6, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xdd
+	MOVWLZX      (R9), R8
+	VPBROADCASTD R8, Z6
+	// VDPBF16PS Z5, Z6, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xe5
+
+narrowscale:
+	VMOVSS       alpha+112(FP), X5
+	VBROADCASTSS X5, Z5
+	VMULPS       Z5, Z0, Z0
+	VMULPS       Z5, Z1, Z1
+	VMULPS       Z5, Z2, Z2
+	VMULPS       Z5, Z3, Z3
+	VMULPS       Z5, Z4, Z4
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
+	JZ           narrowstore
+	VMOVSS       beta+116(FP), X5
+	VBROADCASTSS X5, Z5
+	MOVQ         SI, R9
+	VMOVUPS.Z    (R9), K1, Z6
+	VFMADD231PS  Z6, Z5, Z0
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z6
+	VFMADD231PS  Z6, Z5, Z1
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z6
+	VFMADD231PS  Z6, Z5, Z2
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z6
+	VFMADD231PS  Z6, Z5, Z3
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z6
+	VFMADD231PS  Z6, Z5, Z4
+	ADDQ         R8, R9
+
+narrowstore:
+	MOVQ    SI, R9
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z2, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z3, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z4, K1, (R9)
+	ADDQ    R8, R9
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DI
+	JMP     narrow
+
+narrowend:
+	VZEROUPPER
+	RET
+
+// func GemmBF166AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+TEXT ·GemmBF166AVX512(SB), NOSPLIT, $0-121
+	MOVQ lda+32(FP), AX
+	SHLQ $0x01, AX
+	LEAQ (AX)(AX*2), CX
+	MOVQ ldb+64(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b_base+40(FP), BX
+	MOVQ c_base+80(FP), SI
+	MOVQ nc+72(FP), DI
+
+wide:
+	CMPQ    DI, $0x00000010
+	JLE     wideend
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K1
+	MOVQ    DI, R8
+	SUBQ    $0x00000010, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K2
+	MOVQ    DI, R8
+	SUBQ    $0x00000020, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K3
+	MOVQ    DI, R8
+	SUBQ    $0x00000030, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K4
+	MOVQ    a_base+8(FP), R8
+	LEAQ    (R8)(AX*4), R9
+	MOVQ    BX, R10
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	VMOVUPS c_zero<>+0(SB), Z4
+	VMOVUPS c_zero<>+0(SB), Z5
+	VMOVUPS c_zero<>+0(SB), Z6
+	VMOVUPS c_zero<>+0(SB), Z7
+	VMOVUPS c_zero<>+0(SB), Z8
+	VMOVUPS c_zero<>+0(SB), Z9
+	VMOVUPS c_zero<>+0(SB), Z10
+	VMOVUPS c_zero<>+0(SB), Z11
+	VMOVUPS c_zero<>+0(SB), Z12
+	VMOVUPS c_zero<>+0(SB), Z13
+	VMOVUPS c_zero<>+0(SB), Z14
+	VMOVUPS c_zero<>+0(SB), Z15
+	VMOVUPS c_zero<>+0(SB), Z16
+	VMOVUPS c_zero<>+0(SB), Z17
+	VMOVUPS c_zero<>+0(SB), Z18
+	VMOVUPS c_zero<>+0(SB), Z19
+	VMOVUPS c_zero<>+0(SB), Z20
+	VMOVUPS c_zero<>+0(SB), Z21
+	VMOVUPS c_zero<>+0(SB), Z22
+	VMOVUPS c_zero<>+0(SB), Z23
+	MOVQ    k+0(FP), R11
+	SHRQ    $0x01, R11
+
+widekloop:
+	TESTQ        R11, R11
+	JZ           widekend
+	VMOVDQU32.Z  (R10), K1, Z24
+	VMOVDQU32.Z  64(R10), K2, Z25
+	VMOVDQU32.Z  128(R10), K3, Z26
+	VMOVDQU32.Z  192(R10), K4, Z27
+	VPBROADCASTD (R8), Z28
+	// VDPBF16PS Z24, Z28, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z25, Z28, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z28, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z28, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	VPBROADCASTD (R8)(AX*1), Z28
+	// VDPBF16PS Z24, Z28, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z25, Z28, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z28, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z28, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	VPBROADCASTD (R8)(AX*2), Z28
+	// VDPBF16PS Z24, Z28, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z25, Z28, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z28, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z28, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	VPBROADCASTD (R8)(CX*1), Z28
+	// VDPBF16PS Z24, Z28, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z25, Z28, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z28, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z28, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	VPBROADCASTD (R9), Z28
+	// VDPBF16PS Z24, Z28, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z25, Z28, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z28, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z28, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	VPBROADCASTD (R9)(AX*1), Z28
+	// VDPBF16PS Z24, Z28, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z25, Z28, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z28, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z28, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	ADDQ         DX, R10
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000004, R9
+	DECQ         R11
+	JMP          widekloop
+
+widekend:
+	MOVQ         k+0(FP), R11
+	TESTQ        $0x00000001, R11
+	JZ           widescale
+	VMOVDQU32.Z  (R10), K1, Z24
+	VMOVDQU32.Z  64(R10), K2, Z25
+	VMOVDQU32.Z  128(R10), K3, Z26
+	VMOVDQU32.Z  192(R10), K4, Z27
+	MOVWLZX      (R8), R10
+	VPBROADCASTD R10, Z28
+	// VDPBF16PS Z24, Z28, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z25, Z28, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z28, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z28, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	MOVWLZX      (R8)(AX*1), R10
+	VPBROADCASTD R10, Z28
+	// VDPBF16PS Z24, Z28, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z25, Z28, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z28, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z28, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x92; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	MOVWLZX      (R8)(AX*2), R10
+	VPBROADCASTD R10, Z28
+	// VDPBF16PS Z24, Z28, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z25, Z28, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z28, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z28, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	MOVWLZX      (R8)(CX*1), R8
+	VPBROADCASTD R8, Z28
+	// VDPBF16PS Z24, Z28, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z25, Z28, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z28, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z28, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x12; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+	MOVWLZX      (R9), R8
+	VPBROADCASTD R8, Z28
+	// VDPBF16PS Z24, Z28, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc0
+	// VDPBF16PS Z25, Z28, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xc9
+	// VDPBF16PS Z26, Z28, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xd2
+	// VDPBF16PS Z27, Z28, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xdb
+	MOVWLZX      (R9)(AX*1), R8
+	VPBROADCASTD R8, Z28
+	// VDPBF16PS Z24, Z28, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe0
+	// VDPBF16PS Z25, Z28, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xe9
+	// VDPBF16PS Z26, Z28, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xf2
+	// VDPBF16PS Z27, Z28, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
+
+widescale:
+	VMOVSS       alpha+112(FP), X24
+	VBROADCASTSS X24, Z24
+	VMULPS       Z24, Z0, Z0
+	VMULPS       Z24, Z1, Z1
+	VMULPS       Z24, Z2, Z2
+	VMULPS       Z24, Z3, Z3
+	VMULPS       Z24, Z4, Z4
+	VMULPS       Z24, Z5, Z5
+	VMULPS       Z24, Z6, Z6
+	VMULPS       Z24, Z7, Z7
+	VMULPS       Z24, Z8, Z8
+	VMULPS       Z24, Z9, Z9
+	VMULPS       Z24, Z10, Z10
+	VMULPS       Z24, Z11, Z11
+	VMULPS       Z24, Z12, Z12
+	VMULPS       Z24, Z13, Z13
+	VMULPS       Z24, Z14, Z14
+	VMULPS       Z24, Z15, Z15
+	VMULPS       Z24, Z16, Z16
+	VMULPS       Z24, Z17, Z17
+	VMULPS       Z24, Z18, Z18
+	VMULPS       Z24, Z19, Z19
+	VMULPS       Z24, Z20, Z20
+	VMULPS       Z24, Z21, Z21
+	VMULPS       Z24, Z22, Z22
+	VMULPS       Z24, Z23, Z23
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
+	JZ           widestore
+	VMOVSS       beta+116(FP), X24
+	VBROADCASTSS X24, Z24
+	MOVQ         SI, R9
+	VMOVUPS.Z    (R9), K1, Z25
+	VFMADD231PS  Z25, Z24, Z0
+	VMOVUPS.Z    64(R9), K2, Z25
+	VFMADD231PS  Z25, Z24, Z1
+	VMOVUPS.Z    128(R9), K3, Z25
+	VFMADD231PS  Z25, Z24, Z2
+	VMOVUPS.Z    192(R9), K4, Z25
+	VFMADD231PS  Z25, Z24, Z3
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z25
+	VFMADD231PS  Z25, Z24, Z4
+	VMOVUPS.Z    64(R9), K2, Z25
+	VFMADD231PS  Z25, Z24, Z5
+	VMOVUPS.Z    128(R9), K3, Z25
+	VFMADD231PS  Z25, Z24, Z6
+	VMOVUPS.Z    192(R9), K4, Z25
+	VFMADD231PS  Z25, Z24, Z7
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z25
+	VFMADD231PS  Z25, Z24, Z8
+	VMOVUPS.Z    64(R9), K2, Z25
+	VFMADD231PS  Z25, Z24, Z9
+	VMOVUPS.Z    128(R9), K3, Z25
+	VFMADD231PS  Z25, Z24, Z10
+	VMOVUPS.Z    192(R9), K4, Z25
+	VFMADD231PS  Z25, Z24, Z11
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z25
+	VFMADD231PS  Z25, Z24, Z12
+	VMOVUPS.Z    64(R9), K2, Z25
+	VFMADD231PS  Z25, Z24, Z13
+	VMOVUPS.Z    128(R9), K3, Z25
+	VFMADD231PS  Z25, Z24, Z14
+	VMOVUPS.Z    192(R9), K4, Z25
+	VFMADD231PS  Z25, Z24, Z15
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z25
+	VFMADD231PS  Z25, Z24, Z16
+	VMOVUPS.Z    64(R9), K2, Z25
+	VFMADD231PS  Z25, Z24, Z17
+	VMOVUPS.Z    128(R9), K3, Z25
+	VFMADD231PS  Z25, Z24, Z18
+	VMOVUPS.Z    192(R9), K4, Z25
+	VFMADD231PS  Z25, Z24, Z19
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z25
+	VFMADD231PS  Z25, Z24, Z20
+	VMOVUPS.Z    64(R9), K2, Z25
+	VFMADD231PS  Z25, Z24, Z21
+	VMOVUPS.Z    128(R9), K3, Z25
+	VFMADD231PS  Z25, Z24, Z22
+	VMOVUPS.Z    192(R9), K4, Z25
+	VFMADD231PS  Z25, Z24, Z23
+	ADDQ         R8, R9
+
+widestore:
+	MOVQ    SI, R9
+	VMOVUPS Z0, K1, (R9)
+	VMOVUPS Z1, K2, 64(R9)
+	VMOVUPS Z2, K3, 128(R9)
+	VMOVUPS Z3, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z4, K1, (R9)
+	VMOVUPS Z5, K2, 64(R9)
+	VMOVUPS Z6, K3, 128(R9)
+	VMOVUPS Z7, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z8, K1, (R9)
+	VMOVUPS Z9, K2, 64(R9)
+	VMOVUPS Z10, K3, 128(R9)
+	VMOVUPS Z11, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z12, K1, (R9)
+	VMOVUPS Z13, K2, 64(R9)
+	VMOVUPS Z14, K3, 128(R9)
+	VMOVUPS Z15, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z16, K1, (R9)
+	VMOVUPS Z17, K2, 64(R9)
+	VMOVUPS Z18, K3, 128(R9)
+	VMOVUPS Z19, K4, 192(R9)
+	ADDQ    R8, R9
+	VMOVUPS Z20, K1, (R9)
+	VMOVUPS Z21, K2, 64(R9)
+	VMOVUPS Z22, K3, 128(R9)
+	VMOVUPS Z23, K4, 192(R9)
+	ADDQ    R8, R9
+	ADDQ    $0x00000100, SI
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DI
+	JMP     wide
+
+wideend:
+narrow:
+	CMPQ    DI, $0x00000000
+	JLE     narrowend
+	MOVQ    DI, R8
+	SUBQ    $0x00000000, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	LEAQ    tailmask16<>+0(SB), R9
+	KMOVW   (R9)(R8*2), K1
+	MOVQ    a_base+8(FP), R8
+	LEAQ    (R8)(AX*4), R9
+	MOVQ    BX, R10
+	VMOVUPS c_zero<>+0(SB), Z0
+	VMOVUPS c_zero<>+0(SB), Z1
+	VMOVUPS c_zero<>+0(SB), Z2
+	VMOVUPS c_zero<>+0(SB), Z3
+	VMOVUPS c_zero<>+0(SB), Z4
+	VMOVUPS c_zero<>+0(SB), Z5
+	MOVQ    k+0(FP), R11
+	SHRQ    $0x01, R11
+
+narrowkloop:
+	TESTQ        R11, R11
+	JZ           narrowkend
+	VMOVDQU32.Z  (R10), K1, Z6
+	VPBROADCASTD (R8), Z7
+	// VDPBF16PS Z6, Z7, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xc6
+	VPBROADCASTD (R8)(AX*1), Z7
+	// VDPBF16PS Z6, Z7, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xce
+	VPBROADCASTD (R8)(AX*2), Z7
+	// VDPBF16PS Z6, Z7, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xd6
+	VPBROADCASTD (R8)(CX*1), Z7
+	// VDPBF16PS Z6, Z7, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xde
+	VPBROADCASTD (R9), Z7
+	// VDPBF16PS Z6, Z7, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xe6
+	VPBROADCASTD (R9)(AX*1), Z7
+	// VDPBF16PS Z6, Z7, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xee
+	ADDQ         DX, R10
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000004, R9
+	DECQ         R11
+	JMP          narrowkloop
+
+narrowkend:
+	MOVQ         k+0(FP), R11
+	TESTQ        $0x00000001, R11
+	JZ           narrowscale
+	VMOVDQU32.Z  (R10), K1, Z6
+	MOVWLZX      (R8), R10
+	VPBROADCASTD R10, Z7
+	// VDPBF16PS Z6, Z7, Z0 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xc6
+	MOVWLZX      (R8)(AX*1), R10
+	VPBROADCASTD R10, Z7
+	// VDPBF16PS Z6, Z7, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xce
+	MOVWLZX      (R8)(AX*2), R10
+	VPBROADCASTD R10, Z7
+	// VDPBF16PS Z6, Z7, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xd6
+	MOVWLZX      (R8)(CX*1), R8
+	VPBROADCASTD R8, Z7
+	// VDPBF16PS Z6, Z7, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xde
+	MOVWLZX      (R9), R8
+	VPBROADCASTD R8, Z7
+	// VDPBF16PS Z6, Z7, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xe6
+	MOVWLZX      (R9)(AX*1), R8
+	VPBROADCASTD R8, Z7
+	// VDPBF16PS Z6, Z7, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xee
+
+narrowscale:
+	VMOVSS       alpha+112(FP), X6
+	VBROADCASTSS X6, Z6
+	VMULPS       Z6, Z0, Z0
+	VMULPS       Z6, Z1, Z1
+	VMULPS       Z6, Z2, Z2
+	VMULPS       Z6, Z3, Z3
+	VMULPS       Z6, Z4, Z4
+	VMULPS       Z6, Z5, Z5
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
+	JZ           narrowstore
+	VMOVSS       beta+116(FP), X6
+	VBROADCASTSS X6, Z6
+	MOVQ         SI, R9
+	VMOVUPS.Z    (R9), K1, Z7
+	VFMADD231PS  Z7, Z6, Z0
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z7
+	VFMADD231PS  Z7, Z6, Z1
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z7
+	VFMADD231PS  Z7, Z6, Z2
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z7
+	VFMADD231PS  Z7, Z6, Z3
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z7
+	VFMADD231PS  Z7, Z6, Z4
+	ADDQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z7
+	VFMADD231PS  Z7, Z6, Z5
+	ADDQ         R8, R9
+
+narrowstore:
+	MOVQ    SI, R9
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z2, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z3, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z4, K1, (R9)
+	ADDQ    R8, R9
+	VMOVUPS Z5, K1, (R9)
+	ADDQ    R8, R9
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DI
+	JMP     narrow
+
+narrowend:
 	VZEROUPPER
 	RET
 
@@ -2408,6 +4089,41 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+DATA tailmask32<>+0(SB)/4, $0x00000000
+DATA tailmask32<>+4(SB)/4, $0x00000001
+DATA tailmask32<>+8(SB)/4, $0x00000003
+DATA tailmask32<>+12(SB)/4, $0x00000007
+DATA tailmask32<>+16(SB)/4, $0x0000000f
+DATA tailmask32<>+20(SB)/4, $0x0000001f
+DATA tailmask32<>+24(SB)/4, $0x0000003f
+DATA tailmask32<>+28(SB)/4, $0x0000007f
+DATA tailmask32<>+32(SB)/4, $0x000000ff
+DATA tailmask32<>+36(SB)/4, $0x000001ff
+DATA tailmask32<>+40(SB)/4, $0x000003ff
+DATA tailmask32<>+44(SB)/4, $0x000007ff
+DATA tailmask32<>+48(SB)/4, $0x00000fff
+DATA tailmask32<>+52(SB)/4, $0x00001fff
+DATA tailmask32<>+56(SB)/4, $0x00003fff
+DATA tailmask32<>+60(SB)/4, $0x00007fff
+DATA tailmask32<>+64(SB)/4, $0x0000ffff
+DATA tailmask32<>+68(SB)/4, $0x0001ffff
+DATA tailmask32<>+72(SB)/4, $0x0003ffff
+DATA tailmask32<>+76(SB)/4, $0x0007ffff
+DATA tailmask32<>+80(SB)/4, $0x000fffff
+DATA tailmask32<>+84(SB)/4, $0x001fffff
+DATA tailmask32<>+88(SB)/4, $0x003fffff
+DATA tailmask32<>+92(SB)/4, $0x007fffff
+DATA tailmask32<>+96(SB)/4, $0x00ffffff
+DATA tailmask32<>+100(SB)/4, $0x01ffffff
+DATA tailmask32<>+104(SB)/4, $0x03ffffff
+DATA tailmask32<>+108(SB)/4, $0x07ffffff
+DATA tailmask32<>+112(SB)/4, $0x0fffffff
+DATA tailmask32<>+116(SB)/4, $0x1fffffff
+DATA tailmask32<>+120(SB)/4, $0x3fffffff
+DATA tailmask32<>+124(SB)/4, $0x7fffffff
+DATA tailmask32<>+128(SB)/4, $0xffffffff
+GLOBL tailmask32<>(SB), RODATA|NOPTR, $132
 
 DATA permsum8<>+0(SB)/4, $0x00000000
 DATA permsum8<>+4(SB)/4, $0x00000004

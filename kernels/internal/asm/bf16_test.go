@@ -309,40 +309,108 @@ func checkBF16Kernel(t *testing.T, name string, rng *rand.Rand, rows, nc, ldc, k
 	}
 }
 
-// bf16GemmKernels are the GEMM kernels and the rows each takes.
-var bf16GemmKernels = []struct {
-	rows int
-	kern func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
-}{{6, GemmBF16NT6AVX512}, {4, GemmBF16NT4AVX512}}
+// bf16GemmKernel is the signature of the GEMM kernels.
+type bf16GemmKernel = func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
 
-func TestGemmBF16NT(t *testing.T) {
+// bf16GemmKernels are the GEMM kernels by block height (index + 1).
+var bf16GemmKernels = []bf16GemmKernel{GemmBF161AVX512, GemmBF162AVX512, GemmBF163AVX512, GemmBF164AVX512, GemmBF165AVX512, GemmBF166AVX512}
+
+// packPairs lays out the rows×cols matrix at(l, j) pair-packed with ld
+// pairs a row, an odd last row paired with zeros.
+func packPairs(rows, cols, ld int, at func(l, j int) uint16) []uint16 {
+	if rows == 0 || cols == 0 {
+		return nil
+	}
+	p := make([]uint16, 2*(((rows+1)/2-1)*ld+cols))
+	for l := 0; l < rows; l++ {
+		for j := 0; j < cols; j++ {
+			p[2*((l/2)*ld+j)+l%2] = at(l, j)
+		}
+	}
+	return p
+}
+
+func TestGemmBF16(t *testing.T) {
 	skipWithoutBF16(t)
 	rng := rand.New(rand.NewPCG(4, 16))
-	for _, kr := range bf16GemmKernels {
+	for rows, kern := range bf16GemmKernels {
+		rows++
 		for _, specials := range []bool{false, true} {
-			for mr := 1; mr <= kr.rows; mr++ {
-				for _, nc := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 13} {
-					for _, k := range []int{0, 1, 2, 3, 31, 32, 33, 63, 64, 65, 100, 513} {
-						lda, ldb, ldc := k+rng.IntN(3), k+rng.IntN(3), nc+1+rng.IntN(3)
-						// Only mr rows of A and nc of B exist.
-						a := randBF16s(rng, max(0, (mr-1)*lda+k), specials)
-						b := randBF16s(rng, max(0, (nc-1)*ldb+k), specials)
-						name := fmt.Sprintf("GemmBF16NT%d specials=%v mr=%d nc=%d k=%d", kr.rows, specials, mr, nc, k)
-						const alpha, beta = 0.75, -0.5
-						want64 := func(r, j int) (float64, float64) {
-							s, abs := dot64(k, a[r*lda:], b[j*ldb:])
-							return alpha * s, alpha * abs
+			for _, nc := range []int{0, 1, 15, 16, 17, 48, 63, 64, 65, 100, 130} {
+				for _, k := range []int{0, 1, 2, 3, 31, 32, 33, 64, 65, 100, 513} {
+					// The logical B (k×nc), pair-packed, and A.
+					bv := randBF16s(rng, k*nc, specials)
+					bAt := func(l, j int) uint16 { return bv[l*nc+j] }
+					ldb, ldc := nc+rng.IntN(3), nc+1+rng.IntN(3)
+					b := packPairs(k, nc, ldb, bAt)
+					lda := k + rng.IntN(3)
+					a := randBF16s(rng, max(0, (rows-1)*lda+k), specials) // only k of the last row exist
+					name := fmt.Sprintf("rows=%d specials=%v nc=%d k=%d", rows, specials, nc, k)
+					const alpha, beta = 0.75, -0.5
+					want64 := func(r, j int) (float64, float64) {
+						var s, abs float64
+						for l := 0; l < k; l++ {
+							p := float64(BF16ToFloat32(a[r*lda+l])) * float64(BF16ToFloat32(bAt(l, j)))
+							s += p
+							abs += math.Abs(p)
 						}
-						if specials {
-							want64 = nil // subnormals, overflow: the twin alone says
-						}
-						checkBF16Kernel(t, name, rng, mr, nc, ldc, k, func(c []float32, ub bool) {
-							kr.kern(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, ub)
-						}, func(c []float32, ub bool) {
-							gemmBF16NTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, ub)
-						}, want64)
+						return alpha * s, alpha * abs
 					}
+					if specials {
+						want64 = nil // subnormals, overflow: the twin alone says
+					}
+					checkBF16Kernel(t, name, rng, rows, nc, ldc, k, func(c []float32, ub bool) {
+						kern(k, a, lda, b, ldb, nc, c, ldc, alpha, beta, ub)
+					}, func(c []float32, ub bool) {
+						gemmBF16Ref(k, a, lda, rows, b, ldb, nc, c, ldc, alpha, beta, ub)
+					}, want64)
 				}
+			}
+		}
+	}
+}
+
+// TestToBF16Pairs holds the two packing routines to their twins, with
+// random bits (NaNs, subnormals and all), guards around dst and, for the
+// transposing one, padding between its rows.
+func TestToBF16Pairs(t *testing.T) {
+	skipWithoutBF16(t)
+	rng := rand.New(rand.NewPCG(6, 16))
+	randF := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = math.Float32frombits(rng.Uint32())
+		}
+		return s
+	}
+	const mark = 0xbeef
+	marked := func(n int) []uint16 {
+		s := make([]uint16, n)
+		for i := range s {
+			s[i] = mark
+		}
+		return s
+	}
+	for _, n := range []int{0, 1, 15, 16, 17, 33, 100} {
+		lo, hi := randF(n), randF(n)
+		got, want := marked(2*n+1), marked(2*n+1)
+		ToBF16PairsAVX512(got, lo, hi)
+		toBF16PairsRef(want, lo, hi)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("ToBF16Pairs n=%d: dst[%d] = %#04x, want %#04x", n, i, got[i], want[i])
+			}
+		}
+	}
+	for _, pairs := range []int{0, 16, 32, 80} {
+		lds, ldd := 2*pairs+rng.IntN(5), 16+rng.IntN(5)
+		src := randF(15*lds + 2*pairs)
+		got, want := marked(2*pairs*ldd+1), marked(2*pairs*ldd+1)
+		ToBF16PairsTAVX512(got, ldd, src, lds, pairs)
+		toBF16PairsTRef(want, ldd, src, lds, pairs)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("ToBF16PairsT pairs=%d: dst[%d] = %#04x, want %#04x", pairs, i, got[i], want[i])
 			}
 		}
 	}
@@ -408,11 +476,14 @@ func TestBF16BetaFused(t *testing.T) {
 	a, b := []uint16{one, 0}, []uint16{one, 0}
 	const beta = 1 + 0x1p-12
 	const want = 1 + 0x1p-23
-	for name, kern := range map[string]func(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool){
-		"GemmBF16NT6": GemmBF16NT6AVX512, "GemmBF16NT4": GemmBF16NT4AVX512, "twin": gemmBF16NTRef,
+	for name, kern := range map[string]bf16GemmKernel{
+		"GemmBF161": GemmBF161AVX512,
+		"twin": func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+			gemmBF16Ref(k, a, lda, 1, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+		},
 	} {
 		c := []float32{(1 - 0x1p-12 + 0x1p-24) * 0x1p-24}
-		kern(2, a, 2, 1, b, 2, 1, c, 1, 1, beta, true)
+		kern(2, a, 2, b, 1, 1, c, 1, 1, beta, true)
 		if c[0] != want {
 			t.Errorf("%s: C = %v, want %v", name, c[0], float32(want))
 		}

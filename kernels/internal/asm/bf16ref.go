@@ -110,26 +110,6 @@ func laneSum(e *[16]float32) float32 {
 	return (u[0] + u[1]) + (u[2] + u[3])
 }
 
-// dotBF16Ref is the dot product of a[:k] and b[:k] as every BF16 kernel
-// sums it: lane q of one accumulator takes elements 2q and 2q+1 of each 32,
-// a last partial 32 read as zeros past k, then laneSum.
-func dotBF16Ref(k int, a, b []uint16) float32 {
-	var acc [16]float32
-	at := func(s []uint16, i int) uint16 {
-		if i < k {
-			return s[i]
-		}
-		return 0
-	}
-	for l0 := 0; l0 < k; l0 += 32 {
-		for q := range acc {
-			i := l0 + 2*q
-			acc[q] = DotBF16Pair(acc[q], at(a, i), at(a, i+1), at(b, i), at(b, i+1))
-		}
-	}
-	return laneSum(&acc)
-}
-
 // scaleStore is how the BF16 kernels write one output: alpha times the
 // sum, plus beta times the old value in one fused step when useBeta.
 func scaleStore(c *float32, sum, alpha, beta float32, useBeta bool) {
@@ -155,15 +135,48 @@ func toBF16TRef(dst []uint16, ldd int, src []float32, lds, cols int) {
 	}
 }
 
-// gemmBF16NTRef is GemmBF16NT6 and GemmBF16NT4: for r < mr, j < nc
+// toBF16PairsRef interleaves two rows converted: dst[2j] = bf16(lo[j]),
+// dst[2j+1] = bf16(hi[j]).
+func toBF16PairsRef(dst []uint16, lo, hi []float32) {
+	for j := range lo {
+		dst[2*j], dst[2*j+1] = ToBF16(lo[j]), ToBF16(hi[j])
+	}
+}
+
+// toBF16PairsTRef packs the transpose of a strip of 16 rows of src: the
+// pair p of row i of src (elements 2p and 2p+1) goes to dword i of row p
+// of dst.
+func toBF16PairsTRef(dst []uint16, ldd int, src []float32, lds, pairs int) {
+	for i := 0; i < 16; i++ {
+		for p := 0; p < pairs; p++ {
+			d := 2 * (p*ldd + i)
+			dst[d], dst[d+1] = ToBF16(src[i*lds+2*p]), ToBF16(src[i*lds+2*p+1])
+		}
+	}
+}
+
+// gemmBF16Ref is GemmBF16{r}: for r < rows, j < nc
 //
-//	C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
+//	C[r, j] = alpha * sum_{l<k} a[r*lda + l] * B[l, j] + beta*C[r, j]
 //
-// with C[r, j] at c[r*ldc + j], and C not read when useBeta is false.
-func gemmBF16NTRef(k int, a []uint16, lda, mr int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
-	for r := 0; r < mr; r++ {
+// with C[r, j] at c[r*ldc + j] and C not read when useBeta is false. B is
+// pair-packed: the pair (B[2p, j], B[2p+1, j]) at words 2*(p*ldb + j) and
+// one more. Every output is one VDPBF16PS lane's chain over the pairs p in
+// order; with odd k the last element of a row of a is paired with a zero,
+// and B's last pair is read as stored.
+func gemmBF16Ref(k int, a []uint16, lda, rows int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	for r := 0; r < rows; r++ {
 		for j := 0; j < nc; j++ {
-			scaleStore(&c[r*ldc+j], dotBF16Ref(k, a[r*lda:], b[j*ldb:]), alpha, beta, useBeta)
+			var acc float32
+			for p := 0; p < (k+1)/2; p++ {
+				a0, a1 := a[r*lda+2*p], uint16(0)
+				if 2*p+1 < k {
+					a1 = a[r*lda+2*p+1]
+				}
+				bi := 2 * (p*ldb + j)
+				acc = DotBF16Pair(acc, a0, a1, b[bi], b[bi+1])
+			}
+			scaleStore(&c[r*ldc+j], acc, alpha, beta, useBeta)
 		}
 	}
 }
@@ -179,7 +192,7 @@ func gemvBF16Ref(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, 
 
 // gemvDotBF16Ref is the dot product of a[:k] and b[:k] as the GEMV sums it:
 // eight accumulators, the 32-element step j (a last partial one read as
-// zeros past k) going into accumulator j%8 as dotBF16Ref's one does, then
+// zeros past k) going into accumulator j%8, lane q taking elements 2q and 2q+1 of it, then
 // the eight added lane by lane as ((0+1)+(2+3))+((4+5)+(6+7)), then
 // laneSum.
 func gemvDotBF16Ref(k int, a, b []uint16) float32 {
