@@ -24,6 +24,14 @@ const (
 // Precisions lists the precisions a model runs in.
 var Precisions = []Precision{FP32, BF16}
 
+// weightBytes is the size of a weight as products in precision p read it.
+func (p Precision) weightBytes() int {
+	if p == BF16 {
+		return 2
+	}
+	return 4
+}
+
 // validate reports an unknown precision; "" is FP32.
 func (p Precision) validate() error {
 	if p != "" && p != FP32 && p != BF16 {

@@ -72,7 +72,7 @@ func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	r.whh.refresh(p)
-	r.ctx.run(k, 12*r.H*r.H, r.fwd)
+	r.ctx.run(k, 3*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -96,7 +96,7 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.ctx.run(k, 12*H*H, r.back)
+	r.ctx.run(k, 3*H*H, r.back)
 
 	// Window-wide: dW_hh = dHGᵀ·H_prev, the biases' row sums, the input's
 	// side from dX.

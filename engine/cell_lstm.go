@@ -115,7 +115,7 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	r.input.forward(k, p, ids, x)
 	biasSum(p, r.t.bih, r.t.bhh, r.bias)
 	r.whh.refresh(p)
-	r.ctx.run(k, 16*r.H*r.H, r.fwd)
+	r.ctx.run(k, 4*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -138,7 +138,7 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.ctx.run(k, 16*H*H, r.back)
+	r.ctx.run(k, 4*H*H, r.back)
 
 	// The weights' gradients are window-wide: dW_hh = dGᵀ·H_prev,
 	// db = Σ dG, and the input's side.

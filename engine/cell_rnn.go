@@ -130,7 +130,7 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	r.input.forward(k, p, ids, x)
 	r.bias = r.t.bias(p, r.biasBuf)
 	r.w.refresh(p)
-	r.ctx.run(k, 4*r.H*r.H, r.fwd)
+	r.ctx.run(k, r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence forward through the window for streams
@@ -155,7 +155,7 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.ctx.run(k, 4*H*H, r.back)
+	r.ctx.run(k, H*H, r.back)
 
 	// dW = dRᵀ·H_prev; db = Σ dr; the input weights' and the input's
 	// gradients from dR.

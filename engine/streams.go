@@ -44,11 +44,12 @@ func newPassContext(b int, p Precision) *passContext {
 
 // run runs pass over all the streams, split between two cores when the
 // backend offers a helper (kernels.Async), there are at least two streams,
-// and the recurrent weights (wBytes) are small enough.
-func (s *passContext) run(k kernels.Backend, wBytes int, pass func(lo, hi int)) {
+// and the recurrent weights (wElems of them, as the pass's products read
+// them: bfloat16 in mixed precision) are small enough.
+func (s *passContext) run(k kernels.Backend, wElems int, pass func(lo, hi int)) {
 	s.k = k
 	a, ok := k.(kernels.Async)
-	if !ok || s.B < 2 || wBytes > streamSplitMaxW {
+	if !ok || s.B < 2 || wElems*s.precision.weightBytes() > streamSplitMaxW {
 		pass(0, s.B)
 		return
 	}
