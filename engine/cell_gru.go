@@ -86,7 +86,7 @@ func (r *gruLayer) forwardStreams(lo, hi int) {
 		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.hg, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
-			k.GRUForward(r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G], r.input.row(p, i), bih, bhh,
+			k.GRUForward(r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G], r.input.row(i), bih, bhh,
 				r.hs[i*H:(i+1)*H], r.hs[(i+B)*H:(i+B+1)*H])
 		}
 	}
@@ -129,26 +129,25 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 	}
 }
 
-// gruStep is one step of one stream.
+// gruStep is one step of one stream, bound to the parameters once.
 type gruStep struct {
-	m             *Model
-	t             gatedTensors
+	p             []float32
 	whh           weights
 	input         layerInput
+	bih, bhh      []float32
 	hg, act, proj []float32
 }
 
 func (gruCell) NewStep(m *Model, l int, ctx *passContext) Step {
-	H := m.Config.Hidden
+	H, p := m.Config.Hidden, m.Params
 	t := gatedNames(m.Config, l, 3).bound(m)
-	return &gruStep{m: m, t: t, whh: newWeights(t.whh, ctx), input: newLayerInput(t.wih, 3*H, 0, ctx),
+	return &gruStep{p: p, whh: newStepWeights(t.whh, p, ctx), input: newStepInput(t.wih, 3*H, p, ctx), bih: t.bih.Of(p), bhh: t.bhh.Of(p),
 		hg: make([]float32, 3*H), act: make([]float32, 3*H), proj: make([]float32, 3*H)}
 }
 
 func (s *gruStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	p := s.m.Params
-	s.whh.view(p)
+	s.whh.view(s.p)
 	s.whh.mulT(k, true, 0, 1, 1, prev, 0, s.hg)
-	in := s.input.step(k, p, id, x, s.proj)
-	k.GRUForward(s.act, s.hg, in, s.t.bih.Of(p), s.t.bhh.Of(p), prev, next)
+	in := s.input.step(k, s.p, id, x, s.proj)
+	k.GRUForward(s.act, s.hg, in, s.bih, s.bhh, prev, next)
 }

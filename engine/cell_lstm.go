@@ -123,12 +123,12 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 // fused element-wise pass.
 func (r *lstmLayer) forwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
-	k, p := r.ctx.k, r.m.Params
+	k := r.ctx.k
 	for t := 0; t < r.T; t++ {
 		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.gates, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
-			k.LSTMForward(r.gates[i*G:(i+1)*G], r.input.row(p, i), r.bias,
+			k.LSTMForward(r.gates[i*G:(i+1)*G], r.input.row(i), r.bias,
 				r.cs[i*H:(i+1)*H], r.cs[(i+B)*H:(i+B+1)*H], r.tcs[i*H:(i+1)*H], r.hs[(i+B)*H:(i+B+1)*H])
 		}
 	}
@@ -168,26 +168,28 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 	}
 }
 
-// lstmStep is one step of one stream.
+// lstmStep is one step of one stream, bound to the parameters once; it
+// sums the biases at every step, as the parameters may have changed since
+// the last.
 type lstmStep struct {
-	m                     *Model
-	t                     gatedTensors
+	p                     []float32
 	whh                   weights
 	input                 layerInput
+	bih, bhh              []float32
 	gates, proj, bias, tc []float32
 }
 
 func (lstmCell) NewStep(m *Model, l int, ctx *passContext) Step {
-	H := m.Config.Hidden
+	H, p := m.Config.Hidden, m.Params
 	t := gatedNames(m.Config, l, 4).bound(m)
-	return &lstmStep{m: m, t: t, whh: newWeights(t.whh, ctx), input: newLayerInput(t.wih, 4*H, 0, ctx),
+	return &lstmStep{p: p, whh: newStepWeights(t.whh, p, ctx), input: newStepInput(t.wih, 4*H, p, ctx), bih: t.bih.Of(p), bhh: t.bhh.Of(p),
 		gates: make([]float32, 4*H), proj: make([]float32, 4*H), bias: make([]float32, 4*H), tc: make([]float32, H)}
 }
 
 func (s *lstmStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	p, H := s.m.Params, len(s.tc)
-	s.whh.view(p)
+	H := len(s.tc)
+	s.whh.view(s.p)
 	s.whh.mulT(k, true, 0, 1, 1, prev[:H], 0, s.gates)
-	in := s.input.step(k, p, id, x, s.proj)
-	k.LSTMForward(s.gates, in, biasSum(p, s.t.bih, s.t.bhh, s.bias), prev[H:], next[H:], s.tc, next[:H])
+	in := s.input.step(k, s.p, id, x, s.proj)
+	k.LSTMForward(s.gates, in, addBiases(s.bias, s.bih, s.bhh), prev[H:], next[H:], s.tc, next[:H])
 }

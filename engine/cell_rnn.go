@@ -137,13 +137,13 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 // [lo, hi): a_t = W·h_{t-1}, then h_t = tanh(a_t + U·x_t + b).
 func (r *rnnLayer) forwardStreams(lo, hi int) {
 	H, B := r.H, r.B
-	k, p := r.ctx.k, r.m.Params
+	k := r.ctx.k
 	for t := 0; t < r.T; t++ {
 		prev, cur := r.block(t - 1)[lo*H:hi*H], r.block(t)[lo*H:hi*H]
 		r.w.mulT(k, B == 1, lo, hi-lo, 1, prev, 0, cur)
 		for s := lo; s < hi; s++ {
 			h := cur[(s-lo)*H : (s-lo+1)*H]
-			k.AddTanh(h, h, r.input.row(p, t*B+s), r.bias)
+			k.AddTanh(h, h, r.input.row(t*B+s), r.bias)
 		}
 	}
 }
@@ -182,24 +182,34 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 	}
 }
 
-// rnnStep is one step of one stream: h = tanh(W·h + U·x + b).
+// rnnStep is one step of one stream: h = tanh(W·h + U·x + b). It is bound
+// to the parameters once; a layer with two biases sums them at every step,
+// as the parameters may have changed since the last.
 type rnnStep struct {
-	m          *Model
-	t          rnnTensors
-	w          weights
-	input      layerInput
-	proj, bias []float32
+	p        []float32
+	w        weights
+	input    layerInput
+	bih, bhh []float32 // bhh is nil in the notebook's model
+	proj     []float32
+	bias     []float32 // b_ih + b_hh
 }
 
 func (rnnCell) NewStep(m *Model, l int, ctx *passContext) Step {
-	H := m.Config.Hidden
+	H, p := m.Config.Hidden, m.Params
 	t := rnnNames(m.Config, l).bound(m)
-	return &rnnStep{m: m, t: t, w: newWeights(t.w, ctx), input: newLayerInput(t.u, H, 0, ctx), proj: make([]float32, H), bias: make([]float32, H)}
+	s := &rnnStep{p: p, w: newStepWeights(t.w, p, ctx), input: newStepInput(t.u, H, p, ctx), bih: t.bih.Of(p), proj: make([]float32, H)}
+	if t.bhh.Name != "" {
+		s.bhh, s.bias = t.bhh.Of(p), make([]float32, H)
+	}
+	return s
 }
 
 func (s *rnnStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	p := s.m.Params
-	s.w.view(p)
+	s.w.view(s.p)
 	s.w.mulT(k, true, 0, 1, 1, prev, 0, next)
-	k.AddTanh(next, next, s.input.step(k, p, id, x, s.proj), s.t.bias(p, s.bias))
+	bias := s.bih
+	if s.bhh != nil {
+		bias = addBiases(s.bias, s.bih, s.bhh)
+	}
+	k.AddTanh(next, next, s.input.step(k, s.p, id, x, s.proj), bias)
 }

@@ -250,6 +250,34 @@ func TestEveryCellSamplesWhatItEvaluates(t *testing.T) {
 	}
 }
 
+// A sampler binds the model's parameters once and reads them in place: one
+// made before they change, as the sampler of a training run is, computes
+// what one made after does.
+func TestEveryCellSamplerSeesUpdates(t *testing.T) {
+	k := kernels.Best()
+	for _, c := range cellConfigs() {
+		t.Run(c.String(), func(t *testing.T) {
+			c.Vocab = 7
+			m, err := NewModel(c, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			early := NewSampler(k, m, 1)
+			for i := range m.Params {
+				m.Params[i] = 3*m.Params[i] + 0.01 // every tensor, the biases too
+			}
+			late := NewSampler(k, m, 1)
+			for _, id := range []int32{0, 3, 6, 2, 5} {
+				early.Feed(id)
+				late.Feed(id)
+				if !slices.Equal(early.logits, late.logits) {
+					t.Fatalf("after feeding %d: the sampler made before the update computes %v, one made after %v", id, early.logits, late.logits)
+				}
+			}
+		})
+	}
+}
+
 // Every cell's model exports to safetensors and imports back to the same
 // parameters, and a trainer starts from them (-init-from).
 func TestEveryCellExports(t *testing.T) {

@@ -10,9 +10,12 @@ type layerInput struct {
 	w      Tensor  // Vocab×GH (Lookup) or GH×in
 	mat    weights // w as the products read it, when not a lookup
 	gh, in int     // the output and input widths
-	proj   []float32
-	ids    []int32   // layer 0's input, kept for the backward pass
-	x      []float32 // the input of a layer above the first (T·B rows of in)
+	// table is w's parameters when it is a lookup, bound once per pass
+	// (per stepper for single steps): a row is then a slice of it.
+	table []float32
+	proj  []float32
+	ids   []int32   // layer 0's input, kept for the backward pass
+	x     []float32 // the input of a layer above the first (T·B rows of in)
 }
 
 // newLayerInput makes the input side of a layer of gh pre-activations over
@@ -22,6 +25,18 @@ func newLayerInput(w Tensor, gh, n int, ctx *passContext) layerInput {
 	if !w.Lookup {
 		li.mat = newWeights(w, ctx)
 		li.proj = make([]float32, n*gh)
+	}
+	return li
+}
+
+// newStepInput is the input side of a layer of gh pre-activations for
+// single steps of one stream, bound to the parameters p.
+func newStepInput(w Tensor, gh int, p []float32, ctx *passContext) layerInput {
+	li := layerInput{w: w, gh: gh, in: w.Shape[1]}
+	if w.Lookup {
+		li.table = w.Of(p)
+	} else {
+		li.mat = newStepWeights(w, p, ctx)
 	}
 	return li
 }
@@ -38,17 +53,19 @@ func inputFloats(l, gh, in, n int, p Precision) int {
 // above the first it computes the projection W_ih·x_t of every row at once.
 func (li *layerInput) forward(k kernels.Backend, p []float32, ids []int32, x []float32) {
 	li.ids, li.x = ids, x
-	if !li.w.Lookup {
+	if li.w.Lookup {
+		li.table = li.w.Of(p)
+	} else {
 		li.mat.refresh(p)
 		li.mat.mulT(k, false, 0, len(x)/li.in, 1, x, 0, li.proj)
 	}
 }
 
 // row is W_ih·x of row i (t·B+s) of the window.
-func (li *layerInput) row(p []float32, i int) []float32 {
+func (li *layerInput) row(i int) []float32 {
 	if li.w.Lookup {
 		x := int(li.ids[i])
-		return li.w.Of(p)[x*li.gh : (x+1)*li.gh]
+		return li.table[x*li.gh : (x+1)*li.gh]
 	}
 	return li.proj[i*li.gh : (i+1)*li.gh]
 }
@@ -73,11 +90,11 @@ func (li *layerInput) backward(k kernels.Backend, p, g, dpre, dx []float32) {
 	}
 }
 
-// step is W_ih·x for one step of one stream: a row of the lookup table for
-// id (layer 0), or a GEMV of x into buf.
+// step is W_ih·x for one step of one stream (newStepInput): a row of the
+// lookup table for id (layer 0), or a GEMV of x into buf.
 func (li *layerInput) step(k kernels.Backend, p []float32, id int32, x, buf []float32) []float32 {
 	if li.w.Lookup {
-		return li.w.Of(p)[int(id)*li.gh : (int(id)+1)*li.gh]
+		return li.table[int(id)*li.gh : (int(id)+1)*li.gh]
 	}
 	li.mat.view(p)
 	li.mat.mulT(k, true, 0, 1, 1, x, 0, buf)
@@ -97,8 +114,13 @@ func sumRows(k kernels.Backend, dst, rows []float32) {
 // biasSum is b_ih + b_hh, which the gates of LSTM and nn.RNN layers add
 // together, into buf.
 func biasSum(p []float32, bih, bhh Tensor, buf []float32) []float32 {
-	copy(buf, bih.Of(p))
-	for i, v := range bhh.Of(p) {
+	return addBiases(buf, bih.Of(p), bhh.Of(p))
+}
+
+// addBiases is biasSum of the tensors' parameters, bih and bhh.
+func addBiases(buf, bih, bhh []float32) []float32 {
+	copy(buf, bih)
+	for i, v := range bhh {
 		buf[i] += v
 	}
 	return buf

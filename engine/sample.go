@@ -71,8 +71,7 @@ func (s *Sampler) SetRNGState(b []byte) error {
 // Reset returns to the zero state, where the output is softmax(c).
 func (s *Sampler) Reset() {
 	clear(s.h)
-	_, c := s.m.output()
-	copy(s.logits, c.Of(s.m.Params))
+	copy(s.logits, s.step.c)
 }
 
 // Feed advances the model by one input symbol, then computes o = V·h + c.

@@ -3,14 +3,16 @@ package engine
 import "charrnn/kernels"
 
 // stepper advances one stream of a whole model by one character, layer by
-// layer, then computes the logits: what sampling and beam search share.
+// layer, then computes the logits: what sampling and beam search share. It
+// binds the model's parameters once, when made: training updates the slab
+// in place, so the sampler of a training run still sees every update.
 type stepper struct {
 	m     *Model
 	ctx   *passContext
 	steps []Step
-	v     weights // the output layer's
-	c     Tensor  // and its bias
-	state int     // floats of one layer's state
+	v     weights   // the output layer's
+	c     []float32 // and its bias, bound once
+	state int       // floats of one layer's state
 	// bfWidth is the bfloat16 scratch's width, found once: a step is short
 	// enough at small sizes for a walk over the layout to show.
 	bfWidth int
@@ -23,7 +25,7 @@ func newStepper(m *Model) *stepper {
 		st.steps = append(st.steps, cells[c.Cell].NewStep(m, l, st.ctx))
 	}
 	vt, ct := m.output()
-	st.v, st.c, st.bfWidth = newWeights(vt, st.ctx), ct, bf16Width(m.Layout)
+	st.v, st.c, st.bfWidth = newStepWeights(vt, m.Params, st.ctx), ct.Of(m.Params), bf16Width(m.Layout)
 	return st
 }
 
@@ -46,7 +48,7 @@ func (st *stepper) step(k kernels.Backend, id int32, prev, next, logits []float3
 
 // output computes the logits o = V·h + c of the top layer's h.
 func (st *stepper) output(k kernels.Backend, h, logits []float32) {
-	copy(logits, st.c.Of(st.m.Params))
+	copy(logits, st.c)
 	st.v.view(st.m.Params)
 	st.v.mulT(k, true, 0, 1, 1, h, 1, logits)
 }

@@ -105,15 +105,19 @@ func (w *weights) refresh(p []float32) {
 	bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
 }
 
-// view takes the matrix from p as it is now, for a single step's GEMV: in
-// float32 read in place (the sampler of a training run sees every update),
-// in BF16 converted at the first view only (a model being sampled does not
-// change).
+// newStepWeights is newWeights for single steps of one stream, which read
+// the matrix of p (the slab is updated in place, so the sampler of a
+// training run sees every update): in float32 in place, bound here once
+// rather than at every step; in BF16 through the copy view makes.
+func newStepWeights(t Tensor, p []float32, ctx *passContext) weights {
+	return weights{t: t, rows: t.Shape[0], cols: t.Shape[1], ctx: ctx, w: t.Of(p), ld: t.Shape[1]}
+}
+
+// view readies a step's matrix for its GEMV: in BF16 W is converted at the
+// first view only (a model being sampled does not change); float32 needs
+// nothing.
 func (w *weights) view(p []float32) {
-	switch {
-	case w.ctx.bf == nil:
-		w.w, w.ld = w.t.Of(p), w.cols
-	case w.w16 == nil:
+	if w.w16 == nil && w.ctx.bf != nil {
 		w.w16 = make([]uint16, w.rows*w.cols)
 		w.ctx.bf.ops.ToBF16(w.w16, w.t.Of(p))
 	}

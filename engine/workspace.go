@@ -36,8 +36,11 @@ type Workspace struct {
 	// dh and dx hold T·B rows of H: the loss's gradient with respect to a
 	// layer's output and to its input, which is the output of the one below.
 	dh, dx []float32
-	// v is V as the output layer reads it.
+	// v is V as the output layer reads it, c its bias.
 	v weights
+	c Tensor
+	// bfWidth is the bfloat16 scratch's width, found once.
+	bfWidth int
 }
 
 // NewWorkspace allocates the buffers for passes of model m over windows of
@@ -54,8 +57,8 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 		lossStreams: b,
 		logits:      make([]float32, t*b*V),
 	}
-	vt, _ := m.output()
-	ws.v = newWeights(vt, ws.ctx)
+	vt, ct := m.output()
+	ws.v, ws.c, ws.bfWidth = newWeights(vt, ws.ctx), ct, bf16Width(m.Layout)
 	for l := 0; l < c.Layers; l++ {
 		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.ctx))
 	}
@@ -116,7 +119,7 @@ func (ws *Workspace) trainDropout(seed uint64, firstStream int) {
 func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	c := ws.m.Config
 	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
-	ws.ctx.bindBF16(k, ws.T*ws.B, bf16Width(ws.m.Layout))
+	ws.ctx.bindBF16(k, ws.T*ws.B, ws.bfWidth)
 	var x []float32
 	for l, layer := range ws.layers {
 		ids := ws.Inputs
@@ -134,8 +137,7 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
 	ws.v.refresh(ws.m.Params)
 	ws.v.mulT(k, false, 0, n, 1, x, 0, ws.logits)
-	_, ct := ws.m.output()
-	bias := ct.Of(ws.m.Params)
+	bias := ws.c.Of(ws.m.Params)
 	var loss float64
 	for i, target := range ws.Targets {
 		row := ws.logits[i*V : (i+1)*V]
@@ -155,10 +157,9 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 	V, n := ws.m.Config.Vocab, ws.T*ws.B
 	scale := 1 / float32(ws.lossStreams)
 	dO := ws.logits
-	_, ct := ws.m.output()
 
 	// Output layer, window-wide: dV = dOᵀ·Hs, dc = Σ dO, dh = dO·V.
-	dc := ct.Of(ws.grads)
+	dc := ws.c.Of(ws.grads)
 	clear(dc)
 	ws.v.gradient(k, n, scale, dO, ws.top, ws.grads)
 	for i := 0; i < n; i++ {
