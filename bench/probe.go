@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -36,6 +37,10 @@ func Probe(k kernels.Backend, d time.Duration) Limits {
 	if l.FMAGFLOPS, l.FMAISA = kernels.FMAPeak(d / 4); l.FMAISA == "" {
 		l.FMAGFLOPS, l.FMAISA = probeGemm(k, d/4), "gemm "+k.Name()
 	}
+	// The memory probe's buffers are garbage now: return them to the OS
+	// here rather than have the runtime's background scavenger do it
+	// during the measurements that follow, on one of their cores.
+	debug.FreeOSMemory()
 	return l
 }
 
