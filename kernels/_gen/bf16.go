@@ -353,20 +353,10 @@ type gemmBF16Ptrs struct {
 // of C over all of k, then bp, cp and nc moved on to the next block.
 func gemmBF16Columns(s isa, prefix string, nv, rows int, g gemmBF16Ptrs) {
 	lda, lda3, ldb, bp, cp, nc := g.lda, g.lda3, g.ldb, g.bp, g.cp, g.nc
-	// One mask per vector of the block: the columns nc - 16v, clamped to
-	// [0, 16].
+	// One mask per vector column of the block.
 	masks := make([]mask, nv)
 	for v := range masks {
-		cnt, lim := GP64(), GP64()
-		MOVQ(nc, cnt)
-		SUBQ(U32(v*s.lanes), cnt)
-		XORQ(lim, lim)
-		CMPQ(cnt, lim)
-		CMOVQLT(lim, cnt)
-		MOVQ(U32(s.lanes), lim)
-		CMPQ(cnt, lim)
-		CMOVQGT(lim, cnt)
-		masks[v] = s.tailMask(cnt)
+		masks[v] = s.vectorMask(nc, v)
 	}
 	// Rows 4 and up of A are addressed from a second base, so that every
 	// row is a base plus 0-3 strides.

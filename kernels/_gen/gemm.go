@@ -66,21 +66,11 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 		}
 		return Mem{Base: base, Index: ars, Scale: uint8(r)}
 	}
-	// One mask per vector column of the block: lanes nc - v*lanes clamped
-	// to [0, lanes].
+	// One mask per vector column of the block.
 	masks := make([]mask, nv)
 	nc := Load(Param("nc"), GP64())
 	for v := 0; v < nv && masked; v++ {
-		cnt, lim := GP64(), GP64()
-		MOVQ(nc, cnt)
-		SUBQ(U32(v*s.lanes), cnt)
-		XORQ(lim, lim)
-		CMPQ(cnt, lim)
-		CMOVQLT(lim, cnt)
-		MOVQ(U32(s.lanes), lim)
-		CMPQ(cnt, lim)
-		CMOVQGT(lim, cnt)
-		masks[v] = s.tailMask(cnt)
+		masks[v] = s.vectorMask(nc, v)
 	}
 	acc := make([][]VecVirtual, rows)
 	for r := range acc {

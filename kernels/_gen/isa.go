@@ -63,6 +63,21 @@ func (s isa) tailMask(cnt Register) mask {
 	return mask{m}
 }
 
+// vectorMask is the mask of vector v of a block whose columns end at n:
+// the first n - v·lanes lanes, clamped to [0, lanes].
+func (s isa) vectorMask(n Register, v int) mask {
+	cnt, lim := GP64(), GP64()
+	MOVQ(n, cnt)
+	SUBQ(U32(v*s.lanes), cnt)
+	XORQ(lim, lim)
+	CMPQ(cnt, lim)
+	CMOVQLT(lim, cnt)
+	MOVQ(U32(s.lanes), lim)
+	CMPQ(cnt, lim)
+	CMOVQGT(lim, cnt)
+	return s.tailMask(cnt)
+}
+
 // load reads one vector; with a mask the lanes outside it read as zero and
 // their memory is not touched (no fault past the end of a slice).
 func (s isa) load(m Mem, dst VecVirtual, mk *mask) {
