@@ -262,7 +262,10 @@ func (p *pool) acquire(total int) bool {
 }
 
 // dispatch hands blocks 1..workers-1 of a call to the helpers; mk fills in
-// the job for the block [lo, hi). Empty blocks are not handed out.
+// the job for the block [lo, hi). Empty blocks are not handed out. Each
+// caller then runs block 0 from a job in its own frame: run through a
+// shared helper taking mk, that job would escape to the heap, an
+// allocation per call (TestParallelAllocs).
 func (p *pool) dispatch(total int, mk func(j *job, lo, hi int)) {
 	n := 0
 	for i, h := range p.helpers {
