@@ -60,7 +60,7 @@ func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
 // last pairs completed by zeros).
 func weightsFloats(rows, cols int, p Precision) int {
 	if p == BF16 {
-		return (cols+1)/2*kernels.PairsLD(rows) + (rows+1)/2*kernels.PairsLD(cols)
+		return (kernels.PairsWords(cols, kernels.PairsLD(rows)) + kernels.PairsWords(rows, kernels.PairsLD(cols))) / 2
 	}
 	return paddedFloats(rows, cols)
 }
@@ -98,8 +98,8 @@ func (w *weights) refresh(p []float32) {
 	}
 	if w.pt16 == nil {
 		w.ldpt, w.ldpw = kernels.PairsLD(w.rows), kernels.PairsLD(w.cols)
-		w.pt16 = make([]uint16, 2*((w.cols+1)/2)*w.ldpt)
-		w.pw16 = make([]uint16, 2*((w.rows+1)/2)*w.ldpw)
+		w.pt16 = make([]uint16, kernels.PairsWords(w.cols, w.ldpt))
+		w.pw16 = make([]uint16, kernels.PairsWords(w.rows, w.ldpw))
 	}
 	bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
 	bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
@@ -165,7 +165,7 @@ func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g [
 		// doutᵀ·x: doutᵀ row-major, x pair-packed (pairs of its rows
 		// interleaved).
 		ldb := kernels.PairsLD(w.cols)
-		a, b := bf.a[:w.rows*n], bf.b[:2*((n+1)/2)*ldb]
+		a, b := bf.a[:w.rows*n], bf.b[:kernels.PairsWords(n, ldb)]
 		bf.ops.ToBF16T(a, n, dout, n, w.rows, w.rows)
 		bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
 		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, ldb, 0, w.t.Of(g), w.cols)

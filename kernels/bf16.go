@@ -80,3 +80,7 @@ func PairsLD(n int) int {
 	}
 	return ld
 }
+
+// PairsWords is the length, in bfloat16 words, of a k-row matrix
+// pair-packed with leading dimension ld pairs, its last row of pairs whole.
+func PairsWords(k, ld int) int { return 2 * ((k + 1) / 2) * ld }
