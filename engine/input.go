@@ -23,7 +23,7 @@ type layerInput struct {
 func newLayerInput(w Tensor, gh, n int, ctx *passContext) layerInput {
 	li := layerInput{w: w, gh: gh, in: w.Shape[1]}
 	if !w.Lookup {
-		li.mat = newWeights(w, ctx)
+		li.mat = newTransposedWeights(w, ctx)
 		li.proj = make([]float32, n*gh)
 	}
 	return li
@@ -46,7 +46,7 @@ func inputFloats(l, gh, in, n int, p Precision) int {
 	if l == 0 {
 		return 0
 	}
-	return n*gh + weightsFloats(gh, in, p)
+	return n*gh + transposedWeightsFloats(gh, in, p)
 }
 
 // forward takes the window's input: ids for layer 0, or x; for the layers

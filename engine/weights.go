@@ -46,9 +46,21 @@ func newWeights(t Tensor, ctx *passContext) weights {
 // newRecurrentWeights is newWeights for the matrix of a recurrence over b
 // streams, multiplied at every step.
 func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
+	if b > 1 {
+		return newTransposedWeights(t, ctx)
+	}
 	w := newWeights(t, ctx)
-	w.vec = b == 1
-	if b > 1 && ctx.precision != BF16 {
+	w.vec = true
+	return w
+}
+
+// newTransposedWeights is newWeights for a matrix whose products x·Wᵀ
+// have many rows of x (a recurrence over several streams, or a layer's
+// input projection over the whole window): in float32 it also keeps Wᵀ,
+// through which they run as the broadcast GEMM.
+func newTransposedWeights(t Tensor, ctx *passContext) weights {
+	w := newWeights(t, ctx)
+	if ctx.precision != BF16 {
 		w.ldt = paddedLD(w.rows)
 		w.wt = kernels.AlignedFloats(w.cols * w.ldt)
 	}
@@ -68,11 +80,19 @@ func weightsFloats(rows, cols int, p Precision) int {
 // recurrentWeightsFloats is what newRecurrentWeights allocates (in BF16
 // over one stream, two bfloat16 copies: the room of one float32 copy).
 func recurrentWeightsFloats(rows, cols, b int, p Precision) int {
-	if b == 1 && p == BF16 {
+	switch {
+	case b > 1:
+		return transposedWeightsFloats(rows, cols, p)
+	case p == BF16:
 		return rows * cols
 	}
+	return weightsFloats(rows, cols, p)
+}
+
+// transposedWeightsFloats is what newTransposedWeights allocates.
+func transposedWeightsFloats(rows, cols int, p Precision) int {
 	n := weightsFloats(rows, cols, p)
-	if b > 1 && p != BF16 {
+	if p != BF16 {
 		n += cols * paddedLD(rows)
 	}
 	return n
@@ -175,16 +195,20 @@ func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g [
 }
 
 // transpose writes the rows×cols matrix src (row-major) transposed into dst
-// (cols rows, leading dimension ld), a tile at a time so both stay in
-// cache.
+// (cols rows, leading dimension ld), a 16×16 tile at a time so both stay in
+// cache: each row of dst's tile written in one run, its column of src read
+// down the tile. Writing in runs is what makes it fast: the other way round
+// (src's rows read in runs, dst written down a column) measured 6.7 ns per
+// element against 0.85 for the 1024×256 and 2048×512 matrices of the LSTMs.
 func transpose(dst []float32, ld int, src []float32, rows, cols int) {
-	const tile = 32
+	const tile = 16
 	for i0 := 0; i0 < rows; i0 += tile {
+		i1 := min(i0+tile, rows)
 		for j0 := 0; j0 < cols; j0 += tile {
-			for i := i0; i < min(i0+tile, rows); i++ {
-				row := src[i*cols : (i+1)*cols]
-				for j := j0; j < min(j0+tile, cols); j++ {
-					dst[j*ld+i] = row[j]
+			for j := j0; j < min(j0+tile, cols); j++ {
+				d := dst[j*ld+i0 : j*ld+i1]
+				for k := range d {
+					d[k] = src[(i0+k)*cols+j]
 				}
 			}
 		}
