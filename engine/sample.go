@@ -30,6 +30,7 @@ type Sampler struct {
 
 	h, next []float32 // the state (every layer's) and the buffer the next one is built in
 	logits  []float32 // o = V·h + c for the current state
+	weights []float32 // the softmax's numerators, as the backend computes them
 	probs   []float64
 	order   []int32   // symbol ids, heap-ordered by probs while truncating
 	src     *rand.PCG // rng's source, whose state RNGState saves
@@ -44,12 +45,13 @@ func NewSampler(k kernels.Backend, m *Model, seed uint64) *Sampler {
 	V, st := m.Config.Vocab, newStepper(m)
 	s := &Sampler{
 		k: k, m: m, step: st, Temperature: 1,
-		h:      make([]float32, st.stateFloats()),
-		next:   make([]float32, st.stateFloats()),
-		logits: make([]float32, V),
-		probs:  make([]float64, V),
-		order:  make([]int32, V),
-		src:    rand.NewPCG(seed, 0x5a3b1e),
+		h:       make([]float32, st.stateFloats()),
+		next:    make([]float32, st.stateFloats()),
+		logits:  make([]float32, V),
+		weights: make([]float32, V),
+		probs:   make([]float64, V),
+		order:   make([]int32, V),
+		src:     rand.NewPCG(seed, 0x5a3b1e),
 	}
 	s.rng = rand.New(s.src)
 	s.Reset()
@@ -94,9 +96,33 @@ func (s *Sampler) Next() int32 {
 	if s.Greedy {
 		return int32(argmax(s.logits))
 	}
-	// A numerically stable softmax: subtract the maximum before exp. An
-	// overflowed model (logits of ±Inf or NaN) still draws sensibly: the
-	// maximum gets weight 1 even when it is +Inf, and NaN gets none.
+	sum := s.weigh()
+	n := len(s.probs)
+	k := n
+	if s.TopK > 0 && s.TopK < n {
+		k = s.TopK
+	}
+	if k == n && !(s.TopP > 0 && s.TopP < 1) {
+		return s.draw(sum)
+	}
+	return s.drawTruncated(sum, k)
+}
+
+// weigh sets probs to the softmax of logits/Temperature before
+// normalising, and returns their sum. The backend's vector exp does it,
+// its maximum shifted to 0 so nothing overflows. An overflowed model
+// (logits of ±Inf or NaN) gets no finite sum there, and is weighed in
+// float64 instead, where it still draws sensibly: the maximum gets weight 1
+// even when it is +Inf, and NaN gets none.
+func (s *Sampler) weigh() float64 {
+	if sum := s.k.SoftmaxExp(s.weights, s.logits, float32(1/s.Temperature)); sum > 0 && sum <= math.MaxFloat32 {
+		var total float64
+		for i, e := range s.weights {
+			s.probs[i] = float64(e)
+			total += float64(e)
+		}
+		return total
+	}
 	maxv := float64(s.logits[argmax(s.logits)])
 	var sum float64
 	for i, v := range s.logits {
@@ -110,15 +136,7 @@ func (s *Sampler) Next() int32 {
 		s.probs[i] = e
 		sum += e
 	}
-	n := len(s.probs)
-	k := n
-	if s.TopK > 0 && s.TopK < n {
-		k = s.TopK
-	}
-	if k == n && !(s.TopP > 0 && s.TopP < 1) {
-		return s.draw(sum)
-	}
-	return s.drawTruncated(sum, k)
+	return sum
 }
 
 // draw picks symbol i with probability probs[i]/sum.

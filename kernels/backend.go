@@ -93,6 +93,13 @@ type Backend interface {
 	// d may alias logits.
 	SoftmaxXent(d, logits, bias []float32, target int) float32
 
+	// SoftmaxExp writes the softmax of scale·logits before normalising,
+	// p[i] = exp(scale·logits[i] - m) with m the largest scale·logits[j],
+	// and returns the sum of p (a sampler's weights, scale its inverse
+	// temperature, scale > 0). A NaN or +Inf logit makes the sum NaN. p may
+	// alias logits.
+	SoftmaxExp(p, logits []float32, scale float32) float32
+
 	// SumSquares returns the sum of x[i]² (for the gradient's norm) with
 	// the range and, up to rounding, the value of a float64 sum: finite for
 	// every finite x, NaN or +Inf when x holds one.

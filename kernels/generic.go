@@ -142,6 +142,22 @@ func (Generic) SoftmaxXent(d, logits, bias []float32, target int) float32 {
 	return loss
 }
 
+// SoftmaxExp implements Backend.
+func (Generic) SoftmaxExp(p, logits []float32, scale float32) float32 {
+	logits = logits[:len(p)]
+	maxv := float32(math.Inf(-1))
+	for _, v := range logits {
+		maxv = max(maxv, scale*v)
+	}
+	var sum float64
+	for i, v := range logits {
+		e := float32(math.Exp(float64(scale*v - maxv)))
+		p[i] = e
+		sum += float64(e)
+	}
+	return float32(sum)
+}
+
 // SumSquares implements Backend.
 func (Generic) SumSquares(x []float32) float64 {
 	var s float64

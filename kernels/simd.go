@@ -363,6 +363,18 @@ func (s *simdKernels) softmaxXent(d, logits, bias []float32, target int) float32
 	return loss
 }
 
+// softmaxExp runs the fused kernels of softmaxXent, which exponentiate a
+// sum x+y, on x = y = p = logits·scale/2: halving and doubling are exact,
+// so x+y is logits·scale rounded once, as Generic computes it.
+func (s *simdKernels) softmaxExp(p, logits []float32, scale float32) float32 {
+	logits = logits[:len(p)]
+	half := scale / 2
+	for i, v := range logits {
+		p[i] = v * half
+	}
+	return s.expSum(p, p, p, s.maxSum(p, p))
+}
+
 // sumSquaresTiny is the result per element below which sumSquares'
 // float32 squares may have lost digits to the subnormal range (each loses at
 // most 2^-150, so above this they cost at most 2^-49 of the sum).

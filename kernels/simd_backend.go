@@ -46,6 +46,11 @@ func (be simdBackend) SoftmaxXent(d, logits, bias []float32, target int) float32
 	return be.k.softmaxXent(d, logits, bias, target)
 }
 
+// SoftmaxExp implements Backend.
+func (be simdBackend) SoftmaxExp(p, logits []float32, scale float32) float32 {
+	return be.k.softmaxExp(p, logits, scale)
+}
+
 // SumSquares implements Backend.
 func (be simdBackend) SumSquares(x []float32) float64 { return be.k.sumSquaresChecked(x) }
 

@@ -17,15 +17,17 @@ func testElementwise(t *testing.T, b kernels.Backend) {
 	t.Run("TanhGrad", func(t *testing.T) { testTanhGrad(t, b) })
 	t.Run("Mul", func(t *testing.T) { testMul(t, b) })
 	t.Run("SoftmaxXent", func(t *testing.T) { testSoftmaxXent(t, b) })
+	t.Run("SoftmaxExp", func(t *testing.T) { testSoftmaxExp(t, b) })
 	t.Run("NaNPropagates", func(t *testing.T) { testNaNPropagates(t, b) })
 	t.Run("ShortSlices", func(t *testing.T) {
 		const n = 30
 		checkShortSlicesPanic(t, map[string]func(){
-			"AddTanh a": func() { b.AddTanh(full(1, n), short(1, n), full(1, n), full(1, n)) },
-			"TanhGrad":  func() { b.TanhGrad(full(1, n), full(1, n), short(1, n)) },
-			"Mul x":     func() { b.Mul(full(1, n), short(1, n), full(1, n)) },
-			"Mul y":     func() { b.Mul(full(1, n), full(1, n), short(1, n)) },
-			"Softmax":   func() { b.SoftmaxXent(full(1, n), full(1, n), short(1, n), 0) },
+			"AddTanh a":  func() { b.AddTanh(full(1, n), short(1, n), full(1, n), full(1, n)) },
+			"TanhGrad":   func() { b.TanhGrad(full(1, n), full(1, n), short(1, n)) },
+			"Mul x":      func() { b.Mul(full(1, n), short(1, n), full(1, n)) },
+			"Mul y":      func() { b.Mul(full(1, n), full(1, n), short(1, n)) },
+			"Softmax":    func() { b.SoftmaxXent(full(1, n), full(1, n), short(1, n), 0) },
+			"SoftmaxExp": func() { b.SoftmaxExp(full(1, n), short(1, n), 1) },
 		})
 	})
 	t.Run("NoAllocs", func(t *testing.T) {
@@ -34,11 +36,12 @@ func testElementwise(t *testing.T, b kernels.Backend) {
 		y := randSlice(rng, 200)
 		h, col, bias := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
 		checkNoAllocs(t, map[string]func(){
-			"AddTanh":   func() { b.AddTanh(h, y, col, bias) },
-			"TanhGrad":  func() { b.TanhGrad(h, col, bias) },
-			"Mul":       func() { b.Mul(h, col, bias) },
-			"Softmax":   func() { sinkF32 = b.SoftmaxXent(h, y, bias, 3) },
-			"SoftmaxIn": func() { sinkF32 = b.SoftmaxXent(h, h, bias, 0) },
+			"AddTanh":    func() { b.AddTanh(h, y, col, bias) },
+			"TanhGrad":   func() { b.TanhGrad(h, col, bias) },
+			"Mul":        func() { b.Mul(h, col, bias) },
+			"Softmax":    func() { sinkF32 = b.SoftmaxXent(h, y, bias, 3) },
+			"SoftmaxIn":  func() { sinkF32 = b.SoftmaxXent(h, h, bias, 0) },
+			"SoftmaxExp": func() { sinkF32 = b.SoftmaxExp(h, y, 0.8) },
 		})
 	})
 }
@@ -188,6 +191,50 @@ func testSoftmaxXent(t *testing.T, b kernels.Backend) {
 	}
 }
 
+func testSoftmaxExp(t *testing.T, b kernels.Backend) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range sizes[1:] {
+		for _, spread := range []float32{1, 30, 200} { // 200: exp overflows without the max shift
+			for _, scale := range []float32{1, 0.5, 1.7} {
+				for _, alias := range []bool{false, true} {
+					logits := newGuarded(rng, n)
+					for i := range logits.data {
+						logits.data[i] *= spread
+					}
+					lIn := clone(logits.data)
+					p := newGuarded(rng, n)
+					if alias {
+						p = logits
+					}
+					sum := b.SoftmaxExp(p.data, logits.data, scale)
+
+					// The reference: float64 exp of the float32 products.
+					maxv := math.Inf(-1)
+					for _, v := range lIn {
+						maxv = math.Max(maxv, float64(scale*v))
+					}
+					var wantSum float64
+					name := fmt.Sprintf("SoftmaxExp n=%d spread=%v scale=%v alias=%v", n, spread, scale, alias)
+					for i, v := range lIn {
+						want := math.Exp(float64(scale*v) - maxv)
+						wantSum += want
+						if diff := math.Abs(float64(p.data[i]) - want); diff > 2e-6*want+1e-30 {
+							t.Fatalf("%s: p[%d] = %v, want %v", name, i, p.data[i], want)
+						}
+					}
+					if math.Abs(float64(sum)-wantSum) > 2e-6*wantSum {
+						t.Fatalf("%s: sum = %v, want %v", name, sum, wantSum)
+					}
+					p.check(t, name)
+					if !alias {
+						unchanged(t, name+" logits", lIn, logits)
+					}
+				}
+			}
+		}
+	}
+}
+
 // testNaNPropagates pins that a NaN in the activations reaches the output
 // and the loss, as in the generic backend: a diverging training run must
 // show NaN, not be clamped into plausible numbers by a vectorised tanh or exp.
@@ -205,6 +252,13 @@ func testNaNPropagates(t *testing.T, b kernels.Backend) {
 			logits[pos] = nan
 			if loss := b.SoftmaxXent(d, logits, zero, (pos+1)%n); !math.IsNaN(float64(loss)) {
 				t.Fatalf("SoftmaxXent n=%d: NaN logit at %d gives loss %v", n, pos, loss)
+			}
+			if sum := b.SoftmaxExp(d, logits, 1); !math.IsNaN(float64(sum)) {
+				t.Fatalf("SoftmaxExp n=%d: NaN logit at %d gives sum %v", n, pos, sum)
+			}
+			logits[pos] = float32(math.Inf(1))
+			if sum := b.SoftmaxExp(d, logits, 1); !math.IsNaN(float64(sum)) {
+				t.Fatalf("SoftmaxExp n=%d: +Inf logit at %d gives sum %v", n, pos, sum)
 			}
 		}
 	}
