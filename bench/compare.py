@@ -64,8 +64,9 @@ WORKLOADS = {w.name: w for w in [
 DEFAULT_WORKLOADS = ["tiny", "tiny-sample", "h512b1", "h512b32", "sample512"]
 
 # A measurement: chars/s, or None with a note saying why it is missing; the command that
-# measures it alone; chars per CPU-second where known.
-Result = namedtuple("Result", "rate note command cpu_rate", defaults=("", "", None))
+# measures it alone; chars per CPU-second where known; with --repeat, every round's rate.
+Result = namedtuple("Result", "rate note command cpu_rate rates",
+                    defaults=("", "", None, ()))
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -426,6 +427,10 @@ class Charrnn:
     def command(self, wl):
         return charrnn_command(self.binary, wl, self.duration, self.backend)
 
+    def new_round(self):
+        """Forget the figures measured so far: a repeated round measures every shape again."""
+        self.cache = {}
+
     def rows(self, wl):
         key = (wl.cell, wl.layers, wl.hidden, wl.seq, wl.batch)
         if key not in self.cache:
@@ -479,6 +484,34 @@ def measure_workload(wl, systems, np, charrnn, args):
         log("measuring %s with charrnn" % wl.name)
         res["charrnn"] = measure_charrnn(charrnn, wl)
     return res
+
+
+def median_result(results):
+    """The round with the median rate (the lower one of an even count), carrying every
+    round's rate; a system that never gave a figure keeps the first round's note."""
+    ok = sorted((r for r in results if r.rate is not None), key=lambda r: r.rate)
+    if not ok:
+        return results[0]
+    return ok[(len(ok) - 1) // 2]._replace(rates=tuple(r.rate for r in results
+                                                       if r.rate is not None))
+
+
+def measure_rounds(workloads, systems, np, charrnn, args):
+    """Every workload measured args.repeat times, in rounds over all of them (so that load
+    from other processes falls on every workload and system alike), and each figure the
+    median of its rounds."""
+    rounds = []
+    for i in range(args.repeat):
+        if args.repeat > 1:
+            log("round %d of %d" % (i + 1, args.repeat))
+        if charrnn is not None:
+            charrnn.new_round()
+        rounds.append([measure_workload(wl, systems, np, charrnn, args) for wl in workloads])
+    results = []
+    for j, wl in enumerate(workloads):
+        keys = rounds[0][j].keys()
+        results.append((wl, {k: median_result([r[j][k] for r in rounds]) for k in keys}))
+    return results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -648,8 +681,10 @@ def command_lines(results, systems, torch_threads):
             if r is not None and r.rate is not None and r.command:
                 cpu = (" (%s chars/CPU-s)" % "{:,.0f}".format(r.cpu_rate)
                        if r.cpu_rate is not None else "")
-                out.append("%s, %s: %s chars/s%s: %s"
-                           % (wl.name, name, fmt_rate(r), cpu, r.command))
+                runs = (" (median of %s)" % ", ".join("{:,.0f}".format(x) for x in r.rates)
+                        if len(r.rates) > 1 else "")
+                out.append("%s, %s: %s chars/s%s%s: %s"
+                           % (wl.name, name, fmt_rate(r), runs, cpu, r.command))
     return out
 
 
@@ -684,14 +719,21 @@ def reproduce_line(args):
         line += " --backend " + args.backend
     if args.numpy_dtype != "float64":
         line += " --numpy-dtype " + args.numpy_dtype
+    if args.repeat != 1:
+        line += " --repeat %d" % args.repeat
     return line
+
+
+def timing_line(args):
+    runs = ("one run of `bench/compare.py`" if args.repeat == 1 else
+            "each figure the median of %d rounds over all the workloads" % args.repeat)
+    return ("%g s per measurement after %g s warm-up, %s; numpy dtype %s; ratios against "
+            "PyTorch's faster thread count" % (args.duration, args.warmup, runs, args.numpy_dtype))
 
 
 def render_text(info, header, rows, commands, note_lines, skipped, args):
     lines = ["%-14s %s" % (k + ":", v) for k, v in info]
-    lines.append("%-14s %g s per measurement after %g s warm-up; numpy dtype %s; ratios "
-                 "against PyTorch's faster thread count"
-                 % ("timing:", args.duration, args.warmup, args.numpy_dtype))
+    lines.append("%-14s %s" % ("timing:", timing_line(args)))
     lines.append("")
     lines += skipped
     if skipped:
@@ -716,9 +758,7 @@ def render_markdown(info, header, rows, commands, note_lines, skipped, args):
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines.append("")
     lines += ["- %s: %s" % (k, v) for k, v in info]
-    lines.append("- timing: %g s per measurement after %g s warm-up, one run of `bench/compare.py`;"
-                 " numpy dtype %s; ratios against PyTorch's faster thread count"
-                 % (args.duration, args.warmup, args.numpy_dtype))
+    lines.append("- timing: " + timing_line(args))
     lines += ["- " + n for n in skipped + note_lines]
     lines += ["", "Commands (each measures one figure alone; run from the repository root):", ""]
     lines += ["    " + c for c in commands] + ["    " + reproduce_line(args)]
@@ -752,12 +792,17 @@ def parse_args(argv):
                    help="numpy parameter dtype (default float64, as the notebook)")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="pin numpy's OpenBLAS to this many threads, 0 = leave it (default 1)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds over all the workloads; each figure is the median of its "
+                        "rounds (default 1)")
     p.add_argument("--markdown", action="store_true", help="print a markdown table")
     args = p.parse_args(argv)
     if args.warmup is None:
         args.warmup = min(2.0, args.duration / 5)
     if args.duration <= 0 or args.warmup < 0:
         p.error("--duration must be positive and --warmup not negative")
+    if args.repeat < 1:
+        p.error("--repeat wants at least 1 round")
     names = list(WORKLOADS) if args.workloads == "all" else [w for w in args.workloads.split(",") if w]
     bad = [w for w in names if w not in WORKLOADS]
     systems = [s for s in args.systems.split(",") if s]
@@ -803,8 +848,7 @@ def main(argv=None):
         log(line)
 
     info = machine_info(np, args.blas_threads, torch_desc)
-    results = [(wl, measure_workload(wl, systems, np, charrnn, args))
-               for wl in args.workload_list]
+    results = measure_rounds(args.workload_list, systems, np, charrnn, args)
     info.append(("load average", "%.2f %.2f %.2f at the end" % os.getloadavg()))
 
     header, rows = table_rows(results, systems, args.torch_threads)

@@ -184,6 +184,27 @@ class CharrnnParsing(unittest.TestCase):
         self.assertIn("--workloads tiny --systems charrnn --duration 1 --warmup 0 "
                       "--torch-threads 1 --backend avx2", text)
 
+    def test_main_repeat_takes_the_median_round(self):
+        rates = iter([3000, 1000, 2000])
+
+        def fake_rows(wl):
+            return [{"backend": "avx512", "hidden": 512, "seq": 100, "batch": 1, "vocab": 65,
+                     "train_chars_per_sec": next(rates)}]
+        c = compare.Charrnn(self.fake.path, 1, "all")
+        c.rows = fake_rows
+        args = compare.parse_args(["--systems", "charrnn", "--repeat", "3", "--workloads", "h512b1"])
+        (wl, res), = compare.measure_rounds(args.workload_list, ["charrnn"], None, c, args)
+        self.assertEqual(res["charrnn"].rate, 2000)
+        self.assertEqual(res["charrnn"].rates, (3000, 1000, 2000))
+        lines = compare.command_lines([(wl, res)], ["charrnn"], args.torch_threads)
+        self.assertIn("h512b1, charrnn: 2,000 chars/s (median of 3,000, 1,000, 2,000): ", lines[0])
+
+    def test_main_repeat_measures_every_round(self):
+        text = self.run_main("--workloads", "h512b1", "--repeat", "2")
+        self.assertEqual(sum(1 for argv in self.fake.calls() if argv[:1] == ["bench"]), 2)
+        self.assertIn("median of 2 rounds", text)
+        self.assertIn("--repeat 2", text)
+
     def test_main_markdown(self):
         text = self.run_main("--workloads", "tiny,h512b1", "--markdown")
         lines = text.splitlines()
