@@ -2,13 +2,27 @@ package engine
 
 import "charrnn/kernels"
 
-// streamSplitMaxW is the largest recurrent weight matrix (in bytes) for
-// which the streams of a batch are shared between two cores for the length
-// of a window. Each core then reads all of it at every step, so it must sit
-// in the core's L2 with room to spare; a larger one is better split by
-// columns, each core keeping half of it, which the kernels' Parallel does
-// per call.
-const streamSplitMaxW = 512 << 10
+// When the streams of a batch are shared between two cores for the length
+// of a window, each core reads all of the recurrent weights at every step.
+// That pays when they sit in the core's L2 with room to spare (at most
+// streamSplitMaxW bytes), or when each core has so many streams
+// (streamSplitMinStreams) that every weight read from L3 or memory feeds
+// enough multiply-adds to hide the read: 2·16 flops per 4 bytes of float32
+// is 8 flops per byte, a core's FMA rate at 40 GB/s. Otherwise the step's
+// product is better split by columns, each core keeping half of W in its
+// L2, which the kernels' Parallel does per call. At B=32, sharing the streams
+// measured 10-27% faster than splitting columns for lstm256b32, lstm512b32,
+// gru512b32 and h512b32, whose W (1-4 MB) does not fit L2 (bench/RESULTS.md).
+const (
+	streamSplitMaxW       = 512 << 10
+	streamSplitMinStreams = 16
+)
+
+// sharesStreams reports whether a batch of b streams over recurrent weights
+// of wBytes (as the products read them) is shared between two cores.
+func sharesStreams(wBytes, b int) bool {
+	return b >= 2 && (wBytes <= streamSplitMaxW || b/2 >= streamSplitMinStreams)
+}
 
 // passContext is what the layers of one workspace share during a pass: the
 // backend running it (k), the sharing of streams between cores (run), and,
@@ -44,12 +58,13 @@ func newPassContext(b int, p Precision) *passContext {
 
 // run runs pass over all the streams, split between two cores when the
 // backend offers a helper (kernels.Async), there are at least two streams,
-// and the recurrent weights (wElems of them, as the pass's products read
-// them: bfloat16 in mixed precision) are small enough.
+// and either the recurrent weights (wElems of them, as the pass's products
+// read them: bfloat16 in mixed precision) are small enough or each core
+// gets enough streams.
 func (s *passContext) run(k kernels.Backend, wElems int, pass func(lo, hi int)) {
 	s.k = k
 	a, ok := k.(kernels.Async)
-	if !ok || s.B < 2 || wElems*s.precision.weightBytes() > streamSplitMaxW {
+	if !ok || !sharesStreams(wElems*s.precision.weightBytes(), s.B) {
 		pass(0, s.B)
 		return
 	}

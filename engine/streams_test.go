@@ -18,18 +18,19 @@ import (
 func TestStreamSplitSameRun(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(20000, 6)+"the quick brown fox")
 	for _, k := range kernels.Supported() {
-		// H=400 is split only in mixed precision, whose products read
-		// the weights in bfloat16, half the bytes.
+		// H=400 is split at B=2 only in mixed precision, whose products
+		// read the weights in bfloat16, half the bytes; at B=32 in
+		// float32 too, for the number of streams.
 		for _, c := range []struct {
 			h, b int
 			p    Precision
-		}{{24, 2, FP32}, {24, 5, FP32}, {100, 3, FP32}, {100, 4, FP32}, {24, 3, BF16}, {400, 2, BF16}} {
+		}{{24, 2, FP32}, {24, 5, FP32}, {100, 3, FP32}, {100, 4, FP32}, {24, 3, BF16}, {400, 2, BF16}, {400, 32, FP32}} {
 			if _, ok := kernels.BF16Of(k); c.p == BF16 && !ok {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/H=%d/B=%d/%s", k.Name(), c.h, c.b, c.p), func(t *testing.T) {
-				if c.h*c.h*c.p.weightBytes() > streamSplitMaxW {
-					t.Fatalf("H=%d in %s is not split by streams", c.h, c.p)
+				if !sharesStreams(c.h*c.h*c.p.weightBytes(), c.b) {
+					t.Fatalf("H=%d B=%d in %s is not split by streams", c.h, c.b, c.p)
 				}
 				steps := 12
 				if k.Name() == "openblas" {
