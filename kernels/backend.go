@@ -94,10 +94,12 @@ type Backend interface {
 	SoftmaxXent(d, logits, bias []float32, target int) float32
 
 	// SoftmaxExp writes the softmax of scale·logits before normalising,
-	// p[i] = exp(scale·logits[i] - m) with m the largest scale·logits[j],
-	// and returns the sum of p (a sampler's weights, scale its inverse
-	// temperature, scale > 0). A NaN or +Inf logit makes the sum NaN. p may
-	// alias logits.
+	// p[i] = exp(scale·(logits[i] - m)) with m the largest logit, the
+	// difference and the product in float32, and returns the sum of p (a
+	// sampler's weights, scale its inverse temperature, scale > 0). The
+	// maximum is subtracted before scaling, so that logits far larger than
+	// their differences keep them. A NaN or +Inf logit makes the sum NaN.
+	// p may alias logits.
 	SoftmaxExp(p, logits []float32, scale float32) float32
 
 	// SumSquares returns the sum of x[i]² (for the gradient's norm) with

@@ -147,11 +147,11 @@ func (Generic) SoftmaxExp(p, logits []float32, scale float32) float32 {
 	logits = logits[:len(p)]
 	maxv := float32(math.Inf(-1))
 	for _, v := range logits {
-		maxv = max(maxv, scale*v)
+		maxv = max(maxv, v)
 	}
 	var sum float64
 	for i, v := range logits {
-		e := float32(math.Exp(float64(scale*v - maxv)))
+		e := float32(math.Exp(float64(scale * (v - maxv))))
 		p[i] = e
 		sum += float64(e)
 	}

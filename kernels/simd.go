@@ -363,16 +363,20 @@ func (s *simdKernels) softmaxXent(d, logits, bias []float32, target int) float32
 	return loss
 }
 
-// softmaxExp runs the fused kernels of softmaxXent, which exponentiate a
-// sum x+y, on x = y = p = logits·scale/2: halving and doubling are exact,
-// so x+y is logits·scale rounded once, as Generic computes it.
+// softmaxExp runs the vector exp of softmaxXent, which exponentiates a sum
+// x+y, on x = y = p = (logits - max)·scale/2: halving and doubling are
+// exact, so x+y is (logits - max)·scale rounded once, as Generic computes it.
 func (s *simdKernels) softmaxExp(p, logits []float32, scale float32) float32 {
 	logits = logits[:len(p)]
+	maxv := float32(math.Inf(-1))
+	for _, v := range logits {
+		maxv = max(maxv, v)
+	}
 	half := scale / 2
 	for i, v := range logits {
-		p[i] = v * half
+		p[i] = (v - maxv) * half
 	}
-	return s.expSum(p, p, p, s.maxSum(p, p))
+	return s.expSum(p, p, p, 0)
 }
 
 // sumSquaresTiny is the result per element below which sumSquares'

@@ -194,12 +194,15 @@ func testSoftmaxXent(t *testing.T, b kernels.Backend) {
 func testSoftmaxExp(t *testing.T, b kernels.Backend) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, n := range sizes[1:] {
-		for _, spread := range []float32{1, 30, 200} { // 200: exp overflows without the max shift
-			for _, scale := range []float32{1, 0.5, 1.7} {
+		// 200: exp overflows without the max shift; an offset of 1e6 keeps
+		// the differences only if the maximum is taken off before scaling.
+		for _, c := range []struct{ spread, offset float32 }{{1, 0}, {30, 0}, {200, 0}, {4, 1e6}} {
+			for _, scale := range []float32{1, 0.5, 1.7, 1.0 / 81} {
 				for _, alias := range []bool{false, true} {
+					spread := c.spread
 					logits := newGuarded(rng, n)
 					for i := range logits.data {
-						logits.data[i] *= spread
+						logits.data[i] = logits.data[i]*spread + c.offset
 					}
 					lIn := clone(logits.data)
 					p := newGuarded(rng, n)
@@ -208,15 +211,15 @@ func testSoftmaxExp(t *testing.T, b kernels.Backend) {
 					}
 					sum := b.SoftmaxExp(p.data, logits.data, scale)
 
-					// The reference: float64 exp of the float32 products.
-					maxv := math.Inf(-1)
+					// The reference: float64 exp of the float32 arguments.
+					maxv := float32(math.Inf(-1))
 					for _, v := range lIn {
-						maxv = math.Max(maxv, float64(scale*v))
+						maxv = max(maxv, v)
 					}
 					var wantSum float64
-					name := fmt.Sprintf("SoftmaxExp n=%d spread=%v scale=%v alias=%v", n, spread, scale, alias)
+					name := fmt.Sprintf("SoftmaxExp n=%d spread=%v offset=%v scale=%v alias=%v", n, spread, c.offset, scale, alias)
 					for i, v := range lIn {
-						want := math.Exp(float64(scale*v) - maxv)
+						want := math.Exp(float64(scale * (v - maxv)))
 						wantSum += want
 						if diff := math.Abs(float64(p.data[i]) - want); diff > 2e-6*want+1e-30 {
 							t.Fatalf("%s: p[%d] = %v, want %v", name, i, p.data[i], want)
