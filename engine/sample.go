@@ -30,7 +30,7 @@ type Sampler struct {
 
 	h, next []float32 // the state (every layer's) and the buffer the next one is built in
 	logits  []float32 // o = V·h + c for the current state
-	weights []float32 // the softmax's numerators, as the backend computes them
+	exps    []float32 // the softmax's numerators, as the backend computes them
 	probs   []float64
 	order   []int32   // symbol ids, heap-ordered by probs while truncating
 	src     *rand.PCG // rng's source, whose state RNGState saves
@@ -45,13 +45,13 @@ func NewSampler(k kernels.Backend, m *Model, seed uint64) *Sampler {
 	V, st := m.Config.Vocab, newStepper(m)
 	s := &Sampler{
 		k: k, m: m, step: st, Temperature: 1,
-		h:       make([]float32, st.stateFloats()),
-		next:    make([]float32, st.stateFloats()),
-		logits:  make([]float32, V),
-		weights: make([]float32, V),
-		probs:   make([]float64, V),
-		order:   make([]int32, V),
-		src:     rand.NewPCG(seed, 0x5a3b1e),
+		h:      make([]float32, st.stateFloats()),
+		next:   make([]float32, st.stateFloats()),
+		logits: make([]float32, V),
+		exps:   make([]float32, V),
+		probs:  make([]float64, V),
+		order:  make([]int32, V),
+		src:    rand.NewPCG(seed, 0x5a3b1e),
 	}
 	s.rng = rand.New(s.src)
 	s.Reset()
@@ -115,9 +115,9 @@ func (s *Sampler) Next() int32 {
 // float64 instead, where it still draws sensibly: the maximum gets weight 1
 // even when it is +Inf, and NaN gets none.
 func (s *Sampler) weigh() float64 {
-	if sum := s.k.SoftmaxExp(s.weights, s.logits, float32(1/s.Temperature)); sum > 0 && sum <= math.MaxFloat32 {
+	if sum := s.k.SoftmaxExp(s.exps, s.logits, float32(1/s.Temperature)); sum > 0 && sum <= math.MaxFloat32 {
 		var total float64
-		for i, e := range s.weights {
+		for i, e := range s.exps {
 			s.probs[i] = float64(e)
 			total += float64(e)
 		}

@@ -188,10 +188,9 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 		scaleRows(beta, c, m, n, ldc)
 		return
 	}
-	kernels := s.gemm
 	// Blocks of rows as even as the kernels' height allows: a short block
 	// has too few accumulators to keep VDPBF16PS busy.
-	maxRows := len(kernels)
+	maxRows := len(s.gemm)
 	blocks := (m + maxRows - 1) / maxRows
 	// Slabs of k of equal length, rounded up to whole 32-element steps.
 	slab := (k + bf16SlabK - 1) / bf16SlabK
@@ -211,7 +210,7 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 			i0 := 0
 			for blk := range blocks {
 				rows := (m*(blk+1))/blocks - i0
-				kernels[rows-1](kb, as[i0*lda:], lda, bs[2*j0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
+				s.gemm[rows-1](kb, as[i0*lda:], lda, bs[2*j0:], ldb, nc, c[i0*ldc+j0:], ldc, alpha, bt, useBeta)
 				i0 += rows
 			}
 		}
