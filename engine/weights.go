@@ -61,7 +61,7 @@ func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
 func newTransposedWeights(t Tensor, ctx *passContext) weights {
 	w := newWeights(t, ctx)
 	if ctx.precision != BF16 {
-		w.ldt = paddedLD(w.rows)
+		w.ldt = transposedLD(w.rows)
 		w.wt = kernels.AlignedFloats(w.cols * w.ldt)
 	}
 	return w
@@ -93,7 +93,7 @@ func recurrentWeightsFloats(rows, cols, b int, p Precision) int {
 func transposedWeightsFloats(rows, cols int, p Precision) int {
 	n := weightsFloats(rows, cols, p)
 	if p != BF16 {
-		n += cols * paddedLD(rows)
+		n += cols * transposedLD(rows)
 	}
 	return n
 }
