@@ -72,6 +72,25 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 	for v := 0; v < nv && masked; v++ {
 		masks[v] = s.vectorMask(nc, v)
 	}
+	// C is read (with beta) and written only after the k loop; the
+	// engine's C is new memory at every step of a window (that step's
+	// gates), so its lines are fetched now, while the loop runs, instead of
+	// stalling the epilogue on memory (a window's 16×2048×512 steps on both
+	// cores: 152 GFLOP/s per core without, 168-171 with). The GEMV strips
+	// (not masked) write a y already in cache.
+	if masked {
+		cq := Load(Param("c").Base(), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		for r := 0; r < rows; r++ {
+			for v := 0; v < nv; v++ {
+				PREFETCHT0(Mem{Base: cq, Disp: v * s.bytes()})
+			}
+			if r+1 < rows {
+				ADDQ(ldc, cq)
+			}
+		}
+	}
 	acc := make([][]VecVirtual, rows)
 	for r := range acc {
 		acc[r] = make([]VecVirtual, nv)

@@ -5,64 +5,71 @@
 #include "textflag.h"
 
 // func GemmBcast1AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·GemmBcast1AVX512(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b_base+48(FP), BX
-	MOVQ    ldb+72(FP), SI
-	SHLQ    $0x02, SI
-	MOVQ    nc+80(FP), DI
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K1
-	MOVQ    DI, R8
-	SUBQ    $0x00000010, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K2
-	MOVQ    DI, R8
-	SUBQ    $0x00000020, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K3
-	MOVQ    DI, R8
-	SUBQ    $0x00000030, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K4
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	CMPQ    DI, $0x00000040
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b_base+48(FP), BX
+	MOVQ       ldb+72(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nc+80(FP), DI
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       DI, R8
+	SUBQ       $0x00000010, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K2
+	MOVQ       DI, R8
+	SUBQ       $0x00000020, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K3
+	MOVQ       DI, R8
+	SUBQ       $0x00000030, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K4
+	MOVQ       c_base+88(FP), R8
+	MOVQ       ldc+112(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 128(R8)
+	PREFETCHT0 192(R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	CMPQ       DI, $0x00000040
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -188,68 +195,80 @@ DATA tailmask16<>+32(SB)/2, $0xffff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $34
 
 // func GemmBcast2AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·GemmBcast2AVX512(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nc+80(FP), R8
-	MOVQ    R8, R9
-	SUBQ    $0x00000000, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K1
-	MOVQ    R8, R9
-	SUBQ    $0x00000010, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K2
-	MOVQ    R8, R9
-	SUBQ    $0x00000020, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K3
-	MOVQ    R8, R9
-	SUBQ    $0x00000030, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K4
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	CMPQ    R8, $0x00000040
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       nc+80(FP), R8
+	MOVQ       R8, R9
+	SUBQ       $0x00000000, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K1
+	MOVQ       R8, R9
+	SUBQ       $0x00000010, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K2
+	MOVQ       R8, R9
+	SUBQ       $0x00000020, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K3
+	MOVQ       R8, R9
+	SUBQ       $0x00000030, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K4
+	MOVQ       c_base+88(FP), R9
+	MOVQ       ldc+112(FP), R10
+	SHLQ       $0x02, R10
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	CMPQ       R8, $0x00000040
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -402,72 +421,89 @@ maskedstore:
 	RET
 
 // func GemmBcast3AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·GemmBcast3AVX512(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nc+80(FP), R8
-	MOVQ    R8, R9
-	SUBQ    $0x00000000, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K1
-	MOVQ    R8, R9
-	SUBQ    $0x00000010, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K2
-	MOVQ    R8, R9
-	SUBQ    $0x00000020, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K3
-	MOVQ    R8, R9
-	SUBQ    $0x00000030, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000010, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	LEAQ    tailmask16<>+0(SB), R10
-	KMOVW   (R10)(R9*2), K4
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	CMPQ    R8, $0x00000040
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       nc+80(FP), R8
+	MOVQ       R8, R9
+	SUBQ       $0x00000000, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K1
+	MOVQ       R8, R9
+	SUBQ       $0x00000010, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K2
+	MOVQ       R8, R9
+	SUBQ       $0x00000020, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K3
+	MOVQ       R8, R9
+	SUBQ       $0x00000030, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K4
+	MOVQ       c_base+88(FP), R9
+	MOVQ       ldc+112(FP), R10
+	SHLQ       $0x02, R10
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	CMPQ       R8, $0x00000040
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -666,78 +702,100 @@ maskedstore:
 	RET
 
 // func GemmBcast4AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·GemmBcast4AVX512(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	LEAQ    (CX)(DX*2), R8
-	ADDQ    DX, R8
-	MOVQ    nc+80(FP), R9
-	MOVQ    R9, R10
-	SUBQ    $0x00000000, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K1
-	MOVQ    R9, R10
-	SUBQ    $0x00000010, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K2
-	MOVQ    R9, R10
-	SUBQ    $0x00000020, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K3
-	MOVQ    R9, R10
-	SUBQ    $0x00000030, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K4
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	VPXORD  Z12, Z12, Z12
-	VPXORD  Z13, Z13, Z13
-	VPXORD  Z14, Z14, Z14
-	VPXORD  Z15, Z15, Z15
-	CMPQ    R9, $0x00000040
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	LEAQ       (CX)(DX*2), R8
+	ADDQ       DX, R8
+	MOVQ       nc+80(FP), R9
+	MOVQ       R9, R10
+	SUBQ       $0x00000000, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K1
+	MOVQ       R9, R10
+	SUBQ       $0x00000010, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K2
+	MOVQ       R9, R10
+	SUBQ       $0x00000020, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K3
+	MOVQ       R9, R10
+	SUBQ       $0x00000030, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K4
+	MOVQ       c_base+88(FP), R10
+	MOVQ       ldc+112(FP), R11
+	SHLQ       $0x02, R11
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	CMPQ       R9, $0x00000040
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -984,82 +1042,109 @@ maskedstore:
 	RET
 
 // func GemmBcast5AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·GemmBcast5AVX512(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	LEAQ    (CX)(DX*2), R8
-	ADDQ    DX, R8
-	MOVQ    nc+80(FP), R9
-	MOVQ    R9, R10
-	SUBQ    $0x00000000, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K1
-	MOVQ    R9, R10
-	SUBQ    $0x00000010, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K2
-	MOVQ    R9, R10
-	SUBQ    $0x00000020, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K3
-	MOVQ    R9, R10
-	SUBQ    $0x00000030, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K4
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	VPXORD  Z12, Z12, Z12
-	VPXORD  Z13, Z13, Z13
-	VPXORD  Z14, Z14, Z14
-	VPXORD  Z15, Z15, Z15
-	VPXORD  Z16, Z16, Z16
-	VPXORD  Z17, Z17, Z17
-	VPXORD  Z18, Z18, Z18
-	VPXORD  Z19, Z19, Z19
-	CMPQ    R9, $0x00000040
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	LEAQ       (CX)(DX*2), R8
+	ADDQ       DX, R8
+	MOVQ       nc+80(FP), R9
+	MOVQ       R9, R10
+	SUBQ       $0x00000000, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K1
+	MOVQ       R9, R10
+	SUBQ       $0x00000010, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K2
+	MOVQ       R9, R10
+	SUBQ       $0x00000020, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K3
+	MOVQ       R9, R10
+	SUBQ       $0x00000030, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K4
+	MOVQ       c_base+88(FP), R10
+	MOVQ       ldc+112(FP), R11
+	SHLQ       $0x02, R11
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	CMPQ       R9, $0x00000040
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -1352,86 +1437,118 @@ maskedstore:
 	RET
 
 // func GemmBcast6AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·GemmBcast6AVX512(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	LEAQ    (CX)(DX*2), R8
-	ADDQ    DX, R8
-	MOVQ    nc+80(FP), R9
-	MOVQ    R9, R10
-	SUBQ    $0x00000000, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K1
-	MOVQ    R9, R10
-	SUBQ    $0x00000010, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K2
-	MOVQ    R9, R10
-	SUBQ    $0x00000020, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K3
-	MOVQ    R9, R10
-	SUBQ    $0x00000030, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000010, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	LEAQ    tailmask16<>+0(SB), R11
-	KMOVW   (R11)(R10*2), K4
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	VPXORD  Z12, Z12, Z12
-	VPXORD  Z13, Z13, Z13
-	VPXORD  Z14, Z14, Z14
-	VPXORD  Z15, Z15, Z15
-	VPXORD  Z16, Z16, Z16
-	VPXORD  Z17, Z17, Z17
-	VPXORD  Z18, Z18, Z18
-	VPXORD  Z19, Z19, Z19
-	VPXORD  Z20, Z20, Z20
-	VPXORD  Z21, Z21, Z21
-	VPXORD  Z22, Z22, Z22
-	VPXORD  Z23, Z23, Z23
-	CMPQ    R9, $0x00000040
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	LEAQ       (CX)(DX*2), R8
+	ADDQ       DX, R8
+	MOVQ       nc+80(FP), R9
+	MOVQ       R9, R10
+	SUBQ       $0x00000000, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K1
+	MOVQ       R9, R10
+	SUBQ       $0x00000010, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K2
+	MOVQ       R9, R10
+	SUBQ       $0x00000020, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K3
+	MOVQ       R9, R10
+	SUBQ       $0x00000030, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K4
+	MOVQ       c_base+88(FP), R10
+	MOVQ       ldc+112(FP), R11
+	SHLQ       $0x02, R11
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	VPXORD     Z20, Z20, Z20
+	VPXORD     Z21, Z21, Z21
+	VPXORD     Z22, Z22, Z22
+	VPXORD     Z23, Z23, Z23
+	CMPQ       R9, $0x00000040
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -2061,46 +2178,51 @@ DATA c_fmapeakx<>+60(SB)/4, $0x3f000000
 GLOBL c_fmapeakx<>(SB), RODATA|NOPTR, $64
 
 // func GemmBcast1AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·GemmBcast1AVX2(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    b_base+48(FP), BX
-	MOVQ    ldb+72(FP), SI
-	SHLQ    $0x02, SI
-	MOVQ    nc+80(FP), DI
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000008, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	MOVQ    $0x00000008, R9
-	SUBQ    R8, R9
-	LEAQ    tailmask8<>+0(SB), R8
-	VMOVDQU (R8)(R9*4), Y0
-	MOVQ    DI, R8
-	SUBQ    $0x00000008, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000008, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	MOVQ    $0x00000008, R9
-	SUBQ    R8, R9
-	LEAQ    tailmask8<>+0(SB), R8
-	VMOVDQU (R8)(R9*4), Y1
-	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
-	CMPQ    DI, $0x00000010
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       b_base+48(FP), BX
+	MOVQ       ldb+72(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       nc+80(FP), DI
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000008, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	MOVQ       $0x00000008, R9
+	SUBQ       R8, R9
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    (R8)(R9*4), Y0
+	MOVQ       DI, R8
+	SUBQ       $0x00000008, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000008, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	MOVQ       $0x00000008, R9
+	SUBQ       R8, R9
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    (R8)(R9*4), Y1
+	MOVQ       c_base+88(FP), R8
+	MOVQ       ldc+112(FP), R9
+	SHLQ       $0x02, R9
+	PREFETCHT0 (R8)
+	PREFETCHT0 32(R8)
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	CMPQ       DI, $0x00000010
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -2201,48 +2323,56 @@ DATA tailmask8<>+60(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $64
 
 // func GemmBcast2AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·GemmBcast2AVX2(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nc+80(FP), R8
-	MOVQ    R8, R9
-	SUBQ    $0x00000000, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000008, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	MOVQ    $0x00000008, R10
-	SUBQ    R9, R10
-	LEAQ    tailmask8<>+0(SB), R9
-	VMOVDQU (R9)(R10*4), Y0
-	MOVQ    R8, R9
-	SUBQ    $0x00000008, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000008, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	MOVQ    $0x00000008, R10
-	SUBQ    R9, R10
-	LEAQ    tailmask8<>+0(SB), R9
-	VMOVDQU (R9)(R10*4), Y1
-	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
-	VXORPS  Y4, Y4, Y4
-	VXORPS  Y5, Y5, Y5
-	CMPQ    R8, $0x00000010
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       nc+80(FP), R8
+	MOVQ       R8, R9
+	SUBQ       $0x00000000, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000008, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	MOVQ       $0x00000008, R10
+	SUBQ       R9, R10
+	LEAQ       tailmask8<>+0(SB), R9
+	VMOVDQU    (R9)(R10*4), Y0
+	MOVQ       R8, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000008, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	MOVQ       $0x00000008, R10
+	SUBQ       R9, R10
+	LEAQ       tailmask8<>+0(SB), R9
+	VMOVDQU    (R9)(R10*4), Y1
+	MOVQ       c_base+88(FP), R9
+	MOVQ       ldc+112(FP), R10
+	SHLQ       $0x02, R10
+	PREFETCHT0 (R9)
+	PREFETCHT0 32(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 32(R9)
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	CMPQ       R8, $0x00000010
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -2351,50 +2481,61 @@ maskedstore:
 	RET
 
 // func GemmBcast3AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·GemmBcast3AVX2(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    nc+80(FP), R8
-	MOVQ    R8, R9
-	SUBQ    $0x00000000, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000008, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	MOVQ    $0x00000008, R10
-	SUBQ    R9, R10
-	LEAQ    tailmask8<>+0(SB), R9
-	VMOVDQU (R9)(R10*4), Y0
-	MOVQ    R8, R9
-	SUBQ    $0x00000008, R9
-	XORQ    R10, R10
-	CMPQ    R9, R10
-	CMOVQLT R10, R9
-	MOVQ    $0x00000008, R10
-	CMPQ    R9, R10
-	CMOVQGT R10, R9
-	MOVQ    $0x00000008, R10
-	SUBQ    R9, R10
-	LEAQ    tailmask8<>+0(SB), R9
-	VMOVDQU (R9)(R10*4), Y1
-	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
-	VXORPS  Y4, Y4, Y4
-	VXORPS  Y5, Y5, Y5
-	VXORPS  Y6, Y6, Y6
-	VXORPS  Y7, Y7, Y7
-	CMPQ    R8, $0x00000010
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       nc+80(FP), R8
+	MOVQ       R8, R9
+	SUBQ       $0x00000000, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000008, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	MOVQ       $0x00000008, R10
+	SUBQ       R9, R10
+	LEAQ       tailmask8<>+0(SB), R9
+	VMOVDQU    (R9)(R10*4), Y0
+	MOVQ       R8, R9
+	SUBQ       $0x00000008, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000008, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	MOVQ       $0x00000008, R10
+	SUBQ       R9, R10
+	LEAQ       tailmask8<>+0(SB), R9
+	VMOVDQU    (R9)(R10*4), Y1
+	MOVQ       c_base+88(FP), R9
+	MOVQ       ldc+112(FP), R10
+	SHLQ       $0x02, R10
+	PREFETCHT0 (R9)
+	PREFETCHT0 32(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 32(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 32(R9)
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       R8, $0x00000010
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
@@ -2529,54 +2670,68 @@ maskedstore:
 	RET
 
 // func GemmBcast4AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·GemmBcast4AVX2(SB), NOSPLIT, $0-129
-	MOVQ    k+0(FP), AX
-	MOVQ    a_base+8(FP), CX
-	MOVQ    ars+32(FP), DX
-	SHLQ    $0x02, DX
-	MOVQ    als+40(FP), BX
-	SHLQ    $0x02, BX
-	MOVQ    b_base+48(FP), SI
-	MOVQ    ldb+72(FP), DI
-	SHLQ    $0x02, DI
-	LEAQ    (CX)(DX*2), R8
-	ADDQ    DX, R8
-	MOVQ    nc+80(FP), R9
-	MOVQ    R9, R10
-	SUBQ    $0x00000000, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000008, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	MOVQ    $0x00000008, R11
-	SUBQ    R10, R11
-	LEAQ    tailmask8<>+0(SB), R10
-	VMOVDQU (R10)(R11*4), Y0
-	MOVQ    R9, R10
-	SUBQ    $0x00000008, R10
-	XORQ    R11, R11
-	CMPQ    R10, R11
-	CMOVQLT R11, R10
-	MOVQ    $0x00000008, R11
-	CMPQ    R10, R11
-	CMOVQGT R11, R10
-	MOVQ    $0x00000008, R11
-	SUBQ    R10, R11
-	LEAQ    tailmask8<>+0(SB), R10
-	VMOVDQU (R10)(R11*4), Y1
-	VXORPS  Y2, Y2, Y2
-	VXORPS  Y3, Y3, Y3
-	VXORPS  Y4, Y4, Y4
-	VXORPS  Y5, Y5, Y5
-	VXORPS  Y6, Y6, Y6
-	VXORPS  Y7, Y7, Y7
-	VXORPS  Y8, Y8, Y8
-	VXORPS  Y9, Y9, Y9
-	CMPQ    R9, $0x00000010
-	JNE     maskedloop
+	MOVQ       k+0(FP), AX
+	MOVQ       a_base+8(FP), CX
+	MOVQ       ars+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       als+40(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       b_base+48(FP), SI
+	MOVQ       ldb+72(FP), DI
+	SHLQ       $0x02, DI
+	LEAQ       (CX)(DX*2), R8
+	ADDQ       DX, R8
+	MOVQ       nc+80(FP), R9
+	MOVQ       R9, R10
+	SUBQ       $0x00000000, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000008, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	MOVQ       $0x00000008, R11
+	SUBQ       R10, R11
+	LEAQ       tailmask8<>+0(SB), R10
+	VMOVDQU    (R10)(R11*4), Y0
+	MOVQ       R9, R10
+	SUBQ       $0x00000008, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000008, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	MOVQ       $0x00000008, R11
+	SUBQ       R10, R11
+	LEAQ       tailmask8<>+0(SB), R10
+	VMOVDQU    (R10)(R11*4), Y1
+	MOVQ       c_base+88(FP), R10
+	MOVQ       ldc+112(FP), R11
+	SHLQ       $0x02, R11
+	PREFETCHT0 (R10)
+	PREFETCHT0 32(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 32(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 32(R10)
+	ADDQ       R11, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 32(R10)
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	CMPQ       R9, $0x00000010
+	JNE        maskedloop
 
 fullloop:
 	TESTQ        AX, AX
