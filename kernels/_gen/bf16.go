@@ -379,6 +379,22 @@ func gemmBF16Columns(s isa, prefix string, nv, rows int, g gemmBF16Ptrs) {
 		}
 		return Mem{Base: base, Index: lda, Scale: uint8(r)}
 	}
+	// C's block is fetched now, so that the epilogue does not stall on it
+	// (see genBcast).
+	{
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		cq := GP64()
+		MOVQ(cp, cq)
+		for r := 0; r < rows; r++ {
+			for v := 0; v < nv; v++ {
+				PREFETCHT0(Mem{Base: cq, Disp: v * s.bytes()})
+			}
+			if r+1 < rows {
+				ADDQ(ldc, cq)
+			}
+		}
+	}
 	bq := GP64()
 	MOVQ(bp, bq)
 	// The accumulators start as zeros loaded from memory: avo takes

@@ -494,7 +494,7 @@ done:
 	RET
 
 // func GemmBF161AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV, MMX+
 TEXT ·GemmBF161AVX512(SB), NOSPLIT, $0-121
 	MOVQ lda+32(FP), AX
 	SHLQ $0x01, AX
@@ -505,56 +505,63 @@ TEXT ·GemmBF161AVX512(SB), NOSPLIT, $0-121
 	MOVQ nc+72(FP), BX
 
 wide:
-	CMPQ    BX, $0x00000010
-	JLE     wideend
-	MOVQ    BX, SI
-	SUBQ    $0x00000000, SI
-	XORQ    DI, DI
-	CMPQ    SI, DI
-	CMOVQLT DI, SI
-	MOVQ    $0x00000010, DI
-	CMPQ    SI, DI
-	CMOVQGT DI, SI
-	LEAQ    tailmask16<>+0(SB), DI
-	KMOVW   (DI)(SI*2), K1
-	MOVQ    BX, SI
-	SUBQ    $0x00000010, SI
-	XORQ    DI, DI
-	CMPQ    SI, DI
-	CMOVQLT DI, SI
-	MOVQ    $0x00000010, DI
-	CMPQ    SI, DI
-	CMOVQGT DI, SI
-	LEAQ    tailmask16<>+0(SB), DI
-	KMOVW   (DI)(SI*2), K2
-	MOVQ    BX, SI
-	SUBQ    $0x00000020, SI
-	XORQ    DI, DI
-	CMPQ    SI, DI
-	CMOVQLT DI, SI
-	MOVQ    $0x00000010, DI
-	CMPQ    SI, DI
-	CMOVQGT DI, SI
-	LEAQ    tailmask16<>+0(SB), DI
-	KMOVW   (DI)(SI*2), K3
-	MOVQ    BX, SI
-	SUBQ    $0x00000030, SI
-	XORQ    DI, DI
-	CMPQ    SI, DI
-	CMOVQLT DI, SI
-	MOVQ    $0x00000010, DI
-	CMPQ    SI, DI
-	CMOVQGT DI, SI
-	LEAQ    tailmask16<>+0(SB), DI
-	KMOVW   (DI)(SI*2), K4
-	MOVQ    a_base+8(FP), SI
-	MOVQ    CX, DI
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	MOVQ    k+0(FP), R8
-	SHRQ    $0x01, R8
+	CMPQ       BX, $0x00000010
+	JLE        wideend
+	MOVQ       BX, SI
+	SUBQ       $0x00000000, SI
+	XORQ       DI, DI
+	CMPQ       SI, DI
+	CMOVQLT    DI, SI
+	MOVQ       $0x00000010, DI
+	CMPQ       SI, DI
+	CMOVQGT    DI, SI
+	LEAQ       tailmask16<>+0(SB), DI
+	KMOVW      (DI)(SI*2), K1
+	MOVQ       BX, SI
+	SUBQ       $0x00000010, SI
+	XORQ       DI, DI
+	CMPQ       SI, DI
+	CMOVQLT    DI, SI
+	MOVQ       $0x00000010, DI
+	CMPQ       SI, DI
+	CMOVQGT    DI, SI
+	LEAQ       tailmask16<>+0(SB), DI
+	KMOVW      (DI)(SI*2), K2
+	MOVQ       BX, SI
+	SUBQ       $0x00000020, SI
+	XORQ       DI, DI
+	CMPQ       SI, DI
+	CMOVQLT    DI, SI
+	MOVQ       $0x00000010, DI
+	CMPQ       SI, DI
+	CMOVQGT    DI, SI
+	LEAQ       tailmask16<>+0(SB), DI
+	KMOVW      (DI)(SI*2), K3
+	MOVQ       BX, SI
+	SUBQ       $0x00000030, SI
+	XORQ       DI, DI
+	CMPQ       SI, DI
+	CMOVQLT    DI, SI
+	MOVQ       $0x00000010, DI
+	CMPQ       SI, DI
+	CMOVQGT    DI, SI
+	LEAQ       tailmask16<>+0(SB), DI
+	KMOVW      (DI)(SI*2), K4
+	MOVQ       a_base+8(FP), SI
+	MOVQ       ldc+104(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       DX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 64(DI)
+	PREFETCHT0 128(DI)
+	PREFETCHT0 192(DI)
+	MOVQ       CX, DI
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	MOVQ       k+0(FP), R8
+	SHRQ       $0x01, R8
 
 widekloop:
 	TESTQ        R8, R8
@@ -635,23 +642,27 @@ widestore:
 
 wideend:
 narrow:
-	CMPQ    BX, $0x00000000
-	JLE     narrowend
-	MOVQ    BX, SI
-	SUBQ    $0x00000000, SI
-	XORQ    DI, DI
-	CMPQ    SI, DI
-	CMOVQLT DI, SI
-	MOVQ    $0x00000010, DI
-	CMPQ    SI, DI
-	CMOVQGT DI, SI
-	LEAQ    tailmask16<>+0(SB), DI
-	KMOVW   (DI)(SI*2), K1
-	MOVQ    a_base+8(FP), SI
-	MOVQ    CX, DI
-	VMOVUPS c_zero<>+0(SB), Z0
-	MOVQ    k+0(FP), R8
-	SHRQ    $0x01, R8
+	CMPQ       BX, $0x00000000
+	JLE        narrowend
+	MOVQ       BX, SI
+	SUBQ       $0x00000000, SI
+	XORQ       DI, DI
+	CMPQ       SI, DI
+	CMOVQLT    DI, SI
+	MOVQ       $0x00000010, DI
+	CMPQ       SI, DI
+	CMOVQGT    DI, SI
+	LEAQ       tailmask16<>+0(SB), DI
+	KMOVW      (DI)(SI*2), K1
+	MOVQ       a_base+8(FP), SI
+	MOVQ       ldc+104(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       DX, DI
+	PREFETCHT0 (DI)
+	MOVQ       CX, DI
+	VMOVUPS    c_zero<>+0(SB), Z0
+	MOVQ       k+0(FP), R8
+	SHRQ       $0x01, R8
 
 narrowkloop:
 	TESTQ        R8, R8
@@ -723,7 +734,7 @@ DATA c_zero<>+60(SB)/4, $0x00000000
 GLOBL c_zero<>(SB), RODATA|NOPTR, $64
 
 // func GemmBF162AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV, MMX+
 TEXT ·GemmBF162AVX512(SB), NOSPLIT, $0-121
 	MOVQ lda+32(FP), AX
 	SHLQ $0x01, AX
@@ -734,60 +745,72 @@ TEXT ·GemmBF162AVX512(SB), NOSPLIT, $0-121
 	MOVQ nc+72(FP), SI
 
 wide:
-	CMPQ    SI, $0x00000010
-	JLE     wideend
-	MOVQ    SI, DI
-	SUBQ    $0x00000000, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K1
-	MOVQ    SI, DI
-	SUBQ    $0x00000010, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K2
-	MOVQ    SI, DI
-	SUBQ    $0x00000020, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K3
-	MOVQ    SI, DI
-	SUBQ    $0x00000030, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K4
-	MOVQ    a_base+8(FP), DI
-	MOVQ    DX, R8
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	VMOVUPS c_zero<>+0(SB), Z4
-	VMOVUPS c_zero<>+0(SB), Z5
-	VMOVUPS c_zero<>+0(SB), Z6
-	VMOVUPS c_zero<>+0(SB), Z7
-	MOVQ    k+0(FP), R9
-	SHRQ    $0x01, R9
+	CMPQ       SI, $0x00000010
+	JLE        wideend
+	MOVQ       SI, DI
+	SUBQ       $0x00000000, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K1
+	MOVQ       SI, DI
+	SUBQ       $0x00000010, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K2
+	MOVQ       SI, DI
+	SUBQ       $0x00000020, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K3
+	MOVQ       SI, DI
+	SUBQ       $0x00000030, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K4
+	MOVQ       a_base+8(FP), DI
+	MOVQ       ldc+104(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       BX, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	MOVQ       DX, R8
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	VMOVUPS    c_zero<>+0(SB), Z4
+	VMOVUPS    c_zero<>+0(SB), Z5
+	VMOVUPS    c_zero<>+0(SB), Z6
+	VMOVUPS    c_zero<>+0(SB), Z7
+	MOVQ       k+0(FP), R9
+	SHRQ       $0x01, R9
 
 widekloop:
 	TESTQ        R9, R9
@@ -905,24 +928,30 @@ widestore:
 
 wideend:
 narrow:
-	CMPQ    SI, $0x00000000
-	JLE     narrowend
-	MOVQ    SI, DI
-	SUBQ    $0x00000000, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K1
-	MOVQ    a_base+8(FP), DI
-	MOVQ    DX, R8
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	MOVQ    k+0(FP), R9
-	SHRQ    $0x01, R9
+	CMPQ       SI, $0x00000000
+	JLE        narrowend
+	MOVQ       SI, DI
+	SUBQ       $0x00000000, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K1
+	MOVQ       a_base+8(FP), DI
+	MOVQ       ldc+104(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       BX, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	MOVQ       DX, R8
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	MOVQ       k+0(FP), R9
+	SHRQ       $0x01, R9
 
 narrowkloop:
 	TESTQ        R9, R9
@@ -989,7 +1018,7 @@ narrowend:
 	RET
 
 // func GemmBF163AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV, MMX+
 TEXT ·GemmBF163AVX512(SB), NOSPLIT, $0-121
 	MOVQ lda+32(FP), AX
 	SHLQ $0x01, AX
@@ -1000,64 +1029,81 @@ TEXT ·GemmBF163AVX512(SB), NOSPLIT, $0-121
 	MOVQ nc+72(FP), SI
 
 wide:
-	CMPQ    SI, $0x00000010
-	JLE     wideend
-	MOVQ    SI, DI
-	SUBQ    $0x00000000, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K1
-	MOVQ    SI, DI
-	SUBQ    $0x00000010, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K2
-	MOVQ    SI, DI
-	SUBQ    $0x00000020, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K3
-	MOVQ    SI, DI
-	SUBQ    $0x00000030, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K4
-	MOVQ    a_base+8(FP), DI
-	MOVQ    DX, R8
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	VMOVUPS c_zero<>+0(SB), Z4
-	VMOVUPS c_zero<>+0(SB), Z5
-	VMOVUPS c_zero<>+0(SB), Z6
-	VMOVUPS c_zero<>+0(SB), Z7
-	VMOVUPS c_zero<>+0(SB), Z8
-	VMOVUPS c_zero<>+0(SB), Z9
-	VMOVUPS c_zero<>+0(SB), Z10
-	VMOVUPS c_zero<>+0(SB), Z11
-	MOVQ    k+0(FP), R9
-	SHRQ    $0x01, R9
+	CMPQ       SI, $0x00000010
+	JLE        wideend
+	MOVQ       SI, DI
+	SUBQ       $0x00000000, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K1
+	MOVQ       SI, DI
+	SUBQ       $0x00000010, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K2
+	MOVQ       SI, DI
+	SUBQ       $0x00000020, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K3
+	MOVQ       SI, DI
+	SUBQ       $0x00000030, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K4
+	MOVQ       a_base+8(FP), DI
+	MOVQ       ldc+104(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       BX, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 128(R9)
+	PREFETCHT0 192(R9)
+	MOVQ       DX, R8
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	VMOVUPS    c_zero<>+0(SB), Z4
+	VMOVUPS    c_zero<>+0(SB), Z5
+	VMOVUPS    c_zero<>+0(SB), Z6
+	VMOVUPS    c_zero<>+0(SB), Z7
+	VMOVUPS    c_zero<>+0(SB), Z8
+	VMOVUPS    c_zero<>+0(SB), Z9
+	VMOVUPS    c_zero<>+0(SB), Z10
+	VMOVUPS    c_zero<>+0(SB), Z11
+	MOVQ       k+0(FP), R9
+	SHRQ       $0x01, R9
 
 widekloop:
 	TESTQ        R9, R9
@@ -1212,25 +1258,33 @@ widestore:
 
 wideend:
 narrow:
-	CMPQ    SI, $0x00000000
-	JLE     narrowend
-	MOVQ    SI, DI
-	SUBQ    $0x00000000, DI
-	XORQ    R8, R8
-	CMPQ    DI, R8
-	CMOVQLT R8, DI
-	MOVQ    $0x00000010, R8
-	CMPQ    DI, R8
-	CMOVQGT R8, DI
-	LEAQ    tailmask16<>+0(SB), R8
-	KMOVW   (R8)(DI*2), K1
-	MOVQ    a_base+8(FP), DI
-	MOVQ    DX, R8
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	MOVQ    k+0(FP), R9
-	SHRQ    $0x01, R9
+	CMPQ       SI, $0x00000000
+	JLE        narrowend
+	MOVQ       SI, DI
+	SUBQ       $0x00000000, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K1
+	MOVQ       a_base+8(FP), DI
+	MOVQ       ldc+104(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       BX, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	MOVQ       DX, R8
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	MOVQ       k+0(FP), R9
+	SHRQ       $0x01, R9
 
 narrowkloop:
 	TESTQ        R9, R9
@@ -1310,7 +1364,7 @@ narrowend:
 	RET
 
 // func GemmBF164AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV, MMX+
 TEXT ·GemmBF164AVX512(SB), NOSPLIT, $0-121
 	MOVQ lda+32(FP), AX
 	SHLQ $0x01, AX
@@ -1322,68 +1376,90 @@ TEXT ·GemmBF164AVX512(SB), NOSPLIT, $0-121
 	MOVQ nc+72(FP), DI
 
 wide:
-	CMPQ    DI, $0x00000010
-	JLE     wideend
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K1
-	MOVQ    DI, R8
-	SUBQ    $0x00000010, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K2
-	MOVQ    DI, R8
-	SUBQ    $0x00000020, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K3
-	MOVQ    DI, R8
-	SUBQ    $0x00000030, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K4
-	MOVQ    a_base+8(FP), R8
-	MOVQ    BX, R9
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	VMOVUPS c_zero<>+0(SB), Z4
-	VMOVUPS c_zero<>+0(SB), Z5
-	VMOVUPS c_zero<>+0(SB), Z6
-	VMOVUPS c_zero<>+0(SB), Z7
-	VMOVUPS c_zero<>+0(SB), Z8
-	VMOVUPS c_zero<>+0(SB), Z9
-	VMOVUPS c_zero<>+0(SB), Z10
-	VMOVUPS c_zero<>+0(SB), Z11
-	VMOVUPS c_zero<>+0(SB), Z12
-	VMOVUPS c_zero<>+0(SB), Z13
-	VMOVUPS c_zero<>+0(SB), Z14
-	VMOVUPS c_zero<>+0(SB), Z15
-	MOVQ    k+0(FP), R10
-	SHRQ    $0x01, R10
+	CMPQ       DI, $0x00000010
+	JLE        wideend
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       DI, R8
+	SUBQ       $0x00000010, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K2
+	MOVQ       DI, R8
+	SUBQ       $0x00000020, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K3
+	MOVQ       DI, R8
+	SUBQ       $0x00000030, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K4
+	MOVQ       a_base+8(FP), R8
+	MOVQ       ldc+104(FP), R9
+	SHLQ       $0x02, R9
+	MOVQ       SI, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 128(R10)
+	PREFETCHT0 192(R10)
+	MOVQ       BX, R9
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	VMOVUPS    c_zero<>+0(SB), Z4
+	VMOVUPS    c_zero<>+0(SB), Z5
+	VMOVUPS    c_zero<>+0(SB), Z6
+	VMOVUPS    c_zero<>+0(SB), Z7
+	VMOVUPS    c_zero<>+0(SB), Z8
+	VMOVUPS    c_zero<>+0(SB), Z9
+	VMOVUPS    c_zero<>+0(SB), Z10
+	VMOVUPS    c_zero<>+0(SB), Z11
+	VMOVUPS    c_zero<>+0(SB), Z12
+	VMOVUPS    c_zero<>+0(SB), Z13
+	VMOVUPS    c_zero<>+0(SB), Z14
+	VMOVUPS    c_zero<>+0(SB), Z15
+	MOVQ       k+0(FP), R10
+	SHRQ       $0x01, R10
 
 widekloop:
 	TESTQ        R10, R10
@@ -1575,26 +1651,36 @@ widestore:
 
 wideend:
 narrow:
-	CMPQ    DI, $0x00000000
-	JLE     narrowend
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K1
-	MOVQ    a_base+8(FP), R8
-	MOVQ    BX, R9
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	MOVQ    k+0(FP), R10
-	SHRQ    $0x01, R10
+	CMPQ       DI, $0x00000000
+	JLE        narrowend
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       a_base+8(FP), R8
+	MOVQ       ldc+104(FP), R9
+	SHLQ       $0x02, R9
+	MOVQ       SI, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	MOVQ       BX, R9
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	MOVQ       k+0(FP), R10
+	SHRQ       $0x01, R10
 
 narrowkloop:
 	TESTQ        R10, R10
@@ -1687,7 +1773,7 @@ narrowend:
 	RET
 
 // func GemmBF165AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV, MMX+
 TEXT ·GemmBF165AVX512(SB), NOSPLIT, $0-121
 	MOVQ lda+32(FP), AX
 	SHLQ $0x01, AX
@@ -1699,73 +1785,100 @@ TEXT ·GemmBF165AVX512(SB), NOSPLIT, $0-121
 	MOVQ nc+72(FP), DI
 
 wide:
-	CMPQ    DI, $0x00000010
-	JLE     wideend
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K1
-	MOVQ    DI, R8
-	SUBQ    $0x00000010, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K2
-	MOVQ    DI, R8
-	SUBQ    $0x00000020, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K3
-	MOVQ    DI, R8
-	SUBQ    $0x00000030, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K4
-	MOVQ    a_base+8(FP), R8
-	LEAQ    (R8)(AX*4), R9
-	MOVQ    BX, R10
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	VMOVUPS c_zero<>+0(SB), Z4
-	VMOVUPS c_zero<>+0(SB), Z5
-	VMOVUPS c_zero<>+0(SB), Z6
-	VMOVUPS c_zero<>+0(SB), Z7
-	VMOVUPS c_zero<>+0(SB), Z8
-	VMOVUPS c_zero<>+0(SB), Z9
-	VMOVUPS c_zero<>+0(SB), Z10
-	VMOVUPS c_zero<>+0(SB), Z11
-	VMOVUPS c_zero<>+0(SB), Z12
-	VMOVUPS c_zero<>+0(SB), Z13
-	VMOVUPS c_zero<>+0(SB), Z14
-	VMOVUPS c_zero<>+0(SB), Z15
-	VMOVUPS c_zero<>+0(SB), Z16
-	VMOVUPS c_zero<>+0(SB), Z17
-	VMOVUPS c_zero<>+0(SB), Z18
-	VMOVUPS c_zero<>+0(SB), Z19
-	MOVQ    k+0(FP), R11
-	SHRQ    $0x01, R11
+	CMPQ       DI, $0x00000010
+	JLE        wideend
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       DI, R8
+	SUBQ       $0x00000010, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K2
+	MOVQ       DI, R8
+	SUBQ       $0x00000020, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K3
+	MOVQ       DI, R8
+	SUBQ       $0x00000030, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K4
+	MOVQ       a_base+8(FP), R8
+	LEAQ       (R8)(AX*4), R9
+	MOVQ       ldc+104(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       SI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	MOVQ       BX, R10
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	VMOVUPS    c_zero<>+0(SB), Z4
+	VMOVUPS    c_zero<>+0(SB), Z5
+	VMOVUPS    c_zero<>+0(SB), Z6
+	VMOVUPS    c_zero<>+0(SB), Z7
+	VMOVUPS    c_zero<>+0(SB), Z8
+	VMOVUPS    c_zero<>+0(SB), Z9
+	VMOVUPS    c_zero<>+0(SB), Z10
+	VMOVUPS    c_zero<>+0(SB), Z11
+	VMOVUPS    c_zero<>+0(SB), Z12
+	VMOVUPS    c_zero<>+0(SB), Z13
+	VMOVUPS    c_zero<>+0(SB), Z14
+	VMOVUPS    c_zero<>+0(SB), Z15
+	VMOVUPS    c_zero<>+0(SB), Z16
+	VMOVUPS    c_zero<>+0(SB), Z17
+	VMOVUPS    c_zero<>+0(SB), Z18
+	VMOVUPS    c_zero<>+0(SB), Z19
+	MOVQ       k+0(FP), R11
+	SHRQ       $0x01, R11
 
 widekloop:
 	TESTQ        R11, R11
@@ -1995,28 +2108,40 @@ widestore:
 
 wideend:
 narrow:
-	CMPQ    DI, $0x00000000
-	JLE     narrowend
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K1
-	MOVQ    a_base+8(FP), R8
-	LEAQ    (R8)(AX*4), R9
-	MOVQ    BX, R10
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	VMOVUPS c_zero<>+0(SB), Z4
-	MOVQ    k+0(FP), R11
-	SHRQ    $0x01, R11
+	CMPQ       DI, $0x00000000
+	JLE        narrowend
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       a_base+8(FP), R8
+	LEAQ       (R8)(AX*4), R9
+	MOVQ       ldc+104(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       SI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	MOVQ       BX, R10
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	VMOVUPS    c_zero<>+0(SB), Z4
+	MOVQ       k+0(FP), R11
+	SHRQ       $0x01, R11
 
 narrowkloop:
 	TESTQ        R11, R11
@@ -2123,7 +2248,7 @@ narrowend:
 	RET
 
 // func GemmBF166AVX512(k int, a []uint16, lda int, b []uint16, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512_BF16, CMOV
+// Requires: AVX, AVX512F, AVX512_BF16, CMOV, MMX+
 TEXT ·GemmBF166AVX512(SB), NOSPLIT, $0-121
 	MOVQ lda+32(FP), AX
 	SHLQ $0x01, AX
@@ -2135,77 +2260,109 @@ TEXT ·GemmBF166AVX512(SB), NOSPLIT, $0-121
 	MOVQ nc+72(FP), DI
 
 wide:
-	CMPQ    DI, $0x00000010
-	JLE     wideend
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K1
-	MOVQ    DI, R8
-	SUBQ    $0x00000010, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K2
-	MOVQ    DI, R8
-	SUBQ    $0x00000020, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K3
-	MOVQ    DI, R8
-	SUBQ    $0x00000030, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K4
-	MOVQ    a_base+8(FP), R8
-	LEAQ    (R8)(AX*4), R9
-	MOVQ    BX, R10
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	VMOVUPS c_zero<>+0(SB), Z4
-	VMOVUPS c_zero<>+0(SB), Z5
-	VMOVUPS c_zero<>+0(SB), Z6
-	VMOVUPS c_zero<>+0(SB), Z7
-	VMOVUPS c_zero<>+0(SB), Z8
-	VMOVUPS c_zero<>+0(SB), Z9
-	VMOVUPS c_zero<>+0(SB), Z10
-	VMOVUPS c_zero<>+0(SB), Z11
-	VMOVUPS c_zero<>+0(SB), Z12
-	VMOVUPS c_zero<>+0(SB), Z13
-	VMOVUPS c_zero<>+0(SB), Z14
-	VMOVUPS c_zero<>+0(SB), Z15
-	VMOVUPS c_zero<>+0(SB), Z16
-	VMOVUPS c_zero<>+0(SB), Z17
-	VMOVUPS c_zero<>+0(SB), Z18
-	VMOVUPS c_zero<>+0(SB), Z19
-	VMOVUPS c_zero<>+0(SB), Z20
-	VMOVUPS c_zero<>+0(SB), Z21
-	VMOVUPS c_zero<>+0(SB), Z22
-	VMOVUPS c_zero<>+0(SB), Z23
-	MOVQ    k+0(FP), R11
-	SHRQ    $0x01, R11
+	CMPQ       DI, $0x00000010
+	JLE        wideend
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       DI, R8
+	SUBQ       $0x00000010, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K2
+	MOVQ       DI, R8
+	SUBQ       $0x00000020, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K3
+	MOVQ       DI, R8
+	SUBQ       $0x00000030, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K4
+	MOVQ       a_base+8(FP), R8
+	LEAQ       (R8)(AX*4), R9
+	MOVQ       ldc+104(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       SI, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
+	PREFETCHT0 128(R11)
+	PREFETCHT0 192(R11)
+	MOVQ       BX, R10
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	VMOVUPS    c_zero<>+0(SB), Z4
+	VMOVUPS    c_zero<>+0(SB), Z5
+	VMOVUPS    c_zero<>+0(SB), Z6
+	VMOVUPS    c_zero<>+0(SB), Z7
+	VMOVUPS    c_zero<>+0(SB), Z8
+	VMOVUPS    c_zero<>+0(SB), Z9
+	VMOVUPS    c_zero<>+0(SB), Z10
+	VMOVUPS    c_zero<>+0(SB), Z11
+	VMOVUPS    c_zero<>+0(SB), Z12
+	VMOVUPS    c_zero<>+0(SB), Z13
+	VMOVUPS    c_zero<>+0(SB), Z14
+	VMOVUPS    c_zero<>+0(SB), Z15
+	VMOVUPS    c_zero<>+0(SB), Z16
+	VMOVUPS    c_zero<>+0(SB), Z17
+	VMOVUPS    c_zero<>+0(SB), Z18
+	VMOVUPS    c_zero<>+0(SB), Z19
+	VMOVUPS    c_zero<>+0(SB), Z20
+	VMOVUPS    c_zero<>+0(SB), Z21
+	VMOVUPS    c_zero<>+0(SB), Z22
+	VMOVUPS    c_zero<>+0(SB), Z23
+	MOVQ       k+0(FP), R11
+	SHRQ       $0x01, R11
 
 widekloop:
 	TESTQ        R11, R11
@@ -2472,29 +2629,43 @@ widestore:
 
 wideend:
 narrow:
-	CMPQ    DI, $0x00000000
-	JLE     narrowend
-	MOVQ    DI, R8
-	SUBQ    $0x00000000, R8
-	XORQ    R9, R9
-	CMPQ    R8, R9
-	CMOVQLT R9, R8
-	MOVQ    $0x00000010, R9
-	CMPQ    R8, R9
-	CMOVQGT R9, R8
-	LEAQ    tailmask16<>+0(SB), R9
-	KMOVW   (R9)(R8*2), K1
-	MOVQ    a_base+8(FP), R8
-	LEAQ    (R8)(AX*4), R9
-	MOVQ    BX, R10
-	VMOVUPS c_zero<>+0(SB), Z0
-	VMOVUPS c_zero<>+0(SB), Z1
-	VMOVUPS c_zero<>+0(SB), Z2
-	VMOVUPS c_zero<>+0(SB), Z3
-	VMOVUPS c_zero<>+0(SB), Z4
-	VMOVUPS c_zero<>+0(SB), Z5
-	MOVQ    k+0(FP), R11
-	SHRQ    $0x01, R11
+	CMPQ       DI, $0x00000000
+	JLE        narrowend
+	MOVQ       DI, R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       a_base+8(FP), R8
+	LEAQ       (R8)(AX*4), R9
+	MOVQ       ldc+104(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       SI, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	MOVQ       BX, R10
+	VMOVUPS    c_zero<>+0(SB), Z0
+	VMOVUPS    c_zero<>+0(SB), Z1
+	VMOVUPS    c_zero<>+0(SB), Z2
+	VMOVUPS    c_zero<>+0(SB), Z3
+	VMOVUPS    c_zero<>+0(SB), Z4
+	VMOVUPS    c_zero<>+0(SB), Z5
+	MOVQ       k+0(FP), R11
+	SHRQ       $0x01, R11
 
 narrowkloop:
 	TESTQ        R11, R11
