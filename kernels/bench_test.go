@@ -87,27 +87,32 @@ func BenchmarkGemv(b *testing.B) {
 // B=32 or 1): forward Hprev·Wᵀ, the output projection Hs·Vᵀ, and the
 // backward dOᵀ·Hs, dO·V, dR·W and dRᵀ·Hprev; and a 512-wide LSTM's (4H =
 // 2048 gates): per step Hprev·W_hhᵀ and dG·W_hh, per window the input's
-// projection X·W_ihᵀ, dGᵀ·X and dG·W_ih.
+// projection X·W_ihᵀ, dGᵀ·X and dG·W_ih; and the last two products' NN
+// forms, which the engine runs over transposed copies of W whose rows are
+// padded (ldb 2064: engine.transposedLD), per core at 16 streams.
 var gemmBenchShapes = []struct {
 	transA, transB bool
 	m, n, k        int
+	padB           int // B's leading dimension is its row length plus this
 }{
-	{false, true, 32, 512, 512},
-	{false, true, 3200, 65, 512},
-	{false, true, 100, 65, 512},
-	{false, true, 512, 100, 512},
-	{false, false, 32, 512, 512},
-	{false, false, 3200, 512, 65},
-	{false, false, 100, 512, 65},
-	{true, false, 512, 512, 32},
-	{true, false, 512, 512, 3200},
-	{true, false, 65, 512, 3200},
-	{true, false, 65, 512, 100},
-	{false, true, 32, 2048, 512},
-	{false, false, 32, 512, 2048},
-	{false, true, 3200, 2048, 512},
-	{true, false, 2048, 512, 3200},
-	{false, false, 3200, 512, 2048},
+	{false, true, 32, 512, 512, 0},
+	{false, true, 3200, 65, 512, 0},
+	{false, true, 100, 65, 512, 0},
+	{false, true, 512, 100, 512, 0},
+	{false, false, 32, 512, 512, 0},
+	{false, false, 3200, 512, 65, 0},
+	{false, false, 100, 512, 65, 0},
+	{true, false, 512, 512, 32, 0},
+	{true, false, 512, 512, 3200, 0},
+	{true, false, 65, 512, 3200, 0},
+	{true, false, 65, 512, 100, 0},
+	{false, true, 32, 2048, 512, 0},
+	{false, false, 32, 512, 2048, 0},
+	{false, true, 3200, 2048, 512, 0},
+	{true, false, 2048, 512, 3200, 0},
+	{false, false, 3200, 512, 2048, 0},
+	{false, false, 16, 2048, 512, 16},
+	{false, false, 1600, 2048, 512, 16},
 }
 
 func BenchmarkGemm(b *testing.B) {
@@ -116,16 +121,20 @@ func BenchmarkGemm(b *testing.B) {
 			for _, s := range gemmBenchShapes {
 				tr := map[bool]string{false: "N", true: "T"}
 				name := fmt.Sprintf("%s%s/%dx%dx%d", tr[s.transA], tr[s.transB], s.m, s.n, s.k)
+				if s.padB > 0 {
+					name += fmt.Sprintf("/padB=%d", s.padB)
+				}
 				b.Run(name, func(b *testing.B) {
 					rng := rand.New(rand.NewPCG(3, 4))
-					lda, ldb := s.k, s.n
+					lda, ldb, rowsB := s.k, s.n, s.k
 					if s.transA {
 						lda = s.m
 					}
 					if s.transB {
-						ldb = s.k
+						ldb, rowsB = s.k, s.n
 					}
-					a, bb, c := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n), randSlice(rng, s.m*s.n)
+					ldb += s.padB
+					a, bb, c := randSlice(rng, s.m*s.k), randSlice(rng, rowsB*ldb), randSlice(rng, s.m*s.n)
 					b.ResetTimer()
 					for range b.N {
 						be.Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 1, c, s.n)
