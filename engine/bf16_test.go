@@ -159,3 +159,35 @@ func TestBF16SamplesWhatItEvaluates(t *testing.T) {
 		}
 	}
 }
+
+// A single stream in mixed precision has its bfloat16 Wᵀ made on the helper
+// core while the forward pass runs here (passContext.forward): training on
+// two cores gives bit for bit the parameters of training on one.
+func TestBF16SingleStreamTwoCores(t *testing.T) {
+	corpus, vocab := writeCorpus(t, pairsText(20000, 3))
+	for _, k := range kernels.Supported() {
+		if _, ok := kernels.BF16Of(k); !ok {
+			continue
+		}
+		for _, m := range cellConfigs() {
+			t.Run(k.Name()+"/"+m.String(), func(t *testing.T) {
+				cfg := cellTrainConfig(m, 1)
+				cfg.Precision = BF16
+				run := func(k kernels.Backend) []float32 {
+					tr, err := NewTrainer(cfg, k, corpus, vocab)
+					if err != nil {
+						t.Fatal(err)
+					}
+					trainTo(t, tr, 20, 0)
+					return tr.Model.Params
+				}
+				one := run(k)
+				two := kernels.Parallel(k, 2)
+				defer two.(io.Closer).Close()
+				if !slices.Equal(one, run(two)) {
+					t.Fatal("bf16 parameters of a single stream differ between one core and two")
+				}
+			})
+		}
+	}
+}

@@ -71,8 +71,7 @@ func (r *gruLayer) Carry()             { copy(r.hs[:r.B*r.H], r.hs[r.T*r.B*r.H:]
 func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
-	r.whh.refresh(p)
-	r.ctx.run(k, 3*r.H*r.H, r.fwd)
+	r.ctx.forward(k, &r.whh, p, 3*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,

@@ -114,8 +114,7 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	biasSum(p, r.t.bih, r.t.bhh, r.bias)
-	r.whh.refresh(p)
-	r.ctx.run(k, 4*r.H*r.H, r.fwd)
+	r.ctx.forward(k, &r.whh, p, 4*r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,

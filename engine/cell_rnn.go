@@ -129,8 +129,7 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	r.bias = r.t.bias(p, r.biasBuf)
-	r.w.refresh(p)
-	r.ctx.run(k, r.H*r.H, r.fwd)
+	r.ctx.forward(k, &r.w, p, r.H*r.H, r.fwd)
 }
 
 // forwardStreams runs the recurrence forward through the window for streams

@@ -48,12 +48,40 @@ type passContext struct {
 	// method value made per call would allocate.
 	second func()
 	pass   func(lo, hi int)
+	// makeT makes the bfloat16 Wᵀ of the recurrent weights w of params
+	// beside a forward pass (see forward), made once like second.
+	makeT  func()
+	w      *weights
+	params []float32
 }
 
 func newPassContext(b int, p Precision) *passContext {
 	s := &passContext{B: b, precision: p}
 	s.second = func() { s.pass(s.B/2, s.B) }
+	s.makeT = func() { s.w.refreshT(s.params) }
 	return s
+}
+
+// forward takes a layer's recurrent weights w (wElems of them) from the
+// parameters p and runs its forward pass (see run). The bfloat16 Wᵀ that a
+// single stream's backward GEMVs read is made on the helper core while the
+// pass runs here, when its GEMVs are one core's anyway: over weights that
+// fit in a core's L2 (streamSplitMaxW), which are not split. Made before
+// the pass, the transposed conversion cost h512b1 about a tenth of its
+// training time; over larger weights the GEMVs are split between the cores
+// and would lose more than the conversion costs.
+func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
+	w.refresh(p)
+	if a, ok := k.(kernels.Async); ok && s.bf != nil && w.vec && wElems*s.precision.weightBytes() <= streamSplitMaxW {
+		s.w, s.params = w, p
+		if a.Go(s.makeT) {
+			defer a.Wait()
+			s.run(k, wElems, pass)
+			return
+		}
+	}
+	w.refreshT(p)
+	s.run(k, wElems, pass)
 }
 
 // run runs pass over all the streams, split between two cores when the

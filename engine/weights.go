@@ -98,7 +98,9 @@ func transposedWeightsFloats(rows, cols int, p Precision) int {
 	return n
 }
 
-// refresh takes the matrix from the parameters p, before a forward pass.
+// refresh takes the matrix from the parameters p, before a forward pass:
+// all of what the products read but a single stream's bfloat16 Wᵀ, which
+// only the backward pass reads and refreshT makes.
 func (w *weights) refresh(p []float32) {
 	bf := w.ctx.bf
 	if bf == nil {
@@ -113,7 +115,6 @@ func (w *weights) refresh(p []float32) {
 			w.w16, w.wt16 = make([]uint16, w.rows*w.cols), make([]uint16, w.rows*w.cols)
 		}
 		bf.ops.ToBF16(w.w16, w.t.Of(p))
-		bf.ops.ToBF16T(w.wt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
 		return
 	}
 	if w.pt16 == nil {
@@ -123,6 +124,14 @@ func (w *weights) refresh(p []float32) {
 	}
 	bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
 	bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
+}
+
+// refreshT makes the bfloat16 Wᵀ of a single stream's GEMVs in BF16, after
+// refresh; it does nothing for other weights.
+func (w *weights) refreshT(p []float32) {
+	if w.ctx.bf != nil && w.vec {
+		w.ctx.bf.ops.ToBF16T(w.wt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
+	}
 }
 
 // newStepWeights is newWeights for single steps of one stream, which read
