@@ -18,6 +18,10 @@ const (
 	streamSplitMinStreams = 16
 )
 
+// besideMinElems is the fewest recurrent weights whose transposed bfloat16
+// copy is made on the helper core beside the forward pass (see forward).
+const besideMinElems = 64 << 10
+
 // sharesStreams reports whether a batch of b streams over recurrent weights
 // of wBytes (as the products read them) is shared between two cores.
 func sharesStreams(wBytes, b int) bool {
@@ -65,14 +69,17 @@ func newPassContext(b int, p Precision) *passContext {
 // forward takes a layer's recurrent weights w (wElems of them) from the
 // parameters p and runs its forward pass (see run). The bfloat16 Wᵀ that a
 // single stream's backward GEMVs read is made on the helper core while the
-// pass runs here, when its GEMVs are one core's anyway: over weights that
-// fit in a core's L2 (streamSplitMaxW), which are not split. Made before
-// the pass, the transposed conversion cost h512b1 about a tenth of its
-// training time; over larger weights the GEMVs are split between the cores
-// and would lose more than the conversion costs.
+// pass runs here, when its GEMVs are one core's anyway (weights that fit in
+// a core's L2, streamSplitMaxW, are not split) and the conversion is worth
+// handing over (at least besideMinElems weights). Made before the pass, the
+// transposed conversion cost h512b1 about a tenth of its training time;
+// over larger weights the GEMVs are split between the cores and would lose
+// more than the conversion costs, and over tiny's 10,000 the hand-off made
+// training 30% slower.
 func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
 	w.refresh(p)
-	if a, ok := k.(kernels.Async); ok && s.bf != nil && w.vec && wElems*s.precision.weightBytes() <= streamSplitMaxW {
+	bytes := wElems * s.precision.weightBytes()
+	if a, ok := k.(kernels.Async); ok && s.bf != nil && w.vec && wElems >= besideMinElems && bytes <= streamSplitMaxW {
 		s.w, s.params = w, p
 		if a.Go(s.makeT) {
 			defer a.Wait()
