@@ -384,16 +384,7 @@ func gemmBF16Columns(s isa, prefix string, nv, rows int, g gemmBF16Ptrs) {
 	{
 		ldc := Load(Param("ldc"), GP64())
 		SHLQ(U8(2), ldc)
-		cq := GP64()
-		MOVQ(cp, cq)
-		for r := 0; r < rows; r++ {
-			for v := 0; v < nv; v++ {
-				PREFETCHT0(Mem{Base: cq, Disp: v * s.bytes()})
-			}
-			if r+1 < rows {
-				ADDQ(ldc, cq)
-			}
-		}
+		s.prefetchBlock(cp, ldc, rows, nv)
 	}
 	bq := GP64()
 	MOVQ(bp, bq)

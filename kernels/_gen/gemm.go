@@ -79,17 +79,9 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 	// cores: 152 GFLOP/s per core without, 168-171 with). The GEMV strips
 	// (not masked) write a y already in cache.
 	if masked {
-		cq := Load(Param("c").Base(), GP64())
 		ldc := Load(Param("ldc"), GP64())
 		SHLQ(U8(2), ldc)
-		for r := 0; r < rows; r++ {
-			for v := 0; v < nv; v++ {
-				PREFETCHT0(Mem{Base: cq, Disp: v * s.bytes()})
-			}
-			if r+1 < rows {
-				ADDQ(ldc, cq)
-			}
-		}
+		s.prefetchBlock(Load(Param("c").Base(), GP64()), ldc, rows, nv)
 	}
 	acc := make([][]VecVirtual, rows)
 	for r := range acc {

@@ -91,6 +91,21 @@ func (s isa) load(m Mem, dst VecVirtual, mk *mask) {
 	}
 }
 
+// prefetchBlock fetches a block of rows × nv vectors at c, its rows ldc
+// bytes apart, into L1; c and ldc are left as they were.
+func (s isa) prefetchBlock(c, ldc Register, rows, nv int) {
+	q := GP64()
+	MOVQ(c, q)
+	for r := 0; r < rows; r++ {
+		for v := 0; v < nv; v++ {
+			PREFETCHT0(Mem{Base: q, Disp: v * s.bytes()})
+		}
+		if r+1 < rows {
+			ADDQ(ldc, q)
+		}
+	}
+}
+
 func (s isa) store(src VecVirtual, m Mem, mk *mask) {
 	switch {
 	case mk == nil:
