@@ -14,22 +14,19 @@ type paddedCopy struct {
 }
 
 // paddedLD is the leading dimension of the aligned copy of a matrix with
-// cols columns (cols itself when no copy is made).
+// cols columns (cols itself when no copy is made), spaced as transposedLD
+// spaces rows.
 func paddedLD(cols int) int {
 	if cols%16 == 0 {
 		return cols
 	}
-	ld := (cols + 15) / 16 * 16
-	if ld%128 == 0 {
-		ld += 16 // rows 512 bytes apart would share their L1 sets
-	}
-	return ld
+	return transposedLD(cols)
 }
 
 // transposedLD is the leading dimension of a transposed copy with cols
 // columns, which the broadcast GEMM reads down its rows in slabs of 64: cols
 // rounded up to 16, plus 16 more when rows would be a multiple of 512 bytes
-// apart. At 8 KB apart (Wᵀ of a 2048-row matrix) all of a slab's rows fall
+// apart, where they share their L1 sets. At 8 KB apart (Wᵀ of a 2048-row matrix) all of a slab's rows fall
 // in the same few L1 and L2 sets and it cannot stay in cache between row
 // blocks: the step's 16×2048×512 product measured 83% of the FMA peak
 // against 92% with the padding, the window's 1600×2048×512 70% against 86%.
