@@ -59,6 +59,10 @@ type bf16Products struct {
 	// their own parts; a and b hold a weight gradient's two operands, one
 	// transposed, one pair-packed (an odd count of rows padded to a pair).
 	a, b []uint16
+	// sideA and sideB are a and b for the weight gradients the helper core
+	// sums beside a single stream's backward pass (passContext.backward,
+	// Workspace.Backward), while this core's products use a and b.
+	sideA, sideB []uint16
 }
 
 // times computes out = alpha·x·Mᵀ + beta·out for the n rows of x, rows lo
@@ -78,8 +82,9 @@ func (bf *bf16Products) times(vec bool, lo, n, outW, inW int, alpha float32, x [
 
 // bindBF16 makes ctx's bfloat16 products those of k, when the pass runs in
 // mixed precision, with scratch for rows×width operands, or rows (one
-// more if odd) pair-packed with their leading dimension.
-func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {
+// more if odd) pair-packed with their leading dimension; and with sides,
+// the same again for the helper core's weight gradients.
+func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int, sides bool) {
 	if ctx.precision != BF16 || (ctx.bf != nil && ctx.bf.k == k) {
 		return
 	}
@@ -90,6 +95,9 @@ func (ctx *passContext) bindBF16(k kernels.Backend, rows, width int) {
 	if ctx.bf == nil {
 		n := (rows + 1) * kernels.PairsLD(width)
 		ctx.bf = &bf16Products{a: make([]uint16, n), b: make([]uint16, n)}
+		if sides {
+			ctx.bf.sideA, ctx.bf.sideB = make([]uint16, n), make([]uint16, n)
+		}
 	}
 	ctx.bf.ops, ctx.bf.k = ops, k
 }

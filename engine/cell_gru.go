@@ -95,11 +95,10 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.ctx.run(k, 3*H*H, r.back)
-
-	// Window-wide: dW_hh = dHGᵀ·H_prev, the biases' row sums, the input's
+	// The recurrence back, and dW_hh = dHGᵀ·H_prev (beside it where it
+	// can be); then, window-wide, the biases' row sums and the input's
 	// side from dX.
-	r.whh.gradient(k, n, 1, r.dhg, r.hs[:n*H], g)
+	r.ctx.backward(k, &r.whh, 3*H*H, n, r.back, r.dhg, r.hs[:n*H], g)
 	sumRows(k, r.t.bhh.Of(g), r.dhg)
 	sumRows(k, r.t.bih.Of(g), r.dx)
 	r.input.backward(k, p, g, r.dx, dx)
@@ -121,6 +120,7 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 			k.GRUBackward(r.dx[i*G:(i+1)*G], r.dhg[i*G:(i+1)*G], r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G],
 				r.hs[i*H:(i+1)*H], r.dh[i*H:(i+1)*H], dhPrev)
 		}
+		r.ctx.reached(t)
 		if t == 0 {
 			break
 		}

@@ -137,11 +137,9 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.ctx.run(k, 4*H*H, r.back)
-
-	// The weights' gradients are window-wide: dW_hh = dGᵀ·H_prev,
-	// db = Σ dG, and the input's side.
-	r.whh.gradient(k, n, 1, r.dgates, r.hs[:n*H], g)
+	// The recurrence back, and dW_hh = dGᵀ·H_prev (beside it where it can
+	// be); then, window-wide, db = Σ dG and the input's side.
+	r.ctx.backward(k, &r.whh, 4*H*H, n, r.back, r.dgates, r.hs[:n*H], g)
 	sumRows(k, r.t.bih.Of(g), r.dgates)
 	copy(r.t.bhh.Of(g), r.t.bih.Of(g))
 	r.input.backward(k, p, g, r.dgates, dx)
@@ -160,6 +158,7 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 			k.LSTMBackward(r.dgates[i*G:(i+1)*G], r.gates[i*G:(i+1)*G], r.cs[i*H:(i+1)*H], r.tcs[i*H:(i+1)*H],
 				r.dh[i*H:(i+1)*H], r.dc[s*H:(s+1)*H])
 		}
+		r.ctx.reached(t)
 		if t == 0 {
 			break
 		}

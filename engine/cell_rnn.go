@@ -154,11 +154,10 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	H, n := r.H, r.T*r.B
 	g, p := r.grads, r.m.Params
 	r.dh = dh
-	r.ctx.run(k, H*H, r.back)
-
-	// dW = dRᵀ·H_prev; db = Σ dr; the input weights' and the input's
-	// gradients from dR.
-	r.w.gradient(k, n, 1, dh, r.hs[:n*H], g)
+	// The recurrence back, and dW = dRᵀ·H_prev (beside it where it can
+	// be); then db = Σ dr, the input weights' and the input's gradients
+	// from dR.
+	r.ctx.backward(k, &r.w, H*H, n, r.back, dh, r.hs[:n*H], g)
 	sumRows(k, r.t.bih.Of(g), dh)
 	if r.t.bhh.Name != "" {
 		copy(r.t.bhh.Of(g), r.t.bih.Of(g))
@@ -174,6 +173,7 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 	for t := r.T - 1; t >= 0; t-- {
 		dr := r.dh[(t*B+lo)*H : (t*B+hi)*H]
 		k.TanhGrad(dr, r.block(t)[lo*H:hi*H], dr)
+		r.ctx.reached(t)
 		if t == 0 {
 			break // truncated BPTT: nothing flows into the carried state
 		}

@@ -90,7 +90,7 @@ func (li *layerInput) row(i int) []float32 {
 func (li *layerInput) backward(k kernels.Backend, p, g, dpre, dx []float32) {
 	n := len(dpre) / li.gh
 	if !li.w.Lookup {
-		li.mat.gradient(k, n, 1, dpre, li.x, g)
+		li.mat.gradient(k, n, 1, dpre, li.x, g, false)
 		if dx != nil {
 			li.mat.mul(k, false, 0, n, 1, dpre, 0, dx)
 		}

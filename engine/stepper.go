@@ -36,7 +36,7 @@ func (st *stepper) stateFloats() int { return len(st.steps) * st.state }
 // next and the logits o = V·h + c to logits.
 func (st *stepper) step(k kernels.Backend, id int32, prev, next, logits []float32) {
 	H := st.m.Config.Hidden
-	st.ctx.bindBF16(k, 1, st.bfWidth)
+	st.ctx.bindBF16(k, 1, st.bfWidth, false)
 	var x []float32
 	for l, s := range st.steps {
 		p, n := prev[l*st.state:(l+1)*st.state], next[l*st.state:(l+1)*st.state]

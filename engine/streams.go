@@ -1,6 +1,11 @@
 package engine
 
-import "charrnn/kernels"
+import (
+	"runtime"
+	"sync/atomic"
+
+	"charrnn/kernels"
+)
 
 // When the streams of a batch are shared between two cores for the length
 // of a window, each core reads all of the recurrent weights at every step.
@@ -19,8 +24,19 @@ const (
 )
 
 // besideMinElems is the fewest recurrent weights whose transposed bfloat16
-// copy is made on the helper core beside the forward pass (see forward).
+// copy is made on the helper core beside the forward pass (see forward),
+// and whose gradient is summed there beside the backward pass (backward).
 const besideMinElems = 64 << 10
+
+// A single stream's recurrent weight gradient is summed beside the
+// backward pass in parts (see backward): the window's first gradFirst steps
+// once the pass is done, the others gradPart steps at a time. Parts small
+// near the end leave little once the pass is done; parts not too small
+// keep each GEMM from being mostly the reading and writing of dW.
+const (
+	gradFirst = 4
+	gradPart  = 16
+)
 
 // sharesStreams reports whether a batch of b streams over recurrent weights
 // of wBytes (as the products read them) is shared between two cores.
@@ -54,35 +70,56 @@ type passContext struct {
 	second func()
 	pass   func(lo, hi int)
 	// makeT makes the bfloat16 Wᵀ of the recurrent weights w of params
-	// beside a forward pass (see forward), made once like second.
-	makeT  func()
-	w      *weights
-	params []float32
+	// beside a forward pass (see forward), and sumParts sums the parts of a
+	// gradient of w into the slab grads beside a backward pass of n steps
+	// (backward), from its operands dout and x: func values made once,
+	// like second.
+	makeT, sumParts func()
+	w               *weights
+	params, grads   []float32
+	n               int
+	dout, x         []float32
+	// beside says whether the last forward pass had the helper core beside
+	// it: once a workspace's Forward is done, its top layer's.
+	beside bool
+	// tracking says that the pass reports its steps to pace (reached).
+	tracking bool
+	pace     *pace
 }
 
 func newPassContext(b int, p Precision) *passContext {
 	s := &passContext{B: b, precision: p}
 	s.second = func() { s.pass(s.B/2, s.B) }
 	s.makeT = func() { s.w.refreshT(s.params) }
+	s.sumParts = s.gradientParts
+	s.pace = new(pace)
 	return s
+}
+
+// besideSingle reports whether a single stream's products with recurrent
+// weights w (wElems of them) run on one core, in mixed precision, leaving
+// the helper core free for the pass's other work: weights that fit in a
+// core's L2 (streamSplitMaxW) are not split, and at least besideMinElems
+// of them make that work worth handing over.
+func (s *passContext) besideSingle(w *weights, wElems int) bool {
+	return s.bf != nil && w.vec && wElems >= besideMinElems && wElems*s.precision.weightBytes() <= streamSplitMaxW
 }
 
 // forward takes a layer's recurrent weights w (wElems of them) from the
 // parameters p and runs its forward pass (see run). The bfloat16 Wᵀ that a
 // single stream's backward GEMVs read is made on the helper core while the
-// pass runs here, when its GEMVs are one core's anyway (weights that fit in
-// a core's L2, streamSplitMaxW, are not split) and the conversion is worth
-// handing over (at least besideMinElems weights). Made before the pass, the
-// transposed conversion cost h512b1 about a tenth of its training time;
-// over larger weights the GEMVs are split between the cores and would lose
-// more than the conversion costs, and over tiny's 10,000 the hand-off made
-// training 30% slower.
+// pass runs here, when its GEMVs are one core's anyway (besideSingle).
+// Made before the pass, the transposed conversion cost h512b1 about a
+// tenth of its training time; over larger weights the GEMVs are split
+// between the cores and would lose more than the conversion costs, and
+// over tiny's 10,000 the hand-off made training 30% slower.
 func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
 	w.refresh(p)
-	bytes := wElems * s.precision.weightBytes()
-	if a, ok := k.(kernels.Async); ok && s.bf != nil && w.vec && wElems >= besideMinElems && bytes <= streamSplitMaxW {
+	s.beside = false
+	if a, ok := k.(kernels.Async); ok && s.besideSingle(w, wElems) {
 		s.w, s.params = w, p
 		if a.Go(s.makeT) {
+			s.beside = true
 			defer a.Wait()
 			s.run(k, wElems, pass)
 			return
@@ -90,6 +127,90 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 	}
 	w.refreshT(p)
 	s.run(k, wElems, pass)
+}
+
+// backward runs a layer's backward pass (see run) over n steps, then
+// writes the gradient of its recurrent weights w (wElems of them) into
+// the gradient slab g: dW = doutᵀ·x over the window's rows (w.gradient).
+// Where forward makes Wᵀ beside the pass (besideSingle), the gradient is
+// summed in parts instead (gradFirst, gradPart), from the window's last
+// steps to its first, and the helper core sums each part as soon as the
+// pass has finished its steps; the first part, summed over both cores, is
+// what is left once the pass is done. Without a helper the same parts are
+// summed in the same order after the pass, so one core and two give the
+// same bits. Summed after the pass, the gradient cost h512b1 5-6% of its
+// training time in bf16.
+func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), dout, x, g []float32) {
+	if !s.besideSingle(w, wElems) || n <= gradFirst {
+		s.run(k, wElems, pass)
+		w.gradient(k, n, 1, dout, x, g, false)
+		return
+	}
+	s.k, s.w, s.grads, s.n, s.dout, s.x = k, w, g, n, dout, x
+	defer func() { s.dout, s.x = nil, nil }()
+	s.pace.step.Store(int32(n))
+	s.pace.abandoned.Store(false)
+	s.tracking = true
+	if a, ok := k.(kernels.Async); ok && a.Go(s.sumParts) {
+		func() {
+			defer a.Wait()
+			finished := false
+			defer func() {
+				if !finished { // the pass panicked: end the helper's wait
+					s.pace.abandoned.Store(true)
+				}
+			}()
+			s.run(k, wElems, pass)
+			finished = true
+		}()
+	} else {
+		s.run(k, wElems, pass)
+		s.gradientParts()
+	}
+	s.tracking = false
+	w.gradientRows(k, 0, gradFirst, 1, 1, dout, x, g, false)
+}
+
+// gradientParts sums the parts of the gradient but the first, the last one
+// first, each once the pass has reached its first step.
+func (s *passContext) gradientParts() {
+	beta := float32(0)
+	for hi := s.n; hi > gradFirst; {
+		lo := gradFirst + (hi-gradFirst-1)/gradPart*gradPart
+		for i := 1; s.pace.step.Load() > int32(lo); i++ {
+			if s.pace.abandoned.Load() {
+				return
+			}
+			pause(i)
+		}
+		s.w.gradientRows(s.k, lo, hi, 1, beta, s.dout, s.x, s.grads, true)
+		beta, hi = 1, lo
+	}
+}
+
+// pace is how far a backward pass has come, for the helper's work beside
+// it. It has cache lines of its own, as the pass writes it at every step.
+type pace struct {
+	_         [64]byte
+	step      atomic.Int32 // the step the pass has finished last
+	abandoned atomic.Bool  // the pass ended early (it panicked)
+	_         [64]byte
+}
+
+// reached reports that the backward pass has finished step t.
+func (s *passContext) reached(t int) {
+	if s.tracking {
+		s.pace.step.Store(int32(t))
+	}
+}
+
+// pause is turn i of the helper's wait for the pass: it spins, and now and
+// then lets other goroutines have its P, as the pool's helpers do
+// (kernels.yieldEvery).
+func pause(i int) {
+	if i%(1<<14) == 0 {
+		runtime.Gosched()
+	}
 }
 
 // run runs pass over all the streams, split between two cores when the

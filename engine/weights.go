@@ -188,19 +188,33 @@ func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x [
 
 // gradient writes dW = alpha·doutᵀ·x (overwriting it) into the gradient
 // slab g: the sum over the n rows of the outer products of each row of dout
-// (rows long) with the same row of x (cols long).
-func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g []float32) {
+// (rows long) with the same row of x (cols long). With side it runs on the
+// helper core beside a pass (bf16Products.sideA).
+func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g []float32, side bool) {
+	w.gradientRows(k, 0, n, alpha, 0, dout, x, g, side)
+}
+
+// gradientRows computes dW = alpha·doutᵀ·x + beta·dW over rows [r0, r1)
+// of dout and x alone: a weight gradient summed in parts (see
+// passContext.backward).
+func (w *weights) gradientRows(k kernels.Backend, r0, r1 int, alpha, beta float32, dout, x, g []float32, side bool) {
+	n := r1 - r0
+	dout, x = dout[r0*w.rows:r1*w.rows], x[r0*w.cols:r1*w.cols]
 	if bf := w.ctx.bf; bf != nil {
 		// doutᵀ·x: doutᵀ row-major, x pair-packed (pairs of its rows
 		// interleaved).
+		a, b := bf.a, bf.b
+		if side {
+			a, b = bf.sideA, bf.sideB
+		}
 		ldb := kernels.PairsLD(w.cols)
-		a, b := bf.a[:w.rows*n], bf.b[:kernels.PairsWords(n, ldb)]
+		a, b = a[:w.rows*n], b[:kernels.PairsWords(n, ldb)]
 		bf.ops.ToBF16T(a, n, dout, n, w.rows, w.rows)
 		bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
-		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, ldb, 0, w.t.Of(g), w.cols)
+		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, ldb, beta, w.t.Of(g), w.cols)
 		return
 	}
-	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, 0, w.t.Of(g), w.cols)
+	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, beta, w.t.Of(g), w.cols)
 }
 
 // transpose writes the rows×cols matrix src (row-major) transposed into dst

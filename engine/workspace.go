@@ -31,6 +31,10 @@ type Workspace struct {
 
 	// top is what the output layer read in the last Forward.
 	top []float32
+	// k is Backward's backend, and outParams outputParams as a func value
+	// made once, for the helper core.
+	k         kernels.Backend
+	outParams func()
 	// logits holds T·B rows of Vocab: o_t, turned in place into dO = y - onehot.
 	logits []float32
 	// dh and dx hold T·B rows of H: the loss's gradient with respect to a
@@ -59,6 +63,7 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 	}
 	vt, ct := m.output()
 	ws.v, ws.c, ws.bfWidth = newWeights(vt, ws.ctx), ct, bf16Width(m.Layout)
+	ws.outParams = func() { ws.outputParams(true) }
 	for l := 0; l < c.Layers; l++ {
 		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.ctx))
 	}
@@ -79,12 +84,16 @@ func workspaceFloats(c ModelConfig, t, b int, training bool, p Precision) (int, 
 	for l := 0; l < c.Layers; l++ {
 		n += cells[c.Cell].WindowFloats(c, l, t, b, p)
 	}
-	if p == BF16 { // two bfloat16 scratch buffers
+	if p == BF16 { // two bfloat16 scratch buffers, and two more for sides
 		lay, err := NewLayout(c)
 		if err != nil {
 			return 0, err
 		}
-		n += (t*b + 1) * kernels.PairsLD(bf16Width(lay))
+		scratch := (t*b + 1) * kernels.PairsLD(bf16Width(lay))
+		n += scratch
+		if b == 1 && training {
+			n += scratch
+		}
 	}
 	if training {
 		n += t * b * H
@@ -119,7 +128,7 @@ func (ws *Workspace) trainDropout(seed uint64, firstStream int) {
 func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	c := ws.m.Config
 	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
-	ws.ctx.bindBF16(k, ws.T*ws.B, ws.bfWidth)
+	ws.ctx.bindBF16(k, ws.T*ws.B, ws.bfWidth, ws.B == 1 && ws.grads != nil)
 	var x []float32
 	for l, layer := range ws.layers {
 		ids := ws.Inputs
@@ -154,19 +163,25 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 // layer's GEMMs, rather than after the sum over ranks costs no pass over
 // the slab, and each rank's gradient is then its share of the sum.
 func (ws *Workspace) Backward(k kernels.Backend) {
-	V, n := ws.m.Config.Vocab, ws.T*ws.B
+	n := ws.T * ws.B
 	scale := 1 / float32(ws.lossStreams)
 	dO := ws.logits
 
-	// Output layer, window-wide: dV = dOᵀ·Hs, dc = Σ dO, dh = dO·V.
-	dc := ws.c.Of(ws.grads)
-	clear(dc)
-	ws.v.gradient(k, n, scale, dO, ws.top, ws.grads)
-	for i := 0; i < n; i++ {
-		k.Axpy(scale, dO[i*V:(i+1)*V], dc)
-	}
+	// Output layer, window-wide: dV = dOᵀ·Hs, dc = Σ dO, dh = dO·V. When
+	// the top layer's passes had the helper core beside them (a single
+	// stream: passContext.forward), dV and dc are summed there while dh is
+	// computed here, unsplit: the backward pass then finds dh in this
+	// core's caches. Split, half of it came from the other core's, and
+	// h512b1 trained 10% slower in bf16.
 	dh, dx := ws.dh, ws.dx
-	ws.v.mul(k, false, 0, n, scale, dO, 0, dh)
+	ws.k = k
+	if a, ok := k.(kernels.Async); ok && ws.ctx.beside && a.Go(ws.outParams) {
+		ws.v.mul(k, false, 0, n, scale, dO, 0, dh)
+		a.Wait()
+	} else {
+		ws.outputParams(false)
+		ws.v.mul(k, false, 0, n, scale, dO, 0, dh)
+	}
 
 	// Down the layers; each takes the gradient of its output and gives the
 	// one of its input, the output of the layer below.
@@ -180,6 +195,21 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 		}
 		ws.layers[l].Backward(k, dh, below)
 		dh, dx = dx, dh
+	}
+}
+
+// outputParams writes the output layer's parameter gradients, dV = dOᵀ·Hs
+// and dc = Σ dO, scaled as Backward says, with Backward's backend; side
+// says that it runs on the helper core (weights.gradient).
+func (ws *Workspace) outputParams(side bool) {
+	V, n := ws.m.Config.Vocab, ws.T*ws.B
+	scale := 1 / float32(ws.lossStreams)
+	dO := ws.logits
+	ws.v.gradient(ws.k, n, scale, dO, ws.top, ws.grads, side)
+	dc := ws.c.Of(ws.grads)
+	clear(dc)
+	for i := 0; i < n; i++ {
+		ws.k.Axpy(scale, dO[i*V:(i+1)*V], dc)
 	}
 }
 
