@@ -153,31 +153,79 @@ func (d *Data) NewTrainer(k kernels.Backend, w Workload) (*engine.Trainer, error
 // MeasureTrain trains for about d after a short warm-up and returns
 // characters per second.
 func MeasureTrain(tr *engine.Trainer, d time.Duration) (float64, error) {
-	for i := 0; i < 3; i++ {
-		if _, err := tr.TrainStep(); err != nil {
-			return 0, err
+	r, err := MeasureTrainSide([]*engine.Trainer{tr}, d)
+	if err != nil {
+		return 0, err
+	}
+	return r[0], nil
+}
+
+// sideTurns is how many turns each of the runs measured side by side takes.
+const sideTurns = 10
+
+// MeasureTrainSide trains each trainer for about d, after a short warm-up
+// of each, and returns their characters per second. The trainers take
+// turns of d/sideTurns, so that they go through the same slow and fast
+// spells of a shared machine: their ratio is then steadier than that of
+// runs made one after the other.
+func MeasureTrainSide(trs []*engine.Trainer, d time.Duration) ([]float64, error) {
+	for _, tr := range trs {
+		for i := 0; i < 3; i++ {
+			if _, err := tr.TrainStep(); err != nil {
+				return nil, err
+			}
 		}
 	}
-	start, chars := time.Now(), tr.CharsSeen
-	for time.Since(start) < d {
-		if _, err := tr.TrainStep(); err != nil {
-			return 0, err
+	spent := make([]time.Duration, len(trs))
+	chars := make([]int64, len(trs))
+	for turn := 0; turn < sideTurns; turn++ {
+		for i, tr := range trs {
+			start, seen := time.Now(), tr.CharsSeen
+			for time.Since(start) < d/sideTurns {
+				if _, err := tr.TrainStep(); err != nil {
+					return nil, err
+				}
+			}
+			spent[i] += time.Since(start)
+			chars[i] += tr.CharsSeen - seen
 		}
 	}
-	return float64(tr.CharsSeen-chars) / time.Since(start).Seconds(), nil
+	rates := make([]float64, len(trs))
+	for i := range trs {
+		rates[i] = float64(chars[i]) / spent[i].Seconds()
+	}
+	return rates, nil
 }
 
 // MeasureSample generates for about d and returns characters per second.
 func MeasureSample(s *engine.Sampler, d time.Duration) float64 {
-	s.Reset()
+	return MeasureSampleSide([]*engine.Sampler{s}, d)[0]
+}
+
+// MeasureSampleSide generates with each sampler for about d, taking turns
+// as MeasureTrainSide does, and returns their characters per second.
+func MeasureSampleSide(ss []*engine.Sampler, d time.Duration) []float64 {
 	const chunk = 64
-	var n int
-	start := time.Now()
-	for time.Since(start) < d {
-		for i := 0; i < chunk; i++ {
-			s.Feed(s.Next())
-		}
-		n += chunk
+	spent := make([]time.Duration, len(ss))
+	chars := make([]int, len(ss))
+	for _, s := range ss {
+		s.Reset()
 	}
-	return float64(n) / time.Since(start).Seconds()
+	for turn := 0; turn < sideTurns; turn++ {
+		for i, s := range ss {
+			start := time.Now()
+			for time.Since(start) < d/sideTurns {
+				for j := 0; j < chunk; j++ {
+					s.Feed(s.Next())
+				}
+				chars[i] += chunk
+			}
+			spent[i] += time.Since(start)
+		}
+	}
+	rates := make([]float64, len(ss))
+	for i := range ss {
+		rates[i] = float64(chars[i]) / spent[i].Seconds()
+	}
+	return rates
 }

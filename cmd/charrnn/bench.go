@@ -52,7 +52,7 @@ func runBench(args []string) error {
 	duration := flags.Duration("duration", 3*time.Second, "time per measurement")
 	var be backendFlags
 	be.register(flags, "all")
-	precisions := flags.String("precision", "fp32", "precision of the products: fp32, bf16, auto, or both (fp32 then bf16, side by side)")
+	precisions := flags.String("precision", "fp32", "precision of the products: fp32, bf16, auto, or both (fp32 and bf16 side by side, taking turns)")
 	asJSON := flags.Bool("json", false, "print one JSON object per workload and backend")
 	var prof profiling
 	prof.register(flags)
@@ -123,79 +123,107 @@ func runBench(args []string) error {
 		fmt.Printf("%-14s %-9s %-4s %2s %5s %4s %3s %4s %-4s %14s %8s %7s %15s %12s\n",
 			"workload", "backend", "cell", "L", "H", "T", "B", "V", "prec", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% read rate")
 	}
-	var runs []bench.Workload
 	for _, w := range workloads {
-		for _, p := range strings.Split(strings.ReplaceAll(*precisions, "both", "fp32,bf16"), ",") {
-			w.Precision = engine.Precision(p)
-			runs = append(runs, w)
-		}
-	}
-	for _, w := range runs {
 		for _, k := range backends {
-			var err error
-			if w.Precision, _, err = resolvePrecision(w.Precision, k); err != nil {
-				return err
+			// A workload's precisions are measured side by side, taking
+			// turns (bench.MeasureTrainSide), for a steady ratio.
+			var runs []bench.Workload
+			for _, p := range strings.Split(strings.ReplaceAll(*precisions, "both", "fp32,bf16"), ",") {
+				var err error
+				if w.Precision, _, err = resolvePrecision(engine.Precision(p), k); err != nil {
+					return err
+				}
+				runs = append(runs, w)
 			}
-			r, err := measure(k, w, data, *duration, threads, limits)
+			results, err := measure(k, runs, data, *duration, threads, limits)
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
+			for i, r := range results {
+				if err := printResult(r, runs[i], k, *asJSON); err != nil {
 					return err
 				}
-				continue
 			}
-			roof := "–"
-			if r.SampleCharsPerSec > 0 {
-				roof = fmt.Sprintf("%.0f%%", 100*r.SampleReadFraction)
-			}
-			fmt.Printf("%-14s %-9s %-4s %2d %5d %4d %3d %4d %-4s %14s %8.1f %6.0f%% %15s %12s\n",
-				w.Name, k.Name(), r.Cell, r.Layers, w.Hidden, w.Seq, w.Batch, w.Vocab, r.Precision,
-				orDash(r.TrainCharsPerSec), r.TrainGFLOPS, 100*r.TrainPeakFraction,
-				orDash(r.SampleCharsPerSec), roof)
 		}
 	}
 	return stopProfiling()
 }
 
-func measure(k kernels.Backend, w bench.Workload, data *bench.Data, d time.Duration, threads int, lim bench.Limits) (benchResult, error) {
-	m := w.Model()
-	r := benchResult{Workload: w.Name, Backend: k.Name(), Cell: m.Cell, Layers: m.Layers, Precision: string(w.Precision),
-		Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch, Vocab: w.Vocab, Threads: threads}
+// printResult prints one measurement, as JSON or as a row of the table.
+func printResult(r benchResult, w bench.Workload, k kernels.Backend, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	roof := "–"
+	if r.SampleCharsPerSec > 0 {
+		roof = fmt.Sprintf("%.0f%%", 100*r.SampleReadFraction)
+	}
+	fmt.Printf("%-14s %-9s %-4s %2d %5d %4d %3d %4d %-4s %14s %8.1f %6.0f%% %15s %12s\n",
+		w.Name, k.Name(), r.Cell, r.Layers, w.Hidden, w.Seq, w.Batch, w.Vocab, r.Precision,
+		orDash(r.TrainCharsPerSec), r.TrainGFLOPS, 100*r.TrainPeakFraction,
+		orDash(r.SampleCharsPerSec), roof)
+	return nil
+}
+
+// measure measures the runs of one workload (in their precisions) on k,
+// side by side: training, then sampling.
+func measure(k kernels.Backend, runs []bench.Workload, data *bench.Data, d time.Duration, threads int, lim bench.Limits) ([]benchResult, error) {
+	rs := make([]benchResult, len(runs))
+	for i, w := range runs {
+		m := w.Model()
+		rs[i] = benchResult{Workload: w.Name, Backend: k.Name(), Cell: m.Cell, Layers: m.Layers, Precision: string(w.Precision),
+			Hidden: w.Hidden, Seq: w.Seq, Batch: w.Batch, Vocab: w.Vocab, Threads: threads}
+	}
+	w := runs[0]
 	if !w.SampleOnly {
-		tr, err := data.NewTrainer(k, w)
+		trs := make([]*engine.Trainer, len(runs))
+		for i, w := range runs {
+			var err error
+			if trs[i], err = data.NewTrainer(k, w); err != nil {
+				return nil, badInput(err)
+			}
+		}
+		rates, err := bench.MeasureTrainSide(trs, d)
 		if err != nil {
-			return r, badInput(err)
+			return nil, err
 		}
-		if r.TrainCharsPerSec, err = bench.MeasureTrain(tr, d); err != nil {
-			return r, err
+		for i, w := range runs {
+			r := &rs[i]
+			r.TrainCharsPerSec = rates[i]
+			r.TrainGFLOPS = r.TrainCharsPerSec * bench.TrainFLOPsPerChar(w.Model()) / 1e9
+			peak := lim.FMAGFLOPS
+			if w.Precision == engine.BF16 && lim.BF16GFLOPS > 0 {
+				peak = lim.BF16GFLOPS
+			}
+			r.TrainPeakFraction = r.TrainGFLOPS / (peak * float64(threads))
 		}
-		r.TrainGFLOPS = r.TrainCharsPerSec * bench.TrainFLOPsPerChar(w.Model()) / 1e9
-		peak := lim.FMAGFLOPS
-		if w.Precision == engine.BF16 && lim.BF16GFLOPS > 0 {
-			peak = lim.BF16GFLOPS
-		}
-		r.TrainPeakFraction = r.TrainGFLOPS / (peak * float64(threads))
 	}
 	if w.Batch == 1 {
-		m, err := engine.NewModel(w.Model(), 1)
-		if err != nil {
-			return r, badInput(err)
+		ss := make([]*engine.Sampler, len(runs))
+		for i, w := range runs {
+			m, err := engine.NewModel(w.Model(), 1)
+			if err != nil {
+				return nil, badInput(err)
+			}
+			m.Precision = w.Precision
+			ss[i] = engine.NewSampler(k, m, 1)
 		}
-		m.Precision = w.Precision
-		r.SampleCharsPerSec = bench.MeasureSample(engine.NewSampler(k, m, 1), d)
-		r.SampleGFLOPS = r.SampleCharsPerSec * bench.SampleFLOPsPerChar(w.Model()) / 1e9
-		// Each sampled character reads every weight it multiplies by once:
-		// two flops per 4 bytes, or per 2 in bfloat16.
-		bytesPerChar := 2 * bench.SampleFLOPsPerChar(w.Model())
-		if w.Precision == engine.BF16 {
-			bytesPerChar /= 2
+		rates := bench.MeasureSampleSide(ss, d)
+		for i, w := range runs {
+			r := &rs[i]
+			r.SampleCharsPerSec = rates[i]
+			r.SampleGFLOPS = r.SampleCharsPerSec * bench.SampleFLOPsPerChar(w.Model()) / 1e9
+			// Each sampled character reads every weight it multiplies by
+			// once: two flops per 4 bytes, or per 2 in bfloat16.
+			bytesPerChar := 2 * bench.SampleFLOPsPerChar(w.Model())
+			if w.Precision == engine.BF16 {
+				bytesPerChar /= 2
+			}
+			roof := bench.ReadRate(k, int(bytesPerChar), threads, d/4)
+			r.SampleReadFraction = r.SampleCharsPerSec * bytesPerChar / (roof * 1e9)
 		}
-		roof := bench.ReadRate(k, int(bytesPerChar), threads, d/4)
-		r.SampleReadFraction = r.SampleCharsPerSec * bytesPerChar / (roof * 1e9)
 	}
-	return r, nil
+	return rs, nil
 }
 
 // workloadNames lists the standard workloads.
