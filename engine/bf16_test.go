@@ -161,13 +161,15 @@ func TestBF16SamplesWhatItEvaluates(t *testing.T) {
 }
 
 // A single stream in mixed precision has its bfloat16 Wᵀ made on the helper
-// core while the forward pass runs here (passContext.forward), for weights
-// large enough to hand over: training on two cores gives bit for bit the
-// parameters of training on one, for every cell.
+// core while the forward pass runs here (passContext.forward), and its
+// weight gradients summed there during the backward pass (backward,
+// Workspace.Backward), for weights large enough to hand over: training on
+// two cores gives bit for bit the parameters of training on one, for
+// every cell, and allocates nothing per step.
 func TestBF16SingleStreamTwoCores(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(20000, 3))
-	// Models whose recurrent weights are made beside the pass; the small
-	// ones of cellConfigs are made before it.
+	// Models whose recurrent weights are made beside the passes; the small
+	// ones of cellConfigs are made before them.
 	configs := []ModelConfig{{Cell: "rnn", Layers: 2, Hidden: 256}, {Cell: "lstm", Layers: 1, Hidden: 128}, {Cell: "gru", Layers: 1, Hidden: 160}}
 	for _, m := range configs {
 		gates := map[string]int{"rnn": 1, "lstm": 4, "gru": 3}[m.Cell]
@@ -187,19 +189,24 @@ func TestBF16SingleStreamTwoCores(t *testing.T) {
 				// squares over the larger models' gradients, and adds its
 				// blocks in another order than one pass does.
 				cfg.Clip.Mode = "value"
-				run := func(k kernels.Backend) []float32 {
+				run := func(k kernels.Backend) *Trainer {
 					tr, err := NewTrainer(cfg, k, corpus, vocab)
 					if err != nil {
 						t.Fatal(err)
 					}
 					trainTo(t, tr, 20, 0)
-					return tr.Model.Params
+					return tr
 				}
 				one := run(k)
 				two := kernels.Parallel(k, 2)
 				defer two.(io.Closer).Close()
-				if !slices.Equal(one, run(two)) {
+				onTwo := run(two)
+				if !slices.Equal(one.Model.Params, onTwo.Model.Params) {
 					t.Fatal("bf16 parameters of a single stream differ between one core and two")
+				}
+				// The work handed to the helper core allocates nothing either.
+				if n := testing.AllocsPerRun(5, func() { onTwo.TrainStep() }); n != 0 {
+					t.Errorf("%v allocations per step on two cores", n)
 				}
 			})
 		}
