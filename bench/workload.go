@@ -150,16 +150,6 @@ func (d *Data) NewTrainer(k kernels.Backend, w Workload) (*engine.Trainer, error
 	return engine.NewTrainer(cfg, k, d.Corpus, d.Vocab)
 }
 
-// MeasureTrain trains for about d after a short warm-up and returns
-// characters per second.
-func MeasureTrain(tr *engine.Trainer, d time.Duration) (float64, error) {
-	r, err := MeasureTrainSide([]*engine.Trainer{tr}, d)
-	if err != nil {
-		return 0, err
-	}
-	return r[0], nil
-}
-
 // sideTurns is how many turns each of the runs measured side by side takes.
 const sideTurns = 10
 
@@ -176,56 +166,51 @@ func MeasureTrainSide(trs []*engine.Trainer, d time.Duration) ([]float64, error)
 			}
 		}
 	}
-	spent := make([]time.Duration, len(trs))
-	chars := make([]int64, len(trs))
-	for turn := 0; turn < sideTurns; turn++ {
-		for i, tr := range trs {
-			start, seen := time.Now(), tr.CharsSeen
-			for time.Since(start) < d/sideTurns {
-				if _, err := tr.TrainStep(); err != nil {
-					return nil, err
-				}
-			}
-			spent[i] += time.Since(start)
-			chars[i] += tr.CharsSeen - seen
-		}
-	}
-	rates := make([]float64, len(trs))
-	for i := range trs {
-		rates[i] = float64(chars[i]) / spent[i].Seconds()
-	}
-	return rates, nil
-}
-
-// MeasureSample generates for about d and returns characters per second.
-func MeasureSample(s *engine.Sampler, d time.Duration) float64 {
-	return MeasureSampleSide([]*engine.Sampler{s}, d)[0]
+	return takeTurns(len(trs), d, func(i int) (int64, error) {
+		seen := trs[i].CharsSeen
+		_, err := trs[i].TrainStep()
+		return trs[i].CharsSeen - seen, err
+	})
 }
 
 // MeasureSampleSide generates with each sampler for about d, taking turns
 // as MeasureTrainSide does, and returns their characters per second.
 func MeasureSampleSide(ss []*engine.Sampler, d time.Duration) []float64 {
 	const chunk = 64
-	spent := make([]time.Duration, len(ss))
-	chars := make([]int, len(ss))
 	for _, s := range ss {
 		s.Reset()
 	}
+	rates, _ := takeTurns(len(ss), d, func(i int) (int64, error) {
+		for j := 0; j < chunk; j++ {
+			ss[i].Feed(ss[i].Next())
+		}
+		return chunk, nil
+	})
+	return rates
+}
+
+// takeTurns gives n runs sideTurns turns of d/sideTurns each, in which run
+// i repeats unit(i) (which reports the characters it made), and returns
+// each run's characters per second.
+func takeTurns(n int, d time.Duration, unit func(i int) (int64, error)) ([]float64, error) {
+	spent := make([]time.Duration, n)
+	chars := make([]int64, n)
 	for turn := 0; turn < sideTurns; turn++ {
-		for i, s := range ss {
+		for i := range n {
 			start := time.Now()
 			for time.Since(start) < d/sideTurns {
-				for j := 0; j < chunk; j++ {
-					s.Feed(s.Next())
+				c, err := unit(i)
+				if err != nil {
+					return nil, err
 				}
-				chars[i] += chunk
+				chars[i] += c
 			}
 			spent[i] += time.Since(start)
 		}
 	}
-	rates := make([]float64, len(ss))
-	for i := range ss {
+	rates := make([]float64, n)
+	for i := range rates {
 		rates[i] = float64(chars[i]) / spent[i].Seconds()
 	}
-	return rates
+	return rates, nil
 }

@@ -147,7 +147,6 @@ func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pas
 		return
 	}
 	s.k, s.w, s.grads, s.n, s.dout, s.x = k, w, g, n, dout, x
-	defer func() { s.dout, s.x = nil, nil }()
 	s.pace.step.Store(int32(n))
 	s.pace.abandoned.Store(false)
 	s.tracking = true
