@@ -55,12 +55,16 @@ type Layer interface {
 	Carry()
 }
 
-// Step advances one stream of a layer by one input.
+// Step advances one stream of a layer by one input, in two parts: the
+// recurrent product W_hh·h, which reads the state alone (so a sampler can
+// compute it while it draws the input, see Sampler.Generate), then the rest.
 type Step interface {
-	// Step reads the input, id (layer 0) or x (the layer below's h), and
-	// the state prev, and writes the next state to next (StateVectors
-	// vectors of H floats each, h first).
-	Step(k kernels.Backend, id int32, x []float32, prev, next []float32)
+	// Recurrence is the step's recurrent product.
+	Recurrence() *recurrence
+	// Finish reads the input, id (layer 0) or x (the layer below's h), the
+	// state prev and the recurrent product of prev's h, and writes the next
+	// state to next (StateVectors vectors of H floats each, h first).
+	Finish(k kernels.Backend, id int32, x []float32, prev, next []float32)
 }
 
 var cells = map[string]Cell{}

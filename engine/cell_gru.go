@@ -130,23 +130,23 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 
 // gruStep is one step of one stream, bound to the parameters once.
 type gruStep struct {
-	p             []float32
-	whh           weights
-	input         layerInput
-	bih, bhh      []float32
-	hg, act, proj []float32
+	p         []float32
+	rec       recurrence
+	input     layerInput
+	bih, bhh  []float32
+	act, proj []float32
 }
 
 func (gruCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H, p := m.Config.Hidden, m.Params
 	t := gatedNames(m.Config, l, 3).bound(m)
-	return &gruStep{p: p, whh: newStepWeights(t.whh, p, ctx), input: newStepInput(t.wih, 3*H, p, ctx), bih: t.bih.Of(p), bhh: t.bhh.Of(p),
-		hg: make([]float32, 3*H), act: make([]float32, 3*H), proj: make([]float32, 3*H)}
+	return &gruStep{p: p, rec: newRecurrence(t.whh, p, ctx), input: newStepInput(t.wih, 3*H, p, ctx), bih: t.bih.Of(p), bhh: t.bhh.Of(p),
+		act: make([]float32, 3*H), proj: make([]float32, 3*H)}
 }
 
-func (s *gruStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	s.whh.view(s.p)
-	s.whh.mulT(k, true, 0, 1, 1, prev, 0, s.hg)
+func (s *gruStep) Recurrence() *recurrence { return &s.rec }
+
+func (s *gruStep) Finish(k kernels.Backend, id int32, x []float32, prev, next []float32) {
 	in := s.input.step(k, s.p, id, x, s.proj)
-	k.GRUForward(s.act, s.hg, in, s.bih, s.bhh, prev, next)
+	k.GRUForward(s.act, s.rec.out, in, s.bih, s.bhh, prev, next)
 }

@@ -170,24 +170,24 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 // sums the biases at every step, as the parameters may have changed since
 // the last.
 type lstmStep struct {
-	p                     []float32
-	whh                   weights
-	input                 layerInput
-	bih, bhh              []float32
-	gates, proj, bias, tc []float32
+	p              []float32
+	rec            recurrence
+	input          layerInput
+	bih, bhh       []float32
+	proj, bias, tc []float32
 }
 
 func (lstmCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H, p := m.Config.Hidden, m.Params
 	t := gatedNames(m.Config, l, 4).bound(m)
-	return &lstmStep{p: p, whh: newStepWeights(t.whh, p, ctx), input: newStepInput(t.wih, 4*H, p, ctx), bih: t.bih.Of(p), bhh: t.bhh.Of(p),
-		gates: make([]float32, 4*H), proj: make([]float32, 4*H), bias: make([]float32, 4*H), tc: make([]float32, H)}
+	return &lstmStep{p: p, rec: newRecurrence(t.whh, p, ctx), input: newStepInput(t.wih, 4*H, p, ctx), bih: t.bih.Of(p), bhh: t.bhh.Of(p),
+		proj: make([]float32, 4*H), bias: make([]float32, 4*H), tc: make([]float32, H)}
 }
 
-func (s *lstmStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
+func (s *lstmStep) Recurrence() *recurrence { return &s.rec }
+
+func (s *lstmStep) Finish(k kernels.Backend, id int32, x []float32, prev, next []float32) {
 	H := len(s.tc)
-	s.whh.view(s.p)
-	s.whh.mulT(k, true, 0, 1, 1, prev[:H], 0, s.gates)
 	in := s.input.step(k, s.p, id, x, s.proj)
-	k.LSTMForward(s.gates, in, addBiases(s.bias, s.bih, s.bhh), prev[H:], next[H:], s.tc, next[:H])
+	k.LSTMForward(s.rec.out, in, addBiases(s.bias, s.bih, s.bhh), prev[H:], next[H:], s.tc, next[:H])
 }

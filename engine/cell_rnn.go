@@ -186,7 +186,7 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 // as the parameters may have changed since the last.
 type rnnStep struct {
 	p        []float32
-	w        weights
+	rec      recurrence
 	input    layerInput
 	bih, bhh []float32 // bhh is nil in the notebook's model
 	proj     []float32
@@ -196,19 +196,19 @@ type rnnStep struct {
 func (rnnCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H, p := m.Config.Hidden, m.Params
 	t := rnnNames(m.Config, l).bound(m)
-	s := &rnnStep{p: p, w: newStepWeights(t.w, p, ctx), input: newStepInput(t.u, H, p, ctx), bih: t.bih.Of(p), proj: make([]float32, H)}
+	s := &rnnStep{p: p, rec: newRecurrence(t.w, p, ctx), input: newStepInput(t.u, H, p, ctx), bih: t.bih.Of(p), proj: make([]float32, H)}
 	if t.bhh.Name != "" {
 		s.bhh, s.bias = t.bhh.Of(p), make([]float32, H)
 	}
 	return s
 }
 
-func (s *rnnStep) Step(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	s.w.view(s.p)
-	s.w.mulT(k, true, 0, 1, 1, prev, 0, next)
+func (s *rnnStep) Recurrence() *recurrence { return &s.rec }
+
+func (s *rnnStep) Finish(k kernels.Backend, id int32, x []float32, prev, next []float32) {
 	bias := s.bih
 	if s.bhh != nil {
 		bias = addBiases(s.bias, s.bih, s.bhh)
 	}
-	k.AddTanh(next, next, s.input.step(k, s.p, id, x, s.proj), bias)
+	k.AddTanh(next, s.rec.out, s.input.step(k, s.p, id, x, s.proj), bias)
 }

@@ -222,13 +222,42 @@ func argmax(v []float32) int {
 }
 
 // Generate draws n symbols, feeding each back in, and calls emit with each.
+// It draws what Next and Feed would, faster: each step's recurrent products
+// need the state alone, so a helper core (where k has one) computes them
+// while this core computes the logits and draws the symbol (stepper.begin),
+// for models whose weights fit the two cores' L2 (aheadMaxBytes).
 func (s *Sampler) Generate(n int, emit func(id int32)) {
+	if !s.step.overlaps {
+		for i := 0; i < n; i++ {
+			id := s.Next()
+			emit(id)
+			s.Feed(id)
+		}
+		return
+	}
+	stale := false // logits not yet computed for h
+	defer func() {
+		s.step.stop()
+		if stale {
+			s.step.output(s.k, s.top(), s.logits)
+		}
+	}()
 	for i := 0; i < n; i++ {
+		s.step.begin(s.k, s.h)
+		if stale {
+			s.step.output(s.k, s.top(), s.logits)
+			stale = false
+		}
 		id := s.Next()
+		s.step.end(id, s.next)
+		s.h, s.next = s.next, s.h
+		stale = true
 		emit(id)
-		s.Feed(id)
 	}
 }
+
+// top is the top layer's h.
+func (s *Sampler) top() []float32 { return s.step.h(s.h, len(s.step.steps)-1) }
 
 // ValidateTemperature reports a clear error for an unusable temperature.
 func ValidateTemperature(t float64) error {

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"io"
+	"math"
+	"testing"
+
+	"charrnn/kernels"
+)
+
+// Generate, on one core or on two (where a helper computes part of each
+// step's recurrent products while this core draws the symbol, see
+// stepper.begin), draws bit for bit what Next and Feed draw: the same
+// symbols, state and logits, for every cell, stacked, in both precisions,
+// wherever the rows are cut between the cores. It allocates nothing per
+// character.
+func TestGenerateOnTwoCores(t *testing.T) {
+	for _, k := range kernels.Supported() {
+		two := kernels.Parallel(k, 2)
+		defer two.(io.Closer).Close()
+		precisions := []Precision{FP32}
+		if _, ok := kernels.BF16Of(k); ok {
+			precisions = append(precisions, BF16)
+		}
+		for _, p := range precisions {
+			for _, c := range cellConfigs() {
+				c.Hidden, c.Vocab = 48, 30 // rows enough to cut: 48 to 192 per product
+				m, err := NewModel(c, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.Precision = p
+				// one feeds symbol by symbol on one core, alone generates
+				// there, both on two cores.
+				one, alone, both := NewSampler(k, m, 3), NewSampler(k, m, 3), NewSampler(two, m, 3)
+				for _, s := range []*Sampler{one, alone, both} {
+					s.Temperature = 1.5
+					s.Prime([]int32{1, 2, 3})
+				}
+				// Every share from all rows on the helper to all on this
+				// core, then wherever the adapting takes it.
+				for i, share := range []int{0, 1, 40, shareUnits / 2, 100, shareUnits, -1} {
+					if share >= 0 {
+						both.step.ahead.share = share
+					}
+					var got, gotAlone []int32
+					both.Generate(25, func(id int32) { got = append(got, id) })
+					alone.Generate(25, func(id int32) { gotAlone = append(gotAlone, id) })
+					// Each step with rows on the helper moves the share by
+					// one: an odd number of moves cannot bring it back.
+					if share == 40 && both.step.ahead.share == 40 {
+						t.Fatalf("%s %v %v: no step of Generate had rows on the helper", k.Name(), c, p)
+					}
+					for j := range 25 {
+						id := one.Next()
+						one.Feed(id)
+						if got[j] != id || gotAlone[j] != id {
+							t.Fatalf("%s %v %v: share %d, symbol %d: Next and Feed drew %d, Generate on one core %d, on two %d", k.Name(), c, p, share, 25*i+j, id, gotAlone[j], got[j])
+						}
+					}
+					for _, g := range []struct {
+						name string
+						s    *Sampler
+					}{{"Generate on one core", alone}, {"Generate on two cores", both}} {
+						for j := range one.h {
+							if math.Float32bits(one.h[j]) != math.Float32bits(g.s.h[j]) {
+								t.Fatalf("%s %v %v: share %d: state %d is %v after %s, %v after Feed", k.Name(), c, p, share, j, g.s.h[j], g.name, one.h[j])
+							}
+						}
+						for j := range one.logits {
+							if math.Float32bits(one.logits[j]) != math.Float32bits(g.s.logits[j]) {
+								t.Fatalf("%s %v %v: share %d: logit %d is %v after %s, %v after Feed", k.Name(), c, p, share, j, g.s.logits[j], g.name, one.logits[j])
+							}
+						}
+					}
+				}
+				if n := testing.AllocsPerRun(20, func() { both.Generate(4, func(int32) {}) }); n != 0 {
+					t.Errorf("%s %v %v: %v allocations per Generate on two cores", k.Name(), c, p, n)
+				}
+			}
+		}
+	}
+}
+
+// A panic in the middle of Generate (here, from emit) leaves the backend's
+// helper free and the sampler's logits those of its state.
+func TestGeneratePanicLeavesHelperFree(t *testing.T) {
+	k := kernels.Parallel(kernels.Supported()[0], 2)
+	defer k.(io.Closer).Close()
+	m, err := NewModel(ModelConfig{Cell: "rnn", Layers: 1, Hidden: 64, Vocab: 20}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSampler(k, m, 1)
+	func() {
+		defer func() { recover() }()
+		s.Generate(10, func(int32) { panic("emit failed") })
+	}()
+	want := make([]float32, len(s.logits))
+	copy(want, s.logits)
+	s.step.output(k, s.top(), s.logits)
+	for j := range want {
+		if want[j] != s.logits[j] {
+			t.Fatalf("logit %d after the panic is %v, the state's is %v", j, want[j], s.logits[j])
+		}
+	}
+	if !k.(kernels.Async).Go(func() {}) {
+		t.Fatal("the helper is still taken after a panic in Generate")
+	}
+	k.(kernels.Async).Wait()
+}
