@@ -4,16 +4,17 @@ import (
 	"io"
 	"math"
 	"testing"
+	"time"
 
 	"charrnn/kernels"
 )
 
-// Generate, on one core or on two (where a helper computes part of each
-// step's recurrent products while this core draws the symbol, see
-// stepper.begin), draws bit for bit what Next and Feed draw: the same
+// Generate on one core, and its steps begun ahead on two (a helper computes
+// part of each step's recurrent products while this core draws the symbol,
+// see stepper.begin), draw bit for bit what Next and Feed draw: the same
 // symbols, state and logits, for every cell, stacked, in both precisions,
-// wherever the rows are cut between the cores. It allocates nothing per
-// character.
+// wherever the rows are cut between the cores. Neither allocates per
+// character, nor does Generate on two cores, whichever way its tuner takes.
 func TestGenerateOnTwoCores(t *testing.T) {
 	for _, k := range kernels.Supported() {
 		two := kernels.Parallel(k, 2)
@@ -44,7 +45,7 @@ func TestGenerateOnTwoCores(t *testing.T) {
 						both.step.ahead.share = share
 					}
 					var got, gotAlone []int32
-					both.Generate(25, func(id int32) { got = append(got, id) })
+					both.generateAhead(25, func(id int32) { got = append(got, id) })
 					alone.Generate(25, func(id int32) { gotAlone = append(gotAlone, id) })
 					// Each step with rows on the helper moves the share by
 					// one: an odd number of moves cannot bring it back.
@@ -74,8 +75,10 @@ func TestGenerateOnTwoCores(t *testing.T) {
 						}
 					}
 				}
-				if n := testing.AllocsPerRun(20, func() { both.Generate(4, func(int32) {}) }); n != 0 {
-					t.Errorf("%s %v %v: %v allocations per Generate on two cores", k.Name(), c, p, n)
+				for _, g := range []func(int, func(int32)){both.generateAhead, both.Generate, alone.Generate} {
+					if n := testing.AllocsPerRun(20, func() { g(tuneChunk+4, func(int32) {}) }); n != 0 {
+						t.Errorf("%s %v %v: %v allocations per Generate", k.Name(), c, p, n)
+					}
 				}
 			}
 		}
@@ -108,4 +111,33 @@ func TestGeneratePanicLeavesHelperFree(t *testing.T) {
 		t.Fatal("the helper is still taken after a panic in Generate")
 	}
 	k.(kernels.Async).Wait()
+}
+
+// The tuner starts ahead, then times the chunks in turn, keeps to the
+// faster way, and times the other again every probeEvery chunks.
+func TestTunerPicksTheFaster(t *testing.T) {
+	var tu tuner
+	if !tu.pick() {
+		t.Fatal("the first chunk is not run ahead")
+	}
+	tu.record(true, 3*time.Microsecond)
+	if tu.pick() {
+		t.Fatal("the second chunk is not run in turn")
+	}
+	tu.record(false, 4*time.Microsecond)
+	for round := 0; round < 3; round++ {
+		for i := 1; i < probeEvery; i++ {
+			if !tu.pick() {
+				t.Fatalf("round %d, chunk %d: the slower way taken", round, i)
+			}
+		}
+		if tu.pick() {
+			t.Fatalf("round %d: the slower way not timed again after %d chunks", round, probeEvery)
+		}
+	}
+	// In turn becomes the faster: the tuner follows.
+	tu.record(false, 2*time.Microsecond)
+	if tu.pick() {
+		t.Fatal("the tuner kept to the way that has become slower")
+	}
 }

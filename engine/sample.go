@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"charrnn/kernels"
 )
@@ -221,20 +222,44 @@ func argmax(v []float32) int {
 	return max(best, 0)
 }
 
-// Generate draws n symbols, feeding each back in, and calls emit with each.
-// It draws what Next and Feed would, faster: each step's recurrent products
-// need the state alone, so a helper core (where k has one) computes them
-// while this core computes the logits and draws the symbol (stepper.begin),
-// for models whose weights fit the two cores' L2 (aheadMaxBytes).
+// Generate draws n symbols, feeding each back in, and calls emit with each
+// (emit must not use the sampler). It draws what Next and Feed would, and
+// where k has a helper core, faster: each step's recurrent products need
+// the state alone, so the helper computes them while this core computes
+// the logits and draws the symbol (generateAhead). A tuner keeps to
+// whichever way is faster on the machine as it is now.
 func (s *Sampler) Generate(n int, emit func(id int32)) {
-	if !s.step.overlaps {
-		for i := 0; i < n; i++ {
-			id := s.Next()
-			emit(id)
-			s.Feed(id)
+	_, two := s.k.(kernels.Async)
+	for n > 0 {
+		c := min(n, tuneChunk)
+		n -= c
+		if !two {
+			s.generateInTurn(c, emit)
+			continue
 		}
-		return
+		ahead := s.step.tuner.pick()
+		start := time.Now()
+		if ahead {
+			s.generateAhead(c, emit)
+		} else {
+			s.generateInTurn(c, emit)
+		}
+		s.step.tuner.record(ahead, time.Since(start)/time.Duration(c))
 	}
+}
+
+// generateInTurn draws n symbols with Next and Feed.
+func (s *Sampler) generateInTurn(n int, emit func(id int32)) {
+	for i := 0; i < n; i++ {
+		id := s.Next()
+		emit(id)
+		s.Feed(id)
+	}
+}
+
+// generateAhead draws n symbols, each step begun before its symbol is
+// drawn (stepper.begin).
+func (s *Sampler) generateAhead(n int, emit func(id int32)) {
 	stale := false // logits not yet computed for h
 	defer func() {
 		s.step.stop()

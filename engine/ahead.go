@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+
+	"charrnn/kernels"
+)
+
+// ahead is a step begun before its input is known. The recurrent products
+// of the next step read the state alone, so while this core draws the next
+// symbol from the logits, a helper core computes part of their rows, and
+// this core the rest once it has drawn: the two cores' work per character
+// overlaps instead of following each other. The share of the rows this
+// core takes adapts, step by step, to what keeps both cores equally busy
+// (the rows' results do not depend on which core computes them).
+//
+// For the length of a Generate call the helper runs one task, serve, that
+// takes the steps posted to a mailbox of one cache line. A hand-over
+// through the pool at every step (kernels.Async's Go and Wait) moves
+// several lines between the cores each way: throwaway timers put it at
+// 0.25 µs from Go to the helper's start and 0.45 µs from the helper's end
+// to Wait's return, at a step of 3.5-4 µs.
+type ahead struct {
+	k     kernels.Backend
+	async kernels.Async // k's, while a helper runs serve
+	// posted says that the step begun has rows on the helper.
+	posted bool
+	// share is this core's share of each product's rows, in shareUnits.
+	share int
+	serve func() // st.serve, a func value made once
+
+	// The mailbox, on a cache line of its own: the step's state and the
+	// share to cut at, written before the step is posted, and the
+	// mailbox's state.
+	_     [64]byte
+	prev  []float32
+	cut   int
+	state atomic.Int32
+	_     [64]byte
+}
+
+// The mailbox's states: posted by this core, taken back to idle by the
+// helper once the rows are done; quit once serve has returned (or is
+// returning), whether it gave up waiting or was told to.
+const (
+	mailIdle int32 = iota
+	mailPosted
+	mailQuit
+)
+
+// serveSpin is how long serve waits for a step before it returns, freeing
+// the helper: emit may block (a full pipe), and a spinning core would then
+// burn for nothing.
+const serveSpin = time.Millisecond
+
+// shareUnits is the resolution of ahead.share: one unit of a 512-row
+// product is 4 rows, so that the share moves in small steps about the
+// balance while cuts fall on whole blocks of 16 rows.
+const shareUnits = 128
+
+// cutAt is where this core's rows of a product of n rows end, at share.
+func cutAt(n, share int) int {
+	if n < 32 {
+		return n // too small to split
+	}
+	return n * share / shareUnits / 16 * 16
+}
+
+// begin starts the step from state prev whose input is not drawn yet: it
+// readies the recurrent products and posts the helper's rows, when k has a
+// helper free.
+func (st *stepper) begin(k kernels.Backend, prev []float32) {
+	st.ctx.bindBF16(k, 1, st.bfWidth, false)
+	for l, s := range st.steps {
+		s.Recurrence().prepare(st.h(prev, l))
+	}
+	a := &st.ahead
+	a.k, a.prev, a.cut, a.posted = k, prev, a.share, false
+	if a.async != nil {
+		if a.state.CompareAndSwap(mailIdle, mailPosted) {
+			a.posted = true
+			return
+		}
+		a.async.Wait() // serve gave up waiting: start it again
+		a.async = nil
+	}
+	if async, ok := k.(kernels.Async); ok {
+		a.state.Store(mailPosted)
+		if async.Go(a.serve) {
+			a.async, a.posted = async, true
+		} else {
+			a.state.Store(mailIdle)
+		}
+	}
+}
+
+// serve is the helper's task: the rows of each step posted, until told to
+// quit or none comes for serveSpin.
+func (st *stepper) serve() {
+	a := &st.ahead
+	defer a.state.Store(mailQuit) // also when the rows panic
+	for a.await() {
+		for l, s := range st.steps {
+			r := s.Recurrence()
+			r.rows(a.k, cutAt(len(r.out), a.cut), len(r.out), st.h(a.prev, l))
+		}
+		a.state.Store(mailIdle)
+	}
+}
+
+// await waits for a step to be posted and reports true, or false once
+// told to quit or after serveSpin without one.
+func (a *ahead) await() bool {
+	var start time.Time
+	for i := 0; ; i++ {
+		switch a.state.Load() {
+		case mailPosted:
+			return true
+		case mailQuit:
+			return false
+		}
+		if i%1024 == 1023 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > serveSpin && a.state.CompareAndSwap(mailIdle, mailQuit) {
+				return false
+			}
+		}
+		pause(i)
+	}
+}
+
+// end completes the step begun with the input id drawn: this core's rows,
+// then (once the helper's are done) the rest of the step, leaving the next
+// state in next. The logits are not computed.
+func (st *stepper) end(id int32, next []float32) {
+	a := &st.ahead
+	for l, s := range st.steps {
+		r := s.Recurrence()
+		n := len(r.out)
+		if a.posted {
+			n = cutAt(n, a.cut)
+		}
+		r.rows(a.k, 0, n, st.h(a.prev, l))
+	}
+	st.collect()
+	st.finish(a.k, id, a.prev, next)
+}
+
+// collect waits for the helper's rows of the step begun, if it has any,
+// and moves the share toward the core that finished last.
+func (st *stepper) collect() {
+	a := &st.ahead
+	if !a.posted {
+		return
+	}
+	a.posted = false
+	helperFirst := true
+	for i := 0; a.state.Load() == mailPosted; i++ {
+		helperFirst = false
+		pause(i)
+	}
+	if a.state.Load() == mailQuit { // serve panicked, or has given up waiting since
+		async := a.async
+		a.async = nil
+		async.Wait() // re-raises the panic
+	}
+	if helperFirst {
+		a.share = max(a.share-1, 0) // the helper waited for this core
+	} else {
+		a.share = min(a.share+1, shareUnits)
+	}
+}
+
+// stop ends the helper's serve, once the step begun is collected.
+// Sampler.Generate defers it, so that even after a panic no helper is left
+// working for a sampler that has moved on.
+func (st *stepper) stop() {
+	a := &st.ahead
+	if a.async == nil {
+		return
+	}
+	for i := 0; a.state.Load() == mailPosted; i++ {
+		pause(i)
+	}
+	a.posted = false
+	a.state.CompareAndSwap(mailIdle, mailQuit)
+	async := a.async
+	a.async = nil
+	async.Wait()
+}
+
+// tuner picks, chunk by chunk, the faster way for Generate to step on this
+// machine as it is now: begun ahead on two cores, or in turn (Next, then
+// Feed). Which is faster depends on more than the model: how fast the two
+// cores hand each other a cache line varies with where the host has put
+// them. For the 512-unit RNN in bfloat16, in one process (throwaway
+// timers), ahead took 3.4-3.9 µs per character while the hand-overs took
+// 0.2-0.45 µs, and 4.6 when they took 0.6-0.9, against 4.0-4.8 in turn;
+// for a 2×512 LSTM, whose 6-12 MB of weights no core's L2 holds, ahead was
+// 16% slower, and level for 2 MB of weights. So each chunk's
+// time per character is measured, the faster way is taken, and every
+// probeEvery chunks the other is timed again. Both ways draw the same bits.
+type tuner struct {
+	perChar [2]time.Duration // the last chunk's time per character, in turn and ahead
+	chunks  int              // since the other way was last timed
+}
+
+// tuneChunk is the characters of a chunk, timed as one: about 0.25 ms for
+// the 512-unit RNN, long enough to time, short enough to react.
+const tuneChunk = 64
+
+// probeEvery is how many chunks go by before the slower way is timed again.
+const probeEvery = 16
+
+// pick reports whether the next chunk should run ahead.
+func (t *tuner) pick() bool {
+	switch {
+	case t.perChar[1] == 0:
+		return true
+	case t.perChar[0] == 0:
+		return false
+	}
+	faster := t.perChar[1] < t.perChar[0]
+	if t.chunks++; t.chunks >= probeEvery {
+		t.chunks = 0
+		return !faster
+	}
+	return faster
+}
+
+// record notes the time per character of a chunk run ahead or in turn.
+func (t *tuner) record(ahead bool, perChar time.Duration) {
+	i := 0
+	if ahead {
+		i = 1
+	}
+	t.perChar[i] = max(perChar, 1)
+}
