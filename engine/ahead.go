@@ -199,20 +199,27 @@ func (st *stepper) stop() {
 // timers), ahead took 3.4-3.9 µs per character while the hand-overs took
 // 0.2-0.45 µs, and 4.6 when they took 0.6-0.9, against 4.0-4.8 in turn;
 // for a 2×512 LSTM, whose 6-12 MB of weights no core's L2 holds, ahead was
-// 16% slower, and level for 2 MB of weights. So each chunk's
-// time per character is measured, the faster way is taken, and every
-// probeEvery chunks the other is timed again. Both ways draw the same bits.
+// 16% slower, and for the 100-unit RNN twice as slow. So each chunk's time
+// per character is measured and the faster way taken, and the other is
+// timed again after a while: probeEvery chunks, twice as many each time it
+// is still the slower (up to maxProbeEvery), so that a way that never wins
+// costs a fraction of a percent. Both ways draw the same bits.
 type tuner struct {
 	perChar [2]time.Duration // the last chunk's time per character, in turn and ahead
 	chunks  int              // since the other way was last timed
+	every   int              // chunks between timings of the other way
+	probing bool             // the chunk picked last times the other way
 }
 
 // tuneChunk is the characters of a chunk, timed as one: about 0.25 ms for
 // the 512-unit RNN, long enough to time, short enough to react.
 const tuneChunk = 64
 
-// probeEvery is how many chunks go by before the slower way is timed again.
-const probeEvery = 16
+// The chunks between two timings of the slower way: at first, and at most.
+const (
+	probeEvery    = 16
+	maxProbeEvery = 1024
+)
 
 // pick reports whether the next chunk should run ahead.
 func (t *tuner) pick() bool {
@@ -223,8 +230,9 @@ func (t *tuner) pick() bool {
 		return false
 	}
 	faster := t.perChar[1] < t.perChar[0]
-	if t.chunks++; t.chunks >= probeEvery {
-		t.chunks = 0
+	t.every = max(t.every, probeEvery)
+	if t.chunks++; t.chunks >= t.every {
+		t.chunks, t.probing = 0, true
 		return !faster
 	}
 	return faster
@@ -236,5 +244,14 @@ func (t *tuner) record(ahead bool, perChar time.Duration) {
 	if ahead {
 		i = 1
 	}
+	wasFaster := t.perChar[1] < t.perChar[0]
 	t.perChar[i] = max(perChar, 1)
+	if t.probing {
+		t.probing = false
+		if wasFaster == (t.perChar[1] < t.perChar[0]) {
+			t.every = min(2*t.every, maxProbeEvery) // still the slower
+		} else {
+			t.every = probeEvery
+		}
+	}
 }

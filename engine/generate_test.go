@@ -114,7 +114,9 @@ func TestGeneratePanicLeavesHelperFree(t *testing.T) {
 }
 
 // The tuner starts ahead, then times the chunks in turn, keeps to the
-// faster way, and times the other again every probeEvery chunks.
+// faster way, and times the other again after probeEvery chunks, twice as
+// many each time it is still the slower, up to maxProbeEvery; when it has
+// become the faster, the tuner takes it and probes often again.
 func TestTunerPicksTheFaster(t *testing.T) {
 	var tu tuner
 	if !tu.pick() {
@@ -125,19 +127,40 @@ func TestTunerPicksTheFaster(t *testing.T) {
 		t.Fatal("the second chunk is not run in turn")
 	}
 	tu.record(false, 4*time.Microsecond)
-	for round := 0; round < 3; round++ {
-		for i := 1; i < probeEvery; i++ {
+	every := probeEvery
+	for round := 0; round < 10; round++ {
+		for i := 1; i < every; i++ {
 			if !tu.pick() {
-				t.Fatalf("round %d, chunk %d: the slower way taken", round, i)
+				t.Fatalf("round %d, chunk %d of %d: the slower way taken", round, i, every)
 			}
+			tu.record(true, 3*time.Microsecond)
 		}
 		if tu.pick() {
-			t.Fatalf("round %d: the slower way not timed again after %d chunks", round, probeEvery)
+			t.Fatalf("round %d: the slower way not timed again after %d chunks", round, every)
 		}
+		tu.record(false, 4*time.Microsecond)
+		every = min(2*every, maxProbeEvery)
 	}
-	// In turn becomes the faster: the tuner follows.
-	tu.record(false, 2*time.Microsecond)
+	if every != maxProbeEvery {
+		t.Fatalf("the probes never reached %d chunks apart", maxProbeEvery)
+	}
+	// At the next probe in turn has become the faster: the tuner keeps
+	// to it, and times ahead again after probeEvery chunks.
+	for i := 1; i < every; i++ {
+		tu.pick()
+		tu.record(true, 3*time.Microsecond)
+	}
 	if tu.pick() {
-		t.Fatal("the tuner kept to the way that has become slower")
+		t.Fatal("no probe in turn")
+	}
+	tu.record(false, 2*time.Microsecond)
+	for i := 1; i < probeEvery; i++ {
+		if tu.pick() {
+			t.Fatalf("chunk %d after the change: the slower way taken", i)
+		}
+		tu.record(false, 2*time.Microsecond)
+	}
+	if !tu.pick() {
+		t.Fatalf("ahead not timed again %d chunks after the change", probeEvery)
 	}
 }
