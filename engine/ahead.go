@@ -199,21 +199,30 @@ func (st *stepper) stop() {
 // timers), ahead took 3.4-3.9 µs per character while the hand-overs took
 // 0.2-0.45 µs, and 4.6 when they took 0.6-0.9, against 4.0-4.8 in turn;
 // for a 2×512 LSTM, whose 6-12 MB of weights no core's L2 holds, ahead was
-// 16% slower, and for the 100-unit RNN twice as slow. So each chunk's time
-// per character is measured and the faster way taken, and the other is
-// timed again after a while: probeEvery chunks, twice as many each time it
-// is still the slower (up to maxProbeEvery), so that a way that never wins
-// costs a fraction of a percent. Both ways draw the same bits.
+// 16% slower, and for the 100-unit RNN twice as slow.
+//
+// So each chunk is timed and the faster way taken, and the other is timed
+// again after a while: probeEvery chunks, twice as many each time it is
+// still the slower (up to maxProbeEvery), so that a way that never wins
+// costs a fraction of a percent. A way's time is the least of its last
+// tuneWindow chunks: an interruption only ever lengthens a chunk, and
+// taken alone it would switch to the slower way. A probe starts its way's
+// window afresh, so that old figures do not speak for it. Both ways draw
+// the same bits.
 type tuner struct {
-	perChar [2]time.Duration // the last chunk's time per character, in turn and ahead
-	chunks  int              // since the other way was last timed
-	every   int              // chunks between timings of the other way
-	probing bool             // the chunk picked last times the other way
+	last    [2][tuneWindow]time.Duration // each way's last chunks, per character: in turn, ahead
+	n       [2]int                       // chunks in last, up to tuneWindow
+	chunks  int                          // since the other way was last timed
+	every   int                          // chunks between timings of the other way
+	probing bool                         // the chunk picked last times the other way
 }
 
 // tuneChunk is the characters of a chunk, timed as one: about 0.25 ms for
 // the 512-unit RNN, long enough to time, short enough to react.
 const tuneChunk = 64
+
+// tuneWindow is how many of a way's last chunks its time is the least of.
+const tuneWindow = 8
 
 // The chunks between two timings of the slower way: at first, and at most.
 const (
@@ -221,15 +230,29 @@ const (
 	maxProbeEvery = 1024
 )
 
+// time is way i's time per character, 0 before it has been timed.
+func (t *tuner) time(i int) time.Duration {
+	least := time.Duration(0)
+	for _, d := range t.last[i][:t.n[i]] {
+		if least == 0 || d < least {
+			least = d
+		}
+	}
+	return least
+}
+
+// aheadFaster reports whether ahead is the faster way so far.
+func (t *tuner) aheadFaster() bool { return t.time(1) < t.time(0) }
+
 // pick reports whether the next chunk should run ahead.
 func (t *tuner) pick() bool {
 	switch {
-	case t.perChar[1] == 0:
+	case t.n[1] == 0:
 		return true
-	case t.perChar[0] == 0:
+	case t.n[0] == 0:
 		return false
 	}
-	faster := t.perChar[1] < t.perChar[0]
+	faster := t.aheadFaster()
 	t.every = max(t.every, probeEvery)
 	if t.chunks++; t.chunks >= t.every {
 		t.chunks, t.probing = 0, true
@@ -244,14 +267,18 @@ func (t *tuner) record(ahead bool, perChar time.Duration) {
 	if ahead {
 		i = 1
 	}
-	wasFaster := t.perChar[1] < t.perChar[0]
-	t.perChar[i] = max(perChar, 1)
-	if t.probing {
-		t.probing = false
-		if wasFaster == (t.perChar[1] < t.perChar[0]) {
-			t.every = min(2*t.every, maxProbeEvery) // still the slower
-		} else {
-			t.every = probeEvery
-		}
+	perChar = max(perChar, 1)
+	if !t.probing {
+		copy(t.last[i][1:], t.last[i][:tuneWindow-1])
+		t.last[i][0], t.n[i] = perChar, min(t.n[i]+1, tuneWindow)
+		return
+	}
+	t.probing = false
+	wasFaster := t.aheadFaster()
+	t.last[i][0], t.n[i] = perChar, 1
+	if wasFaster == t.aheadFaster() {
+		t.every = min(2*t.every, maxProbeEvery) // still the slower
+	} else {
+		t.every = probeEvery
 	}
 }

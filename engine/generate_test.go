@@ -164,3 +164,33 @@ func TestTunerPicksTheFaster(t *testing.T) {
 		t.Fatalf("ahead not timed again %d chunks after the change", probeEvery)
 	}
 }
+
+// One chunk lengthened by an interruption does not switch the tuner to the
+// slower way, and a way that has become slower for good is left within
+// tuneWindow chunks.
+func TestTunerOutliers(t *testing.T) {
+	var tu tuner
+	tu.pick()
+	tu.record(true, 3*time.Microsecond)
+	tu.pick()
+	tu.record(false, 4*time.Microsecond)
+	if !tu.pick() {
+		t.Fatal("ahead, the faster, not taken")
+	}
+	tu.record(true, 100*time.Microsecond) // interrupted
+	if !tu.pick() {
+		t.Fatal("one interrupted chunk switched the tuner to the slower way")
+	}
+	tu.record(true, 3*time.Microsecond)
+	switched := -1
+	for i := range tuneWindow + 1 {
+		if !tu.pick() {
+			switched = i
+			break
+		}
+		tu.record(true, 5*time.Microsecond) // ahead has become slower
+	}
+	if switched < 0 {
+		t.Fatalf("still ahead after %d chunks slower than in turn", tuneWindow+1)
+	}
+}
