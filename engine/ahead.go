@@ -16,7 +16,7 @@ import (
 // (the rows' results do not depend on which core computes them).
 //
 // For the length of a Generate call the helper runs one task, serve, that
-// takes the steps posted to a mailbox of one cache line. A hand-over
+// takes the steps posted to a mailbox. A hand-over
 // through the pool at every step (kernels.Async's Go and Wait) moves
 // several lines between the cores each way: throwaway timers put it at
 // 0.25 µs from Go to the helper's start and 0.45 µs from the helper's end
@@ -30,9 +30,9 @@ type ahead struct {
 	share int
 	serve func() // st.serve, a func value made once
 
-	// The mailbox, on a cache line of its own: the step's state and the
-	// share to cut at, written before the step is posted, and the
-	// mailbox's state.
+	// The mailbox, padded away from the fields this core writes at every
+	// step: the step's state and the share to cut at, written before the
+	// step is posted, and the mailbox's state.
 	_     [64]byte
 	prev  []float32
 	cut   int
@@ -230,8 +230,8 @@ const (
 	maxProbeEvery = 1024
 )
 
-// time is way i's time per character, 0 before it has been timed.
-func (t *tuner) time(i int) time.Duration {
+// perChar is way i's time per character, 0 before it has been timed.
+func (t *tuner) perChar(i int) time.Duration {
 	least := time.Duration(0)
 	for _, d := range t.last[i][:t.n[i]] {
 		if least == 0 || d < least {
@@ -242,7 +242,7 @@ func (t *tuner) time(i int) time.Duration {
 }
 
 // aheadFaster reports whether ahead is the faster way so far.
-func (t *tuner) aheadFaster() bool { return t.time(1) < t.time(0) }
+func (t *tuner) aheadFaster() bool { return t.perChar(1) < t.perChar(0) }
 
 // pick reports whether the next chunk should run ahead.
 func (t *tuner) pick() bool {
