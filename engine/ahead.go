@@ -27,15 +27,16 @@ type ahead struct {
 	// posted says that the step begun has rows on the helper.
 	posted bool
 	// share is this core's share of each product's rows, in shareUnits.
+	// The helper reads it while a step is posted; this core moves it only
+	// once the helper is done (collect).
 	share int
 	serve func() // st.serve, a func value made once
 
 	// The mailbox, padded away from the fields this core writes at every
-	// step: the step's state and the share to cut at, written before the
-	// step is posted, and the mailbox's state.
+	// step: the step's state, written before the step is posted, and the
+	// mailbox's state.
 	_     [64]byte
 	prev  []float32
-	cut   int
 	state atomic.Int32
 	_     [64]byte
 }
@@ -76,7 +77,7 @@ func (st *stepper) begin(k kernels.Backend, prev []float32) {
 		s.Recurrence().prepare(st.h(prev, l))
 	}
 	a := &st.ahead
-	a.k, a.prev, a.cut, a.posted = k, prev, a.share, false
+	a.k, a.prev, a.posted = k, prev, false
 	if a.async != nil {
 		if a.state.CompareAndSwap(mailIdle, mailPosted) {
 			a.posted = true
@@ -103,7 +104,7 @@ func (st *stepper) serve() {
 	for a.await() {
 		for l, s := range st.steps {
 			r := s.Recurrence()
-			r.rows(a.k, cutAt(len(r.out), a.cut), len(r.out), st.h(a.prev, l))
+			r.rows(a.k, cutAt(len(r.out), a.share), len(r.out), st.h(a.prev, l))
 		}
 		a.state.Store(mailIdle)
 	}
@@ -140,7 +141,7 @@ func (st *stepper) end(id int32, next []float32) {
 		r := s.Recurrence()
 		n := len(r.out)
 		if a.posted {
-			n = cutAt(n, a.cut)
+			n = cutAt(n, a.share)
 		}
 		r.rows(a.k, 0, n, st.h(a.prev, l))
 	}
@@ -156,11 +157,7 @@ func (st *stepper) collect() {
 		return
 	}
 	a.posted = false
-	helperFirst := true
-	for i := 0; a.state.Load() == mailPosted; i++ {
-		helperFirst = false
-		pause(i)
-	}
+	helperFirst := a.waitIdle()
 	if a.state.Load() == mailQuit { // serve panicked, or has given up waiting since
 		async := a.async
 		a.async = nil
@@ -173,6 +170,17 @@ func (st *stepper) collect() {
 	}
 }
 
+// waitIdle waits until no step is posted: the helper has done its rows (or
+// serve has returned). It reports whether that was so at once.
+func (a *ahead) waitIdle() (already bool) {
+	already = true
+	for i := 0; a.state.Load() == mailPosted; i++ {
+		already = false
+		pause(i)
+	}
+	return already
+}
+
 // stop ends the helper's serve, once the step begun is collected.
 // Sampler.Generate defers it, so that even after a panic no helper is left
 // working for a sampler that has moved on.
@@ -181,9 +189,7 @@ func (st *stepper) stop() {
 	if a.async == nil {
 		return
 	}
-	for i := 0; a.state.Load() == mailPosted; i++ {
-		pause(i)
-	}
+	a.waitIdle()
 	a.posted = false
 	a.state.CompareAndSwap(mailIdle, mailQuit)
 	async := a.async
