@@ -368,3 +368,45 @@ func BenchmarkHandoff(b *testing.B) {
 	line.Store(-1)
 	<-done
 }
+
+// TestParallelGemvSameBits pins that a GEMV on two cores gives the bits it
+// gives on one, on every backend but OpenBLAS (which may sum a shorter
+// call another way): the engine's results must not depend on the cores.
+// The widths straddle the AVX-512 short kernels' 128 floats, whose halves
+// would be short while the whole is not; 3200 rows are a window's bias
+// sums (sumRows).
+func TestParallelGemvSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	const m = 3200
+	for _, b := range Supported() {
+		if b.Name() == "openblas" {
+			continue
+		}
+		two := Parallel(b, 2)
+		for _, n := range []int{100, 129, 200, 256, 257, 300} {
+			a, x := make([]float32, m*n), make([]float32, m)
+			for i := range a {
+				a[i] = float32(rng.NormFloat64())
+			}
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			for _, trans := range []bool{false, true} {
+				rows, cols, in, out := m, n, n, m
+				if trans {
+					in, out = m, n
+				}
+				want := make([]float32, out)
+				b.Gemv(trans, rows, cols, 1, a, n, x[:in], 0, want)
+				got := make([]float32, out)
+				two.Gemv(trans, rows, cols, 1, a, n, x[:in], 0, got)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s, %d×%d, trans=%v, on two cores: y[%d] = %v, on one %v", b.Name(), m, n, trans, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		two.(io.Closer).Close()
+	}
+}
