@@ -85,6 +85,12 @@ type passContext struct {
 	// tracking says that the pass reports its steps to pace (reached).
 	tracking bool
 	pace     *pace
+	// ones is a window's rows of ones, for the biases' row sums (sumRows),
+	// in a training workspace.
+	ones []float32
+	// shared is the window-wide work without a GEMM of its own that the
+	// cores share (halves.go).
+	shared shared
 }
 
 func newPassContext(b int, p Precision) *passContext {
@@ -92,6 +98,7 @@ func newPassContext(b int, p Precision) *passContext {
 	s.second = func() { s.pass(s.B/2, s.B) }
 	s.makeT = func() { s.w.refreshT(s.params) }
 	s.sumParts = s.gradientParts
+	s.shared.init()
 	s.pace = new(pace)
 	return s
 }
@@ -114,7 +121,7 @@ func (s *passContext) besideSingle(w *weights, wElems int) bool {
 // between the cores and would lose more than the conversion costs, and
 // over tiny's 10,000 the hand-off made training 30% slower.
 func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
-	w.refresh(p)
+	w.refresh(k, p)
 	s.beside = false
 	if a, ok := k.(kernels.Async); ok && s.besideSingle(w, wElems) {
 		s.w, s.params = w, p

@@ -118,7 +118,7 @@ func TestGradientBesidePass(t *testing.T) {
 				if !ctx.besideSingle(&w, H*H) {
 					t.Fatal("the gradient is not summed beside the pass")
 				}
-				w.refresh(params)
+				w.refresh(k, params)
 				g = make([]float32, H*H)
 				// Steps that take a while, so that the helper waits for them.
 				pass := func(lo, hi int) {

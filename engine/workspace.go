@@ -68,6 +68,10 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.ctx))
 	}
 	if grads != nil {
+		ws.ctx.ones = make([]float32, t*b)
+		for i := range ws.ctx.ones {
+			ws.ctx.ones[i] = 1
+		}
 		ws.dh = make([]float32, t*b*H)
 		if c.Layers > 1 {
 			ws.dx = make([]float32, t*b*H)
@@ -96,7 +100,7 @@ func workspaceFloats(c ModelConfig, t, b int, training bool, p Precision) (int, 
 		}
 	}
 	if training {
-		n += t * b * H
+		n += t*b + t*b*H // the row sums' ones, dh
 		if c.Layers > 1 {
 			n += t * b * H
 		}
@@ -144,7 +148,7 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	}
 	ws.top = x
 	// The output projection for the whole window is one GEMM: O = Hs·Vᵀ.
-	ws.v.refresh(ws.m.Params)
+	ws.v.refresh(ws.k, ws.m.Params)
 	ws.v.mulT(k, false, 0, n, 1, x, 0, ws.logits)
 	bias := ws.c.Of(ws.m.Params)
 	var loss float64

@@ -1,0 +1,96 @@
+package engine
+
+import "charrnn/kernels"
+
+// halves shares work over a range [0, n) between this core and the helper
+// core: [0, mid) here and [mid, n) there, mid a multiple of 16 (whole
+// 16×16 tiles of a transposition, whole cache lines of float32), when the
+// backend has a helper free; all of it here otherwise. The parts must not
+// overlap in what they write.
+type halves struct {
+	part   func(lo, hi int)
+	mid, n int
+	// second runs the helper's part: a func value made once, as a closure
+	// made per call would allocate.
+	second func()
+}
+
+func newHalves() *halves {
+	h := &halves{}
+	h.second = func() { h.part(h.mid, h.n) }
+	return h
+}
+
+// run runs part over [0, n) in two halves; part must be a func value made
+// once, like second.
+func (h *halves) run(k kernels.Backend, n int, part func(lo, hi int)) {
+	mid := n / 2 / 16 * 16
+	if a, ok := k.(kernels.Async); ok && mid > 0 {
+		h.part, h.mid, h.n = part, mid, n
+		if a.Go(h.second) {
+			defer a.Wait()
+			part(0, mid)
+			return
+		}
+	}
+	part(0, n)
+}
+
+// shared is the window-wide work without a GEMM of its own that a pass's
+// cores share through halves: the float32 transposed copies of the weights,
+// made anew before every forward pass (3 MB of them for lstm512b32), and a
+// lookup's gradient. Done on one core, with the other waiting, they were
+// 3% of lstm512b32's training. The calls' arguments are kept here for the
+// parts, func values made once.
+type shared struct {
+	halves                     *halves
+	tr                         transposition
+	sc                         scatter
+	transposePart, scatterPart func(lo, hi int)
+}
+
+// transposition is a call of transpose: src is rows×cols.
+type transposition struct {
+	dst, src   []float32
+	ld         int
+	rows, cols int
+}
+
+// scatter is a call of scatterRows.
+type scatter struct {
+	k        kernels.Backend
+	dst, src []float32
+	ids      []int32
+	width    int
+}
+
+func (s *shared) init() {
+	s.halves = newHalves()
+	s.transposePart = func(lo, hi int) { // src's rows [lo, hi)
+		t := &s.tr
+		transpose(t.dst[lo:], t.ld, t.src[lo*t.cols:hi*t.cols], hi-lo, t.cols)
+	}
+	s.scatterPart = func(lo, hi int) { // columns [lo, hi)
+		c := &s.sc
+		for i, x := range c.ids {
+			r, w := int(x)*c.width, i*c.width
+			c.k.Axpy(1, c.src[w+lo:w+hi], c.dst[r+lo:r+hi])
+		}
+	}
+}
+
+// transpose is transpose (weights.go) on the cores of k: each transposes
+// half of src's rows, into its half of every row of dst.
+func (s *shared) transpose(k kernels.Backend, dst []float32, ld int, src []float32, rows, cols int) {
+	s.tr = transposition{dst: dst, ld: ld, src: src, rows: rows, cols: cols}
+	s.halves.run(k, rows, s.transposePart)
+}
+
+// scatterRows writes into dst (overwriting it) the sum of the rows of src,
+// each width wide, row i added to row ids[i] of dst: the gradient of a
+// lookup's table. Each core adds one half of every row, in row order.
+func (s *shared) scatterRows(k kernels.Backend, dst, src []float32, ids []int32, width int) {
+	clear(dst)
+	s.sc = scatter{k: k, dst: dst, src: src, ids: ids, width: width}
+	s.halves.run(k, width, s.scatterPart)
+}
