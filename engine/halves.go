@@ -5,8 +5,8 @@ import "charrnn/kernels"
 // halves shares work over a range [0, n) between this core and the helper
 // core: [0, mid) here and [mid, n) there, mid a multiple of 16 (whole
 // 16×16 tiles of a transposition, whole cache lines of float32), when the
-// backend has a helper free; all of it here otherwise. The parts must not
-// overlap in what they write.
+// backend has a helper free and the work is worth handing over; all of it
+// here otherwise. The parts must not overlap in what they write.
 type halves struct {
 	part   func(lo, hi int)
 	mid, n int
@@ -21,11 +21,18 @@ func newHalves() *halves {
 	return h
 }
 
-// run runs part over [0, n) in two halves; part must be a func value made
-// once, like second.
-func (h *halves) run(k kernels.Backend, n int, part func(lo, hi int)) {
+// halvesMinWork is the fewest elements a call must touch to be shared: as
+// for the pool's element-wise passes, a block must outweigh waking a
+// helper, which may have parked (tiny's lookup gradient, 25×100 floats,
+// ran 15% slower shared).
+const halvesMinWork = 64 << 10
+
+// run runs part over [0, n) in two halves, when the call touches at least
+// halvesMinWork elements in all; part must be a func value made once, like
+// second.
+func (h *halves) run(k kernels.Backend, n, elems int, part func(lo, hi int)) {
 	mid := n / 2 / 16 * 16
-	if a, ok := k.(kernels.Async); ok && mid > 0 {
+	if a, ok := k.(kernels.Async); ok && mid > 0 && elems >= halvesMinWork {
 		h.part, h.mid, h.n = part, mid, n
 		if a.Go(h.second) {
 			defer a.Wait()
@@ -83,7 +90,7 @@ func (s *shared) init() {
 // half of src's rows, into its half of every row of dst.
 func (s *shared) transpose(k kernels.Backend, dst []float32, ld int, src []float32, rows, cols int) {
 	s.tr = transposition{dst: dst, ld: ld, src: src, rows: rows, cols: cols}
-	s.halves.run(k, rows, s.transposePart)
+	s.halves.run(k, rows, rows*cols, s.transposePart)
 }
 
 // scatterRows writes into dst (overwriting it) the sum of the rows of src,
@@ -92,5 +99,5 @@ func (s *shared) transpose(k kernels.Backend, dst []float32, ld int, src []float
 func (s *shared) scatterRows(k kernels.Backend, dst, src []float32, ids []int32, width int) {
 	clear(dst)
 	s.sc = scatter{k: k, dst: dst, src: src, ids: ids, width: width}
-	s.halves.run(k, width, s.scatterPart)
+	s.halves.run(k, width, len(ids)*width, s.scatterPart)
 }
