@@ -100,7 +100,8 @@ func TestGradientBesidePass(t *testing.T) {
 			continue
 		}
 		t.Run(k.Name(), func(t *testing.T) {
-			const H, n = 256, 37 // parts of 16, 16 and 1 steps beside, 4 after
+			const H = 256
+			n := gradFirst + 2*gradPart + 5 // parts of 5 steps and two of gradPart beside, gradFirst after
 			rng := rand.New(rand.NewPCG(5, 6))
 			params := make([]float32, H*H)
 			dout, x := make([]float32, n*H), make([]float32, n*H)
