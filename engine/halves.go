@@ -46,9 +46,10 @@ func (h *halves) run(k kernels.Backend, n, elems int, part func(lo, hi int)) {
 // shared is the window-wide work without a GEMM of its own that a pass's
 // cores share through halves: the float32 transposed copies of the weights,
 // made anew before every forward pass (3 MB of them for lstm512b32), and a
-// lookup's gradient. Done on one core, with the other waiting, they were
-// 3% of lstm512b32's training. The calls' arguments are kept here for the
-// parts, func values made once.
+// lookup's gradient. Done on one core, with the other waiting, they took
+// 4.5 ms of lstm512b32's 189 ms training step (the biases' row sums 2 ms
+// more, before sumRows ran as a GEMV). The calls' arguments are kept here
+// for the parts, func values made once.
 type shared struct {
 	halves                     *halves
 	tr                         transposition
