@@ -4,7 +4,7 @@ import "charrnn/kernels"
 
 // halves shares work over a range [0, n) between this core and the helper
 // core: [0, mid) here and [mid, n) there, mid a multiple of 16 (whole
-// 16×16 tiles of a transposition, whole cache lines of float32), when the
+// 16×16 tiles of a transposition, whole cache lines of float32) when the
 // backend has a helper free and the work is worth handing over; all of it
 // here otherwise. The parts must not overlap in what they write.
 type halves struct {
@@ -23,8 +23,8 @@ func newHalves() *halves {
 
 // halvesMinWork is the fewest elements a call must touch to be shared: as
 // for the pool's element-wise passes, a block must outweigh waking a
-// helper, which may have parked (tiny's lookup gradient, 25×100 floats,
-// ran 15% slower shared).
+// helper, which may have parked (tiny's training ran 15% slower with its
+// lookup's gradient, 25×100 floats, shared).
 const halvesMinWork = 64 << 10
 
 // run runs part over [0, n) in two halves, when the call touches at least
@@ -45,16 +45,18 @@ func (h *halves) run(k kernels.Backend, n, elems int, part func(lo, hi int)) {
 
 // shared is the window-wide work without a GEMM of its own that a pass's
 // cores share through halves: the float32 transposed copies of the weights,
-// made anew before every forward pass (3 MB of them for lstm512b32), and a
-// lookup's gradient. Done on one core, with the other waiting, they took
-// 4.5 ms of lstm512b32's 189 ms training step (the biases' row sums 2 ms
-// more, before sumRows ran as a GEMV). The calls' arguments are kept here
-// for the parts, func values made once.
+// made anew before every forward pass (3 MB of them for lstm512b32). On one
+// core, with the other waiting, they took 3.7 ms of lstm512b32's 189 ms
+// training step; the new transpose on two cores, 1.7 ms. The call's
+// arguments are kept here for the parts, a func value made once.
+//
+// A lookup's gradient (row adds of the window's dG into the table) reads
+// memory as fast on one core as on two: shared the same way, lstm512b32
+// and lstm256b32 trained at the same speed (0.997-1.000×).
 type shared struct {
-	halves                     *halves
-	tr                         transposition
-	sc                         scatter
-	transposePart, scatterPart func(lo, hi int)
+	halves        *halves
+	tr            transposition
+	transposePart func(lo, hi int)
 }
 
 // transposition is a call of transpose: src is rows×cols.
@@ -64,26 +66,11 @@ type transposition struct {
 	rows, cols int
 }
 
-// scatter is a call of scatterRows.
-type scatter struct {
-	k        kernels.Backend
-	dst, src []float32
-	ids      []int32
-	width    int
-}
-
 func (s *shared) init() {
 	s.halves = newHalves()
 	s.transposePart = func(lo, hi int) { // src's rows [lo, hi)
 		t := &s.tr
 		transpose(t.dst[lo:], t.ld, t.src[lo*t.cols:hi*t.cols], hi-lo, t.cols)
-	}
-	s.scatterPart = func(lo, hi int) { // columns [lo, hi)
-		c := &s.sc
-		for i, x := range c.ids {
-			r, w := int(x)*c.width, i*c.width
-			c.k.Axpy(1, c.src[w+lo:w+hi], c.dst[r+lo:r+hi])
-		}
 	}
 }
 
@@ -92,13 +79,4 @@ func (s *shared) init() {
 func (s *shared) transpose(k kernels.Backend, dst []float32, ld int, src []float32, rows, cols int) {
 	s.tr = transposition{dst: dst, ld: ld, src: src, rows: rows, cols: cols}
 	s.halves.run(k, rows, rows*cols, s.transposePart)
-}
-
-// scatterRows writes into dst (overwriting it) the sum of the rows of src,
-// each width wide, row i added to row ids[i] of dst: the gradient of a
-// lookup's table. Each core adds one half of every row, in row order.
-func (s *shared) scatterRows(k kernels.Backend, dst, src []float32, ids []int32, width int) {
-	clear(dst)
-	s.sc = scatter{k: k, dst: dst, src: src, ids: ids, width: width}
-	s.halves.run(k, width, len(ids)*width, s.scatterPart)
 }

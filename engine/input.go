@@ -16,7 +16,6 @@ type layerInput struct {
 	proj  []float32
 	ids   []int32   // layer 0's input, kept for the backward pass
 	x     []float32 // the input of a layer above the first (T·B rows of in)
-	ctx   *passContext
 }
 
 // transposedInputRows is the fewest rows of a window (T·B) for which a
@@ -28,7 +27,7 @@ const transposedInputRows = 256
 // newLayerInput makes the input side of a layer of gh pre-activations over
 // windows of n = T·B rows.
 func newLayerInput(w Tensor, gh, n int, ctx *passContext) layerInput {
-	li := layerInput{w: w, gh: gh, in: w.Shape[1], ctx: ctx}
+	li := layerInput{w: w, gh: gh, in: w.Shape[1]}
 	if !w.Lookup {
 		if n >= transposedInputRows {
 			li.mat = newTransposedWeights(w, ctx)
@@ -97,7 +96,11 @@ func (li *layerInput) backward(k kernels.Backend, p, g, dpre, dx []float32) {
 		}
 		return
 	}
-	li.ctx.shared.scatterRows(k, li.w.Of(g), dpre, li.ids, li.gh)
+	dw := li.w.Of(g)
+	clear(dw)
+	for i, x := range li.ids {
+		k.Axpy(1, dpre[i*li.gh:(i+1)*li.gh], dw[int(x)*li.gh:(int(x)+1)*li.gh])
+	}
 }
 
 // step is W_ih·x for one step of one stream (newStepInput): a row of the
