@@ -30,10 +30,12 @@ func Parallel(b Backend, workers int) Backend {
 
 // splitPolicy says which calls are large enough to split.
 type splitPolicy struct {
-	gemvOut  int // split a Gemv whose output has at least this many elements,
-	gemvWork int // or, untransposed, whose matrix has at least this many elements;
-	gemmWork int // split a Gemm with at least this many multiply-adds (m*n*k);
-	elemWork int // split an element-wise pass over at least this many elements.
+	// Split a Gemv whose output has at least gemvOut elements (transposed,
+	// half of gemvOut in every block), or, untransposed, whose matrix has
+	// at least gemvWork;
+	gemvOut, gemvWork int
+	gemmWork          int // split a Gemm with at least this many multiply-adds (m*n*k);
+	elemWork          int // split an element-wise pass over at least this many elements.
 }
 
 // defaultSplit keeps every split block's work many times the cost of handing
@@ -324,11 +326,15 @@ func (pb *parallelBackend) Gemv(trans bool, m, n int, alpha float32, a []float32
 	if trans {
 		inner, out = m, n
 	}
-	// A transposed GEMV is split only when its output is wide: narrow
-	// halves of a wide output could fall to a backend's short kernels,
-	// which sum another way than the whole's (simdKernels.gemv), and the
-	// engine needs the same bits whether or not a call is split.
+	// A transposed GEMV is split only when every block of its output is
+	// wide (half of gemvOut): narrow blocks of a wide output could fall to
+	// a backend's short kernels, which sum another way than the whole's
+	// (simdKernels.gemv), and the engine needs the same bits whether or
+	// not a call is split.
 	large := out >= p.policy.gemvOut || (!trans && m*n >= p.policy.gemvWork)
+	if trans {
+		large = out >= p.workers*(p.policy.gemvOut/2)
+	}
 	if !large || inner == 0 || !p.acquire(out) {
 		p.backend.Gemv(trans, m, n, alpha, a, lda, x, beta, y)
 		return

@@ -369,8 +369,8 @@ func BenchmarkHandoff(b *testing.B) {
 	<-done
 }
 
-// TestParallelGemvSameBits pins that a GEMV on two cores gives the bits it
-// gives on one, on every backend but OpenBLAS (which may sum a shorter
+// TestParallelGemvSameBits pins that a GEMV on two or four workers gives the
+// bits it gives on one, on every backend but OpenBLAS (which may sum a shorter
 // call another way): the engine's results must not depend on the cores.
 // The widths straddle the AVX-512 short kernels' 128 floats, whose halves
 // would be short while the whole is not; 3200 rows are a window's bias
@@ -382,8 +382,8 @@ func TestParallelGemvSameBits(t *testing.T) {
 		if b.Name() == "openblas" {
 			continue
 		}
-		two := Parallel(b, 2)
-		for _, n := range []int{100, 129, 200, 256, 257, 300} {
+		two, four := Parallel(b, 2), Parallel(b, 4)
+		for _, n := range []int{100, 129, 200, 256, 257, 300, 512, 600} {
 			a, x := make([]float32, m*n), make([]float32, m)
 			for i := range a {
 				a[i] = float32(rng.NormFloat64())
@@ -398,15 +398,18 @@ func TestParallelGemvSameBits(t *testing.T) {
 				}
 				want := make([]float32, out)
 				b.Gemv(trans, rows, cols, 1, a, n, x[:in], 0, want)
-				got := make([]float32, out)
-				two.Gemv(trans, rows, cols, 1, a, n, x[:in], 0, got)
-				for i := range want {
-					if got[i] != want[i] {
-						t.Fatalf("%s, %d×%d, trans=%v, on two cores: y[%d] = %v, on one %v", b.Name(), m, n, trans, i, got[i], want[i])
+				for w, p := range map[int]Backend{2: two, 4: four} {
+					got := make([]float32, out)
+					p.Gemv(trans, rows, cols, 1, a, n, x[:in], 0, got)
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("%s, %d×%d, trans=%v, on %d workers: y[%d] = %v, on one %v", b.Name(), m, n, trans, w, i, got[i], want[i])
+						}
 					}
 				}
 			}
 		}
 		two.(io.Closer).Close()
+		four.(io.Closer).Close()
 	}
 }
