@@ -99,8 +99,8 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	// can be); then, window-wide, the biases' row sums and the input's
 	// side from dX.
 	r.ctx.backward(k, &r.whh, 3*H*H, n, r.back, r.dhg, r.hs[:n*H], g)
-	sumRows(k, r.t.bhh.Of(g), r.dhg, r.ctx.ones)
-	sumRows(k, r.t.bih.Of(g), r.dx, r.ctx.ones)
+	r.ctx.sumRows(k, r.t.bhh.Of(g), r.dhg)
+	r.ctx.sumRows(k, r.t.bih.Of(g), r.dx)
 	r.input.backward(k, p, g, r.dx, dx)
 }
 

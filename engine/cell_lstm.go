@@ -140,7 +140,7 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	// The recurrence back, and dW_hh = dGᵀ·H_prev (beside it where it can
 	// be); then, window-wide, db = Σ dG and the input's side.
 	r.ctx.backward(k, &r.whh, 4*H*H, n, r.back, r.dgates, r.hs[:n*H], g)
-	sumRows(k, r.t.bih.Of(g), r.dgates, r.ctx.ones)
+	r.ctx.sumRows(k, r.t.bih.Of(g), r.dgates)
 	copy(r.t.bhh.Of(g), r.t.bih.Of(g))
 	r.input.backward(k, p, g, r.dgates, dx)
 }

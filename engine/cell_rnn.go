@@ -158,7 +158,7 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	// be); then db = Σ dr, the input weights' and the input's gradients
 	// from dR.
 	r.ctx.backward(k, &r.w, H*H, n, r.back, dh, r.hs[:n*H], g)
-	sumRows(k, r.t.bih.Of(g), dh, r.ctx.ones)
+	r.ctx.sumRows(k, r.t.bih.Of(g), dh)
 	if r.t.bhh.Name != "" {
 		copy(r.t.bhh.Of(g), r.t.bih.Of(g))
 	}

@@ -115,15 +115,14 @@ func (li *layerInput) step(k kernels.Backend, p []float32, id int32, x, buf []fl
 }
 
 // sumRows adds the rows of rows, each len(dst) wide, into dst (overwriting
-// it): a bias's gradient. It runs as the GEMV dst = rowsᵀ·1, which sums
-// each column in row order, as adding the rows one at a time does, but on
-// both cores where the backend has two (a row at a time it was 1% of
-// lstm512b32's training, the other core idle). ones holds at least as
-// many ones as there are rows.
-func sumRows(k kernels.Backend, dst, rows, ones []float32) {
+// it): a bias's gradient. It runs as the GEMV dst = rowsᵀ·1 (s.ones), which
+// sums each column in row order, as adding the rows one at a time does, but
+// on both cores where the backend has two (a row at a time it was 1% of
+// lstm512b32's training, the other core idle).
+func (s *passContext) sumRows(k kernels.Backend, dst, rows []float32) {
 	w := len(dst)
 	n := len(rows) / w
-	k.Gemv(true, n, w, 1, rows, w, ones[:n], 0, dst)
+	k.Gemv(true, n, w, 1, rows, w, s.ones[:n], 0, dst)
 }
 
 // biasSum is b_ih + b_hh, which the gates of LSTM and nn.RNN layers add

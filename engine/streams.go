@@ -93,9 +93,9 @@ type passContext struct {
 	// ones is a window's rows of ones, for the biases' row sums (sumRows),
 	// in a training workspace.
 	ones []float32
-	// shared is the window-wide work without a GEMM of its own that the
-	// cores share (halves.go).
-	shared shared
+	// transposer makes the float32 transposed copies of the weights
+	// (transpose.go).
+	transposer *transposer
 }
 
 func newPassContext(b int, p Precision) *passContext {
@@ -103,7 +103,7 @@ func newPassContext(b int, p Precision) *passContext {
 	s.second = func() { s.pass(s.B/2, s.B) }
 	s.makeT = func() { s.w.refreshT(s.params) }
 	s.sumParts = s.gradientParts
-	s.shared.init()
+	s.transposer = newTransposer()
 	s.pace = new(pace)
 	return s
 }

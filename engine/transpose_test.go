@@ -14,7 +14,7 @@ func TestTranspose(t *testing.T) {
 	be := kernels.Supported()[0]
 	two := kernels.Parallel(be, 2)
 	defer two.(io.Closer).Close()
-	ctx := newPassContext(2, FP32)
+	tp := newTransposer()
 	for _, sh := range [][3]int{{2048, 512, 2064}, {37, 53, 40}, {16, 16, 16}, {100, 65, 112}, {1, 5, 3}, {5, 1, 5}, {33, 17, 48}} {
 		rows, cols, ld := sh[0], sh[1], sh[2]
 		src := make([]float32, rows*cols)
@@ -29,7 +29,7 @@ func TestTranspose(t *testing.T) {
 			if k == nil {
 				transpose(dst, ld, src, rows, cols)
 			} else {
-				ctx.shared.transpose(k, dst, ld, src, rows, cols)
+				tp.run(k, dst, ld, src, rows, cols)
 			}
 			for j := 0; j < cols; j++ {
 				for i := 0; i < ld; i++ {

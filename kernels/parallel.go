@@ -331,7 +331,7 @@ func (pb *parallelBackend) Gemv(trans bool, m, n int, alpha float32, a []float32
 	// a backend's short kernels, which sum another way than the whole's
 	// (simdKernels.gemv), and the engine needs the same bits whether or
 	// not a call is split.
-	large := out >= p.policy.gemvOut || (!trans && m*n >= p.policy.gemvWork)
+	large := out >= p.policy.gemvOut || m*n >= p.policy.gemvWork
 	if trans {
 		large = out >= p.workers*(p.policy.gemvOut/2)
 	}
