@@ -109,11 +109,12 @@ type layerBase struct {
 }
 
 // newLayerBase makes the common part of layer l of m, whose input weights
-// wih make gh pre-activations.
-func newLayerBase(m *Model, grads []float32, T, B int, ctx *passContext, wih Tensor, gh int) layerBase {
+// wih make gh pre-activations, into proj when it is not nil (see
+// newLayerInput).
+func newLayerBase(m *Model, grads []float32, T, B int, ctx *passContext, wih Tensor, gh int, proj []float32) layerBase {
 	H := m.Config.Hidden
 	return layerBase{T: T, B: B, H: H, m: m, grads: grads, ctx: ctx,
-		input: newLayerInput(wih, gh, T*B, ctx), hs: make([]float32, (T+1)*B*H)}
+		input: newLayerInput(wih, gh, T*B, ctx, proj), hs: make([]float32, (T+1)*B*H)}
 }
 
 func (b *layerBase) Out() []float32     { return b.hs[b.B*b.H:] }

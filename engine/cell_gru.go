@@ -32,7 +32,7 @@ func (gruCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
 	// hs; the activations, the recurrent products and the gradients of
 	// both sides; W_hh; the input's side
-	return (T+1)*B*H + 4*n*3*H + recurrentWeightsFloats(3*H, H, B, p) + inputFloats(l, 3*H, H, n, p)
+	return (T+1)*B*H + 4*n*3*H + recurrentWeightsFloats(3*H, H, B, p) + inputFloats(l, 3*H, H, n, p, true)
 }
 
 // gruLayer is the GRU's window passes.
@@ -51,7 +51,7 @@ func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passCon
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 3).bound(m)
 	r := &gruLayer{
-		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 3*H),
+		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 3*H, nil),
 		t:         t,
 		act:       make([]float32, n*3*H),
 		hg:        make([]float32, n*3*H),

@@ -64,9 +64,10 @@ func (lstmCell) Init(m *Model, l int, rng *rand.Rand) {
 
 func (lstmCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
-	// hs and cs, tanh(c), the gates' activations and their gradient, the
-	// carried dc, W_hh, the summed bias, the input's side
-	return 2*(T+1)*B*H + n*H + 2*n*4*H + B*H + recurrentWeightsFloats(4*H, H, B, p) + 4*H + inputFloats(l, 4*H, H, n, p)
+	// hs and cs, tanh(c), the gates (which hold the input's projection, the
+	// activations, then their gradient), the carried dc, W_hh, the summed
+	// bias, the zero input, the input's side
+	return 2*(T+1)*B*H + n*H + n*4*H + B*H + recurrentWeightsFloats(4*H, H, B, p) + 2*4*H + inputFloats(l, 4*H, H, n, p, false)
 }
 
 // lstmLayer is the LSTM's window passes.
@@ -77,26 +78,34 @@ type lstmLayer struct {
 	// from the previous window, block t+1 is c_t.
 	cs  []float32
 	tcs []float32 // T·B rows of H: tanh(c_t)
-	// gates holds T·B rows of 4H: the recurrent products, then the gates'
-	// activations; dgates their gradient.
-	gates, dgates []float32
-	dc            []float32 // B rows of H: the gradient flowing back into c
-	bias          []float32 // b_ih + b_hh
-	whh           weights
+	// gates holds T·B rows of 4H: the pre-activations, then the gates'
+	// activations, then, step by step back, their gradient dG. Above the
+	// first layer the window's input projection is written there and the
+	// recurrent product adds onto it, as reading it again from a buffer of
+	// its own, long out of cache, made the element-wise pass wait on
+	// memory; so does writing dG over the activations it is made from.
+	gates []float32
+	dc    []float32 // B rows of H: the gradient flowing back into c
+	bias  []float32 // b_ih + b_hh
+	// noInput is a row of 4H zeros: the input the element-wise pass adds
+	// once the product has added it.
+	noInput []float32
+	whh     weights
 }
 
 func (lstmCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H, n := m.Config.Hidden, T*B
 	t := gatedNames(m.Config, l, 4).bound(m)
+	gates := make([]float32, n*4*H)
 	r := &lstmLayer{
-		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 4*H),
+		layerBase: newLayerBase(m, grads, T, B, ctx, t.wih, 4*H, gates),
 		t:         t,
 		cs:        make([]float32, (T+1)*B*H),
 		tcs:       make([]float32, n*H),
-		gates:     make([]float32, n*4*H),
-		dgates:    make([]float32, n*4*H),
+		gates:     gates,
 		dc:        make([]float32, B*H),
 		bias:      make([]float32, 4*H),
+		noInput:   make([]float32, 4*H),
 		whh:       newRecurrentWeights(t.whh, ctx, B),
 	}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
@@ -118,16 +127,26 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
-// hi): per step one product over all four gates, W_hh·h_{t-1}, then the
-// fused element-wise pass.
+// hi): per step one product over all four gates, W_hh·h_{t-1} (added onto
+// the input's projection above the first layer), then the fused
+// element-wise pass.
 func (r *lstmLayer) forwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
 	k := r.ctx.k
+	lookup := r.input.w.Lookup
+	beta := float32(1)
+	if lookup {
+		beta = 0
+	}
 	for t := 0; t < r.T; t++ {
-		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), 0, rows(r.gates, t, B, lo, hi, G))
+		r.whh.mulT(k, B == 1, lo, hi-lo, 1, rows(r.hs, t, B, lo, hi, H), beta, rows(r.gates, t, B, lo, hi, G))
 		for s := lo; s < hi; s++ {
 			i := t*B + s
-			k.LSTMForward(r.gates[i*G:(i+1)*G], r.input.row(i), r.bias,
+			in := r.noInput
+			if lookup {
+				in = r.input.row(i)
+			}
+			k.LSTMForward(r.gates[i*G:(i+1)*G], in, r.bias,
 				r.cs[i*H:(i+1)*H], r.cs[(i+B)*H:(i+B+1)*H], r.tcs[i*H:(i+1)*H], r.hs[(i+B)*H:(i+B+1)*H])
 		}
 	}
@@ -139,15 +158,16 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	r.dh = dh
 	// The recurrence back, and dW_hh = dGᵀ·H_prev (beside it where it can
 	// be); then, window-wide, db = Σ dG and the input's side.
-	r.ctx.backward(k, &r.whh, 4*H*H, n, r.back, r.dgates, r.hs[:n*H], g)
-	r.ctx.sumRows(k, r.t.bih.Of(g), r.dgates)
+	r.ctx.backward(k, &r.whh, 4*H*H, n, r.back, r.gates, r.hs[:n*H], g)
+	r.ctx.sumRows(k, r.t.bih.Of(g), r.gates)
 	copy(r.t.bhh.Of(g), r.t.bih.Of(g))
-	r.input.backward(k, p, g, r.dgates, dx)
+	r.input.backward(k, p, g, r.gates, dx)
 }
 
 // backwardStreams runs the recurrence back through the window for streams
-// [lo, hi): the fused element-wise pass gives the gates' gradient dG_t and
-// carries dc back; then dh_{t-1} += W_hhᵀ·dG_t.
+// [lo, hi): the fused element-wise pass gives the gates' gradient dG_t, in
+// place of their activations, and carries dc back; then dh_{t-1} +=
+// W_hhᵀ·dG_t.
 func (r *lstmLayer) backwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 4*r.H
 	k := r.ctx.k
@@ -155,14 +175,14 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 	for t := r.T - 1; t >= 0; t-- {
 		for s := lo; s < hi; s++ {
 			i := t*B + s
-			k.LSTMBackward(r.dgates[i*G:(i+1)*G], r.gates[i*G:(i+1)*G], r.cs[i*H:(i+1)*H], r.tcs[i*H:(i+1)*H],
+			k.LSTMBackward(r.gates[i*G:(i+1)*G], r.gates[i*G:(i+1)*G], r.cs[i*H:(i+1)*H], r.tcs[i*H:(i+1)*H],
 				r.dh[i*H:(i+1)*H], r.dc[s*H:(s+1)*H])
 		}
 		r.ctx.reached(t)
 		if t == 0 {
 			break
 		}
-		r.whh.mul(k, B == 1, lo, hi-lo, 1, rows(r.dgates, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
+		r.whh.mul(k, B == 1, lo, hi-lo, 1, rows(r.gates, t, B, lo, hi, G), 1, rows(r.dh, t-1, B, lo, hi, H))
 	}
 }
 

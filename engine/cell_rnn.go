@@ -92,7 +92,7 @@ func (rnnCell) Init(m *Model, l int, rng *rand.Rand) {
 func (rnnCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H := c.Hidden
 	// hs, W, the summed bias, the input's side
-	return (T+1)*B*H + recurrentWeightsFloats(H, H, B, p) + H + inputFloats(l, H, H, T*B, p)
+	return (T+1)*B*H + recurrentWeightsFloats(H, H, B, p) + H + inputFloats(l, H, H, T*B, p, true)
 }
 
 // rnnLayer is the vanilla RNN's window passes. Backward turns dh into dr in
@@ -108,7 +108,7 @@ type rnnLayer struct {
 func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
 	H := m.Config.Hidden
 	t := rnnNames(m.Config, l).bound(m)
-	r := &rnnLayer{layerBase: newLayerBase(m, grads, T, B, ctx, t.u, H), t: t, biasBuf: make([]float32, H), w: newRecurrentWeights(t.w, ctx, B)}
+	r := &rnnLayer{layerBase: newLayerBase(m, grads, T, B, ctx, t.u, H, nil), t: t, biasBuf: make([]float32, H), w: newRecurrentWeights(t.w, ctx, B)}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
 	r.state = [][]float32{r.block(-1)}
 	return r

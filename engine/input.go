@@ -25,8 +25,10 @@ type layerInput struct {
 const transposedInputRows = 256
 
 // newLayerInput makes the input side of a layer of gh pre-activations over
-// windows of n = T·B rows.
-func newLayerInput(w Tensor, gh, n int, ctx *passContext) layerInput {
+// windows of n = T·B rows. The projection of a layer above the first goes
+// into proj, n·gh floats of the cell's own, or into a buffer of its own
+// when proj is nil.
+func newLayerInput(w Tensor, gh, n int, ctx *passContext, proj []float32) layerInput {
 	li := layerInput{w: w, gh: gh, in: w.Shape[1]}
 	if !w.Lookup {
 		if n >= transposedInputRows {
@@ -34,7 +36,10 @@ func newLayerInput(w Tensor, gh, n int, ctx *passContext) layerInput {
 		} else {
 			li.mat = newWeights(w, ctx)
 		}
-		li.proj = make([]float32, n*gh)
+		li.proj = proj
+		if proj == nil {
+			li.proj = make([]float32, n*gh)
+		}
 	}
 	return li
 }
@@ -51,15 +56,20 @@ func newStepInput(w Tensor, gh int, p []float32, ctx *passContext) layerInput {
 	return li
 }
 
-// inputFloats is what newLayerInput allocates for layer l.
-func inputFloats(l, gh, in, n int, p Precision) int {
+// inputFloats is what newLayerInput allocates for layer l, with a
+// projection buffer of its own when ownProj.
+func inputFloats(l, gh, in, n int, p Precision, ownProj bool) int {
 	if l == 0 {
 		return 0
 	}
+	f := weightsFloats(gh, in, p)
 	if n >= transposedInputRows {
-		return n*gh + transposedWeightsFloats(gh, in, p)
+		f = transposedWeightsFloats(gh, in, p)
 	}
-	return n*gh + weightsFloats(gh, in, p)
+	if ownProj {
+		f += n * gh
+	}
+	return f
 }
 
 // forward takes the window's input: ids for layer 0, or x; for the layers
