@@ -30,21 +30,23 @@ func (gruCell) Init(m *Model, l int, rng *rand.Rand) {
 
 func (gruCell) WindowFloats(c ModelConfig, l, T, B int, p Precision) int {
 	H, n := c.Hidden, T*B
-	// hs; the activations, the recurrent products and the gradients of
-	// both sides; W_hh; the input's side
-	return (T+1)*B*H + 4*n*3*H + recurrentWeightsFloats(3*H, H, B, p) + inputFloats(l, 3*H, H, n, p, true)
+	// hs; the activations (then the input side's gradient), the recurrent
+	// products and their gradient; W_hh; the input's side
+	return (T+1)*B*H + 3*n*3*H + recurrentWeightsFloats(3*H, H, B, p) + inputFloats(l, 3*H, H, n, p, true)
 }
 
 // gruLayer is the GRU's window passes.
 type gruLayer struct {
 	layerBase
 	t gatedTensors
-	// T·B rows of 3H each: the activations r, z, n; the recurrent products
-	// W_hh·h_{t-1} (whose n part GRUForward turns into W_hn·h + b_hn); and
-	// the gradients with respect to the input's and the recurrent
-	// pre-activations.
-	act, hg, dx, dhg []float32
-	whh              weights
+	// T·B rows of 3H each: the activations r, z, n, over which the
+	// backward pass writes the gradient with respect to the input's
+	// pre-activations, dX (a buffer of its own would be one more read from
+	// memory per step); the recurrent products W_hh·h_{t-1} (whose n part
+	// GRUForward turns into W_hn·h + b_hn); and the gradient with respect
+	// to them.
+	act, hg, dhg []float32
+	whh          weights
 }
 
 func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passContext) Layer {
@@ -55,7 +57,6 @@ func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passCon
 		t:         t,
 		act:       make([]float32, n*3*H),
 		hg:        make([]float32, n*3*H),
-		dx:        make([]float32, n*3*H),
 		dhg:       make([]float32, n*3*H),
 		whh:       newRecurrentWeights(t.whh, ctx, B),
 	}
@@ -97,16 +98,17 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	r.dh = dh
 	// The recurrence back, and dW_hh = dHGᵀ·H_prev (beside it where it
 	// can be); then, window-wide, the biases' row sums and the input's
-	// side from dX.
+	// side from dX, which the pass wrote over the activations.
 	r.ctx.backward(k, &r.whh, 3*H*H, n, r.back, r.dhg, r.hs[:n*H], g)
 	r.ctx.sumRows(k, r.t.bhh.Of(g), r.dhg)
-	r.ctx.sumRows(k, r.t.bih.Of(g), r.dx)
-	r.input.backward(k, p, g, r.dx, dx)
+	r.ctx.sumRows(k, r.t.bih.Of(g), r.act)
+	r.input.backward(k, p, g, r.act, dx)
 }
 
 // backwardStreams runs the recurrence back through the window for streams
-// [lo, hi): the fused element-wise pass gives both sides' gradients and
-// passes dh∘z straight back to h_{t-1}; then dh_{t-1} += W_hhᵀ·dHG_t.
+// [lo, hi): the fused element-wise pass gives both sides' gradients (the
+// input's over the activations) and passes dh∘z straight back to h_{t-1};
+// then dh_{t-1} += W_hhᵀ·dHG_t.
 func (r *gruLayer) backwardStreams(lo, hi int) {
 	H, B, G := r.H, r.B, 3*r.H
 	k := r.ctx.k
@@ -117,7 +119,7 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 			if t > 0 { // truncated BPTT: nothing flows into the carried state
 				dhPrev = r.dh[(i-B)*H : (i-B+1)*H]
 			}
-			k.GRUBackward(r.dx[i*G:(i+1)*G], r.dhg[i*G:(i+1)*G], r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G],
+			k.GRUBackward(r.act[i*G:(i+1)*G], r.dhg[i*G:(i+1)*G], r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G],
 				r.hs[i*H:(i+1)*H], r.dh[i*H:(i+1)*H], dhPrev)
 		}
 		r.ctx.reached(t)

@@ -80,7 +80,7 @@ type Backend interface {
 	// each), the gradients with respect to the input's and the recurrent
 	// pre-activations (they differ in the n part only: dhg_n = r∘dx_n), and
 	// adds the gradient that flows from h to hPrev directly, dh∘z, to
-	// dhPrev (unless dhPrev is nil).
+	// dhPrev (unless dhPrev is nil). dx may alias act.
 	GRUBackward(dx, dhg, act, hg, hPrev, dh, dhPrev []float32)
 
 	// Mul is the element-wise product dst[i] = x[i] * y[i] over len(dst)

@@ -274,7 +274,7 @@ func genGRUBackward(s isa) {
 	Doc("GRUBackward"+s.name+" is the backward pass of GRUForward over H = len(dh) units: with",
 		"dan = dh*(1-z)*(1-n²), it writes dx = (dan*hn*r(1-r), dh*(hPrev-n)*z(1-z), dan)",
 		"where hn is hg's third block, and dhg = dx except dhg_n = dan*r; it adds dh*z to",
-		"dhPrev unless dhPrev is empty.")
+		"dhPrev unless dhPrev is empty. dx may alias act.")
 	dx := Load(Param("dx").Base(), GP64())
 	dhg := Load(Param("dhg").Base(), GP64())
 	act := Load(Param("act").Base(), GP64())

@@ -279,6 +279,10 @@ func testGRU(t *testing.T, b kernels.Backend) {
 					dh, dhPrev := newState(rng, H, rg.awayFromZero), newState(rng, H, rg.awayFromZero)
 					dhIn, dhPrevIn := clone(dh.data), clone(dhPrev.data)
 					dx, dhg := newGuarded(rng, 3*H), newGuarded(rng, 3*H)
+					if alias {
+						copy(act.data, actIn) // the last pass wrote dx over it
+						dx = act              // dx may alias act
+					}
 					dp := dhPrev.data
 					if !accumulate {
 						dp = nil
@@ -304,7 +308,9 @@ func testGRU(t *testing.T, b kernels.Backend) {
 						checkNormal(t, "GRUBackward "+name, o.data)
 						o.check(t, "GRUBackward "+name)
 					}
-					unchanged(t, "GRUBackward "+name+" act", actIn, act)
+					if !alias {
+						unchanged(t, "GRUBackward "+name+" act", actIn, act)
+					}
 					unchanged(t, "GRUBackward "+name+" hg", hnIn, hg)
 					unchanged(t, "GRUBackward "+name+" dh", dhIn, dh)
 				}

@@ -31,7 +31,7 @@ func GRUForwardAVX512(act []float32, hg []float32, in []float32, bih []float32, 
 // GRUBackwardAVX512 is the backward pass of GRUForward over H = len(dh) units: with
 // dan = dh*(1-z)*(1-n²), it writes dx = (dan*hn*r(1-r), dh*(hPrev-n)*z(1-z), dan)
 // where hn is hg's third block, and dhg = dx except dhg_n = dan*r; it adds dh*z to
-// dhPrev unless dhPrev is empty.
+// dhPrev unless dhPrev is empty. dx may alias act.
 //
 //go:noescape
 func GRUBackwardAVX512(dx []float32, dhg []float32, act []float32, hg []float32, hPrev []float32, dh []float32, dhPrev []float32)
@@ -63,7 +63,7 @@ func GRUForwardAVX2(act []float32, hg []float32, in []float32, bih []float32, bh
 // GRUBackwardAVX2 is the backward pass of GRUForward over H = len(dh) units: with
 // dan = dh*(1-z)*(1-n²), it writes dx = (dan*hn*r(1-r), dh*(hPrev-n)*z(1-z), dan)
 // where hn is hg's third block, and dhg = dx except dhg_n = dan*r; it adds dh*z to
-// dhPrev unless dhPrev is empty.
+// dhPrev unless dhPrev is empty. dx may alias act.
 //
 //go:noescape
 func GRUBackwardAVX2(dx []float32, dhg []float32, act []float32, hg []float32, hPrev []float32, dh []float32, dhPrev []float32)
