@@ -63,6 +63,48 @@ type bf16Products struct {
 	// sums beside a single stream's backward pass (passContext.backward,
 	// Workspace.Backward), while this core's products use a and b.
 	sideA, sideB []uint16
+	// states are the layers' hidden states as the weight gradients read
+	// them, during a backward pass over an even number of streams without
+	// dropout (Workspace.Backward); nil otherwise, and so always for the
+	// helper core's gradients, which run for a single stream.
+	states []pairedStates
+}
+
+// pairedStates is a layer's hidden states over a window, (T+1)·B rows of
+// H (hs: the carried h, then the layer's output), pair-packed in bfloat16
+// at most once per backward pass. They are the x of two weight gradients:
+// the layer's own dW_hh reads rows 0 to T·B, the output layer's dV or the
+// next layer's dW_ih rows B to (T+1)·B. With B even both start on a pair,
+// and one conversion serves both: converted for each, they cost bf16
+// h512b32 about 5% of its training time.
+type pairedStates struct {
+	hs    []float32
+	words []uint16
+	made  bool
+}
+
+// pairedRows returns the pair-packed bfloat16 rows of x (n rows of cols)
+// when x is a run of some layer's states beginning on a pair, converting
+// those states first if this backward pass has not yet.
+func (bf *bf16Products) pairedRows(x []float32, n, cols int) ([]uint16, bool) {
+	if len(x) == 0 {
+		return nil, false
+	}
+	for i := range bf.states {
+		s := &bf.states[i]
+		off := cap(s.hs) - cap(x) // x's offset in hs, if it lies in it
+		if off < 0 || off >= len(s.hs) || &s.hs[off] != &x[0] || off%(2*cols) != 0 || off+n*cols > len(s.hs) {
+			continue
+		}
+		ld := kernels.PairsLD(cols)
+		if !s.made {
+			bf.ops.ToBF16Pairs(s.words, ld, s.hs, len(s.hs)/cols, cols, cols)
+			s.made = true
+		}
+		start := off / cols * ld
+		return s.words[start : start+kernels.PairsWords(n, ld)], true
+	}
+	return nil, false
 }
 
 // times computes out = alpha·x·Mᵀ + beta·out for the n rows of x, rows lo

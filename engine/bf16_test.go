@@ -212,3 +212,50 @@ func TestBF16SingleStreamTwoCores(t *testing.T) {
 		}
 	}
 }
+
+// A mixed-precision backward pass over an even number of streams converts
+// each layer's hidden states to bfloat16 once, for the two weight gradients
+// that read them (pairedStates): training gives bit for bit the parameters
+// of converting them for each gradient, for every cell, stacked, on one
+// core and two; the conversion is shared (each layer's states made once
+// per step), and a step still allocates nothing.
+func TestBF16PairedStatesSameBits(t *testing.T) {
+	corpus, vocab := writeCorpus(t, pairsText(20000, 3))
+	for _, k := range bf16Backends(t) {
+		for _, cell := range CellNames() {
+			for _, layers := range []int{1, 2} {
+				m := ModelConfig{Cell: cell, Layers: layers, Hidden: 32}
+				t.Run(k.Name()+"/"+m.String(), func(t *testing.T) {
+					cfg := cellTrainConfig(m, 4)
+					cfg.Precision = BF16
+					run := func(paired bool) *Trainer {
+						tr, err := NewTrainer(cfg, k, corpus, vocab)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(tr.ws.paired) != layers {
+							t.Fatalf("%d layers' states kept pair-packed, want %d", len(tr.ws.paired), layers)
+						}
+						if !paired {
+							tr.ws.paired = nil
+						}
+						trainTo(t, tr, 12, 0)
+						return tr
+					}
+					shared, each := run(true), run(false)
+					if !slices.Equal(shared.Model.Params, each.Model.Params) {
+						t.Fatal("parameters differ when the states are converted once per backward pass")
+					}
+					for l, s := range shared.ws.paired {
+						if !s.made {
+							t.Errorf("layer %d: its states were never converted for a gradient", l)
+						}
+					}
+					if n := testing.AllocsPerRun(3, func() { shared.TrainStep() }); n != 0 {
+						t.Errorf("%v allocations per step", n)
+					}
+				})
+			}
+		}
+	}
+}

@@ -43,6 +43,9 @@ type Layer interface {
 	Forward(k kernels.Backend, ids []int32, x []float32)
 	// Out is the window's output h_1..h_T, T·B rows of H.
 	Out() []float32
+	// Window is the window's hidden states h_0..h_T, (T+1)·B rows of H:
+	// the carried h, then Out.
+	Window() []float32
 	// Backward takes dh, the loss's gradient with respect to Out (it may
 	// overwrite it), writes the layer's parameter gradients (overwriting
 	// what was there) and, when dx is not nil, the gradient with respect to
@@ -118,6 +121,7 @@ func newLayerBase(m *Model, grads []float32, T, B int, ctx *passContext, wih Ten
 }
 
 func (b *layerBase) Out() []float32     { return b.hs[b.B*b.H:] }
+func (b *layerBase) Window() []float32  { return b.hs }
 func (b *layerBase) State() [][]float32 { return b.state }
 
 // rows returns rows [lo, hi) of block t of a buffer of rows of width w

@@ -210,7 +210,11 @@ func (w *weights) gradientRows(k kernels.Backend, r0, r1 int, alpha, beta float3
 		ldb := kernels.PairsLD(w.cols)
 		a, b = a[:w.rows*n], b[:kernels.PairsWords(n, ldb)]
 		bf.ops.ToBF16T(a, n, dout, n, w.rows, w.rows)
-		bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
+		if pb, ok := bf.pairedRows(x, n, w.cols); ok {
+			b = pb // converted already, or now for the next gradient too
+		} else {
+			bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
+		}
 		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, ldb, beta, w.t.Of(g), w.cols)
 		return
 	}

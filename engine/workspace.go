@@ -45,6 +45,10 @@ type Workspace struct {
 	c Tensor
 	// bfWidth is the bfloat16 scratch's width, found once.
 	bfWidth int
+	// paired holds the layers' hidden states pair-packed for the weight
+	// gradients, in mixed-precision training over an even number of
+	// streams (see pairedStates); nil otherwise.
+	paired []pairedStates
 }
 
 // NewWorkspace allocates the buffers for passes of model m over windows of
@@ -76,8 +80,22 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 		if c.Layers > 1 {
 			ws.dx = make([]float32, t*b*H)
 		}
+		if pairsStates(c, m.Precision, b) {
+			for _, l := range ws.layers {
+				hs := l.Window()
+				ws.paired = append(ws.paired, pairedStates{hs: hs, words: make([]uint16, kernels.PairsWords(len(hs)/H, kernels.PairsLD(H)))})
+			}
+		}
 	}
 	return ws
+}
+
+// pairsStates reports whether a training workspace over b streams keeps
+// its layers' states pair-packed for the weight gradients (pairedStates):
+// in mixed precision, with b even, and without dropout, whose gradients
+// read the dropped-out copies instead.
+func pairsStates(c ModelConfig, p Precision, b int) bool {
+	return p == BF16 && b%2 == 0 && c.Dropout == 0
 }
 
 // workspaceFloats is how many floats NewWorkspace allocates, for the memory
@@ -98,6 +116,9 @@ func workspaceFloats(c ModelConfig, t, b int, training bool, p Precision) (int, 
 		if b == 1 && training {
 			n += scratch
 		}
+	}
+	if training && pairsStates(c, p, b) { // the pair-packed states, in words
+		n += c.Layers * kernels.PairsWords((t+1)*b, kernels.PairsLD(H))
 	}
 	if training {
 		n += t*b + t*b*H // the row sums' ones, dh
@@ -179,6 +200,13 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 	// h512b1 trained 10% slower in bf16.
 	dh, dx := ws.dh, ws.dx
 	ws.k = k
+	if ws.paired != nil && ws.ctx.bf != nil {
+		for i := range ws.paired {
+			ws.paired[i].made = false
+		}
+		ws.ctx.bf.states = ws.paired
+		defer func() { ws.ctx.bf.states = nil }()
+	}
 	a, ok := k.(kernels.Async)
 	beside := ok && ws.ctx.beside && a.Go(ws.outParams)
 	if !beside {
