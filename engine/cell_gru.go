@@ -65,9 +65,7 @@ func (gruCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passCon
 	return r
 }
 
-func (r *gruLayer) Out() []float32     { return r.hs[r.B*r.H:] }
-func (r *gruLayer) State() [][]float32 { return r.state }
-func (r *gruLayer) Carry()             { copy(r.hs[:r.B*r.H], r.hs[r.T*r.B*r.H:]) }
+func (r *gruLayer) Carry() { copy(r.hs[:r.B*r.H], r.hs[r.T*r.B*r.H:]) }
 
 func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
