@@ -2786,7 +2786,7 @@ narrowend:
 
 // func GemvBF16AVX512(m int, n int, a []uint16, lda int, x []uint16, y []float32, alpha float32, beta float32, useBeta bool)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, AVX512_BF16, CMOV, FMA3
-TEXT ·GemvBF16AVX512(SB), NOSPLIT, $0-105
+TEXT ·GemvBF16AVX512(SB), NOSPLIT, $512-105
 	MOVQ    m+0(FP), AX
 	TESTQ   AX, AX
 	JLE     done
@@ -2800,14 +2800,19 @@ TEXT ·GemvBF16AVX512(SB), NOSPLIT, $0-105
 	ANDQ    $0x0000001f, R8
 	LEAQ    tailmask32<>+0(SB), R9
 	KMOVD   (R9)(R8*4), K1
-	ANDQ    $-32, DI
-	SHLQ    $0x01, DI
 	MOVQ    DI, R9
-	ANDQ    $-512, R9
+	ANDQ    $-32, R9
+	SHLQ    $0x01, R9
+	MOVQ    R9, R10
+	ANDQ    $-512, R10
+	CMPQ    DI, $0x00000100
+	JE      held256
+	CMPQ    DI, $0x00000200
+	JE      held512
 	VMOVUPS permsum8<>+0(SB), Z0
 
 block:
-	MOVQ    CX, R10
+	MOVQ    CX, DI
 	VPXORD  Z1, Z1, Z1
 	VMOVAPS Z1, Z2
 	VMOVAPS Z1, Z3
@@ -2819,83 +2824,83 @@ block:
 	XORQ    R11, R11
 
 row0group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row0steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row0group
 
 row0steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x0c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row0tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row0add
 
@@ -2903,7 +2908,7 @@ row0tail0:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z1 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc9
 	JMP         row0add
@@ -2912,7 +2917,7 @@ row0tail1:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row0add
@@ -2921,7 +2926,7 @@ row0tail2:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row0add
@@ -2930,7 +2935,7 @@ row0tail3:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row0add
@@ -2939,7 +2944,7 @@ row0tail4:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row0add
@@ -2948,7 +2953,7 @@ row0tail5:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row0add
@@ -2957,7 +2962,7 @@ row0tail6:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row0add
@@ -2966,7 +2971,7 @@ row0tail7:
 	TESTQ       R8, R8
 	JZ          row0add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -2978,10 +2983,10 @@ row0add:
 	VADDPS Z3, Z1, Z1
 	VADDPS Z7, Z5, Z5
 	VADDPS Z5, Z1, Z1
-	ADDQ   DX, R10
+	ADDQ   DX, DI
 	CMPQ   AX, $0x00000001
 	JG     row1start
-	MOVQ   CX, R10
+	MOVQ   CX, DI
 
 row1start:
 	VPXORD  Z10, Z10, Z10
@@ -2995,83 +3000,83 @@ row1start:
 	XORQ    R11, R11
 
 row1group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row1steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row1group
 
 row1steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row1tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row1add
 
@@ -3079,7 +3084,7 @@ row1tail0:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z10 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row1add
@@ -3088,7 +3093,7 @@ row1tail1:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row1add
@@ -3097,7 +3102,7 @@ row1tail2:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row1add
@@ -3106,7 +3111,7 @@ row1tail3:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row1add
@@ -3115,7 +3120,7 @@ row1tail4:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row1add
@@ -3124,7 +3129,7 @@ row1tail5:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row1add
@@ -3133,7 +3138,7 @@ row1tail6:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row1add
@@ -3142,7 +3147,7 @@ row1tail7:
 	TESTQ       R8, R8
 	JZ          row1add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -3154,10 +3159,10 @@ row1add:
 	VADDPS Z3, Z10, Z10
 	VADDPS Z7, Z5, Z5
 	VADDPS Z5, Z10, Z10
-	ADDQ   DX, R10
+	ADDQ   DX, DI
 	CMPQ   AX, $0x00000002
 	JG     row2start
-	MOVQ   CX, R10
+	MOVQ   CX, DI
 
 row2start:
 	VPXORD  Z11, Z11, Z11
@@ -3171,83 +3176,83 @@ row2start:
 	XORQ    R11, R11
 
 row2group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row2steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row2group
 
 row2steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row2tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row2add
 
@@ -3255,7 +3260,7 @@ row2tail0:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z11 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row2add
@@ -3264,7 +3269,7 @@ row2tail1:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row2add
@@ -3273,7 +3278,7 @@ row2tail2:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row2add
@@ -3282,7 +3287,7 @@ row2tail3:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row2add
@@ -3291,7 +3296,7 @@ row2tail4:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row2add
@@ -3300,7 +3305,7 @@ row2tail5:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row2add
@@ -3309,7 +3314,7 @@ row2tail6:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row2add
@@ -3318,7 +3323,7 @@ row2tail7:
 	TESTQ       R8, R8
 	JZ          row2add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -3330,10 +3335,10 @@ row2add:
 	VADDPS Z3, Z11, Z11
 	VADDPS Z7, Z5, Z5
 	VADDPS Z5, Z11, Z11
-	ADDQ   DX, R10
+	ADDQ   DX, DI
 	CMPQ   AX, $0x00000003
 	JG     row3start
-	MOVQ   CX, R10
+	MOVQ   CX, DI
 
 row3start:
 	VPXORD  Z12, Z12, Z12
@@ -3347,83 +3352,83 @@ row3start:
 	XORQ    R11, R11
 
 row3group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row3steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row3group
 
 row3steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row3tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row3add
 
@@ -3431,7 +3436,7 @@ row3tail0:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z12 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row3add
@@ -3440,7 +3445,7 @@ row3tail1:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row3add
@@ -3449,7 +3454,7 @@ row3tail2:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row3add
@@ -3458,7 +3463,7 @@ row3tail3:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row3add
@@ -3467,7 +3472,7 @@ row3tail4:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row3add
@@ -3476,7 +3481,7 @@ row3tail5:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row3add
@@ -3485,7 +3490,7 @@ row3tail6:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row3add
@@ -3494,7 +3499,7 @@ row3tail7:
 	TESTQ       R8, R8
 	JZ          row3add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -3506,10 +3511,10 @@ row3add:
 	VADDPS Z3, Z12, Z12
 	VADDPS Z7, Z5, Z5
 	VADDPS Z5, Z12, Z12
-	ADDQ   DX, R10
+	ADDQ   DX, DI
 	CMPQ   AX, $0x00000004
 	JG     row4start
-	MOVQ   CX, R10
+	MOVQ   CX, DI
 
 row4start:
 	VPXORD  Z13, Z13, Z13
@@ -3523,83 +3528,83 @@ row4start:
 	XORQ    R11, R11
 
 row4group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row4steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row4group
 
 row4steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row4tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row4add
 
@@ -3607,7 +3612,7 @@ row4tail0:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z13 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row4add
@@ -3616,7 +3621,7 @@ row4tail1:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row4add
@@ -3625,7 +3630,7 @@ row4tail2:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row4add
@@ -3634,7 +3639,7 @@ row4tail3:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row4add
@@ -3643,7 +3648,7 @@ row4tail4:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row4add
@@ -3652,7 +3657,7 @@ row4tail5:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row4add
@@ -3661,7 +3666,7 @@ row4tail6:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row4add
@@ -3670,7 +3675,7 @@ row4tail7:
 	TESTQ       R8, R8
 	JZ          row4add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -3682,10 +3687,10 @@ row4add:
 	VADDPS Z3, Z13, Z13
 	VADDPS Z7, Z5, Z5
 	VADDPS Z5, Z13, Z13
-	ADDQ   DX, R10
+	ADDQ   DX, DI
 	CMPQ   AX, $0x00000005
 	JG     row5start
-	MOVQ   CX, R10
+	MOVQ   CX, DI
 
 row5start:
 	VPXORD  Z14, Z14, Z14
@@ -3699,83 +3704,83 @@ row5start:
 	XORQ    R11, R11
 
 row5group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row5steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row5group
 
 row5steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row5tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row5add
 
@@ -3783,7 +3788,7 @@ row5tail0:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z14 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row5add
@@ -3792,7 +3797,7 @@ row5tail1:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row5add
@@ -3801,7 +3806,7 @@ row5tail2:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row5add
@@ -3810,7 +3815,7 @@ row5tail3:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row5add
@@ -3819,7 +3824,7 @@ row5tail4:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row5add
@@ -3828,7 +3833,7 @@ row5tail5:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row5add
@@ -3837,7 +3842,7 @@ row5tail6:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row5add
@@ -3846,7 +3851,7 @@ row5tail7:
 	TESTQ       R8, R8
 	JZ          row5add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -3858,10 +3863,10 @@ row5add:
 	VADDPS Z3, Z14, Z14
 	VADDPS Z7, Z5, Z5
 	VADDPS Z5, Z14, Z14
-	ADDQ   DX, R10
+	ADDQ   DX, DI
 	CMPQ   AX, $0x00000006
 	JG     row6start
-	MOVQ   CX, R10
+	MOVQ   CX, DI
 
 row6start:
 	VPXORD  Z15, Z15, Z15
@@ -3875,83 +3880,83 @@ row6start:
 	XORQ    R11, R11
 
 row6group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row6steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row6group
 
 row6steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row6tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row6add
 
@@ -3959,7 +3964,7 @@ row6tail0:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z15 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row6add
@@ -3968,7 +3973,7 @@ row6tail1:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row6add
@@ -3977,7 +3982,7 @@ row6tail2:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row6add
@@ -3986,7 +3991,7 @@ row6tail3:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row6add
@@ -3995,7 +4000,7 @@ row6tail4:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row6add
@@ -4004,7 +4009,7 @@ row6tail5:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row6add
@@ -4013,7 +4018,7 @@ row6tail6:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row6add
@@ -4022,7 +4027,7 @@ row6tail7:
 	TESTQ       R8, R8
 	JZ          row6add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -4034,10 +4039,10 @@ row6add:
 	VADDPS Z3, Z15, Z15
 	VADDPS Z7, Z5, Z5
 	VADDPS Z5, Z15, Z15
-	ADDQ   DX, R10
+	ADDQ   DX, DI
 	CMPQ   AX, $0x00000007
 	JG     row7start
-	MOVQ   CX, R10
+	MOVQ   CX, DI
 
 row7start:
 	VPXORD  Z16, Z16, Z16
@@ -4051,83 +4056,83 @@ row7start:
 	XORQ    R11, R11
 
 row7group:
-	CMPQ      R11, R9
+	CMPQ      R11, R10
 	JGE       row7steps
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	VMOVDQU16 64(SI)(R11*1), Z9
-	// VDPBF16PS 64(R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1a; BYTE $0x01
+	// VDPBF16PS 64(DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x54; BYTE $0x1f; BYTE $0x01
 	VMOVDQU16 128(SI)(R11*1), Z9
-	// VDPBF16PS 128(R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1a; BYTE $0x02
+	// VDPBF16PS 128(DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x5c; BYTE $0x1f; BYTE $0x02
 	VMOVDQU16 192(SI)(R11*1), Z9
-	// VDPBF16PS 192(R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1a; BYTE $0x03
+	// VDPBF16PS 192(DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x64; BYTE $0x1f; BYTE $0x03
 	VMOVDQU16 256(SI)(R11*1), Z9
-	// VDPBF16PS 256(R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1a; BYTE $0x04
+	// VDPBF16PS 256(DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x6c; BYTE $0x1f; BYTE $0x04
 	VMOVDQU16 320(SI)(R11*1), Z9
-	// VDPBF16PS 320(R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1a; BYTE $0x05
+	// VDPBF16PS 320(DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x74; BYTE $0x1f; BYTE $0x05
 	VMOVDQU16 384(SI)(R11*1), Z9
-	// VDPBF16PS 384(R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1a; BYTE $0x06
+	// VDPBF16PS 384(DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x7c; BYTE $0x1f; BYTE $0x06
 	VMOVDQU16 448(SI)(R11*1), Z9
-	// VDPBF16PS 448(R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1a; BYTE $0x07
+	// VDPBF16PS 448(DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x44; BYTE $0x1f; BYTE $0x07
 	ADDQ      $0x00000200, R11
 	JMP       row7group
 
 row7steps:
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail0
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x82; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xa2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail1
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x14; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail2
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x1c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail3
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x24; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail4
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x2c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail5
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x34; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail6
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x92; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x3c; BYTE $0x1f
 	ADDQ      $0x00000040, R11
-	CMPQ      R11, DI
+	CMPQ      R11, R9
 	JGE       row7tail7
 	VMOVDQU16 (SI)(R11*1), Z9
-	// VDPBF16PS (R10)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
-	BYTE $0x62; BYTE $0x12; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1a
+	// VDPBF16PS (DI)(R11*1), Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x04; BYTE $0x1f
 	ADDQ      $0x00000040, R11
 	JMP       row7add
 
@@ -4135,7 +4140,7 @@ row7tail0:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z16 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xa2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 	JMP         row7add
@@ -4144,7 +4149,7 @@ row7tail1:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z2 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd1
 	JMP         row7add
@@ -4153,7 +4158,7 @@ row7tail2:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z3 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xd9
 	JMP         row7add
@@ -4162,7 +4167,7 @@ row7tail3:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z4 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe1
 	JMP         row7add
@@ -4171,7 +4176,7 @@ row7tail4:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z5 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xe9
 	JMP         row7add
@@ -4180,7 +4185,7 @@ row7tail5:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z6 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf1
 	JMP         row7add
@@ -4189,7 +4194,7 @@ row7tail6:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z7 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0xb2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xf9
 	JMP         row7add
@@ -4198,7 +4203,7 @@ row7tail7:
 	TESTQ       R8, R8
 	JZ          row7add
 	VMOVDQU16.Z (SI)(R11*1), K1, Z9
-	VMOVDQU16.Z (R10)(R11*1), K1, Z17
+	VMOVDQU16.Z (DI)(R11*1), K1, Z17
 	// VDPBF16PS Z17, Z9, Z8 (encoded here: the assembler has no AVX512_BF16)
 	BYTE $0x62; BYTE $0x32; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
@@ -4237,14 +4242,14 @@ row7add:
 	VPERMPS      Z2, Z0, Z2
 	VBROADCASTSS alpha+96(FP), Y3
 	VMULPS       Y3, Y2, Y2
-	MOVQ         AX, R10
+	MOVQ         AX, DI
 	MOVQ         $0x00000008, R11
-	CMPQ         R10, R11
-	CMOVQGT      R11, R10
+	CMPQ         DI, R11
+	CMOVQGT      R11, DI
 	LEAQ         tailmask16<>+0(SB), R11
-	KMOVW        (R11)(R10*2), K2
-	MOVB         useBeta+104(FP), R10
-	TESTB        R10, R10
+	KMOVW        (R11)(DI*2), K2
+	MOVB         useBeta+104(FP), DI
+	TESTB        DI, DI
 	JZ           store
 	VBROADCASTSS beta+100(FP), Y3
 	VMOVUPS.Z    (BX), K2, Y4
@@ -4256,6 +4261,874 @@ store:
 	LEAQ    (CX)(DX*8), CX
 	SUBQ    $0x00000008, AX
 	JG      block
+	JMP     done
+
+held256:
+held256block:
+	VMOVDQU16 (SI), Z0
+	VMOVDQU16 64(SI), Z1
+	VMOVDQU16 128(SI), Z2
+	VMOVDQU16 192(SI), Z3
+	VMOVDQU16 256(SI), Z4
+	VMOVDQU16 320(SI), Z5
+	VMOVDQU16 384(SI), Z6
+	VMOVDQU16 448(SI), Z7
+	MOVQ      CX, DI
+	VPXORD    Z8, Z8, Z8
+	VMOVAPS   Z8, Z9
+	VMOVAPS   Z8, Z10
+	VMOVAPS   Z8, Z11
+	VMOVAPS   Z8, Z12
+	VMOVAPS   Z8, Z13
+	VMOVAPS   Z8, Z14
+	VMOVAPS   Z8, Z15
+	// VDPBF16PS (DI), Z0, Z8 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x07
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS    Z9, Z8, Z8
+	VADDPS    Z11, Z10, Z10
+	VADDPS    Z13, Z12, Z12
+	VADDPS    Z15, Z14, Z14
+	VADDPS    Z10, Z8, Z8
+	VADDPS    Z14, Z12, Z12
+	VADDPS    Z12, Z8, Z8
+	VMOVUPS   Z8, (SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000001
+	JG        held256row1
+	MOVQ      CX, DI
+
+held256row1:
+	VPXORD    Z16, Z16, Z16
+	VMOVAPS   Z16, Z9
+	VMOVAPS   Z16, Z10
+	VMOVAPS   Z16, Z11
+	VMOVAPS   Z16, Z12
+	VMOVAPS   Z16, Z13
+	VMOVAPS   Z16, Z14
+	VMOVAPS   Z16, Z15
+	// VDPBF16PS (DI), Z0, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x07
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS    Z9, Z16, Z16
+	VADDPS    Z11, Z10, Z10
+	VADDPS    Z13, Z12, Z12
+	VADDPS    Z15, Z14, Z14
+	VADDPS    Z10, Z16, Z16
+	VADDPS    Z14, Z12, Z12
+	VADDPS    Z12, Z16, Z16
+	VMOVUPS   Z16, 64(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000002
+	JG        held256row2
+	MOVQ      CX, DI
+
+held256row2:
+	VPXORD    Z17, Z17, Z17
+	VMOVAPS   Z17, Z9
+	VMOVAPS   Z17, Z10
+	VMOVAPS   Z17, Z11
+	VMOVAPS   Z17, Z12
+	VMOVAPS   Z17, Z13
+	VMOVAPS   Z17, Z14
+	VMOVAPS   Z17, Z15
+	// VDPBF16PS (DI), Z0, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x0f
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS    Z9, Z17, Z17
+	VADDPS    Z11, Z10, Z10
+	VADDPS    Z13, Z12, Z12
+	VADDPS    Z15, Z14, Z14
+	VADDPS    Z10, Z17, Z17
+	VADDPS    Z14, Z12, Z12
+	VADDPS    Z12, Z17, Z17
+	VMOVUPS   Z17, 128(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000003
+	JG        held256row3
+	MOVQ      CX, DI
+
+held256row3:
+	VPXORD    Z18, Z18, Z18
+	VMOVAPS   Z18, Z9
+	VMOVAPS   Z18, Z10
+	VMOVAPS   Z18, Z11
+	VMOVAPS   Z18, Z12
+	VMOVAPS   Z18, Z13
+	VMOVAPS   Z18, Z14
+	VMOVAPS   Z18, Z15
+	// VDPBF16PS (DI), Z0, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x17
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS    Z9, Z18, Z18
+	VADDPS    Z11, Z10, Z10
+	VADDPS    Z13, Z12, Z12
+	VADDPS    Z15, Z14, Z14
+	VADDPS    Z10, Z18, Z18
+	VADDPS    Z14, Z12, Z12
+	VADDPS    Z12, Z18, Z18
+	VMOVUPS   Z18, 192(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000004
+	JG        held256row4
+	MOVQ      CX, DI
+
+held256row4:
+	VPXORD    Z19, Z19, Z19
+	VMOVAPS   Z19, Z9
+	VMOVAPS   Z19, Z10
+	VMOVAPS   Z19, Z11
+	VMOVAPS   Z19, Z12
+	VMOVAPS   Z19, Z13
+	VMOVAPS   Z19, Z14
+	VMOVAPS   Z19, Z15
+	// VDPBF16PS (DI), Z0, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x1f
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS    Z9, Z19, Z19
+	VADDPS    Z11, Z10, Z10
+	VADDPS    Z13, Z12, Z12
+	VADDPS    Z15, Z14, Z14
+	VADDPS    Z10, Z19, Z19
+	VADDPS    Z14, Z12, Z12
+	VADDPS    Z12, Z19, Z19
+	VMOVUPS   Z19, 256(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000005
+	JG        held256row5
+	MOVQ      CX, DI
+
+held256row5:
+	VPXORD    Z20, Z20, Z20
+	VMOVAPS   Z20, Z9
+	VMOVAPS   Z20, Z10
+	VMOVAPS   Z20, Z11
+	VMOVAPS   Z20, Z12
+	VMOVAPS   Z20, Z13
+	VMOVAPS   Z20, Z14
+	VMOVAPS   Z20, Z15
+	// VDPBF16PS (DI), Z0, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x27
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS    Z9, Z20, Z20
+	VADDPS    Z11, Z10, Z10
+	VADDPS    Z13, Z12, Z12
+	VADDPS    Z15, Z14, Z14
+	VADDPS    Z10, Z20, Z20
+	VADDPS    Z14, Z12, Z12
+	VADDPS    Z12, Z20, Z20
+	VMOVUPS   Z20, 320(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000006
+	JG        held256row6
+	MOVQ      CX, DI
+
+held256row6:
+	VPXORD    Z21, Z21, Z21
+	VMOVAPS   Z21, Z9
+	VMOVAPS   Z21, Z10
+	VMOVAPS   Z21, Z11
+	VMOVAPS   Z21, Z12
+	VMOVAPS   Z21, Z13
+	VMOVAPS   Z21, Z14
+	VMOVAPS   Z21, Z15
+	// VDPBF16PS (DI), Z0, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x2f
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS    Z9, Z21, Z21
+	VADDPS    Z11, Z10, Z10
+	VADDPS    Z13, Z12, Z12
+	VADDPS    Z15, Z14, Z14
+	VADDPS    Z10, Z21, Z21
+	VADDPS    Z14, Z12, Z12
+	VADDPS    Z12, Z21, Z21
+	VMOVUPS   Z21, 384(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000007
+	JG        held256row7
+	MOVQ      CX, DI
+
+held256row7:
+	VPXORD       Z22, Z22, Z22
+	VMOVAPS      Z22, Z9
+	VMOVAPS      Z22, Z10
+	VMOVAPS      Z22, Z11
+	VMOVAPS      Z22, Z12
+	VMOVAPS      Z22, Z13
+	VMOVAPS      Z22, Z14
+	VMOVAPS      Z22, Z15
+	// VDPBF16PS (DI), Z0, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x37
+	// VDPBF16PS 64(DI), Z1, Z9 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z10 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z11 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z12 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z13 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z14 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z15 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x72; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	VADDPS       Z9, Z22, Z22
+	VADDPS       Z11, Z10, Z10
+	VADDPS       Z13, Z12, Z12
+	VADDPS       Z15, Z14, Z14
+	VADDPS       Z10, Z22, Z22
+	VADDPS       Z14, Z12, Z12
+	VADDPS       Z12, Z22, Z22
+	VMOVUPS      Z22, 448(SP)
+	VMOVUPS      (SP), Z0
+	VMOVUPS      64(SP), Z1
+	VMOVUPS      128(SP), Z2
+	VMOVUPS      192(SP), Z3
+	VMOVUPS      256(SP), Z4
+	VMOVUPS      320(SP), Z5
+	VMOVUPS      384(SP), Z6
+	VMOVUPS      448(SP), Z7
+	VMOVUPS      permsum8<>+0(SB), Z9
+	VSHUFF32X4   $0x44, Z1, Z0, Z10
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z10, Z10
+	VSHUFF32X4   $0x44, Z3, Z2, Z0
+	VSHUFF32X4   $0xee, Z3, Z2, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFF32X4   $0x44, Z5, Z4, Z1
+	VSHUFF32X4   $0xee, Z5, Z4, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x44, Z7, Z6, Z2
+	VSHUFF32X4   $0xee, Z7, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z0, Z10, Z3
+	VSHUFF32X4   $0xdd, Z0, Z10, Z0
+	VADDPS       Z0, Z3, Z3
+	VSHUFF32X4   $0x88, Z2, Z1, Z0
+	VSHUFF32X4   $0xdd, Z2, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFPS      $0x88, Z0, Z3, Z1
+	VSHUFPS      $0xdd, Z0, Z3, Z0
+	VADDPS       Z0, Z1, Z1
+	VSHUFPS      $0x88, Z1, Z1, Z0
+	VSHUFPS      $0xdd, Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VPERMPS      Z0, Z9, Z0
+	VBROADCASTSS alpha+96(FP), Y1
+	VMULPS       Y1, Y0, Y0
+	MOVQ         AX, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(DI*2), K1
+	MOVB         useBeta+104(FP), DI
+	TESTB        DI, DI
+	JZ           held256store
+	VBROADCASTSS beta+100(FP), Y1
+	VMOVUPS.Z    (BX), K1, Y2
+	VFMADD231PS  Y2, Y1, Y0
+
+held256store:
+	VMOVUPS Y0, K1, (BX)
+	ADDQ    $0x00000020, BX
+	LEAQ    (CX)(DX*8), CX
+	SUBQ    $0x00000008, AX
+	JG      held256block
+	JMP     done
+
+held512:
+held512block:
+	VMOVDQU16 (SI), Z0
+	VMOVDQU16 64(SI), Z1
+	VMOVDQU16 128(SI), Z2
+	VMOVDQU16 192(SI), Z3
+	VMOVDQU16 256(SI), Z4
+	VMOVDQU16 320(SI), Z5
+	VMOVDQU16 384(SI), Z6
+	VMOVDQU16 448(SI), Z7
+	VMOVDQU16 512(SI), Z8
+	VMOVDQU16 576(SI), Z9
+	VMOVDQU16 640(SI), Z10
+	VMOVDQU16 704(SI), Z11
+	VMOVDQU16 768(SI), Z12
+	VMOVDQU16 832(SI), Z13
+	VMOVDQU16 896(SI), Z14
+	VMOVDQU16 960(SI), Z15
+	MOVQ      CX, DI
+	VPXORD    Z16, Z16, Z16
+	VMOVAPS   Z16, Z17
+	VMOVAPS   Z16, Z18
+	VMOVAPS   Z16, Z19
+	VMOVAPS   Z16, Z20
+	VMOVAPS   Z16, Z21
+	VMOVAPS   Z16, Z22
+	VMOVAPS   Z16, Z23
+	// VDPBF16PS (DI), Z0, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x07
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z16 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x47; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS    Z17, Z16, Z16
+	VADDPS    Z19, Z18, Z18
+	VADDPS    Z21, Z20, Z20
+	VADDPS    Z23, Z22, Z22
+	VADDPS    Z18, Z16, Z16
+	VADDPS    Z22, Z20, Z20
+	VADDPS    Z20, Z16, Z16
+	VMOVUPS   Z16, (SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000001
+	JG        held512row1
+	MOVQ      CX, DI
+
+held512row1:
+	VPXORD    Z24, Z24, Z24
+	VMOVAPS   Z24, Z17
+	VMOVAPS   Z24, Z18
+	VMOVAPS   Z24, Z19
+	VMOVAPS   Z24, Z20
+	VMOVAPS   Z24, Z21
+	VMOVAPS   Z24, Z22
+	VMOVAPS   Z24, Z23
+	// VDPBF16PS (DI), Z0, Z24 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x07
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z24 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x47; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS    Z17, Z24, Z24
+	VADDPS    Z19, Z18, Z18
+	VADDPS    Z21, Z20, Z20
+	VADDPS    Z23, Z22, Z22
+	VADDPS    Z18, Z24, Z24
+	VADDPS    Z22, Z20, Z20
+	VADDPS    Z20, Z24, Z24
+	VMOVUPS   Z24, 64(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000002
+	JG        held512row2
+	MOVQ      CX, DI
+
+held512row2:
+	VPXORD    Z25, Z25, Z25
+	VMOVAPS   Z25, Z17
+	VMOVAPS   Z25, Z18
+	VMOVAPS   Z25, Z19
+	VMOVAPS   Z25, Z20
+	VMOVAPS   Z25, Z21
+	VMOVAPS   Z25, Z22
+	VMOVAPS   Z25, Z23
+	// VDPBF16PS (DI), Z0, Z25 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x0f
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z25 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS    Z17, Z25, Z25
+	VADDPS    Z19, Z18, Z18
+	VADDPS    Z21, Z20, Z20
+	VADDPS    Z23, Z22, Z22
+	VADDPS    Z18, Z25, Z25
+	VADDPS    Z22, Z20, Z20
+	VADDPS    Z20, Z25, Z25
+	VMOVUPS   Z25, 128(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000003
+	JG        held512row3
+	MOVQ      CX, DI
+
+held512row3:
+	VPXORD    Z26, Z26, Z26
+	VMOVAPS   Z26, Z17
+	VMOVAPS   Z26, Z18
+	VMOVAPS   Z26, Z19
+	VMOVAPS   Z26, Z20
+	VMOVAPS   Z26, Z21
+	VMOVAPS   Z26, Z22
+	VMOVAPS   Z26, Z23
+	// VDPBF16PS (DI), Z0, Z26 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x17
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z26 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS    Z17, Z26, Z26
+	VADDPS    Z19, Z18, Z18
+	VADDPS    Z21, Z20, Z20
+	VADDPS    Z23, Z22, Z22
+	VADDPS    Z18, Z26, Z26
+	VADDPS    Z22, Z20, Z20
+	VADDPS    Z20, Z26, Z26
+	VMOVUPS   Z26, 192(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000004
+	JG        held512row4
+	MOVQ      CX, DI
+
+held512row4:
+	VPXORD    Z27, Z27, Z27
+	VMOVAPS   Z27, Z17
+	VMOVAPS   Z27, Z18
+	VMOVAPS   Z27, Z19
+	VMOVAPS   Z27, Z20
+	VMOVAPS   Z27, Z21
+	VMOVAPS   Z27, Z22
+	VMOVAPS   Z27, Z23
+	// VDPBF16PS (DI), Z0, Z27 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x1f
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z27 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS    Z17, Z27, Z27
+	VADDPS    Z19, Z18, Z18
+	VADDPS    Z21, Z20, Z20
+	VADDPS    Z23, Z22, Z22
+	VADDPS    Z18, Z27, Z27
+	VADDPS    Z22, Z20, Z20
+	VADDPS    Z20, Z27, Z27
+	VMOVUPS   Z27, 256(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000005
+	JG        held512row5
+	MOVQ      CX, DI
+
+held512row5:
+	VPXORD    Z28, Z28, Z28
+	VMOVAPS   Z28, Z17
+	VMOVAPS   Z28, Z18
+	VMOVAPS   Z28, Z19
+	VMOVAPS   Z28, Z20
+	VMOVAPS   Z28, Z21
+	VMOVAPS   Z28, Z22
+	VMOVAPS   Z28, Z23
+	// VDPBF16PS (DI), Z0, Z28 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x27
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z28 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS    Z17, Z28, Z28
+	VADDPS    Z19, Z18, Z18
+	VADDPS    Z21, Z20, Z20
+	VADDPS    Z23, Z22, Z22
+	VADDPS    Z18, Z28, Z28
+	VADDPS    Z22, Z20, Z20
+	VADDPS    Z20, Z28, Z28
+	VMOVUPS   Z28, 320(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000006
+	JG        held512row6
+	MOVQ      CX, DI
+
+held512row6:
+	VPXORD    Z29, Z29, Z29
+	VMOVAPS   Z29, Z17
+	VMOVAPS   Z29, Z18
+	VMOVAPS   Z29, Z19
+	VMOVAPS   Z29, Z20
+	VMOVAPS   Z29, Z21
+	VMOVAPS   Z29, Z22
+	VMOVAPS   Z29, Z23
+	// VDPBF16PS (DI), Z0, Z29 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x2f
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z29 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS    Z17, Z29, Z29
+	VADDPS    Z19, Z18, Z18
+	VADDPS    Z21, Z20, Z20
+	VADDPS    Z23, Z22, Z22
+	VADDPS    Z18, Z29, Z29
+	VADDPS    Z22, Z20, Z20
+	VADDPS    Z20, Z29, Z29
+	VMOVUPS   Z29, 384(SP)
+	ADDQ      DX, DI
+	CMPQ      AX, $0x00000007
+	JG        held512row7
+	MOVQ      CX, DI
+
+held512row7:
+	VPXORD       Z30, Z30, Z30
+	VMOVAPS      Z30, Z17
+	VMOVAPS      Z30, Z18
+	VMOVAPS      Z30, Z19
+	VMOVAPS      Z30, Z20
+	VMOVAPS      Z30, Z21
+	VMOVAPS      Z30, Z22
+	VMOVAPS      Z30, Z23
+	// VDPBF16PS (DI), Z0, Z30 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x7e; BYTE $0x48; BYTE $0x52; BYTE $0x37
+	// VDPBF16PS 64(DI), Z1, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x76; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x01
+	// VDPBF16PS 128(DI), Z2, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x02
+	// VDPBF16PS 192(DI), Z3, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x03
+	// VDPBF16PS 256(DI), Z4, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x04
+	// VDPBF16PS 320(DI), Z5, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x05
+	// VDPBF16PS 384(DI), Z6, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x06
+	// VDPBF16PS 448(DI), Z7, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x07
+	// VDPBF16PS 512(DI), Z8, Z30 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0x62; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x08
+	// VDPBF16PS 576(DI), Z9, Z17 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x36; BYTE $0x48; BYTE $0x52; BYTE $0x4f; BYTE $0x09
+	// VDPBF16PS 640(DI), Z10, Z18 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x2e; BYTE $0x48; BYTE $0x52; BYTE $0x57; BYTE $0x0a
+	// VDPBF16PS 704(DI), Z11, Z19 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x26; BYTE $0x48; BYTE $0x52; BYTE $0x5f; BYTE $0x0b
+	// VDPBF16PS 768(DI), Z12, Z20 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0x67; BYTE $0x0c
+	// VDPBF16PS 832(DI), Z13, Z21 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x16; BYTE $0x48; BYTE $0x52; BYTE $0x6f; BYTE $0x0d
+	// VDPBF16PS 896(DI), Z14, Z22 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x0e; BYTE $0x48; BYTE $0x52; BYTE $0x77; BYTE $0x0e
+	// VDPBF16PS 960(DI), Z15, Z23 (encoded here: the assembler has no AVX512_BF16)
+	BYTE $0x62; BYTE $0xe2; BYTE $0x06; BYTE $0x48; BYTE $0x52; BYTE $0x7f; BYTE $0x0f
+	VADDPS       Z17, Z30, Z30
+	VADDPS       Z19, Z18, Z18
+	VADDPS       Z21, Z20, Z20
+	VADDPS       Z23, Z22, Z22
+	VADDPS       Z18, Z30, Z30
+	VADDPS       Z22, Z20, Z20
+	VADDPS       Z20, Z30, Z30
+	VMOVUPS      Z30, 448(SP)
+	VMOVUPS      (SP), Z0
+	VMOVUPS      64(SP), Z1
+	VMOVUPS      128(SP), Z2
+	VMOVUPS      192(SP), Z3
+	VMOVUPS      256(SP), Z4
+	VMOVUPS      320(SP), Z5
+	VMOVUPS      384(SP), Z6
+	VMOVUPS      448(SP), Z7
+	VMOVUPS      permsum8<>+0(SB), Z8
+	VSHUFF32X4   $0x44, Z1, Z0, Z9
+	VSHUFF32X4   $0xee, Z1, Z0, Z0
+	VADDPS       Z0, Z9, Z9
+	VSHUFF32X4   $0x44, Z3, Z2, Z0
+	VSHUFF32X4   $0xee, Z3, Z2, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFF32X4   $0x44, Z5, Z4, Z1
+	VSHUFF32X4   $0xee, Z5, Z4, Z2
+	VADDPS       Z2, Z1, Z1
+	VSHUFF32X4   $0x44, Z7, Z6, Z2
+	VSHUFF32X4   $0xee, Z7, Z6, Z3
+	VADDPS       Z3, Z2, Z2
+	VSHUFF32X4   $0x88, Z0, Z9, Z3
+	VSHUFF32X4   $0xdd, Z0, Z9, Z0
+	VADDPS       Z0, Z3, Z3
+	VSHUFF32X4   $0x88, Z2, Z1, Z0
+	VSHUFF32X4   $0xdd, Z2, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VSHUFPS      $0x88, Z0, Z3, Z1
+	VSHUFPS      $0xdd, Z0, Z3, Z0
+	VADDPS       Z0, Z1, Z1
+	VSHUFPS      $0x88, Z1, Z1, Z0
+	VSHUFPS      $0xdd, Z1, Z1, Z1
+	VADDPS       Z1, Z0, Z0
+	VPERMPS      Z0, Z8, Z0
+	VBROADCASTSS alpha+96(FP), Y1
+	VMULPS       Y1, Y0, Y0
+	MOVQ         AX, DI
+	MOVQ         $0x00000008, R8
+	CMPQ         DI, R8
+	CMOVQGT      R8, DI
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(DI*2), K1
+	MOVB         useBeta+104(FP), DI
+	TESTB        DI, DI
+	JZ           held512store
+	VBROADCASTSS beta+100(FP), Y1
+	VMOVUPS.Z    (BX), K1, Y2
+	VFMADD231PS  Y2, Y1, Y0
+
+held512store:
+	VMOVUPS Y0, K1, (BX)
+	ADDQ    $0x00000020, BX
+	LEAQ    (CX)(DX*8), CX
+	SUBQ    $0x00000008, AX
+	JG      held512block
 
 done:
 	VZEROUPPER

@@ -424,7 +424,7 @@ func TestGemvBF16(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 16))
 	for _, specials := range []bool{false, true} {
 		for _, m := range []int{0, 1, 3, 8, 9, 16, 23, 24, 64, 65} {
-			for _, n := range []int{0, 1, 2, 31, 32, 33, 64, 100, 512, 513} {
+			for _, n := range []int{0, 1, 2, 31, 32, 33, 64, 100, 256, 512, 513} {
 				lda := n + rng.IntN(3)
 				a := randBF16s(rng, max(0, (m-1)*lda+n), specials)
 				x := randBF16s(rng, n, specials)
