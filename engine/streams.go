@@ -80,10 +80,15 @@ type passContext struct {
 	// (backward), from its operands dout and x: func values made once,
 	// like second.
 	makeT, sumParts func()
-	w               *weights
-	params, grads   []float32
-	n               int
-	dout, x         []float32
+	// also, when set, is more work for the helper once makeT has made Wᵀ
+	// (the output layer's bfloat16 copies, beside the top layer's pass),
+	// and alsoDone says that the last forward pass ran it there.
+	also          func()
+	alsoDone      bool
+	w             *weights
+	params, grads []float32
+	n             int
+	dout, x       []float32
 	// beside says whether the last forward pass had the helper core beside
 	// it: once a workspace's Forward is done, its top layer's.
 	beside bool
@@ -101,7 +106,13 @@ type passContext struct {
 func newPassContext(b int, p Precision) *passContext {
 	s := &passContext{B: b, precision: p}
 	s.second = func() { s.pass(s.B/2, s.B) }
-	s.makeT = func() { s.w.refreshT(s.params) }
+	s.makeT = func() {
+		s.w.refreshT(s.params)
+		if s.also != nil {
+			s.also()
+			s.alsoDone = true
+		}
+	}
 	s.sumParts = s.gradientParts
 	s.transposer = newTransposer()
 	s.pace = new(pace)
@@ -124,19 +135,25 @@ func (s *passContext) besideSingle(w *weights, wElems int) bool {
 // Made before the pass, the transposed conversion cost h512b1 about a
 // tenth of its training time; over larger weights the GEMVs are split
 // between the cores and would lose more than the conversion costs, and
-// over tiny's 10,000 the hand-off made training 30% slower.
+// over tiny's 10,000 the hand-off made training 30% slower. W's own
+// bfloat16 copy is then made here once the helper has its task, and so
+// unsplit (a busy pool runs calls whole): into this core's caches, where
+// the pass's GEMVs read it. Split, half of it came from the other core's
+// at the first step, and h512b1 trained 1.0-1.4% slower in bf16.
 func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
-	w.refresh(k, p)
-	s.beside = false
+	s.beside, s.alsoDone = false, false
 	if a, ok := k.(kernels.Async); ok && s.besideSingle(w, wElems) {
 		s.w, s.params = w, p
+		w.allocBF16()
 		if a.Go(s.makeT) {
 			s.beside = true
 			defer a.Wait()
+			w.refresh(k, p)
 			s.run(k, wElems, pass)
 			return
 		}
 	}
+	w.refresh(k, p)
 	w.refreshT(p)
 	s.run(k, wElems, pass)
 }

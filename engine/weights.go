@@ -110,20 +110,27 @@ func (w *weights) refresh(k kernels.Backend, p []float32) {
 		}
 		return
 	}
+	w.allocBF16()
 	if w.vec {
-		if w.w16 == nil {
-			w.w16, w.wt16 = make([]uint16, w.rows*w.cols), make([]uint16, w.rows*w.cols)
-		}
 		bf.ops.ToBF16(w.w16, w.t.Of(p))
 		return
 	}
-	if w.pt16 == nil {
+	bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
+	bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
+}
+
+// allocBF16 makes the bfloat16 copies at the first pass in BF16. A single
+// stream's forward pass calls it before refresh and refreshT run on two
+// cores at once (passContext.forward), so that neither allocates.
+func (w *weights) allocBF16() {
+	switch {
+	case w.vec && w.w16 == nil:
+		w.w16, w.wt16 = make([]uint16, w.rows*w.cols), make([]uint16, w.rows*w.cols)
+	case !w.vec && w.pt16 == nil:
 		w.ldpt, w.ldpw = kernels.PairsLD(w.rows), kernels.PairsLD(w.cols)
 		w.pt16 = make([]uint16, kernels.PairsWords(w.cols, w.ldpt))
 		w.pw16 = make([]uint16, kernels.PairsWords(w.rows, w.ldpw))
 	}
-	bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
-	bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
 }
 
 // refreshT makes the bfloat16 Wᵀ of a single stream's GEMVs in BF16, after
