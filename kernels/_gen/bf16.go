@@ -546,12 +546,7 @@ func genGemvBF16(s isa) {
 			MOVQ(ab, p)
 			Label(pre + "start")
 		}
-		acc := make([]VecVirtual, gemvBF16Chains)
-		acc[0] = s.zero()
-		for c := 1; c < len(acc); c++ {
-			acc[c] = s.vec()
-			VMOVAPS(acc[0], acc[c])
-		}
+		acc := gemvBF16Zeros(s)
 		off := GP64()
 		XORQ(off, off)
 		Label(pre + "group")
@@ -588,11 +583,7 @@ func genGemvBF16(s isa) {
 			JMP(LabelRef(pre + "add"))
 		}
 		Label(pre + "add")
-		for w := 1; w < gemvBF16Chains; w *= 2 {
-			for c := 0; c < gemvBF16Chains; c += 2 * w {
-				VADDPS(acc[c+w], acc[c], acc[c])
-			}
-		}
+		gemvBF16AddChains(acc)
 		sums[r] = acc[0]
 	}
 
@@ -640,20 +631,11 @@ func genGemvBF16Held(s isa, n int, m, ab, lda, xb, yp Register, sumsMem Mem) {
 			MOVQ(ab, p)
 			Label(row)
 		}
-		acc := make([]VecVirtual, gemvBF16Chains)
-		acc[0] = s.zero()
-		for c := 1; c < len(acc); c++ {
-			acc[c] = s.vec()
-			VMOVAPS(acc[0], acc[c])
-		}
+		acc := gemvBF16Zeros(s)
 		for j := range xs {
 			vdpbf16ps(Mem{Base: p, Disp: 64 * j}, xs[j], acc[j%gemvBF16Chains])
 		}
-		for w := 1; w < gemvBF16Chains; w *= 2 {
-			for c := 0; c < gemvBF16Chains; c += 2 * w {
-				VADDPS(acc[c+w], acc[c], acc[c])
-			}
-		}
+		gemvBF16AddChains(acc)
 		// Spilled: eight rows' sums and x do not fit in the registers.
 		VMOVUPS(acc[0], sumsMem.Offset(64*r))
 	}
@@ -669,6 +651,27 @@ func genGemvBF16Held(s isa, n int, m, ab, lda, xb, yp Register, sumsMem Mem) {
 	SUBQ(U32(8), m)
 	JG(LabelRef(pre + "block"))
 	JMP(LabelRef("done"))
+}
+
+// gemvBF16Zeros returns a row's gemvBF16Chains accumulators, zeroed.
+func gemvBF16Zeros(s isa) []VecVirtual {
+	acc := make([]VecVirtual, gemvBF16Chains)
+	acc[0] = s.zero()
+	for c := 1; c < len(acc); c++ {
+		acc[c] = s.vec()
+		VMOVAPS(acc[0], acc[c])
+	}
+	return acc
+}
+
+// gemvBF16AddChains adds a row's accumulators into acc[0] by the fixed
+// tree ((0+1)+(2+3))+((4+5)+(6+7)).
+func gemvBF16AddChains(acc []VecVirtual) {
+	for w := 1; w < len(acc); w *= 2 {
+		for c := 0; c < len(acc); c += 2 * w {
+			VADDPS(acc[c+w], acc[c], acc[c])
+		}
+	}
 }
 
 // gemvBF16Store scales a block's eight sums f by alpha, adds beta·y where
