@@ -106,14 +106,25 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 		Label(p + "loop")
 		TESTQ(k, k)
 		JZ(LabelRef(p + "end"))
-		bv := make([]VecVirtual, nv)
+		// B's vectors are loaded once into registers and shared by the
+		// rows, unless the block would then need more registers than the
+		// instruction set has (AVX2's one-row GemvT: 8 sums, 8 vectors of
+		// B and the broadcast); an unmasked B is then read by the FMAs
+		// themselves, the same product with the same rounding.
+		bFromMemory := full && rows*nv+nv+1 > s.regs
+		bv := make([]Op, nv)
 		for v := range bv {
-			bv[v] = s.vec()
+			if bFromMemory {
+				bv[v] = Mem{Base: bp, Disp: v * s.bytes()}
+				continue
+			}
+			r := s.vec()
 			var mk *mask
 			if !full {
 				mk = &masks[v]
 			}
-			s.load(Mem{Base: bp, Disp: v * s.bytes()}, bv[v], mk)
+			s.load(Mem{Base: bp, Disp: v * s.bytes()}, r, mk)
+			bv[v] = r
 		}
 		for r := 0; r < rows; r++ {
 			t := s.vec()

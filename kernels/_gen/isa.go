@@ -14,6 +14,11 @@ type isa struct {
 	name   string // suffix of every routine: "AVX512" or "AVX2"
 	lanes  int    // float32 lanes in one vector register
 	avx512 bool
+	// regs is how many vector registers the instruction set has. avo's
+	// allocator would hand out Y16-Y31 in AVX2 code too (they need AVX-512VL
+	// and fault on an AVX2-only CPU), so a routine that could need more
+	// than regs is written to need fewer (see genBcast).
+	regs int
 	// Register blocking of the GEMM micro-kernels (see genBcast, genDotNT).
 	bcastRows, bcastVecs int
 	// gemvTVecs is the width in vectors of GemvT, the one-row broadcast
@@ -26,8 +31,8 @@ type isa struct {
 }
 
 var (
-	avx512 = isa{name: "AVX512", lanes: 16, avx512: true, bcastRows: 6, bcastVecs: 4, gemvTVecs: 8, dotNT: [3]int{4, 4, 1}}
-	avx2   = isa{name: "AVX2", lanes: 8, bcastRows: 4, bcastVecs: 2, gemvTVecs: 8, dotNT: [3]int{2, 4, 1}}
+	avx512 = isa{name: "AVX512", lanes: 16, avx512: true, regs: 32, bcastRows: 6, bcastVecs: 4, gemvTVecs: 8, dotNT: [3]int{4, 4, 1}}
+	avx2   = isa{name: "AVX2", lanes: 8, regs: 16, bcastRows: 4, bcastVecs: 2, gemvTVecs: 8, dotNT: [3]int{2, 4, 1}}
 )
 
 func (s isa) bytes() int { return 4 * s.lanes }

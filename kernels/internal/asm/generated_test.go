@@ -3,6 +3,7 @@ package asm
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,52 @@ func TestGeneratedAssembly(t *testing.T) {
 		if rets == 0 {
 			t.Errorf("%s: no RET found", path)
 		}
+	}
+}
+
+// avx512OnlyRegister matches the registers that exist only with AVX-512:
+// X16-X31 and Y16-Y31 (EVEX-encoded, AVX-512VL), the Z registers and the
+// opmasks K0-K7.
+var avx512OnlyRegister = regexp.MustCompile(`\b([XY](1[6-9]|2[0-9]|3[01])|Z([0-9]|[12][0-9]|3[01])|K[0-7])\b`)
+
+// TestGeneratedRegisters checks that a routine whose Requires line (avo's
+// list of the instruction sets it uses) names no AVX-512 set uses none of
+// AVX-512's registers either. avo's allocator hands out Y16-Y31 to AVX2
+// code as readily as Y0-Y15, and an AVX2 routine that holds one runs on
+// every AVX-512 machine and dies with SIGILL on an AVX2-only one (AVX2's
+// GemvT did, until its B was read by the FMAs). The test reads the text, so
+// it catches this on any machine, whatever the CPU running it.
+func TestGeneratedRegisters(t *testing.T) {
+	paths, err := filepath.Glob("*_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, path := range paths {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requires, fn, avx512 := "", "", false
+		for i, l := range strings.Split(string(src), "\n") {
+			l = strings.TrimSpace(l)
+			switch {
+			case strings.HasPrefix(l, "// Requires:"):
+				requires = l
+			case strings.HasPrefix(l, "TEXT "):
+				fn, avx512 = l, strings.Contains(requires, "AVX512")
+				requires = ""
+				if !avx512 {
+					checked++
+				}
+			case fn != "" && !avx512 && !strings.HasPrefix(l, "//"):
+				if r := avx512OnlyRegister.FindString(l); r != "" {
+					t.Errorf("%s:%d: %s needs no AVX-512 but uses %s: %q", path, i+1, fn, r, l)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no routine without AVX-512 found to check")
 	}
 }
