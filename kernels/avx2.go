@@ -10,7 +10,7 @@ import (
 
 // avx2Kernels is the AVX2 backend: 8-lane Go assembly for every op.
 var avx2Kernels = simdKernels{
-	bcast:      []gemmKernel{asm.GemmBcast1AVX2, asm.GemmBcast2AVX2, asm.GemmBcast3AVX2, asm.GemmBcast4AVX2},
+	bcast:      []gemmKernel{asm.GemmBcast1AVX2, asm.GemmBcast2AVX2, asm.GemmBcast3AVX2, asm.GemmBcast4AVX2, asm.GemmBcast5AVX2, asm.GemmBcast6AVX2},
 	bcastWidth: 16,
 	dotNT:      asm.DotNT2x4AVX2, dotRows: 2, dotCols: 4,
 	gemvN: asm.DotNT4x1AVX2, gemvRows: 4,

@@ -356,7 +356,7 @@ func gemmBF16Columns(s isa, prefix string, nv, rows int, g gemmBF16Ptrs) {
 	// One mask per vector column of the block.
 	masks := make([]mask, nv)
 	for v := range masks {
-		masks[v] = s.vectorMask(nc, v)
+		masks[v] = s.vectorMask(nc, v, false)
 	}
 	// Rows 4 and up of A are addressed from a second base, so that every
 	// row is a base plus 0-3 strides.

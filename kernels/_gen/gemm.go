@@ -66,11 +66,15 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 		}
 		return Mem{Base: base, Index: ars, Scale: uint8(r)}
 	}
-	// One mask per vector column of the block.
+	// One mask per vector column of the block. AVX-512's are opmask
+	// registers; AVX2's are vectors, left in the mask table where they
+	// would not fit beside the block (the 6×2 block: 12 sums, 2 vectors of
+	// B and a broadcast use 15 of the 16 registers).
 	masks := make([]mask, nv)
 	nc := Load(Param("nc"), GP64())
+	masksInMemory := !s.avx512 && rows*nv+2*nv+1 > s.regs
 	for v := 0; v < nv && masked; v++ {
-		masks[v] = s.vectorMask(nc, v)
+		masks[v] = s.vectorMask(nc, v, masksInMemory)
 	}
 	// C is read (with beta) and written only after the k loop; the
 	// engine's C is new memory at every step of a window (that step's
@@ -125,6 +129,9 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 			}
 			s.load(Mem{Base: bp, Disp: v * s.bytes()}, r, mk)
 			bv[v] = r
+		}
+		if full && masked && s.prefetchNextStrip {
+			PREFETCHT0(Mem{Base: bp, Disp: nv * s.bytes()})
 		}
 		for r := 0; r < rows; r++ {
 			t := s.vec()

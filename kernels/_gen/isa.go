@@ -25,6 +25,9 @@ type isa struct {
 	// kernel for full strips of GEMV transposed: more independent
 	// accumulators than GemmBcast1 has.
 	gemvTVecs int
+	// prefetchNextStrip: the broadcast kernel fetches, row by row of B, the
+	// strip of B to the right of its own, which the driver sweeps next.
+	prefetchNextStrip bool
 	// dotNT is rows, cols and unroll (vectors per step) of the GEMM's
 	// DotNT kernel.
 	dotNT [3]int
@@ -32,7 +35,7 @@ type isa struct {
 
 var (
 	avx512 = isa{name: "AVX512", lanes: 16, avx512: true, regs: 32, bcastRows: 6, bcastVecs: 4, gemvTVecs: 8, dotNT: [3]int{4, 4, 1}}
-	avx2   = isa{name: "AVX2", lanes: 8, regs: 16, bcastRows: 4, bcastVecs: 2, gemvTVecs: 8, dotNT: [3]int{2, 4, 1}}
+	avx2   = isa{name: "AVX2", lanes: 8, regs: 16, prefetchNextStrip: true, bcastRows: 6, bcastVecs: 2, gemvTVecs: 8, dotNT: [3]int{2, 4, 1}}
 )
 
 func (s isa) bytes() int { return 4 * s.lanes }
@@ -45,8 +48,14 @@ func (s isa) vec() VecVirtual {
 }
 
 // mask selects the first cnt lanes of a vector: an opmask register on
-// AVX-512, a vector of all-ones words on AVX2 (for VMASKMOVPS).
-type mask struct{ r Register }
+// AVX-512, a vector of all-ones words on AVX2 (for VMASKMOVPS). An AVX2 mask
+// can instead stay in the mask table, r nil and m its address: a kernel
+// that needs all sixteen registers for its sums and operands then loads it
+// into a scratch register where it is used (see load and store).
+type mask struct {
+	r Register
+	m Mem
+}
 
 // tailMask builds the mask of the first cnt lanes, 0 <= cnt <= lanes.
 func (s isa) tailMask(cnt Register) mask {
@@ -57,7 +66,7 @@ func (s isa) tailMask(cnt Register) mask {
 		LEAQ(maskW16(), tab)
 		k := K()
 		KMOVW(Mem{Base: tab, Index: cnt, Scale: 2}, k)
-		return mask{k}
+		return mask{r: k}
 	}
 	t, tab := GP64(), GP64()
 	MOVQ(U32(8), t)
@@ -65,12 +74,27 @@ func (s isa) tailMask(cnt Register) mask {
 	LEAQ(maskY8(), tab)
 	m := YMM()
 	VMOVDQU(Mem{Base: tab, Index: t, Scale: 4}, m)
-	return mask{m}
+	return mask{r: m}
+}
+
+// tailMaskInMemory is tailMask left in the table (AVX2 only): the mask's
+// address is computed once, its vector loaded where it is used.
+func (s isa) tailMaskInMemory(cnt Register) mask {
+	if s.avx512 {
+		panic("tailMaskInMemory: AVX-512 masks are opmask registers")
+	}
+	t, p := GP64(), GP64()
+	MOVQ(U32(8), t)
+	SUBQ(cnt, t)
+	LEAQ(maskY8(), p)
+	LEAQ(Mem{Base: p, Index: t, Scale: 4}, p)
+	return mask{m: Mem{Base: p}}
 }
 
 // vectorMask is the mask of vector v of a block whose columns end at n:
-// the first n - v·lanes lanes, clamped to [0, lanes].
-func (s isa) vectorMask(n Register, v int) mask {
+// the first n - v·lanes lanes, clamped to [0, lanes]. With inMemory (AVX2
+// only) it stays in the mask table (see mask).
+func (s isa) vectorMask(n Register, v int, inMemory bool) mask {
 	cnt, lim := GP64(), GP64()
 	MOVQ(n, cnt)
 	SUBQ(U32(v*s.lanes), cnt)
@@ -80,6 +104,9 @@ func (s isa) vectorMask(n Register, v int) mask {
 	MOVQ(U32(s.lanes), lim)
 	CMPQ(cnt, lim)
 	CMOVQGT(lim, cnt)
+	if inMemory {
+		return s.tailMaskInMemory(cnt)
+	}
 	return s.tailMask(cnt)
 }
 
@@ -91,6 +118,9 @@ func (s isa) load(m Mem, dst VecVirtual, mk *mask) {
 		VMOVUPS(m, dst)
 	case s.avx512:
 		VMOVUPS_Z(m, mk.r, dst)
+	case mk.r == nil:
+		VMOVDQU(mk.m, dst) // the mask, then the lanes it selects over it
+		VMASKMOVPS(m, dst, dst)
 	default:
 		VMASKMOVPS(m, mk.r, dst)
 	}
@@ -117,6 +147,10 @@ func (s isa) store(src VecVirtual, m Mem, mk *mask) {
 		VMOVUPS(src, m)
 	case s.avx512:
 		VMOVUPS(src, mk.r, m)
+	case mk.r == nil:
+		t := s.vec()
+		VMOVDQU(mk.m, t)
+		VMASKMOVPS(src, t, m)
 	default:
 		VMASKMOVPS(src, mk.r, m)
 	}

@@ -76,6 +76,18 @@ func GemmBcast3AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, 
 //go:noescape
 func GemmBcast4AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
+// GemmBcast5AVX2 computes C[r, 0:nc] = alpha * sum_l a[r*ars + l*als] * b[l*ldb + 0:nc] + beta*C[r, 0:nc]
+// for r < 5 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBcast5AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmBcast6AVX2 computes C[r, 0:nc] = alpha * sum_l a[r*ars + l*als] * b[l*ldb + 0:nc] + beta*C[r, 0:nc]
+// for r < 6 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmBcast6AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
 // DotNT2x4AVX2 computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
 // for r < mr <= 2 and j < nc <= 4; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
 //
