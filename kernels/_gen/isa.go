@@ -26,7 +26,11 @@ type isa struct {
 	// accumulators than GemmBcast1 has.
 	gemvTVecs int
 	// prefetchNextStrip: the broadcast kernel fetches, row by row of B, the
-	// strip of B to the right of its own, which the driver sweeps next.
+	// strip of B to the right of its own, which the driver sweeps next (a
+	// prefetch past the end of B never faults). On an AVX2-only Zen 3, whose
+	// L3 feeds a core at about 31 GB/s, the first row block of every strip
+	// otherwise waits on it (bench/RESULTS.md); AVX-512 keeps the kernel
+	// measured on Zen 5, where prefetching B did not pay.
 	prefetchNextStrip bool
 	// dotNT is rows, cols and unroll (vectors per step) of the GEMM's
 	// DotNT kernel.

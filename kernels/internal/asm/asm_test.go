@@ -57,7 +57,7 @@ func isaSets() []isaSet {
 		},
 		{
 			name: "AVX2", ok: cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3), lanes: 8,
-			bcast:  []kernel{GemmBcast1AVX2, GemmBcast2AVX2, GemmBcast3AVX2, GemmBcast4AVX2},
+			bcast:  []kernel{GemmBcast1AVX2, GemmBcast2AVX2, GemmBcast3AVX2, GemmBcast4AVX2, GemmBcast5AVX2, GemmBcast6AVX2},
 			bcastW: 16, gemvT: GemvTAVX2, gemvTW: 64,
 			dotNT: []kernel{DotNT2x4AVX2, DotNT4x1AVX2}, dotShape: [][2]int{{2, 4}, {4, 1}},
 			gemvN: GemvNAVX2, gemvTrans: GemvTransAVX2,
