@@ -39,6 +39,12 @@ func GemmBcast3AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, 
 func GemmBcast4AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 	gemmBcastRef(4, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
+func GemmBcast5AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(5, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
+func GemmBcast6AVX2(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmBcastRef(6, k, a, ars, als, b, ldb, nc, c, ldc, alpha, beta, useBeta)
+}
 func DotNT2x4AVX2(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool) {
 	dotNTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
