@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -85,6 +86,10 @@ func runBench(args []string) error {
 	if *duration <= 0 {
 		return badInputf("-duration must be positive, got %v", *duration)
 	}
+	precisionList, err := benchPrecisions(*precisions)
+	if err != nil {
+		return err
+	}
 	if err := be.check(); err != nil {
 		return err
 	}
@@ -97,6 +102,10 @@ func runBench(args []string) error {
 			return err
 		}
 		backends = []kernels.Backend{k}
+	}
+	precisionsOf, err := backendPrecisions(backends, precisionList, be.name == "all")
+	if err != nil {
+		return err
 	}
 	for i, k := range backends {
 		backends[i] = kernels.Parallel(k, be.threads)
@@ -124,16 +133,16 @@ func runBench(args []string) error {
 			"workload", "backend", "cell", "L", "H", "T", "B", "V", "prec", "train chars/s", "GFLOP/s", "% peak", "sample chars/s", "% read rate")
 	}
 	for _, w := range workloads {
-		for _, k := range backends {
+		for i, k := range backends {
 			// A workload's precisions are measured side by side, taking
 			// turns (bench.MeasureTrainSide), for a steady ratio.
 			var runs []bench.Workload
-			for _, p := range strings.Split(strings.ReplaceAll(*precisions, "both", "fp32,bf16"), ",") {
-				var err error
-				if w.Precision, _, err = resolvePrecision(engine.Precision(p), k); err != nil {
-					return err
-				}
+			for _, p := range precisionsOf[i] {
+				w.Precision = p
 				runs = append(runs, w)
+			}
+			if len(runs) == 0 {
+				continue
 			}
 			results, err := measure(k, runs, data, *duration, threads, limits)
 			if err != nil {
@@ -163,6 +172,50 @@ func printResult(r benchResult, w bench.Workload, k kernels.Backend, asJSON bool
 		orDash(r.TrainCharsPerSec), r.TrainGFLOPS, 100*r.TrainPeakFraction,
 		orDash(r.SampleCharsPerSec), roof)
 	return nil
+}
+
+// benchPrecisions parses bench's -precision, a comma-separated list in
+// which both stands for fp32,bf16, before anything is measured.
+func benchPrecisions(list string) ([]engine.Precision, error) {
+	var ps []engine.Precision
+	for _, p := range strings.Split(strings.ReplaceAll(list, "both", "fp32,bf16"), ",") {
+		switch engine.Precision(p) {
+		case engine.FP32, engine.BF16, "auto":
+			ps = append(ps, engine.Precision(p))
+		default:
+			return nil, badInputf("-precision must be fp32, bf16, auto or both (or a comma-separated list of them), got %q", list)
+		}
+	}
+	return ps, nil
+}
+
+// backendPrecisions resolves the precisions for each backend before
+// anything is measured. Where every backend is measured (-backend all), a
+// precision a backend cannot run is left out for it, said once on stderr;
+// a backend named on its own must run them all.
+func backendPrecisions(backends []kernels.Backend, list []engine.Precision, all bool) ([][]engine.Precision, error) {
+	out := make([][]engine.Precision, len(backends))
+	var firstErr error
+	runs := 0
+	for i, k := range backends {
+		for _, p := range list {
+			resolved, _, err := resolvePrecision(p, k)
+			if err != nil {
+				if !all {
+					return nil, err
+				}
+				firstErr = cmp.Or(firstErr, err)
+				fmt.Fprintf(os.Stderr, "charrnn bench: %s is not measured on backend %s: it has no bfloat16 products\n", p, k.Name())
+				continue
+			}
+			out[i] = append(out[i], resolved)
+			runs++
+		}
+	}
+	if runs == 0 {
+		return nil, firstErr
+	}
+	return out, nil
 }
 
 // measure measures the runs of one workload (in their precisions) on k,

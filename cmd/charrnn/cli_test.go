@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"charrnn/engine"
+	"charrnn/kernels"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -150,6 +151,8 @@ func TestBadInput(t *testing.T) {
 		{"sample bf16 without bfloat16 products", []string{"sample", "-checkpoint", f.ckpt, "-precision", "bf16", "-backend", "generic"}, "AVX512_BF16"},
 		{"eval unknown precision", []string{"eval", "-checkpoint", f.ckpt, "-data", f.corpus, "-precision", "half"}, "-precision"},
 		{"bench unknown precision", []string{"bench", "-workload", "tiny", "-precision", "fp8"}, "-precision"},
+		{"bench unknown precision in a list", []string{"bench", "-workload", "tiny", "-precision", "fp32,fp9"}, "-precision must be fp32, bf16, auto or both"},
+		{"bench bf16 on a backend without it", []string{"bench", "-workload", "tiny", "-precision", "both", "-backend", "generic"}, "has none"},
 		{"bench unknown workload", []string{"bench", "-workload", "h9"}, "no standard workload"},
 		{"negative seq", train("-seq", "-3"), "-seq"},
 		{"zero batch", train("-batch", "0"), "-batch"},
@@ -352,5 +355,36 @@ func TestCorpusCutUnderTraining(t *testing.T) {
 	}
 	if _, err := engine.LoadCheckpoint(filepath.Join(dir, "run.ckpt")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBenchBothOnEveryBackend: with every backend measured, bf16 is left
+// out (and said so) only where a backend has no bfloat16 products; fp32 is
+// measured on all of them.
+func TestBenchBothOnEveryBackend(t *testing.T) {
+	r := charrnn(t, t.TempDir(), "bench", "-hidden", "8", "-seq", "8", "-batch", "1", "-duration", "10ms", "-precision", "both", "-json")
+	if r.code != 0 {
+		t.Fatalf("exit status %d; stderr: %s", r.code, r.stderr)
+	}
+	rows := map[string]bool{}
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for dec.More() {
+		var row benchResult
+		if err := dec.Decode(&row); err != nil {
+			t.Fatalf("bench -json: %v in %q", err, r.stdout)
+		}
+		rows[row.Backend+" "+row.Precision] = true
+	}
+	for _, k := range kernels.Supported() {
+		if !rows[k.Name()+" fp32"] {
+			t.Errorf("no fp32 row for backend %s in %q", k.Name(), r.stdout)
+		}
+		_, err := engine.BF16Products(k)
+		if got, want := rows[k.Name()+" bf16"], err == nil; got != want {
+			t.Errorf("backend %s: bf16 row %v, want %v", k.Name(), got, want)
+		}
+		if note := "bf16 is not measured on backend " + k.Name(); strings.Contains(r.stderr, note) != (err != nil) {
+			t.Errorf("backend %s: stderr %q, note %q expected %v", k.Name(), r.stderr, note, err != nil)
+		}
 	}
 }
