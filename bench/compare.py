@@ -146,6 +146,20 @@ NUMPY_MISSING = ("numpy not installed: apt-get install -y python3-numpy, "
                  "then run with /usr/bin/python3")
 
 
+def slow_blas_warning(torch_desc):
+    """A line when PyTorch's GEMMs run on neither OpenBLAS nor MKL, else None.
+
+    Debian's python3-torch calls the system BLAS, and without libopenblas0
+    that is the reference BLAS: PyTorch then trains 20-70x slower than with
+    OpenBLAS (2026-12-02: lstm512b32 240 chars/s against about 5,000), and
+    every ratio against it says nothing."""
+    if "OpenBLAS core" in torch_desc or "mkl" in torch_desc.lower():
+        return None
+    return ("warning: PyTorch's BLAS is neither OpenBLAS nor MKL (%s): its GEMMs run tens of "
+            "times slower and the ratios below mean little; apt-get install -y libopenblas0 "
+            "for a fair comparison" % torch_desc)
+
+
 # ---------------------------------------------------------------------------------------------
 # System 1: PyTorch, one child process per measurement
 
@@ -831,6 +845,9 @@ def main(argv=None):
         args.torch_ok = have_torch(args.python)
         if args.torch_ok:
             torch_desc = torch_info(args.python)
+            warning = slow_blas_warning(torch_desc)
+            if warning:
+                skipped.append(warning)
         else:
             skipped.append(TORCH_MISSING)
             torch_desc = "not installed"

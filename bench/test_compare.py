@@ -227,6 +227,13 @@ class Ratios(unittest.TestCase):
         self.assertEqual(row["charrnn/numpy"], "-")
         self.assertEqual(row["charrnn backend"], "avx2")
 
+    def test_slow_blas_warning(self):
+        ref = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"
+        self.assertIn("libopenblas0", compare.slow_blas_warning("PyTorch 1.13; BLAS " + ref))
+        self.assertIsNone(compare.slow_blas_warning(
+            "PyTorch 1.13; BLAS /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 (OpenBLAS core Haswell)"))
+        self.assertIsNone(compare.slow_blas_warning("PyTorch 2.1; BLAS /opt/intel/libmkl_rt.so.2"))
+
     def test_torch_command(self):
         argv = compare.torch_command(compare.WORKLOADS["gru512b32"], 2, 8, 2, "/usr/bin/python3")
         self.assertEqual(argv, ["/usr/bin/python3", "bench/torch_workloads.py", "--kind", "train",
