@@ -497,7 +497,6 @@ const gemvBF16Chains = 8
 // row sums the same way wherever it falls: y[i] depends on row i, x and n
 // only. Rows of the lengths in gemvBF16Held keep x in registers
 // (genGemvBF16Held).
-//
 func genGemvBF16(s isa) {
 	name := "GemvBF16" + s.name
 	text(name, "func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)")
