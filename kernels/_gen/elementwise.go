@@ -29,35 +29,57 @@ func genElementwise(s isa) {
 //
 // A NaN input gives NaN: MAXPS returns its second source operand when either
 // is NaN, so x is that operand (in Go's reversed order, the first).
-func (s isa) exp(x VecVirtual) {
+func (s isa) exp(x VecVirtual) { s.expN(x) }
+
+// expN sets each x = e^x as exp does, its steps interleaved: each
+// instruction is written for every x before the next, so that the
+// independent chains overlap instead of waiting on one another's latency
+// (a chain of 13 dependent instructions each). Every x is rounded exactly
+// as exp rounds it alone.
+func (s isa) expN(xs ...VecVirtual) {
+	each := func(f func(i int, x VecVirtual)) {
+		for i, x := range xs {
+			f(i, x)
+		}
+	}
 	lo := s.vec()
 	VMOVUPS(cstf("explo", -87.3), lo)
-	VMAXPS(x, lo, x)
-	n := s.vec()
-	VMULPS(cstf("log2e", math.Log2E), x, n)
-	if s.avx512 {
-		VRNDSCALEPS(U8(0), n, n) // round to nearest even
-	} else {
-		VROUNDPS(U8(0), n, n)
-	}
-	VFNMADD231PS(cstf("ln2hi", 0.693359375), n, x)
-	VFNMADD231PS(cstf("ln2lo", -2.12194440e-4), n, x)
-	p := s.vec()
-	VMOVUPS(cstf("inv5040", 1.0/5040), p)
+	ns, ps := make([]VecVirtual, len(xs)), make([]VecVirtual, len(xs))
+	each(func(i int, x VecVirtual) { VMAXPS(x, lo, x) })
+	each(func(i int, x VecVirtual) {
+		ns[i] = s.vec()
+		VMULPS(cstf("log2e", math.Log2E), x, ns[i])
+	})
+	each(func(i int, x VecVirtual) {
+		if s.avx512 {
+			VRNDSCALEPS(U8(0), ns[i], ns[i]) // round to nearest even
+		} else {
+			VROUNDPS(U8(0), ns[i], ns[i])
+		}
+	})
+	each(func(i int, x VecVirtual) { VFNMADD231PS(cstf("ln2hi", 0.693359375), ns[i], x) })
+	each(func(i int, x VecVirtual) { VFNMADD231PS(cstf("ln2lo", -2.12194440e-4), ns[i], x) })
+	each(func(i int, x VecVirtual) {
+		ps[i] = s.vec()
+		VMOVUPS(cstf("inv5040", 1.0/5040), ps[i])
+	})
 	for _, c := range []struct {
 		name string
 		v    float32
 	}{{"inv720", 1.0 / 720}, {"inv120", 1.0 / 120}, {"inv24", 1.0 / 24}, {"inv6", 1.0 / 6}, {"half", 0.5}, {"one", 1}, {"one", 1}} {
-		VFMADD213PS(cstf(c.name, c.v), x, p) // p = p*x + c
+		each(func(i int, x VecVirtual) { VFMADD213PS(cstf(c.name, c.v), x, ps[i]) }) // p = p*x + c
 	}
-	if s.avx512 {
-		VSCALEFPS(n, p, x) // x = p * 2^n
-	} else {
-		// Add n to the exponent field; n >= -126 thanks to the clamp.
-		VCVTPS2DQ(n, n)
-		VPSLLD(U8(23), n, n)
-		VPADDD(n, p, x)
-	}
+	each(func(i int, x VecVirtual) {
+		n, p := ns[i], ps[i]
+		if s.avx512 {
+			VSCALEFPS(n, p, x) // x = p * 2^n
+		} else {
+			// Add n to the exponent field; n >= -126 thanks to the clamp.
+			VCVTPS2DQ(n, n)
+			VPSLLD(U8(23), n, n)
+			VPADDD(n, p, x)
+		}
+	})
 }
 
 // tanh sets x = tanh(x).
@@ -67,24 +89,35 @@ func (s isa) exp(x VecVirtual) {
 // 1 - 2/(e^{2|x|}+1) has no cancellation to fear. |x| is clamped to 9, where
 // tanh is 1 to float32 precision; the sign is put back at the end.
 func (s isa) tanh(x VecVirtual) {
-	and := func(a, b, c Op) { VPAND(a, b, c) }
-	or := func(a, b, c Op) { VPOR(a, b, c) }
-	if s.avx512 {
-		// EVEX VANDPS needs AVX512DQ; VPANDD is AVX512F.
-		and = func(a, b, c Op) { VPANDD(a, b, c) }
-		or = func(a, b, c Op) { VPORD(a, b, c) }
-	}
-	sign, ax := s.vec(), s.vec()
-	and(cst("signbit", 0x80000000), x, sign)
-	and(cst("absmask", 0x7fffffff), x, ax)
+	t := s.tanhBegin(x)
+	s.exp(t.l)
+	t.large(s)
+	t.small(s)
+	t.end(s, x)
+}
+
+// tanhParts is a tanh under way, cut where it needs e^{2|x|}, so that a
+// caller can compute that exp beside others (expN): tanhBegin, then exp of
+// l, then large and small in either order, then end.
+type tanhParts struct {
+	sign, ax, l, sq VecVirtual
+}
+
+// tanhBegin clamps |x| and sets l = 2|x|, the argument of the exp.
+func (s isa) tanhBegin(x VecVirtual) *tanhParts {
+	t := &tanhParts{sign: s.vec(), ax: s.vec(), l: s.vec()}
+	s.and(cst("signbit", 0x80000000), x, t.sign)
+	s.and(cst("absmask", 0x7fffffff), x, t.ax)
 	nine := s.vec()
 	VMOVUPS(cstf("nine", 9), nine)
-	VMINPS(ax, nine, ax) // |x| as second source: NaN stays NaN
+	VMINPS(t.ax, nine, t.ax) // |x| as second source: NaN stays NaN
+	VADDPS(t.ax, t.ax, t.l)
+	return t
+}
 
-	// Large branch: l = 1 - 2/(e^{2|x|} + 1).
-	l := s.vec()
-	VADDPS(ax, ax, l)
-	s.exp(l)
+// large sets l = 1 - 2/(l + 1), l being e^{2|x|}: the large branch.
+func (t *tanhParts) large(s isa) {
+	l := t.l
 	VADDPS(cstf("one", 1), l, l)
 	two := s.vec()
 	VMOVUPS(cstf("two", 2), two)
@@ -92,8 +125,11 @@ func (s isa) tanh(x VecVirtual) {
 	one := s.vec()
 	VMOVUPS(cstf("one", 1), one)
 	VSUBPS(l, one, l)
+}
 
-	// Small branch: x + x^3*P(x^2).
+// small computes the small branch, |x| + |x|^3*P(x^2).
+func (t *tanhParts) small(s isa) {
+	ax := t.ax
 	sq, p := s.vec(), s.vec()
 	VMULPS(ax, ax, sq)
 	VMOVUPS(cstf("t15", -929569.0/638512875), p)
@@ -105,16 +141,26 @@ func (s isa) tanh(x VecVirtual) {
 	}
 	VMULPS(ax, sq, sq)     // sq = |x|^3
 	VFMADD213PS(ax, p, sq) // sq = p*|x|^3 + |x|
+	t.sq = sq
+}
+
+// end picks the branch by |x| and puts the sign back into x.
+func (t *tanhParts) end(s isa, x VecVirtual) {
+	ax := t.ax
 	if s.avx512 {
 		k := K()
 		VCMPPS(U8(1), cstf("halfthr", 0.5), ax, k) // k = |x| < 0.5
-		VBLENDMPS(sq, l, k, ax)                    // ax = k ? small : large
+		VBLENDMPS(t.sq, t.l, k, ax)                // ax = k ? small : large
 	} else {
 		m := s.vec()
 		VCMPPS(U8(1), cstf("halfthr", 0.5), ax, m)
-		VBLENDVPS(m, sq, l, ax)
+		VBLENDVPS(m, t.sq, t.l, ax)
 	}
-	or(sign, ax, x)
+	if s.avx512 {
+		VPORD(t.sign, ax, x)
+	} else {
+		VPOR(t.sign, ax, x)
+	}
 }
 
 func genAddTanh(s isa) {

@@ -31,13 +31,26 @@ const sigmoidLimit = 30
 // accuracy, where 0.5·tanh(x/2)+0.5 would lose the small values of σ to
 // cancellation. NaN stays NaN.
 func (s isa) sigmoid(x VecVirtual) {
+	e := s.sigmoidBegin(x)
+	s.exp(e)
+	s.sigmoidEnd(x, e)
+}
+
+// sigmoidBegin returns -|x| clamped to -sigmoidLimit, the argument of the
+// exp that sigmoid needs; a caller may compute it beside others (expN)
+// before sigmoidEnd.
+func (s isa) sigmoidBegin(x VecVirtual) VecVirtual {
 	e := s.vec()
 	s.and(cst("absmask", 0x7fffffff), x, e)
 	lim := s.vec()
 	VMOVUPS(cstf("sigmax", sigmoidLimit), lim)
 	VMINPS(e, lim, e) // |x| as second source: NaN stays NaN
 	s.xor(cst("signbit", 0x80000000), e, e)
-	s.exp(e)
+	return e
+}
+
+// sigmoidEnd sets x = σ(x) from e = e^-|x|.
+func (s isa) sigmoidEnd(x, e VecVirtual) {
 	d, one := s.vec(), s.vec()
 	VADDPS(cstf("one", 1), e, d)
 	VMOVUPS(cstf("one", 1), one)
@@ -132,6 +145,10 @@ func genLSTMForward(s isa) {
 	n := Load(Param("h").Len(), GP64())
 	blk := newGateBlocks(n)
 	s.vectorLoop("", n, []Register{gates, in, bias, cPrev, c, tc, h}, func(mk *mask) {
+		// The four gates' nonlinearities are independent: their exps run
+		// interleaved (expN), so the loop waits less on each exp's chain of
+		// dependent FMAs (LSTMForward 15-20% faster on Zen 5, 5-8% on Zen 4).
+		// GRU's r and z gained on Zen 5 and lost on Zen 4: they stay apart.
 		act := make([]VecVirtual, 4)
 		for k := range act {
 			x, t := s.vec(), s.vec()
@@ -140,15 +157,35 @@ func genLSTMForward(s isa) {
 			VADDPS(t, x, x)
 			s.load(blk.at(bias, k), t, mk)
 			VADDPS(t, x, x)
-			if k == 2 {
-				s.tanh(x)
-			} else {
-				s.sigmoid(x)
-			}
-			s.store(x, blk.at(gates, k), mk)
 			act[k] = x
 		}
 		i, f, g, o := act[0], act[1], act[2], act[3]
+		if s.avx512 {
+			ei, ef, eo := s.sigmoidBegin(i), s.sigmoidBegin(f), s.sigmoidBegin(o)
+			tg := s.tanhBegin(g)
+			tg.small(s)
+			s.expN(ei, ef, tg.l, eo)
+			s.sigmoidEnd(i, ei)
+			s.sigmoidEnd(f, ef)
+			tg.large(s)
+			tg.end(s, g)
+			s.sigmoidEnd(o, eo)
+		} else {
+			// AVX2's 16 registers hold two chains at a time.
+			ei, ef := s.sigmoidBegin(i), s.sigmoidBegin(f)
+			s.expN(ei, ef)
+			s.sigmoidEnd(i, ei)
+			s.sigmoidEnd(f, ef)
+			eo, tg := s.sigmoidBegin(o), s.tanhBegin(g)
+			s.expN(tg.l, eo)
+			tg.large(s)
+			tg.small(s)
+			tg.end(s, g)
+			s.sigmoidEnd(o, eo)
+		}
+		for k, x := range act {
+			s.store(x, blk.at(gates, k), mk)
+		}
 		cv, cp := s.vec(), s.vec()
 		VMULPS(g, i, cv)
 		s.load(Mem{Base: cPrev}, cp, mk)

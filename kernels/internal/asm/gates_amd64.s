@@ -27,134 +27,131 @@ loop:
 	VADDPS       Z1, Z0, Z0
 	VMOVUPS      (DX), Z1
 	VADDPS       Z1, Z0, Z0
-	VPANDD       c_absmask<>+0(SB), Z0, Z1
-	VMOVUPS      c_sigmax<>+0(SB), Z2
-	VMINPS       Z1, Z2, Z1
-	VPXORD       c_signbit<>+0(SB), Z1, Z1
-	VMOVUPS      c_explo<>+0(SB), Z2
-	VMAXPS       Z1, Z2, Z1
-	VMULPS       c_log2e<>+0(SB), Z1, Z2
-	VRNDSCALEPS  $0x00, Z2, Z2
-	VFNMADD231PS c_ln2hi<>+0(SB), Z2, Z1
-	VFNMADD231PS c_ln2lo<>+0(SB), Z2, Z1
-	VMOVUPS      c_inv5040<>+0(SB), Z3
-	VFMADD213PS  c_inv720<>+0(SB), Z1, Z3
-	VFMADD213PS  c_inv120<>+0(SB), Z1, Z3
-	VFMADD213PS  c_inv24<>+0(SB), Z1, Z3
-	VFMADD213PS  c_inv6<>+0(SB), Z1, Z3
-	VFMADD213PS  c_half<>+0(SB), Z1, Z3
-	VFMADD213PS  c_one<>+0(SB), Z1, Z3
-	VFMADD213PS  c_one<>+0(SB), Z1, Z3
-	VSCALEFPS    Z2, Z3, Z1
-	VADDPS       c_one<>+0(SB), Z1, Z2
-	VMOVUPS      c_one<>+0(SB), Z3
-	VCMPPS       $0x01, c_zero<>+0(SB), Z0, K1
-	VDIVPS       Z2, Z3, Z0
-	VMULPS       Z1, Z0, K1, Z0
-	VMOVUPS      Z0, (AX)
 	VMOVUPS      (AX)(R10*1), Z1
 	VMOVUPS      (CX)(R10*1), Z2
 	VADDPS       Z2, Z1, Z1
 	VMOVUPS      (DX)(R10*1), Z2
 	VADDPS       Z2, Z1, Z1
-	VPANDD       c_absmask<>+0(SB), Z1, Z2
-	VMOVUPS      c_sigmax<>+0(SB), Z3
-	VMINPS       Z2, Z3, Z2
-	VPXORD       c_signbit<>+0(SB), Z2, Z2
-	VMOVUPS      c_explo<>+0(SB), Z3
-	VMAXPS       Z2, Z3, Z2
-	VMULPS       c_log2e<>+0(SB), Z2, Z3
-	VRNDSCALEPS  $0x00, Z3, Z3
-	VFNMADD231PS c_ln2hi<>+0(SB), Z3, Z2
-	VFNMADD231PS c_ln2lo<>+0(SB), Z3, Z2
-	VMOVUPS      c_inv5040<>+0(SB), Z4
-	VFMADD213PS  c_inv720<>+0(SB), Z2, Z4
-	VFMADD213PS  c_inv120<>+0(SB), Z2, Z4
-	VFMADD213PS  c_inv24<>+0(SB), Z2, Z4
-	VFMADD213PS  c_inv6<>+0(SB), Z2, Z4
-	VFMADD213PS  c_half<>+0(SB), Z2, Z4
-	VFMADD213PS  c_one<>+0(SB), Z2, Z4
-	VFMADD213PS  c_one<>+0(SB), Z2, Z4
-	VSCALEFPS    Z3, Z4, Z2
-	VADDPS       c_one<>+0(SB), Z2, Z3
-	VMOVUPS      c_one<>+0(SB), Z4
-	VCMPPS       $0x01, c_zero<>+0(SB), Z1, K1
-	VDIVPS       Z3, Z4, Z1
-	VMULPS       Z2, Z1, K1, Z1
-	VMOVUPS      Z1, (AX)(R10*1)
 	VMOVUPS      (AX)(R10*2), Z2
 	VMOVUPS      (CX)(R10*2), Z3
 	VADDPS       Z3, Z2, Z2
 	VMOVUPS      (DX)(R10*2), Z3
 	VADDPS       Z3, Z2, Z2
-	VPANDD       c_signbit<>+0(SB), Z2, Z3
-	VPANDD       c_absmask<>+0(SB), Z2, Z2
-	VMOVUPS      c_nine<>+0(SB), Z4
-	VMINPS       Z2, Z4, Z2
-	VADDPS       Z2, Z2, Z4
-	VMOVUPS      c_explo<>+0(SB), Z5
-	VMAXPS       Z4, Z5, Z4
-	VMULPS       c_log2e<>+0(SB), Z4, Z5
-	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS c_ln2hi<>+0(SB), Z5, Z4
-	VFNMADD231PS c_ln2lo<>+0(SB), Z5, Z4
-	VMOVUPS      c_inv5040<>+0(SB), Z6
-	VFMADD213PS  c_inv720<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv120<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv24<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv6<>+0(SB), Z4, Z6
-	VFMADD213PS  c_half<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VSCALEFPS    Z5, Z6, Z4
-	VADDPS       c_one<>+0(SB), Z4, Z4
-	VMOVUPS      c_two<>+0(SB), Z5
-	VDIVPS       Z4, Z5, Z4
-	VMOVUPS      c_one<>+0(SB), Z5
-	VSUBPS       Z4, Z5, Z4
-	VMULPS       Z2, Z2, Z5
-	VMOVUPS      c_t15<>+0(SB), Z6
-	VFMADD213PS  c_t13<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t11<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t9<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t7<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t5<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t3<>+0(SB), Z5, Z6
-	VMULPS       Z2, Z5, Z5
-	VFMADD213PS  Z2, Z6, Z5
-	VCMPPS       $0x01, c_halfthr<>+0(SB), Z2, K1
-	VBLENDMPS    Z5, Z4, K1, Z2
-	VPORD        Z3, Z2, Z2
-	VMOVUPS      Z2, (AX)(R10*2)
 	VMOVUPS      (AX)(R11*1), Z3
 	VMOVUPS      (CX)(R11*1), Z4
 	VADDPS       Z4, Z3, Z3
 	VMOVUPS      (DX)(R11*1), Z4
 	VADDPS       Z4, Z3, Z3
-	VPANDD       c_absmask<>+0(SB), Z3, Z4
+	VPANDD       c_absmask<>+0(SB), Z0, Z4
 	VMOVUPS      c_sigmax<>+0(SB), Z5
 	VMINPS       Z4, Z5, Z4
 	VPXORD       c_signbit<>+0(SB), Z4, Z4
-	VMOVUPS      c_explo<>+0(SB), Z5
-	VMAXPS       Z4, Z5, Z4
-	VMULPS       c_log2e<>+0(SB), Z4, Z5
-	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS c_ln2hi<>+0(SB), Z5, Z4
-	VFNMADD231PS c_ln2lo<>+0(SB), Z5, Z4
-	VMOVUPS      c_inv5040<>+0(SB), Z6
-	VFMADD213PS  c_inv720<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv120<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv24<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv6<>+0(SB), Z4, Z6
-	VFMADD213PS  c_half<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VSCALEFPS    Z5, Z6, Z4
-	VADDPS       c_one<>+0(SB), Z4, Z5
-	VMOVUPS      c_one<>+0(SB), Z6
+	VPANDD       c_absmask<>+0(SB), Z1, Z5
+	VMOVUPS      c_sigmax<>+0(SB), Z6
+	VMINPS       Z5, Z6, Z5
+	VPXORD       c_signbit<>+0(SB), Z5, Z5
+	VPANDD       c_absmask<>+0(SB), Z3, Z6
+	VMOVUPS      c_sigmax<>+0(SB), Z7
+	VMINPS       Z6, Z7, Z6
+	VPXORD       c_signbit<>+0(SB), Z6, Z6
+	VPANDD       c_signbit<>+0(SB), Z2, Z7
+	VPANDD       c_absmask<>+0(SB), Z2, Z2
+	VMOVUPS      c_nine<>+0(SB), Z8
+	VMINPS       Z2, Z8, Z2
+	VADDPS       Z2, Z2, Z8
+	VMULPS       Z2, Z2, Z9
+	VMOVUPS      c_t15<>+0(SB), Z10
+	VFMADD213PS  c_t13<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t11<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t9<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t7<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t5<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t3<>+0(SB), Z9, Z10
+	VMULPS       Z2, Z9, Z9
+	VFMADD213PS  Z2, Z10, Z9
+	VMOVUPS      c_explo<>+0(SB), Z10
+	VMAXPS       Z4, Z10, Z4
+	VMAXPS       Z5, Z10, Z5
+	VMAXPS       Z8, Z10, Z8
+	VMAXPS       Z6, Z10, Z6
+	VMULPS       c_log2e<>+0(SB), Z4, Z10
+	VMULPS       c_log2e<>+0(SB), Z5, Z11
+	VMULPS       c_log2e<>+0(SB), Z8, Z12
+	VMULPS       c_log2e<>+0(SB), Z6, Z13
+	VRNDSCALEPS  $0x00, Z10, Z10
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VRNDSCALEPS  $0x00, Z13, Z13
+	VFNMADD231PS c_ln2hi<>+0(SB), Z10, Z4
+	VFNMADD231PS c_ln2hi<>+0(SB), Z11, Z5
+	VFNMADD231PS c_ln2hi<>+0(SB), Z12, Z8
+	VFNMADD231PS c_ln2hi<>+0(SB), Z13, Z6
+	VFNMADD231PS c_ln2lo<>+0(SB), Z10, Z4
+	VFNMADD231PS c_ln2lo<>+0(SB), Z11, Z5
+	VFNMADD231PS c_ln2lo<>+0(SB), Z12, Z8
+	VFNMADD231PS c_ln2lo<>+0(SB), Z13, Z6
+	VMOVUPS      c_inv5040<>+0(SB), Z14
+	VMOVUPS      c_inv5040<>+0(SB), Z15
+	VMOVUPS      c_inv5040<>+0(SB), Z16
+	VMOVUPS      c_inv5040<>+0(SB), Z17
+	VFMADD213PS  c_inv720<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv720<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv720<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv720<>+0(SB), Z6, Z17
+	VFMADD213PS  c_inv120<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv120<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv120<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv120<>+0(SB), Z6, Z17
+	VFMADD213PS  c_inv24<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv24<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv24<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv24<>+0(SB), Z6, Z17
+	VFMADD213PS  c_inv6<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv6<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv6<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv6<>+0(SB), Z6, Z17
+	VFMADD213PS  c_half<>+0(SB), Z4, Z14
+	VFMADD213PS  c_half<>+0(SB), Z5, Z15
+	VFMADD213PS  c_half<>+0(SB), Z8, Z16
+	VFMADD213PS  c_half<>+0(SB), Z6, Z17
+	VFMADD213PS  c_one<>+0(SB), Z4, Z14
+	VFMADD213PS  c_one<>+0(SB), Z5, Z15
+	VFMADD213PS  c_one<>+0(SB), Z8, Z16
+	VFMADD213PS  c_one<>+0(SB), Z6, Z17
+	VFMADD213PS  c_one<>+0(SB), Z4, Z14
+	VFMADD213PS  c_one<>+0(SB), Z5, Z15
+	VFMADD213PS  c_one<>+0(SB), Z8, Z16
+	VFMADD213PS  c_one<>+0(SB), Z6, Z17
+	VSCALEFPS    Z10, Z14, Z4
+	VSCALEFPS    Z11, Z15, Z5
+	VSCALEFPS    Z12, Z16, Z8
+	VSCALEFPS    Z13, Z17, Z6
+	VADDPS       c_one<>+0(SB), Z4, Z10
+	VMOVUPS      c_one<>+0(SB), Z11
+	VCMPPS       $0x01, c_zero<>+0(SB), Z0, K1
+	VDIVPS       Z10, Z11, Z0
+	VMULPS       Z4, Z0, K1, Z0
+	VADDPS       c_one<>+0(SB), Z5, Z4
+	VMOVUPS      c_one<>+0(SB), Z10
+	VCMPPS       $0x01, c_zero<>+0(SB), Z1, K1
+	VDIVPS       Z4, Z10, Z1
+	VMULPS       Z5, Z1, K1, Z1
+	VADDPS       c_one<>+0(SB), Z8, Z8
+	VMOVUPS      c_two<>+0(SB), Z4
+	VDIVPS       Z8, Z4, Z8
+	VMOVUPS      c_one<>+0(SB), Z4
+	VSUBPS       Z8, Z4, Z8
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Z2, K1
+	VBLENDMPS    Z9, Z8, K1, Z2
+	VPORD        Z7, Z2, Z2
+	VADDPS       c_one<>+0(SB), Z6, Z4
+	VMOVUPS      c_one<>+0(SB), Z5
 	VCMPPS       $0x01, c_zero<>+0(SB), Z3, K1
-	VDIVPS       Z5, Z6, Z3
-	VMULPS       Z4, Z3, K1, Z3
+	VDIVPS       Z4, Z5, Z3
+	VMULPS       Z6, Z3, K1, Z3
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, (AX)(R10*1)
+	VMOVUPS      Z2, (AX)(R10*2)
 	VMOVUPS      Z3, (AX)(R11*1)
 	VMULPS       Z2, Z0, Z0
 	VMOVUPS      (BX), Z2
@@ -221,134 +218,131 @@ tail:
 	VADDPS       Z1, Z0, Z0
 	VMOVUPS.Z    (DX), K1, Z1
 	VADDPS       Z1, Z0, Z0
-	VPANDD       c_absmask<>+0(SB), Z0, Z1
-	VMOVUPS      c_sigmax<>+0(SB), Z2
-	VMINPS       Z1, Z2, Z1
-	VPXORD       c_signbit<>+0(SB), Z1, Z1
-	VMOVUPS      c_explo<>+0(SB), Z2
-	VMAXPS       Z1, Z2, Z1
-	VMULPS       c_log2e<>+0(SB), Z1, Z2
-	VRNDSCALEPS  $0x00, Z2, Z2
-	VFNMADD231PS c_ln2hi<>+0(SB), Z2, Z1
-	VFNMADD231PS c_ln2lo<>+0(SB), Z2, Z1
-	VMOVUPS      c_inv5040<>+0(SB), Z3
-	VFMADD213PS  c_inv720<>+0(SB), Z1, Z3
-	VFMADD213PS  c_inv120<>+0(SB), Z1, Z3
-	VFMADD213PS  c_inv24<>+0(SB), Z1, Z3
-	VFMADD213PS  c_inv6<>+0(SB), Z1, Z3
-	VFMADD213PS  c_half<>+0(SB), Z1, Z3
-	VFMADD213PS  c_one<>+0(SB), Z1, Z3
-	VFMADD213PS  c_one<>+0(SB), Z1, Z3
-	VSCALEFPS    Z2, Z3, Z1
-	VADDPS       c_one<>+0(SB), Z1, Z2
-	VMOVUPS      c_one<>+0(SB), Z3
-	VCMPPS       $0x01, c_zero<>+0(SB), Z0, K2
-	VDIVPS       Z2, Z3, Z0
-	VMULPS       Z1, Z0, K2, Z0
-	VMOVUPS      Z0, K1, (AX)
 	VMOVUPS.Z    (AX)(R10*1), K1, Z1
 	VMOVUPS.Z    (CX)(R10*1), K1, Z2
 	VADDPS       Z2, Z1, Z1
 	VMOVUPS.Z    (DX)(R10*1), K1, Z2
 	VADDPS       Z2, Z1, Z1
-	VPANDD       c_absmask<>+0(SB), Z1, Z2
-	VMOVUPS      c_sigmax<>+0(SB), Z3
-	VMINPS       Z2, Z3, Z2
-	VPXORD       c_signbit<>+0(SB), Z2, Z2
-	VMOVUPS      c_explo<>+0(SB), Z3
-	VMAXPS       Z2, Z3, Z2
-	VMULPS       c_log2e<>+0(SB), Z2, Z3
-	VRNDSCALEPS  $0x00, Z3, Z3
-	VFNMADD231PS c_ln2hi<>+0(SB), Z3, Z2
-	VFNMADD231PS c_ln2lo<>+0(SB), Z3, Z2
-	VMOVUPS      c_inv5040<>+0(SB), Z4
-	VFMADD213PS  c_inv720<>+0(SB), Z2, Z4
-	VFMADD213PS  c_inv120<>+0(SB), Z2, Z4
-	VFMADD213PS  c_inv24<>+0(SB), Z2, Z4
-	VFMADD213PS  c_inv6<>+0(SB), Z2, Z4
-	VFMADD213PS  c_half<>+0(SB), Z2, Z4
-	VFMADD213PS  c_one<>+0(SB), Z2, Z4
-	VFMADD213PS  c_one<>+0(SB), Z2, Z4
-	VSCALEFPS    Z3, Z4, Z2
-	VADDPS       c_one<>+0(SB), Z2, Z3
-	VMOVUPS      c_one<>+0(SB), Z4
-	VCMPPS       $0x01, c_zero<>+0(SB), Z1, K2
-	VDIVPS       Z3, Z4, Z1
-	VMULPS       Z2, Z1, K2, Z1
-	VMOVUPS      Z1, K1, (AX)(R10*1)
 	VMOVUPS.Z    (AX)(R10*2), K1, Z2
 	VMOVUPS.Z    (CX)(R10*2), K1, Z3
 	VADDPS       Z3, Z2, Z2
 	VMOVUPS.Z    (DX)(R10*2), K1, Z3
 	VADDPS       Z3, Z2, Z2
-	VPANDD       c_signbit<>+0(SB), Z2, Z3
-	VPANDD       c_absmask<>+0(SB), Z2, Z2
-	VMOVUPS      c_nine<>+0(SB), Z4
-	VMINPS       Z2, Z4, Z2
-	VADDPS       Z2, Z2, Z4
-	VMOVUPS      c_explo<>+0(SB), Z5
-	VMAXPS       Z4, Z5, Z4
-	VMULPS       c_log2e<>+0(SB), Z4, Z5
-	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS c_ln2hi<>+0(SB), Z5, Z4
-	VFNMADD231PS c_ln2lo<>+0(SB), Z5, Z4
-	VMOVUPS      c_inv5040<>+0(SB), Z6
-	VFMADD213PS  c_inv720<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv120<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv24<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv6<>+0(SB), Z4, Z6
-	VFMADD213PS  c_half<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VSCALEFPS    Z5, Z6, Z4
-	VADDPS       c_one<>+0(SB), Z4, Z4
-	VMOVUPS      c_two<>+0(SB), Z5
-	VDIVPS       Z4, Z5, Z4
-	VMOVUPS      c_one<>+0(SB), Z5
-	VSUBPS       Z4, Z5, Z4
-	VMULPS       Z2, Z2, Z5
-	VMOVUPS      c_t15<>+0(SB), Z6
-	VFMADD213PS  c_t13<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t11<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t9<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t7<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t5<>+0(SB), Z5, Z6
-	VFMADD213PS  c_t3<>+0(SB), Z5, Z6
-	VMULPS       Z2, Z5, Z5
-	VFMADD213PS  Z2, Z6, Z5
-	VCMPPS       $0x01, c_halfthr<>+0(SB), Z2, K2
-	VBLENDMPS    Z5, Z4, K2, Z2
-	VPORD        Z3, Z2, Z2
-	VMOVUPS      Z2, K1, (AX)(R10*2)
 	VMOVUPS.Z    (AX)(R11*1), K1, Z3
 	VMOVUPS.Z    (CX)(R11*1), K1, Z4
 	VADDPS       Z4, Z3, Z3
 	VMOVUPS.Z    (DX)(R11*1), K1, Z4
 	VADDPS       Z4, Z3, Z3
-	VPANDD       c_absmask<>+0(SB), Z3, Z4
+	VPANDD       c_absmask<>+0(SB), Z0, Z4
 	VMOVUPS      c_sigmax<>+0(SB), Z5
 	VMINPS       Z4, Z5, Z4
 	VPXORD       c_signbit<>+0(SB), Z4, Z4
-	VMOVUPS      c_explo<>+0(SB), Z5
-	VMAXPS       Z4, Z5, Z4
-	VMULPS       c_log2e<>+0(SB), Z4, Z5
-	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS c_ln2hi<>+0(SB), Z5, Z4
-	VFNMADD231PS c_ln2lo<>+0(SB), Z5, Z4
-	VMOVUPS      c_inv5040<>+0(SB), Z6
-	VFMADD213PS  c_inv720<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv120<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv24<>+0(SB), Z4, Z6
-	VFMADD213PS  c_inv6<>+0(SB), Z4, Z6
-	VFMADD213PS  c_half<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VFMADD213PS  c_one<>+0(SB), Z4, Z6
-	VSCALEFPS    Z5, Z6, Z4
-	VADDPS       c_one<>+0(SB), Z4, Z5
-	VMOVUPS      c_one<>+0(SB), Z6
+	VPANDD       c_absmask<>+0(SB), Z1, Z5
+	VMOVUPS      c_sigmax<>+0(SB), Z6
+	VMINPS       Z5, Z6, Z5
+	VPXORD       c_signbit<>+0(SB), Z5, Z5
+	VPANDD       c_absmask<>+0(SB), Z3, Z6
+	VMOVUPS      c_sigmax<>+0(SB), Z7
+	VMINPS       Z6, Z7, Z6
+	VPXORD       c_signbit<>+0(SB), Z6, Z6
+	VPANDD       c_signbit<>+0(SB), Z2, Z7
+	VPANDD       c_absmask<>+0(SB), Z2, Z2
+	VMOVUPS      c_nine<>+0(SB), Z8
+	VMINPS       Z2, Z8, Z2
+	VADDPS       Z2, Z2, Z8
+	VMULPS       Z2, Z2, Z9
+	VMOVUPS      c_t15<>+0(SB), Z10
+	VFMADD213PS  c_t13<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t11<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t9<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t7<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t5<>+0(SB), Z9, Z10
+	VFMADD213PS  c_t3<>+0(SB), Z9, Z10
+	VMULPS       Z2, Z9, Z9
+	VFMADD213PS  Z2, Z10, Z9
+	VMOVUPS      c_explo<>+0(SB), Z10
+	VMAXPS       Z4, Z10, Z4
+	VMAXPS       Z5, Z10, Z5
+	VMAXPS       Z8, Z10, Z8
+	VMAXPS       Z6, Z10, Z6
+	VMULPS       c_log2e<>+0(SB), Z4, Z10
+	VMULPS       c_log2e<>+0(SB), Z5, Z11
+	VMULPS       c_log2e<>+0(SB), Z8, Z12
+	VMULPS       c_log2e<>+0(SB), Z6, Z13
+	VRNDSCALEPS  $0x00, Z10, Z10
+	VRNDSCALEPS  $0x00, Z11, Z11
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VRNDSCALEPS  $0x00, Z13, Z13
+	VFNMADD231PS c_ln2hi<>+0(SB), Z10, Z4
+	VFNMADD231PS c_ln2hi<>+0(SB), Z11, Z5
+	VFNMADD231PS c_ln2hi<>+0(SB), Z12, Z8
+	VFNMADD231PS c_ln2hi<>+0(SB), Z13, Z6
+	VFNMADD231PS c_ln2lo<>+0(SB), Z10, Z4
+	VFNMADD231PS c_ln2lo<>+0(SB), Z11, Z5
+	VFNMADD231PS c_ln2lo<>+0(SB), Z12, Z8
+	VFNMADD231PS c_ln2lo<>+0(SB), Z13, Z6
+	VMOVUPS      c_inv5040<>+0(SB), Z14
+	VMOVUPS      c_inv5040<>+0(SB), Z15
+	VMOVUPS      c_inv5040<>+0(SB), Z16
+	VMOVUPS      c_inv5040<>+0(SB), Z17
+	VFMADD213PS  c_inv720<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv720<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv720<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv720<>+0(SB), Z6, Z17
+	VFMADD213PS  c_inv120<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv120<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv120<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv120<>+0(SB), Z6, Z17
+	VFMADD213PS  c_inv24<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv24<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv24<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv24<>+0(SB), Z6, Z17
+	VFMADD213PS  c_inv6<>+0(SB), Z4, Z14
+	VFMADD213PS  c_inv6<>+0(SB), Z5, Z15
+	VFMADD213PS  c_inv6<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv6<>+0(SB), Z6, Z17
+	VFMADD213PS  c_half<>+0(SB), Z4, Z14
+	VFMADD213PS  c_half<>+0(SB), Z5, Z15
+	VFMADD213PS  c_half<>+0(SB), Z8, Z16
+	VFMADD213PS  c_half<>+0(SB), Z6, Z17
+	VFMADD213PS  c_one<>+0(SB), Z4, Z14
+	VFMADD213PS  c_one<>+0(SB), Z5, Z15
+	VFMADD213PS  c_one<>+0(SB), Z8, Z16
+	VFMADD213PS  c_one<>+0(SB), Z6, Z17
+	VFMADD213PS  c_one<>+0(SB), Z4, Z14
+	VFMADD213PS  c_one<>+0(SB), Z5, Z15
+	VFMADD213PS  c_one<>+0(SB), Z8, Z16
+	VFMADD213PS  c_one<>+0(SB), Z6, Z17
+	VSCALEFPS    Z10, Z14, Z4
+	VSCALEFPS    Z11, Z15, Z5
+	VSCALEFPS    Z12, Z16, Z8
+	VSCALEFPS    Z13, Z17, Z6
+	VADDPS       c_one<>+0(SB), Z4, Z10
+	VMOVUPS      c_one<>+0(SB), Z11
+	VCMPPS       $0x01, c_zero<>+0(SB), Z0, K2
+	VDIVPS       Z10, Z11, Z0
+	VMULPS       Z4, Z0, K2, Z0
+	VADDPS       c_one<>+0(SB), Z5, Z4
+	VMOVUPS      c_one<>+0(SB), Z10
+	VCMPPS       $0x01, c_zero<>+0(SB), Z1, K2
+	VDIVPS       Z4, Z10, Z1
+	VMULPS       Z5, Z1, K2, Z1
+	VADDPS       c_one<>+0(SB), Z8, Z8
+	VMOVUPS      c_two<>+0(SB), Z4
+	VDIVPS       Z8, Z4, Z8
+	VMOVUPS      c_one<>+0(SB), Z4
+	VSUBPS       Z8, Z4, Z8
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Z2, K2
+	VBLENDMPS    Z9, Z8, K2, Z2
+	VPORD        Z7, Z2, Z2
+	VADDPS       c_one<>+0(SB), Z6, Z4
+	VMOVUPS      c_one<>+0(SB), Z5
 	VCMPPS       $0x01, c_zero<>+0(SB), Z3, K2
-	VDIVPS       Z5, Z6, Z3
-	VMULPS       Z4, Z3, K2, Z3
+	VDIVPS       Z4, Z5, Z3
+	VMULPS       Z6, Z3, K2, Z3
+	VMOVUPS      Z0, K1, (AX)
+	VMOVUPS      Z1, K1, (AX)(R10*1)
+	VMOVUPS      Z2, K1, (AX)(R10*2)
 	VMOVUPS      Z3, K1, (AX)(R11*1)
 	VMULPS       Z2, Z0, Z0
 	VMOVUPS.Z    (BX), K1, Z2
@@ -453,6 +447,150 @@ DATA c_signbit<>+52(SB)/4, $0x80000000
 DATA c_signbit<>+56(SB)/4, $0x80000000
 DATA c_signbit<>+60(SB)/4, $0x80000000
 GLOBL c_signbit<>(SB), RODATA|NOPTR, $64
+
+DATA c_nine<>+0(SB)/4, $0x41100000
+DATA c_nine<>+4(SB)/4, $0x41100000
+DATA c_nine<>+8(SB)/4, $0x41100000
+DATA c_nine<>+12(SB)/4, $0x41100000
+DATA c_nine<>+16(SB)/4, $0x41100000
+DATA c_nine<>+20(SB)/4, $0x41100000
+DATA c_nine<>+24(SB)/4, $0x41100000
+DATA c_nine<>+28(SB)/4, $0x41100000
+DATA c_nine<>+32(SB)/4, $0x41100000
+DATA c_nine<>+36(SB)/4, $0x41100000
+DATA c_nine<>+40(SB)/4, $0x41100000
+DATA c_nine<>+44(SB)/4, $0x41100000
+DATA c_nine<>+48(SB)/4, $0x41100000
+DATA c_nine<>+52(SB)/4, $0x41100000
+DATA c_nine<>+56(SB)/4, $0x41100000
+DATA c_nine<>+60(SB)/4, $0x41100000
+GLOBL c_nine<>(SB), RODATA|NOPTR, $64
+
+DATA c_t15<>+0(SB)/4, $0xbabed1b2
+DATA c_t15<>+4(SB)/4, $0xbabed1b2
+DATA c_t15<>+8(SB)/4, $0xbabed1b2
+DATA c_t15<>+12(SB)/4, $0xbabed1b2
+DATA c_t15<>+16(SB)/4, $0xbabed1b2
+DATA c_t15<>+20(SB)/4, $0xbabed1b2
+DATA c_t15<>+24(SB)/4, $0xbabed1b2
+DATA c_t15<>+28(SB)/4, $0xbabed1b2
+DATA c_t15<>+32(SB)/4, $0xbabed1b2
+DATA c_t15<>+36(SB)/4, $0xbabed1b2
+DATA c_t15<>+40(SB)/4, $0xbabed1b2
+DATA c_t15<>+44(SB)/4, $0xbabed1b2
+DATA c_t15<>+48(SB)/4, $0xbabed1b2
+DATA c_t15<>+52(SB)/4, $0xbabed1b2
+DATA c_t15<>+56(SB)/4, $0xbabed1b2
+DATA c_t15<>+60(SB)/4, $0xbabed1b2
+GLOBL c_t15<>(SB), RODATA|NOPTR, $64
+
+DATA c_t13<>+0(SB)/4, $0x3b6b69e8
+DATA c_t13<>+4(SB)/4, $0x3b6b69e8
+DATA c_t13<>+8(SB)/4, $0x3b6b69e8
+DATA c_t13<>+12(SB)/4, $0x3b6b69e8
+DATA c_t13<>+16(SB)/4, $0x3b6b69e8
+DATA c_t13<>+20(SB)/4, $0x3b6b69e8
+DATA c_t13<>+24(SB)/4, $0x3b6b69e8
+DATA c_t13<>+28(SB)/4, $0x3b6b69e8
+DATA c_t13<>+32(SB)/4, $0x3b6b69e8
+DATA c_t13<>+36(SB)/4, $0x3b6b69e8
+DATA c_t13<>+40(SB)/4, $0x3b6b69e8
+DATA c_t13<>+44(SB)/4, $0x3b6b69e8
+DATA c_t13<>+48(SB)/4, $0x3b6b69e8
+DATA c_t13<>+52(SB)/4, $0x3b6b69e8
+DATA c_t13<>+56(SB)/4, $0x3b6b69e8
+DATA c_t13<>+60(SB)/4, $0x3b6b69e8
+GLOBL c_t13<>(SB), RODATA|NOPTR, $64
+
+DATA c_t11<>+0(SB)/4, $0xbc11371b
+DATA c_t11<>+4(SB)/4, $0xbc11371b
+DATA c_t11<>+8(SB)/4, $0xbc11371b
+DATA c_t11<>+12(SB)/4, $0xbc11371b
+DATA c_t11<>+16(SB)/4, $0xbc11371b
+DATA c_t11<>+20(SB)/4, $0xbc11371b
+DATA c_t11<>+24(SB)/4, $0xbc11371b
+DATA c_t11<>+28(SB)/4, $0xbc11371b
+DATA c_t11<>+32(SB)/4, $0xbc11371b
+DATA c_t11<>+36(SB)/4, $0xbc11371b
+DATA c_t11<>+40(SB)/4, $0xbc11371b
+DATA c_t11<>+44(SB)/4, $0xbc11371b
+DATA c_t11<>+48(SB)/4, $0xbc11371b
+DATA c_t11<>+52(SB)/4, $0xbc11371b
+DATA c_t11<>+56(SB)/4, $0xbc11371b
+DATA c_t11<>+60(SB)/4, $0xbc11371b
+GLOBL c_t11<>(SB), RODATA|NOPTR, $64
+
+DATA c_t9<>+0(SB)/4, $0x3cb327a4
+DATA c_t9<>+4(SB)/4, $0x3cb327a4
+DATA c_t9<>+8(SB)/4, $0x3cb327a4
+DATA c_t9<>+12(SB)/4, $0x3cb327a4
+DATA c_t9<>+16(SB)/4, $0x3cb327a4
+DATA c_t9<>+20(SB)/4, $0x3cb327a4
+DATA c_t9<>+24(SB)/4, $0x3cb327a4
+DATA c_t9<>+28(SB)/4, $0x3cb327a4
+DATA c_t9<>+32(SB)/4, $0x3cb327a4
+DATA c_t9<>+36(SB)/4, $0x3cb327a4
+DATA c_t9<>+40(SB)/4, $0x3cb327a4
+DATA c_t9<>+44(SB)/4, $0x3cb327a4
+DATA c_t9<>+48(SB)/4, $0x3cb327a4
+DATA c_t9<>+52(SB)/4, $0x3cb327a4
+DATA c_t9<>+56(SB)/4, $0x3cb327a4
+DATA c_t9<>+60(SB)/4, $0x3cb327a4
+GLOBL c_t9<>(SB), RODATA|NOPTR, $64
+
+DATA c_t7<>+0(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+4(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+8(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+12(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+16(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+20(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+24(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+28(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+32(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+36(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+40(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+44(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+48(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+52(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+56(SB)/4, $0xbd5d0dd1
+DATA c_t7<>+60(SB)/4, $0xbd5d0dd1
+GLOBL c_t7<>(SB), RODATA|NOPTR, $64
+
+DATA c_t5<>+0(SB)/4, $0x3e088889
+DATA c_t5<>+4(SB)/4, $0x3e088889
+DATA c_t5<>+8(SB)/4, $0x3e088889
+DATA c_t5<>+12(SB)/4, $0x3e088889
+DATA c_t5<>+16(SB)/4, $0x3e088889
+DATA c_t5<>+20(SB)/4, $0x3e088889
+DATA c_t5<>+24(SB)/4, $0x3e088889
+DATA c_t5<>+28(SB)/4, $0x3e088889
+DATA c_t5<>+32(SB)/4, $0x3e088889
+DATA c_t5<>+36(SB)/4, $0x3e088889
+DATA c_t5<>+40(SB)/4, $0x3e088889
+DATA c_t5<>+44(SB)/4, $0x3e088889
+DATA c_t5<>+48(SB)/4, $0x3e088889
+DATA c_t5<>+52(SB)/4, $0x3e088889
+DATA c_t5<>+56(SB)/4, $0x3e088889
+DATA c_t5<>+60(SB)/4, $0x3e088889
+GLOBL c_t5<>(SB), RODATA|NOPTR, $64
+
+DATA c_t3<>+0(SB)/4, $0xbeaaaaab
+DATA c_t3<>+4(SB)/4, $0xbeaaaaab
+DATA c_t3<>+8(SB)/4, $0xbeaaaaab
+DATA c_t3<>+12(SB)/4, $0xbeaaaaab
+DATA c_t3<>+16(SB)/4, $0xbeaaaaab
+DATA c_t3<>+20(SB)/4, $0xbeaaaaab
+DATA c_t3<>+24(SB)/4, $0xbeaaaaab
+DATA c_t3<>+28(SB)/4, $0xbeaaaaab
+DATA c_t3<>+32(SB)/4, $0xbeaaaaab
+DATA c_t3<>+36(SB)/4, $0xbeaaaaab
+DATA c_t3<>+40(SB)/4, $0xbeaaaaab
+DATA c_t3<>+44(SB)/4, $0xbeaaaaab
+DATA c_t3<>+48(SB)/4, $0xbeaaaaab
+DATA c_t3<>+52(SB)/4, $0xbeaaaaab
+DATA c_t3<>+56(SB)/4, $0xbeaaaaab
+DATA c_t3<>+60(SB)/4, $0xbeaaaaab
+GLOBL c_t3<>(SB), RODATA|NOPTR, $64
 
 DATA c_explo<>+0(SB)/4, $0xc2ae999a
 DATA c_explo<>+4(SB)/4, $0xc2ae999a
@@ -670,24 +808,6 @@ DATA c_zero<>+56(SB)/4, $0x00000000
 DATA c_zero<>+60(SB)/4, $0x00000000
 GLOBL c_zero<>(SB), RODATA|NOPTR, $64
 
-DATA c_nine<>+0(SB)/4, $0x41100000
-DATA c_nine<>+4(SB)/4, $0x41100000
-DATA c_nine<>+8(SB)/4, $0x41100000
-DATA c_nine<>+12(SB)/4, $0x41100000
-DATA c_nine<>+16(SB)/4, $0x41100000
-DATA c_nine<>+20(SB)/4, $0x41100000
-DATA c_nine<>+24(SB)/4, $0x41100000
-DATA c_nine<>+28(SB)/4, $0x41100000
-DATA c_nine<>+32(SB)/4, $0x41100000
-DATA c_nine<>+36(SB)/4, $0x41100000
-DATA c_nine<>+40(SB)/4, $0x41100000
-DATA c_nine<>+44(SB)/4, $0x41100000
-DATA c_nine<>+48(SB)/4, $0x41100000
-DATA c_nine<>+52(SB)/4, $0x41100000
-DATA c_nine<>+56(SB)/4, $0x41100000
-DATA c_nine<>+60(SB)/4, $0x41100000
-GLOBL c_nine<>(SB), RODATA|NOPTR, $64
-
 DATA c_two<>+0(SB)/4, $0x40000000
 DATA c_two<>+4(SB)/4, $0x40000000
 DATA c_two<>+8(SB)/4, $0x40000000
@@ -705,132 +825,6 @@ DATA c_two<>+52(SB)/4, $0x40000000
 DATA c_two<>+56(SB)/4, $0x40000000
 DATA c_two<>+60(SB)/4, $0x40000000
 GLOBL c_two<>(SB), RODATA|NOPTR, $64
-
-DATA c_t15<>+0(SB)/4, $0xbabed1b2
-DATA c_t15<>+4(SB)/4, $0xbabed1b2
-DATA c_t15<>+8(SB)/4, $0xbabed1b2
-DATA c_t15<>+12(SB)/4, $0xbabed1b2
-DATA c_t15<>+16(SB)/4, $0xbabed1b2
-DATA c_t15<>+20(SB)/4, $0xbabed1b2
-DATA c_t15<>+24(SB)/4, $0xbabed1b2
-DATA c_t15<>+28(SB)/4, $0xbabed1b2
-DATA c_t15<>+32(SB)/4, $0xbabed1b2
-DATA c_t15<>+36(SB)/4, $0xbabed1b2
-DATA c_t15<>+40(SB)/4, $0xbabed1b2
-DATA c_t15<>+44(SB)/4, $0xbabed1b2
-DATA c_t15<>+48(SB)/4, $0xbabed1b2
-DATA c_t15<>+52(SB)/4, $0xbabed1b2
-DATA c_t15<>+56(SB)/4, $0xbabed1b2
-DATA c_t15<>+60(SB)/4, $0xbabed1b2
-GLOBL c_t15<>(SB), RODATA|NOPTR, $64
-
-DATA c_t13<>+0(SB)/4, $0x3b6b69e8
-DATA c_t13<>+4(SB)/4, $0x3b6b69e8
-DATA c_t13<>+8(SB)/4, $0x3b6b69e8
-DATA c_t13<>+12(SB)/4, $0x3b6b69e8
-DATA c_t13<>+16(SB)/4, $0x3b6b69e8
-DATA c_t13<>+20(SB)/4, $0x3b6b69e8
-DATA c_t13<>+24(SB)/4, $0x3b6b69e8
-DATA c_t13<>+28(SB)/4, $0x3b6b69e8
-DATA c_t13<>+32(SB)/4, $0x3b6b69e8
-DATA c_t13<>+36(SB)/4, $0x3b6b69e8
-DATA c_t13<>+40(SB)/4, $0x3b6b69e8
-DATA c_t13<>+44(SB)/4, $0x3b6b69e8
-DATA c_t13<>+48(SB)/4, $0x3b6b69e8
-DATA c_t13<>+52(SB)/4, $0x3b6b69e8
-DATA c_t13<>+56(SB)/4, $0x3b6b69e8
-DATA c_t13<>+60(SB)/4, $0x3b6b69e8
-GLOBL c_t13<>(SB), RODATA|NOPTR, $64
-
-DATA c_t11<>+0(SB)/4, $0xbc11371b
-DATA c_t11<>+4(SB)/4, $0xbc11371b
-DATA c_t11<>+8(SB)/4, $0xbc11371b
-DATA c_t11<>+12(SB)/4, $0xbc11371b
-DATA c_t11<>+16(SB)/4, $0xbc11371b
-DATA c_t11<>+20(SB)/4, $0xbc11371b
-DATA c_t11<>+24(SB)/4, $0xbc11371b
-DATA c_t11<>+28(SB)/4, $0xbc11371b
-DATA c_t11<>+32(SB)/4, $0xbc11371b
-DATA c_t11<>+36(SB)/4, $0xbc11371b
-DATA c_t11<>+40(SB)/4, $0xbc11371b
-DATA c_t11<>+44(SB)/4, $0xbc11371b
-DATA c_t11<>+48(SB)/4, $0xbc11371b
-DATA c_t11<>+52(SB)/4, $0xbc11371b
-DATA c_t11<>+56(SB)/4, $0xbc11371b
-DATA c_t11<>+60(SB)/4, $0xbc11371b
-GLOBL c_t11<>(SB), RODATA|NOPTR, $64
-
-DATA c_t9<>+0(SB)/4, $0x3cb327a4
-DATA c_t9<>+4(SB)/4, $0x3cb327a4
-DATA c_t9<>+8(SB)/4, $0x3cb327a4
-DATA c_t9<>+12(SB)/4, $0x3cb327a4
-DATA c_t9<>+16(SB)/4, $0x3cb327a4
-DATA c_t9<>+20(SB)/4, $0x3cb327a4
-DATA c_t9<>+24(SB)/4, $0x3cb327a4
-DATA c_t9<>+28(SB)/4, $0x3cb327a4
-DATA c_t9<>+32(SB)/4, $0x3cb327a4
-DATA c_t9<>+36(SB)/4, $0x3cb327a4
-DATA c_t9<>+40(SB)/4, $0x3cb327a4
-DATA c_t9<>+44(SB)/4, $0x3cb327a4
-DATA c_t9<>+48(SB)/4, $0x3cb327a4
-DATA c_t9<>+52(SB)/4, $0x3cb327a4
-DATA c_t9<>+56(SB)/4, $0x3cb327a4
-DATA c_t9<>+60(SB)/4, $0x3cb327a4
-GLOBL c_t9<>(SB), RODATA|NOPTR, $64
-
-DATA c_t7<>+0(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+4(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+8(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+12(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+16(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+20(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+24(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+28(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+32(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+36(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+40(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+44(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+48(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+52(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+56(SB)/4, $0xbd5d0dd1
-DATA c_t7<>+60(SB)/4, $0xbd5d0dd1
-GLOBL c_t7<>(SB), RODATA|NOPTR, $64
-
-DATA c_t5<>+0(SB)/4, $0x3e088889
-DATA c_t5<>+4(SB)/4, $0x3e088889
-DATA c_t5<>+8(SB)/4, $0x3e088889
-DATA c_t5<>+12(SB)/4, $0x3e088889
-DATA c_t5<>+16(SB)/4, $0x3e088889
-DATA c_t5<>+20(SB)/4, $0x3e088889
-DATA c_t5<>+24(SB)/4, $0x3e088889
-DATA c_t5<>+28(SB)/4, $0x3e088889
-DATA c_t5<>+32(SB)/4, $0x3e088889
-DATA c_t5<>+36(SB)/4, $0x3e088889
-DATA c_t5<>+40(SB)/4, $0x3e088889
-DATA c_t5<>+44(SB)/4, $0x3e088889
-DATA c_t5<>+48(SB)/4, $0x3e088889
-DATA c_t5<>+52(SB)/4, $0x3e088889
-DATA c_t5<>+56(SB)/4, $0x3e088889
-DATA c_t5<>+60(SB)/4, $0x3e088889
-GLOBL c_t5<>(SB), RODATA|NOPTR, $64
-
-DATA c_t3<>+0(SB)/4, $0xbeaaaaab
-DATA c_t3<>+4(SB)/4, $0xbeaaaaab
-DATA c_t3<>+8(SB)/4, $0xbeaaaaab
-DATA c_t3<>+12(SB)/4, $0xbeaaaaab
-DATA c_t3<>+16(SB)/4, $0xbeaaaaab
-DATA c_t3<>+20(SB)/4, $0xbeaaaaab
-DATA c_t3<>+24(SB)/4, $0xbeaaaaab
-DATA c_t3<>+28(SB)/4, $0xbeaaaaab
-DATA c_t3<>+32(SB)/4, $0xbeaaaaab
-DATA c_t3<>+36(SB)/4, $0xbeaaaaab
-DATA c_t3<>+40(SB)/4, $0xbeaaaaab
-DATA c_t3<>+44(SB)/4, $0xbeaaaaab
-DATA c_t3<>+48(SB)/4, $0xbeaaaaab
-DATA c_t3<>+52(SB)/4, $0xbeaaaaab
-DATA c_t3<>+56(SB)/4, $0xbeaaaaab
-DATA c_t3<>+60(SB)/4, $0xbeaaaaab
-GLOBL c_t3<>(SB), RODATA|NOPTR, $64
 
 DATA c_halfthr<>+0(SB)/4, $0x3f000000
 DATA c_halfthr<>+4(SB)/4, $0x3f000000
@@ -1451,142 +1445,140 @@ loop:
 	VADDPS       Y1, Y0, Y0
 	VMOVUPS      (DX), Y1
 	VADDPS       Y1, Y0, Y0
-	VPAND        c_absmask<>+0(SB), Y0, Y1
-	VMOVUPS      c_sigmax<>+0(SB), Y2
-	VMINPS       Y1, Y2, Y1
-	VPXOR        c_signbit<>+0(SB), Y1, Y1
-	VMOVUPS      c_explo<>+0(SB), Y2
-	VMAXPS       Y1, Y2, Y1
-	VMULPS       c_log2e<>+0(SB), Y1, Y2
-	VROUNDPS     $0x00, Y2, Y2
-	VFNMADD231PS c_ln2hi<>+0(SB), Y2, Y1
-	VFNMADD231PS c_ln2lo<>+0(SB), Y2, Y1
-	VMOVUPS      c_inv5040<>+0(SB), Y3
-	VFMADD213PS  c_inv720<>+0(SB), Y1, Y3
-	VFMADD213PS  c_inv120<>+0(SB), Y1, Y3
-	VFMADD213PS  c_inv24<>+0(SB), Y1, Y3
-	VFMADD213PS  c_inv6<>+0(SB), Y1, Y3
-	VFMADD213PS  c_half<>+0(SB), Y1, Y3
-	VFMADD213PS  c_one<>+0(SB), Y1, Y3
-	VFMADD213PS  c_one<>+0(SB), Y1, Y3
-	VCVTPS2DQ    Y2, Y2
-	VPSLLD       $0x17, Y2, Y2
-	VPADDD       Y2, Y3, Y1
-	VADDPS       c_one<>+0(SB), Y1, Y2
-	VMOVUPS      c_one<>+0(SB), Y3
-	VDIVPS       Y2, Y3, Y2
-	VMULPS       Y2, Y1, Y1
-	VBLENDVPS    Y0, Y1, Y2, Y0
-	VMOVUPS      Y0, (AX)
 	VMOVUPS      (AX)(R10*1), Y1
 	VMOVUPS      (CX)(R10*1), Y2
 	VADDPS       Y2, Y1, Y1
 	VMOVUPS      (DX)(R10*1), Y2
 	VADDPS       Y2, Y1, Y1
-	VPAND        c_absmask<>+0(SB), Y1, Y2
-	VMOVUPS      c_sigmax<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VPXOR        c_signbit<>+0(SB), Y2, Y2
-	VMOVUPS      c_explo<>+0(SB), Y3
-	VMAXPS       Y2, Y3, Y2
-	VMULPS       c_log2e<>+0(SB), Y2, Y3
-	VROUNDPS     $0x00, Y3, Y3
-	VFNMADD231PS c_ln2hi<>+0(SB), Y3, Y2
-	VFNMADD231PS c_ln2lo<>+0(SB), Y3, Y2
-	VMOVUPS      c_inv5040<>+0(SB), Y4
-	VFMADD213PS  c_inv720<>+0(SB), Y2, Y4
-	VFMADD213PS  c_inv120<>+0(SB), Y2, Y4
-	VFMADD213PS  c_inv24<>+0(SB), Y2, Y4
-	VFMADD213PS  c_inv6<>+0(SB), Y2, Y4
-	VFMADD213PS  c_half<>+0(SB), Y2, Y4
-	VFMADD213PS  c_one<>+0(SB), Y2, Y4
-	VFMADD213PS  c_one<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
-	VPADDD       Y3, Y4, Y2
-	VADDPS       c_one<>+0(SB), Y2, Y3
-	VMOVUPS      c_one<>+0(SB), Y4
-	VDIVPS       Y3, Y4, Y3
-	VMULPS       Y3, Y2, Y2
-	VBLENDVPS    Y1, Y2, Y3, Y1
-	VMOVUPS      Y1, (AX)(R10*1)
 	VMOVUPS      (AX)(R10*2), Y2
 	VMOVUPS      (CX)(R10*2), Y3
 	VADDPS       Y3, Y2, Y2
 	VMOVUPS      (DX)(R10*2), Y3
 	VADDPS       Y3, Y2, Y2
-	VPAND        c_signbit<>+0(SB), Y2, Y3
-	VPAND        c_absmask<>+0(SB), Y2, Y2
-	VMOVUPS      c_nine<>+0(SB), Y4
-	VMINPS       Y2, Y4, Y2
-	VADDPS       Y2, Y2, Y4
-	VMOVUPS      c_explo<>+0(SB), Y5
-	VMAXPS       Y4, Y5, Y4
-	VMULPS       c_log2e<>+0(SB), Y4, Y5
-	VROUNDPS     $0x00, Y5, Y5
-	VFNMADD231PS c_ln2hi<>+0(SB), Y5, Y4
-	VFNMADD231PS c_ln2lo<>+0(SB), Y5, Y4
-	VMOVUPS      c_inv5040<>+0(SB), Y6
-	VFMADD213PS  c_inv720<>+0(SB), Y4, Y6
-	VFMADD213PS  c_inv120<>+0(SB), Y4, Y6
-	VFMADD213PS  c_inv24<>+0(SB), Y4, Y6
-	VFMADD213PS  c_inv6<>+0(SB), Y4, Y6
-	VFMADD213PS  c_half<>+0(SB), Y4, Y6
-	VFMADD213PS  c_one<>+0(SB), Y4, Y6
-	VFMADD213PS  c_one<>+0(SB), Y4, Y6
-	VCVTPS2DQ    Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VPADDD       Y5, Y6, Y4
-	VADDPS       c_one<>+0(SB), Y4, Y4
-	VMOVUPS      c_two<>+0(SB), Y5
-	VDIVPS       Y4, Y5, Y4
-	VMOVUPS      c_one<>+0(SB), Y5
-	VSUBPS       Y4, Y5, Y4
-	VMULPS       Y2, Y2, Y5
-	VMOVUPS      c_t15<>+0(SB), Y6
-	VFMADD213PS  c_t13<>+0(SB), Y5, Y6
-	VFMADD213PS  c_t11<>+0(SB), Y5, Y6
-	VFMADD213PS  c_t9<>+0(SB), Y5, Y6
-	VFMADD213PS  c_t7<>+0(SB), Y5, Y6
-	VFMADD213PS  c_t5<>+0(SB), Y5, Y6
-	VFMADD213PS  c_t3<>+0(SB), Y5, Y6
-	VMULPS       Y2, Y5, Y5
-	VFMADD213PS  Y2, Y6, Y5
-	VCMPPS       $0x01, c_halfthr<>+0(SB), Y2, Y2
-	VBLENDVPS    Y2, Y5, Y4, Y2
-	VPOR         Y3, Y2, Y2
-	VMOVUPS      Y2, (AX)(R10*2)
 	VMOVUPS      (AX)(R11*1), Y3
 	VMOVUPS      (CX)(R11*1), Y4
 	VADDPS       Y4, Y3, Y3
 	VMOVUPS      (DX)(R11*1), Y4
 	VADDPS       Y4, Y3, Y3
+	VPAND        c_absmask<>+0(SB), Y0, Y4
+	VMOVUPS      c_sigmax<>+0(SB), Y5
+	VMINPS       Y4, Y5, Y4
+	VPXOR        c_signbit<>+0(SB), Y4, Y4
+	VPAND        c_absmask<>+0(SB), Y1, Y5
+	VMOVUPS      c_sigmax<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VPXOR        c_signbit<>+0(SB), Y5, Y5
+	VMOVUPS      c_explo<>+0(SB), Y6
+	VMAXPS       Y4, Y6, Y4
+	VMAXPS       Y5, Y6, Y5
+	VMULPS       c_log2e<>+0(SB), Y4, Y6
+	VMULPS       c_log2e<>+0(SB), Y5, Y7
+	VROUNDPS     $0x00, Y6, Y6
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS c_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS c_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS c_ln2lo<>+0(SB), Y6, Y4
+	VFNMADD231PS c_ln2lo<>+0(SB), Y7, Y5
+	VMOVUPS      c_inv5040<>+0(SB), Y8
+	VMOVUPS      c_inv5040<>+0(SB), Y9
+	VFMADD213PS  c_inv720<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv720<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv120<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv120<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv24<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv24<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv6<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv6<>+0(SB), Y5, Y9
+	VFMADD213PS  c_half<>+0(SB), Y4, Y8
+	VFMADD213PS  c_half<>+0(SB), Y5, Y9
+	VFMADD213PS  c_one<>+0(SB), Y4, Y8
+	VFMADD213PS  c_one<>+0(SB), Y5, Y9
+	VFMADD213PS  c_one<>+0(SB), Y4, Y8
+	VFMADD213PS  c_one<>+0(SB), Y5, Y9
+	VCVTPS2DQ    Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       Y6, Y8, Y4
+	VCVTPS2DQ    Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       Y7, Y9, Y5
+	VADDPS       c_one<>+0(SB), Y4, Y6
+	VMOVUPS      c_one<>+0(SB), Y7
+	VDIVPS       Y6, Y7, Y6
+	VMULPS       Y6, Y4, Y4
+	VBLENDVPS    Y0, Y4, Y6, Y0
+	VADDPS       c_one<>+0(SB), Y5, Y4
+	VMOVUPS      c_one<>+0(SB), Y6
+	VDIVPS       Y4, Y6, Y4
+	VMULPS       Y4, Y5, Y5
+	VBLENDVPS    Y1, Y5, Y4, Y1
 	VPAND        c_absmask<>+0(SB), Y3, Y4
 	VMOVUPS      c_sigmax<>+0(SB), Y5
 	VMINPS       Y4, Y5, Y4
 	VPXOR        c_signbit<>+0(SB), Y4, Y4
-	VMOVUPS      c_explo<>+0(SB), Y5
-	VMAXPS       Y4, Y5, Y4
-	VMULPS       c_log2e<>+0(SB), Y4, Y5
-	VROUNDPS     $0x00, Y5, Y5
-	VFNMADD231PS c_ln2hi<>+0(SB), Y5, Y4
-	VFNMADD231PS c_ln2lo<>+0(SB), Y5, Y4
-	VMOVUPS      c_inv5040<>+0(SB), Y6
-	VFMADD213PS  c_inv720<>+0(SB), Y4, Y6
-	VFMADD213PS  c_inv120<>+0(SB), Y4, Y6
-	VFMADD213PS  c_inv24<>+0(SB), Y4, Y6
-	VFMADD213PS  c_inv6<>+0(SB), Y4, Y6
-	VFMADD213PS  c_half<>+0(SB), Y4, Y6
-	VFMADD213PS  c_one<>+0(SB), Y4, Y6
-	VFMADD213PS  c_one<>+0(SB), Y4, Y6
-	VCVTPS2DQ    Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VPADDD       Y5, Y6, Y4
+	VPAND        c_signbit<>+0(SB), Y2, Y5
+	VPAND        c_absmask<>+0(SB), Y2, Y2
+	VMOVUPS      c_nine<>+0(SB), Y6
+	VMINPS       Y2, Y6, Y2
+	VADDPS       Y2, Y2, Y6
+	VMOVUPS      c_explo<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VMAXPS       Y4, Y7, Y4
+	VMULPS       c_log2e<>+0(SB), Y6, Y7
+	VMULPS       c_log2e<>+0(SB), Y4, Y8
+	VROUNDPS     $0x00, Y7, Y7
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS c_ln2hi<>+0(SB), Y7, Y6
+	VFNMADD231PS c_ln2hi<>+0(SB), Y8, Y4
+	VFNMADD231PS c_ln2lo<>+0(SB), Y7, Y6
+	VFNMADD231PS c_ln2lo<>+0(SB), Y8, Y4
+	VMOVUPS      c_inv5040<>+0(SB), Y9
+	VMOVUPS      c_inv5040<>+0(SB), Y10
+	VFMADD213PS  c_inv720<>+0(SB), Y6, Y9
+	VFMADD213PS  c_inv720<>+0(SB), Y4, Y10
+	VFMADD213PS  c_inv120<>+0(SB), Y6, Y9
+	VFMADD213PS  c_inv120<>+0(SB), Y4, Y10
+	VFMADD213PS  c_inv24<>+0(SB), Y6, Y9
+	VFMADD213PS  c_inv24<>+0(SB), Y4, Y10
+	VFMADD213PS  c_inv6<>+0(SB), Y6, Y9
+	VFMADD213PS  c_inv6<>+0(SB), Y4, Y10
+	VFMADD213PS  c_half<>+0(SB), Y6, Y9
+	VFMADD213PS  c_half<>+0(SB), Y4, Y10
+	VFMADD213PS  c_one<>+0(SB), Y6, Y9
+	VFMADD213PS  c_one<>+0(SB), Y4, Y10
+	VFMADD213PS  c_one<>+0(SB), Y6, Y9
+	VFMADD213PS  c_one<>+0(SB), Y4, Y10
+	VCVTPS2DQ    Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       Y7, Y9, Y6
+	VCVTPS2DQ    Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       Y8, Y10, Y4
+	VADDPS       c_one<>+0(SB), Y6, Y6
+	VMOVUPS      c_two<>+0(SB), Y7
+	VDIVPS       Y6, Y7, Y6
+	VMOVUPS      c_one<>+0(SB), Y7
+	VSUBPS       Y6, Y7, Y6
+	VMULPS       Y2, Y2, Y7
+	VMOVUPS      c_t15<>+0(SB), Y8
+	VFMADD213PS  c_t13<>+0(SB), Y7, Y8
+	VFMADD213PS  c_t11<>+0(SB), Y7, Y8
+	VFMADD213PS  c_t9<>+0(SB), Y7, Y8
+	VFMADD213PS  c_t7<>+0(SB), Y7, Y8
+	VFMADD213PS  c_t5<>+0(SB), Y7, Y8
+	VFMADD213PS  c_t3<>+0(SB), Y7, Y8
+	VMULPS       Y2, Y7, Y7
+	VFMADD213PS  Y2, Y8, Y7
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Y2, Y2
+	VBLENDVPS    Y2, Y7, Y6, Y2
+	VPOR         Y5, Y2, Y2
 	VADDPS       c_one<>+0(SB), Y4, Y5
 	VMOVUPS      c_one<>+0(SB), Y6
 	VDIVPS       Y5, Y6, Y5
 	VMULPS       Y5, Y4, Y4
 	VBLENDVPS    Y3, Y4, Y5, Y3
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, (AX)(R10*1)
+	VMOVUPS      Y2, (AX)(R10*2)
 	VMOVUPS      Y3, (AX)(R11*1)
 	VMULPS       Y2, Y0, Y0
 	VMOVUPS      (BX), Y2
@@ -1657,142 +1649,140 @@ tail:
 	VADDPS       Y2, Y1, Y1
 	VMASKMOVPS   (DX), Y0, Y2
 	VADDPS       Y2, Y1, Y1
-	VPAND        c_absmask<>+0(SB), Y1, Y2
-	VMOVUPS      c_sigmax<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VPXOR        c_signbit<>+0(SB), Y2, Y2
-	VMOVUPS      c_explo<>+0(SB), Y3
-	VMAXPS       Y2, Y3, Y2
-	VMULPS       c_log2e<>+0(SB), Y2, Y3
-	VROUNDPS     $0x00, Y3, Y3
-	VFNMADD231PS c_ln2hi<>+0(SB), Y3, Y2
-	VFNMADD231PS c_ln2lo<>+0(SB), Y3, Y2
-	VMOVUPS      c_inv5040<>+0(SB), Y4
-	VFMADD213PS  c_inv720<>+0(SB), Y2, Y4
-	VFMADD213PS  c_inv120<>+0(SB), Y2, Y4
-	VFMADD213PS  c_inv24<>+0(SB), Y2, Y4
-	VFMADD213PS  c_inv6<>+0(SB), Y2, Y4
-	VFMADD213PS  c_half<>+0(SB), Y2, Y4
-	VFMADD213PS  c_one<>+0(SB), Y2, Y4
-	VFMADD213PS  c_one<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
-	VPADDD       Y3, Y4, Y2
-	VADDPS       c_one<>+0(SB), Y2, Y3
-	VMOVUPS      c_one<>+0(SB), Y4
-	VDIVPS       Y3, Y4, Y3
-	VMULPS       Y3, Y2, Y2
-	VBLENDVPS    Y1, Y2, Y3, Y1
-	VMASKMOVPS   Y1, Y0, (AX)
 	VMASKMOVPS   (AX)(R10*1), Y0, Y2
 	VMASKMOVPS   (CX)(R10*1), Y0, Y3
 	VADDPS       Y3, Y2, Y2
 	VMASKMOVPS   (DX)(R10*1), Y0, Y3
 	VADDPS       Y3, Y2, Y2
-	VPAND        c_absmask<>+0(SB), Y2, Y3
-	VMOVUPS      c_sigmax<>+0(SB), Y4
-	VMINPS       Y3, Y4, Y3
-	VPXOR        c_signbit<>+0(SB), Y3, Y3
-	VMOVUPS      c_explo<>+0(SB), Y4
-	VMAXPS       Y3, Y4, Y3
-	VMULPS       c_log2e<>+0(SB), Y3, Y4
-	VROUNDPS     $0x00, Y4, Y4
-	VFNMADD231PS c_ln2hi<>+0(SB), Y4, Y3
-	VFNMADD231PS c_ln2lo<>+0(SB), Y4, Y3
-	VMOVUPS      c_inv5040<>+0(SB), Y5
-	VFMADD213PS  c_inv720<>+0(SB), Y3, Y5
-	VFMADD213PS  c_inv120<>+0(SB), Y3, Y5
-	VFMADD213PS  c_inv24<>+0(SB), Y3, Y5
-	VFMADD213PS  c_inv6<>+0(SB), Y3, Y5
-	VFMADD213PS  c_half<>+0(SB), Y3, Y5
-	VFMADD213PS  c_one<>+0(SB), Y3, Y5
-	VFMADD213PS  c_one<>+0(SB), Y3, Y5
-	VCVTPS2DQ    Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPADDD       Y4, Y5, Y3
-	VADDPS       c_one<>+0(SB), Y3, Y4
-	VMOVUPS      c_one<>+0(SB), Y5
-	VDIVPS       Y4, Y5, Y4
-	VMULPS       Y4, Y3, Y3
-	VBLENDVPS    Y2, Y3, Y4, Y2
-	VMASKMOVPS   Y2, Y0, (AX)(R10*1)
 	VMASKMOVPS   (AX)(R10*2), Y0, Y3
 	VMASKMOVPS   (CX)(R10*2), Y0, Y4
 	VADDPS       Y4, Y3, Y3
 	VMASKMOVPS   (DX)(R10*2), Y0, Y4
 	VADDPS       Y4, Y3, Y3
-	VPAND        c_signbit<>+0(SB), Y3, Y4
-	VPAND        c_absmask<>+0(SB), Y3, Y3
-	VMOVUPS      c_nine<>+0(SB), Y5
-	VMINPS       Y3, Y5, Y3
-	VADDPS       Y3, Y3, Y5
-	VMOVUPS      c_explo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
-	VMULPS       c_log2e<>+0(SB), Y5, Y6
-	VROUNDPS     $0x00, Y6, Y6
-	VFNMADD231PS c_ln2hi<>+0(SB), Y6, Y5
-	VFNMADD231PS c_ln2lo<>+0(SB), Y6, Y5
-	VMOVUPS      c_inv5040<>+0(SB), Y7
-	VFMADD213PS  c_inv720<>+0(SB), Y5, Y7
-	VFMADD213PS  c_inv120<>+0(SB), Y5, Y7
-	VFMADD213PS  c_inv24<>+0(SB), Y5, Y7
-	VFMADD213PS  c_inv6<>+0(SB), Y5, Y7
-	VFMADD213PS  c_half<>+0(SB), Y5, Y7
-	VFMADD213PS  c_one<>+0(SB), Y5, Y7
-	VFMADD213PS  c_one<>+0(SB), Y5, Y7
-	VCVTPS2DQ    Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPADDD       Y6, Y7, Y5
-	VADDPS       c_one<>+0(SB), Y5, Y5
-	VMOVUPS      c_two<>+0(SB), Y6
-	VDIVPS       Y5, Y6, Y5
-	VMOVUPS      c_one<>+0(SB), Y6
-	VSUBPS       Y5, Y6, Y5
-	VMULPS       Y3, Y3, Y6
-	VMOVUPS      c_t15<>+0(SB), Y7
-	VFMADD213PS  c_t13<>+0(SB), Y6, Y7
-	VFMADD213PS  c_t11<>+0(SB), Y6, Y7
-	VFMADD213PS  c_t9<>+0(SB), Y6, Y7
-	VFMADD213PS  c_t7<>+0(SB), Y6, Y7
-	VFMADD213PS  c_t5<>+0(SB), Y6, Y7
-	VFMADD213PS  c_t3<>+0(SB), Y6, Y7
-	VMULPS       Y3, Y6, Y6
-	VFMADD213PS  Y3, Y7, Y6
-	VCMPPS       $0x01, c_halfthr<>+0(SB), Y3, Y3
-	VBLENDVPS    Y3, Y6, Y5, Y3
-	VPOR         Y4, Y3, Y3
-	VMASKMOVPS   Y3, Y0, (AX)(R10*2)
 	VMASKMOVPS   (AX)(R11*1), Y0, Y4
 	VMASKMOVPS   (CX)(R11*1), Y0, Y5
 	VADDPS       Y5, Y4, Y4
 	VMASKMOVPS   (DX)(R11*1), Y0, Y5
 	VADDPS       Y5, Y4, Y4
+	VPAND        c_absmask<>+0(SB), Y1, Y5
+	VMOVUPS      c_sigmax<>+0(SB), Y6
+	VMINPS       Y5, Y6, Y5
+	VPXOR        c_signbit<>+0(SB), Y5, Y5
+	VPAND        c_absmask<>+0(SB), Y2, Y6
+	VMOVUPS      c_sigmax<>+0(SB), Y7
+	VMINPS       Y6, Y7, Y6
+	VPXOR        c_signbit<>+0(SB), Y6, Y6
+	VMOVUPS      c_explo<>+0(SB), Y7
+	VMAXPS       Y5, Y7, Y5
+	VMAXPS       Y6, Y7, Y6
+	VMULPS       c_log2e<>+0(SB), Y5, Y7
+	VMULPS       c_log2e<>+0(SB), Y6, Y8
+	VROUNDPS     $0x00, Y7, Y7
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS c_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS c_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS c_ln2lo<>+0(SB), Y7, Y5
+	VFNMADD231PS c_ln2lo<>+0(SB), Y8, Y6
+	VMOVUPS      c_inv5040<>+0(SB), Y9
+	VMOVUPS      c_inv5040<>+0(SB), Y10
+	VFMADD213PS  c_inv720<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv720<>+0(SB), Y6, Y10
+	VFMADD213PS  c_inv120<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv120<>+0(SB), Y6, Y10
+	VFMADD213PS  c_inv24<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv24<>+0(SB), Y6, Y10
+	VFMADD213PS  c_inv6<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv6<>+0(SB), Y6, Y10
+	VFMADD213PS  c_half<>+0(SB), Y5, Y9
+	VFMADD213PS  c_half<>+0(SB), Y6, Y10
+	VFMADD213PS  c_one<>+0(SB), Y5, Y9
+	VFMADD213PS  c_one<>+0(SB), Y6, Y10
+	VFMADD213PS  c_one<>+0(SB), Y5, Y9
+	VFMADD213PS  c_one<>+0(SB), Y6, Y10
+	VCVTPS2DQ    Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       Y7, Y9, Y5
+	VCVTPS2DQ    Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       Y8, Y10, Y6
+	VADDPS       c_one<>+0(SB), Y5, Y7
+	VMOVUPS      c_one<>+0(SB), Y8
+	VDIVPS       Y7, Y8, Y7
+	VMULPS       Y7, Y5, Y5
+	VBLENDVPS    Y1, Y5, Y7, Y1
+	VADDPS       c_one<>+0(SB), Y6, Y5
+	VMOVUPS      c_one<>+0(SB), Y7
+	VDIVPS       Y5, Y7, Y5
+	VMULPS       Y5, Y6, Y6
+	VBLENDVPS    Y2, Y6, Y5, Y2
 	VPAND        c_absmask<>+0(SB), Y4, Y5
 	VMOVUPS      c_sigmax<>+0(SB), Y6
 	VMINPS       Y5, Y6, Y5
 	VPXOR        c_signbit<>+0(SB), Y5, Y5
-	VMOVUPS      c_explo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
-	VMULPS       c_log2e<>+0(SB), Y5, Y6
-	VROUNDPS     $0x00, Y6, Y6
-	VFNMADD231PS c_ln2hi<>+0(SB), Y6, Y5
-	VFNMADD231PS c_ln2lo<>+0(SB), Y6, Y5
-	VMOVUPS      c_inv5040<>+0(SB), Y7
-	VFMADD213PS  c_inv720<>+0(SB), Y5, Y7
-	VFMADD213PS  c_inv120<>+0(SB), Y5, Y7
-	VFMADD213PS  c_inv24<>+0(SB), Y5, Y7
-	VFMADD213PS  c_inv6<>+0(SB), Y5, Y7
-	VFMADD213PS  c_half<>+0(SB), Y5, Y7
-	VFMADD213PS  c_one<>+0(SB), Y5, Y7
-	VFMADD213PS  c_one<>+0(SB), Y5, Y7
-	VCVTPS2DQ    Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPADDD       Y6, Y7, Y5
+	VPAND        c_signbit<>+0(SB), Y3, Y6
+	VPAND        c_absmask<>+0(SB), Y3, Y3
+	VMOVUPS      c_nine<>+0(SB), Y7
+	VMINPS       Y3, Y7, Y3
+	VADDPS       Y3, Y3, Y7
+	VMOVUPS      c_explo<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMAXPS       Y5, Y8, Y5
+	VMULPS       c_log2e<>+0(SB), Y7, Y8
+	VMULPS       c_log2e<>+0(SB), Y5, Y9
+	VROUNDPS     $0x00, Y8, Y8
+	VROUNDPS     $0x00, Y9, Y9
+	VFNMADD231PS c_ln2hi<>+0(SB), Y8, Y7
+	VFNMADD231PS c_ln2hi<>+0(SB), Y9, Y5
+	VFNMADD231PS c_ln2lo<>+0(SB), Y8, Y7
+	VFNMADD231PS c_ln2lo<>+0(SB), Y9, Y5
+	VMOVUPS      c_inv5040<>+0(SB), Y10
+	VMOVUPS      c_inv5040<>+0(SB), Y11
+	VFMADD213PS  c_inv720<>+0(SB), Y7, Y10
+	VFMADD213PS  c_inv720<>+0(SB), Y5, Y11
+	VFMADD213PS  c_inv120<>+0(SB), Y7, Y10
+	VFMADD213PS  c_inv120<>+0(SB), Y5, Y11
+	VFMADD213PS  c_inv24<>+0(SB), Y7, Y10
+	VFMADD213PS  c_inv24<>+0(SB), Y5, Y11
+	VFMADD213PS  c_inv6<>+0(SB), Y7, Y10
+	VFMADD213PS  c_inv6<>+0(SB), Y5, Y11
+	VFMADD213PS  c_half<>+0(SB), Y7, Y10
+	VFMADD213PS  c_half<>+0(SB), Y5, Y11
+	VFMADD213PS  c_one<>+0(SB), Y7, Y10
+	VFMADD213PS  c_one<>+0(SB), Y5, Y11
+	VFMADD213PS  c_one<>+0(SB), Y7, Y10
+	VFMADD213PS  c_one<>+0(SB), Y5, Y11
+	VCVTPS2DQ    Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPADDD       Y8, Y10, Y7
+	VCVTPS2DQ    Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPADDD       Y9, Y11, Y5
+	VADDPS       c_one<>+0(SB), Y7, Y7
+	VMOVUPS      c_two<>+0(SB), Y8
+	VDIVPS       Y7, Y8, Y7
+	VMOVUPS      c_one<>+0(SB), Y8
+	VSUBPS       Y7, Y8, Y7
+	VMULPS       Y3, Y3, Y8
+	VMOVUPS      c_t15<>+0(SB), Y9
+	VFMADD213PS  c_t13<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t11<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t9<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t7<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t5<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t3<>+0(SB), Y8, Y9
+	VMULPS       Y3, Y8, Y8
+	VFMADD213PS  Y3, Y9, Y8
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Y3, Y3
+	VBLENDVPS    Y3, Y8, Y7, Y3
+	VPOR         Y6, Y3, Y3
 	VADDPS       c_one<>+0(SB), Y5, Y6
 	VMOVUPS      c_one<>+0(SB), Y7
 	VDIVPS       Y6, Y7, Y6
 	VMULPS       Y6, Y5, Y5
 	VBLENDVPS    Y4, Y5, Y6, Y4
+	VMASKMOVPS   Y1, Y0, (AX)
+	VMASKMOVPS   Y2, Y0, (AX)(R10*1)
+	VMASKMOVPS   Y3, Y0, (AX)(R10*2)
 	VMASKMOVPS   Y4, Y0, (AX)(R11*1)
 	VMULPS       Y3, Y1, Y1
 	VMASKMOVPS   (BX), Y0, Y3
