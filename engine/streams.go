@@ -92,6 +92,11 @@ type passContext struct {
 	// beside says whether the last forward pass had the helper core beside
 	// it: once a workspace's Forward is done, its top layer's.
 	beside bool
+	// shareSingle says that a single stream's products are shared by the
+	// cores in this window although besideSingle holds, leaving the helper
+	// nothing to do beside the pass; couldBeside, that some layer's forward
+	// pass could have had it (Workspace.tuneSingle picks between the two).
+	shareSingle, couldBeside bool
 	// tracking says that the pass reports its steps to pace (reached).
 	tracking bool
 	pace     *pace
@@ -139,10 +144,16 @@ func (s *passContext) besideSingle(w *weights, wElems int) bool {
 // bfloat16 copy is then made here once the helper has its task, and so
 // unsplit (a busy pool runs calls whole): into this core's caches, where
 // the pass's GEMVs read it. Split, half of it came from the other core's
-// at the first step, and h512b1 trained 1.0-1.4% slower in bf16.
+// at the first step, and h512b1 trained 1.0-1.4% slower in bf16. Where one
+// core reads W more slowly than two share it, the window's way is to share
+// (shareSingle, singleWays): everything is then done here, in turn.
 func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
 	s.beside, s.alsoDone = false, false
-	if a, ok := k.(kernels.Async); ok && s.besideSingle(w, wElems) {
+	a, ok := k.(kernels.Async)
+	if ok && s.besideSingle(w, wElems) {
+		s.couldBeside = true
+	}
+	if ok && !s.shareSingle && s.besideSingle(w, wElems) {
 		s.w, s.params = w, p
 		w.allocBF16()
 		if a.Go(s.makeT) {
@@ -165,9 +176,9 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 // summed in parts instead (gradFirst, gradPart), from the window's last
 // steps to its first, and the helper core sums each part as soon as the
 // pass has finished its steps; the first part, summed over both cores, is
-// what is left once the pass is done. Without a helper the same parts are
-// summed in the same order after the pass, so one core and two give the
-// same bits. Summed after the pass, the gradient cost h512b1 5-6% of its
+// what is left once the pass is done. Without a helper, or sharing each
+// product (shareSingle), the same parts are summed in the same order after
+// the pass, so one core and two, and either way, give the same bits. Summed after the pass, the gradient cost h512b1 5-6% of its
 // training time in bf16.
 func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), dout, x, g []float32) {
 	if !s.besideSingle(w, wElems) || n <= gradFirst {
@@ -179,7 +190,7 @@ func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pas
 	s.pace.step.Store(int32(n))
 	s.pace.abandoned.Store(false)
 	s.tracking = true
-	if a, ok := k.(kernels.Async); ok && a.Go(s.sumParts) {
+	if a, ok := k.(kernels.Async); ok && !s.shareSingle && a.Go(s.sumParts) {
 		func() {
 			defer a.Wait()
 			finished := false

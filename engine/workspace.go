@@ -50,6 +50,8 @@ type Workspace struct {
 	// gradients, in mixed-precision training over an even number of
 	// streams (see pairedStates); nil otherwise.
 	paired []pairedStates
+	// single is how a single stream's training shares the cores.
+	single singleWays
 }
 
 // NewWorkspace allocates the buffers for passes of model m over windows of
@@ -73,6 +75,7 @@ func NewWorkspace(m *Model, grads []float32, t, b int) *Workspace {
 	for l := 0; l < c.Layers; l++ {
 		ws.layers = append(ws.layers, cells[c.Cell].NewLayer(m, l, grads, t, b, ws.ctx))
 	}
+	ws.single.on = grads != nil && b == 1 && m.Precision == BF16
 	if grads != nil {
 		ws.ctx.ones = make([]float32, t*b)
 		for i := range ws.ctx.ones {
@@ -157,6 +160,7 @@ func (ws *Workspace) Forward(k kernels.Backend) float64 {
 	H, V, n := c.Hidden, c.Vocab, ws.T*ws.B
 	ws.ctx.bindBF16(k, ws.T*ws.B, ws.bfWidth, ws.B == 1 && ws.grads != nil)
 	ws.k = k
+	ws.single.begin(ws.ctx)
 	var x []float32
 	for l, layer := range ws.layers {
 		ids := ws.Inputs
@@ -242,6 +246,7 @@ func (ws *Workspace) Backward(k kernels.Backend) {
 		ws.layers[l].Backward(k, dh, below)
 		dh, dx = dx, dh
 	}
+	ws.single.end(ws.ctx)
 }
 
 // outputParams writes the output layer's parameter gradients, dV = dOᵀ·Hs

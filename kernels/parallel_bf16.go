@@ -91,11 +91,14 @@ func (p *parallelBF16) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int,
 // Gemv is.
 func (p *parallelBF16) GemvBF16(m, n int, alpha float32, a []uint16, lda int, x []uint16, beta float32, y []float32) {
 	pool := p.pb.pool
-	// Split by bytes, as a float32 Gemv of the same bytes is: a bfloat16
-	// matrix of a float32 one's elements is half its size, and one that
-	// fits a core's L2 is read faster by that core alone than by two
-	// cores handing each other the result (bench/RESULTS.md).
-	if 2*m*n < 4*pool.policy.gemvWork || n == 0 || !pool.acquire(m) {
+	// Split from as many elements as a float32 Gemv is (gemvWork, 512 KB
+	// of bfloat16): on a Zen 4 one core reads 512 KB from its L2 at 88 GB/s
+	// (5.9 µs for 512×512), two cores their halves and the hand-over in
+	// 3.6-3.9 µs; on a Zen 5 one core took 3.4 µs, split 3.5-3.7
+	// (bench/RESULTS.md). Where one core is faster the engine keeps the
+	// helper busy beside a single stream's pass (passContext.forward), and
+	// a busy pool runs calls whole.
+	if m*n < pool.policy.gemvWork || n == 0 || !pool.acquire(m) {
 		p.ops.GemvBF16(m, n, alpha, a, lda, x, beta, y)
 		return
 	}

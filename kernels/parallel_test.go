@@ -413,3 +413,42 @@ func TestParallelGemvSameBits(t *testing.T) {
 		four.(io.Closer).Close()
 	}
 }
+
+// TestParallelGemvBF16SameBits pins that a bfloat16 GEMV split over two or
+// four workers gives the bits it gives whole, on every backend with BF16:
+// the engine splits it or not with the machine's speed (engine/single.go).
+// The shapes are at and above the split's size, with odd row counts and
+// rows of 300 (not a multiple of the kernels' 32 elements).
+func TestParallelGemvBF16SameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	ran := false
+	for _, b := range Supported() {
+		ops, ok := BF16Of(b)
+		if !ok || b.Name() == "openblas" {
+			continue
+		}
+		ran = true
+		two, four := Parallel(b, 2), Parallel(b, 4)
+		for _, s := range [][2]int{{512, 512}, {1031, 256}, {2048, 512}, {1024, 300}, {4096, 64}} {
+			m, n := s[0], s[1]
+			a, x := randBF16(ops, rng, m*n), randBF16(ops, rng, n)
+			want := make([]float32, m)
+			ops.GemvBF16(m, n, 1, a, n, x, 0, want)
+			for w, p := range map[int]Backend{2: two, 4: four} {
+				pops, _ := BF16Of(p)
+				got := make([]float32, m)
+				pops.GemvBF16(m, n, 1, a, n, x, 0, got)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s, %d×%d on %d workers: y[%d] = %v, whole %v", b.Name(), m, n, w, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		two.(io.Closer).Close()
+		four.(io.Closer).Close()
+	}
+	if !ran {
+		t.Skip("no backend with bfloat16 products on this machine")
+	}
+}

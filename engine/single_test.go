@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"testing"
+
+	"charrnn/kernels"
+)
+
+// A single stream's training in mixed precision gives the same bits
+// whichever way it shares the cores (singleWays): the helper beside the
+// passes, both cores sharing every product, the tuner switching between
+// the two from window to window, or one core alone. The sizes are the
+// smallest whose recurrent weights have the choice (besideSingle), with
+// windows longer than the gradient's first part (gradFirst).
+func TestSingleWaysSameBits(t *testing.T) {
+	corpus, vocab := writeCorpus(t, pairsText(20000, 7)+"the quick brown fox")
+	ran := false
+	for _, k := range kernels.Supported() {
+		if _, ok := kernels.BF16Of(k); !ok || k.Name() == "openblas" {
+			continue
+		}
+		ran = true
+		for _, mc := range []ModelConfig{
+			{Cell: "rnn", Layers: 1, Hidden: 256},
+			{Cell: "lstm", Layers: 2, Hidden: 128},
+			{Cell: "gru", Layers: 1, Hidden: 160},
+		} {
+			t.Run(fmt.Sprintf("%s/%s%d", k.Name(), mc.Cell, mc.Hidden), func(t *testing.T) {
+				run := func(k kernels.Backend, force int) ([]float64, []float32, bool) {
+					cfg := TrainConfig{Model: mc, Seq: 40, Batch: 1, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "value", Limit: 5}, Seed: 5, Precision: BF16}
+					tr, err := NewTrainer(cfg, k, corpus, vocab)
+					if err != nil {
+						t.Fatal(err)
+					}
+					tr.ws.single.force = force
+					var losses []float64
+					could := false
+					for range 6 {
+						r, err := tr.TrainStep()
+						if err != nil {
+							t.Fatal(err)
+						}
+						losses = append(losses, r.Loss)
+						could = could || tr.ws.ctx.couldBeside
+					}
+					return losses, tr.Model.Params, could
+				}
+				wantL, wantP, _ := run(k, 0)
+				two := kernels.Parallel(k, 2)
+				defer two.(io.Closer).Close()
+				for force, way := range []string{"tuned", "beside", "shared"} {
+					l, p, could := run(two, force)
+					if !could {
+						t.Fatalf("%s: no layer had the choice", way)
+					}
+					for i := range wantL {
+						if l[i] != wantL[i] {
+							t.Fatalf("%s: step %d: loss %v, one core %v", way, i+1, l[i], wantL[i])
+						}
+					}
+					for i := range wantP {
+						if p[i] != wantP[i] {
+							t.Fatalf("%s: parameter %d: %v, one core %v", way, i, p[i], wantP[i])
+						}
+					}
+				}
+			})
+		}
+	}
+	if !ran {
+		t.Skip("no backend with bfloat16 products on this machine")
+	}
+}
