@@ -11,7 +11,10 @@ import (
 
 // TestPaddedWSameResults pins that reading W and V through their padded,
 // aligned copies gives bit for bit what reading them in place does, on
-// every backend, for B = 1 (GEMV) and B > 1 (GEMM).
+// every backend, for B = 1 (GEMV) and B > 1 (GEMM). OpenBLAS's own AVX-512
+// kernels (SkylakeX, Cooperlake: what it picks on a Zen 4 unless
+// OPENBLAS_CORETYPE says otherwise) sum a small GEMV another way when its
+// rows are aligned, so there the two agree to rounding.
 func TestPaddedWSameResults(t *testing.T) {
 	for _, H := range []int{5, 100, 120, 200} {
 		for _, B := range []int{1, 3} {
@@ -46,11 +49,16 @@ func TestPaddedWSameResults(t *testing.T) {
 					lp, lq := padded.Forward(k), plain.Forward(k)
 					padded.Backward(k)
 					plain.Backward(k)
-					if lp != lq {
+					tol := 0.0
+					if k.Name() == "openblas" {
+						tol = 1e-5
+					}
+					near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= tol*math.Max(1, math.Abs(a)) }
+					if !near(lp, lq) {
 						t.Fatalf("loss %v padded, %v plain", lp, lq)
 					}
 					for i := range gp {
-						if math.Float32bits(gp[i]) != math.Float32bits(gq[i]) {
+						if !near(float64(gp[i]), float64(gq[i])) {
 							t.Fatalf("gradient %d: %v padded, %v plain", i, gp[i], gq[i])
 						}
 					}
