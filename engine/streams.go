@@ -95,7 +95,7 @@ type passContext struct {
 	// shareSingle says that a single stream's products are shared by the
 	// cores in this window although besideSingle holds, leaving the helper
 	// nothing to do beside the pass; couldBeside, that some layer's forward
-	// pass could have had it (Workspace.tuneSingle picks between the two).
+	// pass could have had it (singleWays picks between the two).
 	shareSingle, couldBeside bool
 	// tracking says that the pass reports its steps to pace (reached).
 	tracking bool
@@ -150,10 +150,9 @@ func (s *passContext) besideSingle(w *weights, wElems int) bool {
 func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
 	s.beside, s.alsoDone = false, false
 	a, ok := k.(kernels.Async)
-	if ok && s.besideSingle(w, wElems) {
-		s.couldBeside = true
-	}
-	if ok && !s.shareSingle && s.besideSingle(w, wElems) {
+	could := ok && s.besideSingle(w, wElems)
+	s.couldBeside = s.couldBeside || could
+	if could && !s.shareSingle {
 		s.w, s.params = w, p
 		w.allocBF16()
 		if a.Go(s.makeT) {
@@ -178,7 +177,8 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 // pass has finished its steps; the first part, summed over both cores, is
 // what is left once the pass is done. Without a helper, or sharing each
 // product (shareSingle), the same parts are summed in the same order after
-// the pass, so one core and two, and either way, give the same bits. Summed after the pass, the gradient cost h512b1 5-6% of its
+// the pass, so one core and two, and either way, give the same bits.
+// Summed after the pass, the gradient cost h512b1 5-6% of its
 // training time in bf16.
 func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), dout, x, g []float32) {
 	if !s.besideSingle(w, wElems) || n <= gradFirst {

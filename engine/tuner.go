@@ -9,7 +9,7 @@ import "time"
 // the host has put the cores. Both ways must give the same bits. Sampling
 // uses it to choose between a step begun ahead on two cores and one in turn
 // (Sampler.Generate), training a single stream between the helper core
-// beside the pass and both cores sharing each product (Workspace.tuneSingle).
+// beside the pass and both cores sharing each product (singleWays).
 //
 // Each chunk is timed and the faster way taken, and the other is timed
 // again after a while: probeEvery chunks, twice as many each time it is

@@ -156,11 +156,7 @@ func (t *tanhParts) end(s isa, x VecVirtual) {
 		VCMPPS(U8(1), cstf("halfthr", 0.5), ax, m)
 		VBLENDVPS(m, t.sq, t.l, ax)
 	}
-	if s.avx512 {
-		VPORD(t.sign, ax, x)
-	} else {
-		VPOR(t.sign, ax, x)
-	}
+	s.or(t.sign, ax, x)
 }
 
 func genAddTanh(s isa) {

@@ -76,6 +76,14 @@ func (s isa) and(a, b, dst Op) {
 	}
 }
 
+func (s isa) or(a, b, dst Op) {
+	if s.avx512 {
+		VPORD(a, b, dst)
+	} else {
+		VPOR(a, b, dst)
+	}
+}
+
 func (s isa) xor(a, b, dst Op) {
 	if s.avx512 {
 		VPXORD(a, b, dst)
