@@ -109,6 +109,9 @@ type layerBase struct {
 	// The recurrence's passes over streams [lo, hi) (streams.go), as func
 	// values made once.
 	fwd, back func(lo, hi int)
+	// Where a cell has them, its passes over units [lo, hi) of a single
+	// stream on core c of a lockstep (lockstep.go).
+	fwdUnits, backUnits func(c, lo, hi int)
 }
 
 // newLayerBase makes the common part of layer l of m, whose input weights

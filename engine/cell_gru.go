@@ -70,7 +70,7 @@ func (r *gruLayer) Carry() { copy(r.hs[:r.B*r.H], r.hs[r.T*r.B*r.H:]) }
 func (r *gruLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
-	r.ctx.forward(k, &r.whh, p, 3*r.H*r.H, r.fwd)
+	r.ctx.forward(k, &r.whh, p, 3*r.H*r.H, r.fwd, nil)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -97,7 +97,7 @@ func (r *gruLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	// The recurrence back, and dW_hh = dHGᵀ·H_prev (beside it where it
 	// can be); then, window-wide, the biases' row sums and the input's
 	// side from dX, which the pass wrote over the activations.
-	r.ctx.backward(k, &r.whh, 3*H*H, n, r.back, r.dhg, r.hs[:n*H], g)
+	r.ctx.backward(k, &r.whh, 3*H*H, n, r.back, nil, r.dhg, r.hs[:n*H], g)
 	r.ctx.sumRows(k, r.t.bhh.Of(g), r.dhg)
 	r.ctx.sumRows(k, r.t.bih.Of(g), r.act)
 	r.input.backward(k, p, g, r.act, dx)

@@ -123,7 +123,7 @@ func (r *lstmLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	biasSum(p, r.t.bih, r.t.bhh, r.bias)
-	r.ctx.forward(k, &r.whh, p, 4*r.H*r.H, r.fwd)
+	r.ctx.forward(k, &r.whh, p, 4*r.H*r.H, r.fwd, nil)
 }
 
 // forwardStreams runs the recurrence through the window for streams [lo,
@@ -158,7 +158,7 @@ func (r *lstmLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	r.dh = dh
 	// The recurrence back, and dW_hh = dGᵀ·H_prev (beside it where it can
 	// be); then, window-wide, db = Σ dG and the input's side.
-	r.ctx.backward(k, &r.whh, 4*H*H, n, r.back, r.gates, r.hs[:n*H], g)
+	r.ctx.backward(k, &r.whh, 4*H*H, n, r.back, nil, r.gates, r.hs[:n*H], g)
 	r.ctx.sumRows(k, r.t.bih.Of(g), r.gates)
 	copy(r.t.bhh.Of(g), r.t.bih.Of(g))
 	r.input.backward(k, p, g, r.gates, dx)

@@ -110,6 +110,7 @@ func (rnnCell) NewLayer(m *Model, l int, grads []float32, T, B int, ctx *passCon
 	t := rnnNames(m.Config, l).bound(m)
 	r := &rnnLayer{layerBase: newLayerBase(m, grads, T, B, ctx, t.u, H, nil), t: t, biasBuf: make([]float32, H), w: newRecurrentWeights(t.w, ctx, B)}
 	r.fwd, r.back = r.forwardStreams, r.backwardStreams
+	r.fwdUnits, r.backUnits = r.forwardUnits, r.backwardUnits
 	r.state = [][]float32{r.block(-1)}
 	return r
 }
@@ -129,7 +130,7 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 	p := r.m.Params
 	r.input.forward(k, p, ids, x)
 	r.bias = r.t.bias(p, r.biasBuf)
-	r.ctx.forward(k, &r.w, p, r.H*r.H, r.fwd)
+	r.ctx.forward(k, &r.w, p, r.H*r.H, r.fwd, r.fwdUnits)
 }
 
 // forwardStreams runs the recurrence forward through the window for streams
@@ -147,6 +148,28 @@ func (r *rnnLayer) forwardStreams(lo, hi int) {
 	}
 }
 
+// forwardUnits is forwardStreams for units [lo, hi) of a single stream in
+// mixed precision, on core c of a lockstep (lockstep.go): it makes its rows
+// of the bfloat16 W and Wᵀ, then at each step shares h_{t-1} with the
+// other core, in bfloat16 as the GEMV reads it, and computes its units of
+// h_t.
+func (r *rnnLayer) forwardUnits(c, lo, hi int) {
+	l, ops, k := r.ctx.lock, r.ctx.bf.ops, r.ctx.k
+	r.w.refreshRows(r.m.Params, lo, hi)
+	ops.ToBF16(l.vec(0)[lo:hi], r.block(-1)[lo:hi])
+	for t := 0; t < r.T; t++ {
+		if !l.share(c, t) {
+			return
+		}
+		h := r.block(t)[lo:hi]
+		r.w.mulTRows(lo, hi, l.vec(t), h)
+		k.AddTanh(h, h, r.input.row(t)[lo:hi], r.bias[lo:hi])
+		if t+1 < r.T {
+			ops.ToBF16(l.vec(t + 1)[lo:hi], h)
+		}
+	}
+}
+
 // Backward: through time only the recurrence is per step; dW and the
 // input's side are window-wide (GEMMs, or row adds for a lookup), db row
 // adds.
@@ -157,7 +180,7 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 	// The recurrence back, and dW = dRᵀ·H_prev (beside it where it can
 	// be); then db = Σ dr, the input weights' and the input's gradients
 	// from dR.
-	r.ctx.backward(k, &r.w, H*H, n, r.back, dh, r.hs[:n*H], g)
+	r.ctx.backward(k, &r.w, H*H, n, r.back, r.backUnits, dh, r.hs[:n*H], g)
 	r.ctx.sumRows(k, r.t.bih.Of(g), dh)
 	if r.t.bhh.Name != "" {
 		copy(r.t.bhh.Of(g), r.t.bih.Of(g))
@@ -178,6 +201,27 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 			break // truncated BPTT: nothing flows into the carried state
 		}
 		r.w.mul(k, B == 1, lo, hi-lo, 1, dr, 1, r.dh[((t-1)*B+lo)*H:((t-1)*B+hi)*H])
+	}
+}
+
+// backwardUnits is backwardStreams for units [lo, hi) of a single stream,
+// on core c of a lockstep (see forwardUnits): at each step it shares dr_t
+// with the other core and computes its units of dh_{t-1}.
+func (r *rnnLayer) backwardUnits(c, lo, hi int) {
+	H, T := r.H, r.T
+	l, ops, k := r.ctx.lock, r.ctx.bf.ops, r.ctx.k
+	for t := T - 1; ; t-- {
+		dr := r.dh[t*H+lo : t*H+hi]
+		k.TanhGrad(dr, r.block(t)[lo:hi], dr)
+		if t == 0 {
+			return // truncated BPTT
+		}
+		j := T - 1 - t
+		ops.ToBF16(l.vec(j)[lo:hi], dr)
+		if !l.share(c, j) {
+			return
+		}
+		r.w.mulRows(lo, hi, l.vec(j), r.dh[(t-1)*H+lo:(t-1)*H+hi])
 	}
 }
 

@@ -11,7 +11,9 @@ import (
 // A single stream's training in mixed precision gives the same bits
 // whichever way it shares the cores (singleWays): the helper beside the
 // passes, both cores sharing every product, the tuner switching between
-// the two from window to window, or one core alone. The sizes are the
+// the two from window to window, or one core alone. Sharing, the vanilla
+// RNN's recurrence runs in lockstep (lockstep.go), the gated cells' GEMVs
+// are split through the pool. The sizes are the
 // smallest whose recurrent weights have the choice (besideSingle), with
 // windows longer than the gradient's first part (gradFirst).
 func TestSingleWaysSameBits(t *testing.T) {
@@ -28,7 +30,7 @@ func TestSingleWaysSameBits(t *testing.T) {
 			{Cell: "gru", Layers: 1, Hidden: 160},
 		} {
 			t.Run(fmt.Sprintf("%s/%s%d", k.Name(), mc.Cell, mc.Hidden), func(t *testing.T) {
-				run := func(k kernels.Backend, force int) ([]float64, []float32, bool) {
+				run := func(k kernels.Backend, force int) ([]float64, []float32, bool, bool) {
 					cfg := TrainConfig{Model: mc, Seq: 40, Batch: 1, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "value", Limit: 5}, Seed: 5, Precision: BF16}
 					tr, err := NewTrainer(cfg, k, corpus, vocab)
 					if err != nil {
@@ -45,15 +47,18 @@ func TestSingleWaysSameBits(t *testing.T) {
 						losses = append(losses, r.Loss)
 						could = could || tr.ws.ctx.couldBeside
 					}
-					return losses, tr.Model.Params, could
+					return losses, tr.Model.Params, could, tr.ws.ctx.lock.half != nil
 				}
-				wantL, wantP, _ := run(k, 0)
+				wantL, wantP, _, _ := run(k, 0)
 				two := kernels.Parallel(k, 2)
 				defer two.(io.Closer).Close()
 				for force, way := range []string{"tuned", "beside", "shared"} {
-					l, p, could := run(two, force)
+					l, p, could, locked := run(two, force)
 					if !could {
 						t.Fatalf("%s: no layer had the choice", way)
+					}
+					if way == "shared" && locked != (mc.Cell == "rnn") {
+						t.Fatalf("shared: ran in lockstep %v", locked)
 					}
 					for i := range wantL {
 						if l[i] != wantL[i] {

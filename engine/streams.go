@@ -106,6 +106,9 @@ type passContext struct {
 	// transposer makes the float32 transposed copies of the weights
 	// (transpose.go).
 	transposer *transposer
+	// lock runs a single stream's passes over units on both cores
+	// (lockstep.go).
+	lock *lockstep
 }
 
 func newPassContext(b int, p Precision) *passContext {
@@ -120,6 +123,7 @@ func newPassContext(b int, p Precision) *passContext {
 	}
 	s.sumParts = s.gradientParts
 	s.transposer = newTransposer()
+	s.lock = newLockstep()
 	s.pace = new(pace)
 	return s
 }
@@ -146,12 +150,21 @@ func (s *passContext) besideSingle(w *weights, wElems int) bool {
 // the pass's GEMVs read it. Split, half of it came from the other core's
 // at the first step, and h512b1 trained 1.0-1.4% slower in bf16. Where one
 // core reads W more slowly than two share it, the window's way is to share
-// (shareSingle, singleWays): everything is then done here, in turn.
-func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int)) {
+// (shareSingle, singleWays): everything is then done here, in turn, or,
+// for a layer with a pass over units, by the two cores in lockstep, each
+// converting and reading its own half of the rows (lockstep.go).
+func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems int, pass func(lo, hi int), units func(c, lo, hi int)) {
 	s.beside, s.alsoDone = false, false
 	a, ok := k.(kernels.Async)
 	could := ok && s.besideSingle(w, wElems)
 	s.couldBeside = s.couldBeside || could
+	if could && s.shareSingle && units != nil {
+		s.k = k
+		w.allocBF16()
+		if s.lock.run(k, w.rows, units) {
+			return
+		}
+	}
 	if could && !s.shareSingle {
 		s.w, s.params = w, p
 		w.allocBF16()
@@ -180,7 +193,7 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 // the pass, so one core and two, and either way, give the same bits.
 // Summed after the pass, the gradient cost h512b1 5-6% of its
 // training time in bf16.
-func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), dout, x, g []float32) {
+func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), units func(c, lo, hi int), dout, x, g []float32) {
 	if !s.besideSingle(w, wElems) || n <= gradFirst {
 		s.run(k, wElems, pass)
 		w.gradient(k, n, 1, dout, x, g, false)
@@ -189,8 +202,8 @@ func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pas
 	s.k, s.w, s.grads, s.n, s.dout, s.x = k, w, g, n, dout, x
 	s.pace.step.Store(int32(n))
 	s.pace.abandoned.Store(false)
-	s.tracking = true
 	if a, ok := k.(kernels.Async); ok && !s.shareSingle && a.Go(s.sumParts) {
+		s.tracking = true
 		func() {
 			defer a.Wait()
 			finished := false
@@ -202,11 +215,14 @@ func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pas
 			s.run(k, wElems, pass)
 			finished = true
 		}()
+		s.tracking = false
 	} else {
-		s.run(k, wElems, pass)
+		if units == nil || !s.shareSingle || !s.lock.run(k, w.cols, units) {
+			s.run(k, wElems, pass)
+		}
+		s.pace.step.Store(0) // the pass is done: every part can be summed
 		s.gradientParts()
 	}
-	s.tracking = false
 	w.gradientRows(k, 0, gradFirst, 1, 1, dout, x, g, false)
 }
 

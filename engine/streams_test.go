@@ -133,7 +133,7 @@ func TestGradientBesidePass(t *testing.T) {
 					}
 				}
 				defer func() { panicked = recover() }()
-				ctx.backward(k, &w, H*H, n, pass, dout, x, g)
+				ctx.backward(k, &w, H*H, n, pass, nil, dout, x, g)
 				return g, nil
 			}
 			one, _ := grad(k, -1)

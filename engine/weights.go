@@ -141,6 +141,27 @@ func (w *weights) refreshT(p []float32) {
 	}
 }
 
+// refreshRows makes one core's part of a single stream's bfloat16 copies
+// of a square W in a lockstep (lockstep.go): rows [lo, hi) of W, which its
+// forward GEMVs read, and of Wᵀ, which its backward GEMVs read.
+func (w *weights) refreshRows(p []float32, lo, hi int) {
+	ops, src := w.ctx.bf.ops, w.t.Of(p)
+	ops.ToBF16(w.w16[lo*w.cols:hi*w.cols], src[lo*w.cols:hi*w.cols])
+	ops.ToBF16T(w.wt16[lo*w.rows:], w.rows, src[lo:], w.rows, hi-lo, w.cols)
+}
+
+// mulTRows computes rows [lo, hi) of a single stream's product W·x into
+// out, x given in bfloat16 (see mulT).
+func (w *weights) mulTRows(lo, hi int, x16 []uint16, out []float32) {
+	w.ctx.bf.ops.GemvBF16(hi-lo, w.cols, 1, w.w16[lo*w.cols:], w.cols, x16, 0, out)
+}
+
+// mulRows adds rows [lo, hi) of a single stream's product Wᵀ·x to out, x
+// given in bfloat16 (see mul).
+func (w *weights) mulRows(lo, hi int, x16 []uint16, out []float32) {
+	w.ctx.bf.ops.GemvBF16(hi-lo, w.rows, 1, w.wt16[lo*w.rows:], w.rows, x16, 1, out)
+}
+
 // newStepWeights is newWeights for single steps of one stream, which read
 // the matrix of p (the slab is updated in place, so the sampler of a
 // training run sees every update): in float32 in place, bound here once
