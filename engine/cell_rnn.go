@@ -148,24 +148,23 @@ func (r *rnnLayer) forwardStreams(lo, hi int) {
 	}
 }
 
-// forwardUnits is forwardStreams for units [lo, hi) of a single stream in
-// mixed precision, on core c of a lockstep (lockstep.go): it makes its rows
-// of the bfloat16 W and Wᵀ, then at each step shares h_{t-1} with the
-// other core, in bfloat16 as the GEMV reads it, and computes its units of
-// h_t.
+// forwardUnits is forwardStreams for units [lo, hi) of a single stream,
+// on core c of a lockstep (lockstep.go): it makes its rows of the bfloat16
+// W and Wᵀ in mixed precision, then at each step shares h_{t-1} with the
+// other core and computes its units of h_t.
 func (r *rnnLayer) forwardUnits(c, lo, hi int) {
-	l, ops, k := r.ctx.lock, r.ctx.bf.ops, r.ctx.k
+	l, k := r.ctx.lock, r.ctx.k
 	r.w.refreshRows(r.m.Params, lo, hi)
-	ops.ToBF16(l.vec(0)[lo:hi], r.block(-1)[lo:hi])
+	l.put(0, r.block(-1), lo, hi)
 	for t := 0; t < r.T; t++ {
 		if !l.share(c, t) {
 			return
 		}
-		h := r.block(t)[lo:hi]
-		r.w.mulTRows(lo, hi, l.vec(t), h)
-		k.AddTanh(h, h, r.input.row(t)[lo:hi], r.bias[lo:hi])
+		h := r.block(t)
+		r.w.mulTRows(k, lo, hi, r.block(t-1), l.vec(t), h[lo:hi])
+		k.AddTanh(h[lo:hi], h[lo:hi], r.input.row(t)[lo:hi], r.bias[lo:hi])
 		if t+1 < r.T {
-			ops.ToBF16(l.vec(t + 1)[lo:hi], h)
+			l.put(t+1, h, lo, hi)
 		}
 	}
 }
@@ -209,19 +208,19 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 // with the other core and computes its units of dh_{t-1}.
 func (r *rnnLayer) backwardUnits(c, lo, hi int) {
 	H, T := r.H, r.T
-	l, ops, k := r.ctx.lock, r.ctx.bf.ops, r.ctx.k
+	l, k := r.ctx.lock, r.ctx.k
 	for t := T - 1; ; t-- {
-		dr := r.dh[t*H+lo : t*H+hi]
-		k.TanhGrad(dr, r.block(t)[lo:hi], dr)
+		dr := r.dh[t*H : (t+1)*H]
+		k.TanhGrad(dr[lo:hi], r.block(t)[lo:hi], dr[lo:hi])
 		if t == 0 {
 			return // truncated BPTT
 		}
 		j := T - 1 - t
-		ops.ToBF16(l.vec(j)[lo:hi], dr)
+		l.put(j, dr, lo, hi)
 		if !l.share(c, j) {
 			return
 		}
-		r.w.mulRows(lo, hi, l.vec(j), r.dh[(t-1)*H+lo:(t-1)*H+hi])
+		r.w.mulRows(k, lo, hi, dr, l.vec(j), r.dh[(t-1)*H+lo:(t-1)*H+hi])
 	}
 }
 

@@ -10,13 +10,13 @@ import (
 // on its own half of the units for the whole window: its rows of the
 // recurrent weights stay in its L2, and at every step the cores exchange
 // only the step's vector (the state forward, the gradient back), each
-// publishing its half in bfloat16 and waiting for the other's. Splitting
-// each step's GEMV through the pool instead hands both halves of x and y
-// between the cores and wakes the helper at every call: on a Zen 4, a
-// 512×512 bfloat16 GEMV split that way took 3.9-4.2 µs where its half
-// alone took 2.5 (bench/RESULTS.md). Every value is computed by the same
-// calls on the same operands as the pooled split, so both give the same
-// bits.
+// publishing its half (in bfloat16 in mixed precision, as the GEMVs read
+// it) and waiting for the other's. Splitting each step's GEMV through the
+// pool instead hands both halves of x and y between the cores and wakes
+// the helper at every call: on a Zen 4, a 512×512 bfloat16 GEMV split that
+// way took 3.9-4.2 µs where its half alone took 2.5 (bench/RESULTS.md).
+// Every value is computed by the same calls on the same operands as the
+// pooled split, so both give the same bits.
 type lockstep struct {
 	// ready[c] counts the vectors core c has published; each has cache
 	// lines of its own, as the cores write them at every step.
@@ -25,10 +25,12 @@ type lockstep struct {
 	// that the other stops waiting for it.
 	abandoned atomic.Bool
 	_         [64]byte
-	// vecs are the exchanged vectors, double-buffered: vector j is in
-	// vecs[j%2]. A core writes vector j+2 only after the other has
-	// published j+1, and so has read vector j.
+	// vecs are the exchanged vectors in mixed precision, converted by ops,
+	// double-buffered: vector j is in vecs[j%2]. A core writes vector j+2
+	// only after the other has published j+1, and so has read vector j. In
+	// float32 the vectors are the pass's own.
 	vecs [2][]uint16
+	ops  kernels.BF16
 	// half runs core c's units [lo, hi); second runs the helper's half: a
 	// func value made once.
 	half   func(c, lo, hi int)
@@ -48,15 +50,19 @@ func newLockstep() *lockstep {
 }
 
 // run runs half over units [0, n) split between this core and the helper
-// offered by k, and reports false, having run nothing, when there is none
+// offered by k, in mixed precision when bf is not nil, and reports false, having run nothing, when there is none
 // free. The halves' boundary is a multiple of 16 units, a cache line of
 // float32s.
-func (l *lockstep) run(k kernels.Backend, n int, half func(c, lo, hi int)) bool {
+func (l *lockstep) run(k kernels.Backend, bf *bf16Products, n int, half func(c, lo, hi int)) bool {
 	a, ok := k.(kernels.Async)
 	if !ok || n < 32 {
 		return false
 	}
-	if len(l.vecs[0]) < n {
+	l.ops = nil
+	if bf != nil {
+		l.ops = bf.ops
+	}
+	if l.ops != nil && len(l.vecs[0]) < n {
 		l.vecs = [2][]uint16{make([]uint16, n), make([]uint16, n)}
 	}
 	l.half, l.mid, l.n = half, (n/2+15)&^15, n
@@ -83,8 +89,16 @@ func (l *lockstep) guarded(c, lo, hi int) {
 	finished = true
 }
 
-// vec is the buffer of vector j.
+// vec is the buffer of vector j, in mixed precision.
 func (l *lockstep) vec(j int) []uint16 { return l.vecs[j%2] }
+
+// put makes units [lo, hi) of v this core's half of vector j: in mixed
+// precision it converts them into vec(j); in float32 v is the vector.
+func (l *lockstep) put(j int, v []float32, lo, hi int) {
+	if l.ops != nil {
+		l.ops.ToBF16(l.vec(j)[lo:hi], v[lo:hi])
+	}
+}
 
 // share publishes core c's half of vector j, written into vec(j), and
 // waits for the other core's. It reports false when the other core has

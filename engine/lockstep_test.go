@@ -34,10 +34,13 @@ func TestLockstep(t *testing.T) {
 	defer two.(io.Closer).Close()
 	l := newLockstep()
 	var got [2][][]uint16 // what each core saw of each vector
+	// The vectors, double-buffered as in mixed precision (lockstep.vecs).
+	bufs := [2][]uint16{make([]uint16, n), make([]uint16, n)}
+	vec := func(j int) []uint16 { return bufs[j%2] }
 	half := func(failCore, failAt int) func(c, lo, hi int) {
 		return func(c, lo, hi int) {
 			got[c] = got[c][:0]
-			v := l.vec(0)
+			v := vec(0)
 			clear(v[lo:hi])
 			for j := 0; j < steps; j++ {
 				if c == failCore && j == failAt {
@@ -46,10 +49,10 @@ func TestLockstep(t *testing.T) {
 				if !l.share(c, j) {
 					return
 				}
-				got[c] = append(got[c], append([]uint16(nil), l.vec(j)[:n]...))
+				got[c] = append(got[c], append([]uint16(nil), vec(j)[:n]...))
 				if j+1 < steps {
 					for i := lo; i < hi; i++ {
-						l.vec(j + 1)[i] = next(l.vec(j)[:n], j+1, i)
+						vec(j + 1)[i] = next(vec(j)[:n], j+1, i)
 					}
 				}
 			}
@@ -59,7 +62,7 @@ func TestLockstep(t *testing.T) {
 		var recovered any
 		ran := func() bool {
 			defer func() { recovered = recover() }()
-			return l.run(two, n, half(fail.core, fail.at))
+			return l.run(two, nil, n, half(fail.core, fail.at))
 		}()
 		if fail.core >= 0 {
 			if w := fmt.Sprintf("core %d failed", fail.core); recovered != w {

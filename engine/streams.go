@@ -158,10 +158,14 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 	a, ok := k.(kernels.Async)
 	could := ok && s.besideSingle(w, wElems)
 	s.couldBeside = s.couldBeside || could
-	if could && s.shareSingle && units != nil {
+	if s.inLockstep(w, wElems, units) {
 		s.k = k
-		w.allocBF16()
-		if s.lock.run(k, w.rows, units) {
+		if s.bf != nil {
+			w.allocBF16() // each core makes its rows (weights.refreshRows)
+		} else {
+			w.refresh(k, p)
+		}
+		if s.lock.run(k, s.bf, w.rows, units) {
 			return
 		}
 	}
@@ -195,7 +199,10 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 // training time in bf16.
 func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), units func(c, lo, hi int), dout, x, g []float32) {
 	if !s.besideSingle(w, wElems) || n <= gradFirst {
-		s.run(k, wElems, pass)
+		s.k = k
+		if !s.inLockstep(w, wElems, units) || !s.lock.run(k, s.bf, w.cols, units) {
+			s.run(k, wElems, pass)
+		}
 		w.gradient(k, n, 1, dout, x, g, false)
 		return
 	}
@@ -217,7 +224,7 @@ func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pas
 		}()
 		s.tracking = false
 	} else {
-		if units == nil || !s.shareSingle || !s.lock.run(k, w.cols, units) {
+		if !s.inLockstep(w, wElems, units) || !s.lock.run(k, s.bf, w.cols, units) {
 			s.run(k, wElems, pass)
 		}
 		s.pace.step.Store(0) // the pass is done: every part can be summed
@@ -266,6 +273,27 @@ func pause(i int) {
 	if i%(1<<14) == 0 {
 		runtime.Gosched()
 	}
+}
+
+// A single stream's float32 recurrence runs in lockstep (lockstep.go) over
+// recurrent weights of at least lockstepMinElems: where the pool splits
+// each step's GEMV anyway (kernels' gemvWork), and where each core's half
+// of the units is wide enough for a transposed GEMV's block to be summed
+// as the whole is.
+const lockstepMinElems = 256 << 10
+
+// inLockstep reports whether a single stream's recurrence over weights w
+// (wElems of them) runs in lockstep, by units, for a layer that has such
+// passes: in mixed precision when the cores share the window's products
+// (shareSingle), in float32 over weights the pool would split.
+func (s *passContext) inLockstep(w *weights, wElems int, units func(c, lo, hi int)) bool {
+	switch {
+	case units == nil || !w.vec:
+		return false
+	case s.bf != nil:
+		return s.shareSingle && s.besideSingle(w, wElems)
+	}
+	return wElems >= lockstepMinElems
 }
 
 // run runs pass over all the streams, split between two cores when the

@@ -143,23 +143,35 @@ func (w *weights) refreshT(p []float32) {
 
 // refreshRows makes one core's part of a single stream's bfloat16 copies
 // of a square W in a lockstep (lockstep.go): rows [lo, hi) of W, which its
-// forward GEMVs read, and of Wᵀ, which its backward GEMVs read.
+// forward GEMVs read, and of Wᵀ, which its backward GEMVs read. In float32
+// refresh has made the whole before the lockstep.
 func (w *weights) refreshRows(p []float32, lo, hi int) {
+	if w.ctx.bf == nil {
+		return
+	}
 	ops, src := w.ctx.bf.ops, w.t.Of(p)
 	ops.ToBF16(w.w16[lo*w.cols:hi*w.cols], src[lo*w.cols:hi*w.cols])
 	ops.ToBF16T(w.wt16[lo*w.rows:], w.rows, src[lo:], w.rows, hi-lo, w.cols)
 }
 
 // mulTRows computes rows [lo, hi) of a single stream's product W·x into
-// out, x given in bfloat16 (see mulT).
-func (w *weights) mulTRows(lo, hi int, x16 []uint16, out []float32) {
-	w.ctx.bf.ops.GemvBF16(hi-lo, w.cols, 1, w.w16[lo*w.cols:], w.cols, x16, 0, out)
+// out, in mixed precision with x given in bfloat16 (x16; see mulT).
+func (w *weights) mulTRows(k kernels.Backend, lo, hi int, x []float32, x16 []uint16, out []float32) {
+	if bf := w.ctx.bf; bf != nil {
+		bf.ops.GemvBF16(hi-lo, w.cols, 1, w.w16[lo*w.cols:], w.cols, x16, 0, out)
+		return
+	}
+	k.Gemv(false, hi-lo, w.cols, 1, w.w[lo*w.ld:], w.ld, x, 0, out)
 }
 
-// mulRows adds rows [lo, hi) of a single stream's product Wᵀ·x to out, x
-// given in bfloat16 (see mul).
-func (w *weights) mulRows(lo, hi int, x16 []uint16, out []float32) {
-	w.ctx.bf.ops.GemvBF16(hi-lo, w.rows, 1, w.wt16[lo*w.rows:], w.rows, x16, 1, out)
+// mulRows adds rows [lo, hi) of a single stream's product Wᵀ·x to out, in
+// mixed precision with x given in bfloat16 (x16; see mul).
+func (w *weights) mulRows(k kernels.Backend, lo, hi int, x []float32, x16 []uint16, out []float32) {
+	if bf := w.ctx.bf; bf != nil {
+		bf.ops.GemvBF16(hi-lo, w.rows, 1, w.wt16[lo*w.rows:], w.rows, x16, 1, out)
+		return
+	}
+	k.Gemv(true, w.rows, hi-lo, 1, w.w[lo:], w.ld, x, 1, out)
 }
 
 // newStepWeights is newWeights for single steps of one stream, which read
