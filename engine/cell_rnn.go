@@ -212,6 +212,7 @@ func (r *rnnLayer) backwardUnits(c, lo, hi int) {
 	for t := T - 1; ; t-- {
 		dr := r.dh[t*H : (t+1)*H]
 		k.TanhGrad(dr[lo:hi], r.block(t)[lo:hi], dr[lo:hi])
+		r.ctx.unitsReached(c, lo, hi, t)
 		if t == 0 {
 			return // truncated BPTT
 		}

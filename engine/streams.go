@@ -97,6 +97,9 @@ type passContext struct {
 	// nothing to do beside the pass; couldBeside, that some layer's forward
 	// pass could have had it (singleWays picks between the two).
 	shareSingle, couldBeside bool
+	// partsInStep says that the halves of a lockstep's backward pass sum
+	// the gradient's parts (unitsReached).
+	partsInStep bool
 	// tracking says that the pass reports its steps to pace (reached).
 	tracking bool
 	pace     *pace
@@ -194,9 +197,10 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 // pass has finished its steps; the first part, summed over both cores, is
 // what is left once the pass is done. Without a helper, or sharing each
 // product (shareSingle), the same parts are summed in the same order after
-// the pass, so one core and two, and either way, give the same bits.
-// Summed after the pass, the gradient cost h512b1 5-6% of its
-// training time in bf16.
+// the pass; in lockstep (lockstep.go) each core sums its rows of each part
+// as soon as it has finished the part's steps (unitsReached). So one core
+// and two, and every way, give the same bits. Summed after the pass, the
+// gradient cost h512b1 5-6% of its training time in bf16.
 func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), units func(c, lo, hi int), dout, x, g []float32) {
 	if !s.besideSingle(w, wElems) || n <= gradFirst {
 		s.k = k
@@ -207,10 +211,18 @@ func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pas
 		return
 	}
 	s.k, s.w, s.grads, s.n, s.dout, s.x = k, w, g, n, dout, x
+	if s.inLockstep(w, wElems, units) {
+		s.partsInStep = true
+		ran := s.lock.run(k, s.bf, w.cols, units)
+		s.partsInStep = false
+		if ran {
+			return
+		}
+	}
 	s.pace.step.Store(int32(n))
 	s.pace.abandoned.Store(false)
+	s.tracking = true
 	if a, ok := k.(kernels.Async); ok && !s.shareSingle && a.Go(s.sumParts) {
-		s.tracking = true
 		func() {
 			defer a.Wait()
 			finished := false
@@ -222,15 +234,34 @@ func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pas
 			s.run(k, wElems, pass)
 			finished = true
 		}()
-		s.tracking = false
 	} else {
-		if !s.inLockstep(w, wElems, units) || !s.lock.run(k, s.bf, w.cols, units) {
-			s.run(k, wElems, pass)
-		}
-		s.pace.step.Store(0) // the pass is done: every part can be summed
+		s.run(k, wElems, pass)
 		s.gradientParts()
 	}
+	s.tracking = false
 	w.gradientRows(k, 0, gradFirst, 1, 1, dout, x, g, false)
+}
+
+// unitsReached is what core c's half of a lockstep's backward pass (units
+// [lo, hi)) reports once it has finished step t. Where the recurrent
+// weights' gradient is summed in parts (partsInStep), the core then sums
+// its rows of the part that begins at t, in the order gradientParts sums
+// the parts, and at t = 0 the first part: its scratch is the side one on
+// the helper core.
+func (s *passContext) unitsReached(c, lo, hi, t int) {
+	if !s.partsInStep {
+		return
+	}
+	switch {
+	case t == 0:
+		s.w.gradientBlock(s.k, 0, gradFirst, lo, hi, 1, 1, s.dout, s.x, s.grads, c == 1)
+	case t >= gradFirst && (t-gradFirst)%gradPart == 0:
+		beta := float32(1)
+		if t+gradPart >= s.n { // the last part, summed first
+			beta = 0
+		}
+		s.w.gradientBlock(s.k, t, min(t+gradPart, s.n), lo, hi, 1, beta, s.dout, s.x, s.grads, c == 1)
+	}
 }
 
 // gradientParts sums the parts of the gradient but the first, the last one
