@@ -306,23 +306,26 @@ func pause(i int) {
 	}
 }
 
-// A single stream's float32 recurrence runs in lockstep (lockstep.go) over
+// A single stream's recurrence runs in lockstep (lockstep.go) over
 // recurrent weights of at least lockstepMinElems: where the pool splits
 // each step's GEMV anyway (kernels' gemvWork), and where each core's half
 // of the units is wide enough for a transposed GEMV's block to be summed
-// as the whole is.
+// as the whole is. In one process, a window of a single stream's vanilla
+// RNN took 4-7% less time so than with each GEMV split, in float32 and
+// bfloat16, H=512 and H=1024 (bench/RESULTS.md).
 const lockstepMinElems = 256 << 10
 
 // inLockstep reports whether a single stream's recurrence over weights w
 // (wElems of them) runs in lockstep, by units, for a layer that has such
-// passes: in mixed precision when the cores share the window's products
-// (shareSingle), in float32 over weights the pool would split.
+// passes: in mixed precision over weights that could have the helper core
+// beside the pass (besideSingle) when the window's way is to share the
+// cores (shareSingle), and otherwise over weights the pool would split.
 func (s *passContext) inLockstep(w *weights, wElems int, units func(c, lo, hi int)) bool {
 	switch {
 	case units == nil || !w.vec:
 		return false
-	case s.bf != nil:
-		return s.shareSingle && s.besideSingle(w, wElems)
+	case s.bf != nil && s.besideSingle(w, wElems):
+		return s.shareSingle
 	}
 	return wElems >= lockstepMinElems
 }
