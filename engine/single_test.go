@@ -79,40 +79,50 @@ func TestSingleWaysSameBits(t *testing.T) {
 	}
 }
 
-// A single stream's float32 recurrence over weights the pool would split
-// runs in lockstep on two cores (inLockstep), with the same bits as on one.
-func TestLockstepFP32SameBits(t *testing.T) {
+// A single stream's recurrence over weights the pool would split runs in
+// lockstep on two cores (inLockstep), with the same bits as on one: in
+// float32, and in mixed precision over weights too large for the helper
+// beside the pass (besideSingle).
+func TestLockstepSameBits(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(20000, 7)+"the quick brown fox")
 	for _, k := range kernels.Supported() {
 		if k.Name() == "openblas" { // it may sum a block of rows another way
 			continue
 		}
-		t.Run(k.Name(), func(t *testing.T) {
-			run := func(k kernels.Backend) ([]float32, bool) {
-				cfg := TrainConfig{Model: ModelConfig{Cell: "rnn", Layers: 1, Hidden: 512}, Seq: 20, Batch: 1, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "value", Limit: 5}, Seed: 5}
-				tr, err := NewTrainer(cfg, k, corpus, vocab)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for range 3 {
-					if _, err := tr.TrainStep(); err != nil {
+		for _, c := range []struct {
+			p Precision
+			H int
+		}{{FP32, 512}, {BF16, 1024}} {
+			if _, ok := kernels.BF16Of(k); c.p == BF16 && !ok {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/%s/h%d", k.Name(), c.p, c.H), func(t *testing.T) {
+				run := func(k kernels.Backend) ([]float32, bool) {
+					cfg := TrainConfig{Model: ModelConfig{Cell: "rnn", Layers: 1, Hidden: c.H}, Seq: 20, Batch: 1, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "value", Limit: 5}, Seed: 5, Precision: c.p}
+					tr, err := NewTrainer(cfg, k, corpus, vocab)
+					if err != nil {
 						t.Fatal(err)
 					}
+					for range 3 {
+						if _, err := tr.TrainStep(); err != nil {
+							t.Fatal(err)
+						}
+					}
+					return tr.Model.Params, tr.ws.ctx.lock.half != nil
 				}
-				return tr.Model.Params, tr.ws.ctx.lock.half != nil
-			}
-			want, _ := run(k)
-			two := kernels.Parallel(k, 2)
-			defer two.(io.Closer).Close()
-			got, locked := run(two)
-			if !locked {
-				t.Fatal("the recurrence did not run in lockstep")
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("parameter %d: %v on two cores, %v on one", i, got[i], want[i])
+				want, _ := run(k)
+				two := kernels.Parallel(k, 2)
+				defer two.(io.Closer).Close()
+				got, locked := run(two)
+				if !locked {
+					t.Fatal("the recurrence did not run in lockstep")
 				}
-			}
-		})
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("parameter %d: %v on two cores, %v on one", i, got[i], want[i])
+					}
+				}
+			})
+		}
 	}
 }
