@@ -50,9 +50,9 @@ func newLockstep() *lockstep {
 }
 
 // run runs half over units [0, n) split between this core and the helper
-// offered by k, in mixed precision when bf is not nil, and reports false, having run nothing, when there is none
-// free. The halves' boundary is a multiple of 16 units, a cache line of
-// float32s.
+// offered by k, in mixed precision when bf is not nil, and reports false,
+// having run nothing, when there is no helper free. The halves' boundary
+// is a multiple of 16 units, a cache line of float32s.
 func (l *lockstep) run(k kernels.Backend, bf *bf16Products, n int, half func(c, lo, hi int)) bool {
 	a, ok := k.(kernels.Async)
 	if !ok || n < 32 {

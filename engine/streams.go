@@ -309,10 +309,12 @@ func pause(i int) {
 // A single stream's recurrence runs in lockstep (lockstep.go) over
 // recurrent weights of at least lockstepMinElems: where the pool splits
 // each step's GEMV anyway (kernels' gemvWork), and where each core's half
-// of the units is wide enough for a transposed GEMV's block to be summed
-// as the whole is. In one process, a window of a single stream's vanilla
-// RNN took 4-7% less time so than with each GEMV split, in float32 and
-// bfloat16, H=512 and H=1024 (bench/RESULTS.md).
+// of a square W's units (256 from H=512) is as wide as the pool's blocks
+// of a transposed GEMV (kernels' gemvOut/2), which narrower blocks could
+// sum another way. In one process on a Zen 4, a window of a single
+// stream's vanilla RNN took 0.5-5% less time so than with each GEMV split
+// in float32 and 7-10% less in bfloat16 at H=512, 6-7% at H=1024
+// (bench/RESULTS.md).
 const lockstepMinElems = 256 << 10
 
 // inLockstep reports whether a single stream's recurrence over weights w
