@@ -82,7 +82,7 @@ func TestSingleWaysSameBits(t *testing.T) {
 // A single stream's recurrence over weights the pool would split runs in
 // lockstep on two cores (inLockstep), with the same bits as on one: in
 // float32, and in mixed precision over weights too large for the helper
-// beside the pass (besideSingle).
+// beside the pass (besideSingle). It allocates nothing per step.
 func TestLockstepSameBits(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(20000, 7)+"the quick brown fox")
 	for _, k := range kernels.Supported() {
@@ -97,7 +97,7 @@ func TestLockstepSameBits(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%s/h%d", k.Name(), c.p, c.H), func(t *testing.T) {
-				run := func(k kernels.Backend) ([]float32, bool) {
+				run := func(k kernels.Backend) *Trainer {
 					cfg := TrainConfig{Model: ModelConfig{Cell: "rnn", Layers: 1, Hidden: c.H}, Seq: 20, Batch: 1, Optimizer: "adam", LR: 0.002, Clip: Clip{Mode: "value", Limit: 5}, Seed: 5, Precision: c.p}
 					tr, err := NewTrainer(cfg, k, corpus, vocab)
 					if err != nil {
@@ -108,19 +108,22 @@ func TestLockstepSameBits(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
-					return tr.Model.Params, tr.ws.ctx.lock.half != nil
+					return tr
 				}
-				want, _ := run(k)
+				want := run(k).Model.Params
 				two := kernels.Parallel(k, 2)
 				defer two.(io.Closer).Close()
-				got, locked := run(two)
-				if !locked {
+				tr := run(two)
+				if tr.ws.ctx.lock.half == nil {
 					t.Fatal("the recurrence did not run in lockstep")
 				}
-				for i := range want {
-					if got[i] != want[i] {
-						t.Fatalf("parameter %d: %v on two cores, %v on one", i, got[i], want[i])
+				for i, got := range tr.Model.Params {
+					if got != want[i] {
+						t.Fatalf("parameter %d: %v on two cores, %v on one", i, got, want[i])
 					}
+				}
+				if n := testing.AllocsPerRun(2, func() { tr.TrainStep() }); n != 0 {
+					t.Errorf("%v allocations per step", n)
 				}
 			})
 		}
