@@ -59,9 +59,9 @@ type bf16Products struct {
 	// their own parts; a and b hold a weight gradient's two operands, one
 	// transposed, one pair-packed (an odd count of rows padded to a pair).
 	a, b []uint16
-	// sideA and sideB are a and b for the weight gradients the helper core
-	// sums beside a single stream's backward pass (passContext.backward,
-	// Workspace.Backward), while this core's products use a and b.
+	// sideA and sideB are a and b for the output layer's weight gradient,
+	// which the helper core sums beside a single stream's backward pass
+	// (Workspace.Backward) while this core's products use a and b.
 	sideA, sideB []uint16
 	// states are the layers' hidden states as the weight gradients read
 	// them, during a backward pass over an even number of streams without

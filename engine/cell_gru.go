@@ -120,7 +120,6 @@ func (r *gruLayer) backwardStreams(lo, hi int) {
 			k.GRUBackward(r.act[i*G:(i+1)*G], r.dhg[i*G:(i+1)*G], r.act[i*G:(i+1)*G], r.hg[i*G:(i+1)*G],
 				r.hs[i*H:(i+1)*H], r.dh[i*H:(i+1)*H], dhPrev)
 		}
-		r.ctx.reached(t)
 		if t == 0 {
 			break
 		}

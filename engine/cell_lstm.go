@@ -178,7 +178,6 @@ func (r *lstmLayer) backwardStreams(lo, hi int) {
 			k.LSTMBackward(r.gates[i*G:(i+1)*G], r.gates[i*G:(i+1)*G], r.cs[i*H:(i+1)*H], r.tcs[i*H:(i+1)*H],
 				r.dh[i*H:(i+1)*H], r.dc[s*H:(s+1)*H])
 		}
-		r.ctx.reached(t)
 		if t == 0 {
 			break
 		}

@@ -195,7 +195,6 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 	for t := r.T - 1; t >= 0; t-- {
 		dr := r.dh[(t*B+lo)*H : (t*B+hi)*H]
 		k.TanhGrad(dr, r.block(t)[lo*H:hi*H], dr)
-		r.ctx.reached(t)
 		if t == 0 {
 			break // truncated BPTT: nothing flows into the carried state
 		}
@@ -212,7 +211,6 @@ func (r *rnnLayer) backwardUnits(c, lo, hi int) {
 	for t := T - 1; ; t-- {
 		dr := r.dh[t*H : (t+1)*H]
 		k.TanhGrad(dr[lo:hi], r.block(t)[lo:hi], dr[lo:hi])
-		r.ctx.unitsReached(c, lo, hi, t)
 		if t == 0 {
 			return // truncated BPTT
 		}

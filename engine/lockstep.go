@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"sync/atomic"
 
 	"charrnn/kernels"
@@ -113,4 +114,13 @@ func (l *lockstep) share(c, j int) bool {
 		pause(i)
 	}
 	return true
+}
+
+// pause is turn i of a core's wait for the other: it spins, and now and
+// then lets other goroutines have its P, as the pool's helpers do
+// (kernels.yieldEvery).
+func pause(i int) {
+	if i%(1<<14) == 0 {
+		runtime.Gosched()
+	}
 }

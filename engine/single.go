@@ -5,12 +5,13 @@ import "time"
 // singleWays picks, window by window, how a single stream's training shares
 // the two cores where it has the choice (passContext.besideSingle: mixed
 // precision, recurrent weights that fit a core's L2): the helper core
-// beside the passes, making Wᵀ and summing dW in parts while this core runs
-// every product alone, or both cores sharing the recurrence (the vanilla
-// RNN's in lockstep, lockstep.go; the gated cells' by splitting each
-// product), the rest done in turn. Which is faster is the machine's: on a Zen 5 one core read h512b1's
-// 512 KB bfloat16 W from its L2 about as fast as two cores shared it, and
-// the work beside was free; on a Zen 4 one core took 5.9 µs and two 3.6-3.9
+// beside the passes, making Wᵀ and the output layer's gradient while this
+// core runs every step's product alone, or both cores sharing the
+// recurrence (the vanilla RNN's in lockstep, lockstep.go; the gated cells'
+// by splitting each product), the rest done in turn. Which is faster is
+// the machine's: on a Zen 5 one core read h512b1's 512 KB bfloat16 W from
+// its L2 about as fast as two cores split each GEMV through the pool; on a
+// Zen 4 one core took 5.9 µs and two 3.6-3.9, and the lockstep less
 // (bench/RESULTS.md). Both ways compute every value with the same calls on
 // the same operands, summed in the same order, so they give the same bits.
 type singleWays struct {

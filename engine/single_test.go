@@ -13,9 +13,8 @@ import (
 // passes, both cores sharing every product, the tuner switching between
 // the two from window to window, or one core alone. Sharing, the vanilla
 // RNN's recurrence runs in lockstep (lockstep.go), the gated cells' GEMVs
-// are split through the pool. The sizes are the
-// smallest whose recurrent weights have the choice (besideSingle), with
-// windows longer than the gradient's first part (gradFirst).
+// are split through the pool. The sizes are the smallest whose recurrent
+// weights have the choice (besideSingle).
 func TestSingleWaysSameBits(t *testing.T) {
 	corpus, vocab := writeCorpus(t, pairsText(20000, 7)+"the quick brown fox")
 	ran := false

@@ -1,11 +1,6 @@
 package engine
 
-import (
-	"runtime"
-	"sync/atomic"
-
-	"charrnn/kernels"
-)
+import "charrnn/kernels"
 
 // When the streams of a batch are shared between two cores for the length
 // of a window, each core reads all of the recurrent weights at every step.
@@ -24,24 +19,8 @@ const (
 )
 
 // besideMinElems is the fewest recurrent weights whose transposed bfloat16
-// copy is made on the helper core beside the forward pass (see forward),
-// and whose gradient is summed there beside the backward pass (backward).
+// copy is made on the helper core beside the forward pass (see forward).
 const besideMinElems = 64 << 10
-
-// A single stream's recurrent weight gradient is summed beside the
-// backward pass in parts (see backward): the window's first gradFirst steps
-// once the pass is done, on both cores, the others gradPart steps at a
-// time on the helper. Parts not too small keep each GEMM from being mostly
-// the reading and writing of dW; so does the first, which must also start
-// late enough that the helper's last part (gradPart steps, begun when the
-// pass reaches it) is done by the end of the pass. With 4 first steps the
-// pass then waited 25 µs for the helper, and h512b1's backward pass in bf16
-// took 486-492 µs per window, against 468-469 with 16 (the same run, first
-// steps in turn from 4 to 24).
-const (
-	gradFirst = 16
-	gradPart  = 16
-)
 
 // sharesStreams reports whether a batch of b streams over recurrent weights
 // of wBytes (as the products read them) is shared between two cores.
@@ -75,20 +54,16 @@ type passContext struct {
 	second func()
 	pass   func(lo, hi int)
 	// makeT makes the bfloat16 Wᵀ of the recurrent weights w of params
-	// beside a forward pass (see forward), and sumParts sums the parts of a
-	// gradient of w into the slab grads beside a backward pass of n steps
-	// (backward), from its operands dout and x: func values made once,
-	// like second.
-	makeT, sumParts func()
+	// beside a forward pass (see forward): a func value made once, like
+	// second.
+	makeT func()
 	// also, when set, is more work for the helper once makeT has made Wᵀ
 	// (the output layer's bfloat16 copies, beside the top layer's pass),
 	// and alsoDone says that the last forward pass ran it there.
-	also          func()
-	alsoDone      bool
-	w             *weights
-	params, grads []float32
-	n             int
-	dout, x       []float32
+	also     func()
+	alsoDone bool
+	w        *weights
+	params   []float32
 	// beside says whether the last forward pass had the helper core beside
 	// it: once a workspace's Forward is done, its top layer's.
 	beside bool
@@ -97,12 +72,6 @@ type passContext struct {
 	// nothing to do beside the pass; couldBeside, that some layer's forward
 	// pass could have had it (singleWays picks between the two).
 	shareSingle, couldBeside bool
-	// partsInStep says that the halves of a lockstep's backward pass sum
-	// the gradient's parts (unitsReached).
-	partsInStep bool
-	// tracking says that the pass reports its steps to pace (reached).
-	tracking bool
-	pace     *pace
 	// ones is a window's rows of ones, for the biases' row sums (sumRows),
 	// in a training workspace.
 	ones []float32
@@ -124,10 +93,8 @@ func newPassContext(b int, p Precision) *passContext {
 			s.alsoDone = true
 		}
 	}
-	s.sumParts = s.gradientParts
 	s.transposer = newTransposer()
 	s.lock = newLockstep()
-	s.pace = new(pace)
 	return s
 }
 
@@ -188,122 +155,21 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 	s.run(k, wElems, pass)
 }
 
-// backward runs a layer's backward pass (see run) over n steps, then
-// writes the gradient of its recurrent weights w (wElems of them) into
-// the gradient slab g: dW = doutᵀ·x over the window's rows (w.gradient).
-// Where forward makes Wᵀ beside the pass (besideSingle), the gradient is
-// summed in parts instead (gradFirst, gradPart), from the window's last
-// steps to its first, and the helper core sums each part as soon as the
-// pass has finished its steps; the first part, summed over both cores, is
-// what is left once the pass is done. Without a helper, or sharing each
-// product (shareSingle), the same parts are summed in the same order after
-// the pass; in lockstep (lockstep.go) each core sums its rows of each part
-// as soon as it has finished the part's steps (unitsReached). So one core
-// and two, and every way, give the same bits. Summed after the pass, the
-// gradient cost h512b1 5-6% of its training time in bf16.
+// backward runs a layer's backward pass (see run) over n steps, in
+// lockstep for a single stream where forward's is (inLockstep), then
+// writes the gradient of its recurrent weights w (wElems of them) into the
+// gradient slab g: dW = doutᵀ·x over the window's rows (w.gradient), one
+// GEMM, its rows split between the cores as the lockstep's units are.
+// Summed in parts of 16 steps on the helper core beside a single stream's
+// pass, as it was until 2026-12-02, the parts' short GEMMs cost each core
+// 184-227 µs where one took 120-131 (h512b1 in bf16 on a Zen 4), and a
+// window in lockstep took 7% longer (bench/RESULTS.md).
 func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), units func(c, lo, hi int), dout, x, g []float32) {
-	if !s.besideSingle(w, wElems) || n <= gradFirst {
-		s.k = k
-		if !s.inLockstep(w, wElems, units) || !s.lock.run(k, s.bf, w.cols, units) {
-			s.run(k, wElems, pass)
-		}
-		w.gradient(k, n, 1, dout, x, g, false)
-		return
-	}
-	s.k, s.w, s.grads, s.n, s.dout, s.x = k, w, g, n, dout, x
-	if s.inLockstep(w, wElems, units) {
-		s.partsInStep = true
-		ran := s.lock.run(k, s.bf, w.cols, units)
-		s.partsInStep = false
-		if ran {
-			return
-		}
-	}
-	s.pace.step.Store(int32(n))
-	s.pace.abandoned.Store(false)
-	s.tracking = true
-	if a, ok := k.(kernels.Async); ok && !s.shareSingle && a.Go(s.sumParts) {
-		func() {
-			defer a.Wait()
-			finished := false
-			defer func() {
-				if !finished { // the pass panicked: end the helper's wait
-					s.pace.abandoned.Store(true)
-				}
-			}()
-			s.run(k, wElems, pass)
-			finished = true
-		}()
-	} else {
+	s.k = k
+	if !s.inLockstep(w, wElems, units) || !s.lock.run(k, s.bf, w.cols, units) {
 		s.run(k, wElems, pass)
-		s.gradientParts()
 	}
-	s.tracking = false
-	w.gradientRows(k, 0, gradFirst, 1, 1, dout, x, g, false)
-}
-
-// unitsReached is what core c's half of a lockstep's backward pass (units
-// [lo, hi)) reports once it has finished step t. Where the recurrent
-// weights' gradient is summed in parts (partsInStep), the core then sums
-// its rows of the part that begins at t, in the order gradientParts sums
-// the parts, and at t = 0 the first part: its scratch is the side one on
-// the helper core.
-func (s *passContext) unitsReached(c, lo, hi, t int) {
-	if !s.partsInStep {
-		return
-	}
-	switch {
-	case t == 0:
-		s.w.gradientBlock(s.k, 0, gradFirst, lo, hi, 1, 1, s.dout, s.x, s.grads, c == 1)
-	case t >= gradFirst && (t-gradFirst)%gradPart == 0:
-		beta := float32(1)
-		if t+gradPart >= s.n { // the last part, summed first
-			beta = 0
-		}
-		s.w.gradientBlock(s.k, t, min(t+gradPart, s.n), lo, hi, 1, beta, s.dout, s.x, s.grads, c == 1)
-	}
-}
-
-// gradientParts sums the parts of the gradient but the first, the last one
-// first, each once the pass has reached its first step.
-func (s *passContext) gradientParts() {
-	beta := float32(0)
-	for hi := s.n; hi > gradFirst; {
-		lo := gradFirst + (hi-gradFirst-1)/gradPart*gradPart
-		for i := 1; s.pace.step.Load() > int32(lo); i++ {
-			if s.pace.abandoned.Load() {
-				return
-			}
-			pause(i)
-		}
-		s.w.gradientRows(s.k, lo, hi, 1, beta, s.dout, s.x, s.grads, true)
-		beta, hi = 1, lo
-	}
-}
-
-// pace is how far a backward pass has come, for the helper's work beside
-// it. It has cache lines of its own, as the pass writes it at every step.
-type pace struct {
-	_         [64]byte
-	step      atomic.Int32 // the step the pass has finished last
-	abandoned atomic.Bool  // the pass ended early (it panicked)
-	_         [64]byte
-}
-
-// reached reports that the backward pass has finished step t.
-func (s *passContext) reached(t int) {
-	if s.tracking {
-		s.pace.step.Store(int32(t))
-	}
-}
-
-// pause is turn i of the helper's wait for the pass: it spins, and now and
-// then lets other goroutines have its P, as the pool's helpers do
-// (kernels.yieldEvery).
-func pause(i int) {
-	if i%(1<<14) == 0 {
-		runtime.Gosched()
-	}
+	w.gradient(k, n, 1, dout, x, g, false)
 }
 
 // A single stream's recurrence runs in lockstep (lockstep.go) over

@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 
 	"charrnn/kernels"
 )
@@ -86,66 +83,5 @@ func TestStreamSplitSameRun(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// A single stream's weight gradient summed in parts beside the backward
-// pass: the parts give the same bits whether the helper core sums them or
-// this one does after the pass; and a pass that panics while the helper
-// waits for its steps ends that wait, so the panic reaches the caller and
-// the backend is usable afterwards.
-func TestGradientBesidePass(t *testing.T) {
-	for _, k := range kernels.Supported() {
-		if _, ok := kernels.BF16Of(k); !ok {
-			continue
-		}
-		t.Run(k.Name(), func(t *testing.T) {
-			const H = 256
-			n := gradFirst + 2*gradPart + 5 // parts of 5 steps and two of gradPart beside, gradFirst after
-			rng := rand.New(rand.NewPCG(5, 6))
-			params := make([]float32, H*H)
-			dout, x := make([]float32, n*H), make([]float32, n*H)
-			for _, s := range [][]float32{params, dout, x} {
-				for i := range s {
-					s[i] = rng.Float32() - 0.5
-				}
-			}
-			two := kernels.Parallel(k, 2)
-			defer two.(io.Closer).Close()
-			grad := func(k kernels.Backend, failAt int) (g []float32, panicked any) {
-				ctx := newPassContext(1, BF16)
-				ctx.bindBF16(k, n, H, true)
-				w := newRecurrentWeights(Tensor{Name: "W", Shape: []int{H, H}}, ctx, 1)
-				if !ctx.besideSingle(&w, H*H) {
-					t.Fatal("the gradient is not summed beside the pass")
-				}
-				w.refresh(k, params)
-				g = make([]float32, H*H)
-				// Steps that take a while, so that the helper waits for them.
-				pass := func(lo, hi int) {
-					for s := n - 1; s >= 0; s-- {
-						if s == failAt {
-							panic("pass failed")
-						}
-						for t0 := time.Now(); time.Since(t0) < 5*time.Microsecond; {
-						}
-						ctx.reached(s)
-					}
-				}
-				defer func() { panicked = recover() }()
-				ctx.backward(k, &w, H*H, n, pass, nil, dout, x, g)
-				return g, nil
-			}
-			one, _ := grad(k, -1)
-			if g, _ := grad(two, -1); !slices.Equal(one, g) {
-				t.Fatal("the gradient summed beside the pass differs from the one summed after it")
-			}
-			if _, p := grad(two, n/2); p != "pass failed" {
-				t.Fatalf("a pass that panics: recovered %v", p)
-			}
-			if g, _ := grad(two, -1); !slices.Equal(one, g) {
-				t.Fatal("after a pass that panicked, the gradient differs")
-			}
-		})
 	}
 }

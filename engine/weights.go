@@ -231,23 +231,8 @@ func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x [
 // (rows long) with the same row of x (cols long). With side it runs on the
 // helper core beside a pass (bf16Products.sideA).
 func (w *weights) gradient(k kernels.Backend, n int, alpha float32, dout, x, g []float32, side bool) {
-	w.gradientRows(k, 0, n, alpha, 0, dout, x, g, side)
-}
-
-// gradientRows computes dW = alpha·doutᵀ·x + beta·dW over rows [r0, r1)
-// of dout and x alone: a weight gradient summed in parts (see
-// passContext.backward).
-func (w *weights) gradientRows(k kernels.Backend, r0, r1 int, alpha, beta float32, dout, x, g []float32, side bool) {
-	w.gradientBlock(k, r0, r1, 0, w.rows, alpha, beta, dout, x, g, side)
-}
-
-// gradientBlock is gradientRows for rows [u0, u1) of dW alone: one core's
-// units in a lockstep (lockstep.go). Its values are those of the whole's
-// rows, as a GEMM's rows are summed the same way whatever the others.
-func (w *weights) gradientBlock(k kernels.Backend, r0, r1, u0, u1 int, alpha, beta float32, dout, x, g []float32, side bool) {
-	n, m := r1-r0, u1-u0
-	dout, x = dout[r0*w.rows:r1*w.rows], x[r0*w.cols:r1*w.cols]
-	dW := w.t.Of(g)[u0*w.cols:]
+	dout, x = dout[:n*w.rows], x[:n*w.cols]
+	dW := w.t.Of(g)
 	if bf := w.ctx.bf; bf != nil {
 		// doutᵀ·x: doutᵀ row-major, x pair-packed (pairs of its rows
 		// interleaved).
@@ -256,15 +241,15 @@ func (w *weights) gradientBlock(k kernels.Backend, r0, r1, u0, u1 int, alpha, be
 			a, b = bf.sideA, bf.sideB
 		}
 		ldb := kernels.PairsLD(w.cols)
-		a, b = a[:m*n], b[:kernels.PairsWords(n, ldb)]
-		bf.ops.ToBF16T(a, n, dout[u0:], n, m, w.rows)
+		a, b = a[:w.rows*n], b[:kernels.PairsWords(n, ldb)]
+		bf.ops.ToBF16T(a, n, dout, n, w.rows, w.rows)
 		if pb, ok := bf.pairedRows(x, n, w.cols); ok {
 			b = pb // converted already, or now for the next gradient too
 		} else {
 			bf.ops.ToBF16Pairs(b, ldb, x, n, w.cols, w.cols)
 		}
-		bf.ops.GemmBF16(m, w.cols, n, alpha, a, n, b, ldb, beta, dW, w.cols)
+		bf.ops.GemmBF16(w.rows, w.cols, n, alpha, a, n, b, ldb, 0, dW, w.cols)
 		return
 	}
-	k.Gemm(true, false, m, w.cols, n, alpha, dout[u0:], w.rows, x, w.cols, beta, dW, w.cols)
+	k.Gemm(true, false, w.rows, w.cols, n, alpha, dout, w.rows, x, w.cols, 0, dW, w.cols)
 }
