@@ -30,8 +30,9 @@ func sharesStreams(wBytes, b int) bool {
 
 // passContext is what the layers of one workspace share during a pass: the
 // backend running it (k), the sharing of streams between cores (run), the
-// work done beside a single stream's forward pass (forward), and, in mixed
-// precision, the bfloat16 products (bf16.go).
+// work done beside a single stream's forward pass (forward), the lockstep
+// of a single stream's units on two cores (lock), and, in mixed precision,
+// the bfloat16 products (bf16.go).
 //
 // run runs a recurrence pass for two halves of the streams side by side:
 // the first half here, the second on a helper core. Every stream's
