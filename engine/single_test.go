@@ -102,11 +102,7 @@ func TestLockstepSameBits(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					for range 3 {
-						if _, err := tr.TrainStep(); err != nil {
-							t.Fatal(err)
-						}
-					}
+					trainSteps(t, tr, 3)
 					return tr
 				}
 				want := run(k).Model.Params
