@@ -13,6 +13,183 @@ TEXT ·AddTanhAVX512(SB), NOSPLIT, $0-96
 	MOVQ bias_base+72(FP), BX
 	MOVQ h_len+8(FP), SI
 
+block:
+	CMPQ         SI, $0x00000040
+	JL           loop
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (DX), Z1
+	VADDPS       Z1, Z0, Z0
+	VMOVUPS      (BX), Z1
+	VADDPS       Z1, Z0, Z0
+	VMOVUPS      64(CX), Z1
+	VMOVUPS      64(DX), Z2
+	VADDPS       Z2, Z1, Z1
+	VMOVUPS      64(BX), Z2
+	VADDPS       Z2, Z1, Z1
+	VMOVUPS      128(CX), Z2
+	VMOVUPS      128(DX), Z3
+	VADDPS       Z3, Z2, Z2
+	VMOVUPS      128(BX), Z3
+	VADDPS       Z3, Z2, Z2
+	VMOVUPS      192(CX), Z3
+	VMOVUPS      192(DX), Z4
+	VADDPS       Z4, Z3, Z3
+	VMOVUPS      192(BX), Z4
+	VADDPS       Z4, Z3, Z3
+	VPANDD       c_signbit<>+0(SB), Z0, Z4
+	VPANDD       c_absmask<>+0(SB), Z0, Z0
+	VMOVUPS      c_nine<>+0(SB), Z5
+	VMINPS       Z0, Z5, Z0
+	VADDPS       Z0, Z0, Z8
+	VPANDD       c_signbit<>+0(SB), Z1, Z5
+	VPANDD       c_absmask<>+0(SB), Z1, Z1
+	VMOVUPS      c_nine<>+0(SB), Z6
+	VMINPS       Z1, Z6, Z1
+	VADDPS       Z1, Z1, Z9
+	VPANDD       c_signbit<>+0(SB), Z2, Z6
+	VPANDD       c_absmask<>+0(SB), Z2, Z2
+	VMOVUPS      c_nine<>+0(SB), Z7
+	VMINPS       Z2, Z7, Z2
+	VADDPS       Z2, Z2, Z10
+	VPANDD       c_signbit<>+0(SB), Z3, Z7
+	VPANDD       c_absmask<>+0(SB), Z3, Z3
+	VMOVUPS      c_nine<>+0(SB), Z11
+	VMINPS       Z3, Z11, Z3
+	VADDPS       Z3, Z3, Z11
+	VMOVUPS      c_explo<>+0(SB), Z12
+	VMAXPS       Z8, Z12, Z8
+	VMAXPS       Z9, Z12, Z9
+	VMAXPS       Z10, Z12, Z10
+	VMAXPS       Z11, Z12, Z11
+	VMULPS       c_log2e<>+0(SB), Z8, Z12
+	VMULPS       c_log2e<>+0(SB), Z9, Z13
+	VMULPS       c_log2e<>+0(SB), Z10, Z14
+	VMULPS       c_log2e<>+0(SB), Z11, Z15
+	VRNDSCALEPS  $0x00, Z12, Z12
+	VRNDSCALEPS  $0x00, Z13, Z13
+	VRNDSCALEPS  $0x00, Z14, Z14
+	VRNDSCALEPS  $0x00, Z15, Z15
+	VFNMADD231PS c_ln2hi<>+0(SB), Z12, Z8
+	VFNMADD231PS c_ln2hi<>+0(SB), Z13, Z9
+	VFNMADD231PS c_ln2hi<>+0(SB), Z14, Z10
+	VFNMADD231PS c_ln2hi<>+0(SB), Z15, Z11
+	VFNMADD231PS c_ln2lo<>+0(SB), Z12, Z8
+	VFNMADD231PS c_ln2lo<>+0(SB), Z13, Z9
+	VFNMADD231PS c_ln2lo<>+0(SB), Z14, Z10
+	VFNMADD231PS c_ln2lo<>+0(SB), Z15, Z11
+	VMOVUPS      c_inv5040<>+0(SB), Z16
+	VMOVUPS      c_inv5040<>+0(SB), Z17
+	VMOVUPS      c_inv5040<>+0(SB), Z18
+	VMOVUPS      c_inv5040<>+0(SB), Z19
+	VFMADD213PS  c_inv720<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv720<>+0(SB), Z9, Z17
+	VFMADD213PS  c_inv720<>+0(SB), Z10, Z18
+	VFMADD213PS  c_inv720<>+0(SB), Z11, Z19
+	VFMADD213PS  c_inv120<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv120<>+0(SB), Z9, Z17
+	VFMADD213PS  c_inv120<>+0(SB), Z10, Z18
+	VFMADD213PS  c_inv120<>+0(SB), Z11, Z19
+	VFMADD213PS  c_inv24<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv24<>+0(SB), Z9, Z17
+	VFMADD213PS  c_inv24<>+0(SB), Z10, Z18
+	VFMADD213PS  c_inv24<>+0(SB), Z11, Z19
+	VFMADD213PS  c_inv6<>+0(SB), Z8, Z16
+	VFMADD213PS  c_inv6<>+0(SB), Z9, Z17
+	VFMADD213PS  c_inv6<>+0(SB), Z10, Z18
+	VFMADD213PS  c_inv6<>+0(SB), Z11, Z19
+	VFMADD213PS  c_half<>+0(SB), Z8, Z16
+	VFMADD213PS  c_half<>+0(SB), Z9, Z17
+	VFMADD213PS  c_half<>+0(SB), Z10, Z18
+	VFMADD213PS  c_half<>+0(SB), Z11, Z19
+	VFMADD213PS  c_one<>+0(SB), Z8, Z16
+	VFMADD213PS  c_one<>+0(SB), Z9, Z17
+	VFMADD213PS  c_one<>+0(SB), Z10, Z18
+	VFMADD213PS  c_one<>+0(SB), Z11, Z19
+	VFMADD213PS  c_one<>+0(SB), Z8, Z16
+	VFMADD213PS  c_one<>+0(SB), Z9, Z17
+	VFMADD213PS  c_one<>+0(SB), Z10, Z18
+	VFMADD213PS  c_one<>+0(SB), Z11, Z19
+	VSCALEFPS    Z12, Z16, Z8
+	VSCALEFPS    Z13, Z17, Z9
+	VSCALEFPS    Z14, Z18, Z10
+	VSCALEFPS    Z15, Z19, Z11
+	VMOVUPS      c_one<>+0(SB), Z12
+	VMOVUPS      c_two<>+0(SB), Z13
+	VADDPS       Z12, Z8, Z8
+	VADDPS       Z12, Z9, Z9
+	VADDPS       Z12, Z10, Z10
+	VADDPS       Z12, Z11, Z11
+	VDIVPS       Z8, Z13, Z8
+	VDIVPS       Z9, Z13, Z9
+	VDIVPS       Z10, Z13, Z10
+	VDIVPS       Z11, Z13, Z11
+	VSUBPS       Z8, Z12, Z8
+	VSUBPS       Z9, Z12, Z9
+	VSUBPS       Z10, Z12, Z10
+	VSUBPS       Z11, Z12, Z11
+	VMULPS       Z0, Z0, Z12
+	VMOVUPS      c_t15<>+0(SB), Z13
+	VMULPS       Z1, Z1, Z14
+	VMOVUPS      c_t15<>+0(SB), Z15
+	VMULPS       Z2, Z2, Z16
+	VMOVUPS      c_t15<>+0(SB), Z17
+	VMULPS       Z3, Z3, Z18
+	VMOVUPS      c_t15<>+0(SB), Z19
+	VFMADD213PS  c_t13<>+0(SB), Z12, Z13
+	VFMADD213PS  c_t13<>+0(SB), Z14, Z15
+	VFMADD213PS  c_t13<>+0(SB), Z16, Z17
+	VFMADD213PS  c_t13<>+0(SB), Z18, Z19
+	VFMADD213PS  c_t11<>+0(SB), Z12, Z13
+	VFMADD213PS  c_t11<>+0(SB), Z14, Z15
+	VFMADD213PS  c_t11<>+0(SB), Z16, Z17
+	VFMADD213PS  c_t11<>+0(SB), Z18, Z19
+	VFMADD213PS  c_t9<>+0(SB), Z12, Z13
+	VFMADD213PS  c_t9<>+0(SB), Z14, Z15
+	VFMADD213PS  c_t9<>+0(SB), Z16, Z17
+	VFMADD213PS  c_t9<>+0(SB), Z18, Z19
+	VFMADD213PS  c_t7<>+0(SB), Z12, Z13
+	VFMADD213PS  c_t7<>+0(SB), Z14, Z15
+	VFMADD213PS  c_t7<>+0(SB), Z16, Z17
+	VFMADD213PS  c_t7<>+0(SB), Z18, Z19
+	VFMADD213PS  c_t5<>+0(SB), Z12, Z13
+	VFMADD213PS  c_t5<>+0(SB), Z14, Z15
+	VFMADD213PS  c_t5<>+0(SB), Z16, Z17
+	VFMADD213PS  c_t5<>+0(SB), Z18, Z19
+	VFMADD213PS  c_t3<>+0(SB), Z12, Z13
+	VFMADD213PS  c_t3<>+0(SB), Z14, Z15
+	VFMADD213PS  c_t3<>+0(SB), Z16, Z17
+	VFMADD213PS  c_t3<>+0(SB), Z18, Z19
+	VMULPS       Z0, Z12, Z12
+	VMULPS       Z1, Z14, Z14
+	VMULPS       Z2, Z16, Z16
+	VMULPS       Z3, Z18, Z18
+	VFMADD213PS  Z0, Z13, Z12
+	VFMADD213PS  Z1, Z15, Z14
+	VFMADD213PS  Z2, Z17, Z16
+	VFMADD213PS  Z3, Z19, Z18
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Z0, K1
+	VBLENDMPS    Z12, Z8, K1, Z0
+	VPORD        Z4, Z0, Z0
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Z1, K1
+	VBLENDMPS    Z14, Z9, K1, Z1
+	VPORD        Z5, Z1, Z1
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Z2, K1
+	VBLENDMPS    Z16, Z10, K1, Z2
+	VPORD        Z6, Z2, Z2
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Z3, K1
+	VBLENDMPS    Z18, Z11, K1, Z3
+	VPORD        Z7, Z3, Z3
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z1, 64(AX)
+	VMOVUPS      Z2, 128(AX)
+	VMOVUPS      Z3, 192(AX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x00000100, BX
+	SUBQ         $0x00000040, SI
+	JMP          block
+
 loop:
 	CMPQ         SI, $0x00000010
 	JL           tail
@@ -41,10 +218,10 @@ loop:
 	VFMADD213PS  c_one<>+0(SB), Z2, Z4
 	VFMADD213PS  c_one<>+0(SB), Z2, Z4
 	VSCALEFPS    Z3, Z4, Z2
-	VADDPS       c_one<>+0(SB), Z2, Z2
-	VMOVUPS      c_two<>+0(SB), Z3
-	VDIVPS       Z2, Z3, Z2
 	VMOVUPS      c_one<>+0(SB), Z3
+	VMOVUPS      c_two<>+0(SB), Z4
+	VADDPS       Z3, Z2, Z2
+	VDIVPS       Z2, Z4, Z2
 	VSUBPS       Z2, Z3, Z2
 	VMULPS       Z0, Z0, Z3
 	VMOVUPS      c_t15<>+0(SB), Z4
@@ -97,10 +274,10 @@ tail:
 	VFMADD213PS  c_one<>+0(SB), Z2, Z4
 	VFMADD213PS  c_one<>+0(SB), Z2, Z4
 	VSCALEFPS    Z3, Z4, Z2
-	VADDPS       c_one<>+0(SB), Z2, Z2
-	VMOVUPS      c_two<>+0(SB), Z3
-	VDIVPS       Z2, Z3, Z2
 	VMOVUPS      c_one<>+0(SB), Z3
+	VMOVUPS      c_two<>+0(SB), Z4
+	VADDPS       Z3, Z2, Z2
+	VDIVPS       Z2, Z4, Z2
 	VSUBPS       Z2, Z3, Z2
 	VMULPS       Z0, Z0, Z3
 	VMOVUPS      c_t15<>+0(SB), Z4
@@ -780,6 +957,105 @@ TEXT ·AddTanhAVX2(SB), NOSPLIT, $0-96
 	MOVQ bias_base+72(FP), BX
 	MOVQ h_len+8(FP), SI
 
+block:
+	CMPQ         SI, $0x00000010
+	JL           loop
+	VMOVUPS      (CX), Y0
+	VMOVUPS      (DX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      (BX), Y1
+	VADDPS       Y1, Y0, Y0
+	VMOVUPS      32(CX), Y1
+	VMOVUPS      32(DX), Y2
+	VADDPS       Y2, Y1, Y1
+	VMOVUPS      32(BX), Y2
+	VADDPS       Y2, Y1, Y1
+	VPAND        c_signbit<>+0(SB), Y0, Y2
+	VPAND        c_absmask<>+0(SB), Y0, Y0
+	VMOVUPS      c_nine<>+0(SB), Y3
+	VMINPS       Y0, Y3, Y0
+	VADDPS       Y0, Y0, Y4
+	VPAND        c_signbit<>+0(SB), Y1, Y3
+	VPAND        c_absmask<>+0(SB), Y1, Y1
+	VMOVUPS      c_nine<>+0(SB), Y5
+	VMINPS       Y1, Y5, Y1
+	VADDPS       Y1, Y1, Y5
+	VMOVUPS      c_explo<>+0(SB), Y6
+	VMAXPS       Y4, Y6, Y4
+	VMAXPS       Y5, Y6, Y5
+	VMULPS       c_log2e<>+0(SB), Y4, Y6
+	VMULPS       c_log2e<>+0(SB), Y5, Y7
+	VROUNDPS     $0x00, Y6, Y6
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS c_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS c_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS c_ln2lo<>+0(SB), Y6, Y4
+	VFNMADD231PS c_ln2lo<>+0(SB), Y7, Y5
+	VMOVUPS      c_inv5040<>+0(SB), Y8
+	VMOVUPS      c_inv5040<>+0(SB), Y9
+	VFMADD213PS  c_inv720<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv720<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv120<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv120<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv24<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv24<>+0(SB), Y5, Y9
+	VFMADD213PS  c_inv6<>+0(SB), Y4, Y8
+	VFMADD213PS  c_inv6<>+0(SB), Y5, Y9
+	VFMADD213PS  c_half<>+0(SB), Y4, Y8
+	VFMADD213PS  c_half<>+0(SB), Y5, Y9
+	VFMADD213PS  c_one<>+0(SB), Y4, Y8
+	VFMADD213PS  c_one<>+0(SB), Y5, Y9
+	VFMADD213PS  c_one<>+0(SB), Y4, Y8
+	VFMADD213PS  c_one<>+0(SB), Y5, Y9
+	VCVTPS2DQ    Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       Y6, Y8, Y4
+	VCVTPS2DQ    Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPADDD       Y7, Y9, Y5
+	VMOVUPS      c_one<>+0(SB), Y6
+	VMOVUPS      c_two<>+0(SB), Y7
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y6, Y5, Y5
+	VDIVPS       Y4, Y7, Y4
+	VDIVPS       Y5, Y7, Y5
+	VSUBPS       Y4, Y6, Y4
+	VSUBPS       Y5, Y6, Y5
+	VMULPS       Y0, Y0, Y6
+	VMOVUPS      c_t15<>+0(SB), Y7
+	VMULPS       Y1, Y1, Y8
+	VMOVUPS      c_t15<>+0(SB), Y9
+	VFMADD213PS  c_t13<>+0(SB), Y6, Y7
+	VFMADD213PS  c_t13<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t11<>+0(SB), Y6, Y7
+	VFMADD213PS  c_t11<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t9<>+0(SB), Y6, Y7
+	VFMADD213PS  c_t9<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t7<>+0(SB), Y6, Y7
+	VFMADD213PS  c_t7<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t5<>+0(SB), Y6, Y7
+	VFMADD213PS  c_t5<>+0(SB), Y8, Y9
+	VFMADD213PS  c_t3<>+0(SB), Y6, Y7
+	VFMADD213PS  c_t3<>+0(SB), Y8, Y9
+	VMULPS       Y0, Y6, Y6
+	VMULPS       Y1, Y8, Y8
+	VFMADD213PS  Y0, Y7, Y6
+	VFMADD213PS  Y1, Y9, Y8
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Y0, Y0
+	VBLENDVPS    Y0, Y6, Y4, Y0
+	VPOR         Y2, Y0, Y0
+	VCMPPS       $0x01, c_halfthr<>+0(SB), Y1, Y1
+	VBLENDVPS    Y1, Y8, Y5, Y1
+	VPOR         Y3, Y1, Y1
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, SI
+	JMP          block
+
 loop:
 	CMPQ         SI, $0x00000008
 	JL           tail
@@ -810,10 +1086,10 @@ loop:
 	VCVTPS2DQ    Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VPADDD       Y3, Y4, Y2
-	VADDPS       c_one<>+0(SB), Y2, Y2
-	VMOVUPS      c_two<>+0(SB), Y3
-	VDIVPS       Y2, Y3, Y2
 	VMOVUPS      c_one<>+0(SB), Y3
+	VMOVUPS      c_two<>+0(SB), Y4
+	VADDPS       Y3, Y2, Y2
+	VDIVPS       Y2, Y4, Y2
 	VSUBPS       Y2, Y3, Y2
 	VMULPS       Y0, Y0, Y3
 	VMOVUPS      c_t15<>+0(SB), Y4
@@ -870,10 +1146,10 @@ tail:
 	VCVTPS2DQ    Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
 	VPADDD       Y4, Y5, Y3
-	VADDPS       c_one<>+0(SB), Y3, Y3
-	VMOVUPS      c_two<>+0(SB), Y4
-	VDIVPS       Y3, Y4, Y3
 	VMOVUPS      c_one<>+0(SB), Y4
+	VMOVUPS      c_two<>+0(SB), Y5
+	VADDPS       Y4, Y3, Y3
+	VDIVPS       Y3, Y5, Y3
 	VSUBPS       Y3, Y4, Y3
 	VMULPS       Y1, Y1, Y4
 	VMOVUPS      c_t15<>+0(SB), Y5

@@ -136,10 +136,10 @@ loop:
 	VCMPPS       $0x01, c_zero<>+0(SB), Z1, K1
 	VDIVPS       Z4, Z10, Z1
 	VMULPS       Z5, Z1, K1, Z1
-	VADDPS       c_one<>+0(SB), Z8, Z8
-	VMOVUPS      c_two<>+0(SB), Z4
-	VDIVPS       Z8, Z4, Z8
 	VMOVUPS      c_one<>+0(SB), Z4
+	VMOVUPS      c_two<>+0(SB), Z5
+	VADDPS       Z4, Z8, Z8
+	VDIVPS       Z8, Z5, Z8
 	VSUBPS       Z8, Z4, Z8
 	VCMPPS       $0x01, c_halfthr<>+0(SB), Z2, K1
 	VBLENDMPS    Z9, Z8, K1, Z2
@@ -177,10 +177,10 @@ loop:
 	VFMADD213PS  c_one<>+0(SB), Z2, Z5
 	VFMADD213PS  c_one<>+0(SB), Z2, Z5
 	VSCALEFPS    Z4, Z5, Z2
-	VADDPS       c_one<>+0(SB), Z2, Z2
-	VMOVUPS      c_two<>+0(SB), Z4
-	VDIVPS       Z2, Z4, Z2
 	VMOVUPS      c_one<>+0(SB), Z4
+	VMOVUPS      c_two<>+0(SB), Z5
+	VADDPS       Z4, Z2, Z2
+	VDIVPS       Z2, Z5, Z2
 	VSUBPS       Z2, Z4, Z2
 	VMULPS       Z0, Z0, Z4
 	VMOVUPS      c_t15<>+0(SB), Z5
@@ -327,10 +327,10 @@ tail:
 	VCMPPS       $0x01, c_zero<>+0(SB), Z1, K2
 	VDIVPS       Z4, Z10, Z1
 	VMULPS       Z5, Z1, K2, Z1
-	VADDPS       c_one<>+0(SB), Z8, Z8
-	VMOVUPS      c_two<>+0(SB), Z4
-	VDIVPS       Z8, Z4, Z8
 	VMOVUPS      c_one<>+0(SB), Z4
+	VMOVUPS      c_two<>+0(SB), Z5
+	VADDPS       Z4, Z8, Z8
+	VDIVPS       Z8, Z5, Z8
 	VSUBPS       Z8, Z4, Z8
 	VCMPPS       $0x01, c_halfthr<>+0(SB), Z2, K2
 	VBLENDMPS    Z9, Z8, K2, Z2
@@ -368,10 +368,10 @@ tail:
 	VFMADD213PS  c_one<>+0(SB), Z2, Z5
 	VFMADD213PS  c_one<>+0(SB), Z2, Z5
 	VSCALEFPS    Z4, Z5, Z2
-	VADDPS       c_one<>+0(SB), Z2, Z2
-	VMOVUPS      c_two<>+0(SB), Z4
-	VDIVPS       Z2, Z4, Z2
 	VMOVUPS      c_one<>+0(SB), Z4
+	VMOVUPS      c_two<>+0(SB), Z5
+	VADDPS       Z4, Z2, Z2
+	VDIVPS       Z2, Z5, Z2
 	VSUBPS       Z2, Z4, Z2
 	VMULPS       Z0, Z0, Z4
 	VMOVUPS      c_t15<>+0(SB), Z5
@@ -1077,10 +1077,10 @@ loop:
 	VFMADD213PS  c_one<>+0(SB), Z3, Z5
 	VFMADD213PS  c_one<>+0(SB), Z3, Z5
 	VSCALEFPS    Z4, Z5, Z3
-	VADDPS       c_one<>+0(SB), Z3, Z3
-	VMOVUPS      c_two<>+0(SB), Z4
-	VDIVPS       Z3, Z4, Z3
 	VMOVUPS      c_one<>+0(SB), Z4
+	VMOVUPS      c_two<>+0(SB), Z5
+	VADDPS       Z4, Z3, Z3
+	VDIVPS       Z3, Z5, Z3
 	VSUBPS       Z3, Z4, Z3
 	VMULPS       Z2, Z2, Z4
 	VMOVUPS      c_t15<>+0(SB), Z5
@@ -1209,10 +1209,10 @@ tail:
 	VFMADD213PS  c_one<>+0(SB), Z3, Z5
 	VFMADD213PS  c_one<>+0(SB), Z3, Z5
 	VSCALEFPS    Z4, Z5, Z3
-	VADDPS       c_one<>+0(SB), Z3, Z3
-	VMOVUPS      c_two<>+0(SB), Z4
-	VDIVPS       Z3, Z4, Z3
 	VMOVUPS      c_one<>+0(SB), Z4
+	VMOVUPS      c_two<>+0(SB), Z5
+	VADDPS       Z4, Z3, Z3
+	VDIVPS       Z3, Z5, Z3
 	VSUBPS       Z3, Z4, Z3
 	VMULPS       Z2, Z2, Z4
 	VMOVUPS      c_t15<>+0(SB), Z5
@@ -1553,10 +1553,10 @@ loop:
 	VCVTPS2DQ    Y8, Y8
 	VPSLLD       $0x17, Y8, Y8
 	VPADDD       Y8, Y10, Y4
-	VADDPS       c_one<>+0(SB), Y6, Y6
-	VMOVUPS      c_two<>+0(SB), Y7
-	VDIVPS       Y6, Y7, Y6
 	VMOVUPS      c_one<>+0(SB), Y7
+	VMOVUPS      c_two<>+0(SB), Y8
+	VADDPS       Y7, Y6, Y6
+	VDIVPS       Y6, Y8, Y6
 	VSUBPS       Y6, Y7, Y6
 	VMULPS       Y2, Y2, Y7
 	VMOVUPS      c_t15<>+0(SB), Y8
@@ -1606,10 +1606,10 @@ loop:
 	VCVTPS2DQ    Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
 	VPADDD       Y4, Y5, Y2
-	VADDPS       c_one<>+0(SB), Y2, Y2
-	VMOVUPS      c_two<>+0(SB), Y4
-	VDIVPS       Y2, Y4, Y2
 	VMOVUPS      c_one<>+0(SB), Y4
+	VMOVUPS      c_two<>+0(SB), Y5
+	VADDPS       Y4, Y2, Y2
+	VDIVPS       Y2, Y5, Y2
 	VSUBPS       Y2, Y4, Y2
 	VMULPS       Y0, Y0, Y4
 	VMOVUPS      c_t15<>+0(SB), Y5
@@ -1757,10 +1757,10 @@ tail:
 	VCVTPS2DQ    Y9, Y9
 	VPSLLD       $0x17, Y9, Y9
 	VPADDD       Y9, Y11, Y5
-	VADDPS       c_one<>+0(SB), Y7, Y7
-	VMOVUPS      c_two<>+0(SB), Y8
-	VDIVPS       Y7, Y8, Y7
 	VMOVUPS      c_one<>+0(SB), Y8
+	VMOVUPS      c_two<>+0(SB), Y9
+	VADDPS       Y8, Y7, Y7
+	VDIVPS       Y7, Y9, Y7
 	VSUBPS       Y7, Y8, Y7
 	VMULPS       Y3, Y3, Y8
 	VMOVUPS      c_t15<>+0(SB), Y9
@@ -1810,10 +1810,10 @@ tail:
 	VCVTPS2DQ    Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
 	VPADDD       Y5, Y6, Y3
-	VADDPS       c_one<>+0(SB), Y3, Y3
-	VMOVUPS      c_two<>+0(SB), Y5
-	VDIVPS       Y3, Y5, Y3
 	VMOVUPS      c_one<>+0(SB), Y5
+	VMOVUPS      c_two<>+0(SB), Y6
+	VADDPS       Y5, Y3, Y3
+	VDIVPS       Y3, Y6, Y3
 	VSUBPS       Y3, Y5, Y3
 	VMULPS       Y1, Y1, Y5
 	VMOVUPS      c_t15<>+0(SB), Y6
@@ -2076,10 +2076,10 @@ loop:
 	VCVTPS2DQ    Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
 	VPADDD       Y4, Y5, Y3
-	VADDPS       c_one<>+0(SB), Y3, Y3
-	VMOVUPS      c_two<>+0(SB), Y4
-	VDIVPS       Y3, Y4, Y3
 	VMOVUPS      c_one<>+0(SB), Y4
+	VMOVUPS      c_two<>+0(SB), Y5
+	VADDPS       Y4, Y3, Y3
+	VDIVPS       Y3, Y5, Y3
 	VSUBPS       Y3, Y4, Y3
 	VMULPS       Y2, Y2, Y4
 	VMOVUPS      c_t15<>+0(SB), Y5
@@ -2216,10 +2216,10 @@ tail:
 	VCVTPS2DQ    Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
 	VPADDD       Y5, Y6, Y4
-	VADDPS       c_one<>+0(SB), Y4, Y4
-	VMOVUPS      c_two<>+0(SB), Y5
-	VDIVPS       Y4, Y5, Y4
 	VMOVUPS      c_one<>+0(SB), Y5
+	VMOVUPS      c_two<>+0(SB), Y6
+	VADDPS       Y5, Y4, Y4
+	VDIVPS       Y4, Y6, Y4
 	VSUBPS       Y4, Y5, Y4
 	VMULPS       Y3, Y3, Y5
 	VMOVUPS      c_t15<>+0(SB), Y6
