@@ -12,8 +12,9 @@ import (
 // part of each step's recurrent products while this core draws the symbol,
 // see stepper.begin), draw bit for bit what Next and Feed draw: the same
 // symbols, state and logits, for every cell, stacked, in both precisions,
-// wherever the rows are cut between the cores. Neither allocates per
-// character, nor does Generate on two cores, whichever way its tuner takes.
+// wherever the rows are cut between the cores; so does Generate on two
+// cores, whichever way its tuner takes. Neither allocates per character,
+// nor does Generate on two cores.
 func TestGenerateOnTwoCores(t *testing.T) {
 	for _, k := range kernels.Supported() {
 		two := kernels.Parallel(k, 2)
@@ -72,6 +73,29 @@ func TestGenerateOnTwoCores(t *testing.T) {
 								t.Fatalf("%s %v %v: share %d: logit %d is %v after %s, %v after Feed", k.Name(), c, p, share, j, g.s.logits[j], g.name, one.logits[j])
 							}
 						}
+					}
+				}
+				// Generate on two cores times every way (ahead, in turn, in
+				// turn alone) over its first chunks, and draws what Next and
+				// Feed draw whichever it takes.
+				one, tuned := NewSampler(k, m, 4), NewSampler(two, m, 4)
+				var got []int32
+				tuned.Generate(generateWays*tuneChunk+5, func(id int32) { got = append(got, id) })
+				for way := range generateWays {
+					if tuned.step.tuner.n[way] == 0 {
+						t.Fatalf("%s %v %v: Generate never took way %d", k.Name(), c, p, way)
+					}
+				}
+				for j, g := range got {
+					id := one.Next()
+					one.Feed(id)
+					if g != id {
+						t.Fatalf("%s %v %v: symbol %d: Next and Feed drew %d, Generate on two cores %d", k.Name(), c, p, j, id, g)
+					}
+				}
+				for j := range one.h {
+					if math.Float32bits(one.h[j]) != math.Float32bits(tuned.h[j]) {
+						t.Fatalf("%s %v %v: state %d is %v after Generate on two cores, %v after Feed", k.Name(), c, p, j, tuned.h[j], one.h[j])
 					}
 				}
 				for _, g := range []func(int, func(int32)){both.generateAhead, both.Generate, alone.Generate} {

@@ -55,6 +55,7 @@ func NewSampler(k kernels.Backend, m *Model, seed uint64) *Sampler {
 		src:    rand.NewPCG(seed, 0x5a3b1e),
 	}
 	s.rng = rand.New(s.src)
+	s.step.tuner.ways = generateWays
 	s.Reset()
 	return s
 }
@@ -231,38 +232,55 @@ const tuneChunk = 64
 // where k has a helper core, faster: each step's recurrent products need
 // the state alone, so the helper computes them while this core computes
 // the logits and draws the symbol (generateAhead). A tuner keeps to
-// whichever way is faster on the machine as it is now: for the 512-unit
-// RNN in bfloat16, in one process (throwaway timers), ahead took 3.4-3.9 µs
-// per character while the hand-overs between the cores took 0.2-0.45 µs,
-// and 4.6 when they took 0.6-0.9, against 4.0-4.8 in turn; for a 2×512
-// LSTM, whose 6-12 MB of weights no core's L2 holds, ahead was 16% slower,
-// and for the 100-unit RNN twice as slow.
+// whichever way is fastest on the machine as it is now, of that, steps in
+// turn with each product split between the cores, and steps in turn on
+// this core alone: for the 512-unit RNN in bfloat16 on a Zen 4, in one
+// process (throwaway timers), ahead took 3.4-3.9 µs per character while
+// the hand-overs between the cores took 0.2-0.45 µs, and 4.6 when they
+// took 0.6-0.9, against 4.0-4.8 in turn; on a Zen 5 whose cores took
+// 0.45 µs to see each other's writes, alone took 3.9-4.1 µs, ahead
+// 4.7-4.8, in turn 5.3-5.4 (its 512 KB of weights stay in the one core's
+// L2); for a 2×512 LSTM, whose 6-12 MB of weights no core's L2 holds,
+// ahead was 16% slower than in turn, and for the 100-unit RNN twice as
+// slow.
 func (s *Sampler) Generate(n int, emit func(id int32)) {
 	_, two := s.k.(kernels.Async)
 	for n > 0 {
 		c := min(n, tuneChunk)
 		n -= c
 		if !two {
-			s.generateInTurn(c, emit)
+			s.generateInTurn(s.k, c, emit)
 			continue
 		}
-		ahead := s.step.tuner.pick()
+		way := s.step.tuner.pick()
 		start := time.Now()
-		if ahead {
+		switch way {
+		case wayAhead:
 			s.generateAhead(c, emit)
-		} else {
-			s.generateInTurn(c, emit)
+		case wayInTurn:
+			s.generateInTurn(s.k, c, emit)
+		case wayAlone:
+			s.generateInTurn(kernels.Unsplit(s.k), c, emit)
 		}
-		s.step.tuner.record(ahead, time.Since(start)/time.Duration(c))
+		s.step.tuner.record(way, time.Since(start)/time.Duration(c))
 	}
 }
 
-// generateInTurn draws n symbols with Next and Feed.
-func (s *Sampler) generateInTurn(n int, emit func(id int32)) {
+// The ways Generate times, in the tuner's order.
+const (
+	wayAhead = iota
+	wayInTurn
+	wayAlone
+	generateWays // how many
+)
+
+// generateInTurn draws n symbols as Next and Feed do, its steps on k.
+func (s *Sampler) generateInTurn(k kernels.Backend, n int, emit func(id int32)) {
 	for i := 0; i < n; i++ {
 		id := s.Next()
 		emit(id)
-		s.Feed(id)
+		s.step.step(k, id, s.h, s.next, s.logits)
+		s.h, s.next = s.next, s.h
 	}
 }
 

@@ -25,6 +25,12 @@ type singleWays struct {
 	force int
 }
 
+// The ways, as the tuner numbers them: beside is timed first.
+const (
+	wayBeside = iota
+	wayShared
+)
+
 // begin picks the way of the window Forward begins.
 func (sw *singleWays) begin(ctx *passContext) {
 	ctx.couldBeside = false
@@ -38,7 +44,7 @@ func (sw *singleWays) begin(ctx *passContext) {
 	case 2:
 		sw.beside = false
 	default:
-		sw.beside = sw.tuner.pick()
+		sw.beside = sw.tuner.pick() == wayBeside
 	}
 	ctx.shareSingle = !sw.beside
 	sw.start = time.Now()
@@ -54,5 +60,9 @@ func (sw *singleWays) end(ctx *passContext) {
 		sw.on = false
 		return
 	}
-	sw.tuner.record(sw.beside, time.Since(sw.start))
+	way := wayShared
+	if sw.beside {
+		way = wayBeside
+	}
+	sw.tuner.record(way, time.Since(sw.start))
 }

@@ -2,42 +2,55 @@ package engine
 
 import "time"
 
-// tuner picks, chunk by chunk, the faster of two ways of doing the same
-// work on this machine as it is now, where which is faster depends on more
-// than the model: how fast the two cores hand each other a cache line, and
-// how fast one core alone reads its L2, vary with the CPU and with where
-// the host has put the cores. Both ways must give the same bits. Sampling
-// uses it to choose between a step begun ahead on two cores and one in turn
+// tuner picks, chunk by chunk, the fastest of a few ways of doing the same
+// work on this machine as it is now, where which is fastest depends on
+// more than the model: how fast the two cores hand each other a cache
+// line, and how fast one core alone reads its L2, vary with the CPU and
+// with where the host has put the cores. Every way must give the same
+// bits. Sampling uses it to choose between a step begun ahead on two
+// cores, one in turn on both, and one in turn on this core alone
 // (Sampler.Generate), training a single stream between the helper core
 // beside the pass and both cores sharing each product (singleWays).
 //
-// Each chunk is timed and the faster way taken, and the other is timed
-// again after a while: probeEvery chunks, twice as many each time it is
-// still the slower (up to maxProbeEvery), so that a way that never wins
-// costs a fraction of a percent. A way's time is the least of its last
-// tuneWindow chunks: an interruption only ever lengthens a chunk, and
-// taken alone it would switch to the slower way. A probe starts its way's
-// window afresh, so that old figures do not speak for it. The first way is
-// timed first.
+// Each chunk is timed and the fastest way taken, and the others are timed
+// again, in turn, after a while: probeEvery chunks, twice as many each
+// time the fastest stays the fastest (up to maxProbeEvery), so that a way
+// that never wins costs a fraction of a percent. A way's time is the
+// least of its last tuneWindow chunks: an interruption only ever
+// lengthens a chunk, and taken alone it would switch to a slower way. A
+// probe starts its way's window afresh, so that old figures do not speak
+// for it. The ways are timed first in order, way 0 first.
 type tuner struct {
-	last    [2][tuneWindow]time.Duration // each way's last chunks, per unit of work: the second way, the first
-	n       [2]int                       // chunks in last, up to tuneWindow
-	chunks  int                          // since the other way was last timed
-	every   int                          // chunks between timings of the other way
-	probing bool                         // the chunk picked last times the other way
+	ways    int                                // how many, at most maxWays; 2 if never set
+	last    [maxWays][tuneWindow]time.Duration // each way's last chunks, per unit of work
+	n       [maxWays]int                       // chunks in last, up to tuneWindow
+	chunks  int                                // since a slower way was last timed
+	every   int                                // chunks between timings of a slower way
+	probing bool                               // the chunk picked last times a slower way
+	probed  int                                // the slower way timed last
 }
+
+// maxWays is the most ways a tuner chooses between.
+const maxWays = 3
 
 // tuneWindow is how many of a way's last chunks its time is the least of.
 const tuneWindow = 8
 
-// The chunks between two timings of the slower way: at first, and at most.
+// The chunks between two timings of a slower way: at first, and at most.
 const (
 	probeEvery    = 16
 	maxProbeEvery = 1024
 )
 
-// per is way i's time per unit of work (1 is the first way), 0 before it
-// has been timed.
+// count is how many ways the tuner chooses between.
+func (t *tuner) count() int {
+	if t.ways == 0 {
+		return 2
+	}
+	return t.ways
+}
+
+// per is way i's time per unit of work, 0 before it has been timed.
 func (t *tuner) per(i int) time.Duration {
 	least := time.Duration(0)
 	for _, d := range t.last[i][:t.n[i]] {
@@ -48,33 +61,40 @@ func (t *tuner) per(i int) time.Duration {
 	return least
 }
 
-// firstFaster reports whether the first way is the faster so far.
-func (t *tuner) firstFaster() bool { return t.per(1) < t.per(0) }
-
-// pick reports whether the next chunk should take the first way.
-func (t *tuner) pick() bool {
-	switch {
-	case t.n[1] == 0:
-		return true
-	case t.n[0] == 0:
-		return false
+// fastest is the way with the least time so far (the first of equals).
+func (t *tuner) fastest() int {
+	best := 0
+	for i := 1; i < t.count(); i++ {
+		if t.per(i) < t.per(best) {
+			best = i
+		}
 	}
-	faster := t.firstFaster()
-	t.every = max(t.every, probeEvery)
-	if t.chunks++; t.chunks >= t.every {
-		t.chunks, t.probing = 0, true
-		return !faster
-	}
-	return faster
+	return best
 }
 
-// record notes the time per unit of work of a chunk that took the first
-// way or the second.
-func (t *tuner) record(first bool, per time.Duration) {
-	i := 0
-	if first {
-		i = 1
+// pick reports the way the next chunk should take.
+func (t *tuner) pick() int {
+	for i := range t.count() {
+		if t.n[i] == 0 {
+			return i
+		}
 	}
+	best := t.fastest()
+	t.every = max(t.every, probeEvery)
+	if t.chunks++; t.chunks < t.every {
+		return best
+	}
+	// Time the next slower way after the one timed last.
+	t.chunks, t.probing = 0, true
+	t.probed = (t.probed + 1) % t.count()
+	if t.probed == best {
+		t.probed = (t.probed + 1) % t.count()
+	}
+	return t.probed
+}
+
+// record notes the time per unit of work of a chunk that took way i.
+func (t *tuner) record(i int, per time.Duration) {
 	per = max(per, 1)
 	if !t.probing {
 		copy(t.last[i][1:], t.last[i][:tuneWindow-1])
@@ -82,9 +102,9 @@ func (t *tuner) record(first bool, per time.Duration) {
 		return
 	}
 	t.probing = false
-	wasFaster := t.firstFaster()
+	was := t.fastest()
 	t.last[i][0], t.n[i] = per, 1
-	if wasFaster == t.firstFaster() {
+	if t.fastest() == was {
 		t.every = min(2*t.every, maxProbeEvery) // still the slower
 	} else {
 		t.every = probeEvery

@@ -28,6 +28,17 @@ func Parallel(b Backend, workers int) Backend {
 	return newParallel(b, workers, defaultSplit)
 }
 
+// Unsplit returns the backend b runs its calls on: for a Parallel backend
+// the one it wraps, whose calls run on the calling core alone; otherwise b.
+// Some work (a sampler's step, whose weights one core's L2 may hold) is
+// faster on one core where handing lines between the cores is slow.
+func Unsplit(b Backend) Backend {
+	if pb, ok := b.(*parallelBackend); ok {
+		return pb.Backend
+	}
+	return b
+}
+
 // splitPolicy says which calls are large enough to split.
 type splitPolicy struct {
 	// Split a Gemv whose output has at least gemvOut elements (transposed,
