@@ -25,6 +25,13 @@ func TestParallelUnwrapped(t *testing.T) {
 	if b.Name() != "generic" {
 		t.Fatalf("Parallel(generic, 2).Name() = %q", b.Name())
 	}
+	// Unsplit gives back the backend a Parallel one wraps, any other as it is.
+	if u := Unsplit(b); u != (Generic{}) {
+		t.Fatalf("Unsplit(Parallel(generic, 2)) = %T, want generic", u)
+	}
+	if u := Unsplit(Generic{}); u != (Generic{}) {
+		t.Fatalf("Unsplit(generic) = %T, want generic", u)
+	}
 }
 
 func TestBlockStart(t *testing.T) {
