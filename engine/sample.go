@@ -238,9 +238,9 @@ const tuneChunk = 64
 // process (throwaway timers), ahead took 3.4-3.9 µs per character while
 // the hand-overs between the cores took 0.2-0.45 µs, and 4.6 when they
 // took 0.6-0.9, against 4.0-4.8 in turn; on a Zen 5 whose cores took
-// 0.45 µs to see each other's writes, alone took 3.9-4.1 µs, ahead
-// 4.7-4.8, in turn 5.3-5.4 (its 512 KB of weights stay in the one core's
-// L2); for a 2×512 LSTM, whose 6-12 MB of weights no core's L2 holds,
+// 0.45 µs to see each other's writes, alone took 4.1-5.5 µs (medians of
+// three runs; 3.9 at best), ahead 4.7-5.4, in turn 5.3-5.7 (its 512 KB
+// of weights stay in the one core's L2); for a 2×512 LSTM, whose 6-12 MB of weights no core's L2 holds,
 // ahead was 16% slower than in turn, and for the 100-unit RNN twice as
 // slow.
 func (s *Sampler) Generate(n int, emit func(id int32)) {
