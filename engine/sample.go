@@ -232,17 +232,17 @@ const tuneChunk = 64
 // where k has a helper core, faster: each step's recurrent products need
 // the state alone, so the helper computes them while this core computes
 // the logits and draws the symbol (generateAhead). A tuner keeps to
-// whichever way is fastest on the machine as it is now, of that, steps in
-// turn with each product split between the cores, and steps in turn on
-// this core alone: for the 512-unit RNN in bfloat16 on a Zen 4, in one
-// process (throwaway timers), ahead took 3.4-3.9 µs per character while
-// the hand-overs between the cores took 0.2-0.45 µs, and 4.6 when they
-// took 0.6-0.9, against 4.0-4.8 in turn; on a Zen 5 whose cores took
+// whichever of three ways is fastest on the machine as it is now: that,
+// steps in turn with each product split between the cores, and steps in
+// turn on this core alone. For the 512-unit RNN in bfloat16 on a Zen 4, in
+// one process (throwaway timers), ahead took 3.4-3.9 µs per character
+// while the hand-overs between the cores took 0.2-0.45 µs, and 4.6 when
+// they took 0.6-0.9, against 4.0-4.8 in turn; on a Zen 5 whose cores took
 // 0.45 µs to see each other's writes, alone took 4.1-5.5 µs (medians of
-// three runs; 3.9 at best), ahead 4.7-5.4, in turn 5.3-5.7 (its 512 KB
-// of weights stay in the one core's L2); for a 2×512 LSTM, whose 6-12 MB of weights no core's L2 holds,
-// ahead was 16% slower than in turn, and for the 100-unit RNN twice as
-// slow.
+// three runs; 3.9 at best), ahead 4.7-5.4, in turn 5.3-5.7, its 512 KB of
+// weights staying in the one core's L2. For a 2×512 LSTM, whose 6-12 MB
+// of weights no core's L2 holds, ahead was 16% slower than in turn, and
+// for the 100-unit RNN twice as slow.
 func (s *Sampler) Generate(n int, emit func(id int32)) {
 	_, two := s.k.(kernels.Async)
 	for n > 0 {
