@@ -32,7 +32,7 @@ func genGEMM(s isa) {
 // Without masked, nc must be exactly nv vectors: the kernel then needs no
 // mask registers, which lets it be wider.
 func genBcast(s isa, name string, rows, nv int, masked bool) {
-	text(name, "func(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
+	textFlushing(name, "func(k int, a []float32, ars, als int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes C[r, 0:nc] = alpha * sum_l a[r*ars + l*als] * b[l*ldb + 0:nc] + beta*C[r, 0:nc]", name),
 		fmt.Sprintf("for r < %d and nc <= %d; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.", rows, nv*s.lanes))
 	if !masked {
@@ -208,7 +208,7 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 // small (GEMV).
 func genDotNT(s isa, rows, cols, unroll int) {
 	name := fmt.Sprintf("DotNT%dx%d%s", rows, cols, s.name)
-	text(name, "func(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
+	textFlushing(name, "func(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]", name),
 		fmt.Sprintf("for r < mr <= %d and j < nc <= %d; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.", rows, cols))
 	rowPtrs := func(param, ld, cnt string, nrows int) []Register {

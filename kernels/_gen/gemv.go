@@ -43,7 +43,7 @@ func gemvArgs() (m, a, lda, x, y Register) {
 // reading its first row again and not stored.
 func genGemvN(s isa) {
 	name := "GemvN" + s.name
-	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	textFlushing(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,", name),
 		"summing each row exactly as DotNT4x1 does. With useBeta false y is not read.")
 	m, p0, lda, xp, yp := gemvArgs()
@@ -117,7 +117,7 @@ func (s isa) storeY(prefix string, acc []VecVirtual, yp Register, masked func(v 
 // is summed over the rows in order, exactly as GemvT and GemmBcast1 do.
 func genGemvTrans(s isa) {
 	name := "GemvTrans" + s.name
-	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	textFlushing(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n,", name),
 		"summing each column exactly as GemvT and GemmBcast1 do. With useBeta false y is not read.")
 	W := s.gemvTVecs
@@ -209,7 +209,7 @@ func genGemvTrans(s isa) {
 // GemvN's: one row's horizontal sum is too short to hide its latency.
 func genGemvRows(s isa) {
 	name := "GemvRows" + s.name
-	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	textFlushing(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m,", name),
 		"one row after the other. With useBeta false y is not read.")
 	m, p, lda, xp, yp := gemvArgs()
@@ -267,7 +267,7 @@ func (s isa) lastMask(n Register, nv int) mask {
 func genGemvShortN(s isa) {
 	const R = 8 // rows per group: the eight lanes of the YMM stored to y
 	name := "GemvShortN" + s.name
-	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	textFlushing(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes y[i] = alpha * sum_{l<n} a[i*lda + l] * x[l] + beta*y[i] for i < m", name),
 		fmt.Sprintf("and 0 < n <= %d. With useBeta false y is not read.", shortVecs*16))
 	n := Load(Param("n"), GP64())
@@ -355,7 +355,7 @@ func genGemvShortN(s isa) {
 // A column's sum does not depend on the others, so neither on n.
 func genGemvShortT(s isa) {
 	name := "GemvShortT" + s.name
-	text(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
+	textFlushing(name, "func(m, n int, a []float32, lda int, x, y []float32, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes y[j] = alpha * sum_{l<m} x[l] * a[l*lda + j] + beta*y[j] for j < n", name),
 		fmt.Sprintf("and 0 < n <= %d: the even rows' sum plus the odd rows'. With useBeta false y is not read.", shortVecs*16))
 	n := Load(Param("n"), GP64())

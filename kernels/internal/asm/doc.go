@@ -8,6 +8,13 @@
 // noasm build tag, so the package builds everywhere. The routines are
 // unchecked: callers pass slices long enough for the shapes.
 //
+// The GEMM and GEMV routines run with MXCSR's DAZ and FTZ bits set and put
+// the caller's MXCSR back before returning: subnormal operands read as zero
+// and subnormal results are written as zero, as the hardware's fast mode
+// does (a subnormal costs an Intel core a microcode assist per multiply).
+// ref.go and the twins compute subnormals exactly; the two differ only
+// below 2^-126.
+//
 // The bf16 family's specification is bf16ref.go, exact to the bit: it models
 // the AVX512_BF16 instructions, which neither Go's assembler nor avo knows
 // (the generator encodes them into bytes).

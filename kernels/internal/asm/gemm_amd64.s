@@ -5,8 +5,13 @@
 #include "textflag.h"
 
 // func GemmBcast1AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·GemmBcast1AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmBcast1AVX512(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -120,6 +125,7 @@ fullstore:
 	VMOVUPS Z2, 128(AX)
 	VMOVUPS Z3, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -172,6 +178,7 @@ maskedstore:
 	VMOVUPS Z2, K3, 128(AX)
 	VMOVUPS Z3, K4, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -195,8 +202,13 @@ DATA tailmask16<>+32(SB)/2, $0xffff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $34
 
 // func GemmBcast2AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·GemmBcast2AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmBcast2AVX512(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -342,6 +354,7 @@ fullstore:
 	VMOVUPS Z6, 128(AX)
 	VMOVUPS Z7, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -417,12 +430,18 @@ maskedstore:
 	VMOVUPS Z6, K3, 128(AX)
 	VMOVUPS Z7, K4, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast3AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·GemmBcast3AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmBcast3AVX512(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -600,6 +619,7 @@ fullstore:
 	VMOVUPS Z10, 128(AX)
 	VMOVUPS Z11, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -698,12 +718,18 @@ maskedstore:
 	VMOVUPS Z10, K3, 128(AX)
 	VMOVUPS Z11, K4, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast4AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·GemmBcast4AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmBcast4AVX512(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -916,6 +942,7 @@ fullstore:
 	VMOVUPS Z14, 128(AX)
 	VMOVUPS Z15, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -1038,12 +1065,18 @@ maskedstore:
 	VMOVUPS Z14, K3, 128(AX)
 	VMOVUPS Z15, K4, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast5AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·GemmBcast5AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmBcast5AVX512(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -1288,6 +1321,7 @@ fullstore:
 	VMOVUPS Z18, 128(AX)
 	VMOVUPS Z19, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -1433,12 +1467,18 @@ maskedstore:
 	VMOVUPS Z18, K3, 128(AX)
 	VMOVUPS Z19, K4, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast6AVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, CMOV, MMX+
-TEXT ·GemmBcast6AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmBcast6AVX512(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -1715,6 +1755,7 @@ fullstore:
 	VMOVUPS Z22, 128(AX)
 	VMOVUPS Z23, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -1883,12 +1924,18 @@ maskedstore:
 	VMOVUPS Z22, K3, 128(AX)
 	VMOVUPS Z23, K4, 192(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func DotNT4x4AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3
-TEXT ·DotNT4x4AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3, SSE
+TEXT ·DotNT4x4AVX512(SB), NOSPLIT, $8-129
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
 	MOVQ    a_base+8(FP), AX
 	MOVQ    lda+32(FP), CX
 	SHLQ    $0x02, CX
@@ -2104,6 +2151,7 @@ store3:
 	ADDQ    DX, CX
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -2178,8 +2226,13 @@ DATA c_fmapeakx<>+60(SB)/4, $0x3f000000
 GLOBL c_fmapeakx<>(SB), RODATA|NOPTR, $64
 
 // func GemmBcast1AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
-TEXT ·GemmBcast1AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE
+TEXT ·GemmBcast1AVX2(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -2262,6 +2315,7 @@ fullstore:
 	VMOVUPS Y2, (AX)
 	VMOVUPS Y3, 32(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -2302,6 +2356,7 @@ maskedstore:
 	VMASKMOVPS Y2, Y0, (AX)
 	VMASKMOVPS Y3, Y1, 32(AX)
 	ADDQ       CX, AX
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
@@ -2324,8 +2379,13 @@ DATA tailmask8<>+60(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $64
 
 // func GemmBcast2AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
-TEXT ·GemmBcast2AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE
+TEXT ·GemmBcast2AVX2(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -2426,6 +2486,7 @@ fullstore:
 	VMOVUPS Y4, (AX)
 	VMOVUPS Y5, 32(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -2479,12 +2540,18 @@ maskedstore:
 	VMASKMOVPS Y4, Y0, (AX)
 	VMASKMOVPS Y5, Y1, 32(AX)
 	ADDQ       CX, AX
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast3AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
-TEXT ·GemmBcast3AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE
+TEXT ·GemmBcast3AVX2(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -2603,6 +2670,7 @@ fullstore:
 	VMOVUPS Y6, (AX)
 	VMOVUPS Y7, 32(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -2669,12 +2737,18 @@ maskedstore:
 	VMASKMOVPS Y6, Y0, (AX)
 	VMASKMOVPS Y7, Y1, 32(AX)
 	ADDQ       CX, AX
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast4AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
-TEXT ·GemmBcast4AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE
+TEXT ·GemmBcast4AVX2(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -2814,6 +2888,7 @@ fullstore:
 	VMOVUPS Y8, (AX)
 	VMOVUPS Y9, 32(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -2894,12 +2969,18 @@ maskedstore:
 	VMASKMOVPS Y8, Y0, (AX)
 	VMASKMOVPS Y9, Y1, 32(AX)
 	ADDQ       CX, AX
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast5AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
-TEXT ·GemmBcast5AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE
+TEXT ·GemmBcast5AVX2(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -3057,6 +3138,7 @@ fullstore:
 	VMOVUPS Y10, (AX)
 	VMOVUPS Y11, 32(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3150,12 +3232,18 @@ maskedstore:
 	VMASKMOVPS Y10, Y0, (AX)
 	VMASKMOVPS Y11, Y1, 32(AX)
 	ADDQ       CX, AX
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func GemmBcast6AVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3, MMX+
-TEXT ·GemmBcast6AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE
+TEXT ·GemmBcast6AVX2(SB), NOSPLIT, $8-129
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
 	MOVQ       k+0(FP), AX
 	MOVQ       a_base+8(FP), CX
 	MOVQ       ars+32(FP), DX
@@ -3331,6 +3419,7 @@ fullstore:
 	VMOVUPS Y10, (AX)
 	VMOVUPS Y11, 32(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3463,12 +3552,18 @@ maskedstore:
 	VMOVDQU    (R11), Y0
 	VMASKMOVPS Y11, Y0, 32(AX)
 	ADDQ       CX, AX
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
 // func DotNT2x4AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, CMOV, FMA3
-TEXT ·DotNT2x4AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX2, CMOV, FMA3, SSE
+TEXT ·DotNT2x4AVX2(SB), NOSPLIT, $8-129
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
 	MOVQ    a_base+8(FP), AX
 	MOVQ    lda+32(FP), CX
 	SHLQ    $0x02, CX
@@ -3600,6 +3695,7 @@ store1:
 	ADDQ       DX, CX
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 

@@ -5,26 +5,31 @@
 #include "textflag.h"
 
 // func GemvTAVX512(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F
-TEXT ·GemvTAVX512(SB), NOSPLIT, $0-129
-	MOVQ   k+0(FP), AX
-	MOVQ   a_base+8(FP), CX
-	MOVQ   ars+32(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   als+40(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   b_base+48(FP), BX
-	MOVQ   ldb+72(FP), SI
-	SHLQ   $0x02, SI
-	MOVQ   nc+80(FP), DI
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
+// Requires: AVX, AVX512F, SSE
+TEXT ·GemvTAVX512(SB), NOSPLIT, $8-129
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    k+0(FP), AX
+	MOVQ    a_base+8(FP), CX
+	MOVQ    ars+32(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    als+40(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b_base+48(FP), BX
+	MOVQ    ldb+72(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    nc+80(FP), DI
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
 
 fullloop:
 	TESTQ        AX, AX
@@ -99,12 +104,18 @@ fullstore:
 	VMOVUPS Z6, 384(AX)
 	VMOVUPS Z7, 448(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func DotNT4x1AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3
-TEXT ·DotNT4x1AVX512(SB), NOSPLIT, $0-129
+// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3, SSE
+TEXT ·DotNT4x1AVX512(SB), NOSPLIT, $8-129
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
 	MOVQ    a_base+8(FP), AX
 	MOVQ    lda+32(FP), CX
 	SHLQ    $0x02, CX
@@ -226,6 +237,7 @@ reduce:
 
 colstore:
 	VMOVUPS X0, K1, (AX)
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -310,6 +322,7 @@ r3c0st:
 	ADDQ   BX, DX
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -333,16 +346,21 @@ DATA tailmask16<>+32(SB)/2, $0xffff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $34
 
 // func GemvNAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3
-TEXT ·GemvNAVX512(SB), NOSPLIT, $0-105
-	MOVQ  m+0(FP), AX
-	MOVQ  a_base+16(FP), CX
-	MOVQ  lda+40(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  x_base+48(FP), BX
-	MOVQ  y_base+72(FP), SI
-	TESTQ AX, AX
-	JLE   done
+// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3, SSE
+TEXT ·GemvNAVX512(SB), NOSPLIT, $8-105
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    m+0(FP), AX
+	MOVQ    a_base+16(FP), CX
+	MOVQ    lda+40(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    x_base+48(FP), BX
+	MOVQ    y_base+72(FP), SI
+	TESTQ   AX, AX
+	JLE     done
 
 block:
 	MOVQ    CX, DI
@@ -466,20 +484,26 @@ store:
 	JG      block
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemvRowsAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512VL, FMA3
-TEXT ·GemvRowsAVX512(SB), NOSPLIT, $0-105
-	MOVQ  m+0(FP), AX
-	MOVQ  a_base+16(FP), CX
-	MOVQ  lda+40(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  x_base+48(FP), BX
-	MOVQ  y_base+72(FP), SI
-	TESTQ AX, AX
-	JLE   done
+// Requires: AVX, AVX512F, AVX512VL, FMA3, SSE
+TEXT ·GemvRowsAVX512(SB), NOSPLIT, $8-105
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    m+0(FP), AX
+	MOVQ    a_base+16(FP), CX
+	MOVQ    lda+40(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    x_base+48(FP), BX
+	MOVQ    y_base+72(FP), SI
+	TESTQ   AX, AX
+	JLE     done
 
 row:
 	MOVQ   n+8(FP), DI
@@ -574,12 +598,18 @@ store:
 	JNZ    row
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemvShortNAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3
-TEXT ·GemvShortNAVX512(SB), NOSPLIT, $0-105
+// Requires: AVX, AVX512F, AVX512VL, CMOV, FMA3, SSE
+TEXT ·GemvShortNAVX512(SB), NOSPLIT, $8-105
+	STMXCSR      (SP)
+	MOVL         (SP), AX
+	ORL          $0x00008040, AX
+	MOVL         AX, 4(SP)
+	LDMXCSR      4(SP)
 	MOVQ         n+8(FP), AX
 	CMPQ         AX, $0x00000010
 	JLE          nv1
@@ -1702,6 +1732,7 @@ nv1store:
 	JMP     nv1group
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -1724,47 +1755,52 @@ DATA permsum8<>+60(SB)/4, $0x00000000
 GLOBL permsum8<>(SB), RODATA|NOPTR, $64
 
 // func GemvShortTAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F
-TEXT ·GemvShortTAVX512(SB), NOSPLIT, $0-105
-	MOVQ   n+8(FP), AX
-	CMPQ   AX, $0x00000010
-	JLE    nv1
-	CMPQ   AX, $0x00000020
-	JLE    nv2
-	CMPQ   AX, $0x00000030
-	JLE    nv3
-	CMPQ   AX, $0x00000040
-	JLE    nv4
-	CMPQ   AX, $0x00000050
-	JLE    nv5
-	CMPQ   AX, $0x00000060
-	JLE    nv6
-	CMPQ   AX, $0x00000070
-	JLE    nv7
-	SUBQ   $0x00000070, AX
-	LEAQ   tailmask16<>+0(SB), CX
-	KMOVW  (CX)(AX*2), K1
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	MOVQ   a_base+16(FP), AX
-	MOVQ   x_base+48(FP), CX
-	MOVQ   lda+40(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   m+0(FP), BX
+// Requires: AVX, AVX512F, SSE
+TEXT ·GemvShortTAVX512(SB), NOSPLIT, $8-105
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    n+8(FP), AX
+	CMPQ    AX, $0x00000010
+	JLE     nv1
+	CMPQ    AX, $0x00000020
+	JLE     nv2
+	CMPQ    AX, $0x00000030
+	JLE     nv3
+	CMPQ    AX, $0x00000040
+	JLE     nv4
+	CMPQ    AX, $0x00000050
+	JLE     nv5
+	CMPQ    AX, $0x00000060
+	JLE     nv6
+	CMPQ    AX, $0x00000070
+	JLE     nv7
+	SUBQ    $0x00000070, AX
+	LEAQ    tailmask16<>+0(SB), CX
+	KMOVW   (CX)(AX*2), K1
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	MOVQ    a_base+16(FP), AX
+	MOVQ    x_base+48(FP), CX
+	MOVQ    lda+40(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    m+0(FP), BX
 
 nv8pair:
 	CMPQ         BX, $0x00000002
@@ -2412,17 +2448,23 @@ nv1store:
 	VMOVUPS Z0, K1, (AX)
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemvTransAVX512(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX512F
-TEXT ·GemvTransAVX512(SB), NOSPLIT, $0-105
-	MOVQ n+8(FP), AX
-	MOVQ a_base+16(FP), CX
-	MOVQ y_base+72(FP), DX
-	MOVQ lda+40(FP), BX
-	SHLQ $0x02, BX
+// Requires: AVX, AVX512F, SSE
+TEXT ·GemvTransAVX512(SB), NOSPLIT, $8-105
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    n+8(FP), AX
+	MOVQ    a_base+16(FP), CX
+	MOVQ    y_base+72(FP), DX
+	MOVQ    lda+40(FP), BX
+	SHLQ    $0x02, BX
 
 strip:
 	CMPQ   AX, $0x00000080
@@ -2958,30 +3000,36 @@ last1store:
 	VMOVUPS Z9, K1, (DX)
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemvTAVX2(k int, a []float32, ars int, als int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, FMA3
-TEXT ·GemvTAVX2(SB), NOSPLIT, $0-129
-	MOVQ   k+0(FP), AX
-	MOVQ   a_base+8(FP), CX
-	MOVQ   ars+32(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   als+40(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   b_base+48(FP), BX
-	MOVQ   ldb+72(FP), SI
-	SHLQ   $0x02, SI
-	MOVQ   nc+80(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·GemvTAVX2(SB), NOSPLIT, $8-129
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    k+0(FP), AX
+	MOVQ    a_base+8(FP), CX
+	MOVQ    ars+32(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    als+40(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    b_base+48(FP), BX
+	MOVQ    ldb+72(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    nc+80(FP), DI
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
 
 fullloop:
 	TESTQ        AX, AX
@@ -3048,12 +3096,18 @@ fullstore:
 	VMOVUPS Y6, 192(AX)
 	VMOVUPS Y7, 224(AX)
 	ADDQ    CX, AX
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func DotNT4x1AVX2(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, CMOV, FMA3
-TEXT ·DotNT4x1AVX2(SB), NOSPLIT, $0-129
+// Requires: AVX, CMOV, FMA3, SSE
+TEXT ·DotNT4x1AVX2(SB), NOSPLIT, $8-129
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
 	MOVQ    a_base+8(FP), AX
 	MOVQ    lda+32(FP), CX
 	SHLQ    $0x02, CX
@@ -3175,6 +3229,7 @@ reduce:
 
 colstore:
 	VMASKMOVPS X0, X1, (AX)
+	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
 
@@ -3251,6 +3306,7 @@ r3c0st:
 	ADDQ   BX, DX
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
@@ -3273,16 +3329,21 @@ DATA tailmask8<>+60(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $64
 
 // func GemvNAVX2(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, CMOV, FMA3
-TEXT ·GemvNAVX2(SB), NOSPLIT, $0-105
-	MOVQ  m+0(FP), AX
-	MOVQ  a_base+16(FP), CX
-	MOVQ  lda+40(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  x_base+48(FP), BX
-	MOVQ  y_base+72(FP), SI
-	TESTQ AX, AX
-	JLE   done
+// Requires: AVX, CMOV, FMA3, SSE
+TEXT ·GemvNAVX2(SB), NOSPLIT, $8-105
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    m+0(FP), AX
+	MOVQ    a_base+16(FP), CX
+	MOVQ    lda+40(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    x_base+48(FP), BX
+	MOVQ    y_base+72(FP), SI
+	TESTQ   AX, AX
+	JLE     done
 
 block:
 	MOVQ    CX, DI
@@ -3406,17 +3467,23 @@ store:
 	JG         block
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
 
 // func GemvTransAVX2(m int, n int, a []float32, lda int, x []float32, y []float32, alpha float32, beta float32, useBeta bool)
-// Requires: AVX, AVX2, FMA3
-TEXT ·GemvTransAVX2(SB), NOSPLIT, $0-105
-	MOVQ n+8(FP), AX
-	MOVQ a_base+16(FP), CX
-	MOVQ y_base+72(FP), DX
-	MOVQ lda+40(FP), BX
-	SHLQ $0x02, BX
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·GemvTransAVX2(SB), NOSPLIT, $8-105
+	STMXCSR (SP)
+	MOVL    (SP), AX
+	ORL     $0x00008040, AX
+	MOVL    AX, 4(SP)
+	LDMXCSR 4(SP)
+	MOVQ    n+8(FP), AX
+	MOVQ    a_base+16(FP), CX
+	MOVQ    y_base+72(FP), DX
+	MOVQ    lda+40(FP), BX
+	SHLQ    $0x02, BX
 
 strip:
 	CMPQ   AX, $0x00000040
@@ -3968,5 +4035,6 @@ last1store:
 	VMASKMOVPS Y1, Y0, (DX)
 
 done:
+	LDMXCSR (SP)
 	VZEROUPPER
 	RET
