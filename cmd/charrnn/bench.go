@@ -138,7 +138,7 @@ func runBench(args []string) error {
 			// turns (bench.MeasureTrainSide), for a steady ratio.
 			var runs []bench.Workload
 			for _, p := range precisionsOf[i] {
-				w.Precision = p
+				w.Precision, _, _ = resolvePrecision(p, k, w.Model(), w.Batch > 1 && !w.SampleOnly)
 				runs = append(runs, w)
 			}
 			if len(runs) == 0 {
@@ -189,8 +189,9 @@ func benchPrecisions(list string) ([]engine.Precision, error) {
 	return ps, nil
 }
 
-// backendPrecisions resolves the precisions for each backend before
-// anything is measured. Where every backend is measured (-backend all), a
+// backendPrecisions checks the precisions for each backend before
+// anything is measured (auto stays auto: it depends on the workload, see
+// resolvePrecision). Where every backend is measured (-backend all), a
 // precision a backend cannot run is left out for it, said once on stderr;
 // a backend named on its own must run them all.
 func backendPrecisions(backends []kernels.Backend, list []engine.Precision, all bool) ([][]engine.Precision, error) {
@@ -199,7 +200,7 @@ func backendPrecisions(backends []kernels.Backend, list []engine.Precision, all 
 	runs := 0
 	for i, k := range backends {
 		for _, p := range list {
-			resolved, _, err := resolvePrecision(p, k)
+			_, _, err := resolvePrecision(p, k, engine.ModelConfig{}, false)
 			if err != nil {
 				if !all {
 					return nil, err
@@ -208,7 +209,7 @@ func backendPrecisions(backends []kernels.Backend, list []engine.Precision, all 
 				fmt.Fprintf(os.Stderr, "charrnn bench: %s is not measured on backend %s: it has no bfloat16 products\n", p, k.Name())
 				continue
 			}
-			out[i] = append(out[i], resolved)
+			out[i] = append(out[i], p) // auto is resolved for each workload
 			runs++
 		}
 	}

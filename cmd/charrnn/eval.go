@@ -28,7 +28,7 @@ func runEval(args []string) error {
 		return err
 	}
 	m := ck.Model()
-	if m.Precision, _, err = resolvePrecision(engine.Precision(*precision), k); err != nil {
+	if m.Precision, _, err = resolvePrecision(engine.Precision(*precision), k, m.Config, false); err != nil {
 		return err
 	}
 	corpus, err := engine.OpenCorpus(*data)

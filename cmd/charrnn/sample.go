@@ -94,7 +94,7 @@ func runSample(args []string) error {
 	}
 	m := ck.Model()
 	var why string
-	if m.Precision, why, err = resolvePrecision(engine.Precision(*precision), k); err != nil {
+	if m.Precision, why, err = resolvePrecision(engine.Precision(*precision), k, m.Config, false); err != nil {
 		return err
 	}
 	be.say(k)

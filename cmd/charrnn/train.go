@@ -226,7 +226,7 @@ func setUpTrain(job *trainJob, args []string) (*trainRun, error) {
 		return run, err
 	}
 	var why string
-	if cfg.Precision, why, err = resolvePrecision(cfg.Precision, k); err != nil {
+	if cfg.Precision, why, err = resolvePrecision(cfg.Precision, k, cfg.Model, cfg.Batch > 1); err != nil {
 		return run, err
 	}
 	if err := checkTrainFlags(flags, &o, cfg, job.root()); err != nil {
