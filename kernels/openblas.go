@@ -138,6 +138,13 @@ func transpose(t bool) blas.Transpose {
 	return blas.NoTrans
 }
 
+// flushMinMACs is the fewest multiply-adds of a call that OpenBLAS runs
+// with subnormals flushed (openblas.FlushSubnormals), as the assembly
+// backends' products always do: setting and restoring MXCSR around a cgo
+// call costs about as much as two more calls (tiny's sampling lost 9% with
+// every call flushed), which a call of a million multiply-adds hides.
+const flushMinMACs = 1 << 20
+
 // Gemv implements Backend.
 //
 // The bindings check arguments like reference BLAS, which is stricter than
@@ -158,6 +165,9 @@ func (openblasBackend) Gemv(trans bool, m, n int, alpha float32, a []float32, ld
 	}
 	if m == 1 {
 		lda = max(lda, n) // a single row: the leading dimension is never used
+	}
+	if m*n >= flushMinMACs {
+		defer openblas.RestoreMXCSR(openblas.FlushSubnormals())
 	}
 	cblas.Sgemv(transpose(trans), m, n, alpha, a, lda, x, 1, beta, y, 1)
 }
@@ -188,6 +198,9 @@ func (openblasBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a [
 	}
 	if m == 1 {
 		ldc = max(ldc, n)
+	}
+	if m*n*k >= flushMinMACs {
+		defer openblas.RestoreMXCSR(openblas.FlushSubnormals())
 	}
 	cblas.Sgemm(transpose(transA), transpose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -193,5 +194,62 @@ func TestOpenBLASElementwise(t *testing.T) {
 	}
 	if got := b.(openblasBackend).Backend.Name(); got != want.Name() {
 		t.Fatalf("element-wise ops from %s, want %s", got, want.Name())
+	}
+}
+
+// Operands for TestOpenBLASFlushesSubnormals, package variables so that the
+// compiler cannot fold the products after the calls.
+var (
+	obSubnormal float32 = 0x1p-130
+	obBig       float32 = 0x1p20
+	obMinNormal float32 = 0x1p-126
+	obHalf      float32 = 0.5
+)
+
+// TestOpenBLASFlushesSubnormals: a product of flushMinMACs multiply-adds or
+// more runs with DAZ and FTZ set (a subnormal operand reads as zero), a
+// smaller one computes subnormals exactly, and Go code after either still
+// computes subnormals.
+func TestOpenBLASFlushesSubnormals(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("MXCSR is x86's")
+	}
+	k := newOpenBLAS()
+	fill := func(n int, v float32) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = v
+		}
+		return x
+	}
+	for _, c := range []struct {
+		name    string
+		m, n, l int
+		flushed bool
+	}{
+		{"GEMM of 2^20 multiply-adds", 64, 128, 128, true},
+		{"GEMM below", 8, 8, 8, false},
+		{"GEMV of 2^20", 1024, 1024, 0, true},
+		{"GEMV below", 64, 64, 0, false},
+	} {
+		var out []float32
+		if c.l > 0 {
+			out = make([]float32, c.m*c.n)
+			k.Gemm(false, false, c.m, c.n, c.l, 1, fill(c.m*c.l, obSubnormal), c.l, fill(c.l*c.n, obBig), c.n, 0, out, c.n)
+		} else {
+			out = make([]float32, c.m)
+			k.Gemv(false, c.m, c.n, 1, fill(c.m*c.n, obSubnormal), c.n, fill(c.n, obBig), 0, out)
+		}
+		for i, v := range out {
+			if (v == 0) != c.flushed {
+				t.Fatalf("%s: output %d = %v, want it flushed: %v", c.name, i, v, c.flushed)
+			}
+		}
+		if x := obMinNormal * obHalf; x == 0 {
+			t.Fatalf("%s left FTZ set", c.name)
+		}
+		if x := obSubnormal * obBig; x == 0 {
+			t.Fatalf("%s left DAZ set", c.name)
+		}
 	}
 }
