@@ -50,7 +50,8 @@ func resolvePrecision(p engine.Precision, k kernels.Backend, c engine.ModelConfi
 // singleStreamMiB is the size of the float32 weights from which one
 // stream's products ran faster in bf16 on an Intel Xeon: a 2×128 LSTM
 // (0.8 MiB) ran at 0.9× fp32, the notebook's H=100 model at 0.64×, a 1×512
-// RNN (1.1 MiB) at 1.0-1.3× and a 2×512 LSTM at 2.5× (bench/RESULTS.md).
+// RNN (1.1 MiB) at 1.0-1.3× and a 2×512 LSTM at 2.1-2.5×; an RNN of H=256
+// (0.3 MiB) gained 1.17×, left to fp32 by this rule (bench/RESULTS.md).
 const singleStreamMiB = 1
 
 // productPeaks measures, once per process, one core's float32 FMA and
