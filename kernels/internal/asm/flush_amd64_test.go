@@ -4,7 +4,10 @@ package asm
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Operands for the flushing tests, package variables so that the compiler
@@ -95,4 +98,61 @@ func flushingRoutines(s isaSet) map[string]func(a, b float32) []float32 {
 		}
 	}
 	return runs
+}
+
+// TestFlushingStaysInTheRoutines runs GEMMs on goroutines beside others
+// that keep computing subnormals, more goroutines than threads: if a
+// routine's MXCSR ever reached other code (a goroutine switched out in the
+// middle of a routine, a thread left flushing), those would see zeros.
+func TestFlushingStaysInTheRoutines(t *testing.T) {
+	forEachISA(t, func(t *testing.T, s isaSet) {
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		kern := s.bcast[len(s.bcast)-1]
+		rows, k := len(s.bcast), 256
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a, b, c := make([]float32, rows*k), make([]float32, k*s.bcastW), make([]float32, rows*s.bcastW)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					for range 100 {
+						kern(k, a, k, 1, b, s.bcastW, s.bcastW, c, s.bcastW, 1, 0, false)
+					}
+				}
+			}()
+		}
+		var zeros atomic.Int64
+		ops := []float32{minNormal, subnormal}
+		mul := []float32{half, big}
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					for j := range 1000 {
+						if ops[(i+j)%2]*mul[(i+j)%2] == 0 {
+							zeros.Add(1)
+						}
+					}
+				}
+			}()
+		}
+		time.Sleep(300 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if n := zeros.Load(); n != 0 {
+			t.Fatalf("%d products computed beside the routines were flushed to zero", n)
+		}
+	})
 }
