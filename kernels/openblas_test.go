@@ -8,8 +8,11 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"charrnn/kernels/internal/openblas"
 )
@@ -251,5 +254,59 @@ func TestOpenBLASFlushesSubnormals(t *testing.T) {
 		if x := obSubnormal * obBig; x == 0 {
 			t.Fatalf("%s left DAZ set", c.name)
 		}
+	}
+}
+
+// TestOpenBLASFlushingStaysInTheCalls: goroutines computing subnormals
+// beside flushed OpenBLAS calls, more goroutines than threads, never see
+// the calls' MXCSR (the calling goroutine holds its thread meanwhile).
+func TestOpenBLASFlushingStaysInTheCalls(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("MXCSR is x86's")
+	}
+	k := newOpenBLAS()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			const n = 128 // 2^21 multiply-adds a call: flushed
+			a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k.Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+			}
+		}()
+	}
+	var zeros atomic.Int64
+	ops, mul := []float32{obMinNormal, obSubnormal}, []float32{obHalf, obBig}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for j := range 1000 {
+					if ops[(i+j)%2]*mul[(i+j)%2] == 0 {
+						zeros.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if n := zeros.Load(); n != 0 {
+		t.Fatalf("%d products computed beside the OpenBLAS calls were flushed to zero", n)
 	}
 }
