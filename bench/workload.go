@@ -55,10 +55,10 @@ var Standard = []Workload{
 	{Name: "sample-lstm512", Cell: "lstm", Layers: 2, Hidden: 512, Batch: 1, Vocab: 65, SampleOnly: true},
 }
 
-// ProductWeights counts the weights a character's forward pass multiplies
+// productWeights counts the weights a character's forward pass multiplies
 // by: every matrix of the layout but the one-hot input's, which is read by
 // row lookup.
-func ProductWeights(c engine.ModelConfig) float64 {
+func productWeights(c engine.ModelConfig) float64 {
 	lay, err := engine.NewLayout(c)
 	if err != nil {
 		return 0
@@ -76,11 +76,11 @@ func ProductWeights(c engine.ModelConfig) float64 {
 // multiply-add (two flops) per weight in the forward pass, and two in the
 // backward pass (the weights' gradient and the input's). Element-wise work
 // is not counted. For the notebook's model that is 6H² + 6HV.
-func TrainFLOPsPerChar(c engine.ModelConfig) float64 { return 6 * ProductWeights(c) }
+func TrainFLOPsPerChar(c engine.ModelConfig) float64 { return 6 * productWeights(c) }
 
 // SampleFLOPsPerChar counts one generated character's: a multiply-add per
 // weight.
-func SampleFLOPsPerChar(c engine.ModelConfig) float64 { return 2 * ProductWeights(c) }
+func SampleFLOPsPerChar(c engine.ModelConfig) float64 { return 2 * productWeights(c) }
 
 // Data is a synthetic corpus: random symbols from a vocabulary of the
 // workload's size, so every system and backend does the same work.

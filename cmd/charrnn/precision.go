@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"charrnn/bench"
 	"charrnn/engine"
 	"charrnn/kernels"
 )
@@ -15,7 +14,7 @@ const precisionUsage = "products with the weights: fp32, bf16 (bfloat16 operands
 // resolvePrecision turns -precision into the engine's precision on backend
 // k for a run of model c whose products are batched (several streams: bound
 // by the multiply-add rate) or not (one stream: bound by reading the
-// weights, once they are large). auto becomes bf16 where k has bfloat16
+// weights, from H=256 on). auto becomes bf16 where k has bfloat16
 // products and they are the faster for such a run, fp32 elsewhere; bf16
 // where k has none is the user's error. It returns the precision and why
 // it runs, for the line that says so.
@@ -23,12 +22,10 @@ func resolvePrecision(p engine.Precision, k kernels.Backend, c engine.ModelConfi
 	_, err := engine.BF16Products(k)
 	switch {
 	case p == "auto" && err == nil && !batched:
-		c.Vocab = max(c.Vocab, 1) // a training run's vocabulary is not known yet: its share is small
-		mb := 4 * bench.ProductWeights(c) / (1 << 20)
-		if mb >= singleStreamMiB {
-			return engine.BF16, fmt.Sprintf("auto: bf16, as one stream's products are bound by reading its %.1f MiB of float32 weights, and bfloat16 halves those bytes", mb), nil
+		if c.Hidden >= singleStreamMinHidden {
+			return engine.BF16, fmt.Sprintf("auto: bf16, as one stream's products are bound by reading the weights (H=%d), and bfloat16 halves their bytes", c.Hidden), nil
 		}
-		return engine.FP32, fmt.Sprintf("auto: fp32, as one stream's %.2f MiB of weights stay in cache, where bfloat16's conversions cost more than its bytes save", mb), nil
+		return engine.FP32, fmt.Sprintf("auto: fp32, as one stream's products of H=%d are too short for bfloat16's dot products to pay", c.Hidden), nil
 	case p == "auto" && err == nil:
 		fp, bf := productPeaks()
 		if bf > fp {
@@ -47,12 +44,13 @@ func resolvePrecision(p engine.Precision, k kernels.Backend, c engine.ModelConfi
 	return "", "", badInputf("-precision must be fp32, bf16 or auto, got %q", p)
 }
 
-// singleStreamMiB is the size of the float32 weights from which one
-// stream's products ran faster in bf16 on an Intel Xeon: a 2×128 LSTM
-// (0.8 MiB) ran at 0.9× fp32, the notebook's H=100 model at 0.64×, a 1×512
-// RNN (1.1 MiB) at 1.0-1.3× and a 2×512 LSTM at 2.1-2.5×; an RNN of H=256
-// (0.3 MiB) gained 1.17×, left to fp32 by this rule (bench/RESULTS.md).
-const singleStreamMiB = 1
+// singleStreamMinHidden is the hidden size from which one stream's
+// products ran faster in bf16 on an Intel Xeon (bench/RESULTS.md): at
+// H=100 0.64× fp32, a 1-layer RNN at H=128 0.80×, H=256 1.17×, H=384 1.36×,
+// H=512 1.0-1.3×, a 2-layer LSTM at H=128 0.90×, H=256 1.05×, H=512
+// 2.1-2.5×. The size of the weights alone does not tell: the LSTM at H=128
+// holds more of them (0.8 MiB) than the RNN at H=384 (0.7 MiB).
+const singleStreamMinHidden = 256
 
 // productPeaks measures, once per process, one core's float32 FMA and
 // bfloat16 dot-product rates in GFLOP/s. Neither rate follows from the
