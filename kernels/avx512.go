@@ -41,6 +41,11 @@ var avx512Kernels = simdKernels{
 	momentum:       asm.MomentumUpdateAVX512,
 	rmsprop:        asm.RMSpropUpdateAVX512,
 
+	panel: []panelKernel{asm.GemmPanel1AVX512, asm.GemmPanel2AVX512, asm.GemmPanel3AVX512, asm.GemmPanel4AVX512,
+		asm.GemmPanel5AVX512, asm.GemmPanel6AVX512, asm.GemmPanel7AVX512, asm.GemmPanel8AVX512,
+		asm.GemmPanel9AVX512, asm.GemmPanel10AVX512, asm.GemmPanel11AVX512, asm.GemmPanel12AVX512,
+		asm.GemmPanel13AVX512, asm.GemmPanel14AVX512, asm.GemmPanel15AVX512, asm.GemmPanel16AVX512},
+
 	bf16: &avx512BF16,
 }
 

@@ -25,6 +25,11 @@ type Backend interface {
 	// op(B) is k×n and C is m×n.
 	Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
+	// GemmPanels computes C = alpha*A*B + beta*C where A is m×k, C is m×n,
+	// and B (k×n) is panel-packed (PackPanels): as Gemm(false, false, ...)
+	// would, every element of C summed the same way whatever m.
+	GemmPanels(m, n, k int, alpha float32, a []float32, lda int, panels []float32, beta float32, c []float32, ldc int)
+
 	// Axpy computes y += alpha*x over len(x) elements.
 	Axpy(alpha float32, x, y []float32)
 

@@ -29,8 +29,8 @@ const (
 
 // openblasBackend is the backend that runs Gemv, Gemm, Axpy and Dot in
 // OpenBLAS through gonum's cgo CBLAS bindings. BLAS has nothing for the rest
-// (the fused activations, softmax, the optimizer updates), so those are the
-// embedded backend's: the best assembly backend this CPU runs, or Generic
+// (the fused activations, softmax, the optimizer updates, GemmPanels, whose
+// packed B is the project's own layout), so those are the embedded backend's: the best assembly backend this CPU runs, or Generic
 // (see newOpenBLAS).
 type openblasBackend struct{ Backend }
 

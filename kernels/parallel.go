@@ -140,6 +140,7 @@ type jobOp uint8
 const (
 	opGemv jobOp = iota + 1
 	opGemm
+	opGemmPanels
 	opSumSquares
 	opSGD
 	opAdagrad
@@ -235,6 +236,8 @@ func (j *job) run(b Backend) {
 		b.Gemv(j.transA, j.m, j.n, j.alpha, j.a, j.lda, j.b, j.beta, j.c)
 	case opGemm:
 		b.Gemm(j.transA, j.transB, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
+	case opGemmPanels:
+		b.GemmPanels(j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.beta, j.c, j.ldc)
 	case opSumSquares:
 		j.sum = b.SumSquares(j.p)
 	case opSGD:
@@ -390,6 +393,35 @@ func (pb *parallelBackend) Gemm(transA, transB bool, m, n, k int, alpha float32,
 			j.n, j.b, j.c = hi-lo, b[lo*ldb:], c[lo:]
 		default:
 			j.n, j.b, j.c = hi-lo, b[lo:], c[lo:]
+		}
+	}
+	defer p.finish(nil)
+	p.dispatch(out, block)
+	var j job
+	block(&j, 0, blockStart(1, out, p.workers))
+	j.run(p.backend)
+}
+
+// GemmPanels implements Backend; a large call is split as Gemm's is, over
+// the rows of C, or over its columns in whole panels when C has few rows
+// (blockStart's blocks are multiples of 16 columns).
+func (pb *parallelBackend) GemmPanels(m, n, k int, alpha float32, a []float32, lda int, panels []float32, beta float32, c []float32, ldc int) {
+	p := pb.pool
+	byRows := m >= n || m >= 32*p.workers
+	out := n
+	if byRows {
+		out = m
+	}
+	if m == 0 || n == 0 || k == 0 || m*n*k < p.policy.gemmWork || !p.acquire(out) {
+		p.backend.GemmPanels(m, n, k, alpha, a, lda, panels, beta, c, ldc)
+		return
+	}
+	block := func(j *job, lo, hi int) {
+		*j = job{op: opGemmPanels, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: panels, beta: beta, c: c, ldc: ldc}
+		if byRows {
+			j.m, j.a, j.c = hi-lo, a[lo*lda:], c[lo*ldc:]
+		} else {
+			j.n, j.b, j.c = hi-lo, panels[lo*k:], c[lo:]
 		}
 	}
 	defer p.finish(nil)

@@ -3,7 +3,6 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"sync/atomic"
 )
@@ -12,6 +11,10 @@ import (
 // GemmBcast (A broadcast, B read along rows) and DotNT (rows of A dotted
 // with rows of B).
 type gemmKernel func(k int, a []float32, s1, s2 int, b []float32, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
+
+// panelKernel is the signature of GemmPanel{rows}: up to 16 columns of C
+// from one panel of a panel-packed B (panels.go).
+type panelKernel func(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
 
 // simdKernels is one instruction set's routines plus the blocking around
 // them; the avx2 and avx512 backends differ only in the table they use.
@@ -79,6 +82,10 @@ type simdKernels struct {
 	momentum       func(p, g, vel []float32, lr, mu, scale, limit float32)
 	rmsprop        func(p, g, ms []float32, lr, rho, eps, scale, limit float32)
 
+	// panel[r-1] computes r rows of GemmPanels from one panel; nil where
+	// the broadcast kernels run it instead.
+	panel []panelKernel
+
 	// bf16 is the instruction set's BF16 capability, nil if none.
 	bf16 *bf16Kernels
 }
@@ -110,24 +117,6 @@ func passDepth(k int) int {
 		return k
 	}
 	return kcBlock
-}
-
-// The assembly does not check bounds, so every matrix is checked here once
-// per call: a short slice panics like the generic backend instead of
-// reading or writing past its end.
-func checkMat(name string, s []float32, rows, cols, ld int) {
-	if rows == 0 || cols == 0 {
-		return
-	}
-	if (rows > 1 && ld < cols) || len(s) < (rows-1)*ld+cols {
-		panic(fmt.Sprintf("kernels: %s: %d×%d with leading dimension %d does not fit in %d elements", name, rows, cols, ld, len(s)))
-	}
-}
-
-func checkVec(name string, s []float32, n int) {
-	if len(s) < n {
-		panic(fmt.Sprintf("kernels: %s has %d elements, need %d", name, len(s), n))
-	}
 }
 
 // gemvSweepBytes is the matrix size from which GEMV alternates direction.
@@ -307,6 +296,36 @@ func (s *simdKernels) gemm(transA, transB bool, m, n, k int, alpha float32, a []
 					blk(i0, j0)
 				}
 			}
+		}
+	}
+}
+
+// gemmPanels is GemmPanels: panel by panel, every block of up to 16 rows of
+// C in one pass of the panel kernel, which keeps them all in registers, so
+// that a step of 16 streams reads each panel once. The panel, k×16 floats,
+// stays in cache while further row blocks pass over it. Without panel
+// kernels each panel is a Gemm with leading dimension 16 (one strip of
+// AVX2's broadcast kernel).
+func (s *simdKernels) gemmPanels(m, n, k int, alpha float32, a []float32, lda int, panels []float32, beta float32, c []float32, ldc int) {
+	checkPanels(m, n, k, a, lda, panels, c, ldc)
+	if s.panel == nil {
+		for j0 := 0; j0 < n; j0 += PanelWidth {
+			s.gemm(false, false, m, min(PanelWidth, n-j0), k, alpha, a, lda, panels[j0*k:], PanelWidth, beta, c[j0:], ldc)
+		}
+		return
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scaleRows(beta, c, m, n, ldc)
+		return
+	}
+	rows := len(s.panel)
+	for j0 := 0; j0 < n; j0 += PanelWidth {
+		panel, nc := panels[j0*k:(j0+PanelWidth)*k], min(PanelWidth, n-j0)
+		for i0 := 0; i0 < m; i0 += rows {
+			s.panel[min(rows, m-i0)-1](k, a[i0*lda:], lda, panel, nc, c[i0*ldc+j0:], ldc, alpha, beta, beta != 0)
 		}
 	}
 }

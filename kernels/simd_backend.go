@@ -24,6 +24,11 @@ func (be simdBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []
 	be.k.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// GemmPanels implements Backend.
+func (be simdBackend) GemmPanels(m, n, k int, alpha float32, a []float32, lda int, panels []float32, beta float32, c []float32, ldc int) {
+	be.k.gemmPanels(m, n, k, alpha, a, lda, panels, beta, c, ldc)
+}
+
 // Axpy implements Backend.
 func (be simdBackend) Axpy(alpha float32, x, y []float32) { be.k.axpy(alpha, x, y[:len(x)]) }
 

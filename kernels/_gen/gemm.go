@@ -9,12 +9,14 @@ import (
 )
 
 // genGEMM writes the GEMM micro-kernels (GemmBcast for B read along its rows,
-// DotNT for Bᵀ) and FMAPeak, the GEMM benchmarks' yardstick.
+// DotNT for Bᵀ, GemmPanel for B packed in panels) and FMAPeak, the GEMM
+// benchmarks' yardstick.
 func genGEMM(s isa) {
 	for r := 1; r <= s.bcastRows; r++ {
 		genBcast(s, fmt.Sprintf("GemmBcast%d%s", r, s.name), r, s.bcastVecs, true)
 	}
 	genDotNT(s, s.dotNT[0], s.dotNT[1], s.dotNT[2])
+	genPanels(s)
 	genFMAPeak(s)
 }
 

@@ -35,6 +35,7 @@ var families = []struct {
 	{"blas1", testBLAS1},
 	{"gemv", testGemv},
 	{"gemm", testGemm},
+	{"gemmpanels", testGemmPanels},
 	{"elementwise", testElementwise},
 	{"gates", testGates},
 	{"optimizers", testOptimizers},

@@ -71,6 +71,15 @@ func flushingRoutines(s isaSet) map[string]func(a, b float32) []float32 {
 			return c
 		}
 	}
+	if s.name == "AVX512" {
+		for r, kern := range panelKernels {
+			runs[fmt.Sprintf("GemmPanel%d", r+1)] = func(a, b float32) []float32 {
+				c := make([]float32, (r+1)*16)
+				kern(k, fill((r+1)*k, a), k, fill(k*16, b), 16, c, 16, 1, 0, false)
+				return c
+			}
+		}
+	}
 	runs["GemvT"] = func(a, b float32) []float32 {
 		c := make([]float32, s.gemvTW)
 		s.gemvT(k, fill(k, a), 0, 1, fill(k*s.gemvTW, b), s.gemvTW, s.gemvTW, c, s.gemvTW, 1, 0, false)

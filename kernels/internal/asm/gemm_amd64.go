@@ -46,6 +46,102 @@ func GemmBcast6AVX512(k int, a []float32, ars int, als int, b []float32, ldb int
 //go:noescape
 func DotNT4x4AVX512(k int, a []float32, lda int, mr int, b []float32, ldb int, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
+// GemmPanel1AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 1 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel1AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel2AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 2 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel2AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel3AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 3 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel3AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel4AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 4 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel4AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel5AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 5 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel5AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel6AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 6 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel6AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel7AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 7 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel7AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel8AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 8 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel8AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel9AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 9 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel9AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel10AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 10 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel10AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel11AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 11 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel11AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel12AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 12 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel12AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel13AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 13 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel13AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel14AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 14 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel14AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel15AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 15 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel15AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmPanel16AVX512 computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+// for r < 16 and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmPanel16AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
 // FMAPeakAVX512 runs n iterations of 12 independent vector FMAs and returns one lane
 // of their sum: a measure of the FMA throughput of one core.
 //

@@ -2155,6 +2155,2623 @@ done:
 	VZEROUPPER
 	RET
 
+// func GemmPanel1AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel1AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), CX
+	MOVQ       a_base+8(FP), DX
+	MOVQ       nc+64(FP), BX
+	SUBQ       $0x00000000, BX
+	XORQ       SI, SI
+	CMPQ       BX, SI
+	CMOVQLT    SI, BX
+	MOVQ       $0x00000010, SI
+	CMPQ       BX, SI
+	CMOVQGT    SI, BX
+	LEAQ       tailmask16<>+0(SB), SI
+	KMOVW      (SI)(BX*2), K1
+	MOVQ       c_base+72(FP), BX
+	MOVQ       ldc+96(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       BX, SI
+	PREFETCHT0 (SI)
+	VPXORD     Z0, Z0, Z0
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (CX), Z1
+	VFMADD231PS.BCST (DX), Z1, Z0
+	VMOVUPS          64(CX), Z1
+	VFMADD231PS.BCST 4(DX), Z1, Z0
+	ADDQ             $0x00000080, CX
+	ADDQ             $0x08, DX
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (CX), Z1
+	VFMADD231PS.BCST (DX), Z1, Z0
+
+end:
+	VMOVSS       alpha+104(FP), X1
+	VBROADCASTSS X1, Z1
+	VMULPS       Z1, Z0, Z0
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVQ         BX, AX
+	VMOVUPS.Z    (AX), K1, Z2
+	VFMADD231PS  Z2, Z1, Z0
+
+store:
+	VMOVUPS Z0, K1, (BX)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel2AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel2AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	MOVQ       nc+64(FP), SI
+	SUBQ       $0x00000000, SI
+	XORQ       DI, DI
+	CMPQ       SI, DI
+	CMOVQLT    DI, SI
+	MOVQ       $0x00000010, DI
+	CMPQ       SI, DI
+	CMOVQGT    DI, SI
+	LEAQ       tailmask16<>+0(SB), DI
+	KMOVW      (DI)(SI*2), K1
+	MOVQ       c_base+72(FP), SI
+	MOVQ       ldc+96(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       SI, R8
+	PREFETCHT0 (R8)
+	ADDQ       DI, R8
+	PREFETCHT0 (R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z2
+	VFMADD231PS.BCST (BX), Z2, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z2, Z1
+	VMOVUPS          64(DX), Z2
+	VFMADD231PS.BCST 4(BX), Z2, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z2, Z1
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z2
+	VFMADD231PS.BCST (BX), Z2, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z2, Z1
+
+end:
+	VMOVSS       alpha+104(FP), X2
+	VBROADCASTSS X2, Z2
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z2, Z1, Z1
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVQ         SI, AX
+	VMOVUPS.Z    (AX), K1, Z3
+	VFMADD231PS  Z3, Z2, Z0
+	ADDQ         DI, AX
+	VMOVUPS.Z    (AX), K1, Z3
+	VFMADD231PS  Z3, Z2, Z1
+
+store:
+	VMOVUPS Z0, K1, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z1, K1, (SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel3AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel3AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	MOVQ       nc+64(FP), SI
+	SUBQ       $0x00000000, SI
+	XORQ       DI, DI
+	CMPQ       SI, DI
+	CMOVQLT    DI, SI
+	MOVQ       $0x00000010, DI
+	CMPQ       SI, DI
+	CMOVQGT    DI, SI
+	LEAQ       tailmask16<>+0(SB), DI
+	KMOVW      (DI)(SI*2), K1
+	MOVQ       c_base+72(FP), SI
+	MOVQ       ldc+96(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       SI, R8
+	PREFETCHT0 (R8)
+	ADDQ       DI, R8
+	PREFETCHT0 (R8)
+	ADDQ       DI, R8
+	PREFETCHT0 (R8)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z3
+	VFMADD231PS.BCST (BX), Z3, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z3, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z3, Z2
+	VMOVUPS          64(DX), Z3
+	VFMADD231PS.BCST 4(BX), Z3, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z3, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z3, Z2
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z3
+	VFMADD231PS.BCST (BX), Z3, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z3, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z3, Z2
+
+end:
+	VMOVSS       alpha+104(FP), X3
+	VBROADCASTSS X3, Z3
+	VMULPS       Z3, Z0, Z0
+	VMULPS       Z3, Z1, Z1
+	VMULPS       Z3, Z2, Z2
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVQ         SI, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VFMADD231PS  Z4, Z3, Z0
+	ADDQ         DI, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VFMADD231PS  Z4, Z3, Z1
+	ADDQ         DI, AX
+	VMOVUPS.Z    (AX), K1, Z4
+	VFMADD231PS  Z4, Z3, Z2
+
+store:
+	VMOVUPS Z0, K1, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z1, K1, (SI)
+	ADDQ    DI, SI
+	VMOVUPS Z2, K1, (SI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel4AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel4AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	MOVQ       nc+64(FP), DI
+	SUBQ       $0x00000000, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K1
+	MOVQ       c_base+72(FP), DI
+	MOVQ       ldc+96(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       DI, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z4
+	VFMADD231PS.BCST (BX), Z4, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z4, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z4, Z2
+	VFMADD231PS.BCST (SI), Z4, Z3
+	VMOVUPS          64(DX), Z4
+	VFMADD231PS.BCST 4(BX), Z4, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z4, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z4, Z2
+	VFMADD231PS.BCST 4(SI), Z4, Z3
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z4
+	VFMADD231PS.BCST (BX), Z4, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z4, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z4, Z2
+	VFMADD231PS.BCST (SI), Z4, Z3
+
+end:
+	VMOVSS       alpha+104(FP), X4
+	VBROADCASTSS X4, Z4
+	VMULPS       Z4, Z0, Z0
+	VMULPS       Z4, Z1, Z1
+	VMULPS       Z4, Z2, Z2
+	VMULPS       Z4, Z3, Z3
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X4
+	VBROADCASTSS X4, Z4
+	MOVQ         DI, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VFMADD231PS  Z5, Z4, Z0
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VFMADD231PS  Z5, Z4, Z1
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VFMADD231PS  Z5, Z4, Z2
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z5
+	VFMADD231PS  Z5, Z4, Z3
+
+store:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, K1, (DI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel5AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel5AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	MOVQ       nc+64(FP), DI
+	SUBQ       $0x00000000, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K1
+	MOVQ       c_base+72(FP), DI
+	MOVQ       ldc+96(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       DI, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z5
+	VFMADD231PS.BCST (BX), Z5, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z5, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z5, Z2
+	VFMADD231PS.BCST (SI), Z5, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z5, Z4
+	VMOVUPS          64(DX), Z5
+	VFMADD231PS.BCST 4(BX), Z5, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z5, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z5, Z2
+	VFMADD231PS.BCST 4(SI), Z5, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z5, Z4
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z5
+	VFMADD231PS.BCST (BX), Z5, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z5, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z5, Z2
+	VFMADD231PS.BCST (SI), Z5, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z5, Z4
+
+end:
+	VMOVSS       alpha+104(FP), X5
+	VBROADCASTSS X5, Z5
+	VMULPS       Z5, Z0, Z0
+	VMULPS       Z5, Z1, Z1
+	VMULPS       Z5, Z2, Z2
+	VMULPS       Z5, Z3, Z3
+	VMULPS       Z5, Z4, Z4
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X5
+	VBROADCASTSS X5, Z5
+	MOVQ         DI, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z0
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z1
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z2
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z3
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z6
+	VFMADD231PS  Z6, Z5, Z4
+
+store:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, K1, (DI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel6AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel6AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	MOVQ       nc+64(FP), DI
+	SUBQ       $0x00000000, DI
+	XORQ       R8, R8
+	CMPQ       DI, R8
+	CMOVQLT    R8, DI
+	MOVQ       $0x00000010, R8
+	CMPQ       DI, R8
+	CMOVQGT    R8, DI
+	LEAQ       tailmask16<>+0(SB), R8
+	KMOVW      (R8)(DI*2), K1
+	MOVQ       c_base+72(FP), DI
+	MOVQ       ldc+96(FP), R8
+	SHLQ       $0x02, R8
+	MOVQ       DI, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	ADDQ       R8, R9
+	PREFETCHT0 (R9)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z6
+	VFMADD231PS.BCST (BX), Z6, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z6, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z6, Z2
+	VFMADD231PS.BCST (SI), Z6, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z6, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z6, Z5
+	VMOVUPS          64(DX), Z6
+	VFMADD231PS.BCST 4(BX), Z6, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z6, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z6, Z2
+	VFMADD231PS.BCST 4(SI), Z6, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z6, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z6, Z5
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z6
+	VFMADD231PS.BCST (BX), Z6, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z6, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z6, Z2
+	VFMADD231PS.BCST (SI), Z6, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z6, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z6, Z5
+
+end:
+	VMOVSS       alpha+104(FP), X6
+	VBROADCASTSS X6, Z6
+	VMULPS       Z6, Z0, Z0
+	VMULPS       Z6, Z1, Z1
+	VMULPS       Z6, Z2, Z2
+	VMULPS       Z6, Z3, Z3
+	VMULPS       Z6, Z4, Z4
+	VMULPS       Z6, Z5, Z5
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X6
+	VBROADCASTSS X6, Z6
+	MOVQ         DI, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VFMADD231PS  Z7, Z6, Z0
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VFMADD231PS  Z7, Z6, Z1
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VFMADD231PS  Z7, Z6, Z2
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VFMADD231PS  Z7, Z6, Z3
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VFMADD231PS  Z7, Z6, Z4
+	ADDQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z7
+	VFMADD231PS  Z7, Z6, Z5
+
+store:
+	VMOVUPS Z0, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z1, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z2, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z3, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z4, K1, (DI)
+	ADDQ    R8, DI
+	VMOVUPS Z5, K1, (DI)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel7AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel7AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	MOVQ       nc+64(FP), R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       c_base+72(FP), R8
+	MOVQ       ldc+96(FP), R9
+	SHLQ       $0x02, R9
+	MOVQ       R8, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z7
+	VFMADD231PS.BCST (BX), Z7, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z7, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z7, Z2
+	VFMADD231PS.BCST (SI), Z7, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z7, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z7, Z5
+	VFMADD231PS.BCST (DI), Z7, Z6
+	VMOVUPS          64(DX), Z7
+	VFMADD231PS.BCST 4(BX), Z7, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z7, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z7, Z2
+	VFMADD231PS.BCST 4(SI), Z7, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z7, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z7, Z5
+	VFMADD231PS.BCST 4(DI), Z7, Z6
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z7
+	VFMADD231PS.BCST (BX), Z7, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z7, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z7, Z2
+	VFMADD231PS.BCST (SI), Z7, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z7, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z7, Z5
+	VFMADD231PS.BCST (DI), Z7, Z6
+
+end:
+	VMOVSS       alpha+104(FP), X7
+	VBROADCASTSS X7, Z7
+	VMULPS       Z7, Z0, Z0
+	VMULPS       Z7, Z1, Z1
+	VMULPS       Z7, Z2, Z2
+	VMULPS       Z7, Z3, Z3
+	VMULPS       Z7, Z4, Z4
+	VMULPS       Z7, Z5, Z5
+	VMULPS       Z7, Z6, Z6
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X7
+	VBROADCASTSS X7, Z7
+	MOVQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z0
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z1
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z2
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z3
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z4
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z5
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z8
+	VFMADD231PS  Z8, Z7, Z6
+
+store:
+	VMOVUPS Z0, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z1, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z2, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z3, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z4, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z5, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z6, K1, (R8)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel8AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel8AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	MOVQ       nc+64(FP), R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       c_base+72(FP), R8
+	MOVQ       ldc+96(FP), R9
+	SHLQ       $0x02, R9
+	MOVQ       R8, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z8
+	VFMADD231PS.BCST (BX), Z8, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z8, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z8, Z2
+	VFMADD231PS.BCST (SI), Z8, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z8, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z8, Z5
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z8, Z7
+	VMOVUPS          64(DX), Z8
+	VFMADD231PS.BCST 4(BX), Z8, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z8, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z8, Z2
+	VFMADD231PS.BCST 4(SI), Z8, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z8, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z8, Z5
+	VFMADD231PS.BCST 4(DI), Z8, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z8, Z7
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z8
+	VFMADD231PS.BCST (BX), Z8, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z8, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z8, Z2
+	VFMADD231PS.BCST (SI), Z8, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z8, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z8, Z5
+	VFMADD231PS.BCST (DI), Z8, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z8, Z7
+
+end:
+	VMOVSS       alpha+104(FP), X8
+	VBROADCASTSS X8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X8
+	VBROADCASTSS X8, Z8
+	MOVQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z0
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z1
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z2
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z3
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z4
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z5
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z6
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z9
+	VFMADD231PS  Z9, Z8, Z7
+
+store:
+	VMOVUPS Z0, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z1, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z2, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z3, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z4, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z5, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z6, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z7, K1, (R8)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel9AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel9AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	MOVQ       nc+64(FP), R8
+	SUBQ       $0x00000000, R8
+	XORQ       R9, R9
+	CMPQ       R8, R9
+	CMOVQLT    R9, R8
+	MOVQ       $0x00000010, R9
+	CMPQ       R8, R9
+	CMOVQGT    R9, R8
+	LEAQ       tailmask16<>+0(SB), R9
+	KMOVW      (R9)(R8*2), K1
+	MOVQ       c_base+72(FP), R8
+	MOVQ       ldc+96(FP), R9
+	SHLQ       $0x02, R9
+	MOVQ       R8, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	ADDQ       R9, R10
+	PREFETCHT0 (R10)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z9
+	VFMADD231PS.BCST (BX), Z9, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z9, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z9, Z2
+	VFMADD231PS.BCST (SI), Z9, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z9, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z9, Z5
+	VFMADD231PS.BCST (DI), Z9, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z9, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z9, Z8
+	VMOVUPS          64(DX), Z9
+	VFMADD231PS.BCST 4(BX), Z9, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z9, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z9, Z2
+	VFMADD231PS.BCST 4(SI), Z9, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z9, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z9, Z5
+	VFMADD231PS.BCST 4(DI), Z9, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z9, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z9, Z8
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z9
+	VFMADD231PS.BCST (BX), Z9, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z9, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z9, Z2
+	VFMADD231PS.BCST (SI), Z9, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z9, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z9, Z5
+	VFMADD231PS.BCST (DI), Z9, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z9, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z9, Z8
+
+end:
+	VMOVSS       alpha+104(FP), X9
+	VBROADCASTSS X9, Z9
+	VMULPS       Z9, Z0, Z0
+	VMULPS       Z9, Z1, Z1
+	VMULPS       Z9, Z2, Z2
+	VMULPS       Z9, Z3, Z3
+	VMULPS       Z9, Z4, Z4
+	VMULPS       Z9, Z5, Z5
+	VMULPS       Z9, Z6, Z6
+	VMULPS       Z9, Z7, Z7
+	VMULPS       Z9, Z8, Z8
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X9
+	VBROADCASTSS X9, Z9
+	MOVQ         R8, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z0
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z1
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z2
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z3
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z4
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z5
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z6
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z7
+	ADDQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z10
+	VFMADD231PS  Z10, Z9, Z8
+
+store:
+	VMOVUPS Z0, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z1, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z2, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z3, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z4, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z5, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z6, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z7, K1, (R8)
+	ADDQ    R9, R8
+	VMOVUPS Z8, K1, (R8)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel10AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel10AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	LEAQ       (DI)(CX*2), R8
+	ADDQ       CX, R8
+	MOVQ       nc+64(FP), R9
+	SUBQ       $0x00000000, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K1
+	MOVQ       c_base+72(FP), R9
+	MOVQ       ldc+96(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       R9, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z10
+	VFMADD231PS.BCST (BX), Z10, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z10, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z10, Z2
+	VFMADD231PS.BCST (SI), Z10, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z10, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z10, Z5
+	VFMADD231PS.BCST (DI), Z10, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z10, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z10, Z8
+	VFMADD231PS.BCST (R8), Z10, Z9
+	VMOVUPS          64(DX), Z10
+	VFMADD231PS.BCST 4(BX), Z10, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z10, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z10, Z2
+	VFMADD231PS.BCST 4(SI), Z10, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z10, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z10, Z5
+	VFMADD231PS.BCST 4(DI), Z10, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z10, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z10, Z8
+	VFMADD231PS.BCST 4(R8), Z10, Z9
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	ADDQ             $0x08, R8
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z10
+	VFMADD231PS.BCST (BX), Z10, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z10, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z10, Z2
+	VFMADD231PS.BCST (SI), Z10, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z10, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z10, Z5
+	VFMADD231PS.BCST (DI), Z10, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z10, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z10, Z8
+	VFMADD231PS.BCST (R8), Z10, Z9
+
+end:
+	VMOVSS       alpha+104(FP), X10
+	VBROADCASTSS X10, Z10
+	VMULPS       Z10, Z0, Z0
+	VMULPS       Z10, Z1, Z1
+	VMULPS       Z10, Z2, Z2
+	VMULPS       Z10, Z3, Z3
+	VMULPS       Z10, Z4, Z4
+	VMULPS       Z10, Z5, Z5
+	VMULPS       Z10, Z6, Z6
+	VMULPS       Z10, Z7, Z7
+	VMULPS       Z10, Z8, Z8
+	VMULPS       Z10, Z9, Z9
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X10
+	VBROADCASTSS X10, Z10
+	MOVQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z0
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z1
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z2
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z3
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z4
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z5
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z6
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z7
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z8
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z11
+	VFMADD231PS  Z11, Z10, Z9
+
+store:
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z2, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z3, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z4, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z5, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z6, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z7, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z8, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z9, K1, (R9)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel11AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel11AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	LEAQ       (DI)(CX*2), R8
+	ADDQ       CX, R8
+	MOVQ       nc+64(FP), R9
+	SUBQ       $0x00000000, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K1
+	MOVQ       c_base+72(FP), R9
+	MOVQ       ldc+96(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       R9, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z11
+	VFMADD231PS.BCST (BX), Z11, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z11, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z11, Z2
+	VFMADD231PS.BCST (SI), Z11, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z11, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z11, Z5
+	VFMADD231PS.BCST (DI), Z11, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z11, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z11, Z8
+	VFMADD231PS.BCST (R8), Z11, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z11, Z10
+	VMOVUPS          64(DX), Z11
+	VFMADD231PS.BCST 4(BX), Z11, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z11, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z11, Z2
+	VFMADD231PS.BCST 4(SI), Z11, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z11, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z11, Z5
+	VFMADD231PS.BCST 4(DI), Z11, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z11, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z11, Z8
+	VFMADD231PS.BCST 4(R8), Z11, Z9
+	VFMADD231PS.BCST 4(R8)(CX*1), Z11, Z10
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	ADDQ             $0x08, R8
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z11
+	VFMADD231PS.BCST (BX), Z11, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z11, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z11, Z2
+	VFMADD231PS.BCST (SI), Z11, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z11, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z11, Z5
+	VFMADD231PS.BCST (DI), Z11, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z11, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z11, Z8
+	VFMADD231PS.BCST (R8), Z11, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z11, Z10
+
+end:
+	VMOVSS       alpha+104(FP), X11
+	VBROADCASTSS X11, Z11
+	VMULPS       Z11, Z0, Z0
+	VMULPS       Z11, Z1, Z1
+	VMULPS       Z11, Z2, Z2
+	VMULPS       Z11, Z3, Z3
+	VMULPS       Z11, Z4, Z4
+	VMULPS       Z11, Z5, Z5
+	VMULPS       Z11, Z6, Z6
+	VMULPS       Z11, Z7, Z7
+	VMULPS       Z11, Z8, Z8
+	VMULPS       Z11, Z9, Z9
+	VMULPS       Z11, Z10, Z10
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X11
+	VBROADCASTSS X11, Z11
+	MOVQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z0
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z1
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z2
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z3
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z4
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z5
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z6
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z7
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z8
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z9
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z12
+	VFMADD231PS  Z12, Z11, Z10
+
+store:
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z2, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z3, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z4, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z5, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z6, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z7, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z8, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z9, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z10, K1, (R9)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel12AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel12AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	LEAQ       (DI)(CX*2), R8
+	ADDQ       CX, R8
+	MOVQ       nc+64(FP), R9
+	SUBQ       $0x00000000, R9
+	XORQ       R10, R10
+	CMPQ       R9, R10
+	CMOVQLT    R10, R9
+	MOVQ       $0x00000010, R10
+	CMPQ       R9, R10
+	CMOVQGT    R10, R9
+	LEAQ       tailmask16<>+0(SB), R10
+	KMOVW      (R10)(R9*2), K1
+	MOVQ       c_base+72(FP), R9
+	MOVQ       ldc+96(FP), R10
+	SHLQ       $0x02, R10
+	MOVQ       R9, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	ADDQ       R10, R11
+	PREFETCHT0 (R11)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z12
+	VFMADD231PS.BCST (BX), Z12, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z12, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z12, Z2
+	VFMADD231PS.BCST (SI), Z12, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z12, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z12, Z5
+	VFMADD231PS.BCST (DI), Z12, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z12, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z12, Z8
+	VFMADD231PS.BCST (R8), Z12, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z12, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z12, Z11
+	VMOVUPS          64(DX), Z12
+	VFMADD231PS.BCST 4(BX), Z12, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z12, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z12, Z2
+	VFMADD231PS.BCST 4(SI), Z12, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z12, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z12, Z5
+	VFMADD231PS.BCST 4(DI), Z12, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z12, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z12, Z8
+	VFMADD231PS.BCST 4(R8), Z12, Z9
+	VFMADD231PS.BCST 4(R8)(CX*1), Z12, Z10
+	VFMADD231PS.BCST 4(R8)(CX*2), Z12, Z11
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	ADDQ             $0x08, R8
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z12
+	VFMADD231PS.BCST (BX), Z12, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z12, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z12, Z2
+	VFMADD231PS.BCST (SI), Z12, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z12, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z12, Z5
+	VFMADD231PS.BCST (DI), Z12, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z12, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z12, Z8
+	VFMADD231PS.BCST (R8), Z12, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z12, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z12, Z11
+
+end:
+	VMOVSS       alpha+104(FP), X12
+	VBROADCASTSS X12, Z12
+	VMULPS       Z12, Z0, Z0
+	VMULPS       Z12, Z1, Z1
+	VMULPS       Z12, Z2, Z2
+	VMULPS       Z12, Z3, Z3
+	VMULPS       Z12, Z4, Z4
+	VMULPS       Z12, Z5, Z5
+	VMULPS       Z12, Z6, Z6
+	VMULPS       Z12, Z7, Z7
+	VMULPS       Z12, Z8, Z8
+	VMULPS       Z12, Z9, Z9
+	VMULPS       Z12, Z10, Z10
+	VMULPS       Z12, Z11, Z11
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X12
+	VBROADCASTSS X12, Z12
+	MOVQ         R9, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z0
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z1
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z2
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z3
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z4
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z5
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z6
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z7
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z8
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z9
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z10
+	ADDQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z13
+	VFMADD231PS  Z13, Z12, Z11
+
+store:
+	VMOVUPS Z0, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z1, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z2, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z3, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z4, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z5, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z6, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z7, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z8, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z9, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z10, K1, (R9)
+	ADDQ    R10, R9
+	VMOVUPS Z11, K1, (R9)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel13AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel13AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	LEAQ       (DI)(CX*2), R8
+	ADDQ       CX, R8
+	LEAQ       (R8)(CX*2), R9
+	ADDQ       CX, R9
+	MOVQ       nc+64(FP), R10
+	SUBQ       $0x00000000, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K1
+	MOVQ       c_base+72(FP), R10
+	MOVQ       ldc+96(FP), R11
+	SHLQ       $0x02, R11
+	MOVQ       R10, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z13
+	VFMADD231PS.BCST (BX), Z13, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z13, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z13, Z2
+	VFMADD231PS.BCST (SI), Z13, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z13, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z13, Z5
+	VFMADD231PS.BCST (DI), Z13, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z13, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z13, Z8
+	VFMADD231PS.BCST (R8), Z13, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z13, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z13, Z11
+	VFMADD231PS.BCST (R9), Z13, Z12
+	VMOVUPS          64(DX), Z13
+	VFMADD231PS.BCST 4(BX), Z13, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z13, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z13, Z2
+	VFMADD231PS.BCST 4(SI), Z13, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z13, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z13, Z5
+	VFMADD231PS.BCST 4(DI), Z13, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z13, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z13, Z8
+	VFMADD231PS.BCST 4(R8), Z13, Z9
+	VFMADD231PS.BCST 4(R8)(CX*1), Z13, Z10
+	VFMADD231PS.BCST 4(R8)(CX*2), Z13, Z11
+	VFMADD231PS.BCST 4(R9), Z13, Z12
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	ADDQ             $0x08, R8
+	ADDQ             $0x08, R9
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z13
+	VFMADD231PS.BCST (BX), Z13, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z13, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z13, Z2
+	VFMADD231PS.BCST (SI), Z13, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z13, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z13, Z5
+	VFMADD231PS.BCST (DI), Z13, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z13, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z13, Z8
+	VFMADD231PS.BCST (R8), Z13, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z13, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z13, Z11
+	VFMADD231PS.BCST (R9), Z13, Z12
+
+end:
+	VMOVSS       alpha+104(FP), X13
+	VBROADCASTSS X13, Z13
+	VMULPS       Z13, Z0, Z0
+	VMULPS       Z13, Z1, Z1
+	VMULPS       Z13, Z2, Z2
+	VMULPS       Z13, Z3, Z3
+	VMULPS       Z13, Z4, Z4
+	VMULPS       Z13, Z5, Z5
+	VMULPS       Z13, Z6, Z6
+	VMULPS       Z13, Z7, Z7
+	VMULPS       Z13, Z8, Z8
+	VMULPS       Z13, Z9, Z9
+	VMULPS       Z13, Z10, Z10
+	VMULPS       Z13, Z11, Z11
+	VMULPS       Z13, Z12, Z12
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X13
+	VBROADCASTSS X13, Z13
+	MOVQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z0
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z1
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z2
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z3
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z4
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z5
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z6
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z7
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z8
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z9
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z10
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z11
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z14
+	VFMADD231PS  Z14, Z13, Z12
+
+store:
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z3, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z5, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z7, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z9, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z11, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z12, K1, (R10)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel14AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel14AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	LEAQ       (DI)(CX*2), R8
+	ADDQ       CX, R8
+	LEAQ       (R8)(CX*2), R9
+	ADDQ       CX, R9
+	MOVQ       nc+64(FP), R10
+	SUBQ       $0x00000000, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K1
+	MOVQ       c_base+72(FP), R10
+	MOVQ       ldc+96(FP), R11
+	SHLQ       $0x02, R11
+	MOVQ       R10, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z14
+	VFMADD231PS.BCST (BX), Z14, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z14, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z14, Z2
+	VFMADD231PS.BCST (SI), Z14, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z14, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z14, Z5
+	VFMADD231PS.BCST (DI), Z14, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z14, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z14, Z8
+	VFMADD231PS.BCST (R8), Z14, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z14, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z14, Z11
+	VFMADD231PS.BCST (R9), Z14, Z12
+	VFMADD231PS.BCST (R9)(CX*1), Z14, Z13
+	VMOVUPS          64(DX), Z14
+	VFMADD231PS.BCST 4(BX), Z14, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z14, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z14, Z2
+	VFMADD231PS.BCST 4(SI), Z14, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z14, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z14, Z5
+	VFMADD231PS.BCST 4(DI), Z14, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z14, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z14, Z8
+	VFMADD231PS.BCST 4(R8), Z14, Z9
+	VFMADD231PS.BCST 4(R8)(CX*1), Z14, Z10
+	VFMADD231PS.BCST 4(R8)(CX*2), Z14, Z11
+	VFMADD231PS.BCST 4(R9), Z14, Z12
+	VFMADD231PS.BCST 4(R9)(CX*1), Z14, Z13
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	ADDQ             $0x08, R8
+	ADDQ             $0x08, R9
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z14
+	VFMADD231PS.BCST (BX), Z14, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z14, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z14, Z2
+	VFMADD231PS.BCST (SI), Z14, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z14, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z14, Z5
+	VFMADD231PS.BCST (DI), Z14, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z14, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z14, Z8
+	VFMADD231PS.BCST (R8), Z14, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z14, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z14, Z11
+	VFMADD231PS.BCST (R9), Z14, Z12
+	VFMADD231PS.BCST (R9)(CX*1), Z14, Z13
+
+end:
+	VMOVSS       alpha+104(FP), X14
+	VBROADCASTSS X14, Z14
+	VMULPS       Z14, Z0, Z0
+	VMULPS       Z14, Z1, Z1
+	VMULPS       Z14, Z2, Z2
+	VMULPS       Z14, Z3, Z3
+	VMULPS       Z14, Z4, Z4
+	VMULPS       Z14, Z5, Z5
+	VMULPS       Z14, Z6, Z6
+	VMULPS       Z14, Z7, Z7
+	VMULPS       Z14, Z8, Z8
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z14, Z10, Z10
+	VMULPS       Z14, Z11, Z11
+	VMULPS       Z14, Z12, Z12
+	VMULPS       Z14, Z13, Z13
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X14
+	VBROADCASTSS X14, Z14
+	MOVQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z0
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z1
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z2
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z3
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z4
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z5
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z6
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z7
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z8
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z9
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z10
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z11
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z12
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z15
+	VFMADD231PS  Z15, Z14, Z13
+
+store:
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z3, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z5, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z7, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z9, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z11, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z13, K1, (R10)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel15AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel15AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	LEAQ       (DI)(CX*2), R8
+	ADDQ       CX, R8
+	LEAQ       (R8)(CX*2), R9
+	ADDQ       CX, R9
+	MOVQ       nc+64(FP), R10
+	SUBQ       $0x00000000, R10
+	XORQ       R11, R11
+	CMPQ       R10, R11
+	CMOVQLT    R11, R10
+	MOVQ       $0x00000010, R11
+	CMPQ       R10, R11
+	CMOVQGT    R11, R10
+	LEAQ       tailmask16<>+0(SB), R11
+	KMOVW      (R11)(R10*2), K1
+	MOVQ       c_base+72(FP), R10
+	MOVQ       ldc+96(FP), R11
+	SHLQ       $0x02, R11
+	MOVQ       R10, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	ADDQ       R11, R12
+	PREFETCHT0 (R12)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z15
+	VFMADD231PS.BCST (BX), Z15, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z15, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z15, Z2
+	VFMADD231PS.BCST (SI), Z15, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z15, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z15, Z5
+	VFMADD231PS.BCST (DI), Z15, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z15, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z15, Z8
+	VFMADD231PS.BCST (R8), Z15, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z15, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z15, Z11
+	VFMADD231PS.BCST (R9), Z15, Z12
+	VFMADD231PS.BCST (R9)(CX*1), Z15, Z13
+	VFMADD231PS.BCST (R9)(CX*2), Z15, Z14
+	VMOVUPS          64(DX), Z15
+	VFMADD231PS.BCST 4(BX), Z15, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z15, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z15, Z2
+	VFMADD231PS.BCST 4(SI), Z15, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z15, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z15, Z5
+	VFMADD231PS.BCST 4(DI), Z15, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z15, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z15, Z8
+	VFMADD231PS.BCST 4(R8), Z15, Z9
+	VFMADD231PS.BCST 4(R8)(CX*1), Z15, Z10
+	VFMADD231PS.BCST 4(R8)(CX*2), Z15, Z11
+	VFMADD231PS.BCST 4(R9), Z15, Z12
+	VFMADD231PS.BCST 4(R9)(CX*1), Z15, Z13
+	VFMADD231PS.BCST 4(R9)(CX*2), Z15, Z14
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	ADDQ             $0x08, R8
+	ADDQ             $0x08, R9
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z15
+	VFMADD231PS.BCST (BX), Z15, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z15, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z15, Z2
+	VFMADD231PS.BCST (SI), Z15, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z15, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z15, Z5
+	VFMADD231PS.BCST (DI), Z15, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z15, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z15, Z8
+	VFMADD231PS.BCST (R8), Z15, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z15, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z15, Z11
+	VFMADD231PS.BCST (R9), Z15, Z12
+	VFMADD231PS.BCST (R9)(CX*1), Z15, Z13
+	VFMADD231PS.BCST (R9)(CX*2), Z15, Z14
+
+end:
+	VMOVSS       alpha+104(FP), X15
+	VBROADCASTSS X15, Z15
+	VMULPS       Z15, Z0, Z0
+	VMULPS       Z15, Z1, Z1
+	VMULPS       Z15, Z2, Z2
+	VMULPS       Z15, Z3, Z3
+	VMULPS       Z15, Z4, Z4
+	VMULPS       Z15, Z5, Z5
+	VMULPS       Z15, Z6, Z6
+	VMULPS       Z15, Z7, Z7
+	VMULPS       Z15, Z8, Z8
+	VMULPS       Z15, Z9, Z9
+	VMULPS       Z15, Z10, Z10
+	VMULPS       Z15, Z11, Z11
+	VMULPS       Z15, Z12, Z12
+	VMULPS       Z15, Z13, Z13
+	VMULPS       Z15, Z14, Z14
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X15
+	VBROADCASTSS X15, Z15
+	MOVQ         R10, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z0
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z1
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z2
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z3
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z4
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z5
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z6
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z7
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z8
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z9
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z10
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z11
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z12
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z13
+	ADDQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z16
+	VFMADD231PS  Z16, Z15, Z14
+
+store:
+	VMOVUPS Z0, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z3, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z4, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z5, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z6, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z7, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z8, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z9, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z11, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z12, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z13, K1, (R10)
+	ADDQ    R11, R10
+	VMOVUPS Z14, K1, (R10)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
+// func GemmPanel16AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+// Requires: AVX, AVX512F, CMOV, MMX+, SSE
+TEXT ·GemmPanel16AVX512(SB), NOSPLIT, $8-113
+	STMXCSR    (SP)
+	MOVL       (SP), AX
+	ORL        $0x00008040, AX
+	MOVL       AX, 4(SP)
+	LDMXCSR    4(SP)
+	MOVQ       k+0(FP), AX
+	MOVQ       lda+32(FP), CX
+	SHLQ       $0x02, CX
+	MOVQ       panel_base+40(FP), DX
+	MOVQ       a_base+8(FP), BX
+	LEAQ       (BX)(CX*2), SI
+	ADDQ       CX, SI
+	LEAQ       (SI)(CX*2), DI
+	ADDQ       CX, DI
+	LEAQ       (DI)(CX*2), R8
+	ADDQ       CX, R8
+	LEAQ       (R8)(CX*2), R9
+	ADDQ       CX, R9
+	LEAQ       (R9)(CX*2), R10
+	ADDQ       CX, R10
+	MOVQ       nc+64(FP), R11
+	SUBQ       $0x00000000, R11
+	XORQ       R12, R12
+	CMPQ       R11, R12
+	CMOVQLT    R12, R11
+	MOVQ       $0x00000010, R12
+	CMPQ       R11, R12
+	CMOVQGT    R12, R11
+	LEAQ       tailmask16<>+0(SB), R12
+	KMOVW      (R12)(R11*2), K1
+	MOVQ       c_base+72(FP), R11
+	MOVQ       ldc+96(FP), R12
+	SHLQ       $0x02, R12
+	MOVQ       R11, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	ADDQ       R12, R13
+	PREFETCHT0 (R13)
+	VPXORD     Z0, Z0, Z0
+	VPXORD     Z1, Z1, Z1
+	VPXORD     Z2, Z2, Z2
+	VPXORD     Z3, Z3, Z3
+	VPXORD     Z4, Z4, Z4
+	VPXORD     Z5, Z5, Z5
+	VPXORD     Z6, Z6, Z6
+	VPXORD     Z7, Z7, Z7
+	VPXORD     Z8, Z8, Z8
+	VPXORD     Z9, Z9, Z9
+	VPXORD     Z10, Z10, Z10
+	VPXORD     Z11, Z11, Z11
+	VPXORD     Z12, Z12, Z12
+	VPXORD     Z13, Z13, Z13
+	VPXORD     Z14, Z14, Z14
+	VPXORD     Z15, Z15, Z15
+
+pairs:
+	CMPQ             AX, $0x02
+	JL               single
+	VMOVUPS          (DX), Z16
+	VFMADD231PS.BCST (BX), Z16, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z16, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z16, Z2
+	VFMADD231PS.BCST (SI), Z16, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z16, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z16, Z5
+	VFMADD231PS.BCST (DI), Z16, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z16, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z16, Z8
+	VFMADD231PS.BCST (R8), Z16, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z16, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z16, Z11
+	VFMADD231PS.BCST (R9), Z16, Z12
+	VFMADD231PS.BCST (R9)(CX*1), Z16, Z13
+	VFMADD231PS.BCST (R9)(CX*2), Z16, Z14
+	VFMADD231PS.BCST (R10), Z16, Z15
+	VMOVUPS          64(DX), Z16
+	VFMADD231PS.BCST 4(BX), Z16, Z0
+	VFMADD231PS.BCST 4(BX)(CX*1), Z16, Z1
+	VFMADD231PS.BCST 4(BX)(CX*2), Z16, Z2
+	VFMADD231PS.BCST 4(SI), Z16, Z3
+	VFMADD231PS.BCST 4(SI)(CX*1), Z16, Z4
+	VFMADD231PS.BCST 4(SI)(CX*2), Z16, Z5
+	VFMADD231PS.BCST 4(DI), Z16, Z6
+	VFMADD231PS.BCST 4(DI)(CX*1), Z16, Z7
+	VFMADD231PS.BCST 4(DI)(CX*2), Z16, Z8
+	VFMADD231PS.BCST 4(R8), Z16, Z9
+	VFMADD231PS.BCST 4(R8)(CX*1), Z16, Z10
+	VFMADD231PS.BCST 4(R8)(CX*2), Z16, Z11
+	VFMADD231PS.BCST 4(R9), Z16, Z12
+	VFMADD231PS.BCST 4(R9)(CX*1), Z16, Z13
+	VFMADD231PS.BCST 4(R9)(CX*2), Z16, Z14
+	VFMADD231PS.BCST 4(R10), Z16, Z15
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x08, BX
+	ADDQ             $0x08, SI
+	ADDQ             $0x08, DI
+	ADDQ             $0x08, R8
+	ADDQ             $0x08, R9
+	ADDQ             $0x08, R10
+	SUBQ             $0x02, AX
+	JMP              pairs
+
+single:
+	TESTQ            AX, AX
+	JZ               end
+	VMOVUPS          (DX), Z16
+	VFMADD231PS.BCST (BX), Z16, Z0
+	VFMADD231PS.BCST (BX)(CX*1), Z16, Z1
+	VFMADD231PS.BCST (BX)(CX*2), Z16, Z2
+	VFMADD231PS.BCST (SI), Z16, Z3
+	VFMADD231PS.BCST (SI)(CX*1), Z16, Z4
+	VFMADD231PS.BCST (SI)(CX*2), Z16, Z5
+	VFMADD231PS.BCST (DI), Z16, Z6
+	VFMADD231PS.BCST (DI)(CX*1), Z16, Z7
+	VFMADD231PS.BCST (DI)(CX*2), Z16, Z8
+	VFMADD231PS.BCST (R8), Z16, Z9
+	VFMADD231PS.BCST (R8)(CX*1), Z16, Z10
+	VFMADD231PS.BCST (R8)(CX*2), Z16, Z11
+	VFMADD231PS.BCST (R9), Z16, Z12
+	VFMADD231PS.BCST (R9)(CX*1), Z16, Z13
+	VFMADD231PS.BCST (R9)(CX*2), Z16, Z14
+	VFMADD231PS.BCST (R10), Z16, Z15
+
+end:
+	VMOVSS       alpha+104(FP), X16
+	VBROADCASTSS X16, Z16
+	VMULPS       Z16, Z0, Z0
+	VMULPS       Z16, Z1, Z1
+	VMULPS       Z16, Z2, Z2
+	VMULPS       Z16, Z3, Z3
+	VMULPS       Z16, Z4, Z4
+	VMULPS       Z16, Z5, Z5
+	VMULPS       Z16, Z6, Z6
+	VMULPS       Z16, Z7, Z7
+	VMULPS       Z16, Z8, Z8
+	VMULPS       Z16, Z9, Z9
+	VMULPS       Z16, Z10, Z10
+	VMULPS       Z16, Z11, Z11
+	VMULPS       Z16, Z12, Z12
+	VMULPS       Z16, Z13, Z13
+	VMULPS       Z16, Z14, Z14
+	VMULPS       Z16, Z15, Z15
+	MOVB         useBeta+112(FP), AL
+	TESTB        AL, AL
+	JZ           store
+	VMOVSS       beta+108(FP), X16
+	VBROADCASTSS X16, Z16
+	MOVQ         R11, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z0
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z1
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z2
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z3
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z4
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z5
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z6
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z7
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z8
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z9
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z10
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z11
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z12
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z13
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z14
+	ADDQ         R12, AX
+	VMOVUPS.Z    (AX), K1, Z17
+	VFMADD231PS  Z17, Z16, Z15
+
+store:
+	VMOVUPS Z0, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z1, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z2, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z3, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z4, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z5, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z6, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z7, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z8, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z9, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z10, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z11, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z12, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z13, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z14, K1, (R11)
+	ADDQ    R12, R11
+	VMOVUPS Z15, K1, (R11)
+	LDMXCSR (SP)
+	VZEROUPPER
+	RET
+
 // func FMAPeakAVX512(n int) float32
 // Requires: AVX, AVX512F
 TEXT ·FMAPeakAVX512(SB), NOSPLIT, $0-12

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// panelRows is the most rows of C one panel kernel keeps in registers: a
+// whole step of 16 streams, so that each step's product reads its panel of
+// B once.
+const panelRows = 16
+
+// genPanels writes GemmPanel{rows}AVX512 for rows 1..panelRows, the
+// micro-kernel of GemmPanels (kernels/panels.go):
+//
+//	C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]
+//
+// for r < rows and nc <= 16, where the panel is k rows of 16 floats in a
+// row. Each step of the k loop loads one vector of the panel and multiplies
+// it by one element of every row of A, broadcast by the FMA itself; the
+// panel streams through once, contiguously, which the hardware prefetchers
+// follow from L3 where rows of a wide B, kilobytes apart, defeat them (a
+// step's 16×2048×512 on an Intel Xeon: 105-115 GFLOP/s through the 6-row
+// broadcast kernel, bench/RESULTS.md). The sums run over l in order, one
+// FMA per term, as GemmBcast's do.
+func genPanels(s isa) {
+	if !s.avx512 {
+		return
+	}
+	for r := 1; r <= panelRows; r++ {
+		genPanel(s, fmt.Sprintf("GemmPanel%d%s", r, s.name), r)
+	}
+}
+
+func genPanel(s isa, name string, rows int) {
+	textFlushing(name, "func(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
+	Doc(fmt.Sprintf("%s computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]", name),
+		fmt.Sprintf("for r < %d and nc <= 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.", rows))
+	k := Load(Param("k"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	bp := Load(Param("panel").Base(), GP64())
+	// Rows are addressed in threes from their own base, as base +
+	// {0, 1, 2}·lda with a hardware scale factor.
+	bases := make([]Register, (rows+2)/3)
+	bases[0] = Load(Param("a").Base(), GP64())
+	for i := 1; i < len(bases); i++ {
+		bases[i] = GP64()
+		LEAQ(Mem{Base: bases[i-1], Index: lda, Scale: 2}, bases[i])
+		ADDQ(lda, bases[i])
+	}
+	aRow := func(r, disp int) Mem {
+		m := Mem{Base: bases[r/3], Disp: disp}
+		if r%3 > 0 {
+			m.Index, m.Scale = lda, uint8(r%3)
+		}
+		return m
+	}
+	nc := Load(Param("nc"), GP64())
+	mk := s.vectorMask(nc, 0, false)
+	// C is new memory at every step of a window (its gates): fetched now,
+	// as GemmBcast does, so the epilogue does not stall on it.
+	cp := Load(Param("c").Base(), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	s.prefetchBlock(cp, ldc, rows, 1)
+	acc := make([]VecVirtual, rows)
+	for r := range acc {
+		acc[r] = s.zero()
+	}
+	// Two steps of l per iteration, then the odd one.
+	step := func(disp int) {
+		b := s.vec()
+		VMOVUPS(Mem{Base: bp, Disp: 16 * 4 * disp}, b)
+		for r := range acc {
+			VFMADD231PS_BCST(aRow(r, 4*disp), b, acc[r])
+		}
+	}
+	Label("pairs")
+	CMPQ(k, U8(2))
+	JL(LabelRef("single"))
+	step(0)
+	step(1)
+	ADDQ(U32(2*16*4), bp)
+	for _, b := range bases {
+		ADDQ(U8(8), b)
+	}
+	SUBQ(U8(2), k)
+	JMP(LabelRef("pairs"))
+	Label("single")
+	TESTQ(k, k)
+	JZ(LabelRef("end"))
+	step(0)
+
+	// Epilogue: C = alpha*acc (+ beta*C), as GemmBcast's.
+	Label("end")
+	al := s.broadcast(loadScalar("alpha"))
+	for r := range acc {
+		VMULPS(al, acc[r], acc[r])
+	}
+	ub := Load(Param("useBeta"), GP8())
+	TESTB(ub, ub)
+	JZ(LabelRef("store"))
+	be := s.broadcast(loadScalar("beta"))
+	cq := GP64()
+	MOVQ(cp, cq)
+	for r := range acc {
+		t := s.vec()
+		s.load(Mem{Base: cq}, t, &mk)
+		VFMADD231PS(t, be, acc[r])
+		if r+1 < rows {
+			ADDQ(ldc, cq)
+		}
+	}
+	Label("store")
+	for r := range acc {
+		s.store(acc[r], Mem{Base: cp}, &mk)
+		if r+1 < rows {
+			ADDQ(ldc, cp)
+		}
+	}
+	ret()
+}

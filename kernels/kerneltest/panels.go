@@ -1,0 +1,125 @@
+package kerneltest
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"charrnn/kernels"
+)
+
+// panelShapes are GemmPanels' shapes: narrow, wide and ragged last panels,
+// row counts around the 16 rows of a panel kernel's block, and a step of
+// an LSTM's 16 streams (16×2048 gates from H = 512, shortened in k).
+var panelShapes = [][3]int{
+	{1, 1, 1}, {1, 16, 1}, {7, 17, 5}, {15, 33, 8}, {16, 16, 16}, {17, 31, 9},
+	{16, 2048, 24}, {32, 512, 64}, {33, 65, 100}, {100, 7, 3}, {3, 100, 0},
+	{0, 16, 4}, {5, 0, 4},
+}
+
+// testGemmPanels is GemmPanels: C = alpha·A·B + beta·C with B panel-packed.
+func testGemmPanels(t *testing.T, b kernels.Backend) {
+	t.Run("Reference", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		betas := [][2]float32{{1, 0}, {-0.5, 1}, {1.5, 0.25}}
+		for i, s := range panelShapes {
+			ab := betas[i%len(betas)]
+			CheckGemmPanels(t, b, rng, s[0], s[1], s[2], ab[0], ab[1])
+		}
+	})
+	t.Run("RowsSummedAlike", func(t *testing.T) {
+		// The contract's promise to the engine, whose streams split over
+		// cores: rows computed in a call of their own come out
+		// bit-identical to the same rows of a bigger call.
+		rng := rand.New(rand.NewPCG(23, 24))
+		const m, n, k = 37, 48, 130
+		a, bm := randSlice(rng, m*k), randSlice(rng, k*n)
+		p := make([]float32, kernels.PanelsLen(k, n))
+		kernels.PackPanels(p, bm, n, k, n)
+		whole, part := make([]float32, m*n), make([]float32, m*n)
+		b.GemmPanels(m, n, k, 1, a, k, p, 0, whole, n)
+		for _, cut := range [][2]int{{0, 5}, {5, 21}, {21, 37}} {
+			lo, hi := cut[0], cut[1]
+			b.GemmPanels(hi-lo, n, k, 1, a[lo*k:], k, p, 0, part[lo*n:], n)
+		}
+		if !slices.Equal(whole, part) {
+			t.Fatal("GemmPanels: rows computed in blocks of 5, 16 and 16 differ from the same rows in one call")
+		}
+	})
+	t.Run("ShortSlices", func(t *testing.T) {
+		const m, n, k = 20, 30, 40
+		pl := kernels.PanelsLen(k, n)
+		checkShortSlicesPanic(t, map[string]func(){
+			"GemmPanels A":      func() { b.GemmPanels(m, n, k, 1, short(m, k), k, make([]float32, pl), 0, full(m, n), n) },
+			"GemmPanels panels": func() { b.GemmPanels(m, n, k, 1, full(m, k), k, make([]float32, pl-1), 0, full(m, n), n) },
+			"GemmPanels C":      func() { b.GemmPanels(m, n, k, 1, full(m, k), k, make([]float32, pl), 0, short(m, n), n) },
+		})
+	})
+	t.Run("NoAllocs", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		const m, n, k = 33, 65, 40
+		a, p, c := randSlice(rng, m*k), randSlice(rng, kernels.PanelsLen(k, n)), randSlice(rng, m*n)
+		checkNoAllocs(t, map[string]func(){
+			"GemmPanels": func() { b.GemmPanels(m, n, k, 1, a, k, p, 0.5, c, n) },
+		})
+	})
+}
+
+// CheckGemmPanels runs one GemmPanels on b with random A, B and C from rng
+// (A's and C's rows padded by a random 0-2 floats, between guard values)
+// and fails t unless C matches the float64 reference within float32
+// rounding, C's padding, the guards and the inputs are untouched, and with
+// beta 0 a NaN left in C did not leak into the result.
+func CheckGemmPanels(t *testing.T, b kernels.Backend, rng *rand.Rand, m, n, k int, alpha, beta float32) {
+	t.Helper()
+	name := fmt.Sprintf("GemmPanels m=%d n=%d k=%d alpha=%v beta=%v", m, n, k, alpha, beta)
+	lda, ldc := k+rng.IntN(3), n+rng.IntN(3)
+	a := newGuarded(rng, max(0, (m-1)*lda+k))
+	bm := randSlice(rng, k*n)
+	p := newGuarded(rng, kernels.PanelsLen(k, n))
+	kernels.PackPanels(p.data, bm, n, k, n)
+	c := newGuarded(rng, max(0, (m-1)*ldc+n))
+	for i := 0; i < m; i++ {
+		for j := n; j < ldc && i*ldc+j < len(c.data); j++ {
+			c.data[i*ldc+j] = guardValue
+		}
+		if beta == 0 {
+			for j := 0; j < n; j++ {
+				c.data[i*ldc+j] = float32(math.NaN())
+			}
+		}
+	}
+	aIn, pIn, cIn := clone(a.data), clone(p.data), clone(c.data)
+
+	b.GemmPanels(m, n, k, alpha, a.data, lda, p.data, beta, c.data, ldc)
+
+	for i := 0; i < m; i++ {
+		for j := 0; j < ldc && i*ldc+j < len(c.data); j++ {
+			got := c.data[i*ldc+j]
+			if j >= n {
+				if got != guardValue {
+					t.Fatalf("%s: padding C[%d,%d] overwritten: %v", name, i, j, got)
+				}
+				continue
+			}
+			var want, abs float64
+			for l := 0; l < k; l++ {
+				x := float64(alpha) * float64(aIn[i*lda+l]) * float64(bm[l*n+j])
+				want += x
+				abs += math.Abs(x)
+			}
+			if beta != 0 {
+				want += float64(beta) * float64(cIn[i*ldc+j])
+				abs += math.Abs(float64(beta) * float64(cIn[i*ldc+j]))
+			}
+			if d := math.Abs(float64(got) - want); !(d <= tolerance(k, abs)) {
+				t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, got, want)
+			}
+		}
+	}
+	c.check(t, name)
+	unchanged(t, name+" A", aIn, a)
+	unchanged(t, name+" panels", pIn, p)
+}
