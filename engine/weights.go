@@ -7,10 +7,12 @@ import "charrnn/kernels"
 // matrix goes through it, so how a matrix is read is decided in one place:
 //
 //   - in float32, through an aligned copy when its rows are not a multiple
-//     of 16 floats (see paddedCopy), and for a recurrence over several
-//     streams also through a transposed copy: the step's product x·Wᵀ then
-//     runs as the broadcast GEMM, which does it faster than dot products
-//     of rows (bench/RESULTS.md);
+//     of 16 floats (see paddedCopy); for a layer's input projection over a
+//     window also through a transposed copy, so that x·Wᵀ runs as the
+//     broadcast GEMM, which does it faster than dot products of rows; and
+//     for a recurrence over several streams through W and Wᵀ
+//     panel-packed (kernels.PackPanels), which each step's products x·Wᵀ
+//     and x·W read from end to end (bench/RESULTS.md);
 //   - in mixed precision (BF16), through bfloat16 copies: for GEMVs (a
 //     single stream's steps, vec) W and Wᵀ row-major, each GEMV reading
 //     rows; for GEMMs Wᵀ and W pair-packed (kernels.BF16), the B operand of
@@ -27,6 +29,7 @@ type weights struct {
 	ld         int
 	wt         []float32 // Wᵀ (cols × rows, leading dimension ldt), when kept
 	ldt        int
+	pt, pw     []float32 // Wᵀ and W panel-packed, when kept
 	// In BF16, made at the first refresh: W and Wᵀ row-major for GEMVs
 	// (w16 alone for a single step's view), Wᵀ and W pair-packed for GEMMs.
 	w16, wt16  []uint16
@@ -47,10 +50,22 @@ func newWeights(t Tensor, ctx *passContext) weights {
 // streams, multiplied at every step.
 func newRecurrentWeights(t Tensor, ctx *passContext, b int) weights {
 	if b > 1 {
-		return newTransposedWeights(t, ctx)
+		return newPanelWeights(t, ctx)
 	}
 	w := newWeights(t, ctx)
 	w.vec = true
+	return w
+}
+
+// newPanelWeights is newWeights for the matrix of a recurrence over several
+// streams: in float32 it also keeps Wᵀ and W panel-packed, the B of every
+// step's products x·Wᵀ (forward) and x·W (backward).
+func newPanelWeights(t Tensor, ctx *passContext) weights {
+	w := newWeights(t, ctx)
+	if ctx.precision != BF16 {
+		w.pt = kernels.AlignedFloats(kernels.PanelsLen(w.cols, w.rows))
+		w.pw = kernels.AlignedFloats(kernels.PanelsLen(w.rows, w.cols))
+	}
 	return w
 }
 
@@ -81,8 +96,10 @@ func weightsFloats(rows, cols int, p Precision) int {
 // over one stream, two bfloat16 copies: the room of one float32 copy).
 func recurrentWeightsFloats(rows, cols, b int, p Precision) int {
 	switch {
+	case b > 1 && p == BF16:
+		return weightsFloats(rows, cols, p)
 	case b > 1:
-		return transposedWeightsFloats(rows, cols, p)
+		return weightsFloats(rows, cols, p) + kernels.PanelsLen(cols, rows) + kernels.PanelsLen(rows, cols)
 	case p == BF16:
 		return rows * cols
 	}
@@ -107,6 +124,10 @@ func (w *weights) refresh(k kernels.Backend, p []float32) {
 		w.w, w.ld = w.copy.refresh(w.t.Of(p), w.cols)
 		if w.wt != nil {
 			w.ctx.transposer.run(k, w.wt, w.ldt, w.t.Of(p), w.rows, w.cols)
+		}
+		if w.pt != nil {
+			kernels.PackPanelsT(w.pt, w.t.Of(p), w.cols, w.rows, w.cols)
+			kernels.PackPanels(w.pw, w.t.Of(p), w.cols, w.rows, w.cols)
 		}
 		return
 	}
@@ -203,6 +224,8 @@ func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x 
 	switch {
 	case vec:
 		k.Gemv(false, w.rows, w.cols, alpha, w.w, w.ld, x, beta, out)
+	case w.pt != nil:
+		k.GemmPanels(n, w.rows, w.cols, alpha, x, w.cols, w.pt, beta, out, w.rows)
 	case w.wt != nil:
 		k.Gemm(false, false, n, w.rows, w.cols, alpha, x, w.cols, w.wt, w.ldt, beta, out, w.rows)
 	default:
@@ -219,11 +242,14 @@ func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x [
 		bf.times(vec, lo, n, w.cols, w.rows, alpha, x, w.wt16, w.pw16, w.ldpw, beta, out)
 		return
 	}
-	if vec {
+	switch {
+	case vec:
 		k.Gemv(true, w.rows, w.cols, alpha, w.w, w.ld, x, beta, out)
-		return
+	case w.pw != nil:
+		k.GemmPanels(n, w.cols, w.rows, alpha, x, w.rows, w.pw, beta, out, w.cols)
+	default:
+		k.Gemm(false, false, n, w.cols, w.rows, alpha, x, w.rows, w.w, w.ld, beta, out, w.cols)
 	}
-	k.Gemm(false, false, n, w.cols, w.rows, alpha, x, w.rows, w.w, w.ld, beta, out, w.cols)
 }
 
 // gradient writes dW = alpha·doutᵀ·x (overwriting it) into the gradient
