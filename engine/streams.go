@@ -76,8 +76,8 @@ type passContext struct {
 	// ones is a window's rows of ones, for the biases' row sums (sumRows),
 	// in a training workspace.
 	ones []float32
-	// transposer makes the float32 transposed copies of the weights
-	// (transpose.go).
+	// transposer makes the float32 transposed and panel-packed copies of
+	// the weights (transpose.go).
 	transposer *transposer
 	// lock runs a single stream's passes over units on both cores
 	// (lockstep.go).

@@ -126,8 +126,7 @@ func (w *weights) refresh(k kernels.Backend, p []float32) {
 			w.ctx.transposer.run(k, w.wt, w.ldt, w.t.Of(p), w.rows, w.cols)
 		}
 		if w.pt != nil {
-			kernels.PackPanelsT(w.pt, w.t.Of(p), w.cols, w.rows, w.cols)
-			kernels.PackPanels(w.pw, w.t.Of(p), w.cols, w.rows, w.cols)
+			w.ctx.transposer.packPanels(k, w.pt, w.pw, w.t.Of(p), w.rows, w.cols)
 		}
 		return
 	}
