@@ -49,3 +49,35 @@ func TestPackPanels(t *testing.T) {
 		}
 	}
 }
+
+// TestGenericGemmPanelsIsGemm checks that Generic's GemmPanels agrees to the
+// bit with its Gemm on B unpacked, which the pinned training runs of the
+// generic backend rely on.
+func TestGenericGemmPanelsIsGemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var g kernels.Generic
+	for _, s := range [][3]int{{3, 40, 17}, {16, 100, 64}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b := make([]float32, m*k), make([]float32, k*n)
+		for i := range a {
+			a[i] = rng.Float32() - 0.5
+		}
+		for i := range b {
+			b[i] = rng.Float32() - 0.5
+		}
+		p := make([]float32, kernels.PanelsLen(k, n))
+		kernels.PackPanels(p, b, n, k, n)
+		for _, beta := range []float32{0, 1, -0.75} {
+			want, got := make([]float32, m*n), make([]float32, m*n)
+			for i := range want {
+				want[i] = rng.Float32()
+				got[i] = want[i]
+			}
+			g.Gemm(false, false, m, n, k, 1.25, a, k, b, n, beta, want, n)
+			g.GemmPanels(m, n, k, 1.25, a, k, p, beta, got, n)
+			if !slices.Equal(got, want) {
+				t.Fatalf("m=%d n=%d k=%d beta=%v: GemmPanels differs from Gemm", m, n, k, beta)
+			}
+		}
+	}
+}
