@@ -216,8 +216,8 @@ func encodeBF16Line(line string) (out []string, ok bool, err error) {
 	}, true, nil
 }
 
-// encodeBF16 rewrites the placeholders in the assembly file at path into
-// bytes; a file without any is left as it is.
+// encodeBF16 rewrites the placeholders (AVX512_BF16's and AMX's) in the
+// assembly file at path into bytes; a file without any is left as it is.
 func encodeBF16(path string) error {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -228,6 +228,9 @@ func encodeBF16(path string) error {
 	changed := false
 	for _, l := range lines {
 		enc, ok, err := encodeBF16Line(l)
+		if !ok && err == nil {
+			enc, ok, err = encodeAMXLine(l)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

@@ -37,6 +37,7 @@ type family struct {
 }
 
 var families = []family{
+	{"amx", genAMX},
 	{"bf16", genBF16},
 	{"blas1", genBLAS1},
 	{"elementwise", genElementwise},
