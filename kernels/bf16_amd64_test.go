@@ -20,14 +20,14 @@ func bf16CPU() bool {
 }
 
 // TestBF16Offered pins which backends offer BF16 ops: on a CPU with
-// AVX512_BF16 the avx512 backend and its Parallel wrappers must, so that
+// AVX512_BF16 the avx512 and amx backends and their Parallel wrappers must, so that
 // TestConformance runs the bf16 family on them instead of skipping it (a
 // BF16 backend that goes untested fails here); no other backend may, and
 // with AVX512_BF16 switched off none may.
 func TestBF16Offered(t *testing.T) {
 	check := func(t *testing.T) {
 		for _, b := range kernels.Supported() {
-			want := b.Name() == "avx512" && bf16CPU()
+			want := (b.Name() == "avx512" || b.Name() == "amx") && bf16CPU()
 			if _, ok := kernels.BF16Of(b); ok != want {
 				t.Errorf("BF16Of(%s) = %v, want %v", b.Name(), ok, want)
 			}

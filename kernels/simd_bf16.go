@@ -30,6 +30,9 @@ type bf16Kernels struct {
 	// gemv does a whole GEMV, or a block of its rows.
 	gemv func(m, n int, a []uint16, lda int, x []uint16, y []float32, alpha, beta float32, useBeta bool)
 
+	// amx sends the GEMMs it can to AMX's tiles (amx.go).
+	amx bool
+
 	// sweeps counts GEMVs over large matrices, so that every other one
 	// runs backwards (see simdKernels.backwards).
 	sweeps atomic.Uint32
@@ -186,6 +189,10 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 	}
 	if k == 0 {
 		scaleRows(beta, c, m, n, ldc)
+		return
+	}
+	if s.usesAMX(k, alpha, beta) {
+		s.gemmAMX(m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	// Blocks of rows as even as the kernels' height allows: a short block

@@ -36,6 +36,7 @@ type tier struct {
 // independently of the backends' registration, so that a backend that wrongly
 // reports itself unsupported fails the tests instead of being skipped.
 var tiers = []tier{
+	{"amx", []cpuid.FeatureID{cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512BF16, cpuid.AMXBF16, cpuid.AMXTILE}, cpuid.AMXTILE},
 	{"avx512", []cpuid.FeatureID{cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX2, cpuid.FMA3}, cpuid.AVX512F},
 	{"avx2", []cpuid.FeatureID{cpuid.AVX2, cpuid.FMA3}, cpuid.AVX2},
 	{"generic", nil, cpuid.UNKNOWN},
@@ -59,10 +60,11 @@ func tierNames() []string {
 }
 
 // cpuRuns reports whether this CPU, as cpuid now sees it, has what the named
-// tier needs; false for a backend that is not a tier.
+// tier needs (for amx, also the operating system's leave to use the tiles);
+// false for a backend that is not a tier.
 func cpuRuns(name string) bool {
 	i := tierIndex(name)
-	return i >= 0 && cpuid.CPU.Supports(tiers[i].needs...)
+	return i >= 0 && cpuid.CPU.Supports(tiers[i].needs...) && (name != "amx" || kernels.AMXReady())
 }
 
 // useTier switches off, until the test ends, every tier above the named one,

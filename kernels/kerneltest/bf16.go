@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"charrnn/kernels"
@@ -170,6 +171,50 @@ func testBF16(t *testing.T, b kernels.Backend) {
 			ab := betas[i%len(betas)]
 			i++
 			CheckGemmBF16(t, ops, rng, s[0], s[1], s[2], ab[0], ab[1])
+		}
+	})
+	t.Run("GemmBF16UnitAlpha", func(t *testing.T) {
+		// alpha 1 with beta 0 or 1 and k a multiple of 32, which a
+		// backend may run on other instructions (amx's tiles), with
+		// blocks of rows and columns whole and not.
+		rng := rand.New(rand.NewPCG(35, 36))
+		for _, m := range []int{1, 15, 16, 17, 40} {
+			for _, n := range []int{1, 16, 17, 63, 64, 65, 200} {
+				for _, k := range []int{32, 64, 96} {
+					for _, beta := range []float32{0, 1} {
+						CheckGemmBF16(t, ops, rng, m, n, k, 1, beta)
+					}
+				}
+			}
+		}
+		CheckGemmBF16(t, ops, rng, 16, 2048, 512, 1, 0)
+		CheckGemmBF16(t, ops, rng, 16, 512, 2048, 1, 1)
+		CheckGemmBF16(t, ops, rng, 70, 130, 3200, 1, 0)
+	})
+	t.Run("GemmBF16SplitAlike", func(t *testing.T) {
+		// The contract: an output depends on its row, column and k, not
+		// on m, n or a split. Blocks of rows and of columns computed in
+		// calls of their own must give C to the bit.
+		rng := rand.New(rand.NewPCG(37, 38))
+		for _, s := range []struct {
+			m, n, k     int
+			alpha, beta float32
+		}{{37, 100, 64, 1, 0}, {37, 100, 64, 1, 1}, {37, 100, 65, 1, 0}, {37, 100, 64, 0.5, 0.25}} {
+			a := newBF16Matrix(rng, s.m, s.k, s.k)
+			bv := newBF16Matrix(rng, s.k, s.n, s.n)
+			ldb := s.n
+			bp := pairPacked(rng, s.k, s.n, ldb, func(l, j int) uint16 { return bv.bf.data[l*s.n+j] })
+			c0 := randSlice(rng, s.m*s.n)
+			whole, part := clone(c0), clone(c0)
+			ops.GemmBF16(s.m, s.n, s.k, s.alpha, a.bf.data, s.k, bp.data, ldb, s.beta, whole, s.n)
+			for _, r := range [][2]int{{0, 5}, {5, 21}, {21, 37}} {
+				for _, c := range [][2]int{{0, 48}, {48, 65}, {65, 100}} {
+					ops.GemmBF16(r[1]-r[0], c[1]-c[0], s.k, s.alpha, a.bf.data[r[0]*s.k:], s.k, bp.data[2*c[0]:], ldb, s.beta, part[r[0]*s.n+c[0]:], s.n)
+				}
+			}
+			if !slices.Equal(whole, part) {
+				t.Fatalf("GemmBF16 m=%d n=%d k=%d alpha=%v beta=%v: blocks of rows and columns in calls of their own differ from one call", s.m, s.n, s.k, s.alpha, s.beta)
+			}
 		}
 	})
 	t.Run("GemvBF16", func(t *testing.T) {
