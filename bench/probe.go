@@ -20,6 +20,9 @@ type Limits struct {
 	// float32 sums), in GFLOP/s, or 0 where the CPU or build has none: the
 	// peak that mixed-precision training is judged against.
 	BF16GFLOPS float64
+	// AMXGFLOPS is one core's throughput on AMX's tiles (TDPBF16PS) where
+	// the amx backend runs, 0 elsewhere: the peak of bf16 on that backend.
+	AMXGFLOPS float64
 	// The read bandwidth of one core, in GB/s: from a buffer that fits in
 	// L2 but not L1 (384 KiB), one that fits in L3 but not L2 (16 MiB) and
 	// one that fits in no cache (256 MiB).
@@ -34,6 +37,7 @@ func Probe(k kernels.Backend, d time.Duration) Limits {
 		MemReadGBps: ReadRate(k, 256<<20, 1, d/4),
 	}
 	l.BF16GFLOPS = kernels.BF16Peak(d / 8)
+	l.AMXGFLOPS = kernels.AMXPeak(d / 8)
 	if l.FMAGFLOPS, l.FMAISA = kernels.FMAPeak(d / 4); l.FMAISA == "" {
 		l.FMAGFLOPS, l.FMAISA = probeGemm(k, d/4), "gemm "+k.Name()
 	}

@@ -46,7 +46,7 @@ func BF16Products(k kernels.Backend) (kernels.BF16, error) {
 	if ops, ok := kernels.BF16Of(k); ok {
 		return ops, nil
 	}
-	return nil, fmt.Errorf("bf16 needs bfloat16 products (AVX512_BF16, on the avx512 backend); backend %s on this CPU (%s) has none", k.Name(), kernels.CPUFeatures())
+	return nil, fmt.Errorf("bf16 needs bfloat16 products (AVX512_BF16, on the avx512 or amx backend); backend %s on this CPU (%s) has none", k.Name(), kernels.CPUFeatures())
 }
 
 // bf16Products is a workspace's bfloat16 products: the backend's ops and

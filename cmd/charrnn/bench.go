@@ -127,6 +127,9 @@ func runBench(args []string) error {
 		if limits.BF16GFLOPS > 0 {
 			bf16Peak = fmt.Sprintf(", %.0f GFLOP/s bf16 dot peak", limits.BF16GFLOPS)
 		}
+		if limits.AMXGFLOPS > 0 {
+			bf16Peak += fmt.Sprintf(", %.0f GFLOP/s bf16 on AMX tiles", limits.AMXGFLOPS)
+		}
 		fmt.Printf("machine: %s, %d cores, %d thread(s) used%s; per core: %.0f GFLOP/s fp32 FMA peak (%s loop)%s, read %.0f GB/s from L2, %.0f from L3, %.0f from memory\n",
 			cpuName(), runtime.NumCPU(), threads, openblasNote(""), limits.FMAGFLOPS, limits.FMAISA, bf16Peak, limits.L2ReadGBps, limits.L3ReadGBps, limits.MemReadGBps)
 		fmt.Printf("%-14s %-9s %-4s %2s %5s %4s %3s %4s %-4s %14s %8s %7s %15s %12s\n",
@@ -248,6 +251,9 @@ func measure(k kernels.Backend, runs []bench.Workload, data *bench.Data, d time.
 			peak := lim.FMAGFLOPS
 			if w.Precision == engine.BF16 && lim.BF16GFLOPS > 0 {
 				peak = lim.BF16GFLOPS
+			}
+			if w.Precision == engine.BF16 && kernels.UsesAMX(k) && lim.AMXGFLOPS > 0 {
+				peak = lim.AMXGFLOPS
 			}
 			r.TrainPeakFraction = r.TrainGFLOPS / (peak * float64(threads))
 		}
