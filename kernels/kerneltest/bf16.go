@@ -232,6 +232,39 @@ func testBF16(t *testing.T, b kernels.Backend) {
 			CheckGemvBF16(t, ops, rng, s[0], s[1], 1, 1)
 		}
 	})
+	t.Run("GemvBF16UnitAlpha", func(t *testing.T) {
+		// alpha 1 with beta 0 or 1 and n a multiple of 32, the engine's
+		// single-stream products, which a backend may run on other
+		// instructions, with blocks of rows whole and not.
+		rng := rand.New(rand.NewPCG(39, 40))
+		for _, m := range []int{1, 15, 16, 17, 63, 64, 65, 130} {
+			for _, n := range []int{32, 64, 96, 512} {
+				for _, beta := range []float32{0, 1} {
+					CheckGemvBF16(t, ops, rng, m, n, 1, beta)
+				}
+			}
+		}
+	})
+	t.Run("GemvBF16SplitAlike", func(t *testing.T) {
+		// y[i] depends on row i, x and n, not on m or a split.
+		rng := rand.New(rand.NewPCG(41, 42))
+		for _, s := range []struct {
+			m, n        int
+			alpha, beta float32
+		}{{130, 64, 1, 0}, {130, 96, 1, 1}, {130, 100, 1, 0}, {130, 64, 0.5, 0.25}} {
+			a := newBF16Matrix(rng, s.m, s.n, s.n)
+			x := newBF16Matrix(rng, 1, s.n, s.n)
+			y0 := randSlice(rng, s.m)
+			whole, part := clone(y0), clone(y0)
+			ops.GemvBF16(s.m, s.n, s.alpha, a.bf.data, s.n, x.bf.data, s.beta, whole)
+			for _, r := range [][2]int{{0, 5}, {5, 69}, {69, 85}, {85, 130}} {
+				ops.GemvBF16(r[1]-r[0], s.n, s.alpha, a.bf.data[r[0]*s.n:], s.n, x.bf.data, s.beta, part[r[0]:])
+			}
+			if !slices.Equal(whole, part) {
+				t.Fatalf("GemvBF16 m=%d n=%d alpha=%v beta=%v: blocks of rows in calls of their own differ from one call", s.m, s.n, s.alpha, s.beta)
+			}
+		}
+	})
 	t.Run("Specials", func(t *testing.T) { testBF16Specials(t, ops) })
 	t.Run("ShortSlices", func(t *testing.T) {
 		const m, n, k = 20, 30, 40
