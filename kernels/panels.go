@@ -78,13 +78,3 @@ func checkPanels(m, n, k int, a []float32, lda int, panels []float32, c []float3
 		panic(fmt.Sprintf("kernels: GemmPanels B: %d×%d panel-packed needs %d elements, have %d", k, n, PanelsLen(k, n), len(panels)))
 	}
 }
-
-// gemmPanelsByGemm runs GemmPanels as one Gemm per panel, for backends
-// without a kernel of their own for it: each panel is a k×16 matrix with
-// leading dimension 16.
-func gemmPanelsByGemm(b Backend, m, n, k int, alpha float32, a []float32, lda int, panels []float32, beta float32, c []float32, ldc int) {
-	checkPanels(m, n, k, a, lda, panels, c, ldc)
-	for j0 := 0; j0 < n; j0 += PanelWidth {
-		b.Gemm(false, false, m, min(PanelWidth, n-j0), k, alpha, a, lda, panels[j0*k:], PanelWidth, beta, c[j0:], ldc)
-	}
-}

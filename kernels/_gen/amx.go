@@ -180,14 +180,7 @@ func encodeAMXLine(line string) (out []string, ok bool, err error) {
 		b, a, dst := t[0], t[1], t[2]
 		enc = append(vexAMX(2, false, false, b), 0x5C, 0xC0|byte(dst)<<3|byte(a))
 	}
-	bytes := make([]string, len(enc))
-	for i, b := range enc {
-		bytes[i] = fmt.Sprintf("BYTE $0x%02x", b)
-	}
-	return []string{
-		"\t// " + m[1] + " " + m[2] + " (encoded here: the assembler has no AMX)",
-		"\t" + strings.Join(bytes, "; "),
-	}, true, nil
+	return byteLines(m[1]+" "+m[2], "AMX", enc), true, nil
 }
 
 // amxTiles is how many tiles of C one GemmAMX routine keeps, in a row: each

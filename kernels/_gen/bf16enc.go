@@ -206,14 +206,20 @@ func encodeBF16Line(line string) (out []string, ok bool, err error) {
 	default:
 		return nil, true, fmt.Errorf("%q: wrong number of operands", line)
 	}
+	return byteLines(m[1]+" "+m[2], "AVX512_BF16", enc), true, nil
+}
+
+// byteLines is what replaces a placeholder: the instruction as written, in
+// a comment, and its encoding as BYTE directives.
+func byteLines(insn, isa string, enc []byte) []string {
 	bytes := make([]string, len(enc))
 	for i, b := range enc {
 		bytes[i] = fmt.Sprintf("BYTE $0x%02x", b)
 	}
 	return []string{
-		"\t// " + m[1] + " " + m[2] + " (encoded here: the assembler has no AVX512_BF16)",
+		"\t// " + insn + " (encoded here: the assembler has no " + isa + ")",
 		"\t" + strings.Join(bytes, "; "),
-	}, true, nil
+	}
 }
 
 // encodeBF16 rewrites the placeholders (AVX512_BF16's and AMX's) in the

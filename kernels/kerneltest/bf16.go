@@ -328,17 +328,7 @@ func CheckGemmBF16(t *testing.T, ops kernels.BF16, rng *rand.Rand, m, n, k int, 
 	ldb := n + rng.IntN(3)
 	bp := pairPacked(rng, k, n, ldb, bAt)
 	ldc := n + rng.IntN(3)
-	c := newGuarded(rng, max(0, (m-1)*ldc+n))
-	for i := 0; i < m; i++ {
-		for j := n; j < ldc && i*ldc+j < len(c.data); j++ {
-			c.data[i*ldc+j] = guardValue
-		}
-		if beta == 0 {
-			for j := 0; j < n; j++ {
-				c.data[i*ldc+j] = float32(math.NaN())
-			}
-		}
-	}
+	c := newGemmC(rng, m, n, ldc, beta)
 	aIn, bIn := append([]uint16(nil), a.bf.data...), append([]uint16(nil), bp.data...)
 	cIn := clone(c.data)
 

@@ -83,18 +83,7 @@ func CheckGemm(t *testing.T, b kernels.Backend, rng *rand.Rand, transA, transB b
 	lda, ldb, ldc := ac+rng.IntN(3), bc+rng.IntN(3), n+rng.IntN(3)
 	a := newGuarded(rng, max(0, (ar-1)*lda+ac))
 	bb := newGuarded(rng, max(0, (br-1)*ldb+bc))
-	c := newGuarded(rng, max(0, (m-1)*ldc+n))
-	// Padding between rows of C is part of the caller's memory too.
-	for i := 0; i < m; i++ {
-		for j := n; j < ldc && i*ldc+j < len(c.data); j++ {
-			c.data[i*ldc+j] = guardValue
-		}
-		if beta == 0 {
-			for j := 0; j < n; j++ {
-				c.data[i*ldc+j] = float32(math.NaN())
-			}
-		}
-	}
+	c := newGemmC(rng, m, n, ldc, beta)
 	aIn, bIn, cIn := clone(a.data), clone(bb.data), clone(c.data)
 
 	b.Gemm(transA, transB, m, n, k, alpha, a.data, lda, bb.data, ldb, beta, c.data, ldc)
@@ -111,6 +100,35 @@ func CheckGemm(t *testing.T, b kernels.Backend, rng *rand.Rand, transA, transB b
 		}
 		return float64(bIn[l*ldb+j])
 	}
+	checkGemmC(t, name, c, cIn, m, n, ldc, k, alpha, beta, at, bt)
+	unchanged(t, name+" A", aIn, a)
+	unchanged(t, name+" B", bIn, bb)
+}
+
+// newGemmC returns a random C (m×n, leading dimension ldc) between guards.
+// The padding between its rows is part of the caller's memory too, set to
+// the guard value; with beta 0 its elements are NaN, which must not leak
+// into the result.
+func newGemmC(rng *rand.Rand, m, n, ldc int, beta float32) *guarded {
+	c := newGuarded(rng, max(0, (m-1)*ldc+n))
+	for i := 0; i < m; i++ {
+		for j := n; j < ldc && i*ldc+j < len(c.data); j++ {
+			c.data[i*ldc+j] = guardValue
+		}
+		if beta == 0 {
+			for j := 0; j < n; j++ {
+				c.data[i*ldc+j] = float32(math.NaN())
+			}
+		}
+	}
+	return c
+}
+
+// checkGemmC fails t unless every C[i,j] matches alpha·Σ_l at(i,l)·bt(l,j)
+// + beta·cIn[i,j] in float64 within float32 rounding, C's padding is
+// untouched and so are its guards.
+func checkGemmC(t *testing.T, name string, c *guarded, cIn []float32, m, n, ldc, k int, alpha, beta float32, at, bt func(int, int) float64) {
+	t.Helper()
 	for i := 0; i < m; i++ {
 		for j := 0; j < ldc && i*ldc+j < len(c.data); j++ {
 			got := c.data[i*ldc+j]
@@ -136,8 +154,6 @@ func CheckGemm(t *testing.T, b kernels.Backend, rng *rand.Rand, transA, transB b
 		}
 	}
 	c.check(t, name)
-	unchanged(t, name+" A", aIn, a)
-	unchanged(t, name+" B", bIn, bb)
 }
 
 // CompareGemm runs the same GEMM on b and on ref, each on its own copy of c,

@@ -2,7 +2,6 @@ package kerneltest
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -80,46 +79,14 @@ func CheckGemmPanels(t *testing.T, b kernels.Backend, rng *rand.Rand, m, n, k in
 	bm := randSlice(rng, k*n)
 	p := newGuarded(rng, kernels.PanelsLen(k, n))
 	kernels.PackPanels(p.data, bm, n, k, n)
-	c := newGuarded(rng, max(0, (m-1)*ldc+n))
-	for i := 0; i < m; i++ {
-		for j := n; j < ldc && i*ldc+j < len(c.data); j++ {
-			c.data[i*ldc+j] = guardValue
-		}
-		if beta == 0 {
-			for j := 0; j < n; j++ {
-				c.data[i*ldc+j] = float32(math.NaN())
-			}
-		}
-	}
+	c := newGemmC(rng, m, n, ldc, beta)
 	aIn, pIn, cIn := clone(a.data), clone(p.data), clone(c.data)
 
 	b.GemmPanels(m, n, k, alpha, a.data, lda, p.data, beta, c.data, ldc)
 
-	for i := 0; i < m; i++ {
-		for j := 0; j < ldc && i*ldc+j < len(c.data); j++ {
-			got := c.data[i*ldc+j]
-			if j >= n {
-				if got != guardValue {
-					t.Fatalf("%s: padding C[%d,%d] overwritten: %v", name, i, j, got)
-				}
-				continue
-			}
-			var want, abs float64
-			for l := 0; l < k; l++ {
-				x := float64(alpha) * float64(aIn[i*lda+l]) * float64(bm[l*n+j])
-				want += x
-				abs += math.Abs(x)
-			}
-			if beta != 0 {
-				want += float64(beta) * float64(cIn[i*ldc+j])
-				abs += math.Abs(float64(beta) * float64(cIn[i*ldc+j]))
-			}
-			if d := math.Abs(float64(got) - want); !(d <= tolerance(k, abs)) {
-				t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, got, want)
-			}
-		}
-	}
-	c.check(t, name)
+	at := func(i, l int) float64 { return float64(aIn[i*lda+l]) }
+	bt := func(l, j int) float64 { return float64(bm[l*n+j]) }
+	checkGemmC(t, name, c, cIn, m, n, ldc, k, alpha, beta, at, bt)
 	unchanged(t, name+" A", aIn, a)
 	unchanged(t, name+" panels", pIn, p)
 }
