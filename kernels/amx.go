@@ -25,19 +25,7 @@ import (
 // products in an order of their own, so AMX's results are not VDPBF16PS's
 // to the bit; the conformance suite holds both to the same bounds.
 
-// amxBF16 is the amx backend's BF16 capability.
-var amxBF16 = bf16Kernels{
-	toBF16:       asm.ToBF16AVX512,
-	toBF16T:      asm.ToBF16TAVX512,
-	toBF16PairsT: asm.ToBF16PairsTAVX512,
-	toBF16Pairs:  asm.ToBF16PairsAVX512,
-	gemm: []bf16GemmKernel{asm.GemmBF161AVX512, asm.GemmBF162AVX512, asm.GemmBF163AVX512,
-		asm.GemmBF164AVX512, asm.GemmBF165AVX512, asm.GemmBF166AVX512},
-	gemv: asm.GemvBF16AVX512,
-	amx:  true,
-}
-
-var amxKernels = newAVX512Kernels(&amxBF16)
+var amxKernels = newAVX512Kernels(newAVX512BF16(true))
 
 // amxReady reports whether this CPU has AMX's bfloat16 tiles and the
 // operating system lets the process use them (Linux asks each process to

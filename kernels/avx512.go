@@ -9,7 +9,7 @@ import (
 )
 
 // avx512Kernels is the AVX-512F backend: 16-lane Go assembly for every op.
-var avx512Kernels = newAVX512Kernels(&avx512BF16)
+var avx512Kernels = newAVX512Kernels(avx512BF16)
 
 // newAVX512Kernels is the AVX-512F table with bf16 as its BF16 capability
 // (the amx backend's differs).

@@ -41,14 +41,21 @@ type bf16Kernels struct {
 type bf16GemmKernel func(k int, a []uint16, lda int, b []uint16, ldb, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)
 
 // avx512BF16 is the avx512 backend's BF16 capability.
-var avx512BF16 = bf16Kernels{
-	toBF16:       asm.ToBF16AVX512,
-	toBF16T:      asm.ToBF16TAVX512,
-	toBF16PairsT: asm.ToBF16PairsTAVX512,
-	toBF16Pairs:  asm.ToBF16PairsAVX512,
-	gemm: []bf16GemmKernel{asm.GemmBF161AVX512, asm.GemmBF162AVX512, asm.GemmBF163AVX512,
-		asm.GemmBF164AVX512, asm.GemmBF165AVX512, asm.GemmBF166AVX512},
-	gemv: asm.GemvBF16AVX512,
+var avx512BF16 = newAVX512BF16(false)
+
+// newAVX512BF16 is the AVX512_BF16 routines, with the GEMMs that can on
+// AMX's tiles when amx is set (the amx backend's).
+func newAVX512BF16(amx bool) *bf16Kernels {
+	return &bf16Kernels{
+		toBF16:       asm.ToBF16AVX512,
+		toBF16T:      asm.ToBF16TAVX512,
+		toBF16PairsT: asm.ToBF16PairsTAVX512,
+		toBF16Pairs:  asm.ToBF16PairsAVX512,
+		gemm: []bf16GemmKernel{asm.GemmBF161AVX512, asm.GemmBF162AVX512, asm.GemmBF163AVX512,
+			asm.GemmBF164AVX512, asm.GemmBF165AVX512, asm.GemmBF166AVX512},
+		gemv: asm.GemvBF16AVX512,
+		amx:  amx,
+	}
 }
 
 // BF16 implements BF16Provider. The CPU is asked on every call, like the
