@@ -25,6 +25,7 @@ import (
 // products in an order of their own, so AMX's results are not VDPBF16PS's
 // to the bit; the conformance suite holds both to the same bounds.
 
+// amxKernels is avx512's table with the tiles for the bfloat16 GEMMs.
 var amxKernels = newAVX512Kernels(newAVX512BF16(true))
 
 // amxReady reports whether this CPU has AMX's bfloat16 tiles and the
