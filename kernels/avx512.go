@@ -50,6 +50,7 @@ func newAVX512Kernels(bf16 *bf16Kernels) *simdKernels {
 			asm.GemmPanel5AVX512, asm.GemmPanel6AVX512, asm.GemmPanel7AVX512, asm.GemmPanel8AVX512,
 			asm.GemmPanel9AVX512, asm.GemmPanel10AVX512, asm.GemmPanel11AVX512, asm.GemmPanel12AVX512,
 			asm.GemmPanel13AVX512, asm.GemmPanel14AVX512, asm.GemmPanel15AVX512, asm.GemmPanel16AVX512},
+		quad: []quadKernel{asm.GemmQuadPanel1AVX512, asm.GemmQuadPanel2AVX512, asm.GemmQuadPanel3AVX512, asm.GemmQuadPanel4AVX512, asm.GemmQuadPanel5AVX512, asm.GemmQuadPanel6AVX512},
 
 		bf16: bf16,
 	}

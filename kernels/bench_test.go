@@ -242,7 +242,7 @@ func BenchmarkUpdate(b *testing.B) {
 func BenchmarkGemmPanels(b *testing.B) {
 	for _, be := range Supported() {
 		b.Run("backend="+be.Name(), func(b *testing.B) {
-			for _, s := range [][3]int{{16, 2048, 512}, {16, 512, 2048}, {32, 2048, 512}, {32, 512, 2048}} {
+			for _, s := range [][3]int{{16, 2048, 512}, {16, 512, 2048}, {32, 2048, 512}, {32, 512, 2048}, {16, 1024, 256}} {
 				m, n, k := s[0], s[1], s[2]
 				rng := rand.New(rand.NewPCG(3, 4))
 				ldb := n

@@ -17,6 +17,7 @@ func genGEMM(s isa) {
 	}
 	genDotNT(s, s.dotNT[0], s.dotNT[1], s.dotNT[2])
 	genPanels(s)
+	genQuadPanels(s)
 	genFMAPeak(s)
 }
 

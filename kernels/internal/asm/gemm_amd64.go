@@ -142,6 +142,42 @@ func GemmPanel15AVX512(k int, a []float32, lda int, panel []float32, nc int, c [
 //go:noescape
 func GemmPanel16AVX512(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
 
+// GemmQuadPanel1AVX512 computes C[r, 0:64] = alpha * sum_l a[r*lda + l] * panels[p*k*16 + l*16 + j] + beta*C[r, 16p+j]
+// for r < 1, p < 4, j < 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmQuadPanel1AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmQuadPanel2AVX512 computes C[r, 0:64] = alpha * sum_l a[r*lda + l] * panels[p*k*16 + l*16 + j] + beta*C[r, 16p+j]
+// for r < 2, p < 4, j < 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmQuadPanel2AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmQuadPanel3AVX512 computes C[r, 0:64] = alpha * sum_l a[r*lda + l] * panels[p*k*16 + l*16 + j] + beta*C[r, 16p+j]
+// for r < 3, p < 4, j < 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmQuadPanel3AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmQuadPanel4AVX512 computes C[r, 0:64] = alpha * sum_l a[r*lda + l] * panels[p*k*16 + l*16 + j] + beta*C[r, 16p+j]
+// for r < 4, p < 4, j < 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmQuadPanel4AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmQuadPanel5AVX512 computes C[r, 0:64] = alpha * sum_l a[r*lda + l] * panels[p*k*16 + l*16 + j] + beta*C[r, 16p+j]
+// for r < 5, p < 4, j < 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmQuadPanel5AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
+// GemmQuadPanel6AVX512 computes C[r, 0:64] = alpha * sum_l a[r*lda + l] * panels[p*k*16 + l*16 + j] + beta*C[r, 16p+j]
+// for r < 6, p < 4, j < 16; C[r, j] is c[r*ldc + j]. With useBeta false C is not read.
+//
+//go:noescape
+func GemmQuadPanel6AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha float32, beta float32, useBeta bool)
+
 // FMAPeakAVX512 runs n iterations of 12 independent vector FMAs and returns one lane
 // of their sum: a measure of the FMA throughput of one core.
 //

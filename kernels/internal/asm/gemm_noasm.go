@@ -97,3 +97,21 @@ func DotNT2x4AVX2(k int, a []float32, lda, mr int, b []float32, ldb, nc int, c [
 	dotNTRef(k, a, lda, mr, b, ldb, nc, c, ldc, alpha, beta, useBeta)
 }
 func FMAPeakAVX2(n int) float32 { return fmaPeakRef(n) }
+func GemmQuadPanel1AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmQuadPanelRef(1, k, a, lda, panels, c, ldc, alpha, beta, useBeta)
+}
+func GemmQuadPanel2AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmQuadPanelRef(2, k, a, lda, panels, c, ldc, alpha, beta, useBeta)
+}
+func GemmQuadPanel3AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmQuadPanelRef(3, k, a, lda, panels, c, ldc, alpha, beta, useBeta)
+}
+func GemmQuadPanel4AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmQuadPanelRef(4, k, a, lda, panels, c, ldc, alpha, beta, useBeta)
+}
+func GemmQuadPanel5AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmQuadPanelRef(5, k, a, lda, panels, c, ldc, alpha, beta, useBeta)
+}
+func GemmQuadPanel6AVX512(k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	gemmQuadPanelRef(6, k, a, lda, panels, c, ldc, alpha, beta, useBeta)
+}

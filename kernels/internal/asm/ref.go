@@ -83,6 +83,14 @@ func gemmBcastRef(rows, k int, a []float32, ars, als int, b []float32, ldb, nc i
 	}
 }
 
+// gemmQuadPanelRef is the GemmQuadPanel{rows} micro-kernel: four panels of
+// 16 columns, each k×16 floats, side by side in C's columns 0..63.
+func gemmQuadPanelRef(rows, k int, a []float32, lda int, panels []float32, c []float32, ldc int, alpha, beta float32, useBeta bool) {
+	for p := 0; p < 4; p++ {
+		gemmBcastRef(rows, k, a, lda, 1, panels[p*k*16:], 16, 16, c[p*16:], ldc, alpha, beta, useBeta)
+	}
+}
+
 // dotNTRef is the DotNT micro-kernel: for r < mr, j < nc
 //
 //	C[r, j] = alpha * sum_{l<k} a[r*lda + l] * b[j*ldb + l] + beta*C[r, j]
