@@ -16,14 +16,16 @@ import (
 // times the multiply-adds of one core's float32 FMAs, where VDPBF16PS does
 // half (bench/RESULTS.md). Everything else, float32 included, is avx512's.
 //
-// A GEMM goes to the tiles when k is a multiple of 32 (a tile of A is 32
-// bfloat16 wide), alpha is 1 and beta is 0 or 1 (the tiles start from zero
-// or from C); any other runs on VDPBF16PS. An output then depends on its
-// row, its column, k, alpha and beta only, as the BF16 contract asks, not on
-// m, n or a split: every block of rows and columns, whole or not, is done by
-// the same instructions, on tiles shaped to it. The tiles sum a step's 32
-// products in an order of their own, so AMX's results are not VDPBF16PS's
-// to the bit; the conformance suite holds both to the same bounds.
+// A GEMM goes to the tiles when k is at least 32, alpha is 1 and beta is 0
+// or 1 (the tiles start from zero or from C): k rounded down to a multiple
+// of 32 on the tiles (a tile of A is 32 bfloat16 wide), then the rest of k
+// on VDPBF16PS, added to C; any other GEMM runs on VDPBF16PS alone. An
+// output then depends on its row, its column, k, alpha and beta only, as the
+// BF16 contract asks, not on m, n or a split: every block of rows and
+// columns, whole or not, is done by the same instructions, on tiles shaped
+// to it. The tiles sum a step's 32 products in an order of their own, so
+// AMX's results are not VDPBF16PS's to the bit; the conformance suite holds
+// both to the same bounds.
 
 // amxKernels is avx512's table with the tiles for the bfloat16 GEMMs.
 var amxKernels = newAVX512Kernels(newAVX512BF16(true))
@@ -78,7 +80,7 @@ func newTileConfig(rows, cols int) tileConfig {
 
 // usesAMX reports whether GemmBF16 runs this product on the tiles.
 func (s *bf16Kernels) usesAMX(k int, alpha, beta float32) bool {
-	return s.amx && k%32 == 0 && alpha == 1 && (beta == 0 || beta == 1)
+	return s.amx && k >= 32 && alpha == 1 && (beta == 0 || beta == 1)
 }
 
 // gemmAMX is GemmBF16 on the tiles (usesAMX): columns in panels that stay
@@ -122,6 +124,18 @@ func (s *bf16Kernels) gemmAMX(m, n, k int, a []uint16, lda int, b []uint16, ldb 
 func UsesAMX(b Backend) bool {
 	be, ok := Unsplit(b).(simdBackend)
 	return ok && be.k.bf16 != nil && be.k.bf16.amx && amxReady()
+}
+
+// GemvOnTiles reports whether a single stream's y = A·x, A m×n in
+// bfloat16 and multiplied at every step, runs faster on b as a one-row
+// GemmBF16 (x as A, the matrix's transpose pair-packed as B) than as
+// GemvBF16: on AMX's tiles, for a matrix of at least 256 rows that stays in
+// L2 (half of it). One core, 2026-12-03: 512×512 3.9-4.5 µs on the tiles
+// against 6.2-6.5 µs, 256×512 2.0 against 3.1; but 2048×512, from L3, 45
+// against 27 (a tile's 16 rows of pairs lie kilobytes apart where the
+// GEMV's rows stream in order), and 65×512 1.6 against 0.84.
+func GemvOnTiles(b Backend, m, n int) bool {
+	return UsesAMX(b) && m >= 256 && n >= 32 && 2*m*n <= cpuid.CPU.Cache.L2/2
 }
 
 // AMXPeak measures one core's TDPBF16PS throughput in GFLOP/s like

@@ -199,9 +199,20 @@ func (s *bf16Kernels) GemmBF16(m, n, k int, alpha float32, a []uint16, lda int, 
 		return
 	}
 	if s.usesAMX(k, alpha, beta) {
-		s.gemmAMX(m, n, k, a, lda, b, ldb, beta, c, ldc)
+		// The tiles take k in steps of 32; the rest of it (a window of
+		// T = 100 steps at B = 1 leaves 4) is added on VDPBF16PS.
+		k32 := k &^ 31
+		s.gemmAMX(m, n, k32, a, lda, b, ldb, beta, c, ldc)
+		if k32 < k {
+			s.gemmDot(m, n, k-k32, 1, a[k32:], lda, b[k32*ldb:], ldb, 1, c, ldc)
+		}
 		return
 	}
+	s.gemmDot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmDot is GemmBF16 on VDPBF16PS, for k > 0.
+func (s *bf16Kernels) gemmDot(m, n, k int, alpha float32, a []uint16, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	// Blocks of rows as even as the kernels' height allows: a short block
 	// has too few accumulators to keep VDPBF16PS busy.
 	maxRows := len(s.gemm)
