@@ -259,3 +259,63 @@ func TestBF16PairedStatesSameBits(t *testing.T) {
 		}
 	}
 }
+
+// On AMX's tiles a single stream's products with recurrent weights that
+// stay in L2 run as one-row GEMMs over the pair-packed copies
+// (kernels.GemvOnTiles): the loss is still the float32 one to bfloat16's
+// accuracy and the gradient points the same way, for every cell.
+func TestBF16SingleStreamOnTiles(t *testing.T) {
+	ran := false
+	for _, k := range bf16Backends(t) {
+		for _, c := range []ModelConfig{{Cell: "rnn", Layers: 1, Hidden: 256}, {Cell: "lstm", Layers: 2, Hidden: 128}, {Cell: "gru", Layers: 1, Hidden: 128}} {
+			rows := map[string]int{"rnn": 1, "lstm": 4, "gru": 3}[c.Cell] * c.Hidden
+			if !kernels.GemvOnTiles(k, rows, c.Hidden) {
+				continue
+			}
+			ran = true
+			c.Vocab = 7
+			m, err := NewModel(c, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := func(p Precision) (float64, []float32, *Workspace) {
+				m.Precision = p
+				g := make([]float32, len(m.Params))
+				ws := NewWorkspace(m, g, 9, 1)
+				for i := range ws.Inputs {
+					ws.Inputs[i], ws.Targets[i] = int32(i*5%7), int32(i*3%7)
+				}
+				loss := ws.Forward(k)
+				ws.Backward(k)
+				return loss, g, ws
+			}
+			l32, g32, _ := run(FP32)
+			l16, g16, ws := run(BF16)
+			var w *weights
+			switch l := ws.layers[0].(type) {
+			case *rnnLayer:
+				w = &l.w
+			case *lstmLayer:
+				w = &l.whh
+			case *gruLayer:
+				w = &l.whh
+			}
+			if w == nil || !w.tiles {
+				t.Fatalf("%s %v: the recurrent weights' products are not on the tiles", k.Name(), c)
+			}
+			var dot, n32, n16 float64
+			for i := range g32 {
+				dot += float64(g32[i]) * float64(g16[i])
+				n32 += float64(g32[i]) * float64(g32[i])
+				n16 += float64(g16[i]) * float64(g16[i])
+			}
+			cos := dot / math.Sqrt(n32*n16)
+			if math.Abs(l16-l32) > 1e-2*l32 || !(cos > 0.999) {
+				t.Errorf("%s %v: loss %v in bf16, %v in fp32; gradients' cosine %v", k.Name(), c, l16, l32, cos)
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no backend runs a single stream's products on AMX's tiles here")
+	}
+}

@@ -16,7 +16,9 @@ import "charrnn/kernels"
 //   - in mixed precision (BF16), through bfloat16 copies: for GEMVs (a
 //     single stream's steps, vec) W and Wᵀ row-major, each GEMV reading
 //     rows; for GEMMs Wᵀ and W pair-packed (kernels.BF16), the B operand of
-//     the broadcast-form GEMM for x·Wᵀ and x·W.
+//     the broadcast-form GEMM for x·Wᵀ and x·W. On AMX's tiles a single
+//     stream's steps are one-row GEMMs over the pair-packed copies too,
+//     where the matrix stays in L2 (kernels.GemvOnTiles).
 //
 // refresh takes the matrix from the parameters before each forward pass.
 type weights struct {
@@ -35,6 +37,10 @@ type weights struct {
 	w16, wt16  []uint16
 	pt16, pw16 []uint16
 	ldpt, ldpw int // their leading dimensions, in pairs
+	// tiles: a single stream's products in BF16 run as one-row GEMMs over
+	// pt16 and pw16 rather than as GEMVs over w16 and wt16, where the
+	// backend does those faster (kernels.GemvOnTiles).
+	tiles bool
 }
 
 func newWeights(t Tensor, ctx *passContext) weights {
@@ -101,7 +107,8 @@ func recurrentWeightsFloats(rows, cols, b int, p Precision) int {
 	case b > 1:
 		return weightsFloats(rows, cols, p) + kernels.PanelsLen(cols, rows) + kernels.PanelsLen(rows, cols)
 	case p == BF16:
-		return rows * cols
+		// Row-major W and Wᵀ, or, for AMX's tiles, the pair-packed ones.
+		return max(rows*cols, weightsFloats(rows, cols, p))
 	}
 	return weightsFloats(rows, cols, p)
 }
@@ -131,7 +138,11 @@ func (w *weights) refresh(k kernels.Backend, p []float32) {
 		return
 	}
 	w.allocBF16()
-	if w.vec {
+	switch {
+	case w.tiles:
+		bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
+		return
+	case w.vec:
 		bf.ops.ToBF16(w.w16, w.t.Of(p))
 		return
 	}
@@ -143,10 +154,13 @@ func (w *weights) refresh(k kernels.Backend, p []float32) {
 // stream's forward pass calls it before refresh and refreshT run on two
 // cores at once (passContext.forward), so that neither allocates.
 func (w *weights) allocBF16() {
-	switch {
-	case w.vec && w.w16 == nil:
+	if w.w16 != nil || w.pt16 != nil {
+		return
+	}
+	w.tiles = w.vec && kernels.GemvOnTiles(w.ctx.bf.k, w.rows, w.cols)
+	if w.vec && !w.tiles {
 		w.w16, w.wt16 = make([]uint16, w.rows*w.cols), make([]uint16, w.rows*w.cols)
-	case !w.vec && w.pt16 == nil:
+	} else {
 		w.ldpt, w.ldpw = kernels.PairsLD(w.rows), kernels.PairsLD(w.cols)
 		w.pt16 = make([]uint16, kernels.PairsWords(w.cols, w.ldpt))
 		w.pw16 = make([]uint16, kernels.PairsWords(w.rows, w.ldpw))
@@ -156,8 +170,12 @@ func (w *weights) allocBF16() {
 // refreshT makes the bfloat16 Wᵀ of a single stream's GEMVs in BF16, after
 // refresh; it does nothing for other weights.
 func (w *weights) refreshT(p []float32) {
-	if w.ctx.bf != nil && w.vec {
-		w.ctx.bf.ops.ToBF16T(w.wt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
+	switch bf := w.ctx.bf; {
+	case bf == nil || !w.vec:
+	case w.tiles:
+		bf.ops.ToBF16Pairs(w.pw16, w.ldpw, w.t.Of(p), w.rows, w.cols, w.cols)
+	default:
+		bf.ops.ToBF16T(w.wt16, w.rows, w.t.Of(p), w.rows, w.cols, w.cols)
 	}
 }
 
@@ -170,6 +188,12 @@ func (w *weights) refreshRows(p []float32, lo, hi int) {
 		return
 	}
 	ops, src := w.ctx.bf.ops, w.t.Of(p)
+	if w.tiles {
+		// Columns [lo, hi) of the pair-packed Wᵀ and W.
+		ops.ToBF16PairsT(w.pt16[2*lo:], w.ldpt, src[lo*w.cols:], hi-lo, w.cols, w.cols)
+		ops.ToBF16Pairs(w.pw16[2*lo:], w.ldpw, src[lo:], w.rows, hi-lo, w.cols)
+		return
+	}
 	ops.ToBF16(w.w16[lo*w.cols:hi*w.cols], src[lo*w.cols:hi*w.cols])
 	ops.ToBF16T(w.wt16[lo*w.rows:], w.rows, src[lo:], w.rows, hi-lo, w.cols)
 }
@@ -177,7 +201,11 @@ func (w *weights) refreshRows(p []float32, lo, hi int) {
 // mulTRows computes rows [lo, hi) of a single stream's product W·x into
 // out, in mixed precision with x given in bfloat16 (x16; see mulT).
 func (w *weights) mulTRows(k kernels.Backend, lo, hi int, x []float32, x16 []uint16, out []float32) {
-	if bf := w.ctx.bf; bf != nil {
+	switch bf := w.ctx.bf; {
+	case bf != nil && w.tiles:
+		bf.ops.GemmBF16(1, hi-lo, w.cols, 1, x16, w.cols, w.pt16[2*lo:], w.ldpt, 0, out, hi-lo)
+		return
+	case bf != nil:
 		bf.ops.GemvBF16(hi-lo, w.cols, 1, w.w16[lo*w.cols:], w.cols, x16, 0, out)
 		return
 	}
@@ -187,7 +215,11 @@ func (w *weights) mulTRows(k kernels.Backend, lo, hi int, x []float32, x16 []uin
 // mulRows adds rows [lo, hi) of a single stream's product Wᵀ·x to out, in
 // mixed precision with x given in bfloat16 (x16; see mul).
 func (w *weights) mulRows(k kernels.Backend, lo, hi int, x []float32, x16 []uint16, out []float32) {
-	if bf := w.ctx.bf; bf != nil {
+	switch bf := w.ctx.bf; {
+	case bf != nil && w.tiles:
+		bf.ops.GemmBF16(1, hi-lo, w.rows, 1, x16, w.rows, w.pw16[2*lo:], w.ldpw, 1, out, hi-lo)
+		return
+	case bf != nil:
 		bf.ops.GemvBF16(hi-lo, w.rows, 1, w.wt16[lo*w.rows:], w.rows, x16, 1, out)
 		return
 	}
@@ -217,7 +249,7 @@ func (w *weights) view(p []float32) {
 // applied to each row. With vec (a single stream) it is one GEMV, W·x.
 func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		bf.times(vec, lo, n, w.rows, w.cols, alpha, x, w.w16, w.pt16, w.ldpt, beta, out)
+		bf.times(vec && !w.tiles, lo, n, w.rows, w.cols, alpha, x, w.w16, w.pt16, w.ldpt, beta, out)
 		return
 	}
 	switch {
@@ -238,7 +270,7 @@ func (w *weights) mulT(k kernels.Backend, vec bool, lo, n int, alpha float32, x 
 // one GEMV, Wᵀ·x.
 func (w *weights) mul(k kernels.Backend, vec bool, lo, n int, alpha float32, x []float32, beta float32, out []float32) {
 	if bf := w.ctx.bf; bf != nil {
-		bf.times(vec, lo, n, w.cols, w.rows, alpha, x, w.wt16, w.pw16, w.ldpw, beta, out)
+		bf.times(vec && !w.tiles, lo, n, w.cols, w.rows, alpha, x, w.wt16, w.pw16, w.ldpw, beta, out)
 		return
 	}
 	switch {

@@ -8,5 +8,8 @@ import "time"
 // never without the amd64 assembly.
 func UsesAMX(b Backend) bool { return false }
 
+// GemvOnTiles is false without the amd64 assembly: there are no tiles.
+func GemvOnTiles(b Backend, m, n int) bool { return false }
+
 // AMXPeak is 0 without the amd64 assembly: there are no tiles to measure.
 func AMXPeak(d time.Duration) float64 { return 0 }
