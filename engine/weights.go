@@ -167,8 +167,9 @@ func (w *weights) allocBF16() {
 	}
 }
 
-// refreshT makes the bfloat16 Wᵀ of a single stream's GEMVs in BF16, after
-// refresh; it does nothing for other weights.
+// refreshT makes the bfloat16 Wᵀ of a single stream's GEMVs in BF16 (or,
+// on the tiles, W pair-packed), after refresh; it does nothing for other
+// weights.
 func (w *weights) refreshT(p []float32) {
 	switch bf := w.ctx.bf; {
 	case bf == nil || !w.vec:

@@ -4,9 +4,9 @@ package kernels
 
 import (
 	"math"
+	"sync/atomic"
 
 	"github.com/klauspost/cpuid/v2"
-	"sync/atomic"
 )
 
 // gemmKernel is the signature of the GEMM micro-kernels in internal/asm:
