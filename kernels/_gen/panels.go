@@ -35,6 +35,27 @@ func genPanels(s isa) {
 	}
 }
 
+// rowAddresses loads the base of parameter a and returns the bases of rows
+// rows of A, lda bytes apart, and the address of element disp/4 of row r:
+// rows are addressed in threes from their own base, as base + {0, 1, 2}·lda
+// with a hardware scale factor.
+func rowAddresses(rows int, lda Register) ([]Register, func(r, disp int) Mem) {
+	bases := make([]Register, (rows+2)/3)
+	bases[0] = Load(Param("a").Base(), GP64())
+	for i := 1; i < len(bases); i++ {
+		bases[i] = GP64()
+		LEAQ(Mem{Base: bases[i-1], Index: lda, Scale: 2}, bases[i])
+		ADDQ(lda, bases[i])
+	}
+	return bases, func(r, disp int) Mem {
+		m := Mem{Base: bases[r/3], Disp: disp}
+		if r%3 > 0 {
+			m.Index, m.Scale = lda, uint8(r%3)
+		}
+		return m
+	}
+}
+
 func genPanel(s isa, name string, rows int) {
 	textFlushing(name, "func(k int, a []float32, lda int, panel []float32, nc int, c []float32, ldc int, alpha, beta float32, useBeta bool)")
 	Doc(fmt.Sprintf("%s computes C[r, 0:nc] = alpha * sum_l a[r*lda + l] * panel[l*16 + 0:nc] + beta*C[r, 0:nc]", name),
@@ -43,22 +64,7 @@ func genPanel(s isa, name string, rows int) {
 	lda := Load(Param("lda"), GP64())
 	SHLQ(U8(2), lda)
 	bp := Load(Param("panel").Base(), GP64())
-	// Rows are addressed in threes from their own base, as base +
-	// {0, 1, 2}·lda with a hardware scale factor.
-	bases := make([]Register, (rows+2)/3)
-	bases[0] = Load(Param("a").Base(), GP64())
-	for i := 1; i < len(bases); i++ {
-		bases[i] = GP64()
-		LEAQ(Mem{Base: bases[i-1], Index: lda, Scale: 2}, bases[i])
-		ADDQ(lda, bases[i])
-	}
-	aRow := func(r, disp int) Mem {
-		m := Mem{Base: bases[r/3], Disp: disp}
-		if r%3 > 0 {
-			m.Index, m.Scale = lda, uint8(r%3)
-		}
-		return m
-	}
+	bases, aRow := rowAddresses(rows, lda)
 	nc := Load(Param("nc"), GP64())
 	mk := s.vectorMask(nc, 0, false)
 	// C is new memory at every step of a window (its gates): fetched now,
@@ -165,20 +171,7 @@ func genQuadPanel(s isa, name string, rows int) {
 	bp0 := Load(Param("panels").Base(), GP64())
 	bp2 := GP64()
 	LEAQ(Mem{Base: bp0, Index: ps, Scale: 2}, bp2)
-	bases := make([]Register, (rows+2)/3)
-	bases[0] = Load(Param("a").Base(), GP64())
-	for i := 1; i < len(bases); i++ {
-		bases[i] = GP64()
-		LEAQ(Mem{Base: bases[i-1], Index: lda, Scale: 2}, bases[i])
-		ADDQ(lda, bases[i])
-	}
-	aRow := func(r, disp int) Mem {
-		m := Mem{Base: bases[r/3], Disp: disp}
-		if r%3 > 0 {
-			m.Index, m.Scale = lda, uint8(r%3)
-		}
-		return m
-	}
+	bases, aRow := rowAddresses(rows, lda)
 	cp := Load(Param("c").Base(), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
