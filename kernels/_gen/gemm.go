@@ -156,42 +156,60 @@ func genBcast(s isa, name string, rows, nv int, masked bool) {
 		cp := Load(Param("c").Base(), GP64())
 		ldc := Load(Param("ldc"), GP64())
 		SHLQ(U8(2), ldc)
-		al := s.broadcast(loadScalar("alpha"))
-		for r := range acc {
-			for v := range acc[r] {
-				VMULPS(al, acc[r][v], acc[r][v])
+		var mks []*mask
+		if !full {
+			for v := range masks {
+				mks = append(mks, &masks[v])
 			}
 		}
-		ub := Load(Param("useBeta"), GP8())
-		TESTB(ub, ub)
-		JZ(LabelRef(p + "store"))
-		be := s.broadcast(loadScalar("beta"))
-		cq := GP64()
-		MOVQ(cp, cq)
-		for r := range acc {
-			for v := range acc[r] {
-				t := s.vec()
-				var mk *mask
-				if !full {
-					mk = &masks[v]
-				}
-				s.load(Mem{Base: cq, Disp: v * s.bytes()}, t, mk)
-				VFMADD231PS(t, be, acc[r][v])
-			}
+		s.storeBlock(p, acc, cp, ldc, mks)
+		ret()
+	}
+}
+
+// storeBlock is the GEMM micro-kernels' epilogue: C = alpha*acc, plus
+// beta*C when useBeta, where acc[r][v] is vector v of row r of C, at
+// c + r·ldc + v·vector bytes (ldc in bytes), read and written under
+// masks[v] when masks is not nil. Its labels are prefixed with p; it moves
+// c. Every kernel rounds an output the same way here, whichever computed
+// the sum.
+func (s isa) storeBlock(p string, acc [][]VecVirtual, c, ldc Register, masks []*mask) {
+	mk := func(v int) *mask {
+		if masks == nil {
+			return nil
+		}
+		return masks[v]
+	}
+	al := s.broadcast(loadScalar("alpha"))
+	for r := range acc {
+		for v := range acc[r] {
+			VMULPS(al, acc[r][v], acc[r][v])
+		}
+	}
+	ub := Load(Param("useBeta"), GP8())
+	TESTB(ub, ub)
+	JZ(LabelRef(p + "store"))
+	be := s.broadcast(loadScalar("beta"))
+	cq := GP64()
+	MOVQ(c, cq)
+	for r := range acc {
+		for v := range acc[r] {
+			t := s.vec()
+			s.load(Mem{Base: cq, Disp: v * s.bytes()}, t, mk(v))
+			VFMADD231PS(t, be, acc[r][v])
+		}
+		if r+1 < len(acc) {
 			ADDQ(ldc, cq)
 		}
-		Label(p + "store")
-		for r := range acc {
-			for v := range acc[r] {
-				var mk *mask
-				if !full {
-					mk = &masks[v]
-				}
-				s.store(acc[r][v], Mem{Base: cp, Disp: v * s.bytes()}, mk)
-			}
-			ADDQ(ldc, cp)
+	}
+	Label(p + "store")
+	for r := range acc {
+		for v := range acc[r] {
+			s.store(acc[r][v], Mem{Base: c, Disp: v * s.bytes()}, mk(v))
 		}
-		ret()
+		if r+1 < len(acc) {
+			ADDQ(ldc, c)
+		}
 	}
 }
 

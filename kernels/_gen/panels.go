@@ -103,31 +103,11 @@ func genPanel(s isa, name string, rows int) {
 
 	// Epilogue: C = alpha*acc (+ beta*C), as GemmBcast's.
 	Label("end")
-	al := s.broadcast(loadScalar("alpha"))
+	block := make([][]VecVirtual, rows)
 	for r := range acc {
-		VMULPS(al, acc[r], acc[r])
+		block[r] = acc[r : r+1]
 	}
-	ub := Load(Param("useBeta"), GP8())
-	TESTB(ub, ub)
-	JZ(LabelRef("store"))
-	be := s.broadcast(loadScalar("beta"))
-	cq := GP64()
-	MOVQ(cp, cq)
-	for r := range acc {
-		t := s.vec()
-		s.load(Mem{Base: cq}, t, &mk)
-		VFMADD231PS(t, be, acc[r])
-		if r+1 < rows {
-			ADDQ(ldc, cq)
-		}
-	}
-	Label("store")
-	for r := range acc {
-		s.store(acc[r], Mem{Base: cp}, &mk)
-		if r+1 < rows {
-			ADDQ(ldc, cp)
-		}
-	}
+	s.storeBlock("", block, cp, ldc, []*mask{&mk})
 	ret()
 }
 
@@ -222,36 +202,10 @@ func genQuadPanel(s isa, name string, rows int) {
 
 	// Epilogue: C = alpha*acc (+ beta*C), as GemmBcast's.
 	Label("end")
-	al := s.broadcast(loadScalar("alpha"))
+	block := make([][]VecVirtual, rows)
 	for r := range acc {
-		for p := range acc[r] {
-			VMULPS(al, acc[r][p], acc[r][p])
-		}
+		block[r] = acc[r][:]
 	}
-	ub := Load(Param("useBeta"), GP8())
-	TESTB(ub, ub)
-	JZ(LabelRef("store"))
-	be := s.broadcast(loadScalar("beta"))
-	cq := GP64()
-	MOVQ(cp, cq)
-	for r := range acc {
-		for p := range acc[r] {
-			t := s.vec()
-			VMOVUPS(Mem{Base: cq, Disp: 64 * p}, t)
-			VFMADD231PS(t, be, acc[r][p])
-		}
-		if r+1 < rows {
-			ADDQ(ldc, cq)
-		}
-	}
-	Label("store")
-	for r := range acc {
-		for p := range acc[r] {
-			VMOVUPS(acc[r][p], Mem{Base: cp, Disp: 64 * p})
-		}
-		if r+1 < rows {
-			ADDQ(ldc, cp)
-		}
-	}
+	s.storeBlock("", block, cp, ldc, nil)
 	ret()
 }

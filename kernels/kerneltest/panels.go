@@ -32,39 +32,15 @@ func testGemmPanels(t *testing.T, b kernels.Backend) {
 		// The contract's promise to the engine, whose streams split over
 		// cores: rows computed in a call of their own come out
 		// bit-identical to the same rows of a bigger call.
-		rng := rand.New(rand.NewPCG(23, 24))
-		const m, n, k = 37, 48, 130
-		a, bm := randSlice(rng, m*k), randSlice(rng, k*n)
-		p := make([]float32, kernels.PanelsLen(k, n))
-		kernels.PackPanels(p, bm, n, k, n)
-		whole, part := make([]float32, m*n), make([]float32, m*n)
-		b.GemmPanels(m, n, k, 1, a, k, p, 0, whole, n)
-		for _, cut := range [][2]int{{0, 5}, {5, 21}, {21, 37}} {
-			lo, hi := cut[0], cut[1]
-			b.GemmPanels(hi-lo, n, k, 1, a[lo*k:], k, p, 0, part[lo*n:], n)
-		}
-		if !slices.Equal(whole, part) {
-			t.Fatal("GemmPanels: rows computed in blocks of 5, 16 and 16 differ from the same rows in one call")
-		}
+		checkPanelsSplit(t, b, rand.New(rand.NewPCG(23, 24)), 37, 48, 130, true, [][2]int{{0, 5}, {5, 21}, {21, 37}},
+			"rows computed in blocks of 5, 16 and 16 differ from the same rows in one call")
 	})
 	t.Run("ColumnsSummedAlike", func(t *testing.T) {
 		// Columns split over cores in whole panels: a panel's columns come
 		// out the same whether a call takes it alone or with others (a
 		// backend may run several panels at once where it runs one here).
-		rng := rand.New(rand.NewPCG(27, 28))
-		const m, n, k = 13, 112, 70
-		a, bm := randSlice(rng, m*k), randSlice(rng, k*n)
-		p := make([]float32, kernels.PanelsLen(k, n))
-		kernels.PackPanels(p, bm, n, k, n)
-		whole, part := make([]float32, m*n), make([]float32, m*n)
-		b.GemmPanels(m, n, k, 1, a, k, p, 0, whole, n)
-		for _, cut := range [][2]int{{0, 16}, {16, 80}, {80, 112}} {
-			lo, hi := cut[0], cut[1]
-			b.GemmPanels(m, hi-lo, k, 1, a, k, p[lo*k:], 0, part[lo:], n)
-		}
-		if !slices.Equal(whole, part) {
-			t.Fatal("GemmPanels: columns computed in calls of 1, 4 and 2 panels differ from the same columns in one call")
-		}
+		checkPanelsSplit(t, b, rand.New(rand.NewPCG(27, 28)), 13, 112, 70, false, [][2]int{{0, 16}, {16, 80}, {80, 112}},
+			"columns computed in calls of 1, 4 and 2 panels differ from the same columns in one call")
 	})
 	t.Run("ShortSlices", func(t *testing.T) {
 		const m, n, k = 20, 30, 40
@@ -83,6 +59,29 @@ func testGemmPanels(t *testing.T, b kernels.Backend) {
 			"GemmPanels": func() { b.GemmPanels(m, n, k, 1, a, k, p, 0.5, c, n) },
 		})
 	})
+}
+
+// checkPanelsSplit computes an m×n×k GemmPanels in one call and again in
+// calls over the row ranges cuts (byRows) or the column ranges cuts (whole
+// panels), and fails with msg unless the two agree to the bit.
+func checkPanelsSplit(t *testing.T, b kernels.Backend, rng *rand.Rand, m, n, k int, byRows bool, cuts [][2]int, msg string) {
+	t.Helper()
+	a, bm := randSlice(rng, m*k), randSlice(rng, k*n)
+	p := make([]float32, kernels.PanelsLen(k, n))
+	kernels.PackPanels(p, bm, n, k, n)
+	whole, part := make([]float32, m*n), make([]float32, m*n)
+	b.GemmPanels(m, n, k, 1, a, k, p, 0, whole, n)
+	for _, cut := range cuts {
+		lo, hi := cut[0], cut[1]
+		if byRows {
+			b.GemmPanels(hi-lo, n, k, 1, a[lo*k:], k, p, 0, part[lo*n:], n)
+		} else {
+			b.GemmPanels(m, hi-lo, k, 1, a, k, p[lo*k:], 0, part[lo:], n)
+		}
+	}
+	if !slices.Equal(whole, part) {
+		t.Fatal("GemmPanels: " + msg)
+	}
 }
 
 // CheckGemmPanels runs one GemmPanels on b with random A, B and C from rng

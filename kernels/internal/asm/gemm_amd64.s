@@ -103,28 +103,26 @@ fullend:
 	VMULPS       Z4, Z1, Z1
 	VMULPS       Z4, Z2, Z2
 	VMULPS       Z4, Z3, Z3
-	MOVB         useBeta+128(FP), DL
-	TESTB        DL, DL
+	MOVB         useBeta+128(FP), CL
+	TESTB        CL, CL
 	JZ           fullstore
 	VMOVSS       beta+124(FP), X4
 	VBROADCASTSS X4, Z4
-	MOVQ         AX, DX
-	VMOVUPS      (DX), Z5
+	MOVQ         AX, CX
+	VMOVUPS      (CX), Z5
 	VFMADD231PS  Z5, Z4, Z0
-	VMOVUPS      64(DX), Z5
+	VMOVUPS      64(CX), Z5
 	VFMADD231PS  Z5, Z4, Z1
-	VMOVUPS      128(DX), Z5
+	VMOVUPS      128(CX), Z5
 	VFMADD231PS  Z5, Z4, Z2
-	VMOVUPS      192(DX), Z5
+	VMOVUPS      192(CX), Z5
 	VFMADD231PS  Z5, Z4, Z3
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	VMOVUPS Z2, 128(AX)
 	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -156,28 +154,26 @@ maskedend:
 	VMULPS       Z4, Z1, Z1
 	VMULPS       Z4, Z2, Z2
 	VMULPS       Z4, Z3, Z3
-	MOVB         useBeta+128(FP), DL
-	TESTB        DL, DL
+	MOVB         useBeta+128(FP), CL
+	TESTB        CL, CL
 	JZ           maskedstore
 	VMOVSS       beta+124(FP), X4
 	VBROADCASTSS X4, Z4
-	MOVQ         AX, DX
-	VMOVUPS.Z    (DX), K1, Z5
+	MOVQ         AX, CX
+	VMOVUPS.Z    (CX), K1, Z5
 	VFMADD231PS  Z5, Z4, Z0
-	VMOVUPS.Z    64(DX), K2, Z5
+	VMOVUPS.Z    64(CX), K2, Z5
 	VFMADD231PS  Z5, Z4, Z1
-	VMOVUPS.Z    128(DX), K3, Z5
+	VMOVUPS.Z    128(CX), K3, Z5
 	VFMADD231PS  Z5, Z4, Z2
-	VMOVUPS.Z    192(DX), K4, Z5
+	VMOVUPS.Z    192(CX), K4, Z5
 	VFMADD231PS  Z5, Z4, Z3
-	ADDQ         CX, DX
 
 maskedstore:
 	VMOVUPS Z0, K1, (AX)
 	VMOVUPS Z1, K2, 64(AX)
 	VMOVUPS Z2, K3, 128(AX)
 	VMOVUPS Z3, K4, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -341,7 +337,6 @@ fullend:
 	VFMADD231PS  Z9, Z8, Z6
 	VMOVUPS      192(DX), Z9
 	VFMADD231PS  Z9, Z8, Z7
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Z0, (AX)
@@ -353,7 +348,6 @@ fullstore:
 	VMOVUPS Z5, 64(AX)
 	VMOVUPS Z6, 128(AX)
 	VMOVUPS Z7, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -417,7 +411,6 @@ maskedend:
 	VFMADD231PS  Z9, Z8, Z6
 	VMOVUPS.Z    192(DX), K4, Z9
 	VFMADD231PS  Z9, Z8, Z7
-	ADDQ         CX, DX
 
 maskedstore:
 	VMOVUPS Z0, K1, (AX)
@@ -429,7 +422,6 @@ maskedstore:
 	VMOVUPS Z5, K2, 64(AX)
 	VMOVUPS Z6, K3, 128(AX)
 	VMOVUPS Z7, K4, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -601,7 +593,6 @@ fullend:
 	VFMADD231PS  Z13, Z12, Z10
 	VMOVUPS      192(DX), Z13
 	VFMADD231PS  Z13, Z12, Z11
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Z0, (AX)
@@ -618,7 +609,6 @@ fullstore:
 	VMOVUPS Z9, 64(AX)
 	VMOVUPS Z10, 128(AX)
 	VMOVUPS Z11, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -700,7 +690,6 @@ maskedend:
 	VFMADD231PS  Z13, Z12, Z10
 	VMOVUPS.Z    192(DX), K4, Z13
 	VFMADD231PS  Z13, Z12, Z11
-	ADDQ         CX, DX
 
 maskedstore:
 	VMOVUPS Z0, K1, (AX)
@@ -717,7 +706,6 @@ maskedstore:
 	VMOVUPS Z9, K2, 64(AX)
 	VMOVUPS Z10, K3, 128(AX)
 	VMOVUPS Z11, K4, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -919,7 +907,6 @@ fullend:
 	VFMADD231PS  Z17, Z16, Z14
 	VMOVUPS      192(DX), Z17
 	VFMADD231PS  Z17, Z16, Z15
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Z0, (AX)
@@ -941,7 +928,6 @@ fullstore:
 	VMOVUPS Z13, 64(AX)
 	VMOVUPS Z14, 128(AX)
 	VMOVUPS Z15, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -1042,7 +1028,6 @@ maskedend:
 	VFMADD231PS  Z17, Z16, Z14
 	VMOVUPS.Z    192(DX), K4, Z17
 	VFMADD231PS  Z17, Z16, Z15
-	ADDQ         CX, DX
 
 maskedstore:
 	VMOVUPS Z0, K1, (AX)
@@ -1064,7 +1049,6 @@ maskedstore:
 	VMOVUPS Z13, K2, 64(AX)
 	VMOVUPS Z14, K3, 128(AX)
 	VMOVUPS Z15, K4, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -1293,7 +1277,6 @@ fullend:
 	VFMADD231PS  Z21, Z20, Z18
 	VMOVUPS      192(DX), Z21
 	VFMADD231PS  Z21, Z20, Z19
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Z0, (AX)
@@ -1320,7 +1303,6 @@ fullstore:
 	VMOVUPS Z17, 64(AX)
 	VMOVUPS Z18, 128(AX)
 	VMOVUPS Z19, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -1439,7 +1421,6 @@ maskedend:
 	VFMADD231PS  Z21, Z20, Z18
 	VMOVUPS.Z    192(DX), K4, Z21
 	VFMADD231PS  Z21, Z20, Z19
-	ADDQ         CX, DX
 
 maskedstore:
 	VMOVUPS Z0, K1, (AX)
@@ -1466,7 +1447,6 @@ maskedstore:
 	VMOVUPS Z17, K2, 64(AX)
 	VMOVUPS Z18, K3, 128(AX)
 	VMOVUPS Z19, K4, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -1722,7 +1702,6 @@ fullend:
 	VFMADD231PS  Z25, Z24, Z22
 	VMOVUPS      192(DX), Z25
 	VFMADD231PS  Z25, Z24, Z23
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Z0, (AX)
@@ -1754,7 +1733,6 @@ fullstore:
 	VMOVUPS Z21, 64(AX)
 	VMOVUPS Z22, 128(AX)
 	VMOVUPS Z23, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -1891,7 +1869,6 @@ maskedend:
 	VFMADD231PS  Z25, Z24, Z22
 	VMOVUPS.Z    192(DX), K4, Z25
 	VFMADD231PS  Z25, Z24, Z23
-	ADDQ         CX, DX
 
 maskedstore:
 	VMOVUPS Z0, K1, (AX)
@@ -1923,7 +1900,6 @@ maskedstore:
 	VMOVUPS Z21, K2, 64(AX)
 	VMOVUPS Z22, K3, 128(AX)
 	VMOVUPS Z23, K4, 192(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -6155,22 +6131,20 @@ fullend:
 	VBROADCASTSS X0, Y0
 	VMULPS       Y0, Y2, Y2
 	VMULPS       Y0, Y3, Y3
-	MOVB         useBeta+128(FP), DL
-	TESTB        DL, DL
+	MOVB         useBeta+128(FP), CL
+	TESTB        CL, CL
 	JZ           fullstore
 	VMOVSS       beta+124(FP), X0
 	VBROADCASTSS X0, Y0
-	MOVQ         AX, DX
-	VMOVUPS      (DX), Y1
+	MOVQ         AX, CX
+	VMOVUPS      (CX), Y1
 	VFMADD231PS  Y1, Y0, Y2
-	VMOVUPS      32(DX), Y1
+	VMOVUPS      32(CX), Y1
 	VFMADD231PS  Y1, Y0, Y3
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Y2, (AX)
 	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -6196,22 +6170,20 @@ maskedend:
 	VBROADCASTSS X4, Y4
 	VMULPS       Y4, Y2, Y2
 	VMULPS       Y4, Y3, Y3
-	MOVB         useBeta+128(FP), DL
-	TESTB        DL, DL
+	MOVB         useBeta+128(FP), CL
+	TESTB        CL, CL
 	JZ           maskedstore
 	VMOVSS       beta+124(FP), X4
 	VBROADCASTSS X4, Y4
-	MOVQ         AX, DX
-	VMASKMOVPS   (DX), Y0, Y5
+	MOVQ         AX, CX
+	VMASKMOVPS   (CX), Y0, Y5
 	VFMADD231PS  Y5, Y4, Y2
-	VMASKMOVPS   32(DX), Y1, Y5
+	VMASKMOVPS   32(CX), Y1, Y5
 	VFMADD231PS  Y5, Y4, Y3
-	ADDQ         CX, DX
 
 maskedstore:
 	VMASKMOVPS Y2, Y0, (AX)
 	VMASKMOVPS Y3, Y1, 32(AX)
-	ADDQ       CX, AX
 	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
@@ -6333,7 +6305,6 @@ fullend:
 	VFMADD231PS  Y1, Y0, Y4
 	VMOVUPS      32(DX), Y1
 	VFMADD231PS  Y1, Y0, Y5
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Y2, (AX)
@@ -6341,7 +6312,6 @@ fullstore:
 	ADDQ    CX, AX
 	VMOVUPS Y4, (AX)
 	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -6387,7 +6357,6 @@ maskedend:
 	VFMADD231PS  Y7, Y6, Y4
 	VMASKMOVPS   32(DX), Y1, Y7
 	VFMADD231PS  Y7, Y6, Y5
-	ADDQ         CX, DX
 
 maskedstore:
 	VMASKMOVPS Y2, Y0, (AX)
@@ -6395,7 +6364,6 @@ maskedstore:
 	ADDQ       CX, AX
 	VMASKMOVPS Y4, Y0, (AX)
 	VMASKMOVPS Y5, Y1, 32(AX)
-	ADDQ       CX, AX
 	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
@@ -6514,7 +6482,6 @@ fullend:
 	VFMADD231PS  Y1, Y0, Y6
 	VMOVUPS      32(DX), Y1
 	VFMADD231PS  Y1, Y0, Y7
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Y2, (AX)
@@ -6525,7 +6492,6 @@ fullstore:
 	ADDQ    CX, AX
 	VMOVUPS Y6, (AX)
 	VMOVUPS Y7, 32(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -6581,7 +6547,6 @@ maskedend:
 	VFMADD231PS  Y9, Y8, Y6
 	VMASKMOVPS   32(DX), Y1, Y9
 	VFMADD231PS  Y9, Y8, Y7
-	ADDQ         CX, DX
 
 maskedstore:
 	VMASKMOVPS Y2, Y0, (AX)
@@ -6592,7 +6557,6 @@ maskedstore:
 	ADDQ       CX, AX
 	VMASKMOVPS Y6, Y0, (AX)
 	VMASKMOVPS Y7, Y1, 32(AX)
-	ADDQ       CX, AX
 	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
@@ -6729,7 +6693,6 @@ fullend:
 	VFMADD231PS  Y1, Y0, Y8
 	VMOVUPS      32(DX), Y1
 	VFMADD231PS  Y1, Y0, Y9
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Y2, (AX)
@@ -6743,7 +6706,6 @@ fullstore:
 	ADDQ    CX, AX
 	VMOVUPS Y8, (AX)
 	VMOVUPS Y9, 32(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -6810,7 +6772,6 @@ maskedend:
 	VFMADD231PS  Y11, Y10, Y8
 	VMASKMOVPS   32(DX), Y1, Y11
 	VFMADD231PS  Y11, Y10, Y9
-	ADDQ         CX, DX
 
 maskedstore:
 	VMASKMOVPS Y2, Y0, (AX)
@@ -6824,7 +6785,6 @@ maskedstore:
 	ADDQ       CX, AX
 	VMASKMOVPS Y8, Y0, (AX)
 	VMASKMOVPS Y9, Y1, 32(AX)
-	ADDQ       CX, AX
 	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
@@ -6976,7 +6936,6 @@ fullend:
 	VFMADD231PS  Y1, Y0, Y10
 	VMOVUPS      32(DX), Y1
 	VFMADD231PS  Y1, Y0, Y11
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Y2, (AX)
@@ -6993,7 +6952,6 @@ fullstore:
 	ADDQ    CX, AX
 	VMOVUPS Y10, (AX)
 	VMOVUPS Y11, 32(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -7070,7 +7028,6 @@ maskedend:
 	VFMADD231PS  Y13, Y12, Y10
 	VMASKMOVPS   32(DX), Y1, Y13
 	VFMADD231PS  Y13, Y12, Y11
-	ADDQ         CX, DX
 
 maskedstore:
 	VMASKMOVPS Y2, Y0, (AX)
@@ -7087,7 +7044,6 @@ maskedstore:
 	ADDQ       CX, AX
 	VMASKMOVPS Y10, Y0, (AX)
 	VMASKMOVPS Y11, Y1, 32(AX)
-	ADDQ       CX, AX
 	LDMXCSR    (SP)
 	VZEROUPPER
 	RET
@@ -7254,7 +7210,6 @@ fullend:
 	VFMADD231PS  Y13, Y12, Y10
 	VMOVUPS      32(DX), Y13
 	VFMADD231PS  Y13, Y12, Y11
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Y0, (AX)
@@ -7274,7 +7229,6 @@ fullstore:
 	ADDQ    CX, AX
 	VMOVUPS Y10, (AX)
 	VMOVUPS Y11, 32(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -7375,7 +7329,6 @@ maskedend:
 	VMOVDQU      (R11), Y13
 	VMASKMOVPS   32(DX), Y13, Y13
 	VFMADD231PS  Y13, Y12, Y11
-	ADDQ         CX, DX
 
 maskedstore:
 	VMOVDQU    (R10), Y12
@@ -7407,7 +7360,6 @@ maskedstore:
 	VMASKMOVPS Y10, Y0, (AX)
 	VMOVDQU    (R11), Y0
 	VMASKMOVPS Y11, Y0, 32(AX)
-	ADDQ       CX, AX
 	LDMXCSR    (SP)
 	VZEROUPPER
 	RET

@@ -70,29 +70,28 @@ fullend:
 	VMULPS       Z8, Z5, Z5
 	VMULPS       Z8, Z6, Z6
 	VMULPS       Z8, Z7, Z7
-	MOVB         useBeta+128(FP), DL
-	TESTB        DL, DL
+	MOVB         useBeta+128(FP), CL
+	TESTB        CL, CL
 	JZ           fullstore
 	VMOVSS       beta+124(FP), X8
 	VBROADCASTSS X8, Z8
-	MOVQ         AX, DX
-	VMOVUPS      (DX), Z9
+	MOVQ         AX, CX
+	VMOVUPS      (CX), Z9
 	VFMADD231PS  Z9, Z8, Z0
-	VMOVUPS      64(DX), Z9
+	VMOVUPS      64(CX), Z9
 	VFMADD231PS  Z9, Z8, Z1
-	VMOVUPS      128(DX), Z9
+	VMOVUPS      128(CX), Z9
 	VFMADD231PS  Z9, Z8, Z2
-	VMOVUPS      192(DX), Z9
+	VMOVUPS      192(CX), Z9
 	VFMADD231PS  Z9, Z8, Z3
-	VMOVUPS      256(DX), Z9
+	VMOVUPS      256(CX), Z9
 	VFMADD231PS  Z9, Z8, Z4
-	VMOVUPS      320(DX), Z9
+	VMOVUPS      320(CX), Z9
 	VFMADD231PS  Z9, Z8, Z5
-	VMOVUPS      384(DX), Z9
+	VMOVUPS      384(CX), Z9
 	VFMADD231PS  Z9, Z8, Z6
-	VMOVUPS      448(DX), Z9
+	VMOVUPS      448(CX), Z9
 	VFMADD231PS  Z9, Z8, Z7
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Z0, (AX)
@@ -103,7 +102,6 @@ fullstore:
 	VMOVUPS Z5, 320(AX)
 	VMOVUPS Z6, 384(AX)
 	VMOVUPS Z7, 448(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
@@ -3062,29 +3060,28 @@ fullend:
 	VMULPS       Y8, Y5, Y5
 	VMULPS       Y8, Y6, Y6
 	VMULPS       Y8, Y7, Y7
-	MOVB         useBeta+128(FP), DL
-	TESTB        DL, DL
+	MOVB         useBeta+128(FP), CL
+	TESTB        CL, CL
 	JZ           fullstore
 	VMOVSS       beta+124(FP), X8
 	VBROADCASTSS X8, Y8
-	MOVQ         AX, DX
-	VMOVUPS      (DX), Y9
+	MOVQ         AX, CX
+	VMOVUPS      (CX), Y9
 	VFMADD231PS  Y9, Y8, Y0
-	VMOVUPS      32(DX), Y9
+	VMOVUPS      32(CX), Y9
 	VFMADD231PS  Y9, Y8, Y1
-	VMOVUPS      64(DX), Y9
+	VMOVUPS      64(CX), Y9
 	VFMADD231PS  Y9, Y8, Y2
-	VMOVUPS      96(DX), Y9
+	VMOVUPS      96(CX), Y9
 	VFMADD231PS  Y9, Y8, Y3
-	VMOVUPS      128(DX), Y9
+	VMOVUPS      128(CX), Y9
 	VFMADD231PS  Y9, Y8, Y4
-	VMOVUPS      160(DX), Y9
+	VMOVUPS      160(CX), Y9
 	VFMADD231PS  Y9, Y8, Y5
-	VMOVUPS      192(DX), Y9
+	VMOVUPS      192(CX), Y9
 	VFMADD231PS  Y9, Y8, Y6
-	VMOVUPS      224(DX), Y9
+	VMOVUPS      224(CX), Y9
 	VFMADD231PS  Y9, Y8, Y7
-	ADDQ         CX, DX
 
 fullstore:
 	VMOVUPS Y0, (AX)
@@ -3095,7 +3092,6 @@ fullstore:
 	VMOVUPS Y5, 160(AX)
 	VMOVUPS Y6, 192(AX)
 	VMOVUPS Y7, 224(AX)
-	ADDQ    CX, AX
 	LDMXCSR (SP)
 	VZEROUPPER
 	RET
