@@ -88,7 +88,9 @@ func randBF16(ops BF16, rng *rand.Rand, n int) []uint16 {
 // per step and window-wide forward products, the output projection, the
 // backward products with the weights, and the weight gradients (TN: A
 // is the transposed activations), for LSTM (4H), GRU (3H) and the vanilla
-// RNN at H = 512 and 256, T·B = 3200.
+// RNN at H = 512 and 256, T·B = 3200; and a single stream's step as the
+// amx backend runs it (a one-row GEMM on the tiles, kernels.GemvOnTiles),
+// whole and one core's half of it in lockstep, next to float32's GEMV.
 var gemmBF16BenchShapes = []struct {
 	fp32    string
 	m, n, k int
@@ -97,6 +99,7 @@ var gemmBF16BenchShapes = []struct {
 	{"NN", 32, 512, 2048}, {"NN", 3200, 512, 2048}, {"TN", 2048, 512, 3200}, {"TN", 65, 512, 3200},
 	{"NT", 32, 1024, 256}, {"NT", 3200, 1024, 256}, {"TN", 1024, 256, 3200},
 	{"NT", 32, 1536, 512}, {"NT", 32, 512, 512}, {"TN", 512, 512, 3200},
+	{"NT", 1, 512, 512}, {"NT", 1, 256, 512},
 }
 
 func BenchmarkGemmBF16(b *testing.B) {
@@ -125,6 +128,10 @@ func BenchmarkGemmBF16(b *testing.B) {
 					alternate(b, func() {
 						bb.ops.GemmBF16(s.m, s.n, s.k, 1, a16, s.k, b16, pb, 0, c, s.n)
 					}, func() {
+						if s.m == 1 { // a single stream's float32 step is a GEMV
+							bb.be.Gemv(false, s.n, s.k, 1, b32, s.k, a32, 0, c)
+							return
+						}
 						bb.be.Gemm(transA, transB, s.m, s.n, s.k, 1, a32, lda, b32, ldb, 0, c, s.n)
 					}, flops, flops, "GFLOP/s")
 				})
