@@ -88,23 +88,31 @@ func random(rng *rand.Rand, n int) []float32 {
 
 const guard = -7777.25
 
+// guardedC is a kernel test's C of rows × ldc: in the first nc columns of
+// every row random values, or, without useBeta, NaNs (a kernel must not
+// read them), and guard past them.
+func guardedC(rng *rand.Rand, rows, nc, ldc int, useBeta bool) []float32 {
+	c := make([]float32, rows*ldc)
+	for i := range c {
+		c[i] = guard
+	}
+	for r := 0; r < rows; r++ {
+		for j := 0; j < nc; j++ {
+			c[r*ldc+j] = rng.Float32()
+			if !useBeta {
+				c[r*ldc+j] = float32(math.NaN())
+			}
+		}
+	}
+	return c
+}
+
 // runKernel runs kern and ref on the same inputs, C laid out with ldc and
 // a guard column past nc on every row, and compares all of C.
 func runKernel(t *testing.T, name string, rng *rand.Rand, kern func(c []float32, useBeta bool), ref func(c []float32, useBeta bool), rows, nc, ldc, k int) {
 	t.Helper()
 	for _, useBeta := range []bool{false, true} {
-		c := make([]float32, rows*ldc)
-		for i := range c {
-			c[i] = guard
-		}
-		for r := 0; r < rows; r++ {
-			for j := 0; j < nc; j++ {
-				c[r*ldc+j] = rng.Float32()
-				if !useBeta {
-					c[r*ldc+j] = float32(math.NaN()) // must not be read
-				}
-			}
-		}
+		c := guardedC(rng, rows, nc, ldc, useBeta)
 		want := append([]float32(nil), c...)
 		kern(c, useBeta)
 		ref(want, useBeta)

@@ -266,18 +266,7 @@ func dot64(k int, a, b []uint16) (sum, abs float64) {
 func checkBF16Kernel(t *testing.T, name string, rng *rand.Rand, rows, nc, ldc, k int, kern, ref func(c []float32, useBeta bool), want64 func(r, j int) (float64, float64)) {
 	t.Helper()
 	for _, useBeta := range []bool{false, true} {
-		c := make([]float32, rows*ldc)
-		for i := range c {
-			c[i] = guard
-		}
-		for r := 0; r < rows; r++ {
-			for j := 0; j < nc; j++ {
-				c[r*ldc+j] = rng.Float32()
-				if !useBeta {
-					c[r*ldc+j] = float32(math.NaN()) // must not be read
-				}
-			}
-		}
+		c := guardedC(rng, rows, nc, ldc, useBeta)
 		old := append([]float32(nil), c...)
 		got, twin := append([]float32(nil), c...), append([]float32(nil), c...)
 		kern(got, useBeta)
