@@ -444,37 +444,15 @@ func gemmBF16Columns(s isa, prefix string, nv, rows int, g gemmBF16Ptrs) {
 
 	// C = alpha*acc (+ beta*C), the product rounded before the fused add.
 	Label(prefix + "scale")
-	al := s.broadcast(loadScalar("alpha"))
-	for r := range acc {
-		for v := range acc[r] {
-			VMULPS(al, acc[r][v], acc[r][v])
-		}
-	}
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	ub := Load(Param("useBeta"), GP8())
-	TESTB(ub, ub)
-	JZ(LabelRef(prefix + "store"))
-	be := s.broadcast(loadScalar("beta"))
 	cq := GP64()
 	MOVQ(cp, cq)
-	for r := range acc {
-		for v := range acc[r] {
-			t := s.vec()
-			s.load(Mem{Base: cq, Disp: v * s.bytes()}, t, &masks[v])
-			VFMADD231PS(t, be, acc[r][v])
-		}
-		ADDQ(ldc, cq)
+	mks := make([]*mask, nv)
+	for v := range masks {
+		mks[v] = &masks[v]
 	}
-	Label(prefix + "store")
-	cq = GP64()
-	MOVQ(cp, cq)
-	for r := range acc {
-		for v := range acc[r] {
-			s.store(acc[r][v], Mem{Base: cq, Disp: v * s.bytes()}, &masks[v])
-		}
-		ADDQ(ldc, cq)
-	}
+	s.storeBlock(prefix, acc, cq, ldc, mks)
 	ADDQ(U32(nv*s.bytes()), cp)
 	ADDQ(U32(nv*s.bytes()), bp)
 	SUBQ(U32(nv*s.lanes), nc)

@@ -604,20 +604,21 @@ widekend:
 	BYTE $0x62; BYTE $0xf2; BYTE $0x3e; BYTE $0x48; BYTE $0x52; BYTE $0xdf
 
 widescale:
+	MOVQ         ldc+104(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         DX, SI
 	VMOVSS       alpha+112(FP), X4
 	VBROADCASTSS X4, Z4
 	VMULPS       Z4, Z0, Z0
 	VMULPS       Z4, Z1, Z1
 	VMULPS       Z4, Z2, Z2
 	VMULPS       Z4, Z3, Z3
-	MOVQ         ldc+104(FP), SI
-	SHLQ         $0x02, SI
 	MOVB         useBeta+120(FP), DI
 	TESTB        DI, DI
 	JZ           widestore
 	VMOVSS       beta+116(FP), X4
 	VBROADCASTSS X4, Z4
-	MOVQ         DX, DI
+	MOVQ         SI, DI
 	VMOVUPS.Z    (DI), K1, Z5
 	VFMADD231PS  Z5, Z4, Z0
 	VMOVUPS.Z    64(DI), K2, Z5
@@ -626,15 +627,12 @@ widescale:
 	VFMADD231PS  Z5, Z4, Z2
 	VMOVUPS.Z    192(DI), K4, Z5
 	VFMADD231PS  Z5, Z4, Z3
-	ADDQ         SI, DI
 
 widestore:
-	MOVQ    DX, DI
-	VMOVUPS Z0, K1, (DI)
-	VMOVUPS Z1, K2, 64(DI)
-	VMOVUPS Z2, K3, 128(DI)
-	VMOVUPS Z3, K4, 192(DI)
-	ADDQ    SI, DI
+	VMOVUPS Z0, K1, (SI)
+	VMOVUPS Z1, K2, 64(SI)
+	VMOVUPS Z2, K3, 128(SI)
+	VMOVUPS Z3, K4, 192(SI)
 	ADDQ    $0x00000100, DX
 	ADDQ    $0x00000100, CX
 	SUBQ    $0x00000040, BX
@@ -687,25 +685,23 @@ narrowkend:
 	BYTE $0x62; BYTE $0xf2; BYTE $0x6e; BYTE $0x48; BYTE $0x52; BYTE $0xc1
 
 narrowscale:
+	MOVQ         ldc+104(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         DX, SI
 	VMOVSS       alpha+112(FP), X1
 	VBROADCASTSS X1, Z1
 	VMULPS       Z1, Z0, Z0
-	MOVQ         ldc+104(FP), SI
-	SHLQ         $0x02, SI
 	MOVB         useBeta+120(FP), DI
 	TESTB        DI, DI
 	JZ           narrowstore
 	VMOVSS       beta+116(FP), X1
 	VBROADCASTSS X1, Z1
-	MOVQ         DX, DI
+	MOVQ         SI, DI
 	VMOVUPS.Z    (DI), K1, Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         SI, DI
 
 narrowstore:
-	MOVQ    DX, DI
-	VMOVUPS Z0, K1, (DI)
-	ADDQ    SI, DI
+	VMOVUPS Z0, K1, (SI)
 	ADDQ    $0x00000040, DX
 	ADDQ    $0x00000040, CX
 	SUBQ    $0x00000010, BX
@@ -872,6 +868,9 @@ widekend:
 	BYTE $0x62; BYTE $0xd2; BYTE $0x1e; BYTE $0x48; BYTE $0x52; BYTE $0xfb
 
 widescale:
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVQ         BX, R8
 	VMOVSS       alpha+112(FP), X8
 	VBROADCASTSS X8, Z8
 	VMULPS       Z8, Z0, Z0
@@ -882,35 +881,31 @@ widescale:
 	VMULPS       Z8, Z5, Z5
 	VMULPS       Z8, Z6, Z6
 	VMULPS       Z8, Z7, Z7
-	MOVQ         ldc+104(FP), DI
-	SHLQ         $0x02, DI
-	MOVB         useBeta+120(FP), R8
-	TESTB        R8, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
 	JZ           widestore
 	VMOVSS       beta+116(FP), X8
 	VBROADCASTSS X8, Z8
-	MOVQ         BX, R8
-	VMOVUPS.Z    (R8), K1, Z9
+	MOVQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z9
 	VFMADD231PS  Z9, Z8, Z0
-	VMOVUPS.Z    64(R8), K2, Z9
+	VMOVUPS.Z    64(R9), K2, Z9
 	VFMADD231PS  Z9, Z8, Z1
-	VMOVUPS.Z    128(R8), K3, Z9
+	VMOVUPS.Z    128(R9), K3, Z9
 	VFMADD231PS  Z9, Z8, Z2
-	VMOVUPS.Z    192(R8), K4, Z9
+	VMOVUPS.Z    192(R9), K4, Z9
 	VFMADD231PS  Z9, Z8, Z3
-	ADDQ         DI, R8
-	VMOVUPS.Z    (R8), K1, Z9
+	ADDQ         DI, R9
+	VMOVUPS.Z    (R9), K1, Z9
 	VFMADD231PS  Z9, Z8, Z4
-	VMOVUPS.Z    64(R8), K2, Z9
+	VMOVUPS.Z    64(R9), K2, Z9
 	VFMADD231PS  Z9, Z8, Z5
-	VMOVUPS.Z    128(R8), K3, Z9
+	VMOVUPS.Z    128(R9), K3, Z9
 	VFMADD231PS  Z9, Z8, Z6
-	VMOVUPS.Z    192(R8), K4, Z9
+	VMOVUPS.Z    192(R9), K4, Z9
 	VFMADD231PS  Z9, Z8, Z7
-	ADDQ         DI, R8
 
 widestore:
-	MOVQ    BX, R8
 	VMOVUPS Z0, K1, (R8)
 	VMOVUPS Z1, K2, 64(R8)
 	VMOVUPS Z2, K3, 128(R8)
@@ -920,7 +915,6 @@ widestore:
 	VMOVUPS Z5, K2, 64(R8)
 	VMOVUPS Z6, K3, 128(R8)
 	VMOVUPS Z7, K4, 192(R8)
-	ADDQ    DI, R8
 	ADDQ    $0x00000100, BX
 	ADDQ    $0x00000100, DX
 	SUBQ    $0x00000040, SI
@@ -983,31 +977,29 @@ narrowkend:
 	BYTE $0x62; BYTE $0xf2; BYTE $0x66; BYTE $0x48; BYTE $0x52; BYTE $0xca
 
 narrowscale:
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVQ         BX, R8
 	VMOVSS       alpha+112(FP), X2
 	VBROADCASTSS X2, Z2
 	VMULPS       Z2, Z0, Z0
 	VMULPS       Z2, Z1, Z1
-	MOVQ         ldc+104(FP), DI
-	SHLQ         $0x02, DI
-	MOVB         useBeta+120(FP), R8
-	TESTB        R8, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
 	JZ           narrowstore
 	VMOVSS       beta+116(FP), X2
 	VBROADCASTSS X2, Z2
-	MOVQ         BX, R8
-	VMOVUPS.Z    (R8), K1, Z3
+	MOVQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z3
 	VFMADD231PS  Z3, Z2, Z0
-	ADDQ         DI, R8
-	VMOVUPS.Z    (R8), K1, Z3
+	ADDQ         DI, R9
+	VMOVUPS.Z    (R9), K1, Z3
 	VFMADD231PS  Z3, Z2, Z1
-	ADDQ         DI, R8
 
 narrowstore:
-	MOVQ    BX, R8
 	VMOVUPS Z0, K1, (R8)
 	ADDQ    DI, R8
 	VMOVUPS Z1, K1, (R8)
-	ADDQ    DI, R8
 	ADDQ    $0x00000040, BX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000010, SI
@@ -1184,6 +1176,9 @@ widekend:
 	BYTE $0x62; BYTE $0x52; BYTE $0x7e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
 
 widescale:
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVQ         BX, R8
 	VMOVSS       alpha+112(FP), X12
 	VBROADCASTSS X12, Z12
 	VMULPS       Z12, Z0, Z0
@@ -1198,44 +1193,40 @@ widescale:
 	VMULPS       Z12, Z9, Z9
 	VMULPS       Z12, Z10, Z10
 	VMULPS       Z12, Z11, Z11
-	MOVQ         ldc+104(FP), DI
-	SHLQ         $0x02, DI
-	MOVB         useBeta+120(FP), R8
-	TESTB        R8, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
 	JZ           widestore
 	VMOVSS       beta+116(FP), X12
 	VBROADCASTSS X12, Z12
-	MOVQ         BX, R8
-	VMOVUPS.Z    (R8), K1, Z13
+	MOVQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z13
 	VFMADD231PS  Z13, Z12, Z0
-	VMOVUPS.Z    64(R8), K2, Z13
+	VMOVUPS.Z    64(R9), K2, Z13
 	VFMADD231PS  Z13, Z12, Z1
-	VMOVUPS.Z    128(R8), K3, Z13
+	VMOVUPS.Z    128(R9), K3, Z13
 	VFMADD231PS  Z13, Z12, Z2
-	VMOVUPS.Z    192(R8), K4, Z13
+	VMOVUPS.Z    192(R9), K4, Z13
 	VFMADD231PS  Z13, Z12, Z3
-	ADDQ         DI, R8
-	VMOVUPS.Z    (R8), K1, Z13
+	ADDQ         DI, R9
+	VMOVUPS.Z    (R9), K1, Z13
 	VFMADD231PS  Z13, Z12, Z4
-	VMOVUPS.Z    64(R8), K2, Z13
+	VMOVUPS.Z    64(R9), K2, Z13
 	VFMADD231PS  Z13, Z12, Z5
-	VMOVUPS.Z    128(R8), K3, Z13
+	VMOVUPS.Z    128(R9), K3, Z13
 	VFMADD231PS  Z13, Z12, Z6
-	VMOVUPS.Z    192(R8), K4, Z13
+	VMOVUPS.Z    192(R9), K4, Z13
 	VFMADD231PS  Z13, Z12, Z7
-	ADDQ         DI, R8
-	VMOVUPS.Z    (R8), K1, Z13
+	ADDQ         DI, R9
+	VMOVUPS.Z    (R9), K1, Z13
 	VFMADD231PS  Z13, Z12, Z8
-	VMOVUPS.Z    64(R8), K2, Z13
+	VMOVUPS.Z    64(R9), K2, Z13
 	VFMADD231PS  Z13, Z12, Z9
-	VMOVUPS.Z    128(R8), K3, Z13
+	VMOVUPS.Z    128(R9), K3, Z13
 	VFMADD231PS  Z13, Z12, Z10
-	VMOVUPS.Z    192(R8), K4, Z13
+	VMOVUPS.Z    192(R9), K4, Z13
 	VFMADD231PS  Z13, Z12, Z11
-	ADDQ         DI, R8
 
 widestore:
-	MOVQ    BX, R8
 	VMOVUPS Z0, K1, (R8)
 	VMOVUPS Z1, K2, 64(R8)
 	VMOVUPS Z2, K3, 128(R8)
@@ -1250,7 +1241,6 @@ widestore:
 	VMOVUPS Z9, K2, 64(R8)
 	VMOVUPS Z10, K3, 128(R8)
 	VMOVUPS Z11, K4, 192(R8)
-	ADDQ    DI, R8
 	ADDQ    $0x00000100, BX
 	ADDQ    $0x00000100, DX
 	SUBQ    $0x00000040, SI
@@ -1323,37 +1313,35 @@ narrowkend:
 	BYTE $0x62; BYTE $0xf2; BYTE $0x5e; BYTE $0x48; BYTE $0x52; BYTE $0xd3
 
 narrowscale:
+	MOVQ         ldc+104(FP), DI
+	SHLQ         $0x02, DI
+	MOVQ         BX, R8
 	VMOVSS       alpha+112(FP), X3
 	VBROADCASTSS X3, Z3
 	VMULPS       Z3, Z0, Z0
 	VMULPS       Z3, Z1, Z1
 	VMULPS       Z3, Z2, Z2
-	MOVQ         ldc+104(FP), DI
-	SHLQ         $0x02, DI
-	MOVB         useBeta+120(FP), R8
-	TESTB        R8, R8
+	MOVB         useBeta+120(FP), R9
+	TESTB        R9, R9
 	JZ           narrowstore
 	VMOVSS       beta+116(FP), X3
 	VBROADCASTSS X3, Z3
-	MOVQ         BX, R8
-	VMOVUPS.Z    (R8), K1, Z4
+	MOVQ         R8, R9
+	VMOVUPS.Z    (R9), K1, Z4
 	VFMADD231PS  Z4, Z3, Z0
-	ADDQ         DI, R8
-	VMOVUPS.Z    (R8), K1, Z4
+	ADDQ         DI, R9
+	VMOVUPS.Z    (R9), K1, Z4
 	VFMADD231PS  Z4, Z3, Z1
-	ADDQ         DI, R8
-	VMOVUPS.Z    (R8), K1, Z4
+	ADDQ         DI, R9
+	VMOVUPS.Z    (R9), K1, Z4
 	VFMADD231PS  Z4, Z3, Z2
-	ADDQ         DI, R8
 
 narrowstore:
-	MOVQ    BX, R8
 	VMOVUPS Z0, K1, (R8)
 	ADDQ    DI, R8
 	VMOVUPS Z1, K1, (R8)
 	ADDQ    DI, R8
 	VMOVUPS Z2, K1, (R8)
-	ADDQ    DI, R8
 	ADDQ    $0x00000040, BX
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000010, SI
@@ -1559,6 +1547,9 @@ widekend:
 	BYTE $0x62; BYTE $0x32; BYTE $0x5e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
 
 widescale:
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
 	VMOVSS       alpha+112(FP), X16
 	VBROADCASTSS X16, Z16
 	VMULPS       Z16, Z0, Z0
@@ -1577,53 +1568,49 @@ widescale:
 	VMULPS       Z16, Z13, Z13
 	VMULPS       Z16, Z14, Z14
 	VMULPS       Z16, Z15, Z15
-	MOVQ         ldc+104(FP), R8
-	SHLQ         $0x02, R8
-	MOVB         useBeta+120(FP), R9
-	TESTB        R9, R9
+	MOVB         useBeta+120(FP), R10
+	TESTB        R10, R10
 	JZ           widestore
 	VMOVSS       beta+116(FP), X16
 	VBROADCASTSS X16, Z16
-	MOVQ         SI, R9
-	VMOVUPS.Z    (R9), K1, Z17
+	MOVQ         R9, R10
+	VMOVUPS.Z    (R10), K1, Z17
 	VFMADD231PS  Z17, Z16, Z0
-	VMOVUPS.Z    64(R9), K2, Z17
+	VMOVUPS.Z    64(R10), K2, Z17
 	VFMADD231PS  Z17, Z16, Z1
-	VMOVUPS.Z    128(R9), K3, Z17
+	VMOVUPS.Z    128(R10), K3, Z17
 	VFMADD231PS  Z17, Z16, Z2
-	VMOVUPS.Z    192(R9), K4, Z17
+	VMOVUPS.Z    192(R10), K4, Z17
 	VFMADD231PS  Z17, Z16, Z3
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z17
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z17
 	VFMADD231PS  Z17, Z16, Z4
-	VMOVUPS.Z    64(R9), K2, Z17
+	VMOVUPS.Z    64(R10), K2, Z17
 	VFMADD231PS  Z17, Z16, Z5
-	VMOVUPS.Z    128(R9), K3, Z17
+	VMOVUPS.Z    128(R10), K3, Z17
 	VFMADD231PS  Z17, Z16, Z6
-	VMOVUPS.Z    192(R9), K4, Z17
+	VMOVUPS.Z    192(R10), K4, Z17
 	VFMADD231PS  Z17, Z16, Z7
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z17
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z17
 	VFMADD231PS  Z17, Z16, Z8
-	VMOVUPS.Z    64(R9), K2, Z17
+	VMOVUPS.Z    64(R10), K2, Z17
 	VFMADD231PS  Z17, Z16, Z9
-	VMOVUPS.Z    128(R9), K3, Z17
+	VMOVUPS.Z    128(R10), K3, Z17
 	VFMADD231PS  Z17, Z16, Z10
-	VMOVUPS.Z    192(R9), K4, Z17
+	VMOVUPS.Z    192(R10), K4, Z17
 	VFMADD231PS  Z17, Z16, Z11
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z17
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z17
 	VFMADD231PS  Z17, Z16, Z12
-	VMOVUPS.Z    64(R9), K2, Z17
+	VMOVUPS.Z    64(R10), K2, Z17
 	VFMADD231PS  Z17, Z16, Z13
-	VMOVUPS.Z    128(R9), K3, Z17
+	VMOVUPS.Z    128(R10), K3, Z17
 	VFMADD231PS  Z17, Z16, Z14
-	VMOVUPS.Z    192(R9), K4, Z17
+	VMOVUPS.Z    192(R10), K4, Z17
 	VFMADD231PS  Z17, Z16, Z15
-	ADDQ         R8, R9
 
 widestore:
-	MOVQ    SI, R9
 	VMOVUPS Z0, K1, (R9)
 	VMOVUPS Z1, K2, 64(R9)
 	VMOVUPS Z2, K3, 128(R9)
@@ -1643,7 +1630,6 @@ widestore:
 	VMOVUPS Z13, K2, 64(R9)
 	VMOVUPS Z14, K3, 128(R9)
 	VMOVUPS Z15, K4, 192(R9)
-	ADDQ    R8, R9
 	ADDQ    $0x00000100, SI
 	ADDQ    $0x00000100, BX
 	SUBQ    $0x00000040, DI
@@ -1726,35 +1712,34 @@ narrowkend:
 	BYTE $0x62; BYTE $0xf2; BYTE $0x56; BYTE $0x48; BYTE $0x52; BYTE $0xdc
 
 narrowscale:
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
 	VMOVSS       alpha+112(FP), X4
 	VBROADCASTSS X4, Z4
 	VMULPS       Z4, Z0, Z0
 	VMULPS       Z4, Z1, Z1
 	VMULPS       Z4, Z2, Z2
 	VMULPS       Z4, Z3, Z3
-	MOVQ         ldc+104(FP), R8
-	SHLQ         $0x02, R8
-	MOVB         useBeta+120(FP), R9
-	TESTB        R9, R9
+	MOVB         useBeta+120(FP), R10
+	TESTB        R10, R10
 	JZ           narrowstore
 	VMOVSS       beta+116(FP), X4
 	VBROADCASTSS X4, Z4
-	MOVQ         SI, R9
-	VMOVUPS.Z    (R9), K1, Z5
+	MOVQ         R9, R10
+	VMOVUPS.Z    (R10), K1, Z5
 	VFMADD231PS  Z5, Z4, Z0
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z5
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z5
 	VFMADD231PS  Z5, Z4, Z1
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z5
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z5
 	VFMADD231PS  Z5, Z4, Z2
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z5
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z5
 	VFMADD231PS  Z5, Z4, Z3
-	ADDQ         R8, R9
 
 narrowstore:
-	MOVQ    SI, R9
 	VMOVUPS Z0, K1, (R9)
 	ADDQ    R8, R9
 	VMOVUPS Z1, K1, (R9)
@@ -1762,7 +1747,6 @@ narrowstore:
 	VMOVUPS Z2, K1, (R9)
 	ADDQ    R8, R9
 	VMOVUPS Z3, K1, (R9)
-	ADDQ    R8, R9
 	ADDQ    $0x00000040, SI
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x00000010, DI
@@ -1998,6 +1982,9 @@ widekend:
 	BYTE $0x62; BYTE $0xa2; BYTE $0x3e; BYTE $0x40; BYTE $0x52; BYTE $0xdf
 
 widescale:
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
 	VMOVSS       alpha+112(FP), X20
 	VBROADCASTSS X20, Z20
 	VMULPS       Z20, Z0, Z0
@@ -2020,62 +2007,58 @@ widescale:
 	VMULPS       Z20, Z17, Z17
 	VMULPS       Z20, Z18, Z18
 	VMULPS       Z20, Z19, Z19
-	MOVQ         ldc+104(FP), R8
-	SHLQ         $0x02, R8
-	MOVB         useBeta+120(FP), R9
-	TESTB        R9, R9
+	MOVB         useBeta+120(FP), R10
+	TESTB        R10, R10
 	JZ           widestore
 	VMOVSS       beta+116(FP), X20
 	VBROADCASTSS X20, Z20
-	MOVQ         SI, R9
-	VMOVUPS.Z    (R9), K1, Z21
+	MOVQ         R9, R10
+	VMOVUPS.Z    (R10), K1, Z21
 	VFMADD231PS  Z21, Z20, Z0
-	VMOVUPS.Z    64(R9), K2, Z21
+	VMOVUPS.Z    64(R10), K2, Z21
 	VFMADD231PS  Z21, Z20, Z1
-	VMOVUPS.Z    128(R9), K3, Z21
+	VMOVUPS.Z    128(R10), K3, Z21
 	VFMADD231PS  Z21, Z20, Z2
-	VMOVUPS.Z    192(R9), K4, Z21
+	VMOVUPS.Z    192(R10), K4, Z21
 	VFMADD231PS  Z21, Z20, Z3
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z21
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z21
 	VFMADD231PS  Z21, Z20, Z4
-	VMOVUPS.Z    64(R9), K2, Z21
+	VMOVUPS.Z    64(R10), K2, Z21
 	VFMADD231PS  Z21, Z20, Z5
-	VMOVUPS.Z    128(R9), K3, Z21
+	VMOVUPS.Z    128(R10), K3, Z21
 	VFMADD231PS  Z21, Z20, Z6
-	VMOVUPS.Z    192(R9), K4, Z21
+	VMOVUPS.Z    192(R10), K4, Z21
 	VFMADD231PS  Z21, Z20, Z7
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z21
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z21
 	VFMADD231PS  Z21, Z20, Z8
-	VMOVUPS.Z    64(R9), K2, Z21
+	VMOVUPS.Z    64(R10), K2, Z21
 	VFMADD231PS  Z21, Z20, Z9
-	VMOVUPS.Z    128(R9), K3, Z21
+	VMOVUPS.Z    128(R10), K3, Z21
 	VFMADD231PS  Z21, Z20, Z10
-	VMOVUPS.Z    192(R9), K4, Z21
+	VMOVUPS.Z    192(R10), K4, Z21
 	VFMADD231PS  Z21, Z20, Z11
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z21
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z21
 	VFMADD231PS  Z21, Z20, Z12
-	VMOVUPS.Z    64(R9), K2, Z21
+	VMOVUPS.Z    64(R10), K2, Z21
 	VFMADD231PS  Z21, Z20, Z13
-	VMOVUPS.Z    128(R9), K3, Z21
+	VMOVUPS.Z    128(R10), K3, Z21
 	VFMADD231PS  Z21, Z20, Z14
-	VMOVUPS.Z    192(R9), K4, Z21
+	VMOVUPS.Z    192(R10), K4, Z21
 	VFMADD231PS  Z21, Z20, Z15
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z21
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z21
 	VFMADD231PS  Z21, Z20, Z16
-	VMOVUPS.Z    64(R9), K2, Z21
+	VMOVUPS.Z    64(R10), K2, Z21
 	VFMADD231PS  Z21, Z20, Z17
-	VMOVUPS.Z    128(R9), K3, Z21
+	VMOVUPS.Z    128(R10), K3, Z21
 	VFMADD231PS  Z21, Z20, Z18
-	VMOVUPS.Z    192(R9), K4, Z21
+	VMOVUPS.Z    192(R10), K4, Z21
 	VFMADD231PS  Z21, Z20, Z19
-	ADDQ         R8, R9
 
 widestore:
-	MOVQ    SI, R9
 	VMOVUPS Z0, K1, (R9)
 	VMOVUPS Z1, K2, 64(R9)
 	VMOVUPS Z2, K3, 128(R9)
@@ -2100,7 +2083,6 @@ widestore:
 	VMOVUPS Z17, K2, 64(R9)
 	VMOVUPS Z18, K3, 128(R9)
 	VMOVUPS Z19, K4, 192(R9)
-	ADDQ    R8, R9
 	ADDQ    $0x00000100, SI
 	ADDQ    $0x00000100, BX
 	SUBQ    $0x00000040, DI
@@ -2195,6 +2177,9 @@ narrowkend:
 	BYTE $0x62; BYTE $0xf2; BYTE $0x4e; BYTE $0x48; BYTE $0x52; BYTE $0xe5
 
 narrowscale:
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
 	VMOVSS       alpha+112(FP), X5
 	VBROADCASTSS X5, Z5
 	VMULPS       Z5, Z0, Z0
@@ -2202,32 +2187,28 @@ narrowscale:
 	VMULPS       Z5, Z2, Z2
 	VMULPS       Z5, Z3, Z3
 	VMULPS       Z5, Z4, Z4
-	MOVQ         ldc+104(FP), R8
-	SHLQ         $0x02, R8
-	MOVB         useBeta+120(FP), R9
-	TESTB        R9, R9
+	MOVB         useBeta+120(FP), R10
+	TESTB        R10, R10
 	JZ           narrowstore
 	VMOVSS       beta+116(FP), X5
 	VBROADCASTSS X5, Z5
-	MOVQ         SI, R9
-	VMOVUPS.Z    (R9), K1, Z6
+	MOVQ         R9, R10
+	VMOVUPS.Z    (R10), K1, Z6
 	VFMADD231PS  Z6, Z5, Z0
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z6
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z6
 	VFMADD231PS  Z6, Z5, Z1
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z6
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z6
 	VFMADD231PS  Z6, Z5, Z2
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z6
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z6
 	VFMADD231PS  Z6, Z5, Z3
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z6
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z6
 	VFMADD231PS  Z6, Z5, Z4
-	ADDQ         R8, R9
 
 narrowstore:
-	MOVQ    SI, R9
 	VMOVUPS Z0, K1, (R9)
 	ADDQ    R8, R9
 	VMOVUPS Z1, K1, (R9)
@@ -2237,7 +2218,6 @@ narrowstore:
 	VMOVUPS Z3, K1, (R9)
 	ADDQ    R8, R9
 	VMOVUPS Z4, K1, (R9)
-	ADDQ    R8, R9
 	ADDQ    $0x00000040, SI
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x00000010, DI
@@ -2501,6 +2481,9 @@ widekend:
 	BYTE $0x62; BYTE $0x82; BYTE $0x1e; BYTE $0x40; BYTE $0x52; BYTE $0xfb
 
 widescale:
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
 	VMOVSS       alpha+112(FP), X24
 	VBROADCASTSS X24, Z24
 	VMULPS       Z24, Z0, Z0
@@ -2527,71 +2510,67 @@ widescale:
 	VMULPS       Z24, Z21, Z21
 	VMULPS       Z24, Z22, Z22
 	VMULPS       Z24, Z23, Z23
-	MOVQ         ldc+104(FP), R8
-	SHLQ         $0x02, R8
-	MOVB         useBeta+120(FP), R9
-	TESTB        R9, R9
+	MOVB         useBeta+120(FP), R10
+	TESTB        R10, R10
 	JZ           widestore
 	VMOVSS       beta+116(FP), X24
 	VBROADCASTSS X24, Z24
-	MOVQ         SI, R9
-	VMOVUPS.Z    (R9), K1, Z25
+	MOVQ         R9, R10
+	VMOVUPS.Z    (R10), K1, Z25
 	VFMADD231PS  Z25, Z24, Z0
-	VMOVUPS.Z    64(R9), K2, Z25
+	VMOVUPS.Z    64(R10), K2, Z25
 	VFMADD231PS  Z25, Z24, Z1
-	VMOVUPS.Z    128(R9), K3, Z25
+	VMOVUPS.Z    128(R10), K3, Z25
 	VFMADD231PS  Z25, Z24, Z2
-	VMOVUPS.Z    192(R9), K4, Z25
+	VMOVUPS.Z    192(R10), K4, Z25
 	VFMADD231PS  Z25, Z24, Z3
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z25
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z25
 	VFMADD231PS  Z25, Z24, Z4
-	VMOVUPS.Z    64(R9), K2, Z25
+	VMOVUPS.Z    64(R10), K2, Z25
 	VFMADD231PS  Z25, Z24, Z5
-	VMOVUPS.Z    128(R9), K3, Z25
+	VMOVUPS.Z    128(R10), K3, Z25
 	VFMADD231PS  Z25, Z24, Z6
-	VMOVUPS.Z    192(R9), K4, Z25
+	VMOVUPS.Z    192(R10), K4, Z25
 	VFMADD231PS  Z25, Z24, Z7
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z25
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z25
 	VFMADD231PS  Z25, Z24, Z8
-	VMOVUPS.Z    64(R9), K2, Z25
+	VMOVUPS.Z    64(R10), K2, Z25
 	VFMADD231PS  Z25, Z24, Z9
-	VMOVUPS.Z    128(R9), K3, Z25
+	VMOVUPS.Z    128(R10), K3, Z25
 	VFMADD231PS  Z25, Z24, Z10
-	VMOVUPS.Z    192(R9), K4, Z25
+	VMOVUPS.Z    192(R10), K4, Z25
 	VFMADD231PS  Z25, Z24, Z11
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z25
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z25
 	VFMADD231PS  Z25, Z24, Z12
-	VMOVUPS.Z    64(R9), K2, Z25
+	VMOVUPS.Z    64(R10), K2, Z25
 	VFMADD231PS  Z25, Z24, Z13
-	VMOVUPS.Z    128(R9), K3, Z25
+	VMOVUPS.Z    128(R10), K3, Z25
 	VFMADD231PS  Z25, Z24, Z14
-	VMOVUPS.Z    192(R9), K4, Z25
+	VMOVUPS.Z    192(R10), K4, Z25
 	VFMADD231PS  Z25, Z24, Z15
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z25
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z25
 	VFMADD231PS  Z25, Z24, Z16
-	VMOVUPS.Z    64(R9), K2, Z25
+	VMOVUPS.Z    64(R10), K2, Z25
 	VFMADD231PS  Z25, Z24, Z17
-	VMOVUPS.Z    128(R9), K3, Z25
+	VMOVUPS.Z    128(R10), K3, Z25
 	VFMADD231PS  Z25, Z24, Z18
-	VMOVUPS.Z    192(R9), K4, Z25
+	VMOVUPS.Z    192(R10), K4, Z25
 	VFMADD231PS  Z25, Z24, Z19
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z25
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z25
 	VFMADD231PS  Z25, Z24, Z20
-	VMOVUPS.Z    64(R9), K2, Z25
+	VMOVUPS.Z    64(R10), K2, Z25
 	VFMADD231PS  Z25, Z24, Z21
-	VMOVUPS.Z    128(R9), K3, Z25
+	VMOVUPS.Z    128(R10), K3, Z25
 	VFMADD231PS  Z25, Z24, Z22
-	VMOVUPS.Z    192(R9), K4, Z25
+	VMOVUPS.Z    192(R10), K4, Z25
 	VFMADD231PS  Z25, Z24, Z23
-	ADDQ         R8, R9
 
 widestore:
-	MOVQ    SI, R9
 	VMOVUPS Z0, K1, (R9)
 	VMOVUPS Z1, K2, 64(R9)
 	VMOVUPS Z2, K3, 128(R9)
@@ -2621,7 +2600,6 @@ widestore:
 	VMOVUPS Z21, K2, 64(R9)
 	VMOVUPS Z22, K3, 128(R9)
 	VMOVUPS Z23, K4, 192(R9)
-	ADDQ    R8, R9
 	ADDQ    $0x00000100, SI
 	ADDQ    $0x00000100, BX
 	SUBQ    $0x00000040, DI
@@ -2726,6 +2704,9 @@ narrowkend:
 	BYTE $0x62; BYTE $0xf2; BYTE $0x46; BYTE $0x48; BYTE $0x52; BYTE $0xee
 
 narrowscale:
+	MOVQ         ldc+104(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         SI, R9
 	VMOVSS       alpha+112(FP), X6
 	VBROADCASTSS X6, Z6
 	VMULPS       Z6, Z0, Z0
@@ -2734,35 +2715,31 @@ narrowscale:
 	VMULPS       Z6, Z3, Z3
 	VMULPS       Z6, Z4, Z4
 	VMULPS       Z6, Z5, Z5
-	MOVQ         ldc+104(FP), R8
-	SHLQ         $0x02, R8
-	MOVB         useBeta+120(FP), R9
-	TESTB        R9, R9
+	MOVB         useBeta+120(FP), R10
+	TESTB        R10, R10
 	JZ           narrowstore
 	VMOVSS       beta+116(FP), X6
 	VBROADCASTSS X6, Z6
-	MOVQ         SI, R9
-	VMOVUPS.Z    (R9), K1, Z7
+	MOVQ         R9, R10
+	VMOVUPS.Z    (R10), K1, Z7
 	VFMADD231PS  Z7, Z6, Z0
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z7
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z7
 	VFMADD231PS  Z7, Z6, Z1
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z7
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z7
 	VFMADD231PS  Z7, Z6, Z2
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z7
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z7
 	VFMADD231PS  Z7, Z6, Z3
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z7
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z7
 	VFMADD231PS  Z7, Z6, Z4
-	ADDQ         R8, R9
-	VMOVUPS.Z    (R9), K1, Z7
+	ADDQ         R8, R10
+	VMOVUPS.Z    (R10), K1, Z7
 	VFMADD231PS  Z7, Z6, Z5
-	ADDQ         R8, R9
 
 narrowstore:
-	MOVQ    SI, R9
 	VMOVUPS Z0, K1, (R9)
 	ADDQ    R8, R9
 	VMOVUPS Z1, K1, (R9)
@@ -2774,7 +2751,6 @@ narrowstore:
 	VMOVUPS Z4, K1, (R9)
 	ADDQ    R8, R9
 	VMOVUPS Z5, K1, (R9)
-	ADDQ    R8, R9
 	ADDQ    $0x00000040, SI
 	ADDQ    $0x00000040, BX
 	SUBQ    $0x00000010, DI
