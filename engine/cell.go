@@ -64,10 +64,13 @@ type Layer interface {
 type Step interface {
 	// Recurrence is the step's recurrent product.
 	Recurrence() *recurrence
-	// Finish reads the input, id (layer 0) or x (the layer below's h), the
-	// state prev and the recurrent product of prev's h, and writes the next
-	// state to next (StateVectors vectors of H floats each, h first).
-	Finish(k kernels.Backend, id int32, x []float32, prev, next []float32)
+	// Input is the step's input projection of id (layer 0: a row lookup)
+	// or x (the layer below's h), for Finish; it reads no state.
+	Input(k kernels.Backend, id int32, x []float32) []float32
+	// Finish reads the input projection in, the state prev and the
+	// recurrent product of prev's h, and writes the next state to next
+	// (StateVectors vectors of H floats each, h first).
+	Finish(k kernels.Backend, in []float32, prev, next []float32)
 }
 
 var cells = map[string]Cell{}

@@ -145,7 +145,10 @@ func (gruCell) NewStep(m *Model, l int, ctx *passContext) Step {
 
 func (s *gruStep) Recurrence() *recurrence { return &s.rec }
 
-func (s *gruStep) Finish(k kernels.Backend, id int32, x []float32, prev, next []float32) {
-	in := s.input.step(k, s.p, id, x, s.proj)
+func (s *gruStep) Input(k kernels.Backend, id int32, x []float32) []float32 {
+	return s.input.step(k, s.p, id, x, s.proj)
+}
+
+func (s *gruStep) Finish(k kernels.Backend, in []float32, prev, next []float32) {
 	k.GRUForward(s.act, s.rec.out, in, s.bih, s.bhh, prev, next)
 }

@@ -205,8 +205,11 @@ func (lstmCell) NewStep(m *Model, l int, ctx *passContext) Step {
 
 func (s *lstmStep) Recurrence() *recurrence { return &s.rec }
 
-func (s *lstmStep) Finish(k kernels.Backend, id int32, x []float32, prev, next []float32) {
+func (s *lstmStep) Input(k kernels.Backend, id int32, x []float32) []float32 {
+	return s.input.step(k, s.p, id, x, s.proj)
+}
+
+func (s *lstmStep) Finish(k kernels.Backend, in []float32, prev, next []float32) {
 	H := len(s.tc)
-	in := s.input.step(k, s.p, id, x, s.proj)
 	k.LSTMForward(s.rec.out, in, addBiases(s.bias, s.bih, s.bhh), prev[H:], next[H:], s.tc, next[:H])
 }

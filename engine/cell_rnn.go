@@ -247,10 +247,14 @@ func (rnnCell) NewStep(m *Model, l int, ctx *passContext) Step {
 
 func (s *rnnStep) Recurrence() *recurrence { return &s.rec }
 
-func (s *rnnStep) Finish(k kernels.Backend, id int32, x []float32, prev, next []float32) {
+func (s *rnnStep) Input(k kernels.Backend, id int32, x []float32) []float32 {
+	return s.input.step(k, s.p, id, x, s.proj)
+}
+
+func (s *rnnStep) Finish(k kernels.Backend, in []float32, prev, next []float32) {
 	bias := s.bih
 	if s.bhh != nil {
 		bias = addBiases(s.bias, s.bih, s.bhh)
 	}
-	k.AddTanh(next, s.rec.out, s.input.step(k, s.p, id, x, s.proj), bias)
+	k.AddTanh(next, s.rec.out, in, bias)
 }

@@ -135,3 +135,63 @@ func TestGeneratePanicLeavesHelperFree(t *testing.T) {
 	}
 	k.(kernels.Async).Wait()
 }
+
+// A run of steps that keeps the weights in L2 from one step to the next
+// (stepper.stepRun: half of each layer's recurrent rows before its Finish,
+// the same half of the next step's after it) draws bit for bit what Next
+// and Feed draw, for every cell, stacked, in both precisions, on one core
+// and on two, and allocates nothing per character. The test's models are
+// small, so runs are forced (their weights would fit in L2).
+func TestGenerateInRuns(t *testing.T) {
+	for _, k := range kernels.Supported() {
+		two := kernels.Parallel(k, 2)
+		defer two.(io.Closer).Close()
+		precisions := []Precision{FP32}
+		if _, ok := kernels.BF16Of(k); ok {
+			precisions = append(precisions, BF16)
+		}
+		for _, p := range precisions {
+			for _, c := range cellConfigs() {
+				c.Hidden, c.Vocab = 48, 30
+				m, err := NewModel(c, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.Precision = p
+				for _, kk := range []kernels.Backend{k, two} {
+					one, runs := NewSampler(k, m, 3), NewSampler(kk, m, 3)
+					if runs.step.inRuns(kk) {
+						t.Fatalf("%s %v %v: a model of %d bytes of weights in runs", kk.Name(), c, p, runs.step.weightBytes)
+					}
+					runs.step.weightBytes = math.MaxInt
+					for _, s := range []*Sampler{one, runs} {
+						s.Temperature = 1.5
+						s.Prime([]int32{1, 2, 3})
+					}
+					var got []int32
+					runs.generateInTurn(kk, 70, func(id int32) { got = append(got, id) })
+					for j, g := range got {
+						id := one.Next()
+						one.Feed(id)
+						if g != id {
+							t.Fatalf("%s %v %v: symbol %d: Next and Feed drew %d, a run %d", kk.Name(), c, p, j, id, g)
+						}
+					}
+					for j := range one.h {
+						if math.Float32bits(one.h[j]) != math.Float32bits(runs.h[j]) {
+							t.Fatalf("%s %v %v: state %d is %v after a run, %v after Feed", kk.Name(), c, p, j, runs.h[j], one.h[j])
+						}
+					}
+					for j := range one.logits {
+						if math.Float32bits(one.logits[j]) != math.Float32bits(runs.logits[j]) {
+							t.Fatalf("%s %v %v: logit %d is %v after a run, %v after Feed", kk.Name(), c, p, j, runs.logits[j], one.logits[j])
+						}
+					}
+					if n := testing.AllocsPerRun(10, func() { runs.generateInTurn(kk, 20, func(int32) {}) }); n != 0 {
+						t.Errorf("%s %v %v: %v allocations per run", kk.Name(), c, p, n)
+					}
+				}
+			}
+		}
+	}
+}

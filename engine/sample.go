@@ -274,12 +274,14 @@ const (
 	generateWays // how many
 )
 
-// generateInTurn draws n symbols as Next and Feed do, its steps on k.
+// generateInTurn draws n symbols as Next and Feed do, its steps on k, as
+// one run (stepper.stepRun) where the weights overflow the cores' L2.
 func (s *Sampler) generateInTurn(k kernels.Backend, n int, emit func(id int32)) {
+	ahead, runs := -1, s.step.inRuns(k)
 	for i := 0; i < n; i++ {
 		id := s.Next()
 		emit(id)
-		s.step.step(k, id, s.h, s.next, s.logits)
+		ahead = s.step.stepRun(k, id, s.h, s.next, s.logits, ahead, i == n-1 || !runs)
 		s.h, s.next = s.next, s.h
 	}
 }

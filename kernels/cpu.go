@@ -30,3 +30,12 @@ func CPUFeatures() string {
 	}
 	return name + " with " + strings.Join(have, ", ")
 }
+
+// L2Bytes is one core's L2 cache in bytes, as cpuid reports it, or 1 MiB
+// where it reports none.
+func L2Bytes() int {
+	if l2 := cpuid.CPU.Cache.L2; l2 > 0 {
+		return l2
+	}
+	return 1 << 20
+}
