@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"testing"
@@ -16,6 +17,75 @@ import (
 // cores, whichever way its tuner takes. Neither allocates per character,
 // nor does Generate on two cores.
 func TestGenerateOnTwoCores(t *testing.T) {
+	sampledModels(t, func(k, two kernels.Backend, p Precision, c ModelConfig, m *Model) {
+		// one feeds symbol by symbol on one core, alone generates
+		// there, both on two cores.
+		one, alone, both := NewSampler(k, m, 3), NewSampler(k, m, 3), NewSampler(two, m, 3)
+		for _, s := range []*Sampler{one, alone, both} {
+			s.Temperature = 1.5
+			s.Prime([]int32{1, 2, 3})
+		}
+		// Every share from all rows on the helper to all on this
+		// core, then wherever the adapting takes it.
+		for i, share := range []int{0, 1, 40, shareUnits / 2, 100, shareUnits, -1} {
+			if share >= 0 {
+				both.step.ahead.share = share
+			}
+			var got, gotAlone []int32
+			both.generateAhead(25, func(id int32) { got = append(got, id) })
+			alone.Generate(25, func(id int32) { gotAlone = append(gotAlone, id) })
+			// Each step with rows on the helper moves the share by
+			// one: an odd number of moves cannot bring it back.
+			if share == 40 && both.step.ahead.share == 40 {
+				t.Fatalf("%s %v %v: no step of Generate had rows on the helper", k.Name(), c, p)
+			}
+			for j := range 25 {
+				id := one.Next()
+				one.Feed(id)
+				if got[j] != id || gotAlone[j] != id {
+					t.Fatalf("%s %v %v: share %d, symbol %d: Next and Feed drew %d, Generate on one core %d, on two %d", k.Name(), c, p, share, 25*i+j, id, gotAlone[j], got[j])
+				}
+			}
+			for _, g := range []struct {
+				name string
+				s    *Sampler
+			}{{"Generate on one core", alone}, {"Generate on two cores", both}} {
+				for j := range one.h {
+					if math.Float32bits(one.h[j]) != math.Float32bits(g.s.h[j]) {
+						t.Fatalf("%s %v %v: share %d: state %d is %v after %s, %v after Feed", k.Name(), c, p, share, j, g.s.h[j], g.name, one.h[j])
+					}
+				}
+				for j := range one.logits {
+					if math.Float32bits(one.logits[j]) != math.Float32bits(g.s.logits[j]) {
+						t.Fatalf("%s %v %v: share %d: logit %d is %v after %s, %v after Feed", k.Name(), c, p, share, j, g.s.logits[j], g.name, one.logits[j])
+					}
+				}
+			}
+		}
+		// Generate on two cores times every way (ahead, in turn, in
+		// turn alone) over its first chunks, and draws what Next and
+		// Feed draw whichever it takes.
+		one, tuned := NewSampler(k, m, 4), NewSampler(two, m, 4)
+		var got []int32
+		tuned.Generate(generateWays*tuneChunk+5, func(id int32) { got = append(got, id) })
+		for way := range generateWays {
+			if tuned.step.tuner.n[way] == 0 {
+				t.Fatalf("%s %v %v: Generate never took way %d", k.Name(), c, p, way)
+			}
+		}
+		drewAsFeed(t, fmt.Sprintf("%s %v %v: Generate on two cores", k.Name(), c, p), one, tuned, got)
+		for _, g := range []func(int, func(int32)){both.generateAhead, both.Generate, alone.Generate} {
+			if n := testing.AllocsPerRun(20, func() { g(tuneChunk+4, func(int32) {}) }); n != 0 {
+				t.Errorf("%s %v %v: %v allocations per Generate", k.Name(), c, p, n)
+			}
+		}
+	})
+}
+
+// sampledModels calls f with every backend this CPU runs, the same on two
+// cores, every precision it runs and every cell configuration, as a model
+// of 48 units over 30 symbols (rows enough to cut: 48 to 192 per product).
+func sampledModels(t *testing.T, f func(k, two kernels.Backend, p Precision, c ModelConfig, m *Model)) {
 	for _, k := range kernels.Supported() {
 		two := kernels.Parallel(k, 2)
 		defer two.(io.Closer).Close()
@@ -25,84 +95,13 @@ func TestGenerateOnTwoCores(t *testing.T) {
 		}
 		for _, p := range precisions {
 			for _, c := range cellConfigs() {
-				c.Hidden, c.Vocab = 48, 30 // rows enough to cut: 48 to 192 per product
+				c.Hidden, c.Vocab = 48, 30
 				m, err := NewModel(c, 5)
 				if err != nil {
 					t.Fatal(err)
 				}
 				m.Precision = p
-				// one feeds symbol by symbol on one core, alone generates
-				// there, both on two cores.
-				one, alone, both := NewSampler(k, m, 3), NewSampler(k, m, 3), NewSampler(two, m, 3)
-				for _, s := range []*Sampler{one, alone, both} {
-					s.Temperature = 1.5
-					s.Prime([]int32{1, 2, 3})
-				}
-				// Every share from all rows on the helper to all on this
-				// core, then wherever the adapting takes it.
-				for i, share := range []int{0, 1, 40, shareUnits / 2, 100, shareUnits, -1} {
-					if share >= 0 {
-						both.step.ahead.share = share
-					}
-					var got, gotAlone []int32
-					both.generateAhead(25, func(id int32) { got = append(got, id) })
-					alone.Generate(25, func(id int32) { gotAlone = append(gotAlone, id) })
-					// Each step with rows on the helper moves the share by
-					// one: an odd number of moves cannot bring it back.
-					if share == 40 && both.step.ahead.share == 40 {
-						t.Fatalf("%s %v %v: no step of Generate had rows on the helper", k.Name(), c, p)
-					}
-					for j := range 25 {
-						id := one.Next()
-						one.Feed(id)
-						if got[j] != id || gotAlone[j] != id {
-							t.Fatalf("%s %v %v: share %d, symbol %d: Next and Feed drew %d, Generate on one core %d, on two %d", k.Name(), c, p, share, 25*i+j, id, gotAlone[j], got[j])
-						}
-					}
-					for _, g := range []struct {
-						name string
-						s    *Sampler
-					}{{"Generate on one core", alone}, {"Generate on two cores", both}} {
-						for j := range one.h {
-							if math.Float32bits(one.h[j]) != math.Float32bits(g.s.h[j]) {
-								t.Fatalf("%s %v %v: share %d: state %d is %v after %s, %v after Feed", k.Name(), c, p, share, j, g.s.h[j], g.name, one.h[j])
-							}
-						}
-						for j := range one.logits {
-							if math.Float32bits(one.logits[j]) != math.Float32bits(g.s.logits[j]) {
-								t.Fatalf("%s %v %v: share %d: logit %d is %v after %s, %v after Feed", k.Name(), c, p, share, j, g.s.logits[j], g.name, one.logits[j])
-							}
-						}
-					}
-				}
-				// Generate on two cores times every way (ahead, in turn, in
-				// turn alone) over its first chunks, and draws what Next and
-				// Feed draw whichever it takes.
-				one, tuned := NewSampler(k, m, 4), NewSampler(two, m, 4)
-				var got []int32
-				tuned.Generate(generateWays*tuneChunk+5, func(id int32) { got = append(got, id) })
-				for way := range generateWays {
-					if tuned.step.tuner.n[way] == 0 {
-						t.Fatalf("%s %v %v: Generate never took way %d", k.Name(), c, p, way)
-					}
-				}
-				for j, g := range got {
-					id := one.Next()
-					one.Feed(id)
-					if g != id {
-						t.Fatalf("%s %v %v: symbol %d: Next and Feed drew %d, Generate on two cores %d", k.Name(), c, p, j, id, g)
-					}
-				}
-				for j := range one.h {
-					if math.Float32bits(one.h[j]) != math.Float32bits(tuned.h[j]) {
-						t.Fatalf("%s %v %v: state %d is %v after Generate on two cores, %v after Feed", k.Name(), c, p, j, tuned.h[j], one.h[j])
-					}
-				}
-				for _, g := range []func(int, func(int32)){both.generateAhead, both.Generate, alone.Generate} {
-					if n := testing.AllocsPerRun(20, func() { g(tuneChunk+4, func(int32) {}) }); n != 0 {
-						t.Errorf("%s %v %v: %v allocations per Generate", k.Name(), c, p, n)
-					}
-				}
+				f(k, two, p, c, m)
 			}
 		}
 	}
@@ -143,55 +142,47 @@ func TestGeneratePanicLeavesHelperFree(t *testing.T) {
 // and on two, and allocates nothing per character. The test's models are
 // small, so runs are forced (their weights would fit in L2).
 func TestGenerateInRuns(t *testing.T) {
-	for _, k := range kernels.Supported() {
-		two := kernels.Parallel(k, 2)
-		defer two.(io.Closer).Close()
-		precisions := []Precision{FP32}
-		if _, ok := kernels.BF16Of(k); ok {
-			precisions = append(precisions, BF16)
-		}
-		for _, p := range precisions {
-			for _, c := range cellConfigs() {
-				c.Hidden, c.Vocab = 48, 30
-				m, err := NewModel(c, 5)
-				if err != nil {
-					t.Fatal(err)
-				}
-				m.Precision = p
-				for _, kk := range []kernels.Backend{k, two} {
-					one, runs := NewSampler(k, m, 3), NewSampler(kk, m, 3)
-					if runs.step.inRuns(kk) {
-						t.Fatalf("%s %v %v: a model of %d bytes of weights in runs", kk.Name(), c, p, runs.step.weightBytes)
-					}
-					runs.step.weightBytes = math.MaxInt
-					for _, s := range []*Sampler{one, runs} {
-						s.Temperature = 1.5
-						s.Prime([]int32{1, 2, 3})
-					}
-					var got []int32
-					runs.generateInTurn(kk, 70, func(id int32) { got = append(got, id) })
-					for j, g := range got {
-						id := one.Next()
-						one.Feed(id)
-						if g != id {
-							t.Fatalf("%s %v %v: symbol %d: Next and Feed drew %d, a run %d", kk.Name(), c, p, j, id, g)
-						}
-					}
-					for j := range one.h {
-						if math.Float32bits(one.h[j]) != math.Float32bits(runs.h[j]) {
-							t.Fatalf("%s %v %v: state %d is %v after a run, %v after Feed", kk.Name(), c, p, j, runs.h[j], one.h[j])
-						}
-					}
-					for j := range one.logits {
-						if math.Float32bits(one.logits[j]) != math.Float32bits(runs.logits[j]) {
-							t.Fatalf("%s %v %v: logit %d is %v after a run, %v after Feed", kk.Name(), c, p, j, runs.logits[j], one.logits[j])
-						}
-					}
-					if n := testing.AllocsPerRun(10, func() { runs.generateInTurn(kk, 20, func(int32) {}) }); n != 0 {
-						t.Errorf("%s %v %v: %v allocations per run", kk.Name(), c, p, n)
-					}
-				}
+	sampledModels(t, func(k, two kernels.Backend, p Precision, c ModelConfig, m *Model) {
+		for _, kk := range []kernels.Backend{k, two} {
+			one, runs := NewSampler(k, m, 3), NewSampler(kk, m, 3)
+			if runs.step.inRuns(kk) {
+				t.Fatalf("%s %v %v: a model of %d bytes of weights in runs", kk.Name(), c, p, runs.step.weightBytes)
 			}
+			runs.step.weightBytes = math.MaxInt
+			for _, s := range []*Sampler{one, runs} {
+				s.Temperature = 1.5
+				s.Prime([]int32{1, 2, 3})
+			}
+			var got []int32
+			runs.generateInTurn(kk, 70, func(id int32) { got = append(got, id) })
+			drewAsFeed(t, fmt.Sprintf("%s %v %v: a run", kk.Name(), c, p), one, runs, got)
+			if n := testing.AllocsPerRun(10, func() { runs.generateInTurn(kk, 20, func(int32) {}) }); n != 0 {
+				t.Errorf("%s %v %v: %v allocations per run", kk.Name(), c, p, n)
+			}
+		}
+	})
+}
+
+// drewAsFeed checks that s drew got where one, drawing and feeding symbol
+// by symbol from the same state, draws the same, and that both end in the
+// same state and logits, bit for bit.
+func drewAsFeed(t *testing.T, what string, one, s *Sampler, got []int32) {
+	t.Helper()
+	for j, g := range got {
+		id := one.Next()
+		one.Feed(id)
+		if g != id {
+			t.Fatalf("%s: symbol %d: Next and Feed drew %d, this %d", what, j, id, g)
+		}
+	}
+	for j := range one.h {
+		if math.Float32bits(one.h[j]) != math.Float32bits(s.h[j]) {
+			t.Fatalf("%s: state %d is %v, %v after Feed", what, j, s.h[j], one.h[j])
+		}
+	}
+	for j := range one.logits {
+		if math.Float32bits(one.logits[j]) != math.Float32bits(s.logits[j]) {
+			t.Fatalf("%s: logit %d is %v, %v after Feed", what, j, s.logits[j], one.logits[j])
 		}
 	}
 }
