@@ -91,20 +91,19 @@ func (st *stepper) stepRun(k kernels.Backend, id int32, prev, next, logits []flo
 		// read right before the same rows of the next step's product.
 		in := s.Input(k, id, x)
 		r := s.Recurrence()
-		n := len(r.out)
 		hp := st.h(prev, l)
-		r.prepare(hp)
+		lo, hi := halfRows(len(r.out), half)
 		if ahead < 0 {
-			r.rows(k, 0, n, hp)
+			r.prepare(hp)
+			r.rows(k, 0, len(r.out), hp)
 		} else {
-			lo, hi := halfRows(n, half)
+			// Prepared for hp by the previous step, for its rows ahead.
 			r.rows(k, lo, hi, hp)
 		}
 		p, nx := prev[l*st.state:(l+1)*st.state], next[l*st.state:(l+1)*st.state]
 		s.Finish(k, in, p, nx)
 		x = st.h(next, l)
 		if !last {
-			lo, hi := halfRows(n, half)
 			r.prepare(x)
 			r.rows(k, lo, hi, x)
 		}
