@@ -138,9 +138,16 @@ func (r *rnnLayer) Forward(k kernels.Backend, ids []int32, x []float32) {
 func (r *rnnLayer) forwardStreams(lo, hi int) {
 	H, B := r.H, r.B
 	k := r.ctx.k
+	halves := r.ctx.inHalves(&r.w, H*H)
 	for t := 0; t < r.T; t++ {
 		prev, cur := r.block(t - 1)[lo*H:hi*H], r.block(t)[lo*H:hi*H]
-		r.w.mulT(k, B == 1, lo, hi-lo, 1, prev, 0, cur)
+		if halves {
+			x16 := r.ctx.bf.a[:H]
+			r.ctx.bf.ops.ToBF16(x16, prev)
+			r.w.mulHalves(false, lockstepMid(H), x16, 0, cur)
+		} else {
+			r.w.mulT(k, B == 1, lo, hi-lo, 1, prev, 0, cur)
+		}
 		for s := lo; s < hi; s++ {
 			h := cur[(s-lo)*H : (s-lo+1)*H]
 			k.AddTanh(h, h, r.input.row(t*B+s), r.bias)
@@ -156,12 +163,24 @@ func (r *rnnLayer) forwardUnits(c, lo, hi int) {
 	l, k := r.ctx.lock, r.ctx.k
 	r.w.refreshRows(r.m.Params, lo, hi)
 	l.put(0, r.block(-1), lo, hi)
+	o0, o1 := otherHalf(lo, hi, r.H)
+	halves := r.ctx.inHalves(&r.w, r.H*r.H)
 	for t := 0; t < r.T; t++ {
-		if !l.share(c, t) {
-			return
-		}
 		h := r.block(t)
-		r.w.mulTRows(k, lo, hi, r.block(t-1), l.vec(t), h[lo:hi])
+		if halves {
+			// Its own half of h_{t-1} first, while the other's arrives.
+			l.publish(c, t)
+			r.w.mulTPart(lo, hi, lo, hi, l.mine(c), 0, h[lo:hi])
+			if !l.await(c, t) {
+				return
+			}
+			r.w.mulTPart(lo, hi, o0, o1, l.take(c, t, o0, o1), 1, h[lo:hi])
+		} else {
+			if !l.share(c, t) {
+				return
+			}
+			r.w.mulTRows(k, lo, hi, r.block(t-1), l.vec(t), h[lo:hi])
+		}
 		k.AddTanh(h[lo:hi], h[lo:hi], r.input.row(t)[lo:hi], r.bias[lo:hi])
 		if t+1 < r.T {
 			l.put(t+1, h, lo, hi)
@@ -192,13 +211,21 @@ func (r *rnnLayer) Backward(k kernels.Backend, dh, dx []float32) {
 func (r *rnnLayer) backwardStreams(lo, hi int) {
 	H, B := r.H, r.B
 	k := r.ctx.k
+	halves := r.ctx.inHalves(&r.w, H*H)
 	for t := r.T - 1; t >= 0; t-- {
 		dr := r.dh[(t*B+lo)*H : (t*B+hi)*H]
 		k.TanhGrad(dr, r.block(t)[lo*H:hi*H], dr)
 		if t == 0 {
 			break // truncated BPTT: nothing flows into the carried state
 		}
-		r.w.mul(k, B == 1, lo, hi-lo, 1, dr, 1, r.dh[((t-1)*B+lo)*H:((t-1)*B+hi)*H])
+		prev := r.dh[((t-1)*B+lo)*H : ((t-1)*B+hi)*H]
+		if halves {
+			x16 := r.ctx.bf.a[:H]
+			r.ctx.bf.ops.ToBF16(x16, dr)
+			r.w.mulHalves(true, lockstepMid(H), x16, 1, prev)
+		} else {
+			r.w.mul(k, B == 1, lo, hi-lo, 1, dr, 1, prev)
+		}
 	}
 }
 
@@ -208,6 +235,8 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 func (r *rnnLayer) backwardUnits(c, lo, hi int) {
 	H, T := r.H, r.T
 	l, k := r.ctx.lock, r.ctx.k
+	o0, o1 := otherHalf(lo, hi, H)
+	halves := r.ctx.inHalves(&r.w, H*H)
 	for t := T - 1; ; t-- {
 		dr := r.dh[t*H : (t+1)*H]
 		k.TanhGrad(dr[lo:hi], r.block(t)[lo:hi], dr[lo:hi])
@@ -216,10 +245,21 @@ func (r *rnnLayer) backwardUnits(c, lo, hi int) {
 		}
 		j := T - 1 - t
 		l.put(j, dr, lo, hi)
+		prev := r.dh[(t-1)*H+lo : (t-1)*H+hi]
+		if halves {
+			// Its own half of dr_t first, while the other's arrives.
+			l.publish(c, j)
+			r.w.mulPart(lo, hi, lo, hi, l.mine(c), 1, prev)
+			if !l.await(c, j) {
+				return
+			}
+			r.w.mulPart(lo, hi, o0, o1, l.take(c, j, o0, o1), 1, prev)
+			continue
+		}
 		if !l.share(c, j) {
 			return
 		}
-		r.w.mulRows(k, lo, hi, dr, l.vec(j), r.dh[(t-1)*H+lo:(t-1)*H+hi])
+		r.w.mulRows(k, lo, hi, dr, l.vec(j), prev)
 	}
 }
 

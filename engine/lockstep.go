@@ -31,7 +31,13 @@ type lockstep struct {
 	// only after the other has published j+1, and so has read vector j. In
 	// float32 the vectors are the pass's own.
 	vecs [2][]uint16
-	ops  kernels.BF16
+	// own[c] is core c's private copy of the vector its products read:
+	// its own half converted there first, the other's copied in once
+	// published. Reading its half from vecs instead, the first product of
+	// a step waited for the stores to lines the other core had read,
+	// 80-200 ns (bench/RESULTS.md).
+	own [2][]uint16
+	ops kernels.BF16
 	// half runs core c's units [lo, hi); second runs the helper's half: a
 	// func value made once.
 	half   func(c, lo, hi int)
@@ -65,8 +71,10 @@ func (l *lockstep) run(k kernels.Backend, bf *bf16Products, n int, half func(c, 
 	}
 	if l.ops != nil && len(l.vecs[0]) < n {
 		l.vecs = [2][]uint16{make([]uint16, n), make([]uint16, n)}
+		// Apart, so that the cores' private writes share no cache line.
+		l.own = [2][]uint16{make([]uint16, n+32), make([]uint16, n+32)}
 	}
-	l.half, l.mid, l.n = half, (n/2+15)&^15, n
+	l.half, l.mid, l.n = half, lockstepMid(n), n
 	l.ready[0].n.Store(0)
 	l.ready[1].n.Store(0)
 	l.abandoned.Store(false)
@@ -77,6 +85,9 @@ func (l *lockstep) run(k kernels.Backend, bf *bf16Products, n int, half func(c, 
 	l.guarded(0, 0, l.mid)
 	return true
 }
+
+// lockstepMid is where a lockstep splits n units: a multiple of 16.
+func lockstepMid(n int) int { return (n/2 + 15) &^ 15 }
 
 // guarded runs core c's half, marking the lockstep abandoned if it panics.
 func (l *lockstep) guarded(c, lo, hi int) {
@@ -94,18 +105,51 @@ func (l *lockstep) guarded(c, lo, hi int) {
 func (l *lockstep) vec(j int) []uint16 { return l.vecs[j%2] }
 
 // put makes units [lo, hi) of v this core's half of vector j: in mixed
-// precision it converts them into vec(j); in float32 v is the vector.
+// precision it converts them into its private copy (mine) and into vec(j);
+// in float32 v is the vector.
 func (l *lockstep) put(j int, v []float32, lo, hi int) {
 	if l.ops != nil {
-		l.ops.ToBF16(l.vec(j)[lo:hi], v[lo:hi])
+		mine := l.own[l.core(lo)][lo:hi]
+		l.ops.ToBF16(mine, v[lo:hi])
+		copy(l.vec(j)[lo:hi], mine)
 	}
+}
+
+// mine is core c's private copy of the vector it last put: its own half.
+func (l *lockstep) mine(c int) []uint16 { return l.own[c][:l.n] }
+
+// take copies the other core's half of vector j, units [lo, hi), into
+// core c's private copy, once it has awaited it, and returns the copy.
+func (l *lockstep) take(c, j, lo, hi int) []uint16 {
+	copy(l.own[c][lo:hi], l.vec(j)[lo:hi])
+	return l.own[c][:l.n]
+}
+
+// core is the core whose half begins at unit lo.
+func (l *lockstep) core(lo int) int {
+	if lo == 0 {
+		return 0
+	}
+	return 1
 }
 
 // share publishes core c's half of vector j, written into vec(j), and
 // waits for the other core's. It reports false when the other core has
 // abandoned the pass: the half must then return.
 func (l *lockstep) share(c, j int) bool {
-	l.ready[c].n.Store(int32(j + 1))
+	l.publish(c, j)
+	return l.await(c, j)
+}
+
+// publish makes core c's half of vector j, written into vec(j), the other
+// core's to read. Until it has awaited the other's half of vector j, core
+// c may still read its own half, but write neither.
+func (l *lockstep) publish(c, j int) { l.ready[c].n.Store(int32(j + 1)) }
+
+// await waits for the other core's half of vector j, once core c has
+// published its own. It reports false when the other core has abandoned
+// the pass: the half must then return.
+func (l *lockstep) await(c, j int) bool {
 	other := &l.ready[1-c].n
 	for i := 1; other.Load() <= int32(j); i++ {
 		if l.abandoned.Load() {
@@ -114,6 +158,14 @@ func (l *lockstep) share(c, j int) bool {
 		pause(i)
 	}
 	return true
+}
+
+// otherHalf is the units of the half of [0, n) that [lo, hi) is not.
+func otherHalf(lo, hi, n int) (int, int) {
+	if lo == 0 {
+		return hi, n
+	}
+	return 0, lo
 }
 
 // pause is turn i of a core's wait for the other: it spins, and now and

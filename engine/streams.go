@@ -199,6 +199,16 @@ func (s *passContext) inLockstep(w *weights, wElems int, units func(c, lo, hi in
 	return wElems >= lockstepMinElems
 }
 
+// inHalves reports whether a single stream's products with recurrent
+// weights w (wElems of them) are summed by halves in every way of running
+// the pass (weights.mulHalves): on the tiles, wherever the layer's
+// recurrence could run in lockstep (inLockstep), whose cores sum their own
+// half of the step's vector first. (float32's GEMVs gained nothing from
+// it, nor did bfloat16's on VDPBF16PS here; bench/RESULTS.md.)
+func (s *passContext) inHalves(w *weights, wElems int) bool {
+	return s.bf != nil && w.vec && w.tiles && (s.besideSingle(w, wElems) || wElems >= lockstepMinElems)
+}
+
 // run runs pass over all the streams, split between two cores when the
 // backend offers a helper (kernels.Async), there are at least two streams,
 // and either the recurrent weights (wElems of them, as the pass's products

@@ -200,13 +200,10 @@ func (w *weights) refreshRows(p []float32, lo, hi int) {
 }
 
 // mulTRows computes rows [lo, hi) of a single stream's product W·x into
-// out, in mixed precision with x given in bfloat16 (x16; see mulT).
+// out, in mixed precision with x given in bfloat16 (x16; see mulT). On the
+// tiles a lockstep sums by halves instead (mulTPart).
 func (w *weights) mulTRows(k kernels.Backend, lo, hi int, x []float32, x16 []uint16, out []float32) {
-	switch bf := w.ctx.bf; {
-	case bf != nil && w.tiles:
-		bf.ops.GemmBF16(1, hi-lo, w.cols, 1, x16, w.cols, w.pt16[2*lo:], w.ldpt, 0, out, hi-lo)
-		return
-	case bf != nil:
+	if bf := w.ctx.bf; bf != nil {
 		bf.ops.GemvBF16(hi-lo, w.cols, 1, w.w16[lo*w.cols:], w.cols, x16, 0, out)
 		return
 	}
@@ -216,15 +213,51 @@ func (w *weights) mulTRows(k kernels.Backend, lo, hi int, x []float32, x16 []uin
 // mulRows adds rows [lo, hi) of a single stream's product Wᵀ·x to out, in
 // mixed precision with x given in bfloat16 (x16; see mul).
 func (w *weights) mulRows(k kernels.Backend, lo, hi int, x []float32, x16 []uint16, out []float32) {
-	switch bf := w.ctx.bf; {
-	case bf != nil && w.tiles:
-		bf.ops.GemmBF16(1, hi-lo, w.rows, 1, x16, w.rows, w.pw16[2*lo:], w.ldpw, 1, out, hi-lo)
-		return
-	case bf != nil:
+	if bf := w.ctx.bf; bf != nil {
 		bf.ops.GemvBF16(hi-lo, w.rows, 1, w.wt16[lo*w.rows:], w.rows, x16, 1, out)
 		return
 	}
 	k.Gemv(true, w.rows, hi-lo, 1, w.w[lo:], w.ld, x, 1, out)
+}
+
+// mulTPart computes rows [lo, hi) of a single stream's product W·x on the
+// tiles over x's units [k0, k1) alone, x given whole in bfloat16:
+// out = (that part of W·x) + beta·out. A lockstep's core sums its rows
+// over its own half of x first, which it has, and over the other core's
+// once it arrives (rnnLayer.forwardUnits): waiting for it before a
+// product, and with the products slowed by the wait, the tiles ran a
+// step's half 1.6-1.9 times slower than back to back (bench/RESULTS.md).
+func (w *weights) mulTPart(lo, hi, k0, k1 int, x16 []uint16, beta float32, out []float32) {
+	w.ctx.bf.ops.GemmBF16(1, hi-lo, k1-k0, 1, x16[k0:k1], k1-k0, w.pt16[k0*w.ldpt+2*lo:], w.ldpt, beta, out, hi-lo)
+}
+
+// mulPart is mulTPart for Wᵀ·x: rows [lo, hi) of the product over x's
+// units [k0, k1).
+func (w *weights) mulPart(lo, hi, k0, k1 int, x16 []uint16, beta float32, out []float32) {
+	w.ctx.bf.ops.GemmBF16(1, hi-lo, k1-k0, 1, x16[k0:k1], k1-k0, w.pw16[k0*w.ldpw+2*lo:], w.ldpw, beta, out, hi-lo)
+}
+
+// mulHalves computes a single stream's product W·x (or Wᵀ·x, with t) on
+// the tiles as a lockstep's two cores do, x given in bfloat16: each half
+// of the rows split at mid first over the same half of x's units, then
+// over the other half (mulTPart), so that every way of running the pass
+// gives the lockstep's bits. out = W·x + beta·out.
+func (w *weights) mulHalves(t bool, mid int, x16 []uint16, beta float32, out []float32) {
+	n := len(out)
+	for _, lo := range [2]int{0, mid} {
+		hi := n
+		if lo == 0 {
+			hi = mid
+		}
+		o0, o1 := otherHalf(lo, hi, n)
+		if t {
+			w.mulPart(lo, hi, lo, hi, x16, beta, out[lo:hi])
+			w.mulPart(lo, hi, o0, o1, x16, 1, out[lo:hi])
+		} else {
+			w.mulTPart(lo, hi, lo, hi, x16, beta, out[lo:hi])
+			w.mulTPart(lo, hi, o0, o1, x16, 1, out[lo:hi])
+		}
+	}
 }
 
 // newStepWeights is newWeights for single steps of one stream, which read
