@@ -279,6 +279,9 @@ func (rnnCell) NewStep(m *Model, l int, ctx *passContext) Step {
 	H, p := m.Config.Hidden, m.Params
 	t := rnnNames(m.Config, l).bound(m)
 	s := &rnnStep{p: p, rec: newRecurrence(t.w, p, ctx), input: newStepInput(t.u, H, p, ctx), bih: t.bih.Of(p), proj: make([]float32, H)}
+	if m.Config.Layers == 1 && t.u.Lookup {
+		s.rec.mid = samplerMid(H, m.Config.Vocab)
+	}
 	if t.bhh.Name != "" {
 		s.bhh, s.bias = t.bhh.Of(p), make([]float32, H)
 	}

@@ -68,7 +68,7 @@ func TestGenerateOnTwoCores(t *testing.T) {
 		one, tuned := NewSampler(k, m, 4), NewSampler(two, m, 4)
 		var got []int32
 		tuned.Generate(generateWays*tuneChunk+5, func(id int32) { got = append(got, id) })
-		for way := range generateWays {
+		for way := range tuned.step.tuner.count() {
 			if tuned.step.tuner.n[way] == 0 {
 				t.Fatalf("%s %v %v: Generate never took way %d", k.Name(), c, p, way)
 			}
@@ -184,5 +184,61 @@ func drewAsFeed(t *testing.T, what string, one, s *Sampler, got []int32) {
 		if math.Float32bits(one.logits[j]) != math.Float32bits(s.logits[j]) {
 			t.Fatalf("%s: logit %d is %v, %v after Feed", what, j, s.logits[j], one.logits[j])
 		}
+	}
+}
+
+// A one-layer vanilla RNN on the tiles samples with the two cores in
+// lockstep (lockSampler), drawing bit for bit what Next and Feed draw, for
+// chunks of every length and between chunks of the other ways, with the
+// rows of W·h summed by halves in every way (unequal ones at 272 units).
+// It allocates nothing.
+func TestGenerateInLockstep(t *testing.T) {
+	ran := false
+	for _, k := range kernels.Supported() {
+		if _, ok := kernels.BF16Of(k); !ok || !kernels.GemvOnTiles(k, 256, 256) {
+			continue
+		}
+		ran = true
+		two := kernels.Parallel(k, 2)
+		defer two.(io.Closer).Close()
+		for _, c := range []ModelConfig{
+			{Cell: "rnn", Layers: 1, Hidden: 256, Vocab: 30},
+			{Cell: "rnn", Layers: 1, Hidden: 272, Vocab: 40},
+		} {
+			m, err := NewModel(c, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Precision = BF16
+			what := fmt.Sprintf("%s %+v", k.Name(), c)
+			one, s := NewSampler(k, m, 8), NewSampler(two, m, 8)
+			lock := s.lockstepSampler()
+			if lock == nil {
+				t.Fatalf("%s: no lockstep", what)
+			}
+			var got []int32
+			keep := func(id int32) { got = append(got, id) }
+			for _, n := range []int{1, 2, 17, tuneChunk} {
+				if !lock.generate(n, keep) {
+					t.Fatalf("%s: no helper for the lockstep", what)
+				}
+				s.generateAhead(3, keep)
+				s.generateInTurn(two, 2, keep)
+			}
+			drewAsFeed(t, what+": in lockstep", one, s, got)
+			// Tuned, every way is timed, the lockstep too.
+			got = got[:0]
+			s.Generate(generateWays*tuneChunk+5, keep)
+			if s.step.tuner.count() != generateWays || s.step.tuner.n[wayLockstep] == 0 {
+				t.Fatalf("%s: Generate never took the lockstep (%d ways)", what, s.step.tuner.count())
+			}
+			drewAsFeed(t, what+": tuned", one, s, got)
+			if n := testing.AllocsPerRun(20, func() { lock.generate(tuneChunk, func(int32) {}) }); n != 0 {
+				t.Errorf("%s: %v allocations per chunk in lockstep", what, n)
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no backend here runs a single stream's products on the tiles")
 	}
 }

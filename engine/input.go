@@ -119,7 +119,7 @@ func (li *layerInput) step(k kernels.Backend, p []float32, id int32, x, buf []fl
 	if li.w.Lookup {
 		return li.table[int(id)*li.gh : (int(id)+1)*li.gh]
 	}
-	li.mat.view(p)
+	li.mat.view(p, false)
 	li.mat.mulT(k, true, 0, 1, 1, x, 0, buf)
 	return buf
 }

@@ -17,7 +17,8 @@ import (
 // the helper at every call: on a Zen 4, a 512×512 bfloat16 GEMV split that
 // way took 3.9-4.2 µs where its half alone took 2.5 (bench/RESULTS.md).
 // Every value is computed by the same calls on the same operands as the
-// pooled split, so both give the same bits.
+// pooled split, so both give the same bits. A sampler of a one-layer RNN
+// runs its chunks of steps in lockstep too (lockSampler).
 type lockstep struct {
 	// ready[c] counts the vectors core c has published; each has cache
 	// lines of its own, as the cores write them at every step.
@@ -56,11 +57,12 @@ func newLockstep() *lockstep {
 	return l
 }
 
-// run runs half over units [0, n) split between this core and the helper
-// offered by k, in mixed precision when bf is not nil, and reports false,
-// having run nothing, when there is no helper free. The halves' boundary
-// is a multiple of 16 units, a cache line of float32s.
-func (l *lockstep) run(k kernels.Backend, bf *bf16Products, n int, half func(c, lo, hi int)) bool {
+// run runs half over units [0, n) split at mid between this core and the
+// helper offered by k, in mixed precision when bf is not nil, and reports
+// false, having run nothing, when there is no helper free. The halves'
+// boundary must be a multiple of 16 units, a cache line of float32s
+// (lockstepMid is an even split).
+func (l *lockstep) run(k kernels.Backend, bf *bf16Products, n, mid int, half func(c, lo, hi int)) bool {
 	a, ok := k.(kernels.Async)
 	if !ok || n < 32 {
 		return false
@@ -74,7 +76,7 @@ func (l *lockstep) run(k kernels.Backend, bf *bf16Products, n int, half func(c, 
 		// Apart, so that the cores' private writes share no cache line.
 		l.own = [2][]uint16{make([]uint16, n+32), make([]uint16, n+32)}
 	}
-	l.half, l.mid, l.n = half, lockstepMid(n), n
+	l.half, l.mid, l.n = half, mid, n
 	l.ready[0].n.Store(0)
 	l.ready[1].n.Store(0)
 	l.abandoned.Store(false)

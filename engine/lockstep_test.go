@@ -62,7 +62,7 @@ func TestLockstep(t *testing.T) {
 		var recovered any
 		ran := func() bool {
 			defer func() { recovered = recover() }()
-			return l.run(two, nil, n, half(fail.core, fail.at))
+			return l.run(two, nil, n, lockstepMid(n), half(fail.core, fail.at))
 		}()
 		if fail.core >= 0 {
 			if w := fmt.Sprintf("core %d failed", fail.core); recovered != w {

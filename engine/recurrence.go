@@ -12,6 +12,11 @@ type recurrence struct {
 	p   []float32
 	out []float32
 	h16 []uint16 // h in bfloat16, in mixed precision
+	// mid, when not 0, splits a square W's units in two for a sampler in
+	// lockstep (lockSampler): in mixed precision W is then on the tiles,
+	// where kernels.GemvOnTiles holds, and every way sums each row by
+	// halves, as the lockstep's cores do (halfRows).
+	mid int
 }
 
 func newRecurrence(t Tensor, p []float32, ctx *passContext) recurrence {
@@ -24,18 +29,39 @@ func newRecurrence(t Tensor, p []float32, ctx *passContext) recurrence {
 
 // prepare readies the product for state h.
 func (r *recurrence) prepare(h []float32) {
-	r.w.view(r.p)
+	r.w.view(r.p, r.mid > 0)
 	if bf := r.w.ctx.bf; bf != nil {
 		bf.ops.ToBF16(r.h16, h)
 	}
 }
 
-// rows computes rows [lo, hi) of the product of the h last prepared.
+// rows computes rows [lo, hi) of the product of the h last prepared. On
+// the tiles each row is summed by halves (halfRows).
 func (r *recurrence) rows(k kernels.Backend, lo, hi int, h []float32) {
 	w := &r.w
-	if bf := w.ctx.bf; bf != nil {
+	switch bf := w.ctx.bf; {
+	case bf == nil:
+		k.Gemv(false, hi-lo, w.cols, 1, w.w[lo*w.ld:], w.ld, h, 0, r.out[lo:hi])
+	case w.tiles:
+		r.halfRows(lo, hi, r.h16)
+	default:
 		bf.ops.GemvBF16(hi-lo, w.cols, 1, w.w16[lo*w.cols:], w.cols, r.h16, 0, r.out[lo:hi])
-		return
 	}
-	k.Gemv(false, hi-lo, w.cols, 1, w.w[lo*w.ld:], w.ld, h, 0, r.out[lo:hi])
+}
+
+// halfRows computes rows [lo, hi) of the product on the tiles from x, h in
+// bfloat16, as a sampler's two cores in lockstep do (lockSampler): the
+// rows of each half split at mid summed over the same half of h's units
+// first, then over the other's (weights.mulTPart).
+func (r *recurrence) halfRows(lo, hi int, x []uint16) {
+	n, mid := len(r.out), r.mid
+	for _, half := range [2][2]int{{0, mid}, {mid, n}} {
+		a, b := max(lo, half[0]), min(hi, half[1])
+		if a >= b {
+			continue
+		}
+		o0, o1 := otherHalf(half[0], half[1], n)
+		r.w.mulTPart(a, b, half[0], half[1], x, 0, r.out[a:b])
+		r.w.mulTPart(a, b, o0, o1, x, 1, r.out[a:b])
+	}
 }

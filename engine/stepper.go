@@ -137,6 +137,6 @@ func (st *stepper) finish(k kernels.Backend, id int32, prev, next []float32) {
 // output computes the logits o = V·h + c of the top layer's h.
 func (st *stepper) output(k kernels.Backend, h, logits []float32) {
 	copy(logits, st.c)
-	st.v.view(st.m.Params)
+	st.v.view(st.m.Params, false)
 	st.v.mulT(k, true, 0, 1, 1, h, 1, logits)
 }

@@ -136,7 +136,7 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 		} else {
 			w.refresh(k, p)
 		}
-		if s.lock.run(k, s.bf, w.rows, units) {
+		if s.lock.run(k, s.bf, w.rows, lockstepMid(w.rows), units) {
 			return
 		}
 	}
@@ -167,7 +167,7 @@ func (s *passContext) forward(k kernels.Backend, w *weights, p []float32, wElems
 // window in lockstep took 7% longer (bench/RESULTS.md).
 func (s *passContext) backward(k kernels.Backend, w *weights, wElems, n int, pass func(lo, hi int), units func(c, lo, hi int), dout, x, g []float32) {
 	s.k = k
-	if !s.inLockstep(w, wElems, units) || !s.lock.run(k, s.bf, w.cols, units) {
+	if !s.inLockstep(w, wElems, units) || !s.lock.run(k, s.bf, w.cols, lockstepMid(w.cols), units) {
 		s.run(k, wElems, pass)
 	}
 	w.gradient(k, n, 1, dout, x, g, false)

@@ -8,8 +8,8 @@ import "time"
 // line, and how fast one core alone reads its L2, vary with the CPU and
 // with where the host has put the cores. Every way must give the same
 // bits. Sampling uses it to choose between a step begun ahead on two
-// cores, one in turn on both, and one in turn on this core alone
-// (Sampler.Generate), training a single stream between the helper core
+// cores, one in turn on both, one in turn on this core alone, and, where
+// the model allows, the two cores in lockstep (Sampler.Generate), training a single stream between the helper core
 // beside the pass and both cores sharing each product (singleWays).
 //
 // Each chunk is timed and the fastest way taken, and the others are timed
@@ -31,7 +31,7 @@ type tuner struct {
 }
 
 // maxWays is the most ways a tuner chooses between.
-const maxWays = 3
+const maxWays = 4
 
 // tuneWindow is how many of a way's last chunks its time is the least of.
 const tuneWindow = 8

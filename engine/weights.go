@@ -270,12 +270,21 @@ func newStepWeights(t Tensor, p []float32, ctx *passContext) weights {
 
 // view readies a step's matrix for its GEMV: in BF16 W is converted at the
 // first view only (a model being sampled does not change); float32 needs
-// nothing.
-func (w *weights) view(p []float32) {
-	if w.w16 == nil && w.ctx.bf != nil {
-		w.w16 = make([]uint16, w.rows*w.cols)
-		w.ctx.bf.ops.ToBF16(w.w16, w.t.Of(p))
+// nothing. With tiles (a recurrence's W) where kernels.GemvOnTiles holds,
+// the copy is Wᵀ pair-packed instead, for one-row GEMMs on the tiles.
+func (w *weights) view(p []float32, tiles bool) {
+	bf := w.ctx.bf
+	if bf == nil || w.w16 != nil || w.pt16 != nil {
+		return
 	}
+	if tiles && kernels.GemvOnTiles(bf.k, w.rows, w.cols) {
+		w.tiles, w.ldpt = true, kernels.PairsLD(w.rows)
+		w.pt16 = make([]uint16, kernels.PairsWords(w.cols, w.ldpt))
+		bf.ops.ToBF16PairsT(w.pt16, w.ldpt, w.t.Of(p), w.rows, w.cols, w.cols)
+		return
+	}
+	w.w16 = make([]uint16, w.rows*w.cols)
+	bf.ops.ToBF16(w.w16, w.t.Of(p))
 }
 
 // mulT computes out = alpha·x·Wᵀ + beta·out for the n rows of x (each cols
