@@ -142,9 +142,7 @@ func (r *rnnLayer) forwardStreams(lo, hi int) {
 	for t := 0; t < r.T; t++ {
 		prev, cur := r.block(t - 1)[lo*H:hi*H], r.block(t)[lo*H:hi*H]
 		if halves {
-			x16 := r.ctx.bf.a[:H]
-			r.ctx.bf.ops.ToBF16(x16, prev)
-			r.w.mulHalves(false, lockstepMid(H), x16, 0, cur)
+			r.w.mulHalves(false, prev, 0, cur)
 		} else {
 			r.w.mulT(k, B == 1, lo, hi-lo, 1, prev, 0, cur)
 		}
@@ -158,7 +156,8 @@ func (r *rnnLayer) forwardStreams(lo, hi int) {
 // forwardUnits is forwardStreams for units [lo, hi) of a single stream,
 // on core c of a lockstep (lockstep.go): it makes its rows of the bfloat16
 // W and Wᵀ in mixed precision, then at each step shares h_{t-1} with the
-// other core and computes its units of h_t.
+// other core and computes its units of h_t (on the tiles summing over its
+// own half of h_{t-1} while the other's arrives).
 func (r *rnnLayer) forwardUnits(c, lo, hi int) {
 	l, k := r.ctx.lock, r.ctx.k
 	r.w.refreshRows(r.m.Params, lo, hi)
@@ -220,9 +219,7 @@ func (r *rnnLayer) backwardStreams(lo, hi int) {
 		}
 		prev := r.dh[((t-1)*B+lo)*H : ((t-1)*B+hi)*H]
 		if halves {
-			x16 := r.ctx.bf.a[:H]
-			r.ctx.bf.ops.ToBF16(x16, dr)
-			r.w.mulHalves(true, lockstepMid(H), x16, 1, prev)
+			r.w.mulHalves(true, dr, 1, prev)
 		} else {
 			r.w.mul(k, B == 1, lo, hi-lo, 1, dr, 1, prev)
 		}

@@ -29,7 +29,7 @@ type lockSampler struct {
 // draws besides its rows of W·h, so it takes about 3v fewer of them than
 // the helper, on a multiple of 32 (the tiles' step of k) between a quarter
 // and a half. At 512 units and 65 symbols that is 160: sampling ran at
-// 283,000-285,000 characters a second, against 269,000 at 192, 240,000-
+// 272,000-285,000 characters a second, against 269,000 at 192, 241,000-
 // 256,000 at 128 and 227,000 at 256, and 228,000-247,000 at 144 and 176,
 // whose k is cut off the tiles' steps (bench/RESULTS.md).
 func samplerMid(h, v int) int {

@@ -249,7 +249,7 @@ const tuneChunk = 64
 // of weights no core's L2 holds, ahead was 16% slower than in turn, and
 // for the 100-unit RNN twice as slow. A one-layer RNN whose W the tiles
 // multiply has a fourth way, the two cores in lockstep (lockSampler): on
-// an Intel Xeon with AMX, 512 units sampled at 283,000-285,000 characters
+// an Intel Xeon with AMX, 512 units sampled at 272,000-285,000 characters
 // a second so, against 174,000-180,000 begun ahead on the tiles and
 // 203,000-210,000 with W on VDPBF16PS before the tiles took it.
 func (s *Sampler) Generate(n int, emit func(id int32)) {

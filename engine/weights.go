@@ -237,13 +237,17 @@ func (w *weights) mulPart(lo, hi, k0, k1 int, x16 []uint16, beta float32, out []
 	w.ctx.bf.ops.GemmBF16(1, hi-lo, k1-k0, 1, x16[k0:k1], k1-k0, w.pw16[k0*w.ldpw+2*lo:], w.ldpw, beta, out, hi-lo)
 }
 
-// mulHalves computes a single stream's product W·x (or Wᵀ·x, with t) on
-// the tiles as a lockstep's two cores do, x given in bfloat16: each half
-// of the rows split at mid first over the same half of x's units, then
+// mulHalves computes a single stream's product W·x (or Wᵀ·x, with t) of a
+// square W on the tiles as a lockstep's two cores do: each half of the
+// rows split at lockstepMid first over the same half of x's units, then
 // over the other half (mulTPart), so that every way of running the pass
-// gives the lockstep's bits. out = W·x + beta·out.
-func (w *weights) mulHalves(t bool, mid int, x16 []uint16, beta float32, out []float32) {
+// gives the lockstep's bits. out = W·x + beta·out; x is rounded to
+// bfloat16 in the pass's scratch first.
+func (w *weights) mulHalves(t bool, x []float32, beta float32, out []float32) {
 	n := len(out)
+	mid := lockstepMid(n)
+	x16 := w.ctx.bf.a[:len(x)]
+	w.ctx.bf.ops.ToBF16(x16, x)
 	for _, lo := range [2]int{0, mid} {
 		hi := n
 		if lo == 0 {
