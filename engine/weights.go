@@ -182,7 +182,8 @@ func (w *weights) refreshT(p []float32) {
 
 // refreshRows makes one core's part of a single stream's bfloat16 copies
 // of a square W in a lockstep (lockstep.go): rows [lo, hi) of W, which its
-// forward GEMVs read, and of Wᵀ, which its backward GEMVs read. In float32
+// forward GEMVs read, and of Wᵀ, which its backward GEMVs read; on the
+// tiles, what it makes from its own rows of W (see below). In float32
 // refresh has made the whole before the lockstep.
 func (w *weights) refreshRows(p []float32, lo, hi int) {
 	if w.ctx.bf == nil {
@@ -190,9 +191,15 @@ func (w *weights) refreshRows(p []float32, lo, hi int) {
 	}
 	ops, src := w.ctx.bf.ops, w.t.Of(p)
 	if w.tiles {
-		// Columns [lo, hi) of the pair-packed Wᵀ and W.
+		// Columns [lo, hi) of the pair-packed Wᵀ, and pairs of rows
+		// [lo, hi) of the pair-packed W: both from its rows of W, where
+		// the update left them. Its backward products read the other
+		// core's pairs of rows too, in bfloat16, once the forward pass
+		// has ended. Converting its columns of W instead read half of
+		// them from the other core's caches in float32: h512b1 in bf16
+		// trained 4-5% slower (bench/RESULTS.md).
 		ops.ToBF16PairsT(w.pt16[2*lo:], w.ldpt, src[lo*w.cols:], hi-lo, w.cols, w.cols)
-		ops.ToBF16Pairs(w.pw16[2*lo:], w.ldpw, src[lo:], w.rows, hi-lo, w.cols)
+		ops.ToBF16Pairs(w.pw16[lo*w.ldpw:], w.ldpw, src[lo*w.cols:], hi-lo, w.cols, w.cols)
 		return
 	}
 	ops.ToBF16(w.w16[lo*w.cols:hi*w.cols], src[lo*w.cols:hi*w.cols])
