@@ -161,9 +161,9 @@ func (r *rnnLayer) forwardStreams(lo, hi int) {
 func (r *rnnLayer) forwardUnits(c, lo, hi int) {
 	l, k := r.ctx.lock, r.ctx.k
 	r.w.refreshRows(r.m.Params, lo, hi)
-	l.put(0, r.block(-1), lo, hi)
 	o0, o1 := otherHalf(lo, hi, r.H)
 	halves := r.ctx.inHalves(&r.w, r.H*r.H)
+	r.put(c, 0, r.block(-1), lo, hi, halves)
 	for t := 0; t < r.T; t++ {
 		h := r.block(t)
 		if halves {
@@ -182,9 +182,19 @@ func (r *rnnLayer) forwardUnits(c, lo, hi int) {
 		}
 		k.AddTanh(h[lo:hi], h[lo:hi], r.input.row(t)[lo:hi], r.bias[lo:hi])
 		if t+1 < r.T {
-			l.put(t+1, h, lo, hi)
+			r.put(c, t+1, h, lo, hi, halves)
 		}
 	}
+}
+
+// put makes units [lo, hi) of v core c's half of the lockstep's vector j,
+// into the core's private copy too where its products read that (halves).
+func (r *rnnLayer) put(c, j int, v []float32, lo, hi int, halves bool) {
+	if halves {
+		r.ctx.lock.putMine(c, j, v, lo, hi)
+		return
+	}
+	r.ctx.lock.put(j, v, lo, hi)
 }
 
 // Backward: through time only the recurrence is per step; dW and the
@@ -241,7 +251,7 @@ func (r *rnnLayer) backwardUnits(c, lo, hi int) {
 			return // truncated BPTT
 		}
 		j := T - 1 - t
-		l.put(j, dr, lo, hi)
+		r.put(c, j, dr, lo, hi, halves)
 		prev := r.dh[(t-1)*H+lo : (t-1)*H+hi]
 		if halves {
 			// Its own half of dr_t first, while the other's arrives.

@@ -101,7 +101,7 @@ func (ls *lockSampler) run(c, lo, hi int) {
 	o0, o1 := otherHalf(lo, hi, len(rec.out))
 	h, next := st.h(s.h, 0), st.h(s.next, 0)
 	out := rec.out[lo:hi]
-	l.put(0, h, lo, hi)
+	l.putMine(c, 0, h, lo, hi)
 	for t := 0; t < ls.n; t++ {
 		// Its own half of h first, while the other's arrives.
 		l.publish(c, t)
@@ -124,7 +124,7 @@ func (ls *lockSampler) run(c, lo, hi int) {
 		in := ls.step.input.table[int(ls.ids[t])*len(rec.out):]
 		k.AddTanh(next[lo:hi], out, in[lo:hi], ls.bias[lo:hi])
 		if t+1 < ls.n {
-			l.put(t+1, next, lo, hi)
+			l.putMine(c, t+1, next, lo, hi)
 		}
 	}
 }

@@ -107,14 +107,19 @@ func (l *lockstep) guarded(c, lo, hi int) {
 func (l *lockstep) vec(j int) []uint16 { return l.vecs[j%2] }
 
 // put makes units [lo, hi) of v this core's half of vector j: in mixed
-// precision it converts them into its private copy (mine) and into vec(j);
-// in float32 v is the vector.
+// precision it converts them into vec(j); in float32 v is the vector.
 func (l *lockstep) put(j int, v []float32, lo, hi int) {
 	if l.ops != nil {
-		mine := l.own[l.core(lo)][lo:hi]
-		l.ops.ToBF16(mine, v[lo:hi])
-		copy(l.vec(j)[lo:hi], mine)
+		l.ops.ToBF16(l.vec(j)[lo:hi], v[lo:hi])
 	}
+}
+
+// putMine is put in mixed precision for core c whose products read its
+// private copy (mine, take): the half is converted there first.
+func (l *lockstep) putMine(c, j int, v []float32, lo, hi int) {
+	mine := l.own[c][lo:hi]
+	l.ops.ToBF16(mine, v[lo:hi])
+	copy(l.vec(j)[lo:hi], mine)
 }
 
 // mine is core c's private copy of the vector it last put: its own half.
@@ -125,14 +130,6 @@ func (l *lockstep) mine(c int) []uint16 { return l.own[c][:l.n] }
 func (l *lockstep) take(c, j, lo, hi int) []uint16 {
 	copy(l.own[c][lo:hi], l.vec(j)[lo:hi])
 	return l.own[c][:l.n]
-}
-
-// core is the core whose half begins at unit lo.
-func (l *lockstep) core(lo int) int {
-	if lo == 0 {
-		return 0
-	}
-	return 1
 }
 
 // share publishes core c's half of vector j, written into vec(j), and

@@ -50,18 +50,8 @@ func (r *recurrence) rows(k kernels.Backend, lo, hi int, h []float32) {
 }
 
 // halfRows computes rows [lo, hi) of the product on the tiles from x, h in
-// bfloat16, as a sampler's two cores in lockstep do (lockSampler): the
-// rows of each half split at mid summed over the same half of h's units
-// first, then over the other's (weights.mulTPart).
+// bfloat16, as a sampler's two cores in lockstep do (lockSampler): by
+// halves split at mid (weights.halves).
 func (r *recurrence) halfRows(lo, hi int, x []uint16) {
-	n, mid := len(r.out), r.mid
-	for _, half := range [2][2]int{{0, mid}, {mid, n}} {
-		a, b := max(lo, half[0]), min(hi, half[1])
-		if a >= b {
-			continue
-		}
-		o0, o1 := otherHalf(half[0], half[1], n)
-		r.w.mulTPart(a, b, half[0], half[1], x, 0, r.out[a:b])
-		r.w.mulTPart(a, b, o0, o1, x, 1, r.out[a:b])
-	}
+	r.w.halves(false, lo, hi, r.mid, x, 0, r.out)
 }

@@ -245,29 +245,35 @@ func (w *weights) mulPart(lo, hi, k0, k1 int, x16 []uint16, beta float32, out []
 }
 
 // mulHalves computes a single stream's product W·x (or Wᵀ·x, with t) of a
-// square W on the tiles as a lockstep's two cores do: each half of the
-// rows split at lockstepMid first over the same half of x's units, then
-// over the other half (mulTPart), so that every way of running the pass
-// gives the lockstep's bits. out = W·x + beta·out; x is rounded to
-// bfloat16 in the pass's scratch first.
+// square W on the tiles as a lockstep's two cores do (halves, split at
+// lockstepMid), so that every way of running the pass gives the lockstep's
+// bits. out = W·x + beta·out; x is rounded to bfloat16 in the pass's
+// scratch first.
 func (w *weights) mulHalves(t bool, x []float32, beta float32, out []float32) {
-	n := len(out)
-	mid := lockstepMid(n)
 	x16 := w.ctx.bf.a[:len(x)]
 	w.ctx.bf.ops.ToBF16(x16, x)
-	for _, lo := range [2]int{0, mid} {
-		hi := n
-		if lo == 0 {
-			hi = mid
+	w.halves(t, 0, len(out), lockstepMid(len(out)), x16, beta, out)
+}
+
+// halves computes rows [lo, hi) of a single stream's product W·x (or Wᵀ·x,
+// with t) of a square W on the tiles into out (indexed by row), x given in
+// bfloat16, as two cores in lockstep over units split at mid do: the rows
+// of each half first over the same half of x's units, then over the other
+// half (mulTPart, mulPart). out = W·x + beta·out.
+func (w *weights) halves(t bool, lo, hi, mid int, x16 []uint16, beta float32, out []float32) {
+	n := len(out)
+	for _, half := range [2][2]int{{0, mid}, {mid, n}} {
+		a, b := max(lo, half[0]), min(hi, half[1])
+		if a >= b {
+			continue
 		}
-		o0, o1 := otherHalf(lo, hi, n)
+		o0, o1 := otherHalf(half[0], half[1], n)
+		part := w.mulTPart
 		if t {
-			w.mulPart(lo, hi, lo, hi, x16, beta, out[lo:hi])
-			w.mulPart(lo, hi, o0, o1, x16, 1, out[lo:hi])
-		} else {
-			w.mulTPart(lo, hi, lo, hi, x16, beta, out[lo:hi])
-			w.mulTPart(lo, hi, o0, o1, x16, 1, out[lo:hi])
+			part = w.mulPart
 		}
+		part(a, b, half[0], half[1], x16, beta, out[a:b])
+		part(a, b, o0, o1, x16, 1, out[a:b])
 	}
 }
 
